@@ -1,0 +1,172 @@
+//! Normalisation for hashing and matching (never for output).
+//!
+//! Steps, in order, applied to every plain span (protected tokens are copied
+//! unchanged): Unicode NFC; optional case fold (full Unicode lower-casing,
+//! [`char::to_lowercase`]); optional punctuation strip (Unicode general
+//! category P\* plus every ASCII punctuation or symbol character, removed
+//! without replacement); whitespace runs become one ASCII space; leading and
+//! trailing whitespace is trimmed.
+
+use unicode_categories::UnicodeCategories;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::protect::ProtectedTokens;
+
+/// Default for [`Normalizer::with_case_fold`].
+pub const DEFAULT_CASE_FOLD: bool = false;
+/// Default for [`Normalizer::with_strip_punctuation`].
+pub const DEFAULT_STRIP_PUNCTUATION: bool = false;
+
+/// Normalises text for hashing and matching.
+///
+/// ```
+/// use regime_text::Normalizer;
+/// let n = Normalizer::new().with_case_fold(true);
+/// assert_eq!(n.normalize("  Hello \t\n WORLD <image> "), "hello world <image>");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Normalizer {
+    case_fold: bool,
+    strip_punctuation: bool,
+    protected: ProtectedTokens,
+}
+
+impl Default for Normalizer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Normalizer {
+    /// NFC plus whitespace collapsing, with [`ProtectedTokens::default`].
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            case_fold: DEFAULT_CASE_FOLD,
+            strip_punctuation: DEFAULT_STRIP_PUNCTUATION,
+            protected: ProtectedTokens::default(),
+        }
+    }
+
+    /// Lower-case every plain character. Default: [`DEFAULT_CASE_FOLD`].
+    #[must_use]
+    pub fn with_case_fold(mut self, on: bool) -> Self {
+        self.case_fold = on;
+        self
+    }
+
+    /// Remove punctuation from plain spans. Default:
+    /// [`DEFAULT_STRIP_PUNCTUATION`].
+    #[must_use]
+    pub fn with_strip_punctuation(mut self, on: bool) -> Self {
+        self.strip_punctuation = on;
+        self
+    }
+
+    /// Tokens copied through unchanged. Default: [`ProtectedTokens::default`].
+    #[must_use]
+    pub fn with_protected(mut self, protected: ProtectedTokens) -> Self {
+        self.protected = protected;
+        self
+    }
+
+    /// The normalised form of `text`.
+    #[must_use]
+    pub fn normalize(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        self.normalize_into(text, &mut out);
+        out
+    }
+
+    /// Appends the normalised form of `text` to `out` (which is not cleared).
+    pub fn normalize_into(&self, text: &str, out: &mut String) {
+        let base = out.len();
+        let mut pending_space = false;
+        for span in self.protected.spans(text) {
+            if span.protected {
+                if pending_space && out.len() > base {
+                    out.push(' ');
+                }
+                pending_space = false;
+                out.push_str(span.text);
+                continue;
+            }
+            let mut emit = |c: char, out: &mut String| {
+                if c.is_whitespace() {
+                    pending_space = true;
+                } else if !(self.strip_punctuation && is_punctuation(c)) {
+                    if pending_space && out.len() > base {
+                        out.push(' ');
+                    }
+                    pending_space = false;
+                    out.push(c);
+                }
+            };
+            if span.text.is_ascii() {
+                // ASCII is already NFC and lower-cases one to one.
+                for c in span.text.chars() {
+                    emit(
+                        if self.case_fold {
+                            c.to_ascii_lowercase()
+                        } else {
+                            c
+                        },
+                        out,
+                    );
+                }
+            } else {
+                for c in span.text.nfc() {
+                    if self.case_fold {
+                        for l in c.to_lowercase() {
+                            emit(l, out);
+                        }
+                    } else {
+                        emit(c, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Unicode punctuation (general category P\*) or ASCII punctuation/symbol.
+#[must_use]
+pub fn is_punctuation(c: char) -> bool {
+    c.is_ascii_punctuation() || (!c.is_ascii() && c.is_punctuation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapses_whitespace_and_trims() {
+        assert_eq!(Normalizer::new().normalize(" \t a \n\n b  "), "a b");
+        assert_eq!(Normalizer::new().normalize("   "), "");
+    }
+
+    #[test]
+    fn nfc_composes() {
+        // "e" + U+0301 COMBINING ACUTE -> U+00E9.
+        assert_eq!(Normalizer::new().normalize("e\u{301}"), "\u{e9}");
+    }
+
+    #[test]
+    fn case_fold_and_punctuation_keep_protected() {
+        let n = Normalizer::new()
+            .with_case_fold(true)
+            .with_strip_punctuation(true);
+        assert_eq!(
+            n.normalize("Hi, THERE!<|IM_END|> “Ok”…"),
+            "hi there<|IM_END|> ok"
+        );
+        assert_eq!(n.normalize("a<image>b"), "a<image>b");
+    }
+
+    #[test]
+    fn output_is_idempotent() {
+        let n = Normalizer::new().with_case_fold(true);
+        let once = n.normalize(" Ünï  cödé\u{301}\t x ");
+        assert_eq!(n.normalize(&once), once);
+    }
+}
