@@ -1,0 +1,296 @@
+//! Per-matrix metrics computed from an empirical spectral density.
+//!
+//! With λ the M eigenvalues of WᵀW (λ = σ², σ the singular values of the
+//! N×M matrix W, N ≥ M), following WeightWatcher's definitions:
+//!
+//! ```text
+//! norm              = Σλ = ‖W‖_F²          log_norm = log10 Σλ
+//! lambda_max        = max λ                log_spectral_norm = log10 λ_max
+//! alpha_weighted    = α·log10 λ_max        log_alpha_norm = log10 Σ λᵢ^α
+//! stable_rank       = Σλ / λ_max
+//! matrix_rank       = #{σ > σ_max·N·ε_f64}
+//! entropy           = −Σ pᵢ ln pᵢ / ln(matrix_rank),  pᵢ = λᵢ/Σλ + 1e-10
+//! erank             = exp(−Σ q_k ln q_k),  q_k = σ_k/Σσ  (0·ln 0 = 0)
+//! ```
+//!
+//! `erank` is the effective rank of Roy & Vetterli (2007), "The effective
+//! rank: a measure of effective dimensionality", EUSIPCO. The power-law
+//! fit (α, xmin, D, σ) runs on nz = sorted(λ[λ > 1e-5]) (see [`crate::fit`]).
+
+use serde::Serialize;
+
+use crate::fit::{PowerLawFit, fit_power_law};
+
+/// Eigenvalues at or below this are left out of the power-law fit.
+pub const EVALS_THRESHOLD: f64 = 1e-5;
+/// `fix_fingers`: fewest top eigenvalues clipped.
+pub const MIN_FINGERS: usize = 2;
+/// `fix_fingers`: most top eigenvalues clipped.
+pub const MAX_FINGERS: usize = 9;
+/// `fix_fingers`: a refit this much below the raw α is accepted.
+pub const FINGER_THRESHOLD: f64 = 1.0;
+/// α below this is "over-trained".
+pub const ALPHA_LOW: f64 = 2.0;
+/// α above this is "under-trained".
+pub const ALPHA_HIGH: f64 = 6.0;
+
+/// WeightWatcher's warning for a fitted α.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Warning {
+    /// α < 2.
+    OverTrained,
+    /// α > 6.
+    UnderTrained,
+    /// The power-law fit failed (too few or degenerate eigenvalues).
+    FitFailed,
+}
+
+impl Warning {
+    /// The label used in tables (`over-trained`, `under-trained`, `fit-failed`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OverTrained => "over-trained",
+            Self::UnderTrained => "under-trained",
+            Self::FitFailed => "fit-failed",
+        }
+    }
+}
+
+/// Everything computed from one matrix's spectrum.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpectralMetrics {
+    /// Larger dimension.
+    pub n: usize,
+    /// Smaller dimension (number of eigenvalues).
+    pub m: usize,
+    /// The power-law fit, `None` when it failed.
+    pub fit: Option<PowerLawFit>,
+    /// #{λ ≥ xmin}: the effective feature number (0 when the fit failed).
+    pub num_pl_spikes: usize,
+    /// Largest eigenvalue λ_max = σ_max².
+    pub lambda_max: f64,
+    /// Σλ = ‖W‖_F².
+    pub norm: f64,
+    /// log10 Σλ.
+    pub log_norm: f64,
+    /// log10 λ_max.
+    pub log_spectral_norm: f64,
+    /// α·log10 λ_max.
+    pub alpha_weighted: Option<f64>,
+    /// log10 Σ λᵢ^α.
+    pub log_alpha_norm: Option<f64>,
+    /// Σλ / λ_max.
+    pub stable_rank: f64,
+    /// Numerical rank.
+    pub matrix_rank: usize,
+    /// Normalised spectral entropy (`None` when the rank is below 2).
+    pub entropy: Option<f64>,
+    /// Roy–Vetterli effective rank.
+    pub erank: f64,
+    /// Over/under-trained or failed-fit warning.
+    pub warning: Option<Warning>,
+    /// With `fix_fingers`: α of the first fit, before clipping.
+    pub raw_alpha: Option<f64>,
+    /// With `fix_fingers`: how many top eigenvalues were clipped (0 = none).
+    pub num_fingers: Option<usize>,
+}
+
+impl SpectralMetrics {
+    /// Computes every metric from the eigenvalues `evals` (ascending, ≥ 0)
+    /// of the Gram matrix of an `n`×`evals.len()` matrix.
+    #[must_use]
+    pub fn from_eigenvalues(evals: &[f64], n: usize) -> Self {
+        Self::compute(evals, n, false)
+    }
+
+    /// As [`SpectralMetrics::from_eigenvalues`]; with `fix_fingers`, refits
+    /// with the top k = 2…9 eigenvalues removed and keeps the first refit
+    /// whose α is ≥ [`FINGER_THRESHOLD`] below the raw α, or ≤ 2
+    /// (WeightWatcher's `fix_fingers='clip_xmax'`).
+    #[must_use]
+    pub fn compute(evals: &[f64], n: usize, fix_fingers: bool) -> Self {
+        let m = evals.len();
+        let svals: Vec<f64> = evals.iter().map(|&l| l.max(0.0).sqrt()).collect();
+        let lambda_max = evals.last().copied().unwrap_or(0.0);
+        let sigma_max = svals.last().copied().unwrap_or(0.0);
+        let norm = pairwise_sum(evals);
+        let nz: Vec<f64> = evals
+            .iter()
+            .copied()
+            .filter(|&l| l > EVALS_THRESHOLD)
+            .collect();
+        let raw_fit = fit_power_law(&nz);
+        let (fit, raw_alpha, num_fingers) = match raw_fit {
+            Some(raw) if fix_fingers => {
+                let clipped = (MIN_FINGERS..=MAX_FINGERS)
+                    .take_while(|&k| k + 2 <= nz.len())
+                    .find_map(|k| {
+                        let f = fit_power_law(&nz[..nz.len() - k])?;
+                        (f.alpha <= raw.alpha - FINGER_THRESHOLD || f.alpha <= ALPHA_LOW)
+                            .then_some((f, k))
+                    });
+                match clipped {
+                    Some((f, k)) => (Some(f), Some(raw.alpha), Some(k)),
+                    None => (Some(raw), Some(raw.alpha), Some(0)),
+                }
+            }
+            other => (other, None, None),
+        };
+        let num_pl_spikes = fit.map_or(0, |f| evals.iter().filter(|&&l| l >= f.xmin).count());
+        let tol = sigma_max * n as f64 * f64::EPSILON;
+        let matrix_rank = svals.iter().filter(|&&s| s > tol).count();
+        let entropy = (matrix_rank >= 2 && norm > 0.0).then(|| {
+            let terms: Vec<f64> = evals
+                .iter()
+                .map(|&l| {
+                    let p = l / norm + 1e-10;
+                    -p * p.ln()
+                })
+                .collect();
+            pairwise_sum(&terms) / (matrix_rank as f64).ln()
+        });
+        let erank = effective_rank(&svals);
+        let alpha = fit.map(|f| f.alpha);
+        let log_alpha_norm = alpha.map(|a| {
+            let powered: Vec<f64> = evals.iter().map(|&l| l.max(0.0).powf(a)).collect();
+            pairwise_sum(&powered).log10()
+        });
+        let warning = match alpha {
+            None => Some(Warning::FitFailed),
+            Some(a) if a < ALPHA_LOW => Some(Warning::OverTrained),
+            Some(a) if a > ALPHA_HIGH => Some(Warning::UnderTrained),
+            Some(_) => None,
+        };
+        Self {
+            n,
+            m,
+            fit,
+            num_pl_spikes,
+            lambda_max,
+            norm,
+            log_norm: norm.log10(),
+            log_spectral_norm: lambda_max.log10(),
+            alpha_weighted: alpha.map(|a| a * lambda_max.log10()),
+            log_alpha_norm,
+            stable_rank: norm / lambda_max,
+            matrix_rank,
+            entropy,
+            erank,
+            warning,
+            raw_alpha,
+            num_fingers,
+        }
+    }
+
+    /// The fitted α, `None` when the fit failed.
+    #[must_use]
+    pub fn alpha(&self) -> Option<f64> {
+        self.fit.map(|f| f.alpha)
+    }
+}
+
+/// Roy–Vetterli effective rank exp(−Σ q ln q), q = σ/Σσ, of singular values
+/// `svals` (any order); 0·ln 0 counts as 0. Returns 0 for an all-zero input.
+#[must_use]
+pub fn effective_rank(svals: &[f64]) -> f64 {
+    let total = pairwise_sum(svals);
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let terms: Vec<f64> = svals
+        .iter()
+        .map(|&s| {
+            let q = s / total;
+            if q > 0.0 { -q * q.ln() } else { 0.0 }
+        })
+        .collect();
+    pairwise_sum(&terms).exp()
+}
+
+/// Pairwise (cascade) summation: error O(ε log n) instead of O(ε n), as numpy's `sum`.
+#[must_use]
+pub fn pairwise_sum(x: &[f64]) -> f64 {
+    const BLOCK: usize = 128;
+    if x.len() <= BLOCK {
+        let mut s = 0.0;
+        for v in x {
+            s += v;
+        }
+        s
+    } else {
+        let mid = x.len() / 2;
+        pairwise_sum(&x[..mid]) + pairwise_sum(&x[mid..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn hand_computed_metrics_of_a_diagonal_matrix() {
+        // W = diag(1, 2, 3) in a 4×3 matrix: σ = 1, 2, 3; λ = 1, 4, 9.
+        let m = SpectralMetrics::from_eigenvalues(&[1.0, 4.0, 9.0], 4);
+        assert_eq!((m.n, m.m), (4, 3));
+        assert!(close(m.lambda_max, 9.0));
+        assert!(close(m.norm, 14.0)); // 1 + 4 + 9
+        assert!(close(m.log_norm, 14f64.log10()));
+        assert!(close(m.log_spectral_norm, 9f64.log10()));
+        assert!(close(m.stable_rank, 14.0 / 9.0));
+        assert_eq!(m.matrix_rank, 3);
+        // entropy: p = (1, 4, 9)/14 + 1e-10, −Σ p ln p / ln 3
+        let h: f64 = [1.0, 4.0, 9.0]
+            .iter()
+            .map(|l| {
+                let p = l / 14.0 + 1e-10;
+                -p * f64::ln(p)
+            })
+            .sum();
+        assert!(close(m.entropy.expect("entropy"), h / 3f64.ln()));
+        // erank: q = (1, 2, 3)/6, exp(−Σ q ln q)
+        let e: f64 = [1.0, 2.0, 3.0]
+            .iter()
+            .map(|s: &f64| -(s / 6.0) * (s / 6.0).ln())
+            .sum();
+        assert!(close(m.erank, e.exp()));
+        // fit (small-n fallback): α = 1 + 2/(ln 9 − ln 1 + ln 4 − ln 1) = 1 + 2/ln 36
+        let alpha = 1.0 + 2.0 / 36f64.ln();
+        let fit = m.fit.expect("fit");
+        assert!(close(fit.alpha, alpha));
+        assert_eq!(m.num_pl_spikes, 3);
+        assert!(close(m.alpha_weighted.expect("aw"), alpha * 9f64.log10()));
+        let lan = (1f64 + 4f64.powf(alpha) + 9f64.powf(alpha)).log10();
+        assert!(close(m.log_alpha_norm.expect("lan"), lan));
+        assert_eq!(m.warning, Some(Warning::OverTrained));
+    }
+
+    #[test]
+    fn rank_deficient_matrix() {
+        // λ = 0, 0, 4: rank 1, entropy undefined, erank 1, fit fails (one value).
+        let m = SpectralMetrics::from_eigenvalues(&[0.0, 0.0, 4.0], 3);
+        assert_eq!(m.matrix_rank, 1);
+        assert!(m.entropy.is_none());
+        assert!(close(m.erank, 1.0));
+        assert!(m.fit.is_none());
+        assert_eq!(m.num_pl_spikes, 0);
+        assert_eq!(m.warning, Some(Warning::FitFailed));
+    }
+
+    #[test]
+    fn erank_of_identity_is_its_dimension() {
+        assert!(close(effective_rank(&[1.0; 7]), 7.0));
+        assert_eq!(effective_rank(&[0.0; 3]), 0.0);
+    }
+
+    #[test]
+    fn pairwise_sum_matches_naive_on_small_inputs() {
+        let x: Vec<f64> = (0..1000).map(f64::from).collect();
+        assert_eq!(pairwise_sum(&x), 499_500.0);
+    }
+}

@@ -1,0 +1,152 @@
+//! Trend labels for checkpoint trajectories of the α∈[2,6] share.
+//!
+//! Each condition is a series of shares (in percentage points) at the same
+//! checkpoints; one condition is the reference. The series is split into an
+//! **early** window (the first ⌊n/2⌋ checkpoints) and a **plateau** window
+//! (the last ⌈n/2⌉). With `d_t` = condition − reference at checkpoint t and
+//! `d_end` its last value, the first rule that holds gives the label:
+//!
+//! 1. **Stuck**: every plateau `d_t ≤ −stuck_gap` (default 10).
+//! 2. **Gap**: `−gap_max ≤ d_end ≤ −gap_min` (defaults 10, 1).
+//! 3. **Recover**: some early `d_t ≤ −dip_min` (default 1) and
+//!    `d_end ≥ −recover_band` (default 2).
+//! 4. **Stable**: every plateau value within ±`stable_band` (default 2) of
+//!    the plateau mean (the reference is judged by this rule alone).
+//! 5. otherwise **Unsettled**.
+//!
+//! These defaults reproduce the labels of the paper's Table 1 (tested below).
+
+use serde::Serialize;
+
+/// Default for [`TrendThresholds::stable_band`].
+pub const DEFAULT_STABLE_BAND: f64 = 2.0;
+/// Default for [`TrendThresholds::stuck_gap`].
+pub const DEFAULT_STUCK_GAP: f64 = 10.0;
+/// Default for [`TrendThresholds::gap_min`].
+pub const DEFAULT_GAP_MIN: f64 = 1.0;
+/// Default for [`TrendThresholds::gap_max`].
+pub const DEFAULT_GAP_MAX: f64 = 10.0;
+/// Default for [`TrendThresholds::dip_min`].
+pub const DEFAULT_DIP_MIN: f64 = 1.0;
+/// Default for [`TrendThresholds::recover_band`].
+pub const DEFAULT_RECOVER_BAND: f64 = 2.0;
+
+/// Thresholds of the trend rules, in percentage points.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TrendThresholds {
+    /// Stable: plateau values within ± this of the plateau mean.
+    pub stable_band: f64,
+    /// Stuck: plateau at least this far below the reference.
+    pub stuck_gap: f64,
+    /// Gap: ends at least this far below the reference…
+    pub gap_min: f64,
+    /// …and at most this far.
+    pub gap_max: f64,
+    /// Recover: an early checkpoint at least this far below the reference…
+    pub dip_min: f64,
+    /// …and ends no further than this below it.
+    pub recover_band: f64,
+}
+
+impl Default for TrendThresholds {
+    fn default() -> Self {
+        Self {
+            stable_band: DEFAULT_STABLE_BAND,
+            stuck_gap: DEFAULT_STUCK_GAP,
+            gap_min: DEFAULT_GAP_MIN,
+            gap_max: DEFAULT_GAP_MAX,
+            dip_min: DEFAULT_DIP_MIN,
+            recover_band: DEFAULT_RECOVER_BAND,
+        }
+    }
+}
+
+/// A trend label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Trend {
+    /// Stays within the band of its own plateau.
+    Stable,
+    /// Stays far below the reference.
+    Stuck,
+    /// Dips early, ends near the reference.
+    Recover,
+    /// Ends moderately below the reference.
+    Gap,
+    /// None of the rules hold.
+    Unsettled,
+}
+
+impl Trend {
+    /// The label as printed.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stable => "Stable",
+            Self::Stuck => "Stuck",
+            Self::Recover => "Recover",
+            Self::Gap => "Gap",
+            Self::Unsettled => "Unsettled",
+        }
+    }
+}
+
+/// Labels `series` (same length as `reference`, in percentage points).
+/// Returns `None` when the lengths differ or there are fewer than 2 points.
+#[must_use]
+pub fn label(
+    series: &[f64],
+    reference: &[f64],
+    is_reference: bool,
+    th: &TrendThresholds,
+) -> Option<Trend> {
+    let n = series.len();
+    if n < 2 || reference.len() != n {
+        return None;
+    }
+    let early = n / 2;
+    let plateau = &series[early..];
+    let d: Vec<f64> = series.iter().zip(reference).map(|(s, r)| s - r).collect();
+    let d_end = d[n - 1];
+    if !is_reference {
+        if d[early..].iter().all(|&x| x <= -th.stuck_gap) {
+            return Some(Trend::Stuck);
+        }
+        if (-th.gap_max..=-th.gap_min).contains(&d_end) {
+            return Some(Trend::Gap);
+        }
+        if d[..early].iter().any(|&x| x <= -th.dip_min) && d_end >= -th.recover_band {
+            return Some(Trend::Recover);
+        }
+    }
+    let mean = plateau.iter().sum::<f64>() / plateau.len() as f64;
+    if plateau.iter().all(|v| (v - mean).abs() <= th.stable_band) {
+        return Some(Trend::Stable);
+    }
+    Some(Trend::Unsettled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paper_table_1_labels() {
+        // PAPER.md, share of matrices with α∈[2,6] (%), steps 2k 20k 40k 60k 72k.
+        let a = [60.7, 81.7, 79.0, 79.5, 78.6];
+        let b = [62.1, 57.6, 57.6, 61.2, 61.2];
+        let c = [58.9, 79.9, 81.7, 80.4, 81.3];
+        let d = [61.2, 77.2, 78.1, 77.7, 77.2];
+        let th = TrendThresholds::default();
+        assert_eq!(label(&a, &a, true, &th), Some(Trend::Stable));
+        assert_eq!(label(&b, &a, false, &th), Some(Trend::Stuck));
+        assert_eq!(label(&c, &a, false, &th), Some(Trend::Recover));
+        assert_eq!(label(&d, &a, false, &th), Some(Trend::Gap));
+    }
+
+    #[test]
+    fn short_or_mismatched_series_have_no_label() {
+        let th = TrendThresholds::default();
+        assert_eq!(label(&[1.0], &[1.0], true, &th), None);
+        assert_eq!(label(&[1.0, 2.0], &[1.0], false, &th), None);
+    }
+}
