@@ -1,0 +1,40 @@
+//! The condition builders' error type.
+
+/// Everything that can go wrong building a condition.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value is out of range or inconsistent.
+    #[error("{option}: {reason}")]
+    Config {
+        /// The option, as the CLI spells it (e.g. `--split`).
+        option: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The input already has a column this stage adds.
+    #[error("input already has a column named `{column}` (it is added by this stage)")]
+    ReservedColumn {
+        /// The column name.
+        column: String,
+    },
+    /// Reading or writing the corpus failed.
+    #[error(transparent)]
+    Corpus(#[from] regime_corpus::Error),
+    /// An Arrow kernel failed while assembling output rows.
+    #[error("assembling output rows: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// The input ended before the number of rows counted up front.
+    #[error(
+        "input ended after {read} rows, {expected} were expected (did a file change during the run?)"
+    )]
+    ShortInput {
+        /// Rows actually read.
+        read: u64,
+        /// Rows counted before the run.
+        expected: u64,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,147 @@
+//! The corpus layer's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong reading, mapping or writing a corpus.
+///
+/// Every variant names the file, column or row that caused it, so the binary
+/// can print one self-explanatory line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input path, directory or glob matched nothing.
+    #[error("{}: no such file or directory", path.display())]
+    MissingInput {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// A directory held no file of a supported format.
+    #[error("{}: directory holds no .parquet or .jsonl files", path.display())]
+    EmptyDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A glob pattern was malformed or matched nothing.
+    #[error("{pattern}: {reason}")]
+    Glob {
+        /// The pattern as given.
+        pattern: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A file's extension names no format regime reads.
+    #[error("{}: unsupported file type (expected .parquet, .jsonl, .jsonl.gz or .jsonl.zst)", path.display())]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file is not a valid parquet file (bad magic, truncated footer, …).
+    #[error("{}: not a valid parquet file: {source}", path.display())]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// What the parquet reader said.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// Decoding Arrow data from a file failed.
+    #[error("{}: {source}", path.display())]
+    Arrow {
+        /// The file.
+        path: PathBuf,
+        /// What Arrow said.
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+    /// A JSONL file could not be parsed.
+    #[error("{}: line {line}: {reason}", path.display())]
+    Jsonl {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number where parsing failed (0 when unknown).
+        line: u64,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An I/O error on a named path.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path being read or written.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Input files of one corpus disagree on their schema.
+    #[error("{}: schema differs from {}: {detail}", path.display(), first.display())]
+    SchemaMismatch {
+        /// The file whose schema differs.
+        path: PathBuf,
+        /// The first input file, whose schema is the reference.
+        first: PathBuf,
+        /// Which column differs and how.
+        detail: String,
+    },
+    /// A column the field map or a stage needs is absent.
+    #[error("column `{column}` not found (columns: {available})")]
+    MissingColumn {
+        /// The column name.
+        column: String,
+        /// The columns the input does have, comma-separated.
+        available: String,
+    },
+    /// A column exists but has a type regime cannot use in that role.
+    #[error("column `{column}` has type {found}, expected {expected}")]
+    ColumnType {
+        /// The column name.
+        column: String,
+        /// The Arrow type found.
+        found: String,
+        /// What regime expected.
+        expected: String,
+    },
+    /// The schema has no text column regime could map to a role.
+    #[error("{}: no text column found: expected a `conversations` or `messages` column or string columns (columns: {available}); pass --profile columns --fields FILE to name them", path.display())]
+    NoTextColumns {
+        /// The first input file.
+        path: PathBuf,
+        /// The columns the input has, comma-separated.
+        available: String,
+    },
+    /// A field-map (`columns` profile) TOML file is invalid.
+    #[error("{}: {reason}", path.display())]
+    FieldMapFile {
+        /// The TOML file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The output directory holds files and `--overwrite` was not given.
+    #[error("{}: output directory is not empty (pass --overwrite to replace its contents)", path.display())]
+    OutputNotEmpty {
+        /// The output directory.
+        path: PathBuf,
+    },
+    /// A manifest could not be serialised or parsed.
+    #[error("{}: {source}", path.display())]
+    Manifest {
+        /// The manifest path.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

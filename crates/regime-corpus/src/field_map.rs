@@ -1,0 +1,493 @@
+//! Field roles: which columns (or which conversation turns) hold the system
+//! prompt, user turns, assistant answers, captions, OCR text and metadata.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use arrow::datatypes::{DataType, Field, Schema};
+
+use crate::error::{Error, Result};
+
+/// The part a text field plays in a training sample.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A system prompt.
+    System,
+    /// A user (human) turn: the instruction the model reads.
+    User,
+    /// An assistant turn: the training target.
+    Assistant,
+    /// An image caption.
+    Caption,
+    /// OCR-derived text.
+    Ocr,
+    /// Free-form metadata serialised as text.
+    Metadata,
+    /// Text whose role is unknown.
+    Other,
+}
+
+impl Role {
+    /// Every role, in report order.
+    pub const ALL: [Self; 7] = [
+        Self::System,
+        Self::User,
+        Self::Assistant,
+        Self::Caption,
+        Self::Ocr,
+        Self::Metadata,
+        Self::Other,
+    ];
+
+    /// The role's name as used in reports and config files.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::System => "system",
+            Self::User => "user",
+            Self::Assistant => "assistant",
+            Self::Caption => "caption",
+            Self::Ocr => "ocr",
+            Self::Metadata => "metadata",
+            Self::Other => "other",
+        }
+    }
+
+    /// Parses a role name (`system`, `user`, …).
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
+    /// The role of a conversation turn from its speaker label
+    /// (`human`/`user`, `gpt`/`assistant`, `system`, …), case-insensitive.
+    #[must_use]
+    pub fn from_speaker(speaker: &str) -> Self {
+        match speaker.to_ascii_lowercase().as_str() {
+            "human" | "user" => Self::User,
+            "gpt" | "assistant" | "model" | "bot" | "chatgpt" | "bard" => Self::Assistant,
+            "system" => Self::System,
+            _ => Self::Other,
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A built-in way of laying out samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// LLaVA: `conversations: [{from, value}]`.
+    Llava,
+    /// ShareGPT: the same layout as LLaVA.
+    Sharegpt,
+    /// OpenAI-style `messages: [{role, content}]`.
+    Messages,
+    /// Flat string columns, each mapped to a role in a TOML file.
+    Columns,
+}
+
+impl Profile {
+    /// The profile's name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Llava => "llava",
+            Self::Sharegpt => "sharegpt",
+            Self::Messages => "messages",
+            Self::Columns => "columns",
+        }
+    }
+
+    /// The conversation column and its (speaker, text) keys, if any.
+    const fn conversation_layout(self) -> Option<(&'static str, &'static str, &'static str)> {
+        match self {
+            Self::Llava | Self::Sharegpt => Some(("conversations", "from", "value")),
+            Self::Messages => Some(("messages", "role", "content")),
+            Self::Columns => None,
+        }
+    }
+}
+
+/// A conversation column: a list of `{speaker, text}` structs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConversationColumn {
+    /// The column name (`conversations`, `messages`, …).
+    pub column: String,
+    /// The struct field holding the speaker label (`from`, `role`).
+    pub speaker_key: String,
+    /// The struct field holding the text (`value`, `content`).
+    pub text_key: String,
+}
+
+/// Maps a corpus schema to role-tagged text fields.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldMap {
+    /// The layout the map follows.
+    pub profile: Profile,
+    /// Whether the profile was detected from the schema rather than given.
+    pub detected: bool,
+    /// The conversation column, for the conversation profiles.
+    pub conversation: Option<ConversationColumn>,
+    /// Flat string columns and their roles, in schema order.
+    pub columns: Vec<(String, Role)>,
+}
+
+/// The flat columns auto-detection maps to roles, by name.
+const FLAT_ROLE_COLUMNS: [(&str, Role); 6] = [
+    ("system", Role::System),
+    ("caption", Role::Caption),
+    ("ocr", Role::Ocr),
+    ("ocr_text", Role::Ocr),
+    ("metadata", Role::Metadata),
+    ("meta", Role::Metadata),
+];
+
+impl FieldMap {
+    /// Detects the layout: a `conversations` (`from`/`value`) or `messages`
+    /// (`role`/`content`) column, plus flat string columns named `system`,
+    /// `caption`, `ocr`/`ocr_text`, `metadata`/`meta`.
+    ///
+    /// # Errors
+    /// [`Error::NoTextColumns`] when nothing maps to a role (`path` names the
+    /// corpus in the message); [`Error::ColumnType`] when a conversation column
+    /// has the wrong nested type.
+    pub fn detect(schema: &Schema, path: &Path) -> Result<Self> {
+        let profile = if schema.field_with_name("conversations").is_ok() {
+            Some(Profile::Llava)
+        } else if schema.field_with_name("messages").is_ok() {
+            Some(Profile::Messages)
+        } else {
+            None
+        };
+        let mut map = match profile {
+            Some(profile) => Self::for_profile(profile, schema)?,
+            None => Self {
+                profile: Profile::Columns,
+                detected: true,
+                conversation: None,
+                columns: Vec::new(),
+            },
+        };
+        map.detected = true;
+        if map.conversation.is_none() {
+            map.columns = detect_flat_columns(schema);
+        }
+        if map.conversation.is_none() && map.columns.is_empty() {
+            return Err(Error::NoTextColumns {
+                path: path.to_path_buf(),
+                available: column_list(schema),
+            });
+        }
+        Ok(map)
+    }
+
+    /// The field map of a conversation profile (`llava`, `sharegpt`,
+    /// `messages`), with the flat role columns the schema also has.
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`] or [`Error::ColumnType`] naming the
+    /// conversation column; [`Error::FieldMapFile`] for `columns`, which needs
+    /// [`FieldMap::from_toml`].
+    pub fn for_profile(profile: Profile, schema: &Schema) -> Result<Self> {
+        let Some((column, speaker, text)) = profile.conversation_layout() else {
+            return Err(Error::FieldMapFile {
+                path: "--fields".into(),
+                reason: "the columns profile needs a TOML file naming its columns".into(),
+            });
+        };
+        let field = schema
+            .field_with_name(column)
+            .map_err(|_| Error::MissingColumn {
+                column: column.into(),
+                available: column_list(schema),
+            })?;
+        check_conversation_type(field, speaker, text)?;
+        Ok(Self {
+            profile,
+            detected: false,
+            conversation: Some(ConversationColumn {
+                column: column.into(),
+                speaker_key: speaker.into(),
+                text_key: text.into(),
+            }),
+            columns: detect_flat_columns(schema),
+        })
+    }
+
+    /// A `columns` profile from a TOML file of `column = "role"` lines, under
+    /// an optional `[columns]` table:
+    ///
+    /// ```toml
+    /// [columns]
+    /// prompt = "user"
+    /// response = "assistant"
+    /// source_caption = "caption"
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::FieldMapFile`] for unreadable TOML or unknown roles;
+    /// [`Error::MissingColumn`] / [`Error::ColumnType`] when a named column is
+    /// absent or not a string column.
+    pub fn from_toml(path: &Path, schema: &Schema) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let file_err = |reason: String| Error::FieldMapFile {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let table: toml::Table = toml::from_str(&text).map_err(|e| file_err(e.to_string()))?;
+        let table = match table.get("columns") {
+            Some(toml::Value::Table(inner)) => inner.clone(),
+            Some(_) => return Err(file_err("`columns` must be a table".into())),
+            None => table,
+        };
+        let mut named: BTreeMap<usize, (String, Role)> = BTreeMap::new();
+        for (column, role) in &table {
+            let role_name = role
+                .as_str()
+                .ok_or_else(|| file_err(format!("`{column}`: role must be a string")))?;
+            let role = Role::parse(role_name).ok_or_else(|| {
+                file_err(format!(
+                    "`{column}`: unknown role `{role_name}` (expected one of system, user, assistant, caption, ocr, metadata, other)"
+                ))
+            })?;
+            let (index, field) =
+                schema
+                    .column_with_name(column)
+                    .ok_or_else(|| Error::MissingColumn {
+                        column: column.clone(),
+                        available: column_list(schema),
+                    })?;
+            if !is_string(field.data_type()) {
+                return Err(Error::ColumnType {
+                    column: column.clone(),
+                    found: field.data_type().to_string(),
+                    expected: "a string column".into(),
+                });
+            }
+            named.insert(index, (column.clone(), role));
+        }
+        if named.is_empty() {
+            return Err(file_err("names no columns".into()));
+        }
+        Ok(Self {
+            profile: Profile::Columns,
+            detected: false,
+            conversation: None,
+            columns: named.into_values().collect(),
+        })
+    }
+
+    /// The top-level columns a stage must read to see every text field.
+    #[must_use]
+    pub fn text_columns(&self) -> Vec<String> {
+        self.conversation
+            .iter()
+            .map(|c| c.column.clone())
+            .chain(self.columns.iter().map(|(c, _)| c.clone()))
+            .collect()
+    }
+
+    /// One line saying what was mapped, e.g.
+    /// `llava (detected): conversations[from/value] → user/assistant turns, caption → caption`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(c) = &self.conversation {
+            parts.push(format!(
+                "{}[{}/{}] → system/user/assistant turns",
+                c.column, c.speaker_key, c.text_key
+            ));
+        }
+        for (column, role) in &self.columns {
+            parts.push(format!("{column} → {role}"));
+        }
+        format!(
+            "{}{}: {}",
+            self.profile.as_str(),
+            if self.detected { " (detected)" } else { "" },
+            parts.join(", ")
+        )
+    }
+}
+
+fn detect_flat_columns(schema: &Schema) -> Vec<(String, Role)> {
+    schema
+        .fields()
+        .iter()
+        .filter(|f| is_string(f.data_type()))
+        .filter_map(|f| {
+            FLAT_ROLE_COLUMNS
+                .iter()
+                .find(|(name, _)| f.name().eq_ignore_ascii_case(name))
+                .map(|(_, role)| (f.name().clone(), *role))
+        })
+        .collect()
+}
+
+/// Whether a type holds UTF-8 strings regime can read as text.
+#[must_use]
+pub fn is_string(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
+fn check_conversation_type(field: &Field, speaker: &str, text: &str) -> Result<()> {
+    let expected = || format!("list<struct<{speaker}: string, {text}: string>>");
+    let type_err = || Error::ColumnType {
+        column: field.name().clone(),
+        found: field.data_type().to_string(),
+        expected: expected(),
+    };
+    let (DataType::List(item) | DataType::LargeList(item)) = field.data_type() else {
+        return Err(type_err());
+    };
+    let DataType::Struct(children) = item.data_type() else {
+        return Err(type_err());
+    };
+    for key in [speaker, text] {
+        match children.iter().find(|c| c.name() == key) {
+            Some(child) if is_string(child.data_type()) => {}
+            _ => return Err(type_err()),
+        }
+    }
+    Ok(())
+}
+
+fn column_list(schema: &Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::datatypes::Fields;
+
+    use super::*;
+
+    fn conversation_type(speaker: &str, text: &str) -> DataType {
+        DataType::List(Arc::new(Field::new(
+            "item",
+            DataType::Struct(Fields::from(vec![
+                Field::new(speaker, DataType::Utf8, true),
+                Field::new(text, DataType::Utf8, true),
+            ])),
+            true,
+        )))
+    }
+
+    #[test]
+    fn detects_llava_with_flat_role_columns() {
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("conversations", conversation_type("from", "value"), true),
+            Field::new("caption", DataType::Utf8, true),
+            Field::new("ocr_text", DataType::LargeUtf8, true),
+            Field::new("meta", DataType::Utf8, true),
+        ]);
+        let map = FieldMap::detect(&schema, Path::new("x.parquet")).unwrap();
+        assert_eq!(map.profile, Profile::Llava);
+        assert!(map.detected);
+        assert_eq!(
+            map.columns,
+            [
+                ("caption".to_owned(), Role::Caption),
+                ("ocr_text".to_owned(), Role::Ocr),
+                ("meta".to_owned(), Role::Metadata)
+            ]
+        );
+        assert_eq!(
+            map.text_columns(),
+            ["conversations", "caption", "ocr_text", "meta"]
+        );
+    }
+
+    #[test]
+    fn detects_messages() {
+        let schema = Schema::new(vec![Field::new(
+            "messages",
+            conversation_type("role", "content"),
+            true,
+        )]);
+        let map = FieldMap::detect(&schema, Path::new("x")).unwrap();
+        assert_eq!(map.profile, Profile::Messages);
+    }
+
+    #[test]
+    fn wrong_nested_type_names_the_column() {
+        let schema = Schema::new(vec![Field::new(
+            "conversations",
+            conversation_type("from", "text"),
+            true,
+        )]);
+        let err = FieldMap::detect(&schema, Path::new("x")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("column `conversations` has type"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn no_text_column_is_an_error() {
+        let schema = Schema::new(vec![Field::new("id", DataType::Int64, false)]);
+        let err = FieldMap::detect(&schema, Path::new("x.parquet")).unwrap_err();
+        assert!(matches!(err, Error::NoTextColumns { .. }));
+    }
+
+    #[test]
+    fn speakers_map_to_roles() {
+        assert_eq!(Role::from_speaker("human"), Role::User);
+        assert_eq!(Role::from_speaker("GPT"), Role::Assistant);
+        assert_eq!(Role::from_speaker("system"), Role::System);
+        assert_eq!(Role::from_speaker("tool"), Role::Other);
+    }
+
+    #[test]
+    fn columns_profile_from_toml() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fields.toml");
+        std::fs::write(
+            &path,
+            "[columns]\nprompt = \"user\"\nanswer = \"assistant\"\n",
+        )
+        .unwrap();
+        let schema = Schema::new(vec![
+            Field::new("answer", DataType::Utf8, true),
+            Field::new("prompt", DataType::Utf8, true),
+        ]);
+        let map = FieldMap::from_toml(&path, &schema).unwrap();
+        assert_eq!(
+            map.columns,
+            [
+                ("answer".to_owned(), Role::Assistant),
+                ("prompt".to_owned(), Role::User)
+            ]
+        );
+        std::fs::write(&path, "missing = \"user\"\n").unwrap();
+        let err = FieldMap::from_toml(&path, &schema).unwrap_err();
+        assert!(
+            err.to_string().starts_with("column `missing` not found"),
+            "{err}"
+        );
+        std::fs::write(&path, "prompt = \"teacher\"\n").unwrap();
+        let err = FieldMap::from_toml(&path, &schema).unwrap_err();
+        assert!(err.to_string().contains("unknown role `teacher`"), "{err}");
+    }
+}

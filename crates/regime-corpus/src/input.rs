@@ -1,0 +1,200 @@
+//! Resolving the user's INPUT arguments (files, directories, globs) into one
+//! sorted list of corpus files.
+//!
+//! The order of that list defines the shard index of every file, and with it
+//! every row id, so it must not depend on the file system's listing order:
+//! directories and globs are sorted by path.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// How a corpus file is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    /// Apache Parquet.
+    Parquet,
+    /// JSON Lines, one object per line, optionally compressed.
+    Jsonl(Compression),
+}
+
+/// Whole-file compression of a JSONL input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// Plain text.
+    None,
+    /// gzip (`.gz`).
+    Gzip,
+    /// Zstandard (`.zst`).
+    Zstd,
+}
+
+/// One input file of a corpus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// The file's path as resolved.
+    pub path: PathBuf,
+    /// Its encoding, from the file name.
+    pub format: FileFormat,
+}
+
+impl FileFormat {
+    /// The format a file name implies, if regime reads it.
+    #[must_use]
+    pub fn from_path(path: &Path) -> Option<Self> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let jsonl = |stem: &str| {
+            [".jsonl", ".ndjson", ".json"]
+                .iter()
+                .any(|ext| stem.ends_with(ext))
+        };
+        if name.ends_with(".parquet") {
+            Some(Self::Parquet)
+        } else if let Some(stem) = name.strip_suffix(".gz") {
+            jsonl(stem).then_some(Self::Jsonl(Compression::Gzip))
+        } else if let Some(stem) = name.strip_suffix(".zst") {
+            jsonl(stem).then_some(Self::Jsonl(Compression::Zstd))
+        } else {
+            jsonl(&name).then_some(Self::Jsonl(Compression::None))
+        }
+    }
+}
+
+/// Resolves INPUT arguments into a sorted, de-duplicated file list.
+///
+/// - a file is taken as it is (its extension must name a supported format);
+/// - a directory contributes every supported file below it, recursively,
+///   skipping hidden entries (names starting with `.`, such as regime's own
+///   staging directories);
+/// - anything containing `*`, `?` or `[` is a glob pattern.
+///
+/// Within each directory or glob, files are sorted by path; the arguments
+/// keep the order the user gave.
+///
+/// # Errors
+/// [`Error::MissingInput`], [`Error::EmptyDirectory`], [`Error::Glob`] or
+/// [`Error::UnsupportedFormat`], naming the offending argument.
+pub fn resolve_inputs<P: AsRef<Path>>(inputs: &[P]) -> Result<Vec<InputFile>> {
+    let mut files: Vec<InputFile> = Vec::new();
+    for input in inputs {
+        let input = input.as_ref();
+        let text = input.to_string_lossy();
+        let found = if !input.exists() && text.contains(['*', '?', '[']) {
+            glob_files(&text)?
+        } else if input.is_dir() {
+            let mut found = Vec::new();
+            walk_dir(input, &mut found)?;
+            if found.is_empty() {
+                return Err(Error::EmptyDirectory { path: input.into() });
+            }
+            found.sort();
+            found
+        } else if input.is_file() {
+            vec![input.to_path_buf()]
+        } else {
+            return Err(Error::MissingInput { path: input.into() });
+        };
+        for path in found {
+            let format = FileFormat::from_path(&path)
+                .ok_or_else(|| Error::UnsupportedFormat { path: path.clone() })?;
+            if !files.iter().any(|f| f.path == path) {
+                files.push(InputFile { path, format });
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn glob_files(pattern: &str) -> Result<Vec<PathBuf>> {
+    let glob_err = |reason: String| Error::Glob {
+        pattern: pattern.to_owned(),
+        reason,
+    };
+    let mut found = Vec::new();
+    for entry in glob::glob(pattern).map_err(|e| glob_err(e.to_string()))? {
+        let path = entry.map_err(|e| glob_err(e.to_string()))?;
+        if path.is_file() {
+            found.push(path);
+        }
+    }
+    if found.is_empty() {
+        return Err(glob_err("pattern matched no files".to_owned()));
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            walk_dir(&path, out)?;
+        } else if FileFormat::from_path(&path).is_some() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_follow_extensions() {
+        let f = |s: &str| FileFormat::from_path(Path::new(s));
+        assert_eq!(f("a/b.parquet"), Some(FileFormat::Parquet));
+        assert_eq!(f("x.JSONL"), Some(FileFormat::Jsonl(Compression::None)));
+        assert_eq!(f("x.jsonl.gz"), Some(FileFormat::Jsonl(Compression::Gzip)));
+        assert_eq!(
+            f("x.ndjson.zst"),
+            Some(FileFormat::Jsonl(Compression::Zstd))
+        );
+        assert_eq!(f("x.csv"), None);
+        assert_eq!(f("x.tar.gz"), None);
+    }
+
+    #[test]
+    fn directories_are_sorted_and_skip_hidden_entries() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
+        for name in ["b.parquet", "a.parquet", "notes.txt", ".hidden.parquet"] {
+            std::fs::write(dir.path().join(name), b"").map_err(|e| Error::io(name, e))?;
+        }
+        std::fs::create_dir(dir.path().join(".regime-staging")).map_err(|e| Error::io("s", e))?;
+        std::fs::write(dir.path().join(".regime-staging/c.parquet"), b"")
+            .map_err(|e| Error::io("c", e))?;
+        let files = resolve_inputs(&[dir.path()])?;
+        let names: Vec<_> = files
+            .iter()
+            .filter_map(|f| f.path.file_name()?.to_str())
+            .collect();
+        assert_eq!(names, ["a.parquet", "b.parquet"]);
+        Ok(())
+    }
+
+    #[test]
+    fn missing_and_empty_inputs_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("nope.parquet");
+        assert!(matches!(
+            resolve_inputs(&[&missing]),
+            Err(Error::MissingInput { path }) if path == missing
+        ));
+        assert!(matches!(
+            resolve_inputs(&[dir.path()]),
+            Err(Error::EmptyDirectory { .. })
+        ));
+        let pattern = dir.path().join("*.parquet");
+        assert!(matches!(
+            resolve_inputs(&[&pattern]),
+            Err(Error::Glob { .. })
+        ));
+    }
+}

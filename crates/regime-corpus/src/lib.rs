@@ -1,0 +1,71 @@
+//! The corpus layer of regime: reads parquet and JSONL corpora as one ordered,
+//! bounded stream of Arrow [`RecordBatch`](arrow::array::RecordBatch)es, maps
+//! their columns to field roles, identifies every row stably, and writes
+//! parquet outputs atomically with a run manifest.
+//!
+//! It knows nothing about statistics, de-duplication or teachers: stages
+//! build on it.
+//!
+//! # Overview
+//! - [`resolve_inputs`] turns files, directories and globs into a sorted
+//!   [`InputFile`] list; its order defines each file's shard index.
+//! - [`CorpusReaderBuilder`] opens the files, checks they share a schema and
+//!   builds a [`CorpusReader`]: an iterator of [`CorpusBatch`]es, row group by
+//!   row group, with a bounded number decoded in parallel.
+//! - [`FieldMap`] says which columns or conversation turns play which
+//!   [`Role`]; [`BatchText`] gives each row's [`TextField`]s;
+//!   [`role_census`] counts them per role.
+//! - [`RowId`] packs `(shard, row)` into a `u64`.
+//! - [`OutputDir`] stages files and publishes them atomically with a
+//!   [`Manifest`]; [`PartWriter`] writes zstd parquet parts into it;
+//!   [`AtomicFile`] / [`write_atomic`] write any other file.
+//!
+//! # Example
+//! ```no_run
+//! use regime_corpus::{resolve_inputs, BatchText, CorpusReaderBuilder, FieldMap};
+//!
+//! let files = resolve_inputs(&["train.parquet"])?;
+//! let builder = CorpusReaderBuilder::try_new(files)?;
+//! let map = FieldMap::detect(builder.schema(), "train.parquet".as_ref())?;
+//! let reader = builder.with_columns(map.text_columns())?.build();
+//! for batch in reader {
+//!     let batch = batch?;
+//!     let text = BatchText::try_new(&map, &batch.batch)?;
+//!     for row in 0..text.num_rows() {
+//!         for field in text.fields(row) {
+//!             let _ = (batch.row_id(row), field.role, field.text);
+//!         }
+//!     }
+//! }
+//! # Ok::<(), regime_corpus::Error>(())
+//! ```
+
+mod atomic;
+mod error;
+mod field_map;
+mod input;
+mod manifest;
+mod output;
+mod reader;
+mod role_census;
+mod row_id;
+mod sample;
+mod writer;
+
+pub use atomic::{AtomicFile, write_atomic};
+pub use error::{Error, Result};
+pub use field_map::{ConversationColumn, FieldMap, Profile, Role, is_string};
+pub use input::{Compression, FileFormat, InputFile, resolve_inputs};
+pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, OutputRecord, hash_file, hash_inputs};
+pub use output::OutputDir;
+pub use reader::{
+    CorpusBatch, CorpusReader, CorpusReaderBuilder, DEFAULT_BATCH_SIZE,
+    DEFAULT_JSONL_INFER_RECORDS, FileInfo,
+};
+pub use role_census::{RoleCount, role_census};
+pub use row_id::{ROW_BITS, RowId};
+pub use sample::{BatchText, FieldSource, TextField};
+pub use writer::{
+    DEFAULT_FILE_BYTES, DEFAULT_ROW_GROUP_BYTES, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL,
+    PartWriter, WriterOptions,
+};

@@ -1,0 +1,262 @@
+//! Output directories: refuse to clobber, stage every file, publish
+//! atomically, and recognise (and clean up after) an interrupted run.
+//!
+//! Files are written into `DIR/.regime-staging/` under `*.tmp` names, so a
+//! glob such as `DIR/*.parquet` never sees a partial file. [`OutputDir::commit`]
+//! first records the names it is about to publish in `DIR/.regime-commit`,
+//! renames each staged file into place, writes `manifest.json` last, and then
+//! removes the record. A directory holding only staging leftovers or a commit
+//! record is therefore an interrupted regime run, which a rerun may replace
+//! without `--overwrite`.
+
+use std::path::{Path, PathBuf};
+
+use crate::atomic::{sync_parent, write_atomic};
+use crate::error::{Error, Result};
+use crate::manifest::{MANIFEST_FILE, Manifest, OutputRecord};
+
+const STAGING: &str = ".regime-staging";
+const COMMIT_RECORD: &str = ".regime-commit";
+
+/// An output directory being written.
+#[derive(Debug)]
+pub struct OutputDir {
+    path: PathBuf,
+    staging: PathBuf,
+    created: bool,
+    done: bool,
+    previous: Option<Manifest>,
+}
+
+impl OutputDir {
+    /// Prepares `path` for a run: creates it if missing; accepts it if empty
+    /// or if it holds only an interrupted regime run (which is cleaned);
+    /// otherwise requires `overwrite`.
+    ///
+    /// # Errors
+    /// [`Error::OutputNotEmpty`], or [`Error::Io`] naming the directory when
+    /// it cannot be created or written.
+    pub fn prepare(path: &Path, overwrite: bool) -> Result<Self> {
+        let created = !path.exists();
+        if created {
+            std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+        } else if !path.is_dir() {
+            return Err(Error::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+            ));
+        }
+        recover_interrupted(path)?;
+        let previous = Manifest::read(path).ok().flatten();
+        let occupied = std::fs::read_dir(path)
+            .map_err(|e| Error::io(path, e))?
+            .next()
+            .is_some();
+        if occupied && !overwrite {
+            return Err(Error::OutputNotEmpty { path: path.into() });
+        }
+        let staging = path.join(STAGING);
+        std::fs::create_dir_all(&staging).map_err(|e| Error::io(path, e))?;
+        Ok(Self {
+            path: path.into(),
+            staging,
+            created,
+            done: false,
+            previous,
+        })
+    }
+
+    /// The output directory.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Where to write the file that will be published as `name`.
+    #[must_use]
+    pub fn staged(&self, name: &str) -> PathBuf {
+        self.staging.join(format!("{name}.tmp"))
+    }
+
+    /// Publishes every staged file, then `manifest` (its `outputs` filled in
+    /// from the staged files), and removes outputs of a previous run in this
+    /// directory that this run did not write again.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file that could not be published.
+    pub fn commit(mut self, mut manifest: Manifest) -> Result<Manifest> {
+        let mut staged: Vec<(String, PathBuf)> = Vec::new();
+        for entry in std::fs::read_dir(&self.staging).map_err(|e| Error::io(&self.staging, e))? {
+            let entry = entry.map_err(|e| Error::io(&self.staging, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(final_name) = name.strip_suffix(".tmp") {
+                staged.push((final_name.to_owned(), entry.path()));
+            }
+        }
+        staged.sort();
+        let names: Vec<&str> = staged.iter().map(|(n, _)| n.as_str()).collect();
+        write_atomic(&self.path.join(COMMIT_RECORD), names.join("\n").as_bytes())?;
+        let mut outputs = Vec::with_capacity(staged.len());
+        for (name, from) in &staged {
+            let file = std::fs::File::open(from).map_err(|e| Error::io(from, e))?;
+            file.sync_all().map_err(|e| Error::io(from, e))?;
+            let bytes = file.metadata().map_err(|e| Error::io(from, e))?.len();
+            let to = self.path.join(name);
+            std::fs::rename(from, &to).map_err(|e| Error::io(&to, e))?;
+            let rows = manifest
+                .outputs
+                .iter()
+                .find(|o| &o.path == name)
+                .and_then(|o| o.rows);
+            outputs.push(OutputRecord {
+                path: name.clone(),
+                bytes,
+                rows,
+            });
+        }
+        manifest.outputs = outputs;
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|source| Error::Manifest {
+            path: self.path.join(MANIFEST_FILE),
+            source,
+        })?;
+        write_atomic(&self.path.join(MANIFEST_FILE), &json)?;
+        if let Some(previous) = &self.previous {
+            for old in &previous.outputs {
+                if !names.contains(&old.path.as_str()) && is_plain_name(&old.path) {
+                    let _ = std::fs::remove_file(self.path.join(&old.path));
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.staging);
+        let _ = std::fs::remove_file(self.path.join(COMMIT_RECORD));
+        sync_parent(&self.path.join(MANIFEST_FILE));
+        self.done = true;
+        Ok(manifest)
+    }
+
+    /// Abandons the run: removes staged files, and the directory itself if
+    /// this run created it.
+    pub fn abort(mut self) {
+        self.cleanup();
+    }
+
+    fn cleanup(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let _ = std::fs::remove_dir_all(&self.staging);
+        if self.created {
+            let _ = std::fs::remove_dir(&self.path);
+        }
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// Removes what an interrupted run left: the staging directory, and files
+/// named in a commit record (a commit that did not finish).
+fn recover_interrupted(path: &Path) -> Result<()> {
+    let record = path.join(COMMIT_RECORD);
+    if let Ok(text) = std::fs::read_to_string(&record) {
+        for name in text.lines().filter(|n| is_plain_name(n)) {
+            let _ = std::fs::remove_file(path.join(name));
+        }
+        let _ = std::fs::remove_file(path.join(MANIFEST_FILE));
+        std::fs::remove_file(&record).map_err(|e| Error::io(&record, e))?;
+    }
+    let staging = path.join(STAGING);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+    }
+    Ok(())
+}
+
+/// A bare file name: never lets a manifest steer deletion outside the dir.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['/', '\\']) && name != "." && name != ".."
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            tool: "regime".into(),
+            version: "0".into(),
+            stage: "test".into(),
+            command: vec![],
+            config: serde_json::Value::Null,
+            seed: None,
+            inputs: vec![],
+            rows_in: 0,
+            rows_out: 0,
+            outputs: vec![],
+            started_unix: 0,
+            elapsed_seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn refuses_foreign_files_without_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("keep.txt"), "x").unwrap();
+        assert!(matches!(
+            OutputDir::prepare(dir.path(), false),
+            Err(Error::OutputNotEmpty { .. })
+        ));
+        assert!(dir.path().join("keep.txt").exists());
+    }
+
+    #[test]
+    fn abort_removes_a_created_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let staged = OutputDir::prepare(&out, false).unwrap();
+        std::fs::write(staged.staged("a.parquet"), "partial").unwrap();
+        staged.abort();
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn commit_publishes_and_rerun_replaces_stale_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let run = OutputDir::prepare(&out, false).unwrap();
+        std::fs::write(run.staged("a.parquet"), "a").unwrap();
+        std::fs::write(run.staged("b.parquet"), "b").unwrap();
+        let m = run.commit(manifest()).unwrap();
+        assert_eq!(m.outputs.len(), 2);
+        assert!(matches!(
+            OutputDir::prepare(&out, false),
+            Err(Error::OutputNotEmpty { .. })
+        ));
+        let run = OutputDir::prepare(&out, true).unwrap();
+        std::fs::write(run.staged("a.parquet"), "a2").unwrap();
+        run.commit(manifest()).unwrap();
+        let mut names: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.parquet", "manifest.json"]);
+    }
+
+    #[test]
+    fn interrupted_run_is_recognised_and_cleaned() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(out.join(STAGING)).unwrap();
+        std::fs::write(out.join(STAGING).join("a.parquet.tmp"), "partial").unwrap();
+        std::fs::write(out.join("a.parquet"), "published").unwrap();
+        std::fs::write(out.join(COMMIT_RECORD), "a.parquet").unwrap();
+        let run = OutputDir::prepare(&out, false).unwrap();
+        assert!(!out.join("a.parquet").exists());
+        run.abort();
+    }
+}

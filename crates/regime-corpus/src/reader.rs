@@ -1,0 +1,655 @@
+//! The streaming corpus reader: many files, one ordered stream of
+//! [`RecordBatch`]es.
+//!
+//! Parquet files are read row group by row group; up to
+//! [`CorpusReaderBuilder::with_max_in_flight`] row groups are decoded in
+//! parallel (rayon) and handed out in input order, so memory is bounded by the
+//! number of row groups in flight, not by the corpus. JSONL files are decoded
+//! sequentially in batches.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Schema, SchemaRef};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::input::{Compression, FileFormat, InputFile};
+use crate::row_id::RowId;
+
+/// Default number of rows per emitted batch.
+pub const DEFAULT_BATCH_SIZE: usize = 8192;
+
+/// Default number of JSONL records read to infer a JSONL schema.
+pub const DEFAULT_JSONL_INFER_RECORDS: usize = 10_000;
+
+/// A batch of rows from one input file, with the position of its first row.
+#[derive(Debug, Clone)]
+pub struct CorpusBatch {
+    /// Index of the source file in the sorted input list.
+    pub shard: u32,
+    /// Index (within the file) of the batch's first row.
+    pub first_row: u64,
+    /// The rows, projected to the requested columns.
+    pub batch: RecordBatch,
+}
+
+impl CorpusBatch {
+    /// The stable id of row `i` of this batch.
+    #[must_use]
+    pub fn row_id(&self, i: usize) -> RowId {
+        RowId::new(self.shard, self.first_row + i as u64)
+    }
+
+    /// Number of rows in the batch.
+    #[must_use]
+    pub fn num_rows(&self) -> usize {
+        self.batch.num_rows()
+    }
+}
+
+/// What is known about one input file once it has been opened.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    /// The file.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: FileFormat,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its row count, known up front for parquet (`None` for JSONL).
+    pub rows: Option<u64>,
+    /// Rows per row group (parquet only).
+    pub row_groups: Vec<u64>,
+    parquet: Option<ArrowReaderMetadata>,
+}
+
+/// Opens a corpus and configures how it is streamed.
+///
+/// ```no_run
+/// # use regime_corpus::{resolve_inputs, CorpusReaderBuilder};
+/// let files = resolve_inputs(&["data/train-*.parquet"])?;
+/// let reader = CorpusReaderBuilder::try_new(files)?
+///     .with_columns(["conversations"])?
+///     .with_batch_size(4096)
+///     .build();
+/// for batch in reader {
+///     let batch = batch?;
+///     println!("{} rows from shard {}", batch.num_rows(), batch.shard);
+/// }
+/// # Ok::<(), regime_corpus::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct CorpusReaderBuilder {
+    files: Vec<FileInfo>,
+    schema: SchemaRef,
+    projection: Option<Vec<usize>>,
+    batch_size: usize,
+    max_in_flight: usize,
+}
+
+impl CorpusReaderBuilder {
+    /// Opens every file's metadata (parquet footers; the first JSONL records
+    /// for schema inference) and checks that all files share one schema.
+    ///
+    /// # Errors
+    /// Unreadable or invalid files, and files whose schema differs from the
+    /// first file's, each named.
+    pub fn try_new(inputs: Vec<InputFile>) -> Result<Self> {
+        let mut files = Vec::with_capacity(inputs.len());
+        let mut schema: Option<SchemaRef> = None;
+        let mut jsonl_schema: Option<SchemaRef> = None;
+        for input in inputs {
+            let info = open_file(input, &mut jsonl_schema)?;
+            let file_schema = info.schema(jsonl_schema.as_ref());
+            schema = Some(match schema {
+                None => file_schema,
+                Some(first) => {
+                    unify(&first, &file_schema).map_err(|detail| Error::SchemaMismatch {
+                        path: info.path.clone(),
+                        first: files
+                            .first()
+                            .map_or_else(PathBuf::new, |f: &FileInfo| f.path.clone()),
+                        detail,
+                    })?
+                }
+            });
+            files.push(info);
+        }
+        let schema = schema.ok_or_else(|| Error::MissingInput {
+            path: PathBuf::from("(no input files)"),
+        })?;
+        if files.len() >= 1 << (64 - crate::row_id::ROW_BITS) {
+            return Err(Error::Glob {
+                pattern: "(inputs)".into(),
+                reason: "more than 16,777,215 input files".into(),
+            });
+        }
+        Ok(Self {
+            files,
+            schema,
+            projection: None,
+            batch_size: DEFAULT_BATCH_SIZE,
+            max_in_flight: default_in_flight(),
+        })
+    }
+
+    /// The full schema shared by all input files.
+    #[must_use]
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The opened input files, in shard order.
+    #[must_use]
+    pub fn files(&self) -> &[FileInfo] {
+        &self.files
+    }
+
+    /// Total rows when every file knows its count up front (parquet);
+    /// otherwise counts JSONL records by streaming through those files.
+    ///
+    /// # Errors
+    /// I/O errors while counting JSONL lines.
+    pub fn total_rows(&self) -> Result<u64> {
+        let mut total = 0u64;
+        for file in &self.files {
+            total += match file.rows {
+                Some(rows) => rows,
+                None => count_jsonl_records(&file.path, file.format)?,
+            };
+        }
+        Ok(total)
+    }
+
+    /// Reads only these top-level columns (in schema order). Default: all.
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`] naming the first unknown column.
+    pub fn with_columns<I, S>(mut self, columns: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut indices = Vec::new();
+        for name in columns {
+            let name = name.as_ref();
+            let index = self
+                .schema
+                .index_of(name)
+                .map_err(|_| missing_column(name, &self.schema))?;
+            indices.push(index);
+        }
+        indices.sort_unstable();
+        indices.dedup();
+        self.projection = Some(indices);
+        Ok(self)
+    }
+
+    /// Rows per emitted batch. Defaults to [`DEFAULT_BATCH_SIZE`].
+    #[must_use]
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Row groups decoded concurrently. Defaults to twice the rayon thread
+    /// count (at least 2). Affects memory and speed, never the output.
+    #[must_use]
+    pub fn with_max_in_flight(mut self, max_in_flight: usize) -> Self {
+        self.max_in_flight = max_in_flight.max(1);
+        self
+    }
+
+    /// Builds the streaming reader.
+    #[must_use]
+    pub fn build(self) -> CorpusReader {
+        let schema = match &self.projection {
+            Some(indices) => Arc::new(self.schema.project(indices).unwrap_or_else(|_| {
+                // Indices were validated against this schema in with_columns.
+                Schema::empty()
+            })),
+            None => self.schema.clone(),
+        };
+        let mut units = VecDeque::new();
+        for (shard, file) in self.files.iter().enumerate() {
+            let shard = u32::try_from(shard).unwrap_or(u32::MAX);
+            match file.format {
+                FileFormat::Parquet => {
+                    let mut first_row = 0;
+                    for (group, rows) in file.row_groups.iter().enumerate() {
+                        units.push_back(Unit::RowGroup {
+                            shard,
+                            group,
+                            first_row,
+                        });
+                        first_row += rows;
+                    }
+                }
+                FileFormat::Jsonl(_) => units.push_back(Unit::Jsonl { shard }),
+            }
+        }
+        CorpusReader {
+            decoder: Decoder {
+                files: self.files.into(),
+                schema,
+                projection: self.projection,
+                batch_size: self.batch_size,
+            },
+            full_schema: self.schema,
+            max_in_flight: self.max_in_flight,
+            units,
+            ready: VecDeque::new(),
+            jsonl: None,
+        }
+    }
+}
+
+/// An ordered stream of [`CorpusBatch`]es over all input files.
+pub struct CorpusReader {
+    decoder: Decoder,
+    full_schema: SchemaRef,
+    max_in_flight: usize,
+    units: VecDeque<Unit>,
+    ready: VecDeque<Result<CorpusBatch>>,
+    jsonl: Option<JsonlStream>,
+}
+
+impl std::fmt::Debug for CorpusReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CorpusReader")
+            .field("schema", &self.decoder.schema)
+            .field("pending_units", &self.units.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Unit {
+    RowGroup {
+        shard: u32,
+        group: usize,
+        first_row: u64,
+    },
+    Jsonl {
+        shard: u32,
+    },
+}
+
+struct JsonlStream {
+    shard: u32,
+    next_row: u64,
+    reader: arrow::json::reader::Reader<Box<dyn BufRead + Send>>,
+}
+
+impl CorpusReader {
+    /// The schema of emitted batches (after projection).
+    #[must_use]
+    pub fn schema(&self) -> &SchemaRef {
+        &self.decoder.schema
+    }
+
+    /// The input files, in shard order.
+    #[must_use]
+    pub fn files(&self) -> &[FileInfo] {
+        &self.decoder.files
+    }
+
+    fn refill(&mut self) {
+        let mut window = Vec::new();
+        while window.len() < self.max_in_flight {
+            match self.units.front() {
+                Some(Unit::RowGroup { .. }) => {
+                    if let Some(unit) = self.units.pop_front() {
+                        window.push(unit);
+                    }
+                }
+                Some(Unit::Jsonl { shard }) if window.is_empty() => {
+                    let shard = *shard;
+                    self.units.pop_front();
+                    match self.open_jsonl(shard) {
+                        Ok(stream) => self.jsonl = Some(stream),
+                        Err(err) => self.ready.push_back(Err(err)),
+                    }
+                    return;
+                }
+                _ => break,
+            }
+        }
+        let decoder = &self.decoder;
+        let results: Vec<Result<Vec<CorpusBatch>>> = window
+            .par_iter()
+            .map(|unit| decoder.decode_row_group(*unit))
+            .collect();
+        for result in results {
+            match result {
+                Ok(batches) => self.ready.extend(batches.into_iter().map(Ok)),
+                Err(err) => self.ready.push_back(Err(err)),
+            }
+        }
+    }
+
+    fn open_jsonl(&self, shard: u32) -> Result<JsonlStream> {
+        let info = &self.decoder.files[shard as usize];
+        let input = open_text(&info.path, info.format)?;
+        let reader = arrow::json::ReaderBuilder::new(self.full_schema.clone())
+            .with_batch_size(self.decoder.batch_size)
+            .build(input)
+            .map_err(|source| Error::Arrow {
+                path: info.path.clone(),
+                source,
+            })?;
+        Ok(JsonlStream {
+            shard,
+            next_row: 0,
+            reader,
+        })
+    }
+
+    fn next_jsonl(&mut self) -> Option<Result<CorpusBatch>> {
+        let stream = self.jsonl.as_mut()?;
+        let shard = stream.shard;
+        let first_row = stream.next_row;
+        match stream.reader.next() {
+            None => {
+                self.jsonl = None;
+                None
+            }
+            Some(Err(err)) => {
+                self.jsonl = None;
+                let path = self.decoder.files[shard as usize].path.clone();
+                Some(Err(Error::Jsonl {
+                    path,
+                    line: first_row + 1,
+                    reason: format!("in the batch of records starting here: {err}"),
+                }))
+            }
+            Some(Ok(batch)) => {
+                stream.next_row += batch.num_rows() as u64;
+                let path = self.decoder.files[shard as usize].path.clone();
+                let batch = match &self.decoder.projection {
+                    Some(indices) => batch.project(indices).map_err(|source| Error::Arrow {
+                        path: path.clone(),
+                        source,
+                    }),
+                    None => Ok(batch),
+                }
+                .and_then(|b| self.decoder.conform(b, &path));
+                Some(batch.map(|batch| CorpusBatch {
+                    shard,
+                    first_row,
+                    batch,
+                }))
+            }
+        }
+    }
+}
+
+/// What decoding needs, shared by the worker threads.
+struct Decoder {
+    files: Arc<[FileInfo]>,
+    schema: SchemaRef,
+    projection: Option<Vec<usize>>,
+    batch_size: usize,
+}
+
+impl Decoder {
+    fn decode_row_group(&self, unit: Unit) -> Result<Vec<CorpusBatch>> {
+        let Unit::RowGroup {
+            shard,
+            group,
+            first_row,
+        } = unit
+        else {
+            return Ok(Vec::new());
+        };
+        let info = &self.files[shard as usize];
+        let parquet_err = |source| Error::Parquet {
+            path: info.path.clone(),
+            source,
+        };
+        let metadata = info
+            .parquet
+            .clone()
+            .ok_or_else(|| Error::UnsupportedFormat {
+                path: info.path.clone(),
+            })?;
+        let file = File::open(&info.path).map_err(|e| Error::io(&info.path, e))?;
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+            .with_row_groups(vec![group])
+            .with_batch_size(self.batch_size);
+        if let Some(indices) = &self.projection {
+            let mask = ProjectionMask::roots(
+                builder.metadata().file_metadata().schema_descr(),
+                indices.iter().copied(),
+            );
+            builder = builder.with_projection(mask);
+        }
+        let reader = builder.build().map_err(parquet_err)?;
+        let mut out = Vec::new();
+        let mut row = first_row;
+        for batch in reader {
+            let batch = batch.map_err(|source| Error::Arrow {
+                path: info.path.clone(),
+                source,
+            })?;
+            let batch = self.conform(batch, &info.path)?;
+            let rows = batch.num_rows() as u64;
+            out.push(CorpusBatch {
+                shard,
+                first_row: row,
+                batch,
+            });
+            row += rows;
+        }
+        Ok(out)
+    }
+
+    /// Re-labels a batch with the unified schema (nullability may have been
+    /// widened across files; the data is unchanged).
+    fn conform(&self, batch: RecordBatch, path: &Path) -> Result<RecordBatch> {
+        if batch.schema() == self.schema {
+            return Ok(batch);
+        }
+        RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec()).map_err(|source| {
+            Error::Arrow {
+                path: path.to_path_buf(),
+                source,
+            }
+        })
+    }
+}
+
+impl Iterator for CorpusReader {
+    type Item = Result<CorpusBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                if item.is_err() {
+                    // Stop after the first error: later units are not read.
+                    self.units.clear();
+                    self.jsonl = None;
+                }
+                return Some(item);
+            }
+            if self.jsonl.is_some() {
+                if let Some(item) = self.next_jsonl() {
+                    return Some(item);
+                }
+                continue;
+            }
+            if self.units.is_empty() {
+                return None;
+            }
+            self.refill();
+        }
+    }
+}
+
+fn default_in_flight() -> usize {
+    (rayon::current_num_threads() * 2).max(2)
+}
+
+fn missing_column(name: &str, schema: &Schema) -> Error {
+    Error::MissingColumn {
+        column: name.to_owned(),
+        available: schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+impl FileInfo {
+    fn schema(&self, jsonl: Option<&SchemaRef>) -> SchemaRef {
+        match (&self.parquet, jsonl) {
+            (Some(meta), _) => meta.schema().clone(),
+            (None, Some(schema)) => schema.clone(),
+            (None, None) => Arc::new(Schema::empty()),
+        }
+    }
+}
+
+fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<FileInfo> {
+    let bytes = std::fs::metadata(&input.path)
+        .map_err(|e| Error::io(&input.path, e))?
+        .len();
+    match input.format {
+        FileFormat::Parquet => {
+            let file = File::open(&input.path).map_err(|e| Error::io(&input.path, e))?;
+            let meta =
+                ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|source| {
+                    Error::Parquet {
+                        path: input.path.clone(),
+                        source,
+                    }
+                })?;
+            let row_groups: Vec<u64> = meta
+                .metadata()
+                .row_groups()
+                .iter()
+                .map(|rg| u64::try_from(rg.num_rows()).unwrap_or(0))
+                .collect();
+            Ok(FileInfo {
+                rows: Some(row_groups.iter().sum()),
+                row_groups,
+                path: input.path,
+                format: input.format,
+                bytes,
+                parquet: Some(meta),
+            })
+        }
+        FileFormat::Jsonl(_) => {
+            if jsonl_schema.is_none() {
+                let reader = open_text(&input.path, input.format)?;
+                let (schema, _) = arrow::json::reader::infer_json_schema(
+                    reader,
+                    Some(DEFAULT_JSONL_INFER_RECORDS),
+                )
+                .map_err(|e| Error::Jsonl {
+                    path: input.path.clone(),
+                    line: 0,
+                    reason: format!("cannot infer a schema: {e}"),
+                })?;
+                if schema.fields().is_empty() {
+                    return Err(Error::Jsonl {
+                        path: input.path.clone(),
+                        line: 1,
+                        reason: "no JSON objects found".into(),
+                    });
+                }
+                *jsonl_schema = Some(Arc::new(schema));
+            }
+            Ok(FileInfo {
+                path: input.path,
+                format: input.format,
+                bytes,
+                rows: None,
+                row_groups: Vec::new(),
+                parquet: None,
+            })
+        }
+    }
+}
+
+/// Opens a (possibly compressed) text file as a buffered reader.
+fn open_text(path: &Path, format: FileFormat) -> Result<Box<dyn BufRead + Send>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let raw: Box<dyn Read + Send> = match format {
+        FileFormat::Jsonl(Compression::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        FileFormat::Jsonl(Compression::Zstd) => {
+            Box::new(zstd::stream::read::Decoder::new(file).map_err(|e| Error::io(path, e))?)
+        }
+        _ => Box::new(file),
+    };
+    Ok(Box::new(BufReader::with_capacity(1 << 20, raw)))
+}
+
+fn count_jsonl_records(path: &Path, format: FileFormat) -> Result<u64> {
+    let mut reader = open_text(path, format)?;
+    let mut count = 0u64;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            return Ok(count);
+        }
+        if line.iter().any(|b| !b.is_ascii_whitespace()) {
+            count += 1;
+        }
+    }
+}
+
+/// The schema both files can be written under: same names and types,
+/// nullable where either is; the first file's metadata (pandas, HF features)
+/// is kept so writers can pass it through.
+fn unify(first: &SchemaRef, other: &SchemaRef) -> std::result::Result<SchemaRef, String> {
+    if first.fields().len() != other.fields().len() {
+        return Err(format!(
+            "{} columns instead of {}",
+            other.fields().len(),
+            first.fields().len()
+        ));
+    }
+    let mut fields = Vec::with_capacity(first.fields().len());
+    for (a, b) in first.fields().iter().zip(other.fields()) {
+        if a.name() != b.name() {
+            return Err(format!(
+                "column `{}` where `{}` was expected",
+                b.name(),
+                a.name()
+            ));
+        }
+        if a.data_type() != b.data_type() {
+            return Err(format!(
+                "column `{}` has type {} instead of {}",
+                a.name(),
+                b.data_type(),
+                a.data_type()
+            ));
+        }
+        fields.push(
+            a.as_ref()
+                .clone()
+                .with_nullable(a.is_nullable() || b.is_nullable()),
+        );
+    }
+    Ok(Arc::new(Schema::new_with_metadata(
+        fields,
+        first.metadata().clone(),
+    )))
+}

@@ -1,0 +1,299 @@
+//! A role-tagged view of the text in a [`RecordBatch`]: for each row, the
+//! text fields a [`FieldMap`] names, in a fixed order (conversation turns in
+//! order, then flat columns in schema order).
+
+use arrow::array::{
+    Array, AsArray, GenericListArray, LargeStringArray, OffsetSizeTrait, RecordBatch, StringArray,
+    StringViewArray, StructArray,
+};
+use arrow::datatypes::DataType;
+
+use crate::error::{Error, Result};
+use crate::field_map::{FieldMap, Role};
+
+/// Where a text field lives in its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldSource<'a> {
+    /// Turn `index` (0-based, counting every turn) of a conversation column.
+    Turn {
+        /// The conversation column.
+        column: &'a str,
+        /// The turn's position in the conversation.
+        index: usize,
+    },
+    /// A flat string column.
+    Column(&'a str),
+}
+
+/// One text field of one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextField<'a> {
+    /// The field's role.
+    pub role: Role,
+    /// Where it lives.
+    pub source: FieldSource<'a>,
+    /// Its text, as stored.
+    pub text: &'a str,
+}
+
+/// A string array of any of Arrow's three string layouts.
+#[derive(Debug, Clone, Copy)]
+enum Strings<'a> {
+    Utf8(&'a StringArray),
+    Large(&'a LargeStringArray),
+    View(&'a StringViewArray),
+}
+
+impl<'a> Strings<'a> {
+    fn try_new(array: &'a dyn Array, column: &str) -> Result<Self> {
+        match array.data_type() {
+            DataType::Utf8 => Ok(Self::Utf8(array.as_string::<i32>())),
+            DataType::LargeUtf8 => Ok(Self::Large(array.as_string::<i64>())),
+            DataType::Utf8View => Ok(Self::View(array.as_string_view())),
+            other => Err(Error::ColumnType {
+                column: column.to_owned(),
+                found: other.to_string(),
+                expected: "a string column".into(),
+            }),
+        }
+    }
+
+    fn get(self, i: usize) -> Option<&'a str> {
+        match self {
+            Self::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
+            Self::Large(a) => a.is_valid(i).then(|| a.value(i)),
+            Self::View(a) => a.is_valid(i).then(|| a.value(i)),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Conversation<'a> {
+    column: &'a str,
+    list: &'a dyn Array,
+    offsets: Offsets<'a>,
+    turns: &'a StructArray,
+    speaker: Strings<'a>,
+    text: Strings<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Offsets<'a> {
+    Small(&'a [i32]),
+    Large(&'a [i64]),
+}
+
+impl Offsets<'_> {
+    fn range(self, row: usize) -> (usize, usize) {
+        let to_usize = |v: i64| usize::try_from(v).unwrap_or(0);
+        match self {
+            Self::Small(o) => (to_usize(i64::from(o[row])), to_usize(i64::from(o[row + 1]))),
+            Self::Large(o) => (to_usize(o[row]), to_usize(o[row + 1])),
+        }
+    }
+}
+
+/// The text fields of every row of one batch.
+///
+/// Column arrays are resolved once per batch, so per-row access is cheap.
+#[derive(Debug)]
+pub struct BatchText<'a> {
+    rows: usize,
+    conversation: Option<Conversation<'a>>,
+    columns: Vec<(&'a str, Role, Strings<'a>)>,
+}
+
+impl<'a> BatchText<'a> {
+    /// Resolves the map's columns in `batch`.
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`] or [`Error::ColumnType`] naming the column.
+    pub fn try_new(map: &'a FieldMap, batch: &'a RecordBatch) -> Result<Self> {
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::MissingColumn {
+                    column: name.to_owned(),
+                    available: batch
+                        .schema()
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+        };
+        let conversation = match &map.conversation {
+            None => None,
+            Some(c) => {
+                let list = column(&c.column)?.as_ref();
+                let type_err = || Error::ColumnType {
+                    column: c.column.clone(),
+                    found: list.data_type().to_string(),
+                    expected: format!(
+                        "list<struct<{}: string, {}: string>>",
+                        c.speaker_key, c.text_key
+                    ),
+                };
+                let (offsets, values) = match list.data_type() {
+                    DataType::List(_) => list_parts::<i32>(list.as_list::<i32>(), Offsets::Small),
+                    DataType::LargeList(_) => {
+                        list_parts::<i64>(list.as_list::<i64>(), Offsets::Large)
+                    }
+                    _ => return Err(type_err()),
+                };
+                let turns = values.as_struct_opt().ok_or_else(type_err)?;
+                let child = |key: &str| {
+                    turns
+                        .column_by_name(key)
+                        .ok_or_else(type_err)
+                        .and_then(|a| Strings::try_new(a.as_ref(), &c.column))
+                };
+                Some(Conversation {
+                    column: &c.column,
+                    list,
+                    offsets,
+                    turns,
+                    speaker: child(&c.speaker_key)?,
+                    text: child(&c.text_key)?,
+                })
+            }
+        };
+        let mut columns = Vec::with_capacity(map.columns.len());
+        for (name, role) in &map.columns {
+            columns.push((
+                name.as_str(),
+                *role,
+                Strings::try_new(column(name)?.as_ref(), name)?,
+            ));
+        }
+        Ok(Self {
+            rows: batch.num_rows(),
+            conversation,
+            columns,
+        })
+    }
+
+    /// Number of rows in the batch.
+    #[must_use]
+    pub fn num_rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Appends row `row`'s non-null text fields to `out` (cleared first).
+    pub fn fields_into(&self, row: usize, out: &mut Vec<TextField<'a>>) {
+        out.clear();
+        if let Some(c) = &self.conversation
+            && c.list.is_valid(row)
+        {
+            let (start, end) = c.offsets.range(row);
+            for (index, turn) in (start..end).enumerate() {
+                if !c.turns.is_valid(turn) {
+                    continue;
+                }
+                if let Some(text) = c.text.get(turn) {
+                    let role = c.speaker.get(turn).map_or(Role::Other, Role::from_speaker);
+                    out.push(TextField {
+                        role,
+                        source: FieldSource::Turn {
+                            column: c.column,
+                            index,
+                        },
+                        text,
+                    });
+                }
+            }
+        }
+        for (column, role, strings) in &self.columns {
+            if let Some(text) = strings.get(row) {
+                out.push(TextField {
+                    role: *role,
+                    source: FieldSource::Column(column),
+                    text,
+                });
+            }
+        }
+    }
+
+    /// Row `row`'s non-null text fields.
+    #[must_use]
+    pub fn fields(&self, row: usize) -> Vec<TextField<'a>> {
+        let mut out = Vec::new();
+        self.fields_into(row, &mut out);
+        out
+    }
+}
+
+fn list_parts<'a, O: OffsetSizeTrait>(
+    list: &'a GenericListArray<O>,
+    wrap: fn(&'a [O]) -> Offsets<'a>,
+) -> (Offsets<'a>, &'a dyn Array) {
+    (wrap(list.value_offsets()), list.values().as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use arrow::array::{ListBuilder, StringBuilder, StructBuilder};
+    use arrow::datatypes::{Field, Fields, Schema};
+
+    use super::*;
+
+    fn llava_batch() -> RecordBatch {
+        let fields = Fields::from(vec![
+            Field::new("from", DataType::Utf8, true),
+            Field::new("value", DataType::Utf8, true),
+        ]);
+        let mut list = ListBuilder::new(StructBuilder::from_fields(fields, 4));
+        for turns in [
+            vec![("human", "<image>\nWhat shape?"), ("gpt", "A circle.")],
+            vec![],
+        ] {
+            for (from, value) in turns {
+                let s = list.values();
+                s.field_builder::<StringBuilder>(0)
+                    .unwrap()
+                    .append_value(from);
+                s.field_builder::<StringBuilder>(1)
+                    .unwrap()
+                    .append_value(value);
+                s.append(true);
+            }
+            list.append(true);
+        }
+        let list = list.finish();
+        let caption = StringArray::from(vec![Some("a red circle"), None]);
+        let schema = Schema::new(vec![
+            Field::new("conversations", list.data_type().clone(), true),
+            Field::new("caption", DataType::Utf8, true),
+        ]);
+        RecordBatch::try_new(Arc::new(schema), vec![Arc::new(list), Arc::new(caption)]).unwrap()
+    }
+
+    #[test]
+    fn rows_yield_turns_then_columns() {
+        let batch = llava_batch();
+        let map = FieldMap::detect(&batch.schema(), Path::new("x")).unwrap();
+        let view = BatchText::try_new(&map, &batch).unwrap();
+        let fields = view.fields(0);
+        let got: Vec<_> = fields.iter().map(|f| (f.role, f.text)).collect();
+        assert_eq!(
+            got,
+            [
+                (Role::User, "<image>\nWhat shape?"),
+                (Role::Assistant, "A circle."),
+                (Role::Caption, "a red circle")
+            ]
+        );
+        assert_eq!(
+            fields[1].source,
+            FieldSource::Turn {
+                column: "conversations",
+                index: 1
+            }
+        );
+        assert!(view.fields(1).is_empty());
+    }
+}

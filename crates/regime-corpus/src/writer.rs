@@ -1,0 +1,176 @@
+//! Parquet output in parts: zstd-compressed files of bounded size, staged in
+//! an [`OutputDir`] and published by its commit.
+//!
+//! Every column of the batches is written as it is — types, nullability,
+//! nested structs (such as the HF image `{bytes, path}`) and the schema
+//! metadata — so stages pass through what they do not own.
+
+use std::fs::File;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::error::{Error, Result};
+use crate::manifest::OutputRecord;
+use crate::output::OutputDir;
+
+/// Default maximum rows per row group.
+pub const DEFAULT_ROW_GROUP_ROWS: usize = 10_000;
+/// Default maximum (estimated, encoded) bytes per row group.
+pub const DEFAULT_ROW_GROUP_BYTES: usize = 128 << 20;
+/// Default size at which a new part file is started.
+pub const DEFAULT_FILE_BYTES: u64 = 1 << 30;
+/// Default zstd level.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
+/// How part files are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct WriterOptions {
+    /// Maximum rows per row group; defaults to [`DEFAULT_ROW_GROUP_ROWS`].
+    pub row_group_rows: usize,
+    /// Maximum bytes per row group; defaults to [`DEFAULT_ROW_GROUP_BYTES`].
+    pub row_group_bytes: usize,
+    /// Start a new part past this many bytes; defaults to [`DEFAULT_FILE_BYTES`].
+    pub file_bytes: u64,
+    /// zstd compression level; defaults to [`DEFAULT_ZSTD_LEVEL`].
+    pub zstd_level: i32,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            row_group_rows: DEFAULT_ROW_GROUP_ROWS,
+            row_group_bytes: DEFAULT_ROW_GROUP_BYTES,
+            file_bytes: DEFAULT_FILE_BYTES,
+            zstd_level: DEFAULT_ZSTD_LEVEL,
+        }
+    }
+}
+
+/// Writes a stream of batches as `PREFIX-00000.parquet`, `PREFIX-00001.parquet`, …
+/// into an output directory's staging area.
+///
+/// ```no_run
+/// # use regime_corpus::{OutputDir, PartWriter, WriterOptions};
+/// # fn demo(batch: arrow::array::RecordBatch) -> regime_corpus::Result<()> {
+/// let out = OutputDir::prepare("out".as_ref(), false)?;
+/// let mut writer = PartWriter::try_new(&out, "part", batch.schema(), WriterOptions::default())?;
+/// writer.write(&batch)?;
+/// let parts = writer.finish()?;
+/// # Ok(()) }
+/// ```
+pub struct PartWriter<'a> {
+    dir: &'a OutputDir,
+    prefix: String,
+    schema: SchemaRef,
+    props: WriterProperties,
+    options: WriterOptions,
+    current: Option<(ArrowWriter<File>, String, u64)>,
+    parts: Vec<OutputRecord>,
+}
+
+impl std::fmt::Debug for PartWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartWriter")
+            .field("prefix", &self.prefix)
+            .field("parts", &self.parts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> PartWriter<'a> {
+    /// Prepares a writer; no file is created until the first row arrives.
+    ///
+    /// # Errors
+    /// [`Error::Parquet`] for an invalid zstd level.
+    pub fn try_new(
+        dir: &'a OutputDir,
+        prefix: &str,
+        schema: SchemaRef,
+        options: WriterOptions,
+    ) -> Result<Self> {
+        let level = ZstdLevel::try_new(options.zstd_level).map_err(|source| Error::Parquet {
+            path: dir.path().to_path_buf(),
+            source,
+        })?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(level))
+            .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+            .set_max_row_group_bytes(Some(options.row_group_bytes.max(1)))
+            .set_created_by(format!("regime {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(Self {
+            dir,
+            prefix: prefix.to_owned(),
+            schema,
+            props,
+            options,
+            current: None,
+            parts: Vec::new(),
+        })
+    }
+
+    /// Appends a batch (its schema must be the writer's).
+    ///
+    /// # Errors
+    /// [`Error::Parquet`] / [`Error::Io`] naming the part file.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        if self.current.is_none() {
+            self.open_part()?;
+        }
+        let Some((writer, name, rows)) = self.current.as_mut() else {
+            return Ok(());
+        };
+        let path = self.dir.staged(name);
+        writer.write(batch).map_err(|source| Error::Parquet {
+            path: path.clone(),
+            source,
+        })?;
+        *rows += batch.num_rows() as u64;
+        let size = writer.bytes_written() as u64 + writer.in_progress_size() as u64;
+        if size >= self.options.file_bytes {
+            self.close_part()?;
+        }
+        Ok(())
+    }
+
+    /// Closes the last part and returns every part written, with row counts.
+    ///
+    /// # Errors
+    /// [`Error::Parquet`] naming the part file.
+    pub fn finish(mut self) -> Result<Vec<OutputRecord>> {
+        self.close_part()?;
+        Ok(std::mem::take(&mut self.parts))
+    }
+
+    fn open_part(&mut self) -> Result<()> {
+        let name = format!("{}-{:05}.parquet", self.prefix, self.parts.len());
+        let path = self.dir.staged(&name);
+        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+        let writer = ArrowWriter::try_new(file, self.schema.clone(), Some(self.props.clone()))
+            .map_err(|source| Error::Parquet { path, source })?;
+        self.current = Some((writer, name, 0));
+        Ok(())
+    }
+
+    fn close_part(&mut self) -> Result<()> {
+        if let Some((writer, name, rows)) = self.current.take() {
+            let path = self.dir.staged(&name);
+            writer
+                .close()
+                .map_err(|source| Error::Parquet { path, source })?;
+            self.parts.push(OutputRecord {
+                path: name,
+                bytes: 0,
+                rows: Some(rows),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,53 @@
+//! Input and output options shared by the corpus subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// Which corpus files to read and how to find their text.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Input options")]
+pub(crate) struct InputArgs {
+    /// Parquet or JSONL (.jsonl, .jsonl.gz, .jsonl.zst) files, directories
+    /// (read recursively) or glob patterns; read in sorted order.
+    #[arg(required = true, value_name = "INPUT")]
+    pub(crate) inputs: Vec<PathBuf>,
+    /// Field layout; detected from the schema when not given (and printed).
+    #[arg(long, value_enum, env = "REGIME_PROFILE")]
+    pub(crate) profile: Option<ProfileArg>,
+    /// TOML file mapping columns to roles (`column = "user"`), for
+    /// `--profile columns`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) fields: Option<PathBuf>,
+}
+
+/// The field layouts regime knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ProfileArg {
+    /// `conversations: [{from, value}]` (LLaVA).
+    Llava,
+    /// `conversations: [{from, value}]` (ShareGPT).
+    Sharegpt,
+    /// `messages: [{role, content}]`.
+    Messages,
+    /// Flat string columns named in the `--fields` TOML file.
+    Columns,
+}
+
+/// Where and how to write outputs.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output options")]
+pub(crate) struct OutputArgs {
+    /// Output directory (created if missing).
+    #[arg(long, short, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Replace the contents of a non-empty output directory.
+    #[arg(long)]
+    pub(crate) overwrite: bool,
+    /// Maximum rows per parquet row group.
+    #[arg(long, default_value_t = regime_corpus::DEFAULT_ROW_GROUP_ROWS, value_name = "N")]
+    pub(crate) row_group_rows: usize,
+    /// zstd compression level of the parquet outputs.
+    #[arg(long, default_value_t = regime_corpus::DEFAULT_ZSTD_LEVEL, value_name = "LEVEL")]
+    pub(crate) zstd_level: i32,
+}

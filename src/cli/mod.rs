@@ -1,0 +1,49 @@
+//! Command-line definitions (clap derive only). Each subcommand's arguments
+//! live in their own module; `commands/` turns them into library configs.
+
+mod condition;
+mod input;
+mod inspect;
+mod quickstart;
+
+use clap::{Args, Parser, Subcommand};
+
+pub(crate) use condition::{ConditionArgs, ConditionCArgs, ConditionCommand, LayoutArg};
+pub(crate) use input::{InputArgs, OutputArgs, ProfileArg};
+pub(crate) use inspect::InspectArgs;
+pub(crate) use quickstart::QuickstartArgs;
+
+/// Data-regime curation: measure corpora, build controlled variants, audit
+/// trained weights.
+#[derive(Debug, Parser)]
+#[command(name = "regime", version, about, long_about = None, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Options shared by every subcommand.
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    /// The subcommand to run.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options accepted by every subcommand.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// More log output on stderr (-v info, -vv debug); hides progress bars.
+    #[arg(global = true, short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+    /// Less output: no progress bars, no summaries, errors only.
+    #[arg(global = true, short, long, action = clap::ArgAction::Count)]
+    pub(crate) quiet: u8,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Show files, rows, schema, detected profile and field roles of a corpus.
+    Inspect(InspectArgs),
+    /// Build a controlled training-data condition (C: repetition-concentrated).
+    Condition(ConditionArgs),
+    /// Run every stage on the bundled sample corpus and print where the outputs are.
+    Quickstart(QuickstartArgs),
+}

@@ -1,0 +1,121 @@
+//! Shared steps of the corpus commands: opening the inputs with their field
+//! map, writer options and run manifests.
+
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use regime_corpus::{
+    CorpusReaderBuilder, FieldMap, Manifest, Profile, WriterOptions, hash_inputs, resolve_inputs,
+};
+
+use crate::cli::{GlobalArgs, InputArgs, OutputArgs, ProfileArg};
+use crate::progress;
+
+/// An opened corpus: its files and schema, and the roles of its text.
+pub(crate) struct Corpus {
+    pub(crate) builder: CorpusReaderBuilder,
+    pub(crate) map: FieldMap,
+}
+
+impl Corpus {
+    /// The input files, in shard order.
+    pub(crate) fn paths(&self) -> Vec<PathBuf> {
+        self.builder
+            .files()
+            .iter()
+            .map(|f| f.path.clone())
+            .collect()
+    }
+}
+
+/// Resolves the inputs, opens every file and builds the field map,
+/// printing it when it was detected.
+pub(crate) fn open(input: &InputArgs, global: &GlobalArgs) -> anyhow::Result<Corpus> {
+    let files = resolve_inputs(&input.inputs)?;
+    let builder = CorpusReaderBuilder::try_new(files)?;
+    let first = builder
+        .files()
+        .first()
+        .map(|f| f.path.clone())
+        .unwrap_or_default();
+    let schema = builder.schema().clone();
+    let in_file = || first.display().to_string();
+    let map = match input.profile {
+        None => match FieldMap::detect(&schema, &first) {
+            // This one names the file itself.
+            Err(err @ regime_corpus::Error::NoTextColumns { .. }) => return Err(err.into()),
+            other => other.with_context(in_file)?,
+        },
+        Some(ProfileArg::Columns) => {
+            let fields = input
+                .fields
+                .as_ref()
+                .context("--profile columns needs --fields FILE naming the text columns")?;
+            FieldMap::from_toml(fields, &schema).with_context(in_file)?
+        }
+        Some(profile) => {
+            let profile = match profile {
+                ProfileArg::Sharegpt => Profile::Sharegpt,
+                ProfileArg::Messages => Profile::Messages,
+                _ => Profile::Llava,
+            };
+            FieldMap::for_profile(profile, &schema).with_context(in_file)?
+        }
+    };
+    if map.detected {
+        progress::summary(global, &format!("profile: {}", map.describe()));
+    }
+    Ok(Corpus { builder, map })
+}
+
+/// The parquet writer settings the output flags ask for.
+pub(crate) fn writer_options(output: &OutputArgs) -> WriterOptions {
+    WriterOptions {
+        row_group_rows: output.row_group_rows.max(1),
+        zstd_level: output.zstd_level,
+        ..WriterOptions::default()
+    }
+}
+
+/// Times a run and fills in its manifest.
+pub(crate) struct RunClock {
+    started: Instant,
+    started_unix: u64,
+}
+
+impl RunClock {
+    pub(crate) fn start() -> Self {
+        Self {
+            started: Instant::now(),
+            started_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        }
+    }
+
+    /// A manifest of this run; `outputs` are filled in by the commit.
+    pub(crate) fn manifest(
+        &self,
+        stage: &str,
+        config: serde_json::Value,
+        seed: Option<u64>,
+        inputs: &[PathBuf],
+        rows: (u64, u64),
+    ) -> anyhow::Result<Manifest> {
+        Ok(Manifest {
+            tool: "regime".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            stage: stage.into(),
+            command: std::env::args().collect(),
+            config,
+            seed,
+            inputs: hash_inputs(inputs)?,
+            rows_in: rows.0,
+            rows_out: rows.1,
+            outputs: Vec::new(),
+            started_unix: self.started_unix,
+            elapsed_seconds: self.started.elapsed().as_secs_f64(),
+        })
+    }
+}

@@ -1,0 +1,196 @@
+//! `regime inspect`: what a corpus holds and how regime reads it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use regime_corpus::{BatchText, FieldSource, FileFormat, Role, RoleCount, role_census};
+use serde::Serialize;
+
+use super::Outcome;
+use super::corpus;
+use crate::cli::{GlobalArgs, InspectArgs};
+use crate::progress;
+
+#[derive(Serialize)]
+struct Inspection {
+    files: Vec<FileEntry>,
+    rows: u64,
+    row_groups: usize,
+    schema: Vec<ColumnEntry>,
+    profile: ProfileEntry,
+    roles: BTreeMap<Role, RoleCount>,
+    sample: Option<SampleEntry>,
+}
+
+#[derive(Serialize)]
+struct FileEntry {
+    path: String,
+    format: FileFormat,
+    bytes: u64,
+    rows: Option<u64>,
+    row_groups: usize,
+}
+
+#[derive(Serialize)]
+struct ColumnEntry {
+    name: String,
+    r#type: String,
+    nullable: bool,
+}
+
+#[derive(Serialize)]
+struct ProfileEntry {
+    name: &'static str,
+    detected: bool,
+    mapping: String,
+}
+
+#[derive(Serialize)]
+struct SampleEntry {
+    row_id: u64,
+    fields: Vec<SampleField>,
+}
+
+#[derive(Serialize)]
+struct SampleField {
+    role: Role,
+    source: String,
+    text: String,
+}
+
+pub(crate) fn run(args: &InspectArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let corpus = corpus::open(&args.input, global)?;
+    let files: Vec<FileEntry> = corpus
+        .builder
+        .files()
+        .iter()
+        .map(|f| FileEntry {
+            path: f.path.display().to_string(),
+            format: f.format,
+            bytes: f.bytes,
+            rows: f.rows,
+            row_groups: f.row_groups.len(),
+        })
+        .collect();
+    let rows = corpus.builder.total_rows()?;
+    let schema = corpus.builder.schema().clone();
+    let map = corpus.map;
+    let reader = corpus.builder.with_columns(map.text_columns())?;
+    let mut reader = reader.build();
+    // The first batch gives the sample; the census reads everything.
+    let first = reader.next().transpose()?;
+    let sample = match &first {
+        Some(batch) if batch.num_rows() > 0 => {
+            let text = BatchText::try_new(&map, &batch.batch)?;
+            Some(SampleEntry {
+                row_id: batch.row_id(0).as_u64(),
+                fields: text
+                    .fields(0)
+                    .into_iter()
+                    .map(|f| SampleField {
+                        role: f.role,
+                        source: match f.source {
+                            FieldSource::Turn { column, index } => format!("{column}[{index}]"),
+                            FieldSource::Column(column) => column.to_owned(),
+                        },
+                        text: f.text.to_owned(),
+                    })
+                    .collect(),
+            })
+        }
+        _ => None,
+    };
+    let bar = progress::bar(global, Some(rows), "inspect", "rows");
+    let roles = role_census(
+        first.clone().map(Ok).into_iter().chain(reader),
+        &map,
+        &mut |done| bar.set_position(done),
+    )?;
+    bar.finish_and_clear();
+    let inspection = Inspection {
+        row_groups: files.iter().map(|f| f.row_groups).sum(),
+        files,
+        rows,
+        schema: schema
+            .fields()
+            .iter()
+            .map(|f| ColumnEntry {
+                name: f.name().clone(),
+                r#type: f.data_type().to_string(),
+                nullable: f.is_nullable(),
+            })
+            .collect(),
+        profile: ProfileEntry {
+            name: map.profile.as_str(),
+            detected: map.detected,
+            mapping: map.describe(),
+        },
+        roles,
+        sample,
+    };
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut stdout, &inspection)?;
+        writeln!(stdout)?;
+    } else {
+        render(&mut stdout, &inspection)?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn render(out: &mut impl Write, i: &Inspection) -> std::io::Result<()> {
+    writeln!(out, "files: {}", i.files.len())?;
+    for f in &i.files {
+        let rows = f
+            .rows
+            .map_or_else(|| "? rows".to_owned(), |r| format!("{r} rows"));
+        writeln!(
+            out,
+            "  {}  {rows}, {} row groups, {} bytes",
+            f.path, f.row_groups, f.bytes
+        )?;
+    }
+    writeln!(out, "rows: {}  row groups: {}", i.rows, i.row_groups)?;
+    writeln!(out, "schema:")?;
+    for c in &i.schema {
+        let null = if c.nullable { "" } else { " not null" };
+        writeln!(out, "  {}: {}{null}", c.name, c.r#type)?;
+    }
+    writeln!(out, "profile: {}", i.profile.mapping)?;
+    writeln!(out, "roles:")?;
+    for (role, c) in &i.roles {
+        writeln!(
+            out,
+            "  {:<10} {:>10} fields {:>10} samples {:>14} chars",
+            role.as_str(),
+            c.fields,
+            c.samples,
+            c.chars
+        )?;
+    }
+    if let Some(sample) = &i.sample {
+        writeln!(out, "sample (row id {}):", sample.row_id)?;
+        for f in &sample.fields {
+            writeln!(
+                out,
+                "  [{}] {}: {}",
+                f.role,
+                f.source,
+                shorten(&f.text, 160)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// One line, at most `max` characters, for the terminal.
+fn shorten(text: &str, max: usize) -> String {
+    let flat = text.replace('\n', "\\n");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let mut cut: String = flat.chars().take(max).collect();
+        cut.push('…');
+        cut
+    }
+}

@@ -1,0 +1,28 @@
+//! One module per subcommand: each converts its clap arguments into library
+//! configs, calls the libraries and renders the result.
+
+mod condition_c;
+mod corpus;
+mod inspect;
+mod quickstart;
+
+use crate::cli::{Cli, Command, ConditionCommand};
+
+/// How a command that did not error ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Everything ran and every check passed (exit 0).
+    Success,
+}
+
+/// Runs the parsed command line.
+pub(crate) fn run(cli: &Cli) -> anyhow::Result<Outcome> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Inspect(args) => inspect::run(args, global),
+        Command::Condition(args) => match &args.command {
+            ConditionCommand::C(c) => condition_c::run(c, global),
+        },
+        Command::Quickstart(args) => quickstart::run(args, global),
+    }
+}

@@ -1,0 +1,201 @@
+//! Bad input: exit 2, one error line naming the file or column, and nothing
+//! left behind in the output directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, Int64Array, ListArray, RecordBatch, StringArray, StructArray};
+use arrow::datatypes::{DataType, Field, Fields, Int32Type, Schema};
+use tempfile::TempDir;
+
+use crate::common::{all_entries, regime, run_expect, sample, write_parquet};
+
+/// Runs `condition c` on `inputs` into `DIR/out` and returns the error line.
+fn fails(dir: &TempDir, inputs: &[&Path], extra: &[&str]) -> (String, PathBuf) {
+    let out = dir.path().join("out");
+    let output = run_expect(
+        regime()
+            .args(["condition", "c"])
+            .args(inputs)
+            .arg("--out")
+            .arg(&out)
+            .args(extra),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (errors[0].to_owned(), out)
+}
+
+fn assert_nothing_written(out: &Path) {
+    assert!(
+        !out.exists() || all_entries(out).is_empty(),
+        "left behind: {:?}",
+        all_entries(out)
+    );
+}
+
+#[test]
+fn missing_path_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.parquet");
+    let (line, out) = fails(&dir, &[&missing], &[]);
+    assert!(
+        line.contains("nope.parquet") && line.contains("no such file"),
+        "{line}"
+    );
+    assert_nothing_written(&out);
+}
+
+#[test]
+fn directory_without_parquet_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("shards");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("README.txt"), "not data").unwrap();
+    let (line, out) = fails(&dir, &[&empty], &[]);
+    assert!(
+        line.contains("shards") && line.contains("no .parquet"),
+        "{line}"
+    );
+    assert_nothing_written(&out);
+}
+
+#[test]
+fn non_parquet_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "hello").unwrap();
+    let (line, _) = fails(&dir, &[&text], &[]);
+    assert!(
+        line.contains("notes.txt") && line.contains("unsupported file type"),
+        "{line}"
+    );
+
+    let fake = dir.path().join("fake.parquet");
+    std::fs::write(&fake, "this is not parquet at all").unwrap();
+    let (line, out) = fails(&dir, &[&fake], &[]);
+    assert!(
+        line.contains("fake.parquet") && line.contains("not a valid parquet"),
+        "{line}"
+    );
+    assert_nothing_written(&out);
+}
+
+#[test]
+fn truncated_parquet_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(sample()).unwrap();
+    let cut = dir.path().join("cut.parquet");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let (line, out) = fails(&dir, &[&cut], &[]);
+    assert!(
+        line.contains("cut.parquet") && line.contains("not a valid parquet"),
+        "{line}"
+    );
+    assert_nothing_written(&out);
+}
+
+#[test]
+fn schema_without_text_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let numbers = dir.path().join("numbers.parquet");
+    let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+    let batch =
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2, 3]))]).unwrap();
+    write_parquet(&numbers, &[batch], 1024);
+    let (line, out) = fails(&dir, &[&numbers], &[]);
+    assert!(
+        line.contains("numbers.parquet") && line.contains("no text column"),
+        "{line}"
+    );
+    assert_nothing_written(&out);
+}
+
+#[test]
+fn columns_profile_naming_a_missing_column_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let fields = dir.path().join("fields.toml");
+    std::fs::write(&fields, "[columns]\nprompt = \"user\"\n").unwrap();
+    let (line, out) = fails(
+        &dir,
+        &[&sample()],
+        &["--profile", "columns", "--fields", fields.to_str().unwrap()],
+    );
+    assert!(line.contains("column `prompt` not found"), "{line}");
+    assert!(line.contains("easy_vqa_llava.parquet"), "{line}");
+    assert_nothing_written(&out);
+}
+
+#[test]
+fn nested_column_of_the_wrong_type_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wrong.parquet");
+    // conversations: list<struct<from: string, turn: int32>>
+    let fields = Fields::from(vec![
+        Field::new("from", DataType::Utf8, true),
+        Field::new("turn", DataType::Int32, true),
+    ]);
+    let turns = StructArray::new(
+        fields.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["human"])),
+            Arc::new(arrow::array::PrimitiveArray::<Int32Type>::from(vec![1])),
+        ],
+        None,
+    );
+    let list = ListArray::new(
+        Arc::new(Field::new("item", DataType::Struct(fields), true)),
+        arrow::buffer::OffsetBuffer::from_lengths([1]),
+        Arc::new(turns),
+        None,
+    );
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "conversations",
+        list.data_type().clone(),
+        true,
+    )]));
+    let batch = RecordBatch::try_new(schema, vec![Arc::new(list)]).unwrap();
+    write_parquet(&path, &[batch], 1024);
+    let (line, out) = fails(&dir, &[&path], &[]);
+    assert!(line.contains("column `conversations` has type"), "{line}");
+    assert!(line.contains("wrong.parquet"), "{line}");
+    assert_nothing_written(&out);
+}
+
+#[test]
+fn non_empty_output_dir_needs_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("precious.txt"), "keep me").unwrap();
+    let (line, _) = fails(&dir, &[&sample()], &[]);
+    assert!(
+        line.contains("not empty") && line.contains("--overwrite"),
+        "{line}"
+    );
+    assert_eq!(all_entries(&out), [out.join("precious.txt")]);
+    assert_eq!(std::fs::read(out.join("precious.txt")).unwrap(), b"keep me");
+}
+
+#[test]
+fn unwritable_output_dir_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // A path below a regular file can never be created, even by root.
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "file").unwrap();
+    let out = blocker.join("out");
+    let output = run_expect(
+        regime()
+            .args(["condition", "c"])
+            .arg(sample())
+            .arg("--out")
+            .arg(&out),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("blocker/out"), "{stderr}");
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"file");
+}

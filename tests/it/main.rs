@@ -1,0 +1,7 @@
+//! End-to-end tests of the `regime` binary on real and generated data.
+
+mod common;
+mod condition_c;
+mod input_errors;
+mod inspect;
+mod interrupt;
