@@ -1,0 +1,564 @@
+//! SVG chart primitives: a histogram with vertical marker lines, a
+//! multi-series line chart with optional log axes, and a bar chart.
+//!
+//! Charts take already computed values (bins, points) and return an SVG
+//! string with fixed-precision coordinates, so the same input always gives
+//! the same bytes. Hand-written rather than drawn with `plotters`: the three
+//! chart kinds need ~300 lines, no font or backend dependency, and the output
+//! is byte-stable across platforms.
+
+use std::fmt::Write as _;
+
+use crate::html::escape;
+
+/// Chart width in SVG user units.
+pub const WIDTH: f64 = 520.0;
+/// Chart height in SVG user units.
+pub const HEIGHT: f64 = 300.0;
+const LEFT: f64 = 58.0;
+const RIGHT: f64 = 16.0;
+const TOP: f64 = 34.0;
+const BOTTOM: f64 = 44.0;
+
+/// Colour-blind-safe series colours (Okabe–Ito).
+pub const PALETTE: [&str; 8] = [
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+];
+
+/// A vertical line across a chart, e.g. α = 2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    /// Position on the x axis.
+    pub x: f64,
+    /// Label drawn at the top of the line.
+    pub label: String,
+}
+
+/// A histogram of pre-binned counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    /// Title above the plot.
+    pub title: String,
+    /// X-axis label.
+    pub x_label: String,
+    /// Bin edges (`counts.len() + 1` values, increasing).
+    pub edges: Vec<f64>,
+    /// Count per bin.
+    pub counts: Vec<usize>,
+    /// Vertical lines.
+    pub markers: Vec<Marker>,
+}
+
+/// One line of a [`LineChart`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend entry.
+    pub name: String,
+    /// Points in drawing order; non-finite values break the line.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Several series on shared axes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineChart {
+    /// Title above the plot.
+    pub title: String,
+    /// X-axis label.
+    pub x_label: String,
+    /// Y-axis label.
+    pub y_label: String,
+    /// The lines.
+    pub series: Vec<Series>,
+    /// Logarithmic x axis (non-positive x are dropped).
+    pub log_x: bool,
+    /// Logarithmic y axis (non-positive y are dropped).
+    pub log_y: bool,
+    /// Horizontal reference lines (y value, label).
+    pub hlines: Vec<(f64, String)>,
+}
+
+/// Labelled bars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarChart {
+    /// Title above the plot.
+    pub title: String,
+    /// Y-axis label.
+    pub y_label: String,
+    /// One (label, value) per bar.
+    pub bars: Vec<(String, f64)>,
+}
+
+struct Frame {
+    x0: f64,
+    x1: f64,
+    y0: f64,
+    y1: f64,
+    log_x: bool,
+    log_y: bool,
+}
+
+impl Frame {
+    fn px(&self, x: f64) -> f64 {
+        let (x, a, b) = if self.log_x {
+            (x.log10(), self.x0.log10(), self.x1.log10())
+        } else {
+            (x, self.x0, self.x1)
+        };
+        LEFT + (x - a) / (b - a) * (WIDTH - LEFT - RIGHT)
+    }
+    fn py(&self, y: f64) -> f64 {
+        let (y, a, b) = if self.log_y {
+            (y.log10(), self.y0.log10(), self.y1.log10())
+        } else {
+            (y, self.y0, self.y1)
+        };
+        HEIGHT - BOTTOM - (y - a) / (b - a) * (HEIGHT - TOP - BOTTOM)
+    }
+}
+
+fn open(svg: &mut String, title: &str) {
+    let _ = write!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
+         font-family=\"system-ui,sans-serif\" font-size=\"11\" role=\"img\"><title>{t}</title>\
+         <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\
+         <text x=\"{cx:.1}\" y=\"18\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"600\">{t}</text>",
+        t = escape(title),
+        cx = WIDTH / 2.0,
+    );
+}
+
+/// "Nice" tick values covering [lo, hi] (1, 2, 5 × 10^k steps).
+#[must_use]
+pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return vec![lo];
+    }
+    let raw = (hi - lo) / target.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil();
+    let last = (hi / step).floor();
+    let mut ticks = Vec::new();
+    let mut k = first;
+    while k <= last + 1e-9 {
+        ticks.push(k * step);
+        k += 1.0;
+    }
+    ticks
+}
+
+/// Formats a tick value compactly (no trailing zeros, scientific when extreme).
+#[must_use]
+pub fn fmt_tick(v: f64) -> String {
+    if v == 0.0 {
+        return "0".to_owned();
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        return format!("{v:.0e}");
+    }
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_owned()
+}
+
+fn axes(svg: &mut String, f: &Frame, x_label: &str, y_label: &str) {
+    let (l, r, t, b) = (LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM);
+    let yt: Vec<f64> = if f.log_y {
+        log_ticks(f.y0, f.y1)
+    } else {
+        nice_ticks(f.y0, f.y1, 5)
+    };
+    for y in yt {
+        let py = f.py(y);
+        let _ = write!(
+            svg,
+            "<line x1=\"{l:.1}\" x2=\"{r:.1}\" y1=\"{py:.1}\" y2=\"{py:.1}\" stroke=\"#eaeef2\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#57606a\">{}</text>",
+            l - 4.0,
+            py + 3.5,
+            fmt_tick(y)
+        );
+    }
+    let xt: Vec<f64> = if f.log_x {
+        log_ticks(f.x0, f.x1)
+    } else {
+        nice_ticks(f.x0, f.x1, 8)
+    };
+    for x in xt {
+        let px = f.px(x);
+        let _ = write!(
+            svg,
+            "<line x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{b:.1}\" y2=\"{:.1}\" stroke=\"#57606a\"/>\
+             <text x=\"{px:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#57606a\">{}</text>",
+            b + 4.0,
+            b + 15.0,
+            fmt_tick(x)
+        );
+    }
+    let _ = write!(
+        svg,
+        "<path d=\"M{l:.1} {t:.1}V{b:.1}H{r:.1}\" fill=\"none\" stroke=\"#57606a\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\
+         <text transform=\"translate(14 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
+        f64::midpoint(l, r),
+        HEIGHT - 8.0,
+        escape(x_label),
+        f64::midpoint(t, b),
+        escape(y_label)
+    );
+}
+
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    (a..=b)
+        .map(|k| 10f64.powi(k))
+        .filter(|v| *v >= lo * (1.0 - 1e-9) && *v <= hi * (1.0 + 1e-9))
+        .collect()
+}
+
+impl Histogram {
+    /// Renders the chart.
+    #[must_use]
+    pub fn to_svg(&self) -> String {
+        let mut svg = String::new();
+        open(&mut svg, &self.title);
+        let x0 = self.edges.first().copied().unwrap_or(0.0);
+        let x1 = self.edges.last().copied().unwrap_or(1.0).max(x0 + 1.0);
+        let top = self.counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+        let f = Frame {
+            x0,
+            x1,
+            y0: 0.0,
+            y1: top * 1.1,
+            log_x: false,
+            log_y: false,
+        };
+        axes(&mut svg, &f, &self.x_label, "matrices");
+        for (i, &c) in self.counts.iter().enumerate() {
+            if c == 0 {
+                continue;
+            }
+            let (a, b) = (f.px(self.edges[i]), f.px(self.edges[i + 1]));
+            let y = f.py(c as f64);
+            let _ = write!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\" fill-opacity=\"0.8\"><title>[{}, {}): {c}</title></rect>",
+                a + 0.5,
+                (b - a - 1.0).max(0.5),
+                f.py(0.0) - y,
+                PALETTE[0],
+                fmt_tick(self.edges[i]),
+                fmt_tick(self.edges[i + 1]),
+            );
+        }
+        for m in &self.markers {
+            if m.x < x0 || m.x > x1 {
+                continue;
+            }
+            let px = f.px(m.x);
+            let _ = write!(
+                svg,
+                "<line x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{TOP:.1}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" fill=\"{}\">{}</text>",
+                HEIGHT - BOTTOM,
+                PALETTE[3],
+                px + 3.0,
+                TOP + 10.0,
+                PALETTE[3],
+                escape(&m.label)
+            );
+        }
+        svg.push_str("</svg>");
+        svg
+    }
+}
+
+impl LineChart {
+    /// Renders the chart; an empty chart says "no data".
+    #[must_use]
+    pub fn to_svg(&self) -> String {
+        let mut svg = String::new();
+        open(&mut svg, &self.title);
+        let keep = |&(x, y): &(f64, f64)| {
+            x.is_finite() && y.is_finite() && (!self.log_x || x > 0.0) && (!self.log_y || y > 0.0)
+        };
+        let pts: Vec<(f64, f64)> = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().copied())
+            .filter(keep)
+            .collect();
+        if pts.is_empty() {
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">no data</text></svg>",
+                WIDTH / 2.0,
+                HEIGHT / 2.0
+            );
+            return svg;
+        }
+        let (mut x0, mut x1, mut y0, mut y1) = bounds(&pts, &self.hlines);
+        if x1 <= x0 {
+            (x0, x1) = if self.log_x {
+                (x0 / 2.0, x1 * 2.0)
+            } else {
+                (x0 - 0.5, x1 + 0.5)
+            };
+        }
+        if y1 <= y0 {
+            (y0, y1) = if self.log_y {
+                (y0 / 2.0, y1 * 2.0)
+            } else {
+                (y0 - 0.5, y1 + 0.5)
+            };
+        } else if !self.log_y {
+            let pad = (y1 - y0) * 0.05;
+            (y0, y1) = (y0 - pad, y1 + pad);
+        }
+        let f = Frame {
+            x0,
+            x1,
+            y0,
+            y1,
+            log_x: self.log_x,
+            log_y: self.log_y,
+        };
+        axes(&mut svg, &f, &self.x_label, &self.y_label);
+        for (y, label) in &self.hlines {
+            if *y < y0 || *y > y1 {
+                continue;
+            }
+            let py = f.py(*y);
+            let _ = write!(
+                svg,
+                "<line x1=\"{LEFT:.1}\" x2=\"{:.1}\" y1=\"{py:.1}\" y2=\"{py:.1}\" stroke=\"{}\" stroke-dasharray=\"5 3\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{}\">{}</text>",
+                WIDTH - RIGHT,
+                PALETTE[3],
+                WIDTH - RIGHT - 2.0,
+                py - 3.0,
+                PALETTE[3],
+                escape(label)
+            );
+        }
+        for (k, s) in self.series.iter().enumerate() {
+            let colour = PALETTE[k % PALETTE.len()];
+            let mut d = String::new();
+            let mut pen_up = true;
+            for p in &s.points {
+                if keep(p) {
+                    let _ = write!(
+                        d,
+                        "{}{:.1} {:.1}",
+                        if pen_up { "M" } else { "L" },
+                        f.px(p.0),
+                        f.py(p.1)
+                    );
+                    pen_up = false;
+                } else {
+                    pen_up = true;
+                }
+            }
+            let _ = write!(
+                svg,
+                "<path d=\"{d}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.6\"/>"
+            );
+            for p in s.points.iter().filter(|p| keep(p)) {
+                let _ = write!(
+                    svg,
+                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.4\" fill=\"{colour}\"><title>{}: ({}, {})</title></circle>",
+                    f.px(p.0),
+                    f.py(p.1),
+                    escape(&s.name),
+                    fmt_tick(p.0),
+                    fmt_value(p.1)
+                );
+            }
+        }
+        legend(&mut svg, self.series.iter().map(|s| s.name.as_str()));
+        svg.push_str("</svg>");
+        svg
+    }
+}
+
+fn bounds(pts: &[(f64, f64)], hlines: &[(f64, String)]) -> (f64, f64, f64, f64) {
+    let mut b = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for &(x, y) in pts {
+        b = (b.0.min(x), b.1.max(x), b.2.min(y), b.3.max(y));
+    }
+    for (y, _) in hlines {
+        b = (b.0, b.1, b.2.min(*y), b.3.max(*y));
+    }
+    b
+}
+
+fn legend<'a>(svg: &mut String, names: impl Iterator<Item = &'a str>) {
+    let mut x = LEFT + 4.0;
+    let y = TOP - 6.0;
+    for (k, name) in names.enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        let _ = write!(
+            svg,
+            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"10\" height=\"3\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"{y:.1}\" font-size=\"10\">{}</text>",
+            y - 4.0,
+            x + 13.0,
+            escape(name)
+        );
+        x += 18.0 + 6.0 * name.chars().count() as f64;
+    }
+}
+
+/// Formats a data value with 4 significant digits.
+#[must_use]
+pub fn fmt_value(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let a = v.abs();
+    if (1e-3..1e5).contains(&a) {
+        let decimals = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
+impl BarChart {
+    /// Renders the chart.
+    #[must_use]
+    pub fn to_svg(&self) -> String {
+        let mut svg = String::new();
+        open(&mut svg, &self.title);
+        let top = self.bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-12);
+        let f = Frame {
+            x0: 0.0,
+            x1: self.bars.len().max(1) as f64,
+            y0: 0.0,
+            y1: top * 1.12,
+            log_x: false,
+            log_y: false,
+        };
+        let yt = nice_ticks(0.0, f.y1, 5);
+        for y in yt {
+            let py = f.py(y);
+            let _ = write!(
+                svg,
+                "<line x1=\"{LEFT:.1}\" x2=\"{:.1}\" y1=\"{py:.1}\" y2=\"{py:.1}\" stroke=\"#eaeef2\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#57606a\">{}</text>",
+                WIDTH - RIGHT,
+                LEFT - 4.0,
+                py + 3.5,
+                fmt_tick(y)
+            );
+        }
+        for (i, (label, v)) in self.bars.iter().enumerate() {
+            let (a, b) = (f.px(i as f64), f.px(i as f64 + 1.0));
+            let w = (b - a) * 0.7;
+            let y = f.py(*v);
+            let _ = write!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {}</title></rect>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\">{}</text>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#57606a\">{}</text>",
+                a + (b - a) * 0.15,
+                f.py(0.0) - y,
+                PALETTE[i % PALETTE.len()],
+                escape(label),
+                fmt_value(*v),
+                f64::midpoint(a, b),
+                y - 3.0,
+                fmt_value(*v),
+                f64::midpoint(a, b),
+                HEIGHT - BOTTOM + 15.0,
+                escape(label)
+            );
+        }
+        let _ = write!(
+            svg,
+            "<path d=\"M{LEFT:.1} {TOP:.1}V{:.1}H{:.1}\" fill=\"none\" stroke=\"#57606a\"/><text transform=\"translate(14 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text></svg>",
+            HEIGHT - BOTTOM,
+            WIDTH - RIGHT,
+            f64::midpoint(TOP, HEIGHT - BOTTOM),
+            escape(&self.y_label)
+        );
+        svg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_ticks_cover_the_range() {
+        assert_eq!(
+            nice_ticks(0.0, 10.0, 5),
+            vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+        );
+        assert_eq!(fmt_tick(0.5), "0.5");
+        assert_eq!(fmt_tick(2.0), "2");
+    }
+
+    #[test]
+    fn histogram_draws_markers_and_is_deterministic() {
+        let h = Histogram {
+            title: "α".into(),
+            x_label: "alpha".into(),
+            edges: vec![0.0, 1.0, 2.0, 3.0],
+            counts: vec![1, 0, 4],
+            markers: vec![Marker {
+                x: 2.0,
+                label: "α = 2".into(),
+            }],
+        };
+        let a = h.to_svg();
+        assert_eq!(a, h.to_svg());
+        assert!(a.contains("α = 2"));
+        assert_eq!(a.matches("<rect x=").count(), 2);
+    }
+
+    #[test]
+    fn line_chart_handles_log_axes_and_gaps() {
+        let c = LineChart {
+            title: "t".into(),
+            x_label: "layer".into(),
+            y_label: "y".into(),
+            series: vec![Series {
+                name: "s".into(),
+                points: vec![(0.0, 1.0), (1.0, f64::NAN), (2.0, 100.0)],
+            }],
+            log_x: false,
+            log_y: true,
+            hlines: vec![],
+        };
+        let svg = c.to_svg();
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert!(svg.contains(">100<"));
+        let empty = LineChart {
+            series: vec![],
+            ..c
+        };
+        assert!(empty.to_svg().contains("no data"));
+    }
+
+    #[test]
+    fn bar_chart_labels_bars() {
+        let b = BarChart {
+            title: "share".into(),
+            y_label: "%".into(),
+            bars: vec![("A".into(), 80.0), ("B".into(), 60.0)],
+        };
+        let svg = b.to_svg();
+        assert!(svg.contains(">A<") && svg.contains(">80.00<"));
+    }
+}
