@@ -1,0 +1,113 @@
+//! Coverage of categorical columns.
+//!
+//! For counts `n_v` over values `v`, `N = Σ n_v`, `p_v = n_v / N`:
+//! `entropy_bits H = −Σ p_v log₂ p_v` and the effective number of categories
+//! `exp(H_nats) = 2^H`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Value recorded for a null cell.
+pub const NULL_VALUE: &str = "<null>";
+
+/// Mergeable value counts of one column.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryCounts {
+    counts: BTreeMap<String, u64>,
+}
+
+/// The coverage figures of one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CategoryReport {
+    /// Samples counted.
+    pub samples: u64,
+    /// Number of distinct values.
+    pub values: u64,
+    /// Shannon entropy of the value distribution, bits.
+    pub entropy_bits: f64,
+    /// Effective number of categories, `exp(H)`.
+    pub effective: f64,
+    /// Count per value (nulls as `<null>`), sorted by value.
+    pub counts: BTreeMap<String, u64>,
+}
+
+impl CategoryCounts {
+    /// Counts of `values` (`None` = null).
+    #[must_use]
+    pub fn new(values: &[Option<&str>]) -> Self {
+        let mut c = Self::default();
+        for v in values {
+            c.insert(*v);
+        }
+        c
+    }
+
+    /// Counts one value.
+    pub fn insert(&mut self, value: Option<&str>) {
+        let v = value.unwrap_or(NULL_VALUE);
+        if let Some(c) = self.counts.get_mut(v) {
+            *c += 1;
+        } else {
+            self.counts.insert(v.to_owned(), 1);
+        }
+    }
+
+    /// Merges `other`.
+    pub fn combine(&mut self, other: &Self) {
+        for (k, &c) in &other.counts {
+            *self.counts.entry(k.clone()).or_insert(0) += c;
+        }
+    }
+
+    /// The figures.
+    #[must_use]
+    #[expect(clippy::cast_precision_loss, reason = "counts below 2^52")]
+    pub fn finalize(&self) -> CategoryReport {
+        let n: u64 = self.counts.values().sum();
+        let mut ps: Vec<u64> = self.counts.values().copied().collect();
+        ps.sort_unstable();
+        let h = if n == 0 {
+            0.0
+        } else {
+            ps.iter()
+                .map(|&c| {
+                    let p = c as f64 / n as f64;
+                    -p * p.log2()
+                })
+                .sum()
+        };
+        CategoryReport {
+            samples: n,
+            values: self.counts.len() as u64,
+            entropy_bits: h,
+            effective: h.exp2(),
+            counts: self.counts.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_and_effective_number() {
+        // a, a, b, null: p = ½, ¼, ¼ → H = 1.5 bits, exp(H) = 2^1.5 = 2.828...
+        let r = CategoryCounts::new(&[Some("a"), Some("a"), Some("b"), None]).finalize();
+        assert!((r.entropy_bits - 1.5).abs() < 1e-12);
+        assert!((r.effective - 2f64.powf(1.5)).abs() < 1e-12);
+        assert_eq!(r.counts[NULL_VALUE], 1);
+        assert_eq!((r.samples, r.values), (4, 3));
+    }
+
+    #[test]
+    fn uniform_k_values_have_k_effective() {
+        let r = CategoryCounts::new(&[Some("x"), Some("y"), Some("z")]).finalize();
+        assert!((r.effective - 3.0).abs() < 1e-9);
+        let mut a = CategoryCounts::new(&[Some("x")]);
+        a.combine(&CategoryCounts::new(&[Some("y"), Some("z")]));
+        assert_eq!(a.finalize(), r);
+    }
+}

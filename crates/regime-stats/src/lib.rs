@@ -1,0 +1,69 @@
+//! Mergeable corpus statistics for `regime profile`: exact n-gram counts
+//! under a memory budget with `HyperLogLog` / space-saving fallback,
+//! Welford moments, quantiles, unigram and n-gram figures, Gopher
+//! repetition metrics, categorical coverage and the `--compare` figures.
+//!
+//! This crate is a leaf: it knows nothing of Arrow, Parquet, files,
+//! tokenizers or the command line. Callers tokenise (with `regime-text`) and
+//! hand tokens in as [`TokenSeq`]; every state follows the same shape
+//! (STYLE.md §13): `new`, `insert`, `combine`, `finalize`, so threads, shards
+//! and `regime merge` share one code path. Every definition follows
+//! CORPUS.md and is written out in the module docs of the kernel that
+//! computes it; every report type derives `serde` and
+//! [`schemars::JsonSchema`].
+//!
+//! # Overview
+//! - [`ProfileState`] (configured by [`ProfileConfig`], fed [`SampleInput`]s)
+//!   → [`ProfileReport`], the `report.json` layout; [`ProfileState::compare`]
+//!   → [`CompareReport`].
+//! - Kernels: [`Moments`] (Schubert & Gertz), [`Quantiles`] (exact, then
+//!   `DDSketch`), [`HyperLogLog`], [`SpaceSaving`], [`unigram_figures`],
+//!   [`gopher::measure`] / [`GopherState`], [`CategoryCounts`].
+//!
+//! # Example
+//! ```
+//! use regime_stats::{FieldInput, ProfileConfig, ProfileState, SampleInput, TokenSeq, TokenSpace};
+//! # fn main() -> Result<(), regime_stats::Error> {
+//! let mut state = ProfileState::new(ProfileConfig::new(TokenSpace::Words).with_max_n(2))?;
+//! let words = ["the", "cat", "the", "cat"];
+//! let fields = [FieldInput { role: "user", text: "the cat the cat", tokens: TokenSeq::Words(&words) }];
+//! state.insert(&SampleInput { fields: &fields, words: Some(&words), ..SampleInput::default() });
+//! let report = state.finalize(None);
+//! assert_eq!(report.overall.unigram.types, 2);
+//! assert_eq!(report.overall.ngrams["2"].top[0].ngram, "the cat");
+//! assert_eq!(report.overall.ngrams["2"].top[0].count, 2);
+//! # Ok(())
+//! # }
+//! ```
+
+mod categorical;
+mod error;
+pub mod gopher;
+mod hll;
+mod moments;
+mod ngram;
+mod profile;
+mod quantile;
+mod report;
+mod topk;
+mod unigram;
+mod vocab;
+
+pub use categorical::{CategoryCounts, CategoryReport, NULL_VALUE};
+pub use error::Error;
+pub use gopher::{GopherMetricReport, GopherMetrics, GopherReport, GopherState};
+pub use hll::{DEFAULT_HLL_PRECISION, HyperLogLog};
+pub use moments::{Moments, MomentsSummary};
+pub use ngram::MAX_N;
+pub use profile::{
+    DEFAULT_MAX_N, DEFAULT_MEMORY_BUDGET, DEFAULT_TOP_K, FieldInput, ProfileConfig, ProfileState,
+    PromptDupCounts, SampleInput, TEMPLATES_REPORTED,
+};
+pub use quantile::{DEFAULT_EXACT_LIMIT, DEFAULT_RELATIVE_ERROR, Quantiles};
+pub use report::{
+    CompareReport, Distribution, DuplicationReport, Lengths, NgramCount, NgramDelta, NgramFigures,
+    ProfileReport, ProfileSettings, PromptDupReport, ScopeReport, TemplateCount, UnigramFigures,
+};
+pub use topk::{DEFAULT_SKETCH_CAPACITY, HeavyHitter, SpaceSaving};
+pub use unigram::{TAIL_MAX_COUNT, ZIPF_FIRST_RANK, ZIPF_LAST_RANK, unigram_figures};
+pub use vocab::{TokenSeq, TokenSpace};

@@ -1,0 +1,416 @@
+//! Exact n-gram counts with automatic fallback to sketches.
+//!
+//! An n-gram is the array of its token ids (`[u32; MAX_N]`, unused slots 0),
+//! counted within one field (n-grams never cross fields). While the exact
+//! tables of a profile fit its memory budget every counter is an exact hash
+//! map; past it the profile moves its largest counters, one at a time, to a
+//! [`HyperLogLog`] of shard-independent n-gram hashes (distinct count) plus
+//! a [`SpaceSaving`] summary (top-k). Each figure records which mode made it
+//! (`exact`) and its error bounds.
+//!
+//! Figures (CORPUS.md): `total` = Σ occurrences = Σ over fields of
+//! `max(0, tokens − n + 1)`; `distinct` = number of different n-grams;
+//! `distinct_ratio` = distinct / total; `concentration` = share of the
+//! occurrences held by the top `⌈distinct / 100⌉` n-grams; `top` = the `k`
+//! most frequent, ties broken by the n-gram string ascending.
+
+use hashbrown::HashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::hll::HyperLogLog;
+use crate::report::{NgramCount, NgramFigures};
+use crate::topk::SpaceSaving;
+
+/// Largest n supported.
+pub const MAX_N: usize = 4;
+
+/// An n-gram as token ids; slots past `n` are 0.
+pub(crate) type Key = [u32; MAX_N];
+
+/// Renders a key as its token ids (model tokenizers).
+pub(crate) type IdsFn<'a> = &'a dyn Fn(&Key) -> Vec<u32>;
+
+/// Bytes an exact table entry costs, with the table's slack (the key, the
+/// count and one control byte per bucket at 7/8 load).
+pub(crate) const EXACT_ENTRY_BYTES: usize = 30;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Counts {
+    Exact(#[serde(with = "exact_entries")] HashMap<Key, u64>),
+    Sketch {
+        hll: HyperLogLog,
+        top: SpaceSaving<Key>,
+    },
+}
+
+mod exact_entries {
+    use hashbrown::HashMap;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Key;
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &HashMap<Key, u64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut v: Vec<(&Key, &u64)> = map.iter().collect();
+        v.sort();
+        v.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<HashMap<Key, u64>, D::Error> {
+        Ok(Vec::<(Key, u64)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+/// The counter for one `n` in one scope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct NgramCounter {
+    pub(crate) n: usize,
+    pub(crate) total: u64,
+    pub(crate) counts: Counts,
+}
+
+/// Settings the sketches are built with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SketchSettings {
+    pub(crate) capacity: usize,
+    pub(crate) precision: u8,
+}
+
+impl NgramCounter {
+    pub(crate) fn new(n: usize) -> Self {
+        Self {
+            n,
+            total: 0,
+            counts: Counts::Exact(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn is_exact(&self) -> bool {
+        matches!(self.counts, Counts::Exact(_))
+    }
+
+    /// Exact entries held (0 for a sketch).
+    pub(crate) fn exact_len(&self) -> usize {
+        match &self.counts {
+            Counts::Exact(m) => m.len(),
+            Counts::Sketch { .. } => 0,
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        match &self.counts {
+            Counts::Exact(m) => m.capacity() * EXACT_ENTRY_BYTES,
+            Counts::Sketch { hll, top } => hll.bytes() + top.bytes(),
+        }
+    }
+
+    /// Counts one occurrence; `hash` is called only in sketch mode.
+    #[inline]
+    pub(crate) fn insert(&mut self, key: Key, hash: impl FnOnce(&Key) -> u64) {
+        self.total += 1;
+        match &mut self.counts {
+            Counts::Exact(m) => *m.entry(key).or_insert(0) += 1,
+            Counts::Sketch { hll, top } => {
+                hll.insert(hash(&key));
+                top.insert(key, 1);
+            }
+        }
+    }
+
+    /// Moves an exact counter to sketch mode (no-op for a sketch).
+    pub(crate) fn make_sketch(&mut self, hash: &dyn Fn(&Key) -> u64, settings: SketchSettings) {
+        if let Counts::Exact(m) = &mut self.counts {
+            let map = std::mem::take(m);
+            let mut hll = HyperLogLog::with_precision(settings.precision).unwrap_or_default();
+            for k in map.keys() {
+                hll.insert(hash(k));
+            }
+            let total = map.values().sum();
+            let top = SpaceSaving::from_parts(map, 0, total, settings.capacity);
+            self.counts = Counts::Sketch { hll, top };
+        }
+    }
+
+    /// Re-keys through `remap` (other-id → self-id).
+    pub(crate) fn remap(self, remap: &[u32]) -> Self {
+        let n = self.n;
+        let map_key = |k: Key| {
+            let mut out = [0u32; MAX_N];
+            for (o, &id) in out.iter_mut().zip(&k).take(n) {
+                *o = usize::try_from(id)
+                    .ok()
+                    .and_then(|i| remap.get(i))
+                    .copied()
+                    .unwrap_or(id);
+            }
+            out
+        };
+        let counts = match self.counts {
+            Counts::Exact(m) => {
+                Counts::Exact(m.into_iter().map(|(k, c)| (map_key(k), c)).collect())
+            }
+            Counts::Sketch { hll, top } => {
+                let (counts, dec, total, cap) = top.into_parts();
+                let counts = counts.into_iter().map(|(k, c)| (map_key(k), c)).collect();
+                Counts::Sketch {
+                    hll,
+                    top: SpaceSaving::from_parts(counts, dec, total, cap),
+                }
+            }
+        };
+        Self { counts, ..self }
+    }
+
+    /// Merges `other` (already re-keyed into `self`'s ids).
+    pub(crate) fn combine(
+        &mut self,
+        mut other: Self,
+        hash: &dyn Fn(&Key) -> u64,
+        settings: SketchSettings,
+    ) {
+        self.total += other.total;
+        if let (Counts::Exact(a), Counts::Exact(b)) = (&mut self.counts, &mut other.counts) {
+            if a.len() < b.len() {
+                std::mem::swap(a, b);
+            }
+            for (k, c) in b.drain() {
+                *a.entry(k).or_insert(0) += c;
+            }
+            return;
+        }
+        self.make_sketch(hash, settings);
+        other.make_sketch(hash, settings);
+        if let (Counts::Sketch { hll, top }, Counts::Sketch { hll: h2, top: t2 }) =
+            (&mut self.counts, &other.counts)
+        {
+            if hll.combine(h2).is_err() {
+                // Different precisions: rebuild is impossible; keep ours (documented invariant:
+                // one profile uses one precision).
+            }
+            top.combine(t2);
+        }
+    }
+
+    /// The report figures; `name` renders a key, `ids` gives its ids (model tokens).
+    pub(crate) fn figures(
+        &self,
+        top_k: usize,
+        name: &dyn Fn(&Key) -> String,
+        ids: Option<IdsFn<'_>>,
+    ) -> NgramFigures {
+        match &self.counts {
+            Counts::Exact(m) => exact_figures(
+                self.total,
+                m.iter().map(|(k, &c)| (*k, c)),
+                top_k,
+                name,
+                ids,
+            ),
+            Counts::Sketch { hll, top } => sketch_figures(self.total, hll, top, top_k, name, ids),
+        }
+    }
+}
+
+#[expect(clippy::cast_precision_loss, reason = "counts below 2^52")]
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Sorts candidates by count desc, then name asc, and keeps `k`.
+fn top_entries(
+    mut cands: Vec<(Key, u64)>,
+    k: usize,
+    name: &dyn Fn(&Key) -> String,
+    ids: Option<IdsFn<'_>>,
+) -> Vec<NgramCount> {
+    if cands.len() > k && k > 0 {
+        let (_, &mut (_, kth), _) = cands.select_nth_unstable_by(k - 1, |a, b| b.1.cmp(&a.1));
+        cands.retain(|&(_, c)| c >= kth);
+    }
+    let mut named: Vec<(String, u64, Key)> = cands
+        .into_iter()
+        .map(|(key, c)| (name(&key), c, key))
+        .collect();
+    named.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    named.truncate(k);
+    named
+        .into_iter()
+        .map(|(ngram, count, key)| NgramCount {
+            ngram,
+            count,
+            ids: ids.map(|f| f(&key)),
+        })
+        .collect()
+}
+
+/// Sum of the `m` largest values.
+fn top_sum(mut counts: Vec<u64>, m: usize) -> u64 {
+    if m == 0 || counts.is_empty() {
+        return 0;
+    }
+    if counts.len() > m {
+        counts.select_nth_unstable_by(m - 1, |a, b| b.cmp(a));
+        counts.truncate(m);
+    }
+    counts.iter().sum()
+}
+
+/// Figures from exact `(key, count)` pairs (also used for unigrams).
+pub(crate) fn exact_figures(
+    total: u64,
+    entries: impl Iterator<Item = (Key, u64)>,
+    top_k: usize,
+    name: &dyn Fn(&Key) -> String,
+    ids: Option<IdsFn<'_>>,
+) -> NgramFigures {
+    let cands: Vec<(Key, u64)> = entries.filter(|&(_, c)| c > 0).collect();
+    let distinct = cands.len() as u64;
+    let head = usize::try_from(distinct.div_ceil(100)).unwrap_or(usize::MAX);
+    let concentration = ratio(
+        top_sum(cands.iter().map(|&(_, c)| c).collect(), head),
+        total,
+    );
+    NgramFigures {
+        total,
+        distinct,
+        distinct_ratio: ratio(distinct, total),
+        concentration,
+        top: top_entries(cands, top_k, name, ids),
+        exact: true,
+        distinct_error: 0.0,
+        count_error: 0,
+        concentration_error: 0.0,
+    }
+}
+
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "estimates are non-negative and far below 2^52"
+)]
+fn sketch_figures(
+    total: u64,
+    hll: &HyperLogLog,
+    top: &SpaceSaving<Key>,
+    top_k: usize,
+    name: &dyn Fn(&Key) -> String,
+    ids: Option<IdsFn<'_>>,
+) -> NgramFigures {
+    let distinct = (hll.finalize().round() as u64).min(total);
+    let head = usize::try_from(distinct.div_ceil(100)).unwrap_or(usize::MAX);
+    let head_sum = top_sum(top.iter().map(|h| h.count).collect(), head);
+    let err = top.error();
+    let concentration = ratio(head_sum, total);
+    // Each of the `head` counts may be low by at most Δ.
+    let concentration_error =
+        ratio((head as u64).saturating_mul(err), total).min(1.0 - concentration);
+    NgramFigures {
+        total,
+        distinct,
+        distinct_ratio: ratio(distinct, total),
+        concentration,
+        top: top_entries(
+            top.iter().map(|h| (h.key, h.count)).collect(),
+            top_k,
+            name,
+            ids,
+        ),
+        exact: false,
+        distinct_error: hll.error_bound(),
+        count_error: err,
+        concentration_error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(a: u32, b: u32) -> Key {
+        [a, b, 0, 0]
+    }
+
+    fn name(k: &Key) -> String {
+        format!("{}-{}", k[0], k[1])
+    }
+
+    fn fill(pairs: &[(u32, u32)]) -> NgramCounter {
+        let mut c = NgramCounter::new(2);
+        for &(a, b) in pairs {
+            c.insert(key(a, b), |k| u64::from(k[0]) << 32 | u64::from(k[1]));
+        }
+        c
+    }
+
+    #[test]
+    fn exact_figures_closed_form() {
+        // bigrams: (1,2)×3, (2,3)×1, (3,4)×1 → total 5, distinct 3, ratio 0.6;
+        // head = ⌈3/100⌉ = 1 → concentration 3/5 = 0.6.
+        let c = fill(&[(1, 2), (2, 3), (1, 2), (3, 4), (1, 2)]);
+        let f = c.figures(2, &name, None);
+        assert_eq!((f.total, f.distinct), (5, 3));
+        assert!((f.distinct_ratio - 0.6).abs() < 1e-12);
+        assert!((f.concentration - 0.6).abs() < 1e-12);
+        assert_eq!(f.top[0].ngram, "1-2");
+        assert_eq!(f.top[0].count, 3);
+        // tie at count 1 broken by name: "2-3" < "3-4".
+        assert_eq!(f.top[1].ngram, "2-3");
+        assert!(f.exact);
+    }
+
+    #[test]
+    fn sketch_mode_keeps_bounds() {
+        let pairs: Vec<(u32, u32)> = (0..2000u32).map(|i| (i % 37, i % 101)).collect();
+        let exact = fill(&pairs).figures(5, &name, None);
+        let mut c = fill(&pairs);
+        let hash = |k: &Key| {
+            xxhash_rust::xxh3::xxh3_64(&[k[0].to_le_bytes(), k[1].to_le_bytes()].concat())
+        };
+        c.make_sketch(
+            &hash,
+            SketchSettings {
+                capacity: 64,
+                precision: 14,
+            },
+        );
+        let s = c.figures(5, &name, None);
+        assert!(!s.exact);
+        assert_eq!(s.total, exact.total);
+        assert!(
+            f64::from(u32::try_from(s.distinct.abs_diff(exact.distinct)).unwrap())
+                <= s.distinct_error.max(1.0)
+        );
+        for t in &exact.top {
+            let got = s
+                .top
+                .iter()
+                .find(|x| x.ngram == t.ngram)
+                .map_or(0, |x| x.count);
+            assert!(got <= t.count && t.count <= got + s.count_error);
+        }
+    }
+
+    #[test]
+    fn combine_exact_and_remap() {
+        let mut a = fill(&[(0, 1)]);
+        let b = fill(&[(0, 1), (1, 0)]).remap(&[1, 0]);
+        a.combine(
+            b,
+            &|_| 0,
+            SketchSettings {
+                capacity: 8,
+                precision: 14,
+            },
+        );
+        let f = a.figures(3, &name, None);
+        // b's (0,1) → (1,0) and (1,0) → (0,1): counts (0,1)=2, (1,0)=1.
+        assert_eq!(f.top[0].ngram, "0-1");
+        assert_eq!(f.top[0].count, 2);
+        assert_eq!(f.total, 3);
+    }
+}

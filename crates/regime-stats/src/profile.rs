@@ -1,0 +1,982 @@
+//! The corpus profile: one mergeable state for every figure of
+//! `regime profile` (CORPUS.md), and its finalisation into a
+//! [`ProfileReport`].
+//!
+//! Callers feed one [`SampleInput`] per sample (its text fields with role and
+//! tokens, plus optional content hash, prompt segments, prompt-dedup counts
+//! and category values); shards and threads each fill a [`ProfileState`] and
+//! [`ProfileState::combine`] them. The state serialises with `serde`, so
+//! `--shard I/N` partials can be written and merged later. Exact n-gram tables
+//! are kept while they fit [`ProfileConfig::with_memory_budget`]; past it the
+//! largest tables move to sketches one at a time (see [`crate::ngram`]).
+//! Unigram (type) counts are always exact: the vocabulary is charged to the
+//! budget but never sketched.
+
+use std::collections::BTreeMap;
+
+use hashbrown::HashSet;
+use serde::{Deserialize, Serialize};
+
+use crate::categorical::CategoryCounts;
+use crate::error::Error;
+use crate::gopher::{GopherState, measure_parts};
+use crate::hll::DEFAULT_HLL_PRECISION;
+use crate::moments::Moments;
+use crate::ngram::{Key, MAX_N, NgramCounter, SketchSettings, exact_figures};
+use crate::quantile::Quantiles;
+use crate::report::{
+    CompareReport, Distribution, DuplicationReport, Lengths, NgramDelta, ProfileReport,
+    ProfileSettings, PromptDupReport, ScopeReport, TemplateCount,
+};
+use crate::topk::{DEFAULT_SKETCH_CAPACITY, SpaceSaving};
+use crate::unigram::{TAIL_MAX_COUNT, unigram_figures};
+use crate::vocab::{TokenSeq, TokenSpace, Vocab, id_hash};
+
+/// Default largest n.
+pub const DEFAULT_MAX_N: usize = 4;
+/// Default entries per top-k list.
+pub const DEFAULT_TOP_K: usize = 20;
+/// Default memory budget for exact tables: 4 GiB.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 4 << 30;
+/// Templates reported.
+pub const TEMPLATES_REPORTED: usize = 20;
+
+/// Profile settings; build with the `with_*` setters, check with
+/// [`ProfileConfig::build`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileConfig {
+    token_space: TokenSpace,
+    max_n: usize,
+    top_k: usize,
+    memory_budget: u64,
+    sketch_capacity: usize,
+    hll_precision: u8,
+}
+
+impl ProfileConfig {
+    /// Defaults for the given token space.
+    #[must_use]
+    pub fn new(token_space: TokenSpace) -> Self {
+        Self {
+            token_space,
+            max_n: DEFAULT_MAX_N,
+            top_k: DEFAULT_TOP_K,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            sketch_capacity: DEFAULT_SKETCH_CAPACITY,
+            hll_precision: DEFAULT_HLL_PRECISION,
+        }
+    }
+
+    /// Largest n of the n-gram figures (1…[`MAX_N`]). Default: [`DEFAULT_MAX_N`].
+    #[must_use]
+    pub fn with_max_n(mut self, n: usize) -> Self {
+        self.max_n = n;
+        self
+    }
+
+    /// Entries per top-k list. Default: [`DEFAULT_TOP_K`].
+    #[must_use]
+    pub fn with_top_k(mut self, k: usize) -> Self {
+        self.top_k = k;
+        self
+    }
+
+    /// Bytes the exact tables may use. Default: [`DEFAULT_MEMORY_BUDGET`].
+    #[must_use]
+    pub fn with_memory_budget(mut self, bytes: u64) -> Self {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// Counters per space-saving sketch. Default:
+    /// [`DEFAULT_SKETCH_CAPACITY`].
+    #[must_use]
+    pub fn with_sketch_capacity(mut self, k: usize) -> Self {
+        self.sketch_capacity = k;
+        self
+    }
+
+    /// `HyperLogLog` precision (4…18). Default: [`DEFAULT_HLL_PRECISION`].
+    #[must_use]
+    pub fn with_hll_precision(mut self, p: u8) -> Self {
+        self.hll_precision = p;
+        self
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `max_n` is not in 1…[`MAX_N`], the sketch
+    /// capacity is 0 or the `HyperLogLog` precision is not in 4…18.
+    pub fn build(self) -> Result<Self, Error> {
+        if !(1..=MAX_N).contains(&self.max_n) {
+            return Err(Error::Config {
+                what: "max n",
+                reason: format!("{} is not in 1..={MAX_N}", self.max_n),
+            });
+        }
+        if self.sketch_capacity == 0 {
+            return Err(Error::Config {
+                what: "sketch capacity",
+                reason: "must be at least 1".into(),
+            });
+        }
+        crate::hll::HyperLogLog::with_precision(self.hll_precision)?;
+        Ok(self)
+    }
+
+    fn sketch(&self) -> SketchSettings {
+        SketchSettings {
+            capacity: self.sketch_capacity,
+            precision: self.hll_precision,
+        }
+    }
+}
+
+/// One text field of a sample.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldInput<'a> {
+    /// The field's role (`user`, `assistant`, …).
+    pub role: &'a str,
+    /// The field's text.
+    pub text: &'a str,
+    /// Its tokens (from the profile's tokenizer).
+    pub tokens: TokenSeq<'a>,
+}
+
+/// Per-sample prompt-segment duplication counts (from the prompt-dedup
+/// algorithm of CORPUS.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptDupCounts {
+    /// Duplicate copies found in the sample.
+    pub duplicate_copies: u64,
+    /// Prompt-segment occurrences in the sample.
+    pub segment_occurrences: u64,
+    /// Characters in duplicate copies.
+    pub duplicate_chars: u64,
+    /// Characters in non-protected fields.
+    pub chars: u64,
+    /// Later user turns that repeat an earlier one whole.
+    pub repeated_turns: u64,
+}
+
+/// Everything the profile takes from one sample.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SampleInput<'a> {
+    /// Text fields in sample order.
+    pub fields: &'a [FieldInput<'a>],
+    /// Built-in word tokens of all fields in order, for the Gopher metrics
+    /// (`None`: not measured).
+    pub words: Option<&'a [&'a str]>,
+    /// Hash of the sample's normalised content (exact duplicates).
+    pub content_hash: Option<u128>,
+    /// The sample's distinct normalised prompt segments (template counts).
+    pub segments: &'a [&'a str],
+    /// Prompt-segment duplication counts, when computed.
+    pub prompt_dup: Option<PromptDupCounts>,
+    /// `(column, value)` for each `--by` column.
+    pub categories: &'a [(&'a str, Option<&'a str>)],
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct LengthState {
+    moments: Moments,
+    quantiles: Quantiles,
+}
+
+impl LengthState {
+    #[expect(clippy::cast_precision_loss, reason = "lengths below 2^52")]
+    fn insert(&mut self, v: u64) {
+        self.moments.insert(v as f64);
+        self.quantiles.insert(v as f64);
+    }
+
+    fn combine(&mut self, o: &Self) {
+        self.moments.combine(&o.moments);
+        self.quantiles.combine(&o.quantiles);
+    }
+
+    fn finalize(&self) -> Option<Distribution> {
+        let m = self.moments.finalize()?;
+        let q = self.quantiles.finalize(&[0.5, 0.9, 0.99])?;
+        Some(Distribution {
+            count: m.count,
+            mean: m.mean,
+            std: m.std,
+            min: m.min,
+            max: m.max,
+            p50: q[0],
+            p90: q[1],
+            p99: q[2],
+            exact: self.quantiles.is_exact(),
+            relative_error: self.quantiles.relative_error(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ScopeState {
+    samples: u64,
+    fields: u64,
+    chars: u64,
+    tokens: u64,
+    char_lengths: LengthState,
+    token_lengths: LengthState,
+    unigrams: Vec<u64>,
+    ngrams: Vec<NgramCounter>,
+}
+
+impl ScopeState {
+    fn new(max_n: usize) -> Self {
+        Self {
+            samples: 0,
+            fields: 0,
+            chars: 0,
+            tokens: 0,
+            char_lengths: LengthState::default(),
+            token_lengths: LengthState::default(),
+            unigrams: Vec::new(),
+            ngrams: (2..=max_n).map(NgramCounter::new).collect(),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.unigrams.capacity() * 8 + self.ngrams.iter().map(NgramCounter::bytes).sum::<usize>()
+    }
+}
+
+mod u128_set {
+    use hashbrown::HashSet;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "splitting a u128 into halves"
+    )]
+    pub(super) fn serialize<S: Serializer>(set: &HashSet<u128>, s: S) -> Result<S::Ok, S::Error> {
+        let mut v: Vec<[u64; 2]> = set.iter().map(|&h| [(h >> 64) as u64, h as u64]).collect();
+        v.sort_unstable();
+        v.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<HashSet<u128>, D::Error> {
+        Ok(Vec::<[u64; 2]>::deserialize(d)?
+            .into_iter()
+            .map(|[hi, lo]| (u128::from(hi) << 64) | u128::from(lo))
+            .collect())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct DuplicationState {
+    hashed: u64,
+    #[serde(with = "u128_set")]
+    hashes: HashSet<u128>,
+    segment_samples: u64,
+    templates: SpaceSaving<u64>,
+    template_text: BTreeMap<u64, String>,
+    prompt_samples: u64,
+    prompt_dup_samples: u64,
+    prompt: PromptDupCounts,
+}
+
+impl DuplicationState {
+    fn new(capacity: usize) -> Self {
+        Self {
+            hashed: 0,
+            hashes: HashSet::new(),
+            segment_samples: 0,
+            templates: SpaceSaving::new(capacity),
+            template_text: BTreeMap::new(),
+            prompt_samples: 0,
+            prompt_dup_samples: 0,
+            prompt: PromptDupCounts::default(),
+        }
+    }
+
+    fn tidy_text(&mut self) {
+        if self.template_text.len() > 4 * self.templates.len().max(16) {
+            let top = &self.templates;
+            self.template_text.retain(|k, _| top.count(k) > 0);
+        }
+    }
+}
+
+/// The mergeable profile state; see the module docs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileState {
+    config: ProfileConfig,
+    vocab: Vocab,
+    roles: BTreeMap<String, ScopeState>,
+    overall: ScopeState,
+    gopher: GopherState,
+    duplication: DuplicationState,
+    categories: BTreeMap<String, CategoryCounts>,
+    #[serde(skip)]
+    scratch: Vec<u32>,
+    #[serde(skip)]
+    since_check: u32,
+}
+
+/// Samples between two memory-budget checks.
+const BUDGET_CHECK_EVERY: u32 = 64;
+
+fn pack(ids: &[u32]) -> Key {
+    let mut k = [0u32; MAX_N];
+    k[..ids.len()].copy_from_slice(ids);
+    k
+}
+
+impl ProfileState {
+    /// An empty state.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `config` is invalid (see [`ProfileConfig::build`]).
+    pub fn new(config: ProfileConfig) -> Result<Self, Error> {
+        let config = config.build()?;
+        Ok(Self {
+            vocab: Vocab::default(),
+            roles: BTreeMap::new(),
+            overall: ScopeState::new(config.max_n),
+            gopher: GopherState::default(),
+            duplication: DuplicationState::new(config.sketch_capacity),
+            categories: BTreeMap::new(),
+            scratch: Vec::new(),
+            since_check: 0,
+            config,
+        })
+    }
+
+    /// The settings.
+    #[must_use]
+    pub fn config(&self) -> &ProfileConfig {
+        &self.config
+    }
+
+    /// Adds one sample.
+    pub fn insert(&mut self, sample: &SampleInput<'_>) {
+        let mut sample_chars = 0;
+        let mut sample_tokens = 0;
+        let mut seen_roles: Vec<&str> = Vec::new();
+        for field in sample.fields {
+            let chars = field.text.chars().count() as u64;
+            let tokens = field.tokens.len() as u64;
+            sample_chars += chars;
+            sample_tokens += tokens;
+            let first_of_role = !seen_roles.contains(&field.role);
+            if first_of_role {
+                seen_roles.push(field.role);
+            }
+            self.insert_field(field, chars, tokens, first_of_role);
+        }
+        let o = &mut self.overall;
+        o.samples += 1;
+        o.fields += sample.fields.len() as u64;
+        o.chars += sample_chars;
+        o.tokens += sample_tokens;
+        o.char_lengths.insert(sample_chars);
+        o.token_lengths.insert(sample_tokens);
+        if let Some(words) = sample.words {
+            let texts: Vec<&str> = sample.fields.iter().map(|f| f.text).collect();
+            self.gopher.insert(&measure_parts(&texts, words));
+        }
+        let d = &mut self.duplication;
+        if let Some(h) = sample.content_hash {
+            d.hashed += 1;
+            d.hashes.insert(h);
+        }
+        if !sample.segments.is_empty() {
+            d.segment_samples += 1;
+            let mut keys: Vec<(u64, &str)> = sample
+                .segments
+                .iter()
+                .map(|s| (xxhash_rust::xxh3::xxh3_64(s.as_bytes()), *s))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup_by_key(|k| k.0);
+            for (k, s) in keys {
+                d.templates.insert(k, 1);
+                if d.templates.count(&k) > 0 && !d.template_text.contains_key(&k) {
+                    d.template_text.insert(k, s.to_owned());
+                }
+            }
+            d.tidy_text();
+        }
+        if let Some(p) = sample.prompt_dup {
+            d.prompt_samples += 1;
+            d.prompt_dup_samples += u64::from(p.duplicate_copies > 0);
+            d.prompt.duplicate_copies += p.duplicate_copies;
+            d.prompt.segment_occurrences += p.segment_occurrences;
+            d.prompt.duplicate_chars += p.duplicate_chars;
+            d.prompt.chars += p.chars;
+            d.prompt.repeated_turns += p.repeated_turns;
+        }
+        for &(col, value) in sample.categories {
+            if let Some(c) = self.categories.get_mut(col) {
+                c.insert(value);
+            } else {
+                let mut c = CategoryCounts::default();
+                c.insert(value);
+                self.categories.insert(col.to_owned(), c);
+            }
+        }
+        self.since_check += 1;
+        if self.since_check >= BUDGET_CHECK_EVERY {
+            self.since_check = 0;
+            self.enforce_budget();
+        }
+    }
+
+    fn insert_field(
+        &mut self,
+        field: &FieldInput<'_>,
+        chars: u64,
+        tokens: u64,
+        first_of_role: bool,
+    ) {
+        let mut ids = std::mem::take(&mut self.scratch);
+        ids.clear();
+        match field.tokens {
+            TokenSeq::Words(words) => ids.extend(words.iter().map(|w| self.vocab.intern(w))),
+            TokenSeq::Ids(i) => ids.extend_from_slice(i),
+        }
+        if !self.roles.contains_key(field.role) {
+            self.roles
+                .insert(field.role.to_owned(), ScopeState::new(self.config.max_n));
+        }
+        let max_n = self.config.max_n;
+        let space = self.config.token_space;
+        let vocab = &self.vocab;
+        let hash = |key: &Key, n: usize| -> u64 {
+            let mut buf = [0u8; 8 * MAX_N];
+            for (chunk, &id) in buf.chunks_exact_mut(8).zip(key).take(n) {
+                let h = match space {
+                    TokenSpace::Words => vocab.hash(id),
+                    TokenSpace::Ids => id_hash(id),
+                };
+                chunk.copy_from_slice(&h.to_le_bytes());
+            }
+            xxhash_rust::xxh3::xxh3_64(&buf[..8 * n])
+        };
+        let Some(scope) = self.roles.get_mut(field.role) else {
+            return;
+        };
+        scope.samples += u64::from(first_of_role);
+        scope.fields += 1;
+        scope.chars += chars;
+        scope.tokens += tokens;
+        scope.char_lengths.insert(chars);
+        scope.token_lengths.insert(tokens);
+        if let Some(&max) = ids.iter().max() {
+            let need = usize::try_from(max).unwrap_or(usize::MAX).saturating_add(1);
+            if scope.unigrams.len() < need {
+                scope.unigrams.resize(need, 0);
+            }
+        }
+        for &id in &ids {
+            if let Some(c) = usize::try_from(id)
+                .ok()
+                .and_then(|i| scope.unigrams.get_mut(i))
+            {
+                *c += 1;
+            }
+        }
+        for (counter, n) in scope.ngrams.iter_mut().zip(2..=max_n) {
+            for w in ids.windows(n) {
+                counter.insert(pack(w), |k| hash(k, n));
+            }
+        }
+        self.scratch = ids;
+    }
+
+    /// Approximate bytes held by the counting tables.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.vocab.bytes()
+            + self.roles.values().map(ScopeState::bytes).sum::<usize>()
+            + self.overall.bytes()
+            + self.duplication.hashes.capacity() * 17
+            + self.duplication.templates.bytes()
+    }
+
+    /// Whether every n-gram table is still exact.
+    #[must_use]
+    pub fn is_exact(&self) -> bool {
+        self.roles
+            .values()
+            .chain(std::iter::once(&self.overall))
+            .all(|s| s.ngrams.iter().all(NgramCounter::is_exact))
+    }
+
+    /// Moves the largest exact tables to sketches until within budget.
+    fn enforce_budget(&mut self) {
+        let budget = usize::try_from(self.config.memory_budget).unwrap_or(usize::MAX);
+        while self.bytes() > budget {
+            let largest = self
+                .roles
+                .iter()
+                .flat_map(|(r, s)| {
+                    s.ngrams
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, c)| (c.exact_len(), r.clone(), i))
+                })
+                .filter(|c| c.0 > 0)
+                .max();
+            let Some((_, role, i)) = largest else { break };
+            let settings = self.config.sketch();
+            let n = i + 2;
+            let hasher = self.clone_hasher();
+            if let Some(c) = self.roles.get_mut(&role).and_then(|s| s.ngrams.get_mut(i)) {
+                c.make_sketch(&|k| hasher.hash(k, n), settings);
+            }
+        }
+    }
+
+    /// Merges `other` into `self`.
+    ///
+    /// # Errors
+    /// [`Error::Incompatible`] when the token space or max n differ.
+    pub fn combine(&mut self, other: Self) -> Result<(), Error> {
+        let (a, b) = (&self.config, &other.config);
+        if a.token_space != b.token_space {
+            return Err(Error::Incompatible {
+                what: "token space",
+                left: format!("{:?}", a.token_space),
+                right: format!("{:?}", b.token_space),
+            });
+        }
+        if a.max_n != b.max_n || a.hll_precision != b.hll_precision {
+            return Err(Error::Incompatible {
+                what: "max n / hyperloglog precision",
+                left: format!("{} / {}", a.max_n, a.hll_precision),
+                right: format!("{} / {}", b.max_n, b.hll_precision),
+            });
+        }
+        let remap: Option<Vec<u32>> = match self.config.token_space {
+            TokenSpace::Words => Some(self.vocab.absorb(&other.vocab)),
+            TokenSpace::Ids => None,
+        };
+        let settings = self.config.sketch();
+        for (role, scope) in other.roles {
+            if !self.roles.contains_key(&role) {
+                self.roles
+                    .insert(role.clone(), ScopeState::new(self.config.max_n));
+            }
+            let scope = remap_scope(scope, remap.as_deref());
+            let this = self.clone_hasher();
+            if let Some(mine) = self.roles.get_mut(&role) {
+                combine_scope(mine, scope, &this, settings);
+            }
+        }
+        let overall = remap_scope(other.overall, remap.as_deref());
+        let this = self.clone_hasher();
+        combine_scope(&mut self.overall, overall, &this, settings);
+        self.gopher.combine(&other.gopher);
+        let d = &mut self.duplication;
+        let od = other.duplication;
+        d.hashed += od.hashed;
+        d.hashes.extend(od.hashes);
+        d.segment_samples += od.segment_samples;
+        d.templates.combine(&od.templates);
+        for (k, t) in od.template_text {
+            d.template_text.entry(k).or_insert(t);
+        }
+        d.tidy_text();
+        d.prompt_samples += od.prompt_samples;
+        d.prompt_dup_samples += od.prompt_dup_samples;
+        d.prompt.duplicate_copies += od.prompt.duplicate_copies;
+        d.prompt.segment_occurrences += od.prompt.segment_occurrences;
+        d.prompt.duplicate_chars += od.prompt.duplicate_chars;
+        d.prompt.chars += od.prompt.chars;
+        d.prompt.repeated_turns += od.prompt.repeated_turns;
+        for (col, c) in other.categories {
+            self.categories.entry(col).or_default().combine(&c);
+        }
+        self.enforce_budget();
+        Ok(())
+    }
+
+    /// A snapshot of what the n-gram hash needs (vocabulary hashes).
+    fn clone_hasher(&self) -> Hasher {
+        Hasher {
+            space: self.config.token_space,
+            hashes: match self.config.token_space {
+                TokenSpace::Words => (0..self.vocab.len())
+                    .map(|i| self.vocab.hash(u32::try_from(i).unwrap_or(u32::MAX)))
+                    .collect(),
+                TokenSpace::Ids => Vec::new(),
+            },
+        }
+    }
+
+    /// Display name of a type id.
+    fn type_name(&self, id: u32, names: Option<&dyn Fn(u32) -> Option<String>>) -> String {
+        match self.config.token_space {
+            TokenSpace::Words => self.vocab.name(id).unwrap_or_default().to_owned(),
+            TokenSpace::Ids => names
+                .and_then(|f| f(id))
+                .unwrap_or_else(|| format!("#{id}")),
+        }
+    }
+
+    fn scope_report(
+        &self,
+        scope: &ScopeState,
+        names: Option<&dyn Fn(u32) -> Option<String>>,
+        overall: bool,
+    ) -> ScopeReport {
+        let name_of = |k: &Key, n: usize| -> String {
+            k.iter()
+                .take(n)
+                .map(|&id| self.type_name(id, names))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let ids_space = self.config.token_space == TokenSpace::Ids;
+        let mut ngrams = BTreeMap::new();
+        let uni_total: u64 = scope.unigrams.iter().sum();
+        let uni_name = |k: &Key| name_of(k, 1);
+        let uni_ids = |k: &Key| vec![k[0]];
+        let uni = exact_figures(
+            uni_total,
+            scope
+                .unigrams
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| (pack(&[u32::try_from(i).unwrap_or(u32::MAX)]), c)),
+            self.config.top_k,
+            &uni_name,
+            ids_space.then_some(&uni_ids as &dyn Fn(&Key) -> Vec<u32>),
+        );
+        ngrams.insert("1".to_owned(), uni);
+        for c in &scope.ngrams {
+            let n = c.n;
+            let nm = |k: &Key| name_of(k, n);
+            let ids = |k: &Key| k[..n].to_vec();
+            ngrams.insert(
+                n.to_string(),
+                c.figures(
+                    self.config.top_k,
+                    &nm,
+                    ids_space.then_some(&ids as &dyn Fn(&Key) -> Vec<u32>),
+                ),
+            );
+        }
+        ScopeReport {
+            samples: scope.samples,
+            fields: scope.fields,
+            chars: scope.chars,
+            tokens: scope.tokens,
+            lengths: Lengths {
+                chars: scope.char_lengths.finalize(),
+                tokens: scope.token_lengths.finalize(),
+            },
+            unigram: unigram_figures(&scope.unigrams),
+            ngrams,
+            duplication: overall.then(|| self.duplication_report()),
+            gopher: if overall {
+                self.gopher.finalize()
+            } else {
+                None
+            },
+        }
+    }
+
+    #[expect(clippy::cast_precision_loss, reason = "counts below 2^52")]
+    fn duplication_report(&self) -> DuplicationReport {
+        let d = &self.duplication;
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let dups = d.hashed - d.hashes.len() as u64;
+        let mut templates: Vec<TemplateCount> = d
+            .templates
+            .iter()
+            .filter(|h| h.count >= 2)
+            .filter_map(|h| {
+                Some(TemplateCount {
+                    segment: d.template_text.get(&h.key)?.clone(),
+                    samples: h.count,
+                    share: ratio(h.count, self.overall.samples),
+                })
+            })
+            .collect();
+        templates.sort_by(|a, b| {
+            b.samples
+                .cmp(&a.samples)
+                .then_with(|| a.segment.cmp(&b.segment))
+        });
+        templates.truncate(TEMPLATES_REPORTED);
+        DuplicationReport {
+            samples: d.hashed,
+            exact_duplicates: dups,
+            exact_duplicate_share: ratio(dups, d.hashed),
+            near_duplicate_share: None,
+            prompt: (d.prompt_samples > 0).then(|| PromptDupReport {
+                samples: d.prompt_samples,
+                sample_dup_rate: ratio(d.prompt_dup_samples, d.prompt_samples),
+                segment_dup_rate: ratio(d.prompt.duplicate_copies, d.prompt.segment_occurrences),
+                char_dup_rate: ratio(d.prompt.duplicate_chars, d.prompt.chars),
+                repeated_turns: d.prompt.repeated_turns,
+            }),
+            templates,
+            templates_exact: d.templates.error() == 0,
+            templates_error: d.templates.error(),
+        }
+    }
+
+    /// The overall type counts (roles summed), indexed by type id.
+    fn overall_unigrams(&self) -> Vec<u64> {
+        let len = self
+            .roles
+            .values()
+            .map(|s| s.unigrams.len())
+            .max()
+            .unwrap_or(0);
+        let mut out = vec![0u64; len];
+        for s in self.roles.values() {
+            for (o, &c) in out.iter_mut().zip(&s.unigrams) {
+                *o += c;
+            }
+        }
+        out
+    }
+
+    /// The overall scope with its type and n-gram counts (roles merged).
+    fn overall_scope(&self) -> ScopeState {
+        let mut scope = self.overall.clone();
+        scope.unigrams = self.overall_unigrams();
+        let hasher = self.clone_hasher();
+        let settings = self.config.sketch();
+        let budget = usize::try_from(self.config.memory_budget).unwrap_or(usize::MAX);
+        let base = self.bytes();
+        for (i, counter) in scope.ngrams.iter_mut().enumerate() {
+            for role in self.roles.values() {
+                if let Some(c) = role.ngrams.get(i) {
+                    counter.combine(c.clone(), &|k| hasher.hash(k, c.n), settings);
+                }
+            }
+            if base + counter.bytes() > budget {
+                let n = counter.n;
+                counter.make_sketch(&|k| hasher.hash(k, n), settings);
+            }
+        }
+        scope
+    }
+
+    /// The report. `names` renders model token ids (ignored for words).
+    #[must_use]
+    pub fn finalize(&self, names: Option<&dyn Fn(u32) -> Option<String>>) -> ProfileReport {
+        let overall = self.overall_scope();
+        ProfileReport {
+            settings: ProfileSettings {
+                token_space: self.config.token_space,
+                max_n: self.config.max_n,
+                top_k: self.config.top_k,
+                memory_budget: self.config.memory_budget,
+                sketch_capacity: self.config.sketch_capacity,
+                hll_precision: self.config.hll_precision,
+            },
+            overall: self.scope_report(&overall, names, true),
+            roles: self
+                .roles
+                .iter()
+                .map(|(r, s)| (r.clone(), self.scope_report(s, names, false)))
+                .collect(),
+            categories: self
+                .categories
+                .iter()
+                .map(|(k, c)| (k.clone(), c.finalize()))
+                .collect(),
+        }
+    }
+
+    /// `--compare`: the figures of `other` (B) relative to `self` (A).
+    ///
+    /// `a` and `b` are the two finalised reports (from [`Self::finalize`]).
+    ///
+    /// # Errors
+    /// [`Error::Incompatible`] when the token spaces differ.
+    #[expect(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_wrap,
+        clippy::many_single_char_names,
+        reason = "counts below 2^52; names follow the formulae"
+    )]
+    pub fn compare(
+        &self,
+        other: &Self,
+        a: &ProfileReport,
+        b: &ProfileReport,
+    ) -> Result<CompareReport, Error> {
+        if self.config.token_space != other.config.token_space {
+            return Err(Error::Incompatible {
+                what: "token space",
+                left: format!("{:?}", self.config.token_space),
+                right: format!("{:?}", other.config.token_space),
+            });
+        }
+        let pa = self.overall_unigrams();
+        let pb_raw = other.overall_unigrams();
+        // Align B's ids to A's.
+        let mut pb = vec![0u64; pa.len()];
+        let mut b_only: Vec<u64> = Vec::new();
+        match self.config.token_space {
+            TokenSpace::Ids => {
+                pb.resize(pa.len().max(pb_raw.len()), 0);
+                for (o, &c) in pb.iter_mut().zip(&pb_raw) {
+                    *o = c;
+                }
+            }
+            TokenSpace::Words => {
+                let mut vocab = self.vocab.clone();
+                let remap = vocab.absorb(&other.vocab);
+                for (i, &c) in pb_raw.iter().enumerate() {
+                    let j = remap
+                        .get(i)
+                        .copied()
+                        .map_or(usize::MAX, |j| usize::try_from(j).unwrap_or(usize::MAX));
+                    if let Some(slot) = pb.get_mut(j) {
+                        *slot += c;
+                    } else if c > 0 {
+                        b_only.push(c);
+                    }
+                }
+            }
+        }
+        let ta: u64 = pa.iter().sum();
+        let tb: u64 = pb.iter().sum::<u64>() + b_only.iter().sum::<u64>();
+        let mut js = 0.0;
+        let term = |p: f64, m: f64| if p > 0.0 { p * (p / m).log2() } else { 0.0 };
+        let len = pa.len().max(pb.len());
+        for i in 0..len {
+            let p = if ta == 0 {
+                0.0
+            } else {
+                pa.get(i).copied().unwrap_or(0) as f64 / ta as f64
+            };
+            let q = if tb == 0 {
+                0.0
+            } else {
+                pb.get(i).copied().unwrap_or(0) as f64 / tb as f64
+            };
+            let m = 0.5 * (p + q);
+            js += 0.5 * term(p, m) + 0.5 * term(q, m);
+        }
+        for &c in &b_only {
+            // Types only in B: p = 0, m = q/2 → ½ q log₂ 2 = q/2.
+            js += 0.5 * (c as f64 / tb as f64);
+        }
+        let rare: Vec<usize> = pa
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c > 0 && c <= TAIL_MAX_COUNT)
+            .map(|(i, _)| i)
+            .collect();
+        let survived = rare
+            .iter()
+            .filter(|&&i| pb.get(i).copied().unwrap_or(0) > 0)
+            .count();
+        let delta_ngrams = a
+            .overall
+            .ngrams
+            .iter()
+            .filter_map(|(n, fa)| {
+                let fb = b.overall.ngrams.get(n)?;
+                Some((
+                    n.clone(),
+                    NgramDelta {
+                        delta_distinct: fb.distinct as i64 - fa.distinct as i64,
+                        delta_distinct_ratio: fb.distinct_ratio - fa.distinct_ratio,
+                        exact: fa.exact && fb.exact,
+                    },
+                ))
+            })
+            .collect();
+        let (ua, ub) = (&a.overall.unigram, &b.overall.unigram);
+        Ok(CompareReport {
+            js_divergence_bits: js.clamp(0.0, 1.0),
+            delta_types: ub.types as i64 - ua.types as i64,
+            delta_entropy_bits: ub.entropy_bits - ua.entropy_bits,
+            delta_head_mass: ub.head_mass - ua.head_mass,
+            delta_tail_mass: ub.tail_mass - ua.tail_mass,
+            delta_ngrams,
+            rare_types_a: rare.len() as u64,
+            rare_type_survival: if rare.is_empty() {
+                0.0
+            } else {
+                survived as f64 / rare.len() as f64
+            },
+            a: ua.clone(),
+            b: ub.clone(),
+        })
+    }
+}
+
+/// Type hashes, detached from the state so counters can be mutated.
+struct Hasher {
+    space: TokenSpace,
+    hashes: Vec<u64>,
+}
+
+impl Hasher {
+    fn hash(&self, key: &Key, n: usize) -> u64 {
+        let mut buf = [0u8; 8 * MAX_N];
+        for (chunk, &id) in buf.chunks_exact_mut(8).zip(key).take(n) {
+            let h = match self.space {
+                TokenSpace::Words => usize::try_from(id)
+                    .ok()
+                    .and_then(|i| self.hashes.get(i))
+                    .copied()
+                    .unwrap_or(0),
+                TokenSpace::Ids => id_hash(id),
+            };
+            chunk.copy_from_slice(&h.to_le_bytes());
+        }
+        xxhash_rust::xxh3::xxh3_64(&buf[..8 * n])
+    }
+}
+
+fn remap_scope(mut scope: ScopeState, remap: Option<&[u32]>) -> ScopeState {
+    let Some(remap) = remap else { return scope };
+    let len = remap
+        .iter()
+        .max()
+        .map_or(0, |&m| usize::try_from(m).unwrap_or(0) + 1);
+    let mut unigrams = vec![0u64; len.max(scope.unigrams.len().min(len))];
+    for (i, &c) in scope.unigrams.iter().enumerate() {
+        if let Some(slot) = remap
+            .get(i)
+            .and_then(|&j| usize::try_from(j).ok())
+            .and_then(|j| unigrams.get_mut(j))
+        {
+            *slot += c;
+        }
+    }
+    scope.unigrams = unigrams;
+    scope.ngrams = scope.ngrams.into_iter().map(|c| c.remap(remap)).collect();
+    scope
+}
+
+fn combine_scope(
+    mine: &mut ScopeState,
+    other: ScopeState,
+    hasher: &Hasher,
+    settings: SketchSettings,
+) {
+    mine.samples += other.samples;
+    mine.fields += other.fields;
+    mine.chars += other.chars;
+    mine.tokens += other.tokens;
+    mine.char_lengths.combine(&other.char_lengths);
+    mine.token_lengths.combine(&other.token_lengths);
+    if mine.unigrams.len() < other.unigrams.len() {
+        mine.unigrams.resize(other.unigrams.len(), 0);
+    }
+    for (m, &c) in mine.unigrams.iter_mut().zip(&other.unigrams) {
+        *m += c;
+    }
+    for (m, o) in mine.ngrams.iter_mut().zip(other.ngrams) {
+        let n = m.n;
+        m.combine(o, &|k| hasher.hash(k, n), settings);
+    }
+}
