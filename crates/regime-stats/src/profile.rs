@@ -980,3 +980,6 @@ fn combine_scope(
         m.combine(o, &|k| hasher.hash(k, n), settings);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,339 @@
+#![expect(
+    clippy::many_single_char_names,
+    reason = "short names mirror the formulae in comments"
+)]
+
+use proptest::prelude::*;
+
+use super::*;
+
+const EPS: f64 = 1e-12;
+
+/// One sample: (role, text) fields, tokens = whitespace words.
+fn insert(state: &mut ProfileState, fields: &[(&str, &str)]) {
+    let words: Vec<Vec<&str>> = fields
+        .iter()
+        .map(|(_, t)| t.split_whitespace().collect())
+        .collect();
+    let inputs: Vec<FieldInput<'_>> = fields
+        .iter()
+        .zip(&words)
+        .map(|(&(role, text), w)| FieldInput {
+            role,
+            text,
+            tokens: TokenSeq::Words(w),
+        })
+        .collect();
+    let all: Vec<&str> = words.iter().flatten().copied().collect();
+    state.insert(&SampleInput {
+        fields: &inputs,
+        words: Some(&all),
+        content_hash: Some(u128::from(xxhash_rust::xxh3::xxh3_64(
+            fields
+                .iter()
+                .map(|f| f.1)
+                .collect::<Vec<_>>()
+                .join("\u{1}")
+                .as_bytes(),
+        ))),
+        ..SampleInput::default()
+    });
+}
+
+fn words_state() -> ProfileState {
+    ProfileState::new(ProfileConfig::new(TokenSpace::Words)).unwrap()
+}
+
+#[test]
+fn hand_computed_profile() {
+    let mut s = words_state();
+    insert(&mut s, &[("user", "a b a"), ("assistant", "b c")]);
+    insert(&mut s, &[("user", "a b a")]);
+    let r = s.finalize(None);
+    // Overall: tokens a b a b c a b a → a:4, b:3, c:1; T = 8, V = 3.
+    let o = &r.overall;
+    assert_eq!((o.samples, o.fields, o.tokens), (2, 3, 8));
+    assert_eq!((o.unigram.tokens, o.unigram.types), (8, 3));
+    assert!((o.unigram.ttr - 3.0 / 8.0).abs() < EPS);
+    assert!((o.unigram.hapax_share - 1.0 / 3.0).abs() < EPS);
+    // Bigrams within fields: (a b)(b a) | (b c) | (a b)(b a) → total 5, distinct 3.
+    let b2 = &o.ngrams["2"];
+    assert_eq!((b2.total, b2.distinct), (5, 3));
+    assert_eq!(b2.top[0].ngram, "a b");
+    assert_eq!(b2.top[0].count, 2);
+    // Trigrams: (a b a) twice → total 2, distinct 1; concentration 1.
+    let t3 = &o.ngrams["3"];
+    assert_eq!((t3.total, t3.distinct), (2, 1));
+    assert!((t3.concentration - 1.0).abs() < EPS);
+    assert_eq!(o.ngrams["4"].total, 0);
+    // Roles: user in 2 samples, 2 fields, 6 tokens; assistant 1/1/2.
+    let u = &r.roles["user"];
+    assert_eq!((u.samples, u.fields, u.tokens), (2, 2, 6));
+    assert_eq!(r.roles["assistant"].tokens, 2);
+    assert!(u.duplication.is_none() && u.gopher.is_none());
+    // Lengths per user field: chars 5 and 5.
+    let lc = u.lengths.chars.as_ref().unwrap();
+    assert!((lc.mean - 5.0).abs() < EPS && lc.std.abs() < EPS);
+    // Overall lengths are per sample: tokens 5 and 3 → mean 4, std 1.
+    let lt = o.lengths.tokens.as_ref().unwrap();
+    assert!((lt.mean - 4.0).abs() < EPS && (lt.std - 1.0).abs() < EPS);
+    assert!((lt.p50 - 3.0).abs() < EPS && (lt.p99 - 5.0).abs() < EPS);
+    // Duplication: the two samples differ (hash of all fields).
+    let d = o.duplication.as_ref().unwrap();
+    assert_eq!((d.samples, d.exact_duplicates), (2, 0));
+    assert!(o.gopher.is_some());
+}
+
+#[test]
+fn exact_duplicates_templates_and_prompt_rates() {
+    let mut s = words_state();
+    let segs = ["describe the image.", "be brief."];
+    for i in 0..3 {
+        let text = if i == 2 { "x" } else { "same" };
+        let w = [text];
+        let f = [FieldInput {
+            role: "user",
+            text,
+            tokens: TokenSeq::Words(&w),
+        }];
+        s.insert(&SampleInput {
+            fields: &f,
+            content_hash: Some(u128::from(xxhash_rust::xxh3::xxh3_64(text.as_bytes()))),
+            segments: if i == 2 { &segs[..1] } else { &segs },
+            prompt_dup: Some(PromptDupCounts {
+                duplicate_copies: u64::from(i == 0),
+                segment_occurrences: 2,
+                duplicate_chars: if i == 0 { 10 } else { 0 },
+                chars: 40,
+                repeated_turns: 0,
+            }),
+            categories: &[("source", Some(if i == 0 { "a" } else { "b" }))],
+            ..SampleInput::default()
+        });
+    }
+    let r = s.finalize(None);
+    let d = r.overall.duplication.unwrap();
+    // Samples 0 and 1 share content: 1 duplicate of 3.
+    assert_eq!(d.exact_duplicates, 1);
+    assert!((d.exact_duplicate_share - 1.0 / 3.0).abs() < EPS);
+    // "describe the image." in 3 of 3 samples, "be brief." in 2 of 3.
+    assert_eq!(d.templates[0].segment, "describe the image.");
+    assert_eq!(d.templates[0].samples, 3);
+    assert!((d.templates[1].share - 2.0 / 3.0).abs() < EPS);
+    let p = d.prompt.unwrap();
+    // 1 of 3 samples had a copy; 1 copy of 6 occurrences; 10 of 120 chars.
+    assert!((p.sample_dup_rate - 1.0 / 3.0).abs() < EPS);
+    assert!((p.segment_dup_rate - 1.0 / 6.0).abs() < EPS);
+    assert!((p.char_dup_rate - 10.0 / 120.0).abs() < EPS);
+    let c = &r.categories["source"];
+    assert_eq!(c.counts["b"], 2);
+}
+
+#[test]
+fn ids_space_uses_names_and_reports_ids() {
+    let mut s = ProfileState::new(ProfileConfig::new(TokenSpace::Ids).with_max_n(2)).unwrap();
+    let ids = [5u32, 7, 5, 7];
+    let f = [FieldInput {
+        role: "user",
+        text: "",
+        tokens: TokenSeq::Ids(&ids),
+    }];
+    s.insert(&SampleInput {
+        fields: &f,
+        ..SampleInput::default()
+    });
+    let names = |id: u32| Some(format!("t{id}"));
+    let r = s.finalize(Some(&names));
+    let top = &r.overall.ngrams["2"].top[0];
+    assert_eq!((top.ngram.as_str(), top.count), ("t5 t7", 2));
+    assert_eq!(top.ids.as_deref(), Some(&[5, 7][..]));
+    assert_eq!(r.overall.unigram.types, 2);
+}
+
+#[test]
+fn state_survives_a_json_round_trip() {
+    let mut s = words_state();
+    insert(&mut s, &[("user", "a b c d e"), ("assistant", "e d c b a")]);
+    let json = serde_json::to_string(&s).unwrap();
+    let back: ProfileState = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.finalize(None), s.finalize(None));
+}
+
+#[test]
+fn small_budget_switches_to_sketches_within_bounds() {
+    let text: Vec<String> = (0..400)
+        .map(|i| {
+            (0..30)
+                .map(|j| format!("w{}", (i * 7 + j * j) % 97))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let mut exact = words_state();
+    let mut sketch = ProfileState::new(
+        ProfileConfig::new(TokenSpace::Words)
+            .with_memory_budget(1)
+            .with_sketch_capacity(256),
+    )
+    .unwrap();
+    for t in &text {
+        insert(&mut exact, &[("user", t)]);
+        insert(&mut sketch, &[("user", t)]);
+    }
+    assert!(exact.is_exact());
+    assert!(!sketch.is_exact());
+    let (e, s) = (exact.finalize(None), sketch.finalize(None));
+    for n in ["2", "3", "4"] {
+        let (fe, fs) = (&e.overall.ngrams[n], &s.overall.ngrams[n]);
+        assert!(fe.exact && !fs.exact);
+        assert_eq!(fe.total, fs.total);
+        let diff = f64::from(u32::try_from(fe.distinct.abs_diff(fs.distinct)).unwrap());
+        assert!(
+            diff <= fs.distinct_error,
+            "n={n}: {} vs {} ± {}",
+            fe.distinct,
+            fs.distinct,
+            fs.distinct_error
+        );
+        for t in &fe.top {
+            let got = fs
+                .top
+                .iter()
+                .find(|x| x.ngram == t.ngram)
+                .map_or(0, |x| x.count);
+            assert!(
+                got <= t.count && t.count <= got + fs.count_error,
+                "n={n} {}",
+                t.ngram
+            );
+        }
+    }
+    // Unigrams are always exact.
+    assert_eq!(e.overall.unigram, s.overall.unigram);
+}
+
+#[test]
+fn compare_with_itself_is_zero() {
+    let mut a = words_state();
+    insert(&mut a, &[("user", "a b c a b a d e f")]);
+    let ra = a.finalize(None);
+    let c = a.compare(&a, &ra, &ra).unwrap();
+    assert!(c.js_divergence_bits.abs() < EPS);
+    assert_eq!(c.delta_types, 0);
+    assert!(c.delta_entropy_bits.abs() < EPS);
+    assert!(c.delta_head_mass.abs() < EPS && c.delta_tail_mass.abs() < EPS);
+    assert!(
+        c.delta_ngrams
+            .values()
+            .all(|d| d.delta_distinct == 0 && d.delta_distinct_ratio.abs() < EPS)
+    );
+    assert!((c.rare_type_survival - 1.0).abs() < EPS);
+}
+
+#[test]
+fn compare_closed_form_js_and_survival() {
+    // A: a a b b; B: a a a a. P = (½, ½), Q = (1, 0), M = (¾, ¼):
+    // JS = ½[½ log₂(⅔) + ½ log₂ 2] + ½[log₂(4/3)] = 0.311278...
+    let mut a = words_state();
+    insert(&mut a, &[("user", "a a b b")]);
+    let mut b = words_state();
+    insert(&mut b, &[("user", "a a a a")]);
+    let (ra, rb) = (a.finalize(None), b.finalize(None));
+    let c = a.compare(&b, &ra, &rb).unwrap();
+    let js = 0.5 * (0.5 * (2.0f64 / 3.0).log2() + 0.5) + 0.5 * (4.0f64 / 3.0).log2();
+    assert!((c.js_divergence_bits - js).abs() < 1e-12);
+    assert_eq!(c.delta_types, -1);
+    // Both of A's types are rare (≤ 10); only "a" survives.
+    assert_eq!(c.rare_types_a, 2);
+    assert!((c.rare_type_survival - 0.5).abs() < EPS);
+    // Types only in B add ½ q each: B = c c, A = a a → disjoint → JS = 1.
+    let mut d = words_state();
+    insert(&mut d, &[("user", "c c")]);
+    let mut e = words_state();
+    insert(&mut e, &[("user", "a a")]);
+    let (rd, re) = (d.finalize(None), e.finalize(None));
+    assert!((e.compare(&d, &re, &rd).unwrap().js_divergence_bits - 1.0).abs() < EPS);
+}
+
+#[test]
+fn frequency_concentrated_copy_compares_lower() {
+    // A: a Zipf-ish corpus; B: the same with every rare word replaced by "the".
+    let mut a = words_state();
+    let mut b = words_state();
+    for i in 0..200 {
+        let t = format!("the cat sat w{i} on the mat x{}", i % 7);
+        insert(&mut a, &[("user", &t)]);
+        let c = t
+            .split_whitespace()
+            .map(|w| if w.starts_with('w') { "the" } else { w })
+            .collect::<Vec<_>>()
+            .join(" ");
+        insert(&mut b, &[("user", &c)]);
+    }
+    let (ra, rb) = (a.finalize(None), b.finalize(None));
+    let c = a.compare(&b, &ra, &rb).unwrap();
+    assert!(c.delta_entropy_bits < 0.0);
+    assert!(c.delta_types < 0);
+    assert!(c.delta_tail_mass < 0.0);
+    assert!(c.rare_type_survival < 0.1);
+    assert!(c.js_divergence_bits > 0.0);
+}
+
+#[test]
+fn combine_rejects_mismatched_settings() {
+    let mut a = words_state();
+    let b = ProfileState::new(ProfileConfig::new(TokenSpace::Ids)).unwrap();
+    assert!(matches!(a.combine(b), Err(Error::Incompatible { .. })));
+    assert!(ProfileState::new(ProfileConfig::new(TokenSpace::Words).with_max_n(5)).is_err());
+}
+
+fn sample_strategy() -> impl Strategy<Value = Vec<(u8, Vec<u8>)>> {
+    prop::collection::vec((0u8..3, prop::collection::vec(0u8..12, 0..12)), 1..4)
+}
+
+fn fill(samples: &[Vec<(u8, Vec<u8>)>]) -> ProfileState {
+    let mut s = words_state();
+    let roles = ["user", "assistant", "system"];
+    for sample in samples {
+        let texts: Vec<(&str, String)> = sample
+            .iter()
+            .map(|(r, ws)| {
+                (
+                    roles[usize::from(*r)],
+                    ws.iter()
+                        .map(|w| format!("w{w}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
+            })
+            .collect();
+        let fields: Vec<(&str, &str)> = texts.iter().map(|(r, t)| (*r, t.as_str())).collect();
+        insert(&mut s, &fields);
+    }
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn merge_of_two_halves_equals_the_whole(samples in prop::collection::vec(sample_strategy(), 0..30), cut in 0usize..30) {
+        let cut = cut.min(samples.len());
+        let whole = fill(&samples).finalize(None);
+        let mut left = fill(&samples[..cut]);
+        left.combine(fill(&samples[cut..])).unwrap();
+        let merged = left.finalize(None);
+        // Exact mode: identical up to float summation order.
+        prop_assert_eq!(&merged.overall.ngrams, &whole.overall.ngrams);
+        prop_assert_eq!(&merged.roles.keys().collect::<Vec<_>>(), &whole.roles.keys().collect::<Vec<_>>());
+        for (r, m) in &merged.roles {
+            prop_assert_eq!(&m.ngrams, &whole.roles[r].ngrams);
+            prop_assert_eq!(m.unigram.types, whole.roles[r].unigram.types);
+        }
+        let (mu, wu) = (&merged.overall.unigram, &whole.overall.unigram);
+        prop_assert_eq!((mu.tokens, mu.types), (wu.tokens, wu.types));
+        prop_assert!((mu.entropy_bits - wu.entropy_bits).abs() < 1e-9);
+        prop_assert_eq!(&merged.overall.duplication, &whole.overall.duplication);
+        let (mg, wg) = (merged.overall.gopher.as_ref(), whole.overall.gopher.as_ref());
+        prop_assert_eq!(mg.map(|g| g.samples), wg.map(|g| g.samples));
+    }
+}
