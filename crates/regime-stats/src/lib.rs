@@ -61,8 +61,9 @@ pub use profile::{
 };
 pub use quantile::{DEFAULT_EXACT_LIMIT, DEFAULT_RELATIVE_ERROR, Quantiles};
 pub use report::{
-    CompareReport, Distribution, DuplicationReport, Lengths, NgramCount, NgramDelta, NgramFigures,
-    ProfileReport, ProfileSettings, PromptDupReport, ScopeReport, TemplateCount, UnigramFigures,
+    CompareReport, Distribution, DuplicationReport, HistogramBin, Lengths, NgramCount, NgramDelta,
+    NgramFigures, ProfileComparison, ProfileReport, ProfileSettings, PromptDupReport, RankCount,
+    ScopeReport, TemplateCount, UnigramFigures,
 };
 pub use topk::{DEFAULT_SKETCH_CAPACITY, HeavyHitter, SpaceSaving};
 pub use unigram::{TAIL_MAX_COUNT, ZIPF_FIRST_RANK, ZIPF_LAST_RANK, unigram_figures};

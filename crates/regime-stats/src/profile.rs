@@ -25,8 +25,8 @@ use crate::moments::Moments;
 use crate::ngram::{Key, MAX_N, NgramCounter, SketchSettings, exact_figures};
 use crate::quantile::Quantiles;
 use crate::report::{
-    CompareReport, Distribution, DuplicationReport, Lengths, NgramDelta, ProfileReport,
-    ProfileSettings, PromptDupReport, ScopeReport, TemplateCount,
+    CompareReport, Distribution, DuplicationReport, HistogramBin, Lengths, NgramDelta,
+    ProfileReport, ProfileSettings, PromptDupReport, RankCount, ScopeReport, TemplateCount,
 };
 use crate::topk::{DEFAULT_SKETCH_CAPACITY, SpaceSaving};
 use crate::unigram::{TAIL_MAX_COUNT, unigram_figures};
@@ -182,6 +182,23 @@ pub struct SampleInput<'a> {
 struct LengthState {
     moments: Moments,
     quantiles: Quantiles,
+    /// Counts per bin: 0 → bin 0, v ≥ 1 → bin 1 + ⌊log₂ v⌋.
+    bins: Vec<u64>,
+}
+
+fn bin_of(v: u64) -> usize {
+    if v == 0 { 0 } else { 1 + v.ilog2() as usize }
+}
+
+fn bin_edges(bin: usize) -> (u64, u64) {
+    match bin {
+        0 => (0, 1),
+        b => (
+            1 << (b - 1),
+            1u64.checked_shl(u32::try_from(b).unwrap_or(64))
+                .unwrap_or(u64::MAX),
+        ),
+    }
 }
 
 impl LengthState {
@@ -189,11 +206,22 @@ impl LengthState {
     fn insert(&mut self, v: u64) {
         self.moments.insert(v as f64);
         self.quantiles.insert(v as f64);
+        let b = bin_of(v);
+        if self.bins.len() <= b {
+            self.bins.resize(b + 1, 0);
+        }
+        self.bins[b] += 1;
     }
 
     fn combine(&mut self, o: &Self) {
         self.moments.combine(&o.moments);
         self.quantiles.combine(&o.quantiles);
+        if self.bins.len() < o.bins.len() {
+            self.bins.resize(o.bins.len(), 0);
+        }
+        for (a, &b) in self.bins.iter_mut().zip(&o.bins) {
+            *a += b;
+        }
     }
 
     fn finalize(&self) -> Option<Distribution> {
@@ -210,6 +238,18 @@ impl LengthState {
             p99: q[2],
             exact: self.quantiles.is_exact(),
             relative_error: self.quantiles.relative_error(),
+            histogram: {
+                let first = self.bins.iter().position(|&c| c > 0).unwrap_or(0);
+                self.bins
+                    .iter()
+                    .enumerate()
+                    .skip(first)
+                    .map(|(b, &count)| {
+                        let (lo, hi) = bin_edges(b);
+                        HistogramBin { lo, hi, count }
+                    })
+                    .collect()
+            },
         })
     }
 }
@@ -673,6 +713,7 @@ impl ProfileState {
                 tokens: scope.token_lengths.finalize(),
             },
             unigram: unigram_figures(&scope.unigrams),
+            rank_frequency: rank_frequency(&scope.unigrams),
             ngrams,
             duplication: overall.then(|| self.duplication_report()),
             gopher: if overall {
@@ -910,6 +951,33 @@ impl ProfileState {
             b: ub.clone(),
         })
     }
+}
+
+/// Points of the rank–frequency curve at about 64 log-spaced ranks.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    reason = "ranks are positive and far below 2^52"
+)]
+fn rank_frequency(counts: &[u64]) -> Vec<RankCount> {
+    let mut sorted: Vec<u64> = counts.iter().copied().filter(|&c| c > 0).collect();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    let v = sorted.len();
+    if v == 0 {
+        return Vec::new();
+    }
+    let mut ranks: Vec<usize> = (0..64)
+        .map(|i| ((v as f64).powf(f64::from(i) / 63.0).round() as usize).clamp(1, v))
+        .collect();
+    ranks.dedup();
+    ranks
+        .into_iter()
+        .map(|r| RankCount {
+            rank: r as u64,
+            count: sorted[r - 1],
+        })
+        .collect()
 }
 
 /// Type hashes, detached from the state so counters can be mutated.

@@ -61,6 +61,9 @@ pub struct ScopeReport {
     pub unigram: UnigramFigures,
     /// n-gram figures keyed by n (`"1"` … `"4"`).
     pub ngrams: BTreeMap<String, NgramFigures>,
+    /// Rank–frequency curve of the unigrams at about 64 log-spaced ranks
+    /// (rank 1 and V included), for plots.
+    pub rank_frequency: Vec<RankCount>,
     /// Duplication figures (overall only; `null` for roles).
     pub duplication: Option<DuplicationReport>,
     /// Gopher repetition metrics (overall only; `null` for roles).
@@ -74,6 +77,26 @@ pub struct Lengths {
     pub chars: Option<Distribution>,
     /// In tokens; `null` when empty.
     pub tokens: Option<Distribution>,
+}
+
+/// One point of a rank–frequency curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RankCount {
+    /// Rank (1 = most frequent type).
+    pub rank: u64,
+    /// Occurrences of the type at that rank.
+    pub count: u64,
+}
+
+/// One bin of a length histogram: lengths in `[lo, hi)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HistogramBin {
+    /// Inclusive lower edge.
+    pub lo: u64,
+    /// Exclusive upper edge.
+    pub hi: u64,
+    /// Values in the bin.
+    pub count: u64,
 }
 
 /// Summary of a distribution.
@@ -99,6 +122,9 @@ pub struct Distribution {
     pub exact: bool,
     /// Relative error bound of the percentiles (0 when exact).
     pub relative_error: f64,
+    /// Histogram over power-of-two bins `[0,1), [1,2), [2,4), …`
+    /// (empty bins at the ends dropped).
+    pub histogram: Vec<HistogramBin>,
 }
 
 /// Type/token figures (see [`crate::unigram_figures`] for the formulae).
@@ -205,6 +231,17 @@ pub struct PromptDupReport {
     pub char_dup_rate: f64,
     /// Later user turns that repeat an earlier one whole.
     pub repeated_turns: u64,
+}
+
+/// `DIR/report.json` of `regime profile --compare A B`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProfileComparison {
+    /// The profile of A.
+    pub a: ProfileReport,
+    /// The profile of B.
+    pub b: ProfileReport,
+    /// B relative to A.
+    pub compare: CompareReport,
 }
 
 /// `regime profile --compare A B`: B relative to A.

@@ -99,6 +99,22 @@ mod tests {
     }
 
     #[test]
+    fn qwen3_tokenizer_loads_with_the_pure_rust_regex() {
+        // The real Qwen3 byte-level BPE shipped in ../shared/data (skipped when absent).
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/tokenizers/qwen3-tokenizer.json");
+        if !path.exists() {
+            return;
+        }
+        let t = HfTokenizer::from_file(&path).unwrap();
+        let ids = t.ids("Hello world<|im_end|> 你好").unwrap();
+        assert!(!ids.is_empty());
+        // Special tokens in the text are matched, none are added around it.
+        assert_eq!(t.token(ids[0]).as_deref(), Some("Hello"));
+        assert!(ids.iter().any(|&i| t.token(i).as_deref() == Some("<|im_end|>")));
+    }
+
+    #[test]
     fn bad_file_is_a_typed_error() {
         let err = HfTokenizer::from_file("/nonexistent/tokenizer.json").unwrap_err();
         assert!(matches!(err, Error::TokenizerLoad { .. }));

@@ -1,0 +1,39 @@
+//! The JSON Schemas in `schemas/` are generated from the report types; this
+//! test fails when they drift. Regenerate with
+//! `REGIME_UPDATE_SCHEMAS=1 cargo test -p regime-stats --test schema`.
+
+use std::path::PathBuf;
+
+use regime_stats::{ProfileComparison, ProfileReport};
+
+fn check(name: &str, schema: &schemars::Schema) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas")
+        .join(name);
+    let want = format!("{}\n", serde_json::to_string_pretty(schema).unwrap());
+    if std::env::var_os("REGIME_UPDATE_SCHEMAS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "{} is out of date: run REGIME_UPDATE_SCHEMAS=1 cargo test -p regime-stats --test schema",
+        path.display()
+    );
+}
+
+#[test]
+fn profile_report_schema_is_in_sync() {
+    check(
+        "profile-report.schema.json",
+        &schemars::schema_for!(ProfileReport),
+    );
+}
+
+#[test]
+fn profile_compare_schema_is_in_sync() {
+    check(
+        "profile-compare.schema.json",
+        &schemars::schema_for!(ProfileComparison),
+    );
+}
