@@ -1,11 +1,12 @@
 //! The streaming corpus reader: many files, one ordered stream of
 //! [`RecordBatch`]es.
 //!
-//! Parquet files are read row group by row group; up to
-//! [`CorpusReaderBuilder::with_max_in_flight`] row groups are decoded in
-//! parallel (rayon) and handed out in input order, so memory is bounded by the
-//! number of row groups in flight, not by the corpus. JSONL files are decoded
-//! sequentially in batches.
+//! Parquet files are read row group by row group; a window of row groups —
+//! at most [`CorpusReaderBuilder::with_max_in_flight`] of them and at most
+//! [`CorpusReaderBuilder::with_max_in_flight_bytes`] uncompressed bytes (one
+//! is always admitted) — is decoded in parallel (rayon) and handed out in
+//! input order, so memory is bounded by the window, not by the corpus. JSONL
+//! files are decoded sequentially in batches.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -27,6 +28,10 @@ use crate::row_id::RowId;
 
 /// Default number of rows per emitted batch.
 pub const DEFAULT_BATCH_SIZE: usize = 8192;
+
+/// Default bound on the decoded (uncompressed) bytes of the row groups in
+/// flight at once.
+pub const DEFAULT_MAX_IN_FLIGHT_BYTES: u64 = 256 << 20;
 
 /// Default number of JSONL records read to infer a JSONL schema.
 pub const DEFAULT_JSONL_INFER_RECORDS: usize = 10_000;
@@ -94,6 +99,7 @@ pub struct CorpusReaderBuilder {
     projection: Option<Vec<usize>>,
     batch_size: usize,
     max_in_flight: usize,
+    max_in_flight_bytes: u64,
 }
 
 impl CorpusReaderBuilder {
@@ -139,6 +145,7 @@ impl CorpusReaderBuilder {
             projection: None,
             batch_size: DEFAULT_BATCH_SIZE,
             max_in_flight: default_in_flight(),
+            max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
         })
     }
 
@@ -209,6 +216,17 @@ impl CorpusReaderBuilder {
         self
     }
 
+    /// Bound on the uncompressed bytes (of the projected columns, from the
+    /// parquet footers) of the row groups decoded at once; one row group is
+    /// always admitted however large. Defaults to
+    /// [`DEFAULT_MAX_IN_FLIGHT_BYTES`]. Affects memory and speed, never the
+    /// output.
+    #[must_use]
+    pub fn with_max_in_flight_bytes(mut self, bytes: u64) -> Self {
+        self.max_in_flight_bytes = bytes;
+        self
+    }
+
     /// Builds the streaming reader.
     #[must_use]
     pub fn build(self) -> CorpusReader {
@@ -219,6 +237,7 @@ impl CorpusReaderBuilder {
             })),
             None => self.schema.clone(),
         };
+        let projected: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         let mut units = VecDeque::new();
         for (shard, file) in self.files.iter().enumerate() {
             let shard = u32::try_from(shard).unwrap_or(u32::MAX);
@@ -230,6 +249,7 @@ impl CorpusReaderBuilder {
                             shard,
                             group,
                             first_row,
+                            bytes: file.projected_bytes(group, &projected),
                         });
                         first_row += rows;
                     }
@@ -246,6 +266,7 @@ impl CorpusReaderBuilder {
             },
             full_schema: self.schema,
             max_in_flight: self.max_in_flight,
+            max_in_flight_bytes: self.max_in_flight_bytes,
             units,
             ready: VecDeque::new(),
             jsonl: None,
@@ -258,6 +279,7 @@ pub struct CorpusReader {
     decoder: Decoder,
     full_schema: SchemaRef,
     max_in_flight: usize,
+    max_in_flight_bytes: u64,
     units: VecDeque<Unit>,
     ready: VecDeque<Result<CorpusBatch>>,
     jsonl: Option<JsonlStream>,
@@ -278,6 +300,8 @@ enum Unit {
         shard: u32,
         group: usize,
         first_row: u64,
+        /// Uncompressed bytes of the projected columns.
+        bytes: u64,
     },
     Jsonl {
         shard: u32,
@@ -305,9 +329,17 @@ impl CorpusReader {
 
     fn refill(&mut self) {
         let mut window = Vec::new();
+        let mut window_bytes = 0u64;
         while window.len() < self.max_in_flight {
             match self.units.front() {
-                Some(Unit::RowGroup { .. }) => {
+                Some(Unit::RowGroup { bytes, .. }) => {
+                    let bytes = *bytes;
+                    if !window.is_empty()
+                        && window_bytes.saturating_add(bytes) > self.max_in_flight_bytes
+                    {
+                        break;
+                    }
+                    window_bytes = window_bytes.saturating_add(bytes);
                     if let Some(unit) = self.units.pop_front() {
                         window.push(unit);
                     }
@@ -407,6 +439,7 @@ impl Decoder {
             shard,
             group,
             first_row,
+            ..
         } = unit
         else {
             return Ok(Vec::new());
@@ -512,6 +545,26 @@ fn missing_column(name: &str, schema: &Schema) -> Error {
 }
 
 impl FileInfo {
+    /// Uncompressed bytes of the named top-level columns in one row group.
+    fn projected_bytes(&self, group: usize, columns: &[&str]) -> u64 {
+        let Some(meta) = &self.parquet else { return 0 };
+        meta.metadata()
+            .row_groups()
+            .get(group)
+            .map_or(0, |rg| {
+                rg.columns()
+                    .iter()
+                    .filter(|c| {
+                        c.column_path()
+                            .parts()
+                            .first()
+                            .is_some_and(|root| columns.contains(&root.as_str()))
+                    })
+                    .map(|c| u64::try_from(c.uncompressed_size()).unwrap_or(0))
+                    .sum()
+            })
+    }
+
     fn schema(&self, jsonl: Option<&SchemaRef>) -> SchemaRef {
         match (&self.parquet, jsonl) {
             (Some(meta), _) => meta.schema().clone(),
