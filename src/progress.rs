@@ -19,7 +19,7 @@ pub(crate) fn bar(global: &GlobalArgs, len: Option<u64>, message: &str, unit: &s
             "{{msg}} [{{bar:40}}] {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, eta {{eta}})"
         )
     } else {
-        format!("{{spinner}} {{msg}} {{human_pos}} {unit} ({{per_sec}})")
+        format!("{{spinner}} {{msg}} {{human_pos}} {unit} ({{elapsed}})")
     };
     if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style.progress_chars("=> "));
