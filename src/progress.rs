@@ -16,7 +16,7 @@ pub(crate) fn bar(global: &GlobalArgs, len: Option<u64>, message: &str, unit: &s
     }
     let template = if len.is_some() {
         format!(
-            "{{msg}} [{{bar:40}}] {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, eta {{eta}})"
+            "{{msg}} [{{bar:40}}] {{human_pos}}/{{human_len}} {unit} ({{elapsed}}, eta {{eta}})"
         )
     } else {
         format!("{{spinner}} {{msg}} {{human_pos}} {unit} ({{elapsed}})")
