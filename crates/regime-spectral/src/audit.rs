@@ -1,7 +1,11 @@
 //! The audit: select the weight matrices of a model, compute their spectra
 //! in parallel, and (with a base model) their change since the base.
+#![expect(
+    clippy::cast_precision_loss,
+    reason = "counts and matrix dimensions are far below 2^52"
+)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -342,7 +346,8 @@ impl Audit {
                 continue;
             }
             let info = classify(&tensor.name);
-            let fused = self.split_qkv && is_fused_qkv(&info.module) && rows % 3 == 0 && rows > 0;
+            let fused =
+                self.split_qkv && is_fused_qkv(&info.module) && rows.is_multiple_of(3) && rows > 0;
             let unit_rows = if fused { rows / 3 } else { rows };
             let (n, m) = (unit_rows.max(cols), unit_rows.min(cols));
             let reason = if m < self.min_evals {
@@ -489,10 +494,6 @@ impl Audit {
         })
     }
 
-    #[expect(
-        clippy::type_complexity,
-        reason = "private helper returning the pairing and its summary"
-    )]
     fn align<'b>(
         &self,
         jobs: &[Job<'_>],
@@ -505,18 +506,18 @@ impl Audit {
                 .entry(self.prefix_map.canonical(&job.name))
                 .or_insert(job);
         }
-        let mut used: HashMap<&str, ()> = HashMap::new();
+        let mut used: HashSet<&str> = HashSet::new();
         let mut pairs = Vec::with_capacity(jobs.len());
         let mut missing_in_base = Vec::new();
         let mut shape_mismatches = Vec::new();
         for job in jobs {
             match by_name.get(&self.prefix_map.canonical(&job.name)) {
                 Some(b) if b.shape == job.shape => {
-                    used.insert(b.name.as_str(), ());
+                    used.insert(b.name.as_str());
                     pairs.push(Some((*b).clone()));
                 }
                 Some(b) => {
-                    used.insert(b.name.as_str(), ());
+                    used.insert(b.name.as_str());
                     shape_mismatches.push(ShapeMismatch {
                         name: job.name.clone(),
                         shape: job.shape,
@@ -540,7 +541,7 @@ impl Audit {
         }
         let missing_in_model = base_jobs
             .iter()
-            .filter(|b| !used.contains_key(b.name.as_str()))
+            .filter(|b| !used.contains(b.name.as_str()))
             .map(|b| b.name.clone())
             .collect();
         Ok((

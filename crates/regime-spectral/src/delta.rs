@@ -11,6 +11,10 @@
 //!
 //! The spectral deltas (`delta_erank`, `delta_alpha`, the α of D itself) are
 //! filled in by the audit, which has the three spectra.
+#![expect(
+    clippy::cast_precision_loss,
+    reason = "counts and matrix dimensions are far below 2^52"
+)]
 
 use faer::{Mat, MatRef};
 use serde::Serialize;
@@ -106,6 +110,10 @@ fn sum_pairs(w0: MatRef<'_, f64>, w1: MatRef<'_, f64>, f: impl Fn(f64, f64) -> f
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::float_cmp,
+    reason = "exact zeros and ones are the contract under test"
+)]
 mod tests {
     use super::*;
 

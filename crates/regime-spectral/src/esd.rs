@@ -1,16 +1,16 @@
-//! Empirical spectral density: the eigenvalues λ = σ² of WᵀW in f64.
+//! Empirical spectral density: the eigenvalues λ = σ² of `WᵀW` in f64.
 //!
 //! Two routes, both single-threaded per matrix (parallelism is across
 //! matrices):
 //! - **SVD**: the singular values of W (faer's bidiagonal SVD), squared.
 //!   This is WeightWatcher's route.
-//! - **Gram**: the eigenvalues of the M×M Gram matrix WᵀW (M = the smaller
+//! - **Gram**: the eigenvalues of the M×M Gram matrix `WᵀW` (M = the smaller
 //!   dimension), computed with a self-adjoint eigensolver. About half the
-//!   flops; each λ carries an absolute error of order ε·λ_max, so small
+//!   flops; each λ carries an absolute error of order ε·`λ_max`, so small
 //!   eigenvalues lose relative accuracy.
 //!
 //! [`EsdMethod::Auto`] (the default) takes the Gram route and falls back to
-//! the SVD when the Gram spectrum has a λ below [`AUTO_GRAM_MIN_RATIO`]·λ_max,
+//! the SVD when the Gram spectrum has a λ below [`AUTO_GRAM_MIN_RATIO`]·`λ_max`,
 //! where that error could reach the rank, entropy or erank.
 
 use faer::diag::Diag;
@@ -20,7 +20,7 @@ use faer::linalg::{evd, svd};
 use faer::{Accum, Mat, MatRef, Par};
 
 /// In [`EsdMethod::Auto`], the Gram spectrum is kept only when every
-/// eigenvalue is at least this fraction of λ_max.
+/// eigenvalue is at least this fraction of `λ_max`.
 pub const AUTO_GRAM_MIN_RATIO: f64 = 1e-6;
 
 /// How eigenvalues are computed.
@@ -67,7 +67,7 @@ fn svd_eigenvalues(w: MatRef<'_, f64>) -> Option<Vec<f64>> {
         svd::ComputeSvdVectors::No,
         svd::ComputeSvdVectors::No,
         par,
-        Default::default(),
+        faer::Spec::default(),
     ));
     svd::svd(
         w,
@@ -76,7 +76,7 @@ fn svd_eigenvalues(w: MatRef<'_, f64>) -> Option<Vec<f64>> {
         None,
         par,
         MemStack::new(&mut mem),
-        Default::default(),
+        faer::Spec::default(),
     )
     .ok()?;
     let mut ev: Vec<f64> = s.column_vector().iter().map(|x| x * x).collect();
@@ -102,7 +102,7 @@ fn gram_eigenvalues(w: MatRef<'_, f64>) -> Option<Vec<f64>> {
         k,
         evd::ComputeEigenvectors::No,
         par,
-        Default::default(),
+        faer::Spec::default(),
     ));
     evd::self_adjoint_evd(
         g.as_ref(),
@@ -110,7 +110,7 @@ fn gram_eigenvalues(w: MatRef<'_, f64>) -> Option<Vec<f64>> {
         None,
         par,
         MemStack::new(&mut mem),
-        Default::default(),
+        faer::Spec::default(),
     )
     .ok()?;
     let mut ev: Vec<f64> = s.column_vector().iter().map(|&x| x.max(0.0)).collect();
@@ -119,6 +119,7 @@ fn gram_eigenvalues(w: MatRef<'_, f64>) -> Option<Vec<f64>> {
 }
 
 #[cfg(test)]
+#[expect(clippy::cast_precision_loss, reason = "small test dimensions")]
 mod tests {
     use super::*;
 

@@ -13,7 +13,7 @@
 //!
 //! and the fit is the first argmin of Dᵢ. Like WWFit, tails with fewer than
 //! [`SMALL_N_CUTOFF`] values use its small-n variant: the bias-corrected
-//! α = 1 + (nᵢ − 1)/Σ ln(x_j/x_i), only candidates with nᵢ ≥ 8, chosen by
+//! α = 1 + (nᵢ − 1)/Σ `ln(x_j/x_i)`, only candidates with nᵢ ≥ 8, chosen by
 //! J = D − 0.868/√nᵢ (falling back to the whole sample when no candidate
 //! qualifies).
 //!
@@ -21,6 +21,10 @@
 //! scan of a candidate stops as soon as it exceeds the best D so far (that
 //! candidate can no longer be the first argmin), which keeps the total well
 //! under the O(n²) worst case.
+#![expect(
+    clippy::cast_precision_loss,
+    reason = "counts and matrix dimensions are far below 2^52"
+)]
 
 use serde::Serialize;
 
@@ -40,7 +44,7 @@ pub struct PowerLawFit {
     pub xmax: f64,
     /// Kolmogorov–Smirnov distance of the fit.
     pub d: f64,
-    /// Standard error of α, (α − 1)/√n_tail.
+    /// Standard error of α, (α − 1)/√`n_tail`.
     pub sigma: f64,
     /// Number of values in the fitted tail (values ≥ `xmin` in the sample).
     pub n_tail: usize,
@@ -98,7 +102,7 @@ pub fn fit_power_law(sorted: &[f64]) -> Option<PowerLawFit> {
     })
 }
 
-/// WWFit's `fit_powerlaw_smallN` (k_min = 8, no prior).
+/// WWFit's `fit_powerlaw_smallN` (`k_min` = 8, no prior).
 fn fit_small_n(sorted: &[f64], logs: &[f64], suffix: &[f64], xmax: f64) -> Option<PowerLawFit> {
     let n = sorted.len();
     let mut best: Option<(usize, f64, f64, f64)> = None; // (i, alpha, D, J)
@@ -166,6 +170,11 @@ fn ks_distance(tail: &[f64], alpha: f64, bound: f64) -> f64 {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::float_cmp,
+    clippy::many_single_char_names,
+    reason = "exact sample values; formula names"
+)]
 mod tests {
     use super::*;
 

@@ -3,7 +3,7 @@
 //! `regime-spectral` owns the spectral audit of trained checkpoints: it
 //! memory-maps safetensors files (single, directory or sharded with an
 //! index), converts one matrix at a time to f64, computes its empirical
-//! spectral density (the eigenvalues of WᵀW), fits WeightWatcher's power law
+//! spectral density (the eigenvalues of `WᵀW`), fits WeightWatcher's power law
 //! to the tail, and derives the per-matrix metrics, per-model summaries,
 //! checkpoint-to-checkpoint deltas and trajectory trend labels defined in
 //! `SPECTRAL.md`. It knows nothing of Arrow, corpora, reports or the CLI:
@@ -67,4 +67,4 @@ pub use summary::{
     ALPHA_FAR_TAIL, HISTOGRAM_BIN, HISTOGRAM_MAX, Histogram, ModelSummary, ModuleProfile,
     ProfilePoint, median,
 };
-pub use trajectory::{Trend, TrendThresholds};
+pub use trajectory::{Trajectory, TrajectoryRow, Trend, TrendThresholds};

@@ -1,6 +1,6 @@
 //! Per-matrix metrics computed from an empirical spectral density.
 //!
-//! With λ the M eigenvalues of WᵀW (λ = σ², σ the singular values of the
+//! With λ the M eigenvalues of `WᵀW` (λ = σ², σ the singular values of the
 //! N×M matrix W, N ≥ M), following WeightWatcher's definitions:
 //!
 //! ```text
@@ -16,6 +16,10 @@
 //! `erank` is the effective rank of Roy & Vetterli (2007), "The effective
 //! rank: a measure of effective dimensionality", EUSIPCO. The power-law
 //! fit (α, xmin, D, σ) runs on nz = sorted(λ[λ > 1e-5]) (see [`crate::fit`]).
+#![expect(
+    clippy::cast_precision_loss,
+    reason = "counts and matrix dimensions are far below 2^52"
+)]
 
 use serde::Serialize;
 
@@ -69,19 +73,19 @@ pub struct SpectralMetrics {
     pub fit: Option<PowerLawFit>,
     /// #{λ ≥ xmin}: the effective feature number (0 when the fit failed).
     pub num_pl_spikes: usize,
-    /// Largest eigenvalue λ_max = σ_max².
+    /// Largest eigenvalue `λ_max` = `σ_max²`.
     pub lambda_max: f64,
     /// Σλ = ‖W‖_F².
     pub norm: f64,
     /// log10 Σλ.
     pub log_norm: f64,
-    /// log10 λ_max.
+    /// log10 `λ_max`.
     pub log_spectral_norm: f64,
-    /// α·log10 λ_max.
+    /// α·log10 `λ_max`.
     pub alpha_weighted: Option<f64>,
     /// log10 Σ λᵢ^α.
     pub log_alpha_norm: Option<f64>,
-    /// Σλ / λ_max.
+    /// Σλ / `λ_max`.
     pub stable_rank: f64,
     /// Numerical rank.
     pub matrix_rank: usize,
@@ -226,6 +230,7 @@ pub fn pairwise_sum(x: &[f64]) -> f64 {
 }
 
 #[cfg(test)]
+#[expect(clippy::float_cmp, reason = "exact values of exact inputs")]
 mod tests {
     use super::*;
 

@@ -4,7 +4,16 @@
 //! Shares are over matrices with a successful fit (failed fits are counted
 //! separately, never as over-trained). Heterogeneity per profile: the
 //! population standard deviation of α across its layers and the largest
-//! |α_{l+1} − α_l| between consecutive layers (sorted by index).
+//! `|α_{l+1} − α_l|` between consecutive layers (sorted by index).
+#![expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "histogram bin index of a non-negative, clamped α"
+)]
+#![expect(
+    clippy::cast_precision_loss,
+    reason = "counts and matrix dimensions are far below 2^52"
+)]
 
 use std::collections::BTreeMap;
 
@@ -39,7 +48,7 @@ pub struct ProfilePoint {
     pub name: String,
     /// α (`None` for a failed fit).
     pub alpha: Option<f64>,
-    /// Fitted xmin (λ_min).
+    /// Fitted xmin (`λ_min`).
     pub xmin: Option<f64>,
     /// Effective feature number.
     pub num_pl_spikes: usize,
@@ -166,7 +175,7 @@ pub fn median(values: &[f64]) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     let mid = v.len() / 2;
-    Some(if v.len() % 2 == 0 {
+    Some(if v.len().is_multiple_of(2) {
         f64::midpoint(v[mid - 1], v[mid])
     } else {
         v[mid]

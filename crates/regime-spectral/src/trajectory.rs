@@ -118,11 +118,95 @@ pub fn label(
             return Some(Trend::Recover);
         }
     }
+    #[expect(clippy::cast_precision_loss, reason = "a handful of checkpoints")]
     let mean = plateau.iter().sum::<f64>() / plateau.len() as f64;
     if plateau.iter().all(|v| (v - mean).abs() <= th.stable_band) {
         return Some(Trend::Stable);
     }
     Some(Trend::Unsettled)
+}
+
+/// The α∈[2,6] share of one condition across checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrajectoryRow {
+    /// Condition name.
+    pub condition: String,
+    /// Shares in percentage points, one per checkpoint (`None` when missing).
+    pub shares: Vec<Option<f64>>,
+    /// Trend label, when it could be judged (complete series of ≥ 2 points).
+    pub trend: Option<Trend>,
+}
+
+/// A trajectory table: conditions × checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trajectory {
+    /// Checkpoint names, in first-seen order.
+    pub checkpoints: Vec<String>,
+    /// One row per condition, in first-seen order.
+    pub rows: Vec<TrajectoryRow>,
+    /// The reference condition.
+    pub reference: String,
+}
+
+impl Trajectory {
+    /// Builds the table from labels `CONDITION@CHECKPOINT` and their shares
+    /// (percentage points). Returns `None` unless every label has an `@`.
+    /// The reference defaults to the first condition; an unknown reference
+    /// gives rows without trends.
+    #[must_use]
+    pub fn from_labels(
+        labels: &[&str],
+        shares: &[Option<f64>],
+        reference: Option<&str>,
+        th: &TrendThresholds,
+    ) -> Option<Self> {
+        let mut conditions: Vec<String> = Vec::new();
+        let mut checkpoints: Vec<String> = Vec::new();
+        let mut cells = Vec::with_capacity(labels.len());
+        for (label, share) in labels.iter().zip(shares) {
+            let (c, k) = label.split_once('@')?;
+            if !conditions.iter().any(|x| x == c) {
+                conditions.push(c.to_owned());
+            }
+            if !checkpoints.iter().any(|x| x == k) {
+                checkpoints.push(k.to_owned());
+            }
+            cells.push((c, k, *share));
+        }
+        let reference = reference.map_or_else(|| conditions[0].clone(), str::to_owned);
+        let series = |c: &str| -> Vec<Option<f64>> {
+            checkpoints
+                .iter()
+                .map(|k| {
+                    cells
+                        .iter()
+                        .find(|(cc, kk, _)| *cc == c && kk == k)
+                        .and_then(|x| x.2)
+                })
+                .collect()
+        };
+        let complete = |v: &[Option<f64>]| v.iter().copied().collect::<Option<Vec<f64>>>();
+        let ref_series = complete(&series(&reference));
+        let rows = conditions
+            .iter()
+            .map(|c| {
+                let shares = series(c);
+                let trend = complete(&shares)
+                    .zip(ref_series.as_ref())
+                    .and_then(|(s, r)| label(&s, r, *c == reference, th));
+                TrajectoryRow {
+                    condition: c.clone(),
+                    shares,
+                    trend,
+                }
+            })
+            .collect();
+        Some(Self {
+            checkpoints,
+            rows,
+            reference,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +225,21 @@ mod tests {
         assert_eq!(label(&b, &a, false, &th), Some(Trend::Stuck));
         assert_eq!(label(&c, &a, false, &th), Some(Trend::Recover));
         assert_eq!(label(&d, &a, false, &th), Some(Trend::Gap));
+    }
+
+    #[test]
+    fn table_from_labels() {
+        let labels = ["A@2k", "B@2k", "A@20k", "B@20k"];
+        let shares = [Some(60.0), Some(61.0), Some(80.0), Some(55.0)];
+        let t = Trajectory::from_labels(&labels, &shares, Some("A"), &TrendThresholds::default())
+            .expect("table");
+        assert_eq!(t.checkpoints, ["2k", "20k"]);
+        assert_eq!(t.rows[1].shares, vec![Some(61.0), Some(55.0)]);
+        assert_eq!(t.rows[1].trend, Some(Trend::Stuck));
+        assert!(
+            Trajectory::from_labels(&["x"], &[Some(1.0)], None, &TrendThresholds::default())
+                .is_none()
+        );
     }
 
     #[test]
