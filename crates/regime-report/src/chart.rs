@@ -6,6 +6,14 @@
 //! the same bytes. Hand-written rather than drawn with `plotters`: the three
 //! chart kinds need ~300 lines, no font or backend dependency, and the output
 //! is byte-stable across platforms.
+#![expect(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::many_single_char_names,
+    clippy::too_many_lines,
+    reason = "pixel geometry: small counts, log10 exponents of finite values, x/y/a/b/w coordinates"
+)]
 
 use std::fmt::Write as _;
 

@@ -1,7 +1,13 @@
 //! The spectral-audit pages: one model (`regime spectral`) and many models
 //! or checkpoints (`regime spectral-compare`).
+#![expect(
+    clippy::cast_precision_loss,
+    clippy::too_many_lines,
+    reason = "checkpoint and count indices are tiny; a page builder reads best top to bottom"
+)]
 
 use regime_spectral::metrics::{ALPHA_HIGH, ALPHA_LOW};
+use regime_spectral::trajectory::Trajectory;
 use regime_spectral::{MatrixReport, ModelAudit, ModelSummary, ModuleProfile, ProfilePoint, Trend};
 
 use crate::chart::{BarChart, Histogram, LineChart, Marker, Series, fmt_value};
@@ -341,28 +347,6 @@ pub struct ComparedModel<'a> {
     pub summary: &'a ModelSummary,
 }
 
-/// The α∈[2,6] share of one condition across checkpoints.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrajectoryRow {
-    /// Condition name.
-    pub condition: String,
-    /// Shares in percentage points, one per checkpoint (`NaN` when missing).
-    pub shares: Vec<f64>,
-    /// Trend label, when it could be judged.
-    pub trend: Option<Trend>,
-}
-
-/// A trajectory table: checkpoints × conditions.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Trajectory {
-    /// Checkpoint names, in order.
-    pub checkpoints: Vec<String>,
-    /// One row per condition.
-    pub rows: Vec<TrajectoryRow>,
-    /// The reference condition.
-    pub reference: String,
-}
-
 /// The report comparing several models or checkpoints.
 #[must_use]
 pub fn compare_page(models: &[ComparedModel<'_>], trajectory: Option<&Trajectory>) -> HtmlPage {
@@ -425,13 +409,11 @@ pub fn compare_page(models: &[ComparedModel<'_>], trajectory: Option<&Trajectory
             .iter()
             .map(|r| {
                 let mut row = vec![r.condition.clone()];
-                row.extend(r.shares.iter().map(|s| {
-                    if s.is_finite() {
-                        format!("{s:.1}")
-                    } else {
-                        String::new()
-                    }
-                }));
+                row.extend(
+                    r.shares
+                        .iter()
+                        .map(|s| s.map_or_else(String::new, |s| format!("{s:.1}"))),
+                );
                 row.push(r.trend.map_or("", Trend::as_str).to_owned());
                 row
             })
@@ -449,7 +431,7 @@ pub fn compare_page(models: &[ComparedModel<'_>], trajectory: Option<&Trajectory
                         .shares
                         .iter()
                         .enumerate()
-                        .map(|(i, s)| (i as f64 + 1.0, *s))
+                        .map(|(i, s)| (i as f64 + 1.0, s.unwrap_or(f64::NAN)))
                         .collect(),
                 })
                 .collect(),
