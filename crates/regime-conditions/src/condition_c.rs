@@ -24,7 +24,7 @@ pub const COPY_COLUMN: &str = "regime_copy";
 const PHASE_BATCH_ROWS: usize = 4096;
 
 /// What a condition C run did, as written to `report.json`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct RepeatReport {
     /// The configuration used.
     pub config: RepeatConfig,

@@ -25,7 +25,17 @@ pub const DEFAULT_SPLIT: f64 = 0.5;
 pub const DEFAULT_REPEAT: u16 = 10;
 
 /// Where the copies go inside the D1 phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Layout {
     /// A seeded random permutation of all copies.
@@ -38,7 +48,7 @@ pub enum Layout {
 }
 
 /// Condition C's parameters.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct RepeatConfig {
     /// Share of rows forming D1, in (0, 1]; defaults to [`DEFAULT_SPLIT`].
     pub split: f64,

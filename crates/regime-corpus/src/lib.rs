@@ -59,8 +59,8 @@ pub use input::{Compression, FileFormat, InputFile, resolve_inputs};
 pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, OutputRecord, hash_file, hash_inputs};
 pub use output::OutputDir;
 pub use reader::{
-    CorpusBatch, CorpusReader, CorpusReaderBuilder, DEFAULT_BATCH_SIZE, DEFAULT_MAX_IN_FLIGHT_BYTES,
-    DEFAULT_JSONL_INFER_RECORDS, FileInfo,
+    CorpusBatch, CorpusReader, CorpusReaderBuilder, DEFAULT_BATCH_SIZE,
+    DEFAULT_JSONL_INFER_RECORDS, DEFAULT_MAX_IN_FLIGHT_BYTES, FileInfo,
 };
 pub use role_census::{RoleCount, role_census};
 pub use row_id::{ROW_BITS, RowId};

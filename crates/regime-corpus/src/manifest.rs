@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// A record of one run, written last into its output directory.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Manifest {
     /// Always `"regime"`.
     pub tool: String,
@@ -43,7 +43,9 @@ pub struct Manifest {
 }
 
 /// An input file and its content hash.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct InputRecord {
     /// The path as resolved.
     pub path: PathBuf,
@@ -54,7 +56,9 @@ pub struct InputRecord {
 }
 
 /// An output file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct OutputRecord {
     /// File name relative to the output directory.
     pub path: String,

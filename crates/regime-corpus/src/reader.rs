@@ -548,21 +548,18 @@ impl FileInfo {
     /// Uncompressed bytes of the named top-level columns in one row group.
     fn projected_bytes(&self, group: usize, columns: &[&str]) -> u64 {
         let Some(meta) = &self.parquet else { return 0 };
-        meta.metadata()
-            .row_groups()
-            .get(group)
-            .map_or(0, |rg| {
-                rg.columns()
-                    .iter()
-                    .filter(|c| {
-                        c.column_path()
-                            .parts()
-                            .first()
-                            .is_some_and(|root| columns.contains(&root.as_str()))
-                    })
-                    .map(|c| u64::try_from(c.uncompressed_size()).unwrap_or(0))
-                    .sum()
-            })
+        meta.metadata().row_groups().get(group).map_or(0, |rg| {
+            rg.columns()
+                .iter()
+                .filter(|c| {
+                    c.column_path()
+                        .parts()
+                        .first()
+                        .is_some_and(|root| columns.contains(&root.as_str()))
+                })
+                .map(|c| u64::try_from(c.uncompressed_size()).unwrap_or(0))
+                .sum()
+        })
     }
 
     fn schema(&self, jsonl: Option<&SchemaRef>) -> SchemaRef {

@@ -1,0 +1,148 @@
+//! Reading corpora as several files, directories, globs and JSONL.
+
+use std::io::Write;
+use std::path::Path;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::UInt64Type;
+
+use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, write_parquet};
+
+/// Splits the sample into `n` shard files under `dir`.
+fn shards(dir: &Path, n: usize) -> Vec<RecordBatch> {
+    let all = read_parquet(&sample());
+    let per = all.num_rows().div_ceil(n);
+    (0..n)
+        .map(|i| {
+            let part = all.slice(i * per, per.min(all.num_rows() - i * per));
+            write_parquet(
+                &dir.join(format!("train-{i:02}.parquet")),
+                &[part.clone()],
+                700,
+            );
+            part
+        })
+        .collect()
+}
+
+#[test]
+fn directory_and_glob_read_as_one_corpus_with_shard_row_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    shards(&data, 3);
+    let output = run_expect(regime().arg("inspect").arg(&data).arg("--json"), 0);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["rows"], 5000);
+    assert_eq!(json["files"].as_array().unwrap().len(), 3);
+
+    let pattern = data.join("train-*.parquet");
+    let out = dir.path().join("c");
+    run_expect(
+        regime()
+            .args(["condition", "c", "--split", "0.2", "--seed", "1"])
+            .arg(&pattern)
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
+    let result = read_parquet(&parquet_files(&out)[0]);
+    let ids = result
+        .column_by_name("regime_source_row")
+        .unwrap()
+        .as_primitive::<UInt64Type>();
+    // D2 starts at global row 1000 (file 0, row 1000); the first row of the
+    // second file (rows 1667.. in input order) has id (1 << 40) | 0.
+    assert_eq!(ids.value(1000), 1000);
+    assert_eq!(ids.value(1667), 1 << 40);
+    assert_eq!(ids.value(4999), (2 << 40) | 1665);
+}
+
+#[test]
+fn files_with_different_schemas_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    shards(dir.path(), 2);
+    let other = read_parquet(&sample()).project(&[0, 3]).unwrap();
+    write_parquet(&dir.path().join("train-99.parquet"), &[other], 1000);
+    let output = run_expect(regime().arg("inspect").arg(dir.path()), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("train-99.parquet: schema differs from"),
+        "{stderr}"
+    );
+}
+
+fn jsonl_lines() -> Vec<String> {
+    (0..50)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("s{i}"),
+                "messages": [
+                    {"role": "system", "content": "You are terse."},
+                    {"role": "user", "content": format!("Question {i}?")},
+                    {"role": "assistant", "content": format!("Answer {i}.")}
+                ]
+            })
+            .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn jsonl_plain_gzip_and_zstd_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = jsonl_lines().join("\n") + "\n";
+    let plain = dir.path().join("chat.jsonl");
+    std::fs::write(&plain, &text).unwrap();
+    let gz = dir.path().join("chat.jsonl.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    enc.write_all(text.as_bytes()).unwrap();
+    enc.finish().unwrap();
+    let zst = dir.path().join("chat.jsonl.zst");
+    std::fs::write(&zst, zstd::encode_all(text.as_bytes(), 3).unwrap()).unwrap();
+
+    for path in [&plain, &gz, &zst] {
+        let output = run_expect(regime().arg("inspect").arg(path).arg("--json"), 0);
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(json["rows"], 50, "{}", path.display());
+        assert_eq!(json["profile"]["name"], "messages");
+        assert_eq!(json["roles"]["system"]["fields"], 50);
+        assert_eq!(json["roles"]["user"]["fields"], 50);
+    }
+    let out = dir.path().join("c");
+    run_expect(
+        regime()
+            .args(["condition", "c", "--repeat", "5"])
+            .arg(&zst)
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
+    let result = read_parquet(&parquet_files(&out)[0]);
+    assert_eq!(result.num_rows(), 50);
+    let ids = result.column_by_name("id").unwrap().as_string::<i32>();
+    assert_eq!(ids.value(25), "s25");
+}
+
+#[test]
+fn malformed_jsonl_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    let mut lines = jsonl_lines();
+    lines[30] = "{\"id\": \"s30\", \"messages\": [".into();
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let output = run_expect(
+        regime()
+            .args(["condition", "c"])
+            .arg(&bad)
+            .arg("--out")
+            .arg(dir.path().join("out")),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.jsonl"), "{stderr}");
+    assert!(!dir.path().join("out").exists());
+}
