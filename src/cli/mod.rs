@@ -4,6 +4,7 @@
 mod condition;
 mod input;
 mod inspect;
+mod profile;
 mod quickstart;
 
 use clap::{Args, Parser, Subcommand};
@@ -11,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 pub(crate) use condition::{ConditionArgs, ConditionCArgs, ConditionCommand, LayoutArg};
 pub(crate) use input::{InputArgs, OutputArgs, ProfileArg};
 pub(crate) use inspect::InspectArgs;
+pub(crate) use profile::{MergeArgs, ProfileArgs};
 pub(crate) use quickstart::QuickstartArgs;
 
 /// Data-regime curation: measure corpora, build controlled variants, audit
@@ -42,6 +44,10 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Show files, rows, schema, detected profile and field roles of a corpus.
     Inspect(InspectArgs),
+    /// Coverage, diversity and n-gram frequency statistics of a corpus (or `--compare A B`).
+    Profile(ProfileArgs),
+    /// Finalise `regime profile --shard I/N` partial states into one report.
+    Merge(MergeArgs),
     /// Build a controlled training-data condition (C: repetition-concentrated).
     Condition(ConditionArgs),
     /// Run every stage on the bundled sample corpus and print where the outputs are.

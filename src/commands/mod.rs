@@ -4,6 +4,9 @@
 mod condition_c;
 mod corpus;
 mod inspect;
+mod merge;
+mod profile;
+mod profile_output;
 mod quickstart;
 
 use crate::cli::{Cli, Command, ConditionCommand};
@@ -20,6 +23,8 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let global = &cli.global;
     match &cli.command {
         Command::Inspect(args) => inspect::run(args, global),
+        Command::Profile(args) => profile::run(args, global),
+        Command::Merge(args) => merge::run(args, global),
         Command::Condition(args) => match &args.command {
             ConditionCommand::C(c) => condition_c::run(c, global),
         },

@@ -5,3 +5,4 @@ mod condition_c;
 mod input_errors;
 mod inspect;
 mod interrupt;
+mod profile;

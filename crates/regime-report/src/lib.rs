@@ -13,6 +13,8 @@
 //!   optional log axes) and [`chart::BarChart`].
 //! - [`spectral`] builds the `regime spectral` and `regime spectral-compare`
 //!   pages from audits and summaries.
+//! - [`profile`] builds the `regime profile` and `regime profile --compare`
+//!   pages from `regime-stats` reports.
 //!
 //! # Example
 //! ```
@@ -36,6 +38,7 @@
 pub mod chart;
 mod error;
 mod html;
+pub mod profile;
 pub mod spectral;
 
 pub use error::{Error, Result};

@@ -34,7 +34,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::moments::Moments;
 use crate::quantile::Quantiles;
 
 /// Metric names, in report order.
@@ -179,7 +178,9 @@ pub fn measure_parts(texts: &[&str], words: &[&str]) -> GopherMetrics {
 /// Mergeable aggregate of per-sample metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GopherState {
-    moments: Vec<Moments>,
+    /// Σ values in fixed point (value · 2⁶⁴, rounded): exact and
+    /// order-independent, so shard merges reproduce a single run bit for bit.
+    sums: Vec<u128>,
     quantiles: Vec<Quantiles>,
     over: Vec<u64>,
     any_over: u64,
@@ -189,7 +190,7 @@ pub struct GopherState {
 impl Default for GopherState {
     fn default() -> Self {
         Self {
-            moments: vec![Moments::default(); 11],
+            sums: vec![0; 11],
             quantiles: vec![Quantiles::default(); 11],
             over: vec![0; 11],
             any_over: 0,
@@ -232,7 +233,7 @@ impl GopherState {
         self.samples += 1;
         let mut any = false;
         for (i, &v) in m.0.iter().enumerate() {
-            self.moments[i].insert(v);
+            self.sums[i] += to_fixed(v);
             self.quantiles[i].insert(v);
             if v > THRESHOLDS[i] {
                 self.over[i] += 1;
@@ -247,7 +248,7 @@ impl GopherState {
         self.samples += other.samples;
         self.any_over += other.any_over;
         for i in 0..11 {
-            self.moments[i].combine(&other.moments[i]);
+            self.sums[i] += other.sums[i];
             self.quantiles[i].combine(&other.quantiles[i]);
             self.over[i] += other.over[i];
         }
@@ -255,6 +256,7 @@ impl GopherState {
 
     /// The report, `None` when no sample was measured.
     #[must_use]
+    #[expect(clippy::cast_precision_loss, reason = "sample counts below 2^52")]
     pub fn finalize(&self) -> Option<GopherReport> {
         if self.samples == 0 {
             return None;
@@ -269,7 +271,7 @@ impl GopherState {
                 let get = |j: usize| q.get(j).copied().unwrap_or(0.0);
                 let report = GopherMetricReport {
                     threshold: THRESHOLDS[i],
-                    mean: self.moments[i].mean().unwrap_or(0.0),
+                    mean: from_fixed(self.sums[i]) / self.samples as f64,
                     p50: get(0),
                     p90: get(1),
                     p99: get(2),
@@ -284,6 +286,23 @@ impl GopherState {
             metrics,
         })
     }
+}
+
+/// 2⁶⁴ as f64.
+const FIXED_ONE: f64 = 18_446_744_073_709_551_616.0;
+
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "metrics are in [0, 1], so v · 2^64 fits in u128"
+)]
+fn to_fixed(v: f64) -> u128 {
+    (v.clamp(0.0, 1.0) * FIXED_ONE).round() as u128
+}
+
+#[expect(clippy::cast_precision_loss, reason = "rounding to f64 at the end")]
+fn from_fixed(v: u128) -> f64 {
+    v as f64 / FIXED_ONE
 }
 
 #[expect(clippy::cast_precision_loss, reason = "counts below 2^52")]

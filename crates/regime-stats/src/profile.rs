@@ -21,7 +21,6 @@ use crate::categorical::CategoryCounts;
 use crate::error::Error;
 use crate::gopher::{GopherState, measure_parts};
 use crate::hll::DEFAULT_HLL_PRECISION;
-use crate::moments::Moments;
 use crate::ngram::{Key, MAX_N, NgramCounter, SketchSettings, exact_figures};
 use crate::quantile::Quantiles;
 use crate::report::{
@@ -180,7 +179,13 @@ pub struct SampleInput<'a> {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct LengthState {
-    moments: Moments,
+    /// n, Σx, Σx², min, max as integers: exact and order-independent, so
+    /// shard merges reproduce a single run bit for bit.
+    n: u64,
+    sum: u128,
+    sum_sq: u128,
+    min: u64,
+    max: u64,
     quantiles: Quantiles,
     /// Counts per bin: 0 → bin 0, v ≥ 1 → bin 1 + ⌊log₂ v⌋.
     bins: Vec<u64>,
@@ -204,7 +209,11 @@ fn bin_edges(bin: usize) -> (u64, u64) {
 impl LengthState {
     #[expect(clippy::cast_precision_loss, reason = "lengths below 2^52")]
     fn insert(&mut self, v: u64) {
-        self.moments.insert(v as f64);
+        self.min = if self.n == 0 { v } else { self.min.min(v) };
+        self.max = self.max.max(v);
+        self.n += 1;
+        self.sum += u128::from(v);
+        self.sum_sq += u128::from(v) * u128::from(v);
         self.quantiles.insert(v as f64);
         let b = bin_of(v);
         if self.bins.len() <= b {
@@ -214,7 +223,17 @@ impl LengthState {
     }
 
     fn combine(&mut self, o: &Self) {
-        self.moments.combine(&o.moments);
+        if o.n > 0 {
+            self.min = if self.n == 0 {
+                o.min
+            } else {
+                self.min.min(o.min)
+            };
+            self.max = self.max.max(o.max);
+        }
+        self.n += o.n;
+        self.sum += o.sum;
+        self.sum_sq += o.sum_sq;
         self.quantiles.combine(&o.quantiles);
         if self.bins.len() < o.bins.len() {
             self.bins.resize(o.bins.len(), 0);
@@ -224,15 +243,19 @@ impl LengthState {
         }
     }
 
+    /// Population std from exact sums: `√((nΣx² − (Σx)²) / n²)`.
+    #[expect(clippy::cast_precision_loss, reason = "rounding to f64 at the end")]
     fn finalize(&self) -> Option<Distribution> {
-        let m = self.moments.finalize()?;
         let q = self.quantiles.finalize(&[0.5, 0.9, 0.99])?;
+        let n = u128::from(self.n);
+        let nf = self.n as f64;
+        let var_num = (n * self.sum_sq).saturating_sub(self.sum * self.sum);
         Some(Distribution {
-            count: m.count,
-            mean: m.mean,
-            std: m.std,
-            min: m.min,
-            max: m.max,
+            count: self.n,
+            mean: self.sum as f64 / nf,
+            std: (var_num as f64).sqrt() / nf,
+            min: self.min as f64,
+            max: self.max as f64,
             p50: q[0],
             p90: q[1],
             p99: q[2],
@@ -321,12 +344,12 @@ struct DuplicationState {
 }
 
 impl DuplicationState {
-    fn new(capacity: usize) -> Self {
+    fn new() -> Self {
         Self {
             hashed: 0,
             hashes: HashSet::new(),
             segment_samples: 0,
-            templates: SpaceSaving::new(capacity),
+            templates: SpaceSaving::new(TEMPLATES_EXACT_CAPACITY),
             template_text: BTreeMap::new(),
             prompt_samples: 0,
             prompt_dup_samples: 0,
@@ -358,6 +381,10 @@ pub struct ProfileState {
     since_check: u32,
 }
 
+/// Template counts are exact (never pruned) until the memory budget moves
+/// them to a sketch of `sketch_capacity` counters.
+const TEMPLATES_EXACT_CAPACITY: usize = usize::MAX / 4;
+
 /// Samples between two memory-budget checks.
 const BUDGET_CHECK_EVERY: u32 = 64;
 
@@ -379,7 +406,7 @@ impl ProfileState {
             roles: BTreeMap::new(),
             overall: ScopeState::new(config.max_n),
             gopher: GopherState::default(),
-            duplication: DuplicationState::new(config.sketch_capacity),
+            duplication: DuplicationState::new(),
             categories: BTreeMap::new(),
             scratch: Vec::new(),
             since_check: 0,
@@ -537,6 +564,12 @@ impl ProfileState {
             + self.overall.bytes()
             + self.duplication.hashes.capacity() * 17
             + self.duplication.templates.bytes()
+            + self
+                .duplication
+                .template_text
+                .values()
+                .map(|t| t.len() + 48)
+                .sum::<usize>()
     }
 
     /// Whether every n-gram table is still exact.
@@ -563,6 +596,19 @@ impl ProfileState {
                 })
                 .filter(|c| c.0 > 0)
                 .max();
+            let templates = &mut self.duplication;
+            if templates.templates.capacity() > self.config.sketch_capacity
+                && largest
+                    .as_ref()
+                    .is_none_or(|l| templates.templates.len() > l.0)
+            {
+                templates
+                    .templates
+                    .set_capacity(self.config.sketch_capacity);
+                let top = &templates.templates;
+                templates.template_text.retain(|k, _| top.count(k) > 0);
+                continue;
+            }
             let Some((_, role, i)) = largest else { break };
             let settings = self.config.sketch();
             let n = i + 2;

@@ -103,7 +103,7 @@ impl<K: Eq + Hash + Clone> SpaceSaving<K> {
         for (k, &c) in &other.counts {
             *self.counts.entry(k.clone()).or_insert(0) += c;
         }
-        self.capacity = self.capacity.max(other.capacity);
+        self.capacity = self.capacity.min(other.capacity);
         self.prune();
     }
 
@@ -119,6 +119,19 @@ impl<K: Eq + Hash + Clone> SpaceSaving<K> {
             *c > 0
         });
         self.decrement += d;
+    }
+
+    /// Number of counters kept after a prune.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Lowers (or raises) the number of counters kept, pruning now.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(1);
+        self.prune();
+        self.counts.shrink_to(2 * self.capacity);
     }
 
     /// The error bound `Δ` (0 while nothing was ever pruned: counts exact).

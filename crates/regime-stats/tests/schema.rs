@@ -10,7 +10,10 @@ fn check(name: &str, schema: &schemars::Schema) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../schemas")
         .join(name);
-    let want = format!("{}\n", serde_json::to_string_pretty(schema).expect("schemas serialise"));
+    let want = format!(
+        "{}\n",
+        serde_json::to_string_pretty(schema).expect("schemas serialise")
+    );
     if std::env::var_os("REGIME_UPDATE_SCHEMAS").is_some() {
         std::fs::write(&path, &want).expect("schemas/ is writable");
     }

@@ -111,7 +111,10 @@ mod tests {
         assert!(!ids.is_empty());
         // Special tokens in the text are matched, none are added around it.
         assert_eq!(t.token(ids[0]).as_deref(), Some("Hello"));
-        assert!(ids.iter().any(|&i| t.token(i).as_deref() == Some("<|im_end|>")));
+        assert!(
+            ids.iter()
+                .any(|&i| t.token(i).as_deref() == Some("<|im_end|>"))
+        );
     }
 
     #[test]

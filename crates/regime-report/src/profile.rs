@@ -1,0 +1,304 @@
+//! The `regime profile` pages: key figures, n-gram tables, and SVG plots
+//! (rank–frequency log–log per role, token-length histograms per role,
+//! category coverage bars; for `--compare`, the two rank–frequency curves
+//! overlaid).
+
+use regime_stats::{CategoryReport, NgramFigures, ProfileComparison, ProfileReport, ScopeReport};
+
+use crate::chart::{BarChart, Histogram, LineChart, Series, fmt_value};
+use crate::html::{Block, HtmlPage, Section};
+
+#[expect(clippy::cast_precision_loss, reason = "plot coordinates")]
+fn rank_series(name: &str, scope: &ScopeReport) -> Series {
+    Series {
+        name: name.to_owned(),
+        points: scope
+            .rank_frequency
+            .iter()
+            .map(|p| (p.rank as f64, p.count as f64))
+            .collect(),
+    }
+}
+
+fn rank_chart(title: &str, series: Vec<Series>) -> String {
+    LineChart {
+        title: title.to_owned(),
+        x_label: "rank".into(),
+        y_label: "frequency".into(),
+        series,
+        log_x: true,
+        log_y: true,
+        hlines: Vec::new(),
+    }
+    .to_svg()
+}
+
+#[expect(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    reason = "plot values"
+)]
+fn length_histogram(role: &str, scope: &ScopeReport) -> Option<String> {
+    let d = scope.lengths.tokens.as_ref()?;
+    if d.histogram.is_empty() {
+        return None;
+    }
+    let mut edges: Vec<f64> = d.histogram.iter().map(|b| b.lo as f64).collect();
+    edges.push(d.histogram.last().map_or(1.0, |b| b.hi as f64));
+    Some(
+        Histogram {
+            title: format!(
+                "{role}: tokens per {}",
+                if role == "overall" { "sample" } else { "field" }
+            ),
+            x_label: "tokens (power-of-two bins)".into(),
+            edges,
+            counts: d.histogram.iter().map(|b| b.count as usize).collect(),
+            markers: Vec::new(),
+        }
+        .to_svg(),
+    )
+}
+
+fn scope_figures(scope: &ScopeReport) -> Vec<(String, String)> {
+    let u = &scope.unigram;
+    let opt = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), fmt_value);
+    vec![
+        ("samples".into(), scope.samples.to_string()),
+        ("fields".into(), scope.fields.to_string()),
+        ("chars".into(), scope.chars.to_string()),
+        ("tokens T".into(), u.tokens.to_string()),
+        ("types V".into(), u.types.to_string()),
+        ("type-token ratio".into(), fmt_value(u.ttr)),
+        ("hapax share".into(), fmt_value(u.hapax_share)),
+        ("entropy H (bits)".into(), fmt_value(u.entropy_bits)),
+        ("H / log₂ V".into(), opt(u.entropy_norm)),
+        ("head mass (top 1% of types)".into(), fmt_value(u.head_mass)),
+        ("tail mass (types ≤ 10×)".into(), fmt_value(u.tail_mass)),
+        ("Zipf exponent".into(), opt(u.zipf_exponent)),
+    ]
+}
+
+fn ngram_table(scope: &ScopeReport) -> Block {
+    let rows = scope
+        .ngrams
+        .iter()
+        .map(|(n, f): (&String, &NgramFigures)| {
+            let bound =
+                |v: String, e: String, exact: bool| if exact { v } else { format!("{v} ± {e}") };
+            vec![
+                n.clone(),
+                f.total.to_string(),
+                bound(f.distinct.to_string(), fmt_value(f.distinct_error), f.exact),
+                fmt_value(f.distinct_ratio),
+                bound(
+                    fmt_value(f.concentration),
+                    fmt_value(f.concentration_error),
+                    f.exact,
+                ),
+                if f.exact {
+                    "exact".into()
+                } else {
+                    format!("sketch (counts −0/+{})", f.count_error)
+                },
+                f.top
+                    .iter()
+                    .take(5)
+                    .map(|t| format!("{} ({})", t.ngram, t.count))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+            ]
+        })
+        .collect();
+    Block::Table {
+        headers: [
+            "n",
+            "total",
+            "distinct",
+            "distinct ratio",
+            "concentration",
+            "mode",
+            "top 5",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    }
+}
+
+fn category_chart(column: &str, c: &CategoryReport) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "plot values")]
+    let mut bars: Vec<(String, f64)> = c
+        .counts
+        .iter()
+        .map(|(k, &v)| (k.clone(), v as f64))
+        .collect();
+    bars.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    bars.truncate(30);
+    BarChart {
+        title: format!(
+            "{column}: {} values, H = {} bits, exp(H) = {}",
+            c.values,
+            fmt_value(c.entropy_bits),
+            fmt_value(c.effective)
+        ),
+        y_label: "samples".into(),
+        bars,
+    }
+    .to_svg()
+}
+
+/// The `report.html` page of `regime profile`.
+#[must_use]
+pub fn profile_page(report: &ProfileReport) -> HtmlPage {
+    let s = &report.settings;
+    let mut page = HtmlPage::new("regime profile").with_subtitle(format!(
+        "tokens: {:?}, n ≤ {}, top {}, memory budget {} bytes",
+        s.token_space, s.max_n, s.top_k, s.memory_budget
+    ));
+    let mut overall = Section::new("Overall")
+        .with(Block::KeyFigures(scope_figures(&report.overall)))
+        .with(ngram_table(&report.overall));
+    let mut curves = vec![rank_series("overall", &report.overall)];
+    curves.extend(report.roles.iter().map(|(r, sc)| rank_series(r, sc)));
+    overall = overall.with(Block::Svg(rank_chart("Rank–frequency (unigrams)", curves)));
+    let hists: Vec<String> = std::iter::once(("overall", &report.overall))
+        .chain(report.roles.iter().map(|(r, sc)| (r.as_str(), sc)))
+        .filter_map(|(r, sc)| length_histogram(r, sc))
+        .collect();
+    if !hists.is_empty() {
+        overall = overall.with(Block::SvgRow(hists));
+    }
+    if let Some(d) = &report.overall.duplication {
+        overall = overall.with(Block::KeyFigures(vec![(
+            "exact duplicate samples".into(),
+            format!(
+                "{} ({})",
+                d.exact_duplicates,
+                fmt_value(d.exact_duplicate_share)
+            ),
+        )]));
+        if !d.templates.is_empty() {
+            overall = overall.with(Block::Table {
+                headers: ["template segment", "samples", "share"]
+                    .map(String::from)
+                    .to_vec(),
+                rows: d
+                    .templates
+                    .iter()
+                    .map(|t| vec![t.segment.clone(), t.samples.to_string(), fmt_value(t.share)])
+                    .collect(),
+            });
+        }
+    }
+    if let Some(g) = &report.overall.gopher {
+        overall = overall.with(Block::Table {
+            headers: [
+                "Gopher metric",
+                "threshold",
+                "mean",
+                "p50",
+                "p90",
+                "p99",
+                "share over",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: g
+                .metrics
+                .iter()
+                .map(|(k, m)| {
+                    vec![
+                        k.clone(),
+                        fmt_value(m.threshold),
+                        fmt_value(m.mean),
+                        fmt_value(m.p50),
+                        fmt_value(m.p90),
+                        fmt_value(m.p99),
+                        fmt_value(m.share_over),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    page = page.with_section(overall);
+    for (role, scope) in &report.roles {
+        page = page.with_section(
+            Section::new(format!("Role: {role}"))
+                .with(Block::KeyFigures(scope_figures(scope)))
+                .with(ngram_table(scope)),
+        );
+    }
+    if !report.categories.is_empty() {
+        let charts = report
+            .categories
+            .iter()
+            .map(|(c, r)| category_chart(c, r))
+            .collect();
+        page = page.with_section(Section::new("Category coverage").with(Block::SvgRow(charts)));
+    }
+    page
+}
+
+/// The `report.html` page of `regime profile --compare A B`.
+#[must_use]
+pub fn compare_page(cmp: &ProfileComparison) -> HtmlPage {
+    let c = &cmp.compare;
+    let figures = vec![
+        (
+            "Jensen–Shannon divergence (bits)".into(),
+            fmt_value(c.js_divergence_bits),
+        ),
+        ("Δ types (B − A)".into(), c.delta_types.to_string()),
+        ("Δ entropy (bits)".into(), fmt_value(c.delta_entropy_bits)),
+        ("Δ head mass".into(), fmt_value(c.delta_head_mass)),
+        ("Δ tail mass".into(), fmt_value(c.delta_tail_mass)),
+        ("A's rare types (≤ 10×)".into(), c.rare_types_a.to_string()),
+        (
+            "rare-type survival in B".into(),
+            fmt_value(c.rare_type_survival),
+        ),
+    ];
+    let deltas = Block::Table {
+        headers: ["n", "Δ distinct", "Δ distinct ratio", "exact"]
+            .map(String::from)
+            .to_vec(),
+        rows: c
+            .delta_ngrams
+            .iter()
+            .map(|(n, d)| {
+                vec![
+                    n.clone(),
+                    d.delta_distinct.to_string(),
+                    fmt_value(d.delta_distinct_ratio),
+                    d.exact.to_string(),
+                ]
+            })
+            .collect(),
+    };
+    let curves = rank_chart(
+        "Rank–frequency, A and B overlaid",
+        vec![
+            rank_series("A", &cmp.a.overall),
+            rank_series("B", &cmp.b.overall),
+        ],
+    );
+    HtmlPage::new("regime profile --compare")
+        .with_subtitle("B relative to A")
+        .with_section(
+            Section::new("Comparison")
+                .with(Block::KeyFigures(figures))
+                .with(deltas)
+                .with(Block::Svg(curves)),
+        )
+        .with_section(
+            Section::new("A")
+                .with(Block::KeyFigures(scope_figures(&cmp.a.overall)))
+                .with(ngram_table(&cmp.a.overall)),
+        )
+        .with_section(
+            Section::new("B")
+                .with(Block::KeyFigures(scope_figures(&cmp.b.overall)))
+                .with(ngram_table(&cmp.b.overall)),
+        )
+}

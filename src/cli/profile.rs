@@ -1,0 +1,127 @@
+//! `regime profile` and `regime merge`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::InputArgs;
+
+/// Coverage, diversity, n-gram frequency, duplication and Gopher repetition
+/// statistics of a corpus, per role and overall.
+///
+/// Writes `report.json`, `ngrams.parquet` (top-k per n and scope),
+/// `roles.parquet`, `categories.parquet` (with `--by`), `report.html` and a
+/// manifest into `--out`. With `--compare`, the two INPUTs are corpora A and
+/// B and the report gives B relative to A (Jensen–Shannon divergence, Δ types,
+/// Δ entropy, Δ head/tail mass, Δ distinct-n, rare-type survival). With
+/// `--shard I/N` only the I-th of N contiguous blocks of samples is read and a
+/// partial state (`partial.json`) is written; `regime merge` finalises the
+/// partials into the same report a single run gives.
+#[derive(Debug, Args)]
+pub(crate) struct ProfileArgs {
+    /// The corpus (or, with `--compare`, corpora A and B).
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    /// Output directory (created if missing).
+    #[arg(long, short, value_name = "DIR", help_heading = "Output options")]
+    pub(crate) out: PathBuf,
+    /// Replace the contents of a non-empty output directory.
+    #[arg(long, help_heading = "Output options")]
+    pub(crate) overwrite: bool,
+    /// Compare two corpora: the two INPUTs are A and B.
+    #[arg(long)]
+    pub(crate) compare: bool,
+    /// A Hugging Face `tokenizer.json`: count model tokens (ids) instead of
+    /// the built-in UAX #29 words. Padding and truncation off, no special
+    /// tokens added, text passed as is [env: REGIME_TOKENIZER].
+    #[arg(long, value_name = "PATH", env = "REGIME_TOKENIZER")]
+    pub(crate) tokenizer: Option<PathBuf>,
+    /// Largest n of the n-gram figures (1–4).
+    #[arg(long, default_value_t = regime_stats::DEFAULT_MAX_N, value_name = "N")]
+    pub(crate) max_n: usize,
+    /// Entries in each top-k list.
+    #[arg(long, default_value_t = regime_stats::DEFAULT_TOP_K, value_name = "K")]
+    pub(crate) top_k: usize,
+    /// Memory for exact n-gram tables (e.g. 512M, 4G); past it the largest
+    /// tables switch to HyperLogLog + space-saving sketches and the report
+    /// marks those figures `exact: false` with their error bounds.
+    #[arg(long, default_value = "4G", value_name = "SIZE", value_parser = parse_size, env = "REGIME_MEMORY_BUDGET")]
+    pub(crate) memory_budget: u64,
+    /// Counters per space-saving sketch (sketch mode only).
+    #[arg(long, default_value_t = regime_stats::DEFAULT_SKETCH_CAPACITY, value_name = "K")]
+    pub(crate) sketch_capacity: usize,
+    /// Categorical columns to report coverage for (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "COL,…")]
+    pub(crate) by: Vec<String>,
+    /// Process only block I of N and write a partial state for `regime merge`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub(crate) shard: Option<(u64, u64)>,
+    /// Worker threads (default: available cores).
+    #[arg(long, short = 'j', value_name = "N", env = "REGIME_THREADS")]
+    pub(crate) threads: Option<usize>,
+}
+
+/// Finalise `regime profile --shard I/N` partial states into one report.
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// Partial output directories (or their `partial.json` files).
+    #[arg(required = true, value_name = "PARTIAL")]
+    pub(crate) partials: Vec<PathBuf>,
+    /// Output directory (created if missing).
+    #[arg(long, short, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Replace the contents of a non-empty output directory.
+    #[arg(long)]
+    pub(crate) overwrite: bool,
+    /// The tokenizer.json the partials were made with (to name token ids);
+    /// defaults to the path recorded in the partials.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) tokenizer: Option<PathBuf>,
+}
+
+/// Parses `512`, `64K`, `512M`, `4G`, `1T` (binary units) into bytes.
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, shift) = match s.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&s[..i], 10),
+        Some((i, 'M' | 'm')) => (&s[..i], 20),
+        Some((i, 'G' | 'g')) => (&s[..i], 30),
+        Some((i, 'T' | 't')) => (&s[..i], 40),
+        _ => (s, 0),
+    };
+    let value: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like 512M or 4G"))?;
+    value
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+/// Parses `I/N` with `I < N`.
+pub(crate) fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let err = || format!("`{s}` is not a shard like 0/3 (I/N with I < N)");
+    let (i, n) = s.split_once('/').ok_or_else(err)?;
+    let i: u64 = i.trim().parse().map_err(|_| err())?;
+    let n: u64 = n.trim().parse().map_err(|_| err())?;
+    if n == 0 || i >= n {
+        return Err(err());
+    }
+    Ok((i, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_shards_parse() {
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("512"), Ok(512));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("99999999999T").is_err());
+        assert_eq!(parse_shard("1/3"), Ok((1, 3)));
+        assert!(parse_shard("3/3").is_err());
+        assert!(parse_shard("1").is_err());
+    }
+}

@@ -1,0 +1,432 @@
+//! `regime profile`: scan a corpus into a mergeable profile state and write
+//! its report (or a partial state with `--shard`), or `--compare` two.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, mpsc};
+
+use anyhow::Context;
+use arrow::array::{Array, AsArray};
+use regime_corpus::{BatchText, CorpusBatch, OutputDir, Role, TextField};
+use regime_stats::{
+    FieldInput, ProfileComparison, ProfileConfig, ProfileReport, ProfileState, SampleInput,
+    TokenSeq, TokenSpace,
+};
+use regime_text::{HfTokenizer, Normalizer, Tokenizer, Tokens, WordTokenizer, segments};
+use serde::{Deserialize, Serialize};
+
+use super::Outcome;
+use super::corpus::{self, RunClock};
+use super::profile_output;
+use crate::cli::{GlobalArgs, InputArgs, ProfileArgs};
+use crate::progress;
+
+/// Name of the partial state written by `--shard`.
+pub(crate) const PARTIAL_FILE: &str = "partial.json";
+
+/// Segments shorter than this (normalised characters) are not templates
+/// (CORPUS.md `min_chars`).
+const MIN_SEGMENT_CHARS: usize = 16;
+
+/// What `--shard` writes and `regime merge` reads.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Partial {
+    /// Format version.
+    pub(crate) version: u32,
+    /// `I/N`.
+    pub(crate) shard: String,
+    /// The tokenizer.json used, if any.
+    pub(crate) tokenizer: Option<PathBuf>,
+    /// Samples read by this shard.
+    pub(crate) samples: u64,
+    /// The state.
+    pub(crate) state: ProfileState,
+}
+
+/// The tokenizer of a run.
+pub(crate) enum AnyTokenizer {
+    Words(WordTokenizer),
+    Hf(Box<HfTokenizer>),
+}
+
+impl AnyTokenizer {
+    pub(crate) fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        Ok(match path {
+            None => Self::Words(WordTokenizer::new()),
+            Some(p) => Self::Hf(Box::new(HfTokenizer::from_file(p)?)),
+        })
+    }
+
+    fn space(&self) -> TokenSpace {
+        match self {
+            Self::Words(_) => TokenSpace::Words,
+            Self::Hf(_) => TokenSpace::Ids,
+        }
+    }
+
+    fn as_dyn(&self) -> &dyn Tokenizer {
+        match self {
+            Self::Words(w) => w,
+            Self::Hf(h) => h.as_ref(),
+        }
+    }
+
+    /// Display names of model token ids.
+    pub(crate) fn finalize(&self, state: &ProfileState) -> ProfileReport {
+        match self {
+            Self::Words(_) => state.finalize(None),
+            Self::Hf(h) => state.finalize(Some(&|id| h.token(id))),
+        }
+    }
+}
+
+fn config(args: &ProfileArgs, space: TokenSpace, threads: usize) -> ProfileConfig {
+    ProfileConfig::new(space)
+        .with_max_n(args.max_n)
+        .with_top_k(args.top_k)
+        .with_memory_budget(args.memory_budget / threads.max(1) as u64)
+        .with_sketch_capacity(args.sketch_capacity)
+}
+
+pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let clock = RunClock::start();
+    let tokenizer = AnyTokenizer::load(args.tokenizer.as_deref())?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    if args.compare {
+        return run_compare(args, global, &tokenizer, threads, &clock);
+    }
+    let (state, paths, samples) = scan(&args.input, args, global, &tokenizer, threads, args.shard)?;
+    let out = OutputDir::prepare(&args.out, args.overwrite)?;
+    let config_json = serde_json::to_value(state.config())?;
+    if let Some((i, n)) = args.shard {
+        let partial = Partial {
+            version: 1,
+            shard: format!("{i}/{n}"),
+            tokenizer: args.tokenizer.clone(),
+            samples,
+            state,
+        };
+        let path = out.staged(PARTIAL_FILE);
+        let file = std::fs::File::create(&path).with_context(|| path.display().to_string())?;
+        serde_json::to_writer(std::io::BufWriter::new(file), &partial)
+            .with_context(|| path.display().to_string())?;
+        let manifest =
+            clock.manifest("profile (partial)", config_json, None, &paths, (samples, 0))?;
+        let dir = out.path().to_path_buf();
+        out.commit(manifest)?;
+        progress::summary(
+            global,
+            &format!(
+                "profile: shard {i}/{n}, {samples} samples → {}",
+                dir.display()
+            ),
+        );
+        return Ok(Outcome::Success);
+    }
+    let report = tokenizer.finalize(&state);
+    profile_output::write_report(&out, &report)?;
+    let manifest = clock.manifest("profile", config_json, None, &paths, (samples, 0))?;
+    let dir = out.path().to_path_buf();
+    out.commit(manifest)?;
+    progress::summary(global, &summary_line(&report, &dir));
+    Ok(Outcome::Success)
+}
+
+pub(crate) fn summary_line(report: &ProfileReport, dir: &Path) -> String {
+    let u = &report.overall.unigram;
+    let exact = report.overall.ngrams.values().all(|f| f.exact);
+    format!(
+        "profile: {} samples, {} tokens, {} types, H = {:.3} bits{} → {}",
+        report.overall.samples,
+        u.tokens,
+        u.types,
+        u.entropy_bits,
+        if exact {
+            ""
+        } else {
+            " (some n-gram figures from sketches)"
+        },
+        dir.display()
+    )
+}
+
+fn run_compare(
+    args: &ProfileArgs,
+    global: &GlobalArgs,
+    tokenizer: &AnyTokenizer,
+    threads: usize,
+    clock: &RunClock,
+) -> anyhow::Result<Outcome> {
+    let [a, b] = args.input.inputs.as_slice() else {
+        anyhow::bail!(
+            "--compare takes exactly two inputs, A and B (got {})",
+            args.input.inputs.len()
+        );
+    };
+    let one = |p: &PathBuf| InputArgs {
+        inputs: vec![p.clone()],
+        profile: args.input.profile,
+        fields: args.input.fields.clone(),
+    };
+    let (sa, mut paths, na) = scan(&one(a), args, global, tokenizer, threads, None)?;
+    let (sb, pb, nb) = scan(&one(b), args, global, tokenizer, threads, None)?;
+    paths.extend(pb);
+    let (ra, rb) = (tokenizer.finalize(&sa), tokenizer.finalize(&sb));
+    let compare = sa.compare(&sb, &ra, &rb)?;
+    let out = OutputDir::prepare(&args.out, args.overwrite)?;
+    let cmp = ProfileComparison {
+        a: ra,
+        b: rb,
+        compare,
+    };
+    profile_output::write_comparison(&out, &cmp)?;
+    let manifest = clock.manifest(
+        "profile --compare",
+        serde_json::to_value(sa.config())?,
+        None,
+        &paths,
+        (na + nb, 0),
+    )?;
+    let dir = out.path().to_path_buf();
+    out.commit(manifest)?;
+    let c = &cmp.compare;
+    progress::summary(
+        global,
+        &format!(
+            "profile --compare: JS = {:.4} bits, Δtypes = {}, ΔH = {:+.4} bits, Δtail = {:+.4}, rare-type survival = {:.3} → {}",
+            c.js_divergence_bits,
+            c.delta_types,
+            c.delta_entropy_bits,
+            c.delta_tail_mass,
+            c.rare_type_survival,
+            dir.display()
+        ),
+    );
+    Ok(Outcome::Success)
+}
+
+/// Per-worker reusable state.
+struct Worker<'a> {
+    state: ProfileState,
+    tokenizer: &'a AnyTokenizer,
+    words: WordTokenizer,
+    normalizer: Normalizer,
+    by: &'a [String],
+}
+
+/// Reads the corpus (block `shard` only, when given) into one state.
+fn scan(
+    input: &InputArgs,
+    args: &ProfileArgs,
+    global: &GlobalArgs,
+    tokenizer: &AnyTokenizer,
+    threads: usize,
+    shard: Option<(u64, u64)>,
+) -> anyhow::Result<(ProfileState, Vec<PathBuf>, u64)> {
+    let corpus = corpus::open(input, global)?;
+    let paths = corpus.paths();
+    let total = corpus.builder.total_rows()?;
+    let (lo, hi) = shard.map_or((0, total), |(i, n)| {
+        (block_start(total, i, n), block_start(total, i + 1, n))
+    });
+    let schema = corpus.builder.schema().clone();
+    for col in &args.by {
+        if schema.field_with_name(col).is_err() {
+            anyhow::bail!("--by column `{col}` is not in the input schema");
+        }
+    }
+    let mut columns = corpus.map.text_columns();
+    for col in &args.by {
+        if !columns.contains(col) {
+            columns.push(col.clone());
+        }
+    }
+    let map = corpus.map;
+    let reader = corpus.builder.with_columns(columns)?.build();
+    let cfg = config(args, tokenizer.space(), threads);
+    let bar = progress::bar(global, Some(hi - lo), "profile", "samples");
+    let (tx, rx) = mpsc::sync_channel::<(CorpusBatch, u64)>(threads * 2);
+    let rx = Mutex::new(rx);
+    let states: Vec<anyhow::Result<ProfileState>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (rx, map, cfg, bar) = (&rx, &map, cfg.clone(), &bar);
+                s.spawn(move || -> anyhow::Result<ProfileState> {
+                    let mut w = Worker {
+                        state: ProfileState::new(cfg)?,
+                        tokenizer,
+                        words: WordTokenizer::new(),
+                        normalizer: Normalizer::new(),
+                        by: &args.by,
+                    };
+                    loop {
+                        let next = rx
+                            .lock()
+                            .map_err(|_| anyhow::anyhow!("worker queue poisoned"))?
+                            .recv();
+                        let Ok((batch, first)) = next else { break };
+                        let text = BatchText::try_new(map, &batch.batch)?;
+                        let n = text.num_rows() as u64;
+                        let from = lo.saturating_sub(first).min(n);
+                        let to = hi.saturating_sub(first).min(n);
+                        for row in from..to {
+                            let row = usize::try_from(row)?;
+                            w.add_row(&text, &batch, row)?;
+                        }
+                        bar.inc(to - from);
+                    }
+                    Ok(w.state)
+                })
+            })
+            .collect();
+        let mut first = 0u64;
+        let mut send_err = None;
+        for batch in reader {
+            match batch {
+                Ok(batch) => {
+                    let n = batch.num_rows() as u64;
+                    let start = first;
+                    first += n;
+                    if start + n <= lo || start >= hi {
+                        continue;
+                    }
+                    if tx.send((batch, start)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    send_err = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let mut out: Vec<anyhow::Result<ProfileState>> = handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("profile worker panicked")))
+            })
+            .collect();
+        if let Some(e) = send_err {
+            out.push(Err(e.into()));
+        }
+        out
+    });
+    bar.finish_and_clear();
+    let mut merged = ProfileState::new(config(args, tokenizer.space(), 1))?;
+    for s in states {
+        merged.combine(s?)?;
+    }
+    Ok((merged, paths, hi - lo))
+}
+
+/// First sample of block `i` of `n` over `total` samples: `⌊total · i / n⌋`.
+fn block_start(total: u64, i: u64, n: u64) -> u64 {
+    u64::try_from(u128::from(total) * u128::from(i) / u128::from(n.max(1))).unwrap_or(total)
+}
+
+impl Worker<'_> {
+    fn add_row(
+        &mut self,
+        text: &BatchText<'_>,
+        batch: &CorpusBatch,
+        row: usize,
+    ) -> anyhow::Result<()> {
+        let local: Vec<TextField<'_>> = text.fields(row);
+        let toks: Vec<Tokens<'_>> = local
+            .iter()
+            .map(|f| self.tokenizer.as_dyn().tokenize(f.text))
+            .collect::<Result<_, _>>()?;
+        let built_in: Vec<Vec<&str>> = match self.tokenizer {
+            AnyTokenizer::Words(_) => Vec::new(),
+            AnyTokenizer::Hf(_) => local.iter().map(|f| self.words.words(f.text)).collect(),
+        };
+        let inputs: Vec<FieldInput<'_>> = local
+            .iter()
+            .zip(&toks)
+            .map(|(f, t)| FieldInput {
+                role: f.role.as_str(),
+                text: f.text,
+                tokens: match t {
+                    Tokens::Words(w) => TokenSeq::Words(w),
+                    Tokens::Ids(i) => TokenSeq::Ids(i),
+                },
+            })
+            .collect();
+        let mut all_words: Vec<&str> = Vec::new();
+        if built_in.is_empty() {
+            for t in &toks {
+                if let Tokens::Words(w) = t {
+                    all_words.extend_from_slice(w);
+                }
+            }
+        } else {
+            for w in &built_in {
+                all_words.extend_from_slice(w);
+            }
+        }
+        // Exact-duplicate key: normalised text of every field with its role.
+        let mut key = String::new();
+        for f in &local {
+            key.push_str(f.role.as_str());
+            key.push('\u{1f}');
+            self.normalizer.normalize_into(f.text, &mut key);
+            key.push('\u{1e}');
+        }
+        // Template candidates: normalised segments of prompt fields.
+        let mut segs: Vec<String> = Vec::new();
+        for f in local.iter().filter(|f| f.role != Role::Assistant) {
+            for s in segments(f.text) {
+                let n = self.normalizer.normalize(s.text);
+                if n.chars().count() >= MIN_SEGMENT_CHARS {
+                    segs.push(n);
+                }
+            }
+        }
+        segs.sort_unstable();
+        segs.dedup();
+        let seg_refs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let values: Vec<(String, Option<String>)> = self
+            .by
+            .iter()
+            .map(|col| (col.clone(), category_value(&batch.batch, col, row)))
+            .collect();
+        let cats: Vec<(&str, Option<&str>)> = values
+            .iter()
+            .map(|(c, v)| (c.as_str(), v.as_deref()))
+            .collect();
+        self.state.insert(&SampleInput {
+            fields: &inputs,
+            words: Some(&all_words),
+            content_hash: Some(regime_text::content_hash(&key)),
+            segments: &seg_refs,
+            prompt_dup: None,
+            categories: &cats,
+        });
+        Ok(())
+    }
+}
+
+/// The value of `column` at `row` as text (`None` when null or missing).
+fn category_value(
+    batch: &arrow::record_batch::RecordBatch,
+    column: &str,
+    row: usize,
+) -> Option<String> {
+    let array = batch.column_by_name(column)?;
+    if array.is_null(row) {
+        return None;
+    }
+    if let Some(s) = array.as_string_opt::<i32>() {
+        return Some(s.value(row).to_owned());
+    }
+    if let Some(s) = array.as_string_opt::<i64>() {
+        return Some(s.value(row).to_owned());
+    }
+    let options = arrow::util::display::FormatOptions::default();
+    let fmt = arrow::util::display::ArrayFormatter::try_new(array.as_ref(), &options).ok()?;
+    Some(fmt.value(row).to_string())
+}

@@ -1,0 +1,225 @@
+//! `regime profile`, `--shard` + `regime merge`, sketch mode and `--compare`.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::{regime, run_expect, sample};
+
+fn report(dir: &Path) -> Value {
+    let bytes = std::fs::read(dir.join("report.json")).expect("report.json written");
+    serde_json::from_slice(&bytes).expect("report.json is JSON")
+}
+
+/// A small JSONL conversation corpus: one `human` turn per line.
+fn write_jsonl(path: &Path, lines: &[String]) {
+    let body: String = lines
+        .iter()
+        .map(|t| {
+            let conv = serde_json::json!({"conversations": [{"from": "human", "value": t}, {"from": "gpt", "value": "ok"}]});
+            format!("{conv}\n")
+        })
+        .collect();
+    std::fs::write(path, body).expect("write jsonl");
+}
+
+#[test]
+fn sample_corpus_profile_has_every_output() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("p");
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(sample())
+            .arg("--out")
+            .arg(&out)
+            .args(["--by", "split"]),
+        0,
+    );
+    for f in [
+        "report.json",
+        "ngrams.parquet",
+        "roles.parquet",
+        "categories.parquet",
+        "report.html",
+        "manifest.json",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let r = report(&out);
+    assert_eq!(r["overall"]["samples"], 5000);
+    assert_eq!(r["roles"]["user"]["samples"], 5000);
+    let uni = &r["overall"]["unigram"];
+    assert!(uni["types"].as_u64().unwrap() > 10);
+    assert_eq!(r["overall"]["ngrams"]["2"]["exact"], true);
+    assert!(r["overall"]["ngrams"]["1"]["top"].as_array().unwrap().len() == 20);
+    // `<image>` is a protected token: one token, counted once per sample's first turn.
+    let top = r["overall"]["ngrams"]["1"]["top"].as_array().unwrap();
+    assert!(
+        top.iter()
+            .any(|t| t["ngram"] == "<image>" && t["count"] == 5000),
+        "{top:?}"
+    );
+    assert_eq!(r["categories"]["split"]["samples"], 5000);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("Rank–frequency"));
+}
+
+#[test]
+fn merged_shards_equal_the_single_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let single = tmp.path().join("single");
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(sample())
+            .arg("--out")
+            .arg(&single)
+            .args(["-j", "2"]),
+        0,
+    );
+    let mut parts = Vec::new();
+    for i in 0..3 {
+        let dir = tmp.path().join(format!("part{i}"));
+        run_expect(
+            regime()
+                .arg("profile")
+                .arg(sample())
+                .arg("--out")
+                .arg(&dir)
+                .args(["--shard", &format!("{i}/3"), "-j", "1"]),
+            0,
+        );
+        parts.push(dir);
+    }
+    let merged = tmp.path().join("merged");
+    run_expect(
+        regime().arg("merge").args(&parts).arg("--out").arg(&merged),
+        0,
+    );
+    assert_eq!(report(&merged), report(&single));
+}
+
+#[test]
+fn sketch_mode_agrees_with_exact_within_bounds() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (exact, sketch) = (tmp.path().join("exact"), tmp.path().join("sketch"));
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(sample())
+            .arg("--out")
+            .arg(&exact),
+        0,
+    );
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(sample())
+            .arg("--out")
+            .arg(&sketch)
+            .args(["--memory-budget", "1", "--sketch-capacity", "512"]),
+        0,
+    );
+    let (e, s) = (report(&exact), report(&sketch));
+    for n in ["2", "3", "4"] {
+        let (fe, fs) = (&e["overall"]["ngrams"][n], &s["overall"]["ngrams"][n]);
+        assert_eq!(fs["exact"], false, "n={n}");
+        assert_eq!(fe["total"], fs["total"]);
+        let diff = (fe["distinct"].as_f64().unwrap() - fs["distinct"].as_f64().unwrap()).abs();
+        assert!(
+            diff <= fs["distinct_error"].as_f64().unwrap(),
+            "n={n}: {diff}"
+        );
+        let err = fs["count_error"].as_u64().unwrap();
+        for t in fe["top"].as_array().unwrap() {
+            let got = fs["top"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["ngram"] == t["ngram"])
+                .map_or(0, |x| x["count"].as_u64().unwrap());
+            let want = t["count"].as_u64().unwrap();
+            assert!(
+                got <= want && want <= got + err,
+                "n={n} {}: {got} vs {want} (±{err})",
+                t["ngram"]
+            );
+        }
+    }
+}
+
+#[test]
+fn compare_with_itself_has_zero_divergence_and_deltas() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("cmp");
+    run_expect(
+        regime()
+            .args(["profile", "--compare"])
+            .arg(sample())
+            .arg(sample())
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
+    let c = &report(&out)["compare"];
+    assert_eq!(c["js_divergence_bits"].as_f64(), Some(0.0));
+    assert_eq!(c["delta_types"], 0);
+    assert_eq!(c["delta_entropy_bits"].as_f64(), Some(0.0));
+    assert_eq!(c["delta_tail_mass"].as_f64(), Some(0.0));
+    assert_eq!(c["rare_type_survival"].as_f64(), Some(1.0));
+}
+
+#[test]
+fn compare_detects_a_frequency_concentrated_copy() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (tmp.path().join("a.jsonl"), tmp.path().join("b.jsonl"));
+    let lines: Vec<String> = (0..300)
+        .map(|i| format!("the cat sat on mat{} with dog{} near tree", i % 50, i))
+        .collect();
+    // Concentrated copy: every rare word (dogN, matN) mapped to a frequent one.
+    let conc: Vec<String> = (0..300)
+        .map(|_| "the cat sat on the with cat near tree".to_owned())
+        .collect();
+    write_jsonl(&a, &lines);
+    write_jsonl(&b, &conc);
+    let out = tmp.path().join("cmp");
+    run_expect(
+        regime()
+            .args(["profile", "--compare"])
+            .arg(&a)
+            .arg(&b)
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
+    let c = &report(&out)["compare"];
+    assert!(c["delta_entropy_bits"].as_f64().unwrap() < 0.0);
+    assert!(c["delta_types"].as_i64().unwrap() < 0);
+    assert!(c["delta_tail_mass"].as_f64().unwrap() < 0.0);
+    assert!(c["rare_type_survival"].as_f64().unwrap() < 0.1);
+    assert!(c["js_divergence_bits"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn compare_needs_two_inputs_and_shard_is_validated() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("x");
+    run_expect(
+        regime()
+            .args(["profile", "--compare"])
+            .arg(sample())
+            .arg("--out")
+            .arg(&out),
+        2,
+    );
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(sample())
+            .arg("--out")
+            .arg(&out)
+            .args(["--shard", "3/3"]),
+        2,
+    );
+}
