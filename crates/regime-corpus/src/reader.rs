@@ -92,7 +92,7 @@ pub struct FileInfo {
 /// }
 /// # Ok::<(), regime_corpus::Error>(())
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CorpusReaderBuilder {
     files: Vec<FileInfo>,
     schema: SchemaRef,

@@ -70,6 +70,7 @@ pub struct PartWriter<'a> {
     options: WriterOptions,
     current: Option<(ArrowWriter<File>, String, u64)>,
     parts: Vec<OutputRecord>,
+    single: bool,
 }
 
 impl std::fmt::Debug for PartWriter<'_> {
@@ -110,7 +111,25 @@ impl<'a> PartWriter<'a> {
             options,
             current: None,
             parts: Vec::new(),
+            single: false,
         })
+    }
+
+    /// A writer of exactly one file named `name` (e.g. `clusters.parquet`),
+    /// never split into parts; the file is written even when empty.
+    ///
+    /// # Errors
+    /// As [`PartWriter::try_new`].
+    pub fn try_new_single(
+        dir: &'a OutputDir,
+        name: &str,
+        schema: SchemaRef,
+        options: WriterOptions,
+    ) -> Result<Self> {
+        let mut writer = Self::try_new(dir, name, schema, options)?;
+        writer.single = true;
+        writer.open_part()?;
+        Ok(writer)
     }
 
     /// Appends a batch (its schema must be the writer's).
@@ -134,7 +153,7 @@ impl<'a> PartWriter<'a> {
         })?;
         *rows += batch.num_rows() as u64;
         let size = writer.bytes_written() as u64 + writer.in_progress_size() as u64;
-        if size >= self.options.file_bytes {
+        if !self.single && size >= self.options.file_bytes {
             self.close_part()?;
         }
         Ok(())
@@ -150,7 +169,11 @@ impl<'a> PartWriter<'a> {
     }
 
     fn open_part(&mut self) -> Result<()> {
-        let name = format!("{}-{:05}.parquet", self.prefix, self.parts.len());
+        let name = if self.single {
+            self.prefix.clone()
+        } else {
+            format!("{}-{:05}.parquet", self.prefix, self.parts.len())
+        };
         let path = self.dir.staged(&name);
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
         let writer = ArrowWriter::try_new(file, self.schema.clone(), Some(self.props.clone()))
