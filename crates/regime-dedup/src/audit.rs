@@ -1,0 +1,557 @@
+//! The prompt-duplication figures (CORPUS.md): `sample_dup_rate`,
+//! `segment_dup_rate`, `char_dup_rate`, `repeated_turns`, cross-sample
+//! template frequency and the worst samples, accumulated sample by sample
+//! and merged in a fixed order so results never depend on thread count.
+//!
+//! - `sample_dup_rate` = samples with ≥ 1 duplicate copy / samples
+//! - `segment_dup_rate` = duplicate copies / prompt-segment occurrences
+//! - `char_dup_rate` = characters in duplicate copies / characters in
+//!   prompt fields
+//! - templates: distinct normalised segments of canonical length, each
+//!   counted once per sample it appears in; `share` = samples / samples.
+//!   Counts are exact while at most [`DEFAULT_TEMPLATE_CAPACITY`] distinct
+//!   segments are held; past it the rarest are pruned (lossy counting), the
+//!   kept counts become lower bounds and `templates_exact` turns false with
+//!   the bound in `templates_max_undercount`.
+
+use std::collections::HashMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::prompt_segments::SampleDedup;
+
+/// Default number of templates reported.
+pub const DEFAULT_TOP_TEMPLATES: usize = 10;
+/// Default number of worst samples reported.
+pub const DEFAULT_WORST: usize = 10;
+/// Default number of distinct template segments counted exactly.
+pub const DEFAULT_TEMPLATE_CAPACITY: usize = 1 << 20;
+
+/// One frequent normalised prompt segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Template {
+    /// The normalised segment.
+    pub segment: String,
+    /// Samples it appears in.
+    pub samples: u64,
+    /// `samples` / all samples.
+    pub share: f64,
+}
+
+/// A sample with duplicate copies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WorstSample {
+    /// The packed `(shard, row)` row id.
+    pub row_id: u64,
+    /// The value of the corpus's `id` column, when it has one.
+    pub id: Option<String>,
+    /// The duplicate copies, as stored.
+    pub duplicates: Vec<String>,
+}
+
+/// The raw counts behind the rates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Counts {
+    /// Samples with at least one duplicate copy.
+    pub dup_samples: u64,
+    /// Prompt-segment occurrences.
+    pub segments: u64,
+    /// Duplicate copies.
+    pub copies: u64,
+    /// Characters in prompt fields.
+    pub chars: u64,
+    /// Characters in duplicate copies.
+    pub dup_chars: u64,
+}
+
+/// The prompt-duplication figures of a corpus (the `report.json` of
+/// `prompt-dedup` and the JSON of `audit-prompts`, CORPUS.md "Report
+/// layout").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PromptReport {
+    /// Samples read.
+    pub samples: u64,
+    /// Samples with ≥ 1 duplicate copy / samples.
+    pub sample_dup_rate: f64,
+    /// Duplicate copies / prompt-segment occurrences.
+    pub segment_dup_rate: f64,
+    /// Characters in duplicate copies / characters in prompt fields.
+    pub char_dup_rate: f64,
+    /// User turns that are nothing but a copy of an earlier turn (kept).
+    pub repeated_turns: u64,
+    /// The most frequent normalised prompt segments.
+    pub templates: Vec<Template>,
+    /// The samples with the most duplicate copies.
+    pub worst: Vec<WorstSample>,
+    /// The counts behind the rates.
+    pub counts: Counts,
+    /// Whether the template counts are exact.
+    pub templates_exact: bool,
+    /// Upper bound on how far a template count may be low (0 when exact).
+    pub templates_max_undercount: u64,
+}
+
+impl PromptReport {
+    /// The largest template share (0 without templates).
+    #[must_use]
+    pub fn max_template_share(&self) -> f64 {
+        self.templates.first().map_or(0.0, |t| t.share)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct TemplateCount {
+    samples: u64,
+    text: Box<str>,
+}
+
+/// Accumulates samples into a [`PromptReport`].
+#[derive(Debug, Clone)]
+pub struct PromptAudit {
+    samples: u64,
+    counts: Counts,
+    moments: Moments,
+    repeated_turns: u64,
+    templates: HashMap<u64, TemplateCount>,
+    capacity: usize,
+    undercount: u64,
+    top: usize,
+    worst_n: usize,
+    worst: Vec<(u64, u64, WorstSample)>,
+}
+
+impl Default for PromptAudit {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PromptAudit {
+    /// An empty audit with the default sizes.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            samples: 0,
+            counts: Counts::default(),
+            moments: Moments::default(),
+            repeated_turns: 0,
+            templates: HashMap::new(),
+            capacity: DEFAULT_TEMPLATE_CAPACITY,
+            undercount: 0,
+            top: DEFAULT_TOP_TEMPLATES,
+            worst_n: DEFAULT_WORST,
+            worst: Vec::new(),
+        }
+    }
+
+    /// Templates reported. Default: [`DEFAULT_TOP_TEMPLATES`].
+    #[must_use]
+    pub fn with_top_templates(mut self, n: usize) -> Self {
+        self.top = n;
+        self
+    }
+
+    /// Worst samples reported. Default: [`DEFAULT_WORST`].
+    #[must_use]
+    pub fn with_worst(mut self, n: usize) -> Self {
+        self.worst_n = n;
+        self
+    }
+
+    /// Distinct template segments held before pruning. Default:
+    /// [`DEFAULT_TEMPLATE_CAPACITY`].
+    #[must_use]
+    pub fn with_template_capacity(mut self, n: usize) -> Self {
+        self.capacity = n.max(1);
+        self
+    }
+
+    /// An empty audit with the same settings.
+    #[must_use]
+    pub fn empty_like(&self) -> Self {
+        Self {
+            samples: 0,
+            counts: Counts::default(),
+            moments: Moments::default(),
+            repeated_turns: 0,
+            templates: HashMap::new(),
+            capacity: self.capacity,
+            undercount: 0,
+            top: self.top,
+            worst_n: self.worst_n,
+            worst: Vec::new(),
+        }
+    }
+
+    /// Samples added so far.
+    #[must_use]
+    pub fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// Adds one sample's result.
+    pub fn add(&mut self, row_id: u64, id: Option<&str>, sample: &SampleDedup) {
+        let c = &sample.counts;
+        self.samples += 1;
+        self.moments.add(c);
+        self.counts.segments += c.segments;
+        self.counts.chars += c.chars;
+        self.counts.copies += c.copies;
+        self.counts.dup_chars += c.copy_chars;
+        self.repeated_turns += c.repeated_turns;
+        if c.copies > 0 {
+            self.counts.dup_samples += 1;
+            self.offer_worst(
+                c.copies,
+                c.copy_chars,
+                WorstSample {
+                    row_id,
+                    id: id.map(str::to_owned),
+                    duplicates: sample.removed.clone(),
+                },
+            );
+        }
+        for (hash, text) in sample.templates() {
+            self.templates
+                .entry(hash)
+                .and_modify(|t| t.samples += 1)
+                .or_insert_with(|| TemplateCount {
+                    samples: 1,
+                    text: text.into(),
+                });
+        }
+        self.prune();
+    }
+
+    /// Adds another audit's samples (call in input order for
+    /// order-independent results).
+    pub fn merge(&mut self, other: Self) {
+        self.samples += other.samples;
+        self.moments.merge(&other.moments);
+        self.counts.dup_samples += other.counts.dup_samples;
+        self.counts.segments += other.counts.segments;
+        self.counts.chars += other.counts.chars;
+        self.counts.copies += other.counts.copies;
+        self.counts.dup_chars += other.counts.dup_chars;
+        self.repeated_turns += other.repeated_turns;
+        self.undercount += other.undercount;
+        let mut incoming: Vec<(u64, TemplateCount)> = other.templates.into_iter().collect();
+        incoming.sort_unstable_by_key(|(h, _)| *h);
+        for (hash, t) in incoming {
+            self.templates
+                .entry(hash)
+                .and_modify(|mine| mine.samples += t.samples)
+                .or_insert(t);
+        }
+        for (copies, chars, w) in other.worst {
+            self.offer_worst(copies, chars, w);
+        }
+        self.prune();
+    }
+
+    fn offer_worst(&mut self, copies: u64, chars: u64, sample: WorstSample) {
+        if self.worst_n == 0 {
+            return;
+        }
+        let key = |c: u64, ch: u64, row: u64| (std::cmp::Reverse(c), std::cmp::Reverse(ch), row);
+        let k = key(copies, chars, sample.row_id);
+        if self.worst.len() == self.worst_n
+            && self
+                .worst
+                .last()
+                .is_some_and(|(c, ch, w)| key(*c, *ch, w.row_id) <= k)
+        {
+            return;
+        }
+        let at = self
+            .worst
+            .partition_point(|(c, ch, w)| key(*c, *ch, w.row_id) < k);
+        self.worst.insert(at, (copies, chars, sample));
+        self.worst.truncate(self.worst_n);
+    }
+
+    /// Lossy counting: past capacity, drops every template at or below the
+    /// count that brings the table back to half its capacity.
+    fn prune(&mut self) {
+        if self.templates.len() <= self.capacity {
+            return;
+        }
+        let mut counts: Vec<u64> = self.templates.values().map(|t| t.samples).collect();
+        let keep = self.capacity / 2;
+        let cut = counts.len().saturating_sub(keep).saturating_sub(1);
+        let (_, threshold, _) = counts.select_nth_unstable(cut);
+        let threshold = *threshold;
+        self.templates.retain(|_, t| t.samples > threshold);
+        self.undercount += threshold;
+    }
+
+    /// 95% intervals of the three rates when these samples are a uniform
+    /// random sample (without replacement) of `population` samples:
+    /// Wilson for `sample_dup_rate`; for the two ratios, the normal interval
+    /// of the ratio estimator with samples as clusters,
+    /// `r ± z·√((1 − n/N)·Σ(yᵢ − r·xᵢ)² / (n(n−1)·x̄²))` (Cochran 1977, §6.4).
+    #[must_use]
+    pub fn intervals(&self, population: u64) -> Option<Intervals> {
+        let n = self.samples;
+        let sample = wilson_interval(self.counts.dup_samples, n)?;
+        let fpc = 1.0 - ratio(n, population.max(n));
+        let m = &self.moments;
+        let ratio_ci = |y: u64, x: u64, yy: f64, xx: f64, xy: f64| {
+            if x == 0 || n < 2 {
+                return (0.0, 0.0);
+            }
+            let r = ratio(y, x);
+            let nf = ratio(n, 1);
+            let xbar = ratio(x, n);
+            let ss = (yy - 2.0 * r * xy + r * r * xx).max(0.0);
+            let var = fpc * ss / (nf * (nf - 1.0) * xbar * xbar);
+            let half = Z95 * var.sqrt();
+            ((r - half).max(0.0), (r + half).min(1.0))
+        };
+        Some(Intervals {
+            sample_dup_rate: sample,
+            segment_dup_rate: ratio_ci(
+                self.counts.copies,
+                self.counts.segments,
+                m.copies_sq,
+                m.segments_sq,
+                m.copies_segments,
+            ),
+            char_dup_rate: ratio_ci(
+                self.counts.dup_chars,
+                self.counts.chars,
+                m.dup_chars_sq,
+                m.chars_sq,
+                m.dup_chars_chars,
+            ),
+        })
+    }
+
+    /// The figures so far.
+    #[must_use]
+    pub fn report(&self) -> PromptReport {
+        let rate = |num: u64, den: u64| {
+            if den == 0 { 0.0 } else { ratio(num, den) }
+        };
+        let mut templates: Vec<&TemplateCount> = self.templates.values().collect();
+        templates
+            .sort_unstable_by(|a, b| b.samples.cmp(&a.samples).then_with(|| a.text.cmp(&b.text)));
+        PromptReport {
+            samples: self.samples,
+            sample_dup_rate: rate(self.counts.dup_samples, self.samples),
+            segment_dup_rate: rate(self.counts.copies, self.counts.segments),
+            char_dup_rate: rate(self.counts.dup_chars, self.counts.chars),
+            repeated_turns: self.repeated_turns,
+            templates: templates
+                .into_iter()
+                .take(self.top)
+                .map(|t| Template {
+                    segment: t.text.to_string(),
+                    samples: t.samples,
+                    share: rate(t.samples, self.samples),
+                })
+                .collect(),
+            worst: self.worst.iter().map(|(_, _, w)| w.clone()).collect(),
+            counts: self.counts,
+            templates_exact: self.undercount == 0,
+            templates_max_undercount: self.undercount,
+        }
+    }
+}
+
+/// Per-sample sums of squares and products behind [`PromptAudit::intervals`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Moments {
+    copies_sq: f64,
+    segments_sq: f64,
+    copies_segments: f64,
+    dup_chars_sq: f64,
+    chars_sq: f64,
+    dup_chars_chars: f64,
+}
+
+impl Moments {
+    fn add(&mut self, c: &crate::prompt_segments::SampleCounts) {
+        let (y, x) = (ratio(c.copies, 1), ratio(c.segments, 1));
+        self.copies_sq += y * y;
+        self.segments_sq += x * x;
+        self.copies_segments += x * y;
+        let (y, x) = (ratio(c.copy_chars, 1), ratio(c.chars, 1));
+        self.dup_chars_sq += y * y;
+        self.chars_sq += x * x;
+        self.dup_chars_chars += x * y;
+    }
+
+    fn merge(&mut self, o: &Self) {
+        self.copies_sq += o.copies_sq;
+        self.segments_sq += o.segments_sq;
+        self.copies_segments += o.copies_segments;
+        self.dup_chars_sq += o.dup_chars_sq;
+        self.chars_sq += o.chars_sq;
+        self.dup_chars_chars += o.dup_chars_chars;
+    }
+}
+
+/// 95% intervals of the three rates of a sampled audit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Intervals {
+    /// Wilson score interval of `sample_dup_rate`.
+    pub sample_dup_rate: (f64, f64),
+    /// Ratio-estimator interval of `segment_dup_rate`.
+    pub segment_dup_rate: (f64, f64),
+    /// Ratio-estimator interval of `char_dup_rate`.
+    pub char_dup_rate: (f64, f64),
+}
+
+/// `num / den` as `f64` (counts stay far below 2⁵³ in practice).
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "counts of samples, segments and characters are far below 2^53"
+)]
+fn ratio(num: u64, den: u64) -> f64 {
+    num as f64 / den as f64
+}
+
+/// z for a two-sided 95% interval.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// Wilson score interval (95%) of a proportion `successes / trials`:
+/// centre `(p + z²/2n) / (1 + z²/n)`, half-width
+/// `z·√(p(1−p)/n + z²/4n²) / (1 + z²/n)` (Wilson 1927). `None` for 0 trials.
+#[must_use]
+pub fn wilson_interval(successes: u64, trials: u64) -> Option<(f64, f64)> {
+    if trials == 0 {
+        return None;
+    }
+    let n = ratio(trials, 1);
+    let p = ratio(successes, trials);
+    let z2 = Z95 * Z95;
+    let denom = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denom;
+    let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use regime_corpus::Role;
+
+    use super::*;
+    use crate::{PromptDedup, PromptField};
+
+    fn sample(dedup: &PromptDedup, user: &str, caption: &str) -> SampleDedup {
+        let mut out = SampleDedup::default();
+        dedup.run(
+            &[
+                PromptField {
+                    role: Role::User,
+                    text: user,
+                },
+                PromptField {
+                    role: Role::Caption,
+                    text: caption,
+                },
+            ],
+            &mut out,
+        );
+        out
+    }
+
+    #[test]
+    fn rates_on_a_hand_computed_fixture() {
+        let dedup = PromptDedup::builder().build().unwrap();
+        let mut audit = PromptAudit::new();
+        // Sample 0: user "what is the blue shape?" (23 chars, 1 segment),
+        // caption "A square. what is the blue shape?" (33 chars, 2 segments):
+        // one copy of 23 chars.
+        audit.add(
+            0,
+            Some("a"),
+            &sample(
+                &dedup,
+                "what is the blue shape?",
+                "A square. what is the blue shape?",
+            ),
+        );
+        // Sample 1: no copy; 1 + 1 segments, 20 + 9 chars.
+        audit.add(
+            1,
+            Some("b"),
+            &sample(&dedup, "is there a red shape", "A circle."),
+        );
+        let r = audit.report();
+        assert_eq!(r.samples, 2);
+        assert!((r.sample_dup_rate - 0.5).abs() < 1e-15);
+        // 1 copy / 5 segments.
+        assert!((r.segment_dup_rate - 0.2).abs() < 1e-15);
+        // 23 / (23 + 33 + 20 + 9) = 23 / 85.
+        assert!((r.char_dup_rate - 23.0 / 85.0).abs() < 1e-15);
+        assert_eq!(r.worst.len(), 1);
+        assert_eq!(r.worst[0].id.as_deref(), Some("a"));
+        assert_eq!(r.worst[0].duplicates, ["what is the blue shape?"]);
+        assert_eq!(r.templates[0].segment, "what is the blue shape?");
+        assert_eq!(r.templates[0].samples, 1);
+        assert!((r.templates[0].share - 0.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn merge_in_order_equals_one_pass() {
+        let dedup = PromptDedup::builder().build().unwrap();
+        let samples: Vec<SampleDedup> = (0..20)
+            .map(|i| {
+                let user = format!("question number {} about the image?", i % 3);
+                let caption = if i % 2 == 0 {
+                    user.clone()
+                } else {
+                    "A caption here.".into()
+                };
+                sample(&dedup, &user, &caption)
+            })
+            .collect();
+        let mut whole = PromptAudit::new().with_worst(3);
+        for (i, s) in samples.iter().enumerate() {
+            whole.add(i as u64, None, s);
+        }
+        let mut left = PromptAudit::new().with_worst(3);
+        let mut right = left.empty_like();
+        for (i, s) in samples.iter().enumerate() {
+            if i < 7 {
+                left.add(i as u64, None, s);
+            } else {
+                right.add(i as u64, None, s);
+            }
+        }
+        left.merge(right);
+        assert_eq!(left.report(), whole.report());
+    }
+
+    #[test]
+    fn pruning_keeps_frequent_templates_and_says_so() {
+        let dedup = PromptDedup::builder().build().unwrap();
+        let mut audit = PromptAudit::new().with_template_capacity(8);
+        for i in 0..100 {
+            let caption = format!("unique caption number {i} here.");
+            audit.add(
+                i,
+                None,
+                &sample(&dedup, "the frequent question here?", &caption),
+            );
+        }
+        let r = audit.report();
+        assert_eq!(r.templates[0].segment, "the frequent question here?");
+        assert!(!r.templates_exact);
+        assert!(r.templates[0].samples + r.templates_max_undercount >= 100);
+    }
+
+    #[test]
+    fn wilson_matches_a_closed_form() {
+        // n = 100, p = 0.5: centre 0.5, half = 1.96·√(0.0025 + 0.000096)/1.0384
+        let (lo, hi) = wilson_interval(50, 100).unwrap();
+        assert!((lo - 0.403_832).abs() < 1e-5, "{lo}");
+        assert!((hi - 0.596_168).abs() < 1e-5, "{hi}");
+        assert_eq!(wilson_interval(0, 0), None);
+        let (lo, _) = wilson_interval(0, 10).unwrap();
+        assert!(lo.abs() < 1e-12);
+    }
+}

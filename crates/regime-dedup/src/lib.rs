@@ -1,0 +1,88 @@
+//! De-duplication for regime. Today: within-sample prompt-segment
+//! de-duplication (the paper's prompt-repetition intervention), the
+//! prompt-duplication audit behind `regime audit-prompts`, and a generator
+//! of multimodal corpora with planted duplication and its ground truth.
+//!
+//! The algorithm ([`PromptDedup`]) is pure: it takes one sample's
+//! role-tagged text fields and returns the edited fields, the removed copies
+//! and the sample's figures; it knows nothing of Arrow or files. The
+//! [`dedup_batch`] and [`PromptAudit`] layers apply it to
+//! `RecordBatch`es from `regime-corpus`, changing only the text columns a
+//! [`regime_corpus::FieldMap`] names. The CLI, progress and output
+//! directories belong to the binary.
+//!
+//! # Overview
+//! - [`PromptDedup`] (built by [`PromptDedupBuilder`]) runs on
+//!   [`PromptField`]s and fills a reusable [`SampleDedup`]: [`FieldEdit`]s,
+//!   removed copies and [`SampleCounts`].
+//! - [`PromptAudit`] accumulates samples into a [`PromptReport`]: the three
+//!   rates, `repeated_turns`, cross-sample templates and the worst samples;
+//!   [`wilson_interval`] and [`PromptAudit::intervals`] give 95% intervals
+//!   of sampled rates.
+//! - [`PromptDedupReport`] and [`AuditReport`] (with [`Limits`] and
+//!   [`Check`]s) are the two JSON reports; [`sample_rows`] draws the seeded
+//!   row sample.
+//! - [`dedup_batch`] rewrites a batch's text columns; [`audit_batch`] runs
+//!   the audit over a batch without building anything.
+//! - [`synth_prompt_dup`] builds a corpus with planted duplication from a
+//!   LLaVA corpus, with a ground-truth column.
+//!
+//! # Example
+//! ```
+//! use regime_corpus::Role;
+//! use regime_dedup::{PromptAudit, PromptDedup, PromptField, SampleDedup};
+//!
+//! let dedup = PromptDedup::builder().with_min_chars(16).build()?;
+//! let mut out = SampleDedup::default();
+//! let mut audit = PromptAudit::new();
+//! let samples = [
+//!     ["<image>\nWhat is the blue shape?", "You answer questions. What is the blue shape?"],
+//!     ["<image>\nIs there a red circle?", "You answer questions."],
+//! ];
+//! for (row, [user, system]) in samples.iter().enumerate() {
+//!     let fields = [
+//!         PromptField { role: Role::User, text: user },
+//!         PromptField { role: Role::System, text: system },
+//!     ];
+//!     dedup.run(&fields, &mut out);
+//!     audit.add(row as u64, None, &out);
+//! }
+//! let report = audit.report();
+//! assert_eq!(report.sample_dup_rate, 0.5);
+//! assert_eq!(report.templates[0].segment, "You answer questions.");
+//! # Ok::<(), regime_dedup::Error>(())
+//! ```
+
+mod audit;
+mod error;
+mod normal;
+mod prompt_segments;
+mod report;
+mod rewrite;
+mod synth;
+mod tidy;
+
+pub use audit::{
+    Counts, DEFAULT_TEMPLATE_CAPACITY, DEFAULT_TOP_TEMPLATES, DEFAULT_WORST, Intervals,
+    PromptAudit, PromptReport, Template, WorstSample, Z95, wilson_interval,
+};
+
+pub use error::{Error, Result};
+pub use prompt_segments::{
+    DEFAULT_CASE_FOLD, DEFAULT_MIN_CHARS, DEFAULT_PRIORITY, FieldEdit, PromptDedup,
+    PromptDedupBuilder, PromptField, SampleCounts, SampleDedup,
+};
+/// Re-exported: the protected-token set [`PromptDedupBuilder::with_protected`] takes.
+pub use regime_text::ProtectedTokens;
+pub use report::{
+    AuditReport, Check, Limits, PromptDedupReport, SampleInfo, audit_schema, prompt_dedup_schema,
+    sample_rows,
+};
+pub use rewrite::{
+    BatchOutput, CHUNK_ROWS, PROVENANCE_COLUMN, RewriteOptions, audit_batch, dedup_batch,
+    output_schema,
+};
+pub use synth::{
+    COLUMNS_FIELDS_TOML, DEFAULT_SYNTH_BATCH_ROWS, SynthConfig, SynthLayout, SynthSummary,
+    TRUTH_COLUMN, synth_prompt_dup,
+};

@@ -1,0 +1,262 @@
+use super::*;
+
+fn run_with(dedup: &PromptDedup, fields: &[(Role, &str)]) -> SampleDedup {
+    let fields: Vec<PromptField<'_>> = fields
+        .iter()
+        .map(|&(role, text)| PromptField { role, text })
+        .collect();
+    let mut out = SampleDedup::default();
+    dedup.run(&fields, &mut out);
+    out
+}
+
+fn run(fields: &[(Role, &str)]) -> SampleDedup {
+    run_with(&PromptDedup::builder().build().unwrap(), fields)
+}
+
+fn edit(out: &SampleDedup, field: usize) -> Option<&str> {
+    out.edits
+        .iter()
+        .find(|e| e.field == field)
+        .map(|e| e.text.as_str())
+}
+
+const Q: &str = "what is the blue shape?";
+
+#[test]
+fn verbatim_copy_in_a_later_field_is_removed() {
+    let out = run(&[
+        (Role::User, "<image>\nwhat is the blue shape?"),
+        (Role::Assistant, "what is the blue shape?"),
+        (Role::System, "You are helpful. what is the blue shape?"),
+        (Role::Caption, "what is the blue shape?"),
+    ]);
+    assert_eq!(out.removed, [Q, Q]);
+    assert_eq!(edit(&out, 1), None, "assistant turns are never touched");
+    assert_eq!(edit(&out, 2), Some("You are helpful."));
+    assert_eq!(edit(&out, 3), Some(""));
+    assert_eq!(out.counts.copies, 2);
+    assert_eq!(out.counts.copy_chars, 2 * Q.len() as u64);
+    // user: 1 segment; system: 2; caption: 1.
+    assert_eq!(out.counts.segments, 4);
+    let chars = "<image>\nwhat is the blue shape?".len()
+        + "You are helpful. what is the blue shape?".len()
+        + Q.len();
+    assert_eq!(out.counts.chars, chars as u64);
+}
+
+#[test]
+fn priority_puts_user_turns_first_whatever_the_field_order() {
+    // The system field comes first in the sample, but the user turn holds
+    // the canonical instance.
+    let out = run(&[
+        (Role::System, "Answer this: what is the blue shape?"),
+        (Role::User, "what is the blue shape?"),
+    ]);
+    assert_eq!(edit(&out, 0), Some("Answer this:"));
+    assert_eq!(edit(&out, 1), None);
+}
+
+#[test]
+fn configured_priority_moves_the_canonical_instance() {
+    let dedup = PromptDedup::builder()
+        .with_priority(vec![Role::Caption, Role::User])
+        .build()
+        .unwrap();
+    let out = run_with(
+        &dedup,
+        &[
+            (Role::User, "Describe it. what is the blue shape?"),
+            (Role::Caption, "what is the blue shape?"),
+        ],
+    );
+    assert_eq!(edit(&out, 0), Some("Describe it."));
+    assert_eq!(out.counts.repeated_turns, 0);
+}
+
+#[test]
+fn substrings_only_at_word_boundaries() {
+    let out = run(&[
+        (Role::User, "describe the picture"),
+        (
+            Role::Caption,
+            "Please describe the pictures now; describe the picture, then stop",
+        ),
+    ]);
+    assert_eq!(out.removed, ["describe the picture"]);
+    assert_eq!(
+        edit(&out, 1),
+        Some("Please describe the pictures now;, then stop")
+    );
+}
+
+#[test]
+fn short_segments_are_never_canonical() {
+    let out = run(&[(Role::User, "is it red?"), (Role::Caption, "is it red?")]);
+    assert!(out.removed.is_empty());
+    assert_eq!(out.counts.segments, 2);
+}
+
+#[test]
+fn repeated_user_turn_is_kept_and_counted() {
+    let out = run(&[
+        (Role::User, "<image>\nwhat is the blue shape?"),
+        (Role::Assistant, "rectangle"),
+        (Role::User, "what is the blue shape?"),
+        (Role::Assistant, "rectangle"),
+        (Role::User, "<image> what is the blue shape?"),
+    ]);
+    assert!(out.edits.is_empty());
+    assert!(out.removed.is_empty());
+    assert_eq!(out.counts.repeated_turns, 2);
+    assert_eq!(out.counts.copies, 0);
+}
+
+#[test]
+fn later_user_turn_loses_only_the_copied_part() {
+    let out = run(&[
+        (Role::User, "what is the blue shape?"),
+        (Role::User, "what is the blue shape? Answer in one word."),
+    ]);
+    assert_eq!(edit(&out, 1), Some("Answer in one word."));
+}
+
+#[test]
+fn whole_segment_repeat_inside_one_field() {
+    let out = run(&[(
+        Role::Caption,
+        "A blue square on white. A blue square on white. Nothing else.",
+    )]);
+    assert_eq!(out.removed, ["A blue square on white."]);
+    assert_eq!(edit(&out, 0), Some("A blue square on white. Nothing else."));
+}
+
+#[test]
+fn normalisation_matches_across_whitespace_and_keeps_the_stored_copy() {
+    let out = run(&[
+        (Role::User, "what is the   blue shape?"),
+        (Role::Metadata, "{\"q\": \"what is\nthe blue shape?\"}"),
+    ]);
+    assert_eq!(out.removed, ["what is\nthe blue shape?"]);
+    assert_eq!(edit(&out, 1), Some("{\"q\": \"\"}"));
+}
+
+#[test]
+fn case_fold_is_optional() {
+    let fields = [(Role::User, Q), (Role::Caption, "WHAT IS THE BLUE SHAPE?")];
+    assert!(run(&fields).removed.is_empty());
+    let dedup = PromptDedup::builder().with_case_fold(true).build().unwrap();
+    assert_eq!(
+        run_with(&dedup, &fields).removed,
+        ["WHAT IS THE BLUE SHAPE?"]
+    );
+}
+
+#[test]
+fn protected_tokens_are_never_removed() {
+    let out = run(&[
+        (Role::User, "<image> what is the blue shape?"),
+        (Role::Caption, "<image> what is the blue shape?"),
+    ]);
+    assert_eq!(edit(&out, 1), Some("<image>"));
+}
+
+#[test]
+fn templates_are_distinct_canonical_length_segments() {
+    let out = run(&[
+        (Role::User, "what is the blue shape? ok."),
+        (Role::System, "You are a helpful assistant."),
+        (Role::Caption, "what is the blue shape?"),
+    ]);
+    let t: Vec<&str> = out.templates().map(|(_, t)| t).collect();
+    assert_eq!(t, [Q, "You are a helpful assistant."]);
+}
+
+#[test]
+fn roles_outside_the_priority_are_ignored() {
+    let out = run(&[(Role::User, Q), (Role::Other, Q), (Role::Assistant, Q)]);
+    assert!(out.removed.is_empty());
+    assert_eq!(out.counts.segments, 1);
+}
+
+#[test]
+fn builder_rejects_bad_priorities() {
+    assert!(
+        PromptDedup::builder()
+            .with_priority(vec![Role::User, Role::Assistant])
+            .build()
+            .is_err()
+    );
+    assert!(
+        PromptDedup::builder()
+            .with_priority(vec![Role::User, Role::User])
+            .build()
+            .is_err()
+    );
+    assert!(
+        PromptDedup::builder()
+            .with_priority(vec![])
+            .build()
+            .is_err()
+    );
+    assert!(PromptDedup::builder().with_min_chars(0).build().is_err());
+}
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn words() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("what"),
+                Just("is"),
+                Just("the"),
+                Just("blue"),
+                Just("shape?"),
+                Just("<image>"),
+                Just("\n"),
+                Just("é"),
+                Just("e\u{301}"),
+                Just("中文"),
+                Just("."),
+            ],
+            0..12,
+        )
+        .prop_map(|w| w.join(" "))
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_keeps_protected_tokens(
+            fields in proptest::collection::vec((0usize..4, words()), 0..6)
+        ) {
+            let roles = [Role::User, Role::Assistant, Role::Caption, Role::System];
+            let fields: Vec<(Role, &str)> = fields
+                .iter()
+                .map(|(r, t)| (roles[*r], t.as_str()))
+                .collect();
+            let dedup = PromptDedup::builder().with_min_chars(4).build().unwrap();
+            let out = run_with(&dedup, &fields);
+            for e in &out.edits {
+                let before = fields[e.field].1.matches("<image>").count();
+                prop_assert_eq!(e.text.matches("<image>").count(), before);
+                prop_assert_ne!(fields[e.field].0, Role::Assistant);
+            }
+            prop_assert_eq!(out.removed.len() as u64, out.counts.copies);
+            // Running again on the output finds nothing left to remove
+            // unless a tidy joined text into a new copy.
+            let edited: Vec<(Role, String)> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, (r, t))| {
+                    (*r, out.edits.iter().find(|e| e.field == i).map_or_else(|| (*t).to_owned(), |e| e.text.clone()))
+                })
+                .collect();
+            let again: Vec<(Role, &str)> = edited.iter().map(|(r, t)| (*r, t.as_str())).collect();
+            let second = run_with(&dedup, &again);
+            prop_assert!(second.counts.copies <= out.counts.copies || out.counts.copies == 0);
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! The Arrow side of prompt-segment de-duplication: runs [`PromptDedup`] on
+//! every row of a [`CorpusBatch`] and rebuilds only the text arrays that
+//! changed. Every other column — ids, images, categorical columns — is the
+//! same `Arc`'d array, so it is written byte for byte; a conversation column
+//! keeps its list offsets, validity and every struct child except the text
+//! one (`from` / `role` included), and the text child changes only at the
+//! edited turns.
+//!
+//! Rows are processed in fixed chunks of [`CHUNK_ROWS`] with rayon and
+//! merged in order, so outputs and figures are identical at any thread
+//! count.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, GenericListArray, GenericStringArray, GenericStringBuilder,
+    ListBuilder, OffsetSizeTrait, RecordBatch, StringBuilder, StringViewBuilder, StructArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use rayon::prelude::*;
+use regime_corpus::{BatchText, CorpusBatch, FieldMap, FieldSource, TextField};
+
+use crate::audit::PromptAudit;
+use crate::error::{Error, Result};
+use crate::prompt_segments::{PromptDedup, PromptField, SampleDedup};
+
+/// Name of the provenance column: `list<string>` of the removed copies.
+pub const PROVENANCE_COLUMN: &str = "regime_removed";
+
+/// Rows per unit of parallel work (fixed, so results never depend on the
+/// thread count).
+pub const CHUNK_ROWS: usize = 512;
+
+/// How a rewritten batch is laid out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RewriteOptions {
+    /// Append [`PROVENANCE_COLUMN`].
+    pub provenance: bool,
+    /// Write an emptied field as null instead of `""` (when its column or
+    /// struct field is nullable).
+    pub empty_as_null: bool,
+}
+
+/// The output schema: the input's, plus [`PROVENANCE_COLUMN`] when asked.
+///
+/// # Errors
+/// [`Error::Config`] when the input already has a `regime_removed` column.
+pub fn output_schema(input: &Schema, provenance: bool) -> Result<SchemaRef> {
+    if !provenance {
+        return Ok(Arc::new(input.clone()));
+    }
+    if input.field_with_name(PROVENANCE_COLUMN).is_ok() {
+        return Err(Error::Config {
+            what: "provenance",
+            reason: format!("the input already has a `{PROVENANCE_COLUMN}` column"),
+        });
+    }
+    let mut fields: Vec<Field> = input.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(provenance_field());
+    Ok(Arc::new(Schema::new_with_metadata(
+        fields,
+        input.metadata().clone(),
+    )))
+}
+
+fn provenance_field() -> Field {
+    Field::new(
+        PROVENANCE_COLUMN,
+        DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+        false,
+    )
+}
+
+/// The result of [`dedup_batch`].
+#[derive(Debug)]
+pub struct BatchOutput {
+    /// The rewritten batch (the output schema).
+    pub batch: RecordBatch,
+    /// Figures of the input rows.
+    pub before: PromptAudit,
+    /// Figures of the output rows.
+    pub after: PromptAudit,
+    /// Text fields changed.
+    pub fields_changed: u64,
+}
+
+/// One edit: `(row, where, new text or null)`.
+type Edit = (usize, Target, Option<String>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Target {
+    /// Turn `index` of the row's conversation.
+    Turn(usize),
+    /// The map's flat column `index`.
+    Column(usize),
+}
+
+struct ChunkOut {
+    before: PromptAudit,
+    after: PromptAudit,
+    edits: Vec<Edit>,
+    removed: Vec<Vec<String>>,
+}
+
+/// The values of the batch's `id` column as text, if it has one.
+fn ids(batch: &RecordBatch) -> Option<ArrayRef> {
+    let column = batch.column_by_name("id")?;
+    arrow::compute::cast(column, &DataType::Utf8).ok()
+}
+
+fn id_at(ids: Option<&ArrayRef>, row: usize) -> Option<&str> {
+    let ids = ids?.as_string_opt::<i32>()?;
+    ids.is_valid(row).then(|| ids.value(row))
+}
+
+fn to_prompt<'a>(fields: &[TextField<'a>], out: &mut Vec<PromptField<'a>>) {
+    out.clear();
+    out.extend(fields.iter().map(|f| PromptField {
+        role: f.role,
+        text: f.text,
+    }));
+}
+
+/// De-duplicates every row of `batch` (read with all its columns) and
+/// rebuilds its text columns. `audit` gives the settings of the returned
+/// audits.
+///
+/// # Errors
+/// [`Error::Corpus`] when a mapped column is missing or mistyped;
+/// [`Error::Arrow`] naming a column that could not be rebuilt.
+pub fn dedup_batch(
+    dedup: &PromptDedup,
+    map: &FieldMap,
+    batch: &CorpusBatch,
+    options: RewriteOptions,
+    audit: &PromptAudit,
+) -> Result<BatchOutput> {
+    let text = BatchText::try_new(map, &batch.batch)?;
+    let ids = ids(&batch.batch);
+    let rows = batch.num_rows();
+    let chunks: Vec<ChunkOut> = (0..rows.div_ceil(CHUNK_ROWS))
+        .into_par_iter()
+        .map(|chunk| {
+            let mut out = ChunkOut {
+                before: audit.empty_like(),
+                after: audit.empty_like(),
+                edits: Vec::new(),
+                removed: Vec::new(),
+            };
+            let mut fields = Vec::new();
+            let mut prompt = Vec::new();
+            let mut sample = SampleDedup::default();
+            let mut again = SampleDedup::default();
+            for row in chunk * CHUNK_ROWS..rows.min((chunk + 1) * CHUNK_ROWS) {
+                text.fields_into(row, &mut fields);
+                to_prompt(&fields, &mut prompt);
+                dedup.run(&prompt, &mut sample);
+                let row_id = batch.row_id(row).as_u64();
+                let id = id_at(ids.as_ref(), row);
+                out.before.add(row_id, id, &sample);
+                if sample.edits.is_empty() {
+                    out.after.add(row_id, id, &sample);
+                } else {
+                    let mut edited: Vec<PromptField<'_>> = prompt.clone();
+                    for e in &sample.edits {
+                        edited[e.field].text = &e.text;
+                    }
+                    dedup.run(&edited, &mut again);
+                    out.after.add(row_id, id, &again);
+                    for e in &sample.edits {
+                        let target = match fields[e.field].source {
+                            FieldSource::Turn { index, .. } => Target::Turn(index),
+                            FieldSource::Column(name) => Target::Column(
+                                map.columns.iter().position(|(c, _)| c == name).unwrap_or(0),
+                            ),
+                        };
+                        let value = if options.empty_as_null && e.text.is_empty() {
+                            None
+                        } else {
+                            Some(e.text.clone())
+                        };
+                        out.edits.push((row, target, value));
+                    }
+                }
+                if options.provenance {
+                    out.removed.push(std::mem::take(&mut sample.removed));
+                }
+            }
+            out
+        })
+        .collect();
+    let mut before = audit.empty_like();
+    let mut after = audit.empty_like();
+    let mut edits = Vec::new();
+    let mut removed = Vec::with_capacity(if options.provenance { rows } else { 0 });
+    for chunk in chunks {
+        before.merge(chunk.before);
+        after.merge(chunk.after);
+        edits.extend(chunk.edits);
+        removed.extend(chunk.removed);
+    }
+    let fields_changed = edits.len() as u64;
+    let batch = rebuild(map, &batch.batch, &edits, options, &removed)?;
+    Ok(BatchOutput {
+        batch,
+        before,
+        after,
+        fields_changed,
+    })
+}
+
+/// Runs the audit over `batch`'s rows (all of them, or only `rows`,
+/// ascending), reading only the mapped text columns and `id`.
+///
+/// # Errors
+/// [`Error::Corpus`] when a mapped column is missing or mistyped.
+pub fn audit_batch(
+    dedup: &PromptDedup,
+    map: &FieldMap,
+    batch: &CorpusBatch,
+    rows: Option<&[usize]>,
+    audit: &PromptAudit,
+) -> Result<PromptAudit> {
+    let text = BatchText::try_new(map, &batch.batch)?;
+    let ids = ids(&batch.batch);
+    let all: Vec<usize>;
+    let rows = if let Some(rows) = rows {
+        rows
+    } else {
+        all = (0..batch.num_rows()).collect();
+        &all
+    };
+    let parts: Vec<PromptAudit> = rows
+        .par_chunks(CHUNK_ROWS)
+        .map(|chunk| {
+            let mut part = audit.empty_like();
+            let mut fields = Vec::new();
+            let mut prompt = Vec::new();
+            let mut sample = SampleDedup::default();
+            for &row in chunk {
+                text.fields_into(row, &mut fields);
+                to_prompt(&fields, &mut prompt);
+                dedup.run(&prompt, &mut sample);
+                part.add(
+                    batch.row_id(row).as_u64(),
+                    id_at(ids.as_ref(), row),
+                    &sample,
+                );
+            }
+            part
+        })
+        .collect();
+    let mut total = audit.empty_like();
+    for part in parts {
+        total.merge(part);
+    }
+    Ok(total)
+}
+
+fn rebuild(
+    map: &FieldMap,
+    batch: &RecordBatch,
+    edits: &[Edit],
+    options: RewriteOptions,
+    removed: &[Vec<String>],
+) -> Result<RecordBatch> {
+    let schema = output_schema(&batch.schema(), options.provenance)?;
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    for (j, (name, _)) in map.columns.iter().enumerate() {
+        let mut col: Vec<(usize, Option<&str>)> = edits
+            .iter()
+            .filter(|(_, t, _)| *t == Target::Column(j))
+            .map(|(row, _, v)| (*row, v.as_deref()))
+            .collect();
+        if col.is_empty() {
+            continue;
+        }
+        let (index, field) = batch
+            .schema()
+            .column_with_name(name)
+            .map(|(i, f)| (i, f.clone()))
+            .ok_or_else(|| arrow_err(name, "column vanished"))?;
+        if !field.is_nullable() {
+            for edit in &mut col {
+                edit.1 = edit.1.or(Some(""));
+            }
+        }
+        columns[index] = replace_strings(batch.column(index).as_ref(), &col, name)?;
+    }
+    if let Some(conversation) = &map.conversation {
+        let turns: Vec<(usize, usize, Option<&str>)> = edits
+            .iter()
+            .filter_map(|(row, t, v)| match t {
+                Target::Turn(i) => Some((*row, *i, v.as_deref())),
+                Target::Column(_) => None,
+            })
+            .collect();
+        if !turns.is_empty() {
+            let index =
+                batch
+                    .schema()
+                    .index_of(&conversation.column)
+                    .map_err(|e| Error::Arrow {
+                        column: conversation.column.clone(),
+                        source: e,
+                    })?;
+            let list = batch.column(index).as_ref();
+            columns[index] = match list.data_type() {
+                DataType::List(_) => rebuild_turns(
+                    list.as_list::<i32>(),
+                    &conversation.text_key,
+                    &turns,
+                    &conversation.column,
+                )?,
+                DataType::LargeList(_) => rebuild_turns(
+                    list.as_list::<i64>(),
+                    &conversation.text_key,
+                    &turns,
+                    &conversation.column,
+                )?,
+                _ => return Err(arrow_err(&conversation.column, "not a list column")),
+            };
+        }
+    }
+    if options.provenance {
+        let mut builder = ListBuilder::new(StringBuilder::new());
+        for row in 0..batch.num_rows() {
+            for copy in removed.get(row).into_iter().flatten() {
+                builder.values().append_value(copy);
+            }
+            builder.append(true);
+        }
+        columns.push(Arc::new(builder.finish()));
+    }
+    RecordBatch::try_new(schema, columns).map_err(|source| Error::Arrow {
+        column: "(batch)".into(),
+        source,
+    })
+}
+
+fn arrow_err(column: &str, what: &str) -> Error {
+    Error::Arrow {
+        column: column.to_owned(),
+        source: arrow::error::ArrowError::SchemaError(what.to_owned()),
+    }
+}
+
+fn rebuild_turns<O: OffsetSizeTrait>(
+    list: &GenericListArray<O>,
+    text_key: &str,
+    turns: &[(usize, usize, Option<&str>)],
+    column: &str,
+) -> Result<ArrayRef> {
+    let values = list
+        .values()
+        .as_struct_opt()
+        .ok_or_else(|| arrow_err(column, "list items are not structs"))?;
+    let (fields, children, nulls) = values.clone().into_parts();
+    let child = fields
+        .iter()
+        .position(|f| f.name() == text_key)
+        .ok_or_else(|| arrow_err(column, "text field missing"))?;
+    let nullable = fields[child].is_nullable();
+    let offsets = list.value_offsets();
+    let mut at: Vec<(usize, Option<&str>)> = turns
+        .iter()
+        .map(|&(row, index, value)| {
+            let start = offsets[row].as_usize();
+            (
+                start + index,
+                if nullable { value } else { value.or(Some("")) },
+            )
+        })
+        .collect();
+    at.sort_by_key(|(i, _)| *i);
+    let mut children = children;
+    children[child] = replace_strings(children[child].as_ref(), &at, column)?;
+    let values = StructArray::try_new(fields, children, nulls).map_err(|source| Error::Arrow {
+        column: column.to_owned(),
+        source,
+    })?;
+    let (field, offsets, _, list_nulls) = list.clone().into_parts();
+    let rebuilt = GenericListArray::<O>::try_new(field, offsets, Arc::new(values), list_nulls)
+        .map_err(|source| Error::Arrow {
+            column: column.to_owned(),
+            source,
+        })?;
+    Ok(Arc::new(rebuilt))
+}
+
+/// A copy of a string array with the values at `edits` (sorted by index)
+/// replaced.
+fn replace_strings(
+    array: &dyn Array,
+    edits: &[(usize, Option<&str>)],
+    column: &str,
+) -> Result<ArrayRef> {
+    match array.data_type() {
+        DataType::Utf8 => Ok(replace_generic(array.as_string::<i32>(), edits)),
+        DataType::LargeUtf8 => Ok(replace_generic(array.as_string::<i64>(), edits)),
+        DataType::Utf8View => {
+            let a = array.as_string_view();
+            let mut b = StringViewBuilder::with_capacity(a.len());
+            let mut next = edits.iter().peekable();
+            for i in 0..a.len() {
+                match next.next_if(|(j, _)| *j == i) {
+                    Some((_, Some(v))) => b.append_value(v),
+                    Some((_, None)) => b.append_null(),
+                    None if a.is_null(i) => b.append_null(),
+                    None => b.append_value(a.value(i)),
+                }
+            }
+            Ok(Arc::new(b.finish()))
+        }
+        _ => Err(arrow_err(column, "not a string column")),
+    }
+}
+
+fn replace_generic<O: OffsetSizeTrait>(
+    a: &GenericStringArray<O>,
+    edits: &[(usize, Option<&str>)],
+) -> ArrayRef {
+    let bytes = a.value_data().len();
+    let mut b = GenericStringBuilder::<O>::with_capacity(a.len(), bytes);
+    let mut next = edits.iter().peekable();
+    for i in 0..a.len() {
+        match next.next_if(|(j, _)| *j == i) {
+            Some((_, Some(v))) => b.append_value(v),
+            Some((_, None)) => b.append_null(),
+            None if a.is_null(i) => b.append_null(),
+            None => b.append_value(a.value(i)),
+        }
+    }
+    Arc::new(b.finish())
+}

@@ -1,0 +1,175 @@
+//! Removing duplicate copies from a text and tidying what is left.
+//!
+//! Rules, for each removed span (spans separated only by whitespace are
+//! merged first, the whitespace between them going too):
+//! - at the start or the end of the text, the whitespace next to the span
+//!   goes with it;
+//! - with whitespace on both sides, one run is kept: the one holding a line
+//!   break if only one does, otherwise the one before;
+//! - with whitespace on one side only, the span was glued to its other
+//!   neighbour; the whitespace goes when that neighbour is closing
+//!   punctuation or a quote (after the span) or opening punctuation or a
+//!   quote (before it), so `"… sample. COPY"` becomes `"… sample."`, and
+//!   stays otherwise so words never run together;
+//! - a text left with only whitespace becomes empty.
+//!
+//! Everything else is copied byte for byte.
+
+/// Characters that close a phrase: whitespace before a copy glued to one of
+/// these is dropped with the copy.
+fn is_closing(c: char) -> bool {
+    matches!(
+        c,
+        '"' | '\''
+            | '\u{201d}'
+            | '\u{2019}'
+            | ')'
+            | ']'
+            | '}'
+            | '>'
+            | '\u{bb}'
+            | '\u{300d}'
+            | '\u{300f}'
+            | ','
+            | '.'
+            | ';'
+            | ':'
+            | '!'
+            | '?'
+    )
+}
+
+/// Characters that open a phrase: whitespace after a copy glued to one of
+/// these is dropped with the copy.
+fn is_opening(c: char) -> bool {
+    matches!(
+        c,
+        '"' | '\''
+            | '\u{201c}'
+            | '\u{2018}'
+            | '('
+            | '['
+            | '{'
+            | '<'
+            | '\u{ab}'
+            | '\u{300c}'
+            | '\u{300e}'
+    )
+}
+
+fn ws_before(text: &str, at: usize) -> usize {
+    let head = &text[..at];
+    at - head.trim_end().len()
+}
+
+fn ws_after(text: &str, at: usize) -> usize {
+    let tail = &text[at..];
+    tail.len() - tail.trim_start().len()
+}
+
+/// `text` without the byte ranges in `spans` (sorted, non-overlapping, on
+/// char boundaries), tidied as the module docs describe.
+pub(crate) fn remove_spans(text: &str, spans: &[(usize, usize)]) -> String {
+    // Merge spans separated only by whitespace.
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for &(s, e) in spans {
+        match merged.last_mut() {
+            Some(last) if text[last.1..s].trim().is_empty() => last.1 = e,
+            _ => merged.push((s, e)),
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut cursor = 0;
+    for (i, &(s, e)) in merged.iter().enumerate() {
+        let lw = ws_before(text, s).min(s - cursor);
+        let next_start = merged.get(i + 1).map_or(text.len(), |n| n.0);
+        let rw = ws_after(text, e).min(next_start - e);
+        out.push_str(&text[cursor..s - lw]);
+        let left_empty = out.trim().is_empty();
+        let right_empty = text[e + rw..].trim().is_empty();
+        let left_ws = &text[s - lw..s];
+        let right_ws = &text[e..e + rw];
+        let sep = if left_empty || right_empty {
+            ""
+        } else {
+            match (lw > 0, rw > 0) {
+                (true, true) => {
+                    if right_ws.contains(['\n', '\r']) && !left_ws.contains(['\n', '\r']) {
+                        right_ws
+                    } else {
+                        left_ws
+                    }
+                }
+                (true, false) => {
+                    if text[e..].chars().next().is_some_and(is_closing) {
+                        ""
+                    } else {
+                        left_ws
+                    }
+                }
+                (false, true) => {
+                    if text[..s].chars().next_back().is_some_and(is_opening) {
+                        ""
+                    } else {
+                        right_ws
+                    }
+                }
+                (false, false) => "",
+            }
+        };
+        if left_empty {
+            out.clear();
+        }
+        out.push_str(sep);
+        cursor = e + rw;
+    }
+    out.push_str(&text[cursor..]);
+    if out.trim().is_empty() {
+        out.clear();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remove(text: &str, copies: &[&str]) -> String {
+        let mut spans = Vec::new();
+        let mut from = 0;
+        for c in copies {
+            let s = from + text[from..].find(c).unwrap();
+            spans.push((s, s + c.len()));
+            from = s + c.len();
+        }
+        remove_spans(text, &spans)
+    }
+
+    #[test]
+    fn trailing_and_leading_copies_take_their_whitespace() {
+        assert_eq!(remove("Base text. COPY", &["COPY"]), "Base text.");
+        assert_eq!(remove("COPY\nBase text.", &["COPY"]), "Base text.");
+        assert_eq!(remove("COPY", &["COPY"]), "");
+        assert_eq!(remove("  COPY \n ", &["COPY"]), "");
+    }
+
+    #[test]
+    fn inner_copies_keep_one_separator() {
+        assert_eq!(remove("ask COPY in a quiz.", &["COPY"]), "ask in a quiz.");
+        assert_eq!(remove("A.\nCOPY\nB.", &["COPY"]), "A.\nB.");
+        assert_eq!(remove("A. COPY\nB.", &["COPY"]), "A.\nB.");
+        assert_eq!(remove("A. C1 C2 B.", &["C1", "C2"]), "A. B.");
+    }
+
+    #[test]
+    fn glued_copies_drop_the_other_whitespace_only_before_punctuation() {
+        assert_eq!(
+            remove(r#"{"d": "sample. COPY"}"#, &["COPY"]),
+            r#"{"d": "sample."}"#
+        );
+        assert_eq!(remove(r#"{"p": "COPY"}"#, &["COPY"]), r#"{"p": ""}"#);
+        assert_eq!(remove("asked COPY, then", &["COPY"]), "asked, then");
+        assert_eq!(remove("(COPY and more)", &["COPY"]), "(and more)");
+        assert_eq!(remove("Q:COPY more", &["COPY"]), "Q: more");
+    }
+}
