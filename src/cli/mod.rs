@@ -6,6 +6,7 @@ mod input;
 mod inspect;
 mod profile;
 mod quickstart;
+mod spectral;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -14,6 +15,7 @@ pub(crate) use input::{InputArgs, OutputArgs, ProfileArg};
 pub(crate) use inspect::InspectArgs;
 pub(crate) use profile::{MergeArgs, ProfileArgs};
 pub(crate) use quickstart::QuickstartArgs;
+pub(crate) use spectral::{EsdArg, SpectralArgs, SpectralCompareArgs, SpectralSelectArgs};
 
 /// Data-regime curation: measure corpora, build controlled variants, audit
 /// trained weights.
@@ -52,4 +54,8 @@ pub(crate) enum Command {
     Condition(ConditionArgs),
     /// Run every stage on the bundled sample corpus and print where the outputs are.
     Quickstart(QuickstartArgs),
+    /// Per-layer spectral diagnostics (α, erank, …) of a safetensors model, optionally against a base.
+    Spectral(SpectralArgs),
+    /// Compare spectral audits of several models or checkpoints (trajectories, trend labels).
+    SpectralCompare(SpectralCompareArgs),
 }

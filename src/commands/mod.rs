@@ -8,6 +8,8 @@ mod merge;
 mod profile;
 mod profile_output;
 mod quickstart;
+mod spectral;
+mod spectral_compare;
 
 use crate::cli::{Cli, Command, ConditionCommand};
 
@@ -29,5 +31,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<Outcome> {
             ConditionCommand::C(c) => condition_c::run(c, global),
         },
         Command::Quickstart(args) => quickstart::run(args, global),
+        Command::Spectral(args) => spectral::run(args, global),
+        Command::SpectralCompare(args) => spectral_compare::run(args, global),
     }
 }

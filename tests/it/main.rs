@@ -6,3 +6,4 @@ mod input_errors;
 mod inspect;
 mod interrupt;
 mod profile;
+mod spectral;

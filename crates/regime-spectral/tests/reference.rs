@@ -101,7 +101,10 @@ fn check(method: EsdMethod) {
     }
     let mut worst: Vec<_> = worst.into_iter().collect();
     worst.sort_by(|a, b| a.0.cmp(b.0));
-    #[expect(clippy::print_stderr, reason = "shows the agreement margin under --nocapture")]
+    #[expect(
+        clippy::print_stderr,
+        reason = "shows the agreement margin under --nocapture"
+    )]
     {
         eprintln!("{method:?}: worst relative differences {worst:?}");
     }

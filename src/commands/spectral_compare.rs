@@ -1,0 +1,204 @@
+//! `regime spectral-compare`: audit several models or checkpoints and write
+//! one table (compare.csv, compare.json), a combined layers.csv and one report.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use regime_corpus::write_atomic;
+use regime_report::spectral::{ComparedModel, compare_page};
+use regime_spectral::trajectory::{Trajectory, TrendThresholds};
+use regime_spectral::{Model, ModelAudit, ModelSummary};
+use serde::Serialize;
+
+use super::Outcome;
+use super::spectral::{audit_model, build_audit, write_report};
+use crate::cli::{GlobalArgs, SpectralCompareArgs};
+use crate::progress;
+
+#[derive(Serialize)]
+struct CompareFile<'a> {
+    tool: &'static str,
+    version: &'static str,
+    models: Vec<CompareEntry<'a>>,
+    trajectory: Option<&'a Trajectory>,
+}
+
+#[derive(Serialize)]
+struct CompareEntry<'a> {
+    label: &'a str,
+    model: String,
+    summary: &'a ModelSummary,
+}
+
+fn default_label(path: &Path) -> String {
+    let stem = if path.is_dir() {
+        path.file_name()
+    } else {
+        path.file_stem()
+    };
+    stem.map_or_else(
+        || path.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.filter(|x| x.is_finite())
+        .map(|x| x.to_string())
+        .unwrap_or_default()
+}
+
+pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let labels: Vec<String> = if args.labels.is_empty() {
+        args.models.iter().map(|p| default_label(p)).collect()
+    } else if args.labels.len() == args.models.len() {
+        args.labels.clone()
+    } else {
+        bail!(
+            "--labels: {} labels for {} models",
+            args.labels.len(),
+            args.models.len()
+        );
+    };
+    let audit = build_audit(&args.select, None)?;
+    let mut audits: Vec<ModelAudit> = Vec::with_capacity(args.models.len());
+    for path in &args.models {
+        let model = Model::open(path)?;
+        audits.push(audit_model(
+            &audit,
+            &model,
+            None,
+            global,
+            args.select.threads,
+        )?);
+    }
+    let summaries: Vec<ModelSummary> = audits.iter().map(ModelSummary::from_audit).collect();
+    let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let shares: Vec<Option<f64>> = summaries
+        .iter()
+        .map(|s| s.share_alpha_2_6.map(|x| x * 100.0))
+        .collect();
+    let trajectory = Trajectory::from_labels(
+        &label_refs,
+        &shares,
+        args.reference.as_deref(),
+        &TrendThresholds::default(),
+    );
+    if let (Some(t), Some(r)) = (&trajectory, &args.reference)
+        && !t.rows.iter().any(|row| &row.condition == r)
+    {
+        bail!(
+            "--reference {r}: no such condition (conditions: {})",
+            t.rows
+                .iter()
+                .map(|r| r.condition.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+
+    let mut csv = String::from(
+        "label,model,matrices,fitted,share_alpha_2_6,median_alpha,share_below_2,share_6_10,share_above_10,trend\n",
+    );
+    for ((label, audit), s) in labels.iter().zip(&audits).zip(&summaries) {
+        let trend = trajectory
+            .as_ref()
+            .and_then(|t| {
+                let condition = label.split_once('@').map_or(label.as_str(), |x| x.0);
+                t.rows.iter().find(|r| r.condition == condition)?.trend
+            })
+            .map_or("", regime_spectral::Trend::as_str);
+        csv.push_str(&format!(
+            "{label},{},{},{},{},{},{},{},{},{trend}\n",
+            audit.path.display(),
+            s.matrices,
+            s.fitted,
+            fmt(s.share_alpha_2_6),
+            fmt(s.median_alpha),
+            fmt(s.share_below_2),
+            fmt(s.share_6_10),
+            fmt(s.share_above_10),
+        ));
+    }
+    write_atomic(&args.out.join("compare.csv"), csv.as_bytes())?;
+
+    let mut layers =
+        String::from("label,name,module,layer,N,M,alpha,xmin,D,num_pl_spikes,stable_rank,erank\n");
+    for (label, audit) in labels.iter().zip(&audits) {
+        for m in &audit.matrices {
+            let fit = m.metrics.fit;
+            layers.push_str(&format!(
+                "{label},{},{},{},{},{},{},{},{},{},{},{}\n",
+                m.name,
+                m.module,
+                m.layer.map(|l| l.to_string()).unwrap_or_default(),
+                m.metrics.n,
+                m.metrics.m,
+                fmt(fit.map(|f| f.alpha)),
+                fmt(fit.map(|f| f.xmin)),
+                fmt(fit.map(|f| f.d)),
+                m.metrics.num_pl_spikes,
+                fmt(Some(m.metrics.stable_rank)),
+                fmt(Some(m.metrics.erank)),
+            ));
+        }
+    }
+    write_atomic(&args.out.join("layers.csv"), layers.as_bytes())?;
+
+    let file = CompareFile {
+        tool: "regime",
+        version: env!("CARGO_PKG_VERSION"),
+        models: labels
+            .iter()
+            .zip(&audits)
+            .zip(&summaries)
+            .map(|((label, a), s)| CompareEntry {
+                label,
+                model: a.path.display().to_string(),
+                summary: s,
+            })
+            .collect(),
+        trajectory: trajectory.as_ref(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&file)?;
+    bytes.push(b'\n');
+    write_atomic(&args.out.join("compare.json"), &bytes)?;
+
+    let compared: Vec<ComparedModel<'_>> = labels
+        .iter()
+        .zip(&audits)
+        .zip(&summaries)
+        .map(|((label, audit), summary)| ComparedModel {
+            label,
+            audit,
+            summary,
+        })
+        .collect();
+    write_report(
+        &args.out.join("report.html"),
+        &compare_page(&compared, trajectory.as_ref()),
+    )?;
+    for row in trajectory.iter().flat_map(|t| &t.rows) {
+        let shares: Vec<String> = row
+            .shares
+            .iter()
+            .map(|s| s.map_or_else(|| "-".to_owned(), |s| format!("{s:.1}")))
+            .collect();
+        progress::summary(
+            global,
+            &format!(
+                "{}: {} {}",
+                row.condition,
+                shares.join(" "),
+                row.trend.map_or("", regime_spectral::Trend::as_str)
+            ),
+        );
+    }
+    progress::summary(
+        global,
+        &format!("{} models compared -> {}", audits.len(), args.out.display()),
+    );
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,581 @@
+//! `regime spectral` and `regime spectral-compare` end to end: WeightWatcher
+//! agreement on the real all-MiniLM-L6-v2, output files, bad inputs, dtypes,
+//! shards, fused qkv, and `--base` deltas on a generated low-rank update.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::Dtype;
+use safetensors::tensor::TensorView;
+
+use crate::common::{read_parquet, regime, run_expect};
+
+fn minilm_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models/all-minilm-l6-v2")
+}
+
+fn minilm() -> PathBuf {
+    minilm_dir().join("model.safetensors")
+}
+
+/// Parses a CSV with a header and no quoted commas into rows keyed by column.
+fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+fn num(row: &HashMap<String, String>, key: &str) -> f64 {
+    row[key]
+        .parse()
+        .unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
+}
+
+fn by_name(rows: Vec<HashMap<String, String>>) -> HashMap<String, HashMap<String, String>> {
+    rows.into_iter().map(|r| (r["name"].clone(), r)).collect()
+}
+
+/// A tensor to write: name, dtype, shape, little-endian bytes.
+struct Tensor {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+fn tensor_f32(name: &str, shape: &[usize], values: &[f32], dtype: Dtype) -> Tensor {
+    let data = match dtype {
+        Dtype::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        Dtype::F16 => values
+            .iter()
+            .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+            .collect(),
+        Dtype::BF16 => values
+            .iter()
+            .flat_map(|v| half::bf16::from_f32(*v).to_le_bytes())
+            .collect(),
+        Dtype::I32 => values
+            .iter()
+            .flat_map(|v| (*v as i32).to_le_bytes())
+            .collect(),
+        other => panic!("unsupported test dtype {other:?}"),
+    };
+    Tensor {
+        name: name.to_owned(),
+        dtype,
+        shape: shape.to_vec(),
+        data,
+    }
+}
+
+fn write_model(path: &Path, tensors: &[Tensor]) {
+    let views: Vec<(String, TensorView<'_>)> = tensors
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone(),
+                TensorView::new(t.dtype, t.shape.clone(), &t.data).expect("view"),
+            )
+        })
+        .collect();
+    safetensors::serialize_to_file(views, None, path).expect("write safetensors");
+}
+
+/// Deterministic pseudo-random values exactly representable in bf16 (and so
+/// in f16 for this range): k/64 for small integers k.
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s % 127) as f32 - 63.0) / 64.0
+        })
+        .collect()
+}
+
+fn small_model(dtype: Dtype) -> Vec<Tensor> {
+    vec![
+        tensor_f32(
+            "model.embed_tokens.weight",
+            &[64, 16],
+            &values(64 * 16, 1),
+            dtype,
+        ),
+        tensor_f32(
+            "model.layers.0.self_attn.q_proj.weight",
+            &[16, 16],
+            &values(256, 2),
+            dtype,
+        ),
+        tensor_f32(
+            "model.layers.0.mlp.up_proj.weight",
+            &[48, 16],
+            &values(48 * 16, 3),
+            dtype,
+        ),
+        tensor_f32(
+            "model.layers.1.self_attn.q_proj.weight",
+            &[16, 16],
+            &values(256, 4),
+            dtype,
+        ),
+        tensor_f32(
+            "model.layers.1.mlp.up_proj.weight",
+            &[48, 16],
+            &values(48 * 16, 5),
+            dtype,
+        ),
+        tensor_f32("model.norm.weight", &[16], &values(16, 6), dtype),
+    ]
+}
+
+fn spectral(model: &Path, out: &Path) -> assert_cmd::Command {
+    let mut cmd = regime();
+    cmd.arg("spectral").arg(model).arg("--out").arg(out);
+    cmd
+}
+
+#[test]
+fn minilm_matches_weightwatcher_and_writes_every_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("audit");
+    let output = run_expect(spectral(&minilm(), &out).arg("-j").arg("2"), 0);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("alpha in [2,6]: 87.18%"), "{stderr}");
+
+    let ours = by_name(read_csv(&out.join("layers.csv")));
+    let reference = read_csv(&minilm_dir().join("ww_reference.csv"));
+    assert_eq!(ours.len(), reference.len());
+    for want in &reference {
+        let got = &ours[&want["name"]];
+        for key in [
+            "alpha",
+            "xmin",
+            "xmax",
+            "D",
+            "sigma",
+            "lambda_max",
+            "norm",
+            "stable_rank",
+            "entropy",
+            "erank",
+            "log_alpha_norm",
+        ] {
+            let (a, b) = (num(got, key), num(want, key));
+            assert!(
+                (a - b).abs() <= 1e-6 * b.abs(),
+                "{} {key}: {a} vs WeightWatcher {b}",
+                want["name"]
+            );
+        }
+        for key in ["N", "M", "num_pl_spikes", "matrix_rank"] {
+            assert_eq!(got[key], want[key], "{} {key}", want["name"]);
+        }
+    }
+    let header = std::fs::read_to_string(out.join("layers.csv")).expect("csv");
+    assert!(header.starts_with(
+        "name,module,layer,N,M,alpha,xmin,xmax,D,sigma,num_pl_spikes,lambda_max,norm,log_norm,log_spectral_norm,\
+         alpha_weighted,log_alpha_norm,stable_rank,matrix_rank,entropy,erank,warning"
+    ));
+
+    let table = read_parquet(&out.join("layers.parquet"));
+    assert_eq!(table.num_rows(), 39);
+    assert!(table.schema().field_with_name("alpha").is_ok());
+
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).expect("summary"))
+            .expect("json");
+    let share = summary["summary"]["share_alpha_2_6"]
+        .as_f64()
+        .expect("share");
+    assert!((share - 0.8718).abs() < 1e-4, "{share}");
+
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report");
+    for needle in [
+        "<svg",
+        "α = 2",
+        "α = 6",
+        "87.18%",
+        "α by layer",
+        "attention.self.value",
+    ] {
+        assert!(html.contains(needle), "report lacks {needle}");
+    }
+    assert!(!html.contains("<script") && !html.contains("src="));
+}
+
+#[test]
+fn output_does_not_depend_on_thread_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("m.safetensors");
+    write_model(&model, &small_model(Dtype::F32));
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    run_expect(spectral(&model, &one).args(["-j", "1"]), 0);
+    run_expect(spectral(&model, &two).args(["-j", "2"]), 0);
+    for file in ["layers.csv", "report.html"] {
+        assert_eq!(
+            std::fs::read(one.join(file)).expect("one"),
+            std::fs::read(two.join(file)).expect("two"),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn bf16_and_f16_give_the_f32_results() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut results = Vec::new();
+    for (tag, dtype) in [
+        ("f32", Dtype::F32),
+        ("f16", Dtype::F16),
+        ("bf16", Dtype::BF16),
+    ] {
+        let model = dir.path().join(format!("{tag}.safetensors"));
+        write_model(&model, &small_model(dtype));
+        let out = dir.path().join(tag);
+        run_expect(&mut spectral(&model, &out), 0);
+        results.push(read_csv(&out.join("layers.csv")));
+    }
+    assert_eq!(results[0].len(), 5, "2-D tensors only");
+    assert_eq!(results[0], results[1], "f16 (values are exact in f16)");
+    assert_eq!(results[0], results[2], "bf16 (values are exact in bf16)");
+    let up = &results[0]
+        .iter()
+        .find(|r| r["name"] == "model.layers.1.mlp.up_proj.weight")
+        .expect("row");
+    assert_eq!(
+        (
+            up["module"].as_str(),
+            up["layer"].as_str(),
+            up["N"].as_str(),
+            up["M"].as_str()
+        ),
+        ("mlp.up_proj", "1", "48", "16")
+    );
+}
+
+#[test]
+fn sharded_model_with_index_equals_single_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let single = dir.path().join("single.safetensors");
+    let tensors = small_model(Dtype::F32);
+    write_model(&single, &tensors);
+    let sharded = dir.path().join("sharded");
+    std::fs::create_dir(&sharded).expect("mkdir");
+    let (first, second) = tensors.split_at(3);
+    write_model(&sharded.join("model-00001-of-00002.safetensors"), first);
+    write_model(&sharded.join("model-00002-of-00002.safetensors"), second);
+    let weight_map: serde_json::Map<String, serde_json::Value> = first
+        .iter()
+        .map(|t| (t.name.clone(), "model-00001-of-00002.safetensors".into()))
+        .chain(
+            second
+                .iter()
+                .map(|t| (t.name.clone(), "model-00002-of-00002.safetensors".into())),
+        )
+        .collect();
+    let index = serde_json::json!({ "metadata": {}, "weight_map": weight_map });
+    std::fs::write(
+        sharded.join("model.safetensors.index.json"),
+        index.to_string(),
+    )
+    .expect("index");
+    run_expect(&mut spectral(&single, &dir.path().join("a")), 0);
+    run_expect(&mut spectral(&sharded, &dir.path().join("b")), 0);
+    let a = by_name(read_csv(&dir.path().join("a/layers.csv")));
+    let b = by_name(read_csv(&dir.path().join("b/layers.csv")));
+    assert_eq!(a, b);
+
+    // An index naming a missing shard is an input error.
+    std::fs::remove_file(sharded.join("model-00002-of-00002.safetensors")).expect("rm");
+    let out = run_expect(&mut spectral(&sharded, &dir.path().join("c")), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing"));
+}
+
+#[test]
+fn fused_qkv_is_split_into_thirds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (q, k, v) = (values(256, 11), values(256, 12), values(256, 13));
+    let fused: Vec<f32> = q.iter().chain(&k).chain(&v).copied().collect();
+    let model = dir.path().join("vit.safetensors");
+    write_model(
+        &model,
+        &[
+            tensor_f32(
+                "visual.blocks.0.attn.qkv.weight",
+                &[48, 16],
+                &fused,
+                Dtype::F32,
+            ),
+            tensor_f32("separate.q.weight", &[16, 16], &q, Dtype::F32),
+            tensor_f32("separate.k.weight", &[16, 16], &k, Dtype::F32),
+            tensor_f32("separate.v.weight", &[16, 16], &v, Dtype::F32),
+        ],
+    );
+    run_expect(&mut spectral(&model, &dir.path().join("o")), 0);
+    let rows = by_name(read_csv(&dir.path().join("o/layers.csv")));
+    for part in ["q", "k", "v"] {
+        let fused = &rows[&format!("visual.blocks.0.attn.qkv_{part}.weight")];
+        let separate = &rows[&format!("separate.{part}.weight")];
+        assert_eq!(fused["module"], format!("attn.qkv_{part}"));
+        assert_eq!(fused["layer"], "0");
+        assert_eq!(fused["tensor"], "visual.blocks.0.attn.qkv.weight");
+        for key in [
+            "alpha",
+            "xmin",
+            "D",
+            "num_pl_spikes",
+            "lambda_max",
+            "erank",
+            "stable_rank",
+        ] {
+            assert_eq!(fused[key], separate[key], "{part} {key}");
+        }
+    }
+}
+
+fn expect_input_error(args: &mut assert_cmd::Command, needles: &[&str]) {
+    let out = run_expect(args, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    }
+}
+
+#[test]
+fn bad_inputs_exit_2_with_a_message_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+
+    let text = dir.path().join("notes.safetensors");
+    std::fs::write(&text, "this is not a safetensors file at all").expect("write");
+    expect_input_error(
+        &mut spectral(&text, &out),
+        &["notes.safetensors", "not a valid safetensors file"],
+    );
+
+    let good = dir.path().join("good.safetensors");
+    write_model(&good, &small_model(Dtype::F32));
+    let bytes = std::fs::read(&good).expect("read");
+    let truncated = dir.path().join("truncated.safetensors");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 100]).expect("write");
+    expect_input_error(
+        &mut spectral(&truncated, &out),
+        &["truncated.safetensors", "truncated"],
+    );
+
+    let ints = dir.path().join("ints.safetensors");
+    write_model(
+        &ints,
+        &[tensor_f32(
+            "layers.0.w.weight",
+            &[16, 16],
+            &values(256, 1),
+            Dtype::I32,
+        )],
+    );
+    expect_input_error(
+        &mut spectral(&ints, &out),
+        &["ints.safetensors", "unsupported dtype I32"],
+    );
+
+    let vectors = dir.path().join("vectors.safetensors");
+    write_model(
+        &vectors,
+        &[tensor_f32("norm.weight", &[16], &values(16, 1), Dtype::F32)],
+    );
+    expect_input_error(
+        &mut spectral(&vectors, &out),
+        &["vectors.safetensors", "no 2-D weight matrix"],
+    );
+
+    let missing = dir.path().join("missing.safetensors");
+    expect_input_error(&mut spectral(&missing, &out), &["missing.safetensors"]);
+
+    let other = dir.path().join("other.safetensors");
+    write_model(
+        &other,
+        &[tensor_f32(
+            "encoder.layer.0.x.weight",
+            &[16, 16],
+            &values(256, 9),
+            Dtype::F32,
+        )],
+    );
+    expect_input_error(
+        spectral(&good, &out).arg("--base").arg(&other),
+        &["other.safetensors", "not the same architecture"],
+    );
+    assert!(!out.join("layers.csv").exists(), "no partial outputs");
+}
+
+/// The low-rank update of scripts/spectral/lowrank_update.py, applied in f32.
+fn lowrank_update(rows: usize, cols: usize, rank: usize) -> Vec<f32> {
+    let mut d = vec![0f32; rows * cols];
+    for i in 0..rows {
+        for j in 0..cols {
+            let u1 = ((7 * i) % 13) as f64 - 6.0;
+            let v1 = ((5 * j) % 11) as f64 - 5.0;
+            let mut x = u1 * v1 / 4096.0;
+            if rank == 2 {
+                let u2 = ((3 * i) % 7) as f64 - 3.0;
+                let v2 = ((11 * j) % 17) as f64 - 8.0;
+                x += u2 * v2 / 4096.0;
+            }
+            d[i * cols + j] = x as f32;
+        }
+    }
+    d
+}
+
+// Generated by scripts/spectral/lowrank_update.py (numpy float64, WeightWatcher 0.7.7 WWFit).
+// (name, mean_change, change_variance, relative_change, correlation, delta_erank, delta_alpha)
+const EXPECTED: [(&str, f64, f64, f64, f64, f64, f64); 2] = [
+    (
+        "encoder.layer.2.attention.self.value.weight",
+        1.986_902_603_402_630_5e-8,
+        8.367_319_712_534_638e-6,
+        0.044_769_217_461_957_19,
+        0.998_999_620_374_294_1,
+        0.088_240_535_685_599_75,
+        -0.103_298_481_841_791_91,
+    ),
+    (
+        "encoder.layer.4.intermediate.dense.weight",
+        2.069_917_036_577_452_4e-9,
+        1.411_832_383_903_430_6e-5,
+        0.060_335_313_085_900_26,
+        0.998_184_583_011_946_8,
+        -0.021_991_548_120_297_466,
+        -0.055_750_857_412_816_046,
+    ),
+];
+
+#[test]
+fn base_deltas_on_a_known_low_rank_update() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bytes = std::fs::read(minilm()).expect("minilm");
+    let st = safetensors::SafeTensors::deserialize(&bytes).expect("parse");
+    let mut tensors = Vec::new();
+    for name in st.names() {
+        let view = st.tensor(name).expect("tensor");
+        let mut data = view.data().to_vec();
+        if let Some(rank) = EXPECTED.iter().position(|e| e.0 == name).map(|i| i + 1) {
+            let (rows, cols) = (view.shape()[0], view.shape()[1]);
+            let update = lowrank_update(rows, cols, rank);
+            for (chunk, d) in data.chunks_exact_mut(4).zip(update) {
+                let w = f32::from_le_bytes(chunk.try_into().expect("4 bytes"));
+                chunk.copy_from_slice(&(w + d).to_le_bytes());
+            }
+        }
+        // Wrap the tuned copy in a VLM-style prefix: alignment must strip it.
+        tensors.push(Tensor {
+            name: format!("model.text_model.{name}"),
+            dtype: view.dtype(),
+            shape: view.shape().to_vec(),
+            data,
+        });
+    }
+    let tuned = dir.path().join("tuned.safetensors");
+    write_model(&tuned, &tensors);
+    let out = dir.path().join("delta");
+    run_expect(spectral(&tuned, &out).arg("--base").arg(minilm()), 0);
+    let rows = read_csv(&out.join("layers.csv"));
+    assert_eq!(rows.len(), 39);
+    for row in &rows {
+        let base_name = row["base_name"].as_str();
+        if let Some(e) = EXPECTED.iter().find(|e| e.0 == base_name) {
+            assert!(
+                (num(row, "mean_change") - e.1).abs() < 1e-12,
+                "{base_name} mean_change"
+            );
+            let close = |key: &str, want: f64, tol: f64| {
+                let got = num(row, key);
+                assert!(
+                    (got - want).abs() <= tol * want.abs(),
+                    "{base_name} {key}: {got} vs numpy {want}"
+                );
+            };
+            close("change_variance", e.2, 1e-9);
+            close("relative_change", e.3, 1e-9);
+            close("correlation", e.4, 1e-12);
+            close("delta_erank", e.5, 1e-6);
+            close("delta_alpha", e.6, 1e-6);
+        } else {
+            for (key, want) in [
+                ("relative_change", "0"),
+                ("correlation", "1"),
+                ("change_variance", "0"),
+                ("delta_erank", "0"),
+                ("mean_change", "0"),
+            ] {
+                assert_eq!(row[key], want, "{base_name} {key} on an untouched matrix");
+            }
+        }
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report");
+    for needle in [
+        "relative change",
+        "correlation with the base",
+        "Δ effective rank",
+    ] {
+        assert!(html.contains(needle), "report lacks {needle}");
+    }
+}
+
+#[test]
+fn compare_labels_a_trajectory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = dir.path().join("a.safetensors");
+    let b = dir.path().join("b.safetensors");
+    write_model(&a, &small_model(Dtype::F32));
+    write_model(&b, &small_model(Dtype::BF16));
+    let out = dir.path().join("cmp");
+    let mut cmd = regime();
+    cmd.arg("spectral-compare")
+        .arg(&a)
+        .arg(&b)
+        .arg(&a)
+        .arg(&b)
+        .arg("--out")
+        .arg(&out);
+    cmd.args([
+        "--labels",
+        "A@1k",
+        "A@2k",
+        "B@1k",
+        "B@2k",
+        "--reference",
+        "A",
+    ]);
+    run_expect(&mut cmd, 0);
+    let rows = read_csv(&out.join("compare.csv"));
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0]["trend"], "Stable");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("compare.json")).expect("json"))
+            .expect("parse");
+    assert_eq!(
+        json["trajectory"]["checkpoints"],
+        serde_json::json!(["1k", "2k"])
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).expect("html");
+    assert!(html.contains("Trajectory (reference: A)") && html.contains("α histograms"));
+}
