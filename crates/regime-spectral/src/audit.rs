@@ -494,6 +494,16 @@ impl Audit {
         })
     }
 
+    /// Name used to pair tensors: prefix rules applied, then a leading
+    /// `model.` dropped (so `model.text_model.encoder…` pairs with `encoder…`).
+    fn align_key(&self, name: &str) -> String {
+        let canonical = self.prefix_map.canonical(name);
+        match canonical.strip_prefix("model.") {
+            Some(rest) => rest.to_owned(),
+            None => canonical,
+        }
+    }
+
     fn align<'b>(
         &self,
         jobs: &[Job<'_>],
@@ -502,16 +512,14 @@ impl Audit {
         let (base_jobs, _) = self.select(base)?;
         let mut by_name: HashMap<String, &Job<'b>> = HashMap::with_capacity(base_jobs.len());
         for job in &base_jobs {
-            by_name
-                .entry(self.prefix_map.canonical(&job.name))
-                .or_insert(job);
+            by_name.entry(self.align_key(&job.name)).or_insert(job);
         }
         let mut used: HashSet<&str> = HashSet::new();
         let mut pairs = Vec::with_capacity(jobs.len());
         let mut missing_in_base = Vec::new();
         let mut shape_mismatches = Vec::new();
         for job in jobs {
-            match by_name.get(&self.prefix_map.canonical(&job.name)) {
+            match by_name.get(&self.align_key(&job.name)) {
                 Some(b) if b.shape == job.shape => {
                     used.insert(b.name.as_str());
                     pairs.push(Some((*b).clone()));
