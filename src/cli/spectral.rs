@@ -52,7 +52,7 @@ pub(crate) struct SpectralSelectArgs {
         help_heading = "Input options"
     )]
     pub(crate) max_evals: usize,
-    /// Skip matrices whose larger side exceeds this (large embeddings, lm_head) [default: 50000].
+    /// Skip matrices whose larger side exceeds this (large embeddings, `lm_head`) [default: 50000].
     #[arg(
         long,
         default_value_t = 50_000,
@@ -61,7 +61,7 @@ pub(crate) struct SpectralSelectArgs {
         help_heading = "Input options"
     )]
     pub(crate) max_n: usize,
-    /// Refit with the top 2…9 eigenvalues clipped when they distort the fit (WeightWatcher's clip_xmax).
+    /// Refit with the top 2…9 eigenvalues clipped when they distort the fit (WeightWatcher's `clip_xmax`).
     #[arg(
         long,
         env = "REGIME_SPECTRAL_FIX_FINGERS",

@@ -1,6 +1,7 @@
 //! `regime spectral`: audit one model (optionally against a base) and write
 //! layers.csv, layers.parquet, summary.json and report.html atomically.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -126,14 +127,15 @@ pub(super) fn summary_line(audit: &ModelAudit, summary: &ModelSummary, out: &Pat
         audit.skipped.len()
     );
     if let Some(base) = &audit.base {
-        line.push_str(&format!(
+        let _ = write!(
+            line,
             "; {} matched with base ({} unmatched, {} shape mismatches)",
             base.matched,
             base.missing_in_base.len() + base.missing_in_model.len(),
             base.shape_mismatches.len()
-        ));
+        );
     }
-    line.push_str(&format!(" -> {}", out.display()));
+    let _ = write!(line, " -> {}", out.display());
     line
 }
 

@@ -1,6 +1,7 @@
 //! `regime spectral-compare`: audit several models or checkpoints and write
 //! one table (compare.csv, compare.json), a combined layers.csv and one report.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
@@ -48,6 +49,10 @@ fn fmt(v: Option<f64>) -> String {
         .unwrap_or_default()
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one linear pass: audit, then write four outputs"
+)]
 pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let labels: Vec<String> = if args.labels.is_empty() {
         args.models.iter().map(|p| default_label(p)).collect()
@@ -110,8 +115,9 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
                 t.rows.iter().find(|r| r.condition == condition)?.trend
             })
             .map_or("", regime_spectral::Trend::as_str);
-        csv.push_str(&format!(
-            "{label},{},{},{},{},{},{},{},{},{trend}\n",
+        let _ = writeln!(
+            csv,
+            "{label},{},{},{},{},{},{},{},{},{trend}",
             audit.path.display(),
             s.matrices,
             s.fitted,
@@ -120,7 +126,7 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
             fmt(s.share_below_2),
             fmt(s.share_6_10),
             fmt(s.share_above_10),
-        ));
+        );
     }
     write_atomic(&args.out.join("compare.csv"), csv.as_bytes())?;
 
@@ -129,8 +135,9 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
     for (label, audit) in labels.iter().zip(&audits) {
         for m in &audit.matrices {
             let fit = m.metrics.fit;
-            layers.push_str(&format!(
-                "{label},{},{},{},{},{},{},{},{},{},{},{}\n",
+            let _ = writeln!(
+                layers,
+                "{label},{},{},{},{},{},{},{},{},{},{},{}",
                 m.name,
                 m.module,
                 m.layer.map(|l| l.to_string()).unwrap_or_default(),
@@ -142,7 +149,7 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
                 m.metrics.num_pl_spikes,
                 fmt(Some(m.metrics.stable_rank)),
                 fmt(Some(m.metrics.erank)),
-            ));
+            );
         }
     }
     write_atomic(&args.out.join("layers.csv"), layers.as_bytes())?;

@@ -57,6 +57,10 @@ struct Tensor {
     data: Vec<u8>,
 }
 
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "test values are small integers"
+)]
 fn tensor_f32(name: &str, shape: &[usize], values: &[f32], dtype: Dtype) -> Tensor {
     let data = match dtype {
         Dtype::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
@@ -97,6 +101,7 @@ fn write_model(path: &Path, tensors: &[Tensor]) {
 
 /// Deterministic pseudo-random values exactly representable in bf16 (and so
 /// in f16 for this range): k/64 for small integers k.
+#[expect(clippy::cast_precision_loss, reason = "values below 127")]
 fn values(n: usize, seed: u64) -> Vec<f32> {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..n)
@@ -426,7 +431,12 @@ fn bad_inputs_exit_2_with_a_message_naming_the_file() {
     assert!(!out.join("layers.csv").exists(), "no partial outputs");
 }
 
-/// The low-rank update of scripts/spectral/lowrank_update.py, applied in f32.
+/// The low-rank update of `scripts/spectral/lowrank_update.py`, applied in f32.
+#[expect(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    reason = "small integers, exact dyadic rationals"
+)]
 fn lowrank_update(rows: usize, cols: usize, rank: usize) -> Vec<f32> {
     let mut d = vec![0f32; rows * cols];
     for i in 0..rows {

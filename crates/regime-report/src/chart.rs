@@ -125,9 +125,13 @@ impl Frame {
 }
 
 fn open(svg: &mut String, title: &str) {
+    open_sized(svg, title, HEIGHT);
+}
+
+fn open_sized(svg: &mut String, title: &str, height: f64) {
     let _ = write!(
         svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" \
          font-family=\"system-ui,sans-serif\" font-size=\"11\" role=\"img\"><title>{t}</title>\
          <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\
          <text x=\"{cx:.1}\" y=\"18\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"600\">{t}</text>",
@@ -292,7 +296,8 @@ impl LineChart {
     #[must_use]
     pub fn to_svg(&self) -> String {
         let mut svg = String::new();
-        open(&mut svg, &self.title);
+        let (layout, rows) = legend_layout(self.series.iter().map(|s| s.name.as_str()));
+        open_sized(&mut svg, &self.title, HEIGHT + 13.0 * rows as f64);
         let keep = |&(x, y): &(f64, f64)| {
             x.is_finite() && y.is_finite() && (!self.log_x || x > 0.0) && (!self.log_y || y > 0.0)
         };
@@ -389,7 +394,7 @@ impl LineChart {
                 );
             }
         }
-        legend(&mut svg, self.series.iter().map(|s| s.name.as_str()));
+        legend(&mut svg, &layout);
         svg.push_str("</svg>");
         svg
     }
@@ -411,11 +416,27 @@ fn bounds(pts: &[(f64, f64)], hlines: &[(f64, String)]) -> (f64, f64, f64, f64) 
     b
 }
 
-fn legend<'a>(svg: &mut String, names: impl Iterator<Item = &'a str>) {
-    let mut x = LEFT + 4.0;
-    let y = TOP - 6.0;
-    for (k, name) in names.enumerate() {
+/// Lays legend entries out in rows below the plot: (x, row) per entry.
+fn legend_layout<'a>(names: impl Iterator<Item = &'a str>) -> (Vec<(f64, usize, &'a str)>, usize) {
+    let mut out = Vec::new();
+    let (mut x, mut row) = (LEFT, 0);
+    for name in names {
+        let w = 20.0 + 5.8 * name.chars().count() as f64;
+        if x + w > WIDTH - RIGHT && x > LEFT {
+            x = LEFT;
+            row += 1;
+        }
+        out.push((x, row, name));
+        x += w;
+    }
+    let rows = if out.is_empty() { 0 } else { row + 1 };
+    (out, rows)
+}
+
+fn legend(svg: &mut String, layout: &[(f64, usize, &str)]) {
+    for (k, (x, row, name)) in layout.iter().enumerate() {
         let colour = PALETTE[k % PALETTE.len()];
+        let y = HEIGHT + 4.0 + 13.0 * *row as f64;
         let _ = write!(
             svg,
             "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"10\" height=\"3\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"{y:.1}\" font-size=\"10\">{}</text>",
@@ -423,7 +444,6 @@ fn legend<'a>(svg: &mut String, names: impl Iterator<Item = &'a str>) {
             x + 13.0,
             escape(name)
         );
-        x += 18.0 + 6.0 * name.chars().count() as f64;
     }
 }
 

@@ -67,7 +67,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;bord
 .sub{color:#57606a;margin-top:0}table{border-collapse:collapse;margin:.6rem 0;font-size:.85rem}\
 td,th{border:1px solid #d0d7de;padding:.2rem .5rem;text-align:right}th{background:#f6f8fa}td:first-child,th:first-child{text-align:left}\
 table.kf td:first-child{color:#57606a}.row{display:flex;flex-wrap:wrap;gap:1rem}.scroll{overflow-x:auto;max-height:32rem;overflow-y:auto}\
-svg{max-width:100%;height:auto}";
+svg{max-width:100%;height:auto}figure{margin:0}";
 
 impl HtmlPage {
     /// A page with a title and no sections.
