@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     init_tracing(cli.global.verbose, cli.global.quiet);
     match commands::run(&cli) {
         Ok(commands::Outcome::Success) => ExitCode::SUCCESS,
+        Ok(commands::Outcome::CheckFailed) => ExitCode::from(1),
         Err(err) => {
             for cause in err.chain() {
                 if let Some(io) = cause.downcast_ref::<std::io::Error>()

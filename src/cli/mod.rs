@@ -1,18 +1,24 @@
 //! Command-line definitions (clap derive only). Each subcommand's arguments
 //! live in their own module; `commands/` turns them into library configs.
 
+mod audit;
 mod condition;
 mod input;
 mod inspect;
 mod profile;
+mod prompt_dedup;
 mod quickstart;
 mod spectral;
+mod synth;
 
 use clap::{Args, Parser, Subcommand};
 
 pub(crate) use condition::{ConditionArgs, ConditionCArgs, ConditionCommand, LayoutArg};
 pub(crate) use input::{InputArgs, OutputArgs, ProfileArg};
+pub(crate) use audit::{AuditFormat, AuditPromptsArgs};
 pub(crate) use inspect::InspectArgs;
+pub(crate) use prompt_dedup::{DedupOptions, PromptDedupArgs};
+pub(crate) use synth::{SynthArgs, SynthCommand, SynthLayoutArg, SynthPromptDupArgs};
 pub(crate) use profile::{MergeArgs, ProfileArgs};
 pub(crate) use quickstart::QuickstartArgs;
 pub(crate) use spectral::{EsdArg, SpectralArgs, SpectralCompareArgs, SpectralSelectArgs};
@@ -58,4 +64,10 @@ pub(crate) enum Command {
     Spectral(SpectralArgs),
     /// Compare spectral audits of several models or checkpoints (trajectories, trend labels).
     SpectralCompare(SpectralCompareArgs),
+    /// Remove prompt segments duplicated across the fields of each sample.
+    PromptDedup(PromptDedupArgs),
+    /// Check prompt duplication against limits (CI gate: exit 1 over a limit).
+    AuditPrompts(AuditPromptsArgs),
+    /// Generate corpora with known properties (planted prompt duplication).
+    Synth(SynthArgs),
 }

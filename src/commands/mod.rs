@@ -1,23 +1,28 @@
 //! One module per subcommand: each converts its clap arguments into library
 //! configs, calls the libraries and renders the result.
 
+mod audit_prompts;
 mod condition_c;
 mod corpus;
 mod inspect;
 mod merge;
 mod profile;
 mod profile_output;
+mod prompt_dedup;
 mod quickstart;
 mod spectral;
 mod spectral_compare;
+mod synth;
 
-use crate::cli::{Cli, Command, ConditionCommand};
+use crate::cli::{Cli, Command, ConditionCommand, SynthCommand};
 
 /// How a command that did not error ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
     /// Everything ran and every check passed (exit 0).
     Success,
+    /// The run completed but a check failed (exit 1).
+    CheckFailed,
 }
 
 /// Runs the parsed command line.
@@ -33,5 +38,10 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Quickstart(args) => quickstart::run(args, global),
         Command::Spectral(args) => spectral::run(args, global),
         Command::SpectralCompare(args) => spectral_compare::run(args, global),
+        Command::PromptDedup(args) => prompt_dedup::run(args, global),
+        Command::AuditPrompts(args) => audit_prompts::run(args, global),
+        Command::Synth(args) => match &args.command {
+            SynthCommand::PromptDup(a) => synth::run(a, global),
+        },
     }
 }

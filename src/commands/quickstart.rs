@@ -7,7 +7,8 @@ use anyhow::Context;
 
 use super::Outcome;
 use crate::cli::{
-    ConditionCArgs, GlobalArgs, InputArgs, InspectArgs, LayoutArg, OutputArgs, QuickstartArgs,
+    ConditionCArgs, DedupOptions, GlobalArgs, InputArgs, InspectArgs, LayoutArg, OutputArgs,
+    PromptDedupArgs, QuickstartArgs,
 };
 use crate::progress;
 
@@ -77,9 +78,32 @@ pub(crate) fn run(args: &QuickstartArgs, global: &GlobalArgs) -> anyhow::Result<
         global,
     )?;
 
+    step(global, "prompt-dedup");
+    super::prompt_dedup::run(
+        &PromptDedupArgs {
+            input: input(),
+            output: output("prompt-dedup"),
+            dedup: DedupOptions {
+                priority: regime_dedup::DEFAULT_PRIORITY
+                    .iter()
+                    .map(|r| r.as_str().to_owned())
+                    .collect(),
+                min_chars: regime_dedup::DEFAULT_MIN_CHARS,
+                case_fold: false,
+                protect: Vec::new(),
+                top: regime_dedup::DEFAULT_TOP_TEMPLATES,
+                worst: regime_dedup::DEFAULT_WORST,
+            },
+            empty_as_null: false,
+            provenance: true,
+        },
+        global,
+    )?;
+
     let outputs: Vec<(&str, PathBuf)> = vec![
         ("sample corpus", corpus.clone()),
         ("condition C", args.out.join("condition-c")),
+        ("prompt-dedup", args.out.join("prompt-dedup")),
     ];
     print_outputs(&args.out, &outputs)?;
     Ok(Outcome::Success)

@@ -6,4 +6,5 @@ mod input_errors;
 mod inspect;
 mod interrupt;
 mod profile;
+mod prompt_dedup;
 mod spectral;

@@ -1,0 +1,66 @@
+//! `regime synth …`: generated corpora for testing pipelines.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::OutputArgs;
+
+/// Generate corpora with known properties, for testing pipelines.
+#[derive(Debug, Args)]
+pub(crate) struct SynthArgs {
+    /// What to generate.
+    #[command(subcommand)]
+    pub(crate) command: SynthCommand,
+}
+
+/// The generators.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SynthCommand {
+    /// Multimodal samples with planted prompt duplication and a ground-truth
+    /// column (`regime_truth`).
+    ///
+    /// From a LLaVA corpus, every row gets `system`, `caption`, `ocr_text`
+    /// and `metadata` (JSON) fields; exactly round(share · rows) rows, drawn
+    /// with the seed, copy their first user question into 1–4 of them
+    /// verbatim, as template fragments and as substrings of longer text.
+    /// The columns layout also writes DIR/fields.toml for --fields.
+    PromptDup(SynthPromptDupArgs),
+}
+
+/// Options of `regime synth prompt-dup`.
+#[derive(Debug, Args)]
+pub(crate) struct SynthPromptDupArgs {
+    /// A LLaVA corpus (`conversations: [{from, value}]`, `id`, `image`):
+    /// files, directories or globs.
+    #[arg(required = true, value_name = "SOURCE")]
+    pub(crate) source: Vec<PathBuf>,
+    /// Where to write.
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+    /// Share of samples with planted duplication, in [0, 1].
+    #[arg(long, value_name = "SHARE")]
+    pub(crate) share: f64,
+    /// RNG seed.
+    #[arg(long, default_value_t = 0, env = "REGIME_SEED")]
+    pub(crate) seed: u64,
+    /// Output layout.
+    #[arg(long, value_enum, default_value_t = SynthLayoutArg::Llava)]
+    pub(crate) layout: SynthLayoutArg,
+    /// Rows to generate, cycling the source [default: the source's rows].
+    #[arg(long, value_name = "N")]
+    pub(crate) rows: Option<u64>,
+}
+
+/// Generated layouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SynthLayoutArg {
+    /// `conversations: [{from, value}]` plus flat system, caption, ocr_text,
+    /// metadata.
+    Llava,
+    /// `messages: [{role, content}]` (system first) plus flat caption,
+    /// ocr_text, metadata.
+    Messages,
+    /// Flat prompt, response, system, caption, ocr_text, metadata.
+    Columns,
+}

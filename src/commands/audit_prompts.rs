@@ -1,0 +1,336 @@
+//! `regime audit-prompts`: the prompt-duplication CI gate. Reads only; the
+//! report goes to stdout in the chosen format.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use regime_dedup::{AuditReport, Limits, SampleInfo, audit_batch, sample_rows};
+
+use super::Outcome;
+use super::corpus;
+use super::prompt_dedup::{audit, build};
+use crate::cli::{AuditFormat, AuditPromptsArgs, GlobalArgs};
+use crate::progress;
+
+pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let limits = Limits {
+        max_sample_dup_rate: args.max_sample_dup_rate,
+        max_segment_dup_rate: args.max_segment_dup_rate,
+        max_template_share: args.max_template_share,
+    };
+    limits.validate()?;
+    let dedup = build(&args.dedup)?;
+    let corpus = corpus::open(&args.input, global)?;
+    let population = corpus.builder.total_rows()?;
+    let chosen = args.sample.map(|n| sample_rows(population, n, args.seed));
+    let mut columns = corpus.map.text_columns();
+    if corpus.builder.schema().field_with_name("id").is_ok() {
+        columns.push("id".into());
+    }
+    let reader = corpus.builder.with_columns(&columns)?.build();
+    let settings = audit(&args.dedup);
+    let mut total = settings.empty_like();
+    let bar = progress::bar(global, Some(population), "audit-prompts", "samples");
+    let mut seen = 0u64;
+    let mut next = 0usize;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch?;
+        let n = batch.num_rows() as u64;
+        let part = if let Some(chosen) = &chosen {
+            rows.clear();
+            while let Some(&r) = chosen.get(next) {
+                if r >= seen + n {
+                    break;
+                }
+                rows.push(usize::try_from(r - seen)?);
+                next += 1;
+            }
+            audit_batch(&dedup, &corpus.map, &batch, Some(&rows), &settings)?
+        } else {
+            audit_batch(&dedup, &corpus.map, &batch, None, &settings)?
+        };
+        total.merge(part);
+        seen += n;
+        bar.set_position(seen);
+    }
+    bar.finish_and_clear();
+    let sample = match (&chosen, total.intervals(population)) {
+        (Some(_), Some(intervals)) => Some(SampleInfo {
+            rows: total.samples(),
+            population,
+            seed: args.seed,
+            intervals,
+        }),
+        _ => None,
+    };
+    let report = AuditReport::new(total.report(), limits, sample);
+    let text = match args.format {
+        AuditFormat::Text => render_text(&report),
+        AuditFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+        AuditFormat::Junit => render_junit(&report),
+        AuditFormat::Github => render_github(&report),
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(if report.passed {
+        Outcome::Success
+    } else {
+        Outcome::CheckFailed
+    })
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.2}%", 100.0 * v)
+}
+
+fn limit_note(report: &AuditReport, figure: &str) -> String {
+    report
+        .checks
+        .iter()
+        .find(|c| c.figure == figure)
+        .and_then(|c| {
+            c.limit.map(|l| {
+                format!(
+                    "  (limit {}: {})",
+                    pct(l),
+                    if c.passed { "ok" } else { "EXCEEDED" }
+                )
+            })
+        })
+        .unwrap_or_default()
+}
+
+fn header(report: &AuditReport) -> String {
+    let f = &report.figures;
+    match &report.sample {
+        Some(s) => format!(
+            "{} of {} samples (seeded sample, seed {})",
+            s.rows, s.population, s.seed
+        ),
+        None => format!("{} samples", f.samples),
+    }
+}
+
+/// The short human report.
+fn render_text(report: &AuditReport) -> String {
+    let f = &report.figures;
+    let mut out = String::new();
+    let interval = |pick: fn(&regime_dedup::Intervals) -> (f64, f64)| {
+        report.sample.as_ref().map_or_else(String::new, |s| {
+            let (lo, hi) = pick(&s.intervals);
+            format!("  95% CI [{}, {}]", pct(lo), pct(hi))
+        })
+    };
+    let _ = writeln!(out, "audit-prompts: {}", header(report));
+    let _ = writeln!(
+        out,
+        "  sample_dup_rate    {:>8}{}{}",
+        pct(f.sample_dup_rate),
+        interval(|i| i.sample_dup_rate),
+        limit_note(report, "sample_dup_rate")
+    );
+    if report.sample.is_some() {
+        let _ = writeln!(out, "                     (Wilson score interval)");
+    }
+    let _ = writeln!(
+        out,
+        "  segment_dup_rate   {:>8}{}{}",
+        pct(f.segment_dup_rate),
+        interval(|i| i.segment_dup_rate),
+        limit_note(report, "segment_dup_rate")
+    );
+    let _ = writeln!(
+        out,
+        "  char_dup_rate      {:>8}{}",
+        pct(f.char_dup_rate),
+        interval(|i| i.char_dup_rate)
+    );
+    let _ = writeln!(out, "  repeated_turns     {:>8}", f.repeated_turns);
+    let _ = writeln!(
+        out,
+        "  max template share {:>8}{}",
+        pct(report.max_template_share),
+        limit_note(report, "max_template_share")
+    );
+    if !f.templates.is_empty() {
+        let _ = writeln!(out, "top templates (share of samples):");
+        for t in &f.templates {
+            let _ = writeln!(
+                out,
+                "  {:>8}  {:>8}  {:?}",
+                pct(t.share),
+                t.samples,
+                t.segment
+            );
+        }
+    }
+    if !f.worst.is_empty() {
+        let _ = writeln!(out, "worst samples:");
+        for w in &f.worst {
+            let _ = writeln!(
+                out,
+                "  row {}{}: {} duplicate cop{}",
+                w.row_id,
+                w.id.as_ref()
+                    .map_or_else(String::new, |id| format!(" (id {id})")),
+                w.duplicates.len(),
+                if w.duplicates.len() == 1 { "y" } else { "ies" }
+            );
+            for d in &w.duplicates {
+                let _ = writeln!(out, "    {d:?}");
+            }
+        }
+    }
+    let failed: Vec<String> = failures(report);
+    if failed.is_empty() {
+        let _ = writeln!(out, "result: ok");
+    } else {
+        let _ = writeln!(out, "result: FAILED: {}", failed.join("; "));
+    }
+    out
+}
+
+fn failures(report: &AuditReport) -> Vec<String> {
+    report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| {
+            format!(
+                "{} {} exceeds the limit {}",
+                c.figure,
+                pct(c.value),
+                c.limit.map_or_else(String::new, pct)
+            )
+        })
+        .collect()
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JUnit XML: one test case per figure (a failure when over its limit).
+fn render_junit(report: &AuditReport) -> String {
+    let f = &report.figures;
+    let failures = report.checks.iter().filter(|c| !c.passed).count();
+    let tests = report.checks.len();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"regime audit-prompts\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">"
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"audit-prompts\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">"
+    );
+    let _ = writeln!(out, "    <properties>");
+    for (name, value) in [
+        ("samples", f.samples.to_string()),
+        ("sample_dup_rate", f.sample_dup_rate.to_string()),
+        ("segment_dup_rate", f.segment_dup_rate.to_string()),
+        ("char_dup_rate", f.char_dup_rate.to_string()),
+        ("repeated_turns", f.repeated_turns.to_string()),
+        ("max_template_share", report.max_template_share.to_string()),
+    ] {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            xml_escape(&value)
+        );
+    }
+    let _ = writeln!(out, "    </properties>");
+    for c in &report.checks {
+        let name = xml_escape(&c.figure);
+        if c.passed {
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"audit-prompts\" name=\"{name}\"/>"
+            );
+            continue;
+        }
+        let message = format!(
+            "{} {} exceeds the limit {}",
+            c.figure,
+            pct(c.value),
+            c.limit.map_or_else(String::new, pct)
+        );
+        let mut body = String::new();
+        for w in &f.worst {
+            let _ = writeln!(
+                body,
+                "row {}{}: {:?}",
+                w.row_id,
+                w.id.as_ref()
+                    .map_or_else(String::new, |id| format!(" (id {id})")),
+                w.duplicates
+            );
+        }
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"audit-prompts\" name=\"{name}\">\n      <failure type=\"limit\" message=\"{}\">{}</failure>\n    </testcase>",
+            xml_escape(&message),
+            xml_escape(&body)
+        );
+    }
+    let _ = writeln!(out, "  </testsuite>\n</testsuites>");
+    out
+}
+
+/// GitHub Actions workflow-command escaping of a message.
+fn gh_escape(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// GitHub annotations: `::error` per exceeded limit, `::warning` per worst
+/// sample when a limit failed, `::notice` with the figures.
+fn render_github(report: &AuditReport) -> String {
+    let f = &report.figures;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "::notice title=audit-prompts::{}",
+        gh_escape(&format!(
+            "{}: sample_dup_rate {}, segment_dup_rate {}, char_dup_rate {}, repeated_turns {}, max template share {}",
+            header(report),
+            pct(f.sample_dup_rate),
+            pct(f.segment_dup_rate),
+            pct(f.char_dup_rate),
+            f.repeated_turns,
+            pct(report.max_template_share)
+        ))
+    );
+    for failure in failures(report) {
+        let _ = writeln!(out, "::error title=audit-prompts::{}", gh_escape(&failure));
+    }
+    if !report.passed {
+        for w in &f.worst {
+            let _ = writeln!(
+                out,
+                "::warning title=duplicated prompt::{}",
+                gh_escape(&format!(
+                    "row {}{}: {:?}",
+                    w.row_id,
+                    w.id.as_ref()
+                        .map_or_else(String::new, |id| format!(" (id {id})")),
+                    w.duplicates
+                ))
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,123 @@
+//! `regime prompt-dedup`: within-sample prompt-segment de-duplication.
+
+use anyhow::Context;
+use regime_corpus::{OutputDir, PartWriter, Role};
+use regime_dedup::ProtectedTokens;
+use regime_dedup::{
+    PromptAudit, PromptDedup, PromptDedupReport, RewriteOptions, dedup_batch, output_schema,
+};
+
+use super::Outcome;
+use super::corpus::{self, RunClock};
+use crate::cli::{DedupOptions, GlobalArgs, PromptDedupArgs};
+use crate::progress;
+
+/// The de-duplication the options ask for.
+pub(crate) fn build(options: &DedupOptions) -> anyhow::Result<PromptDedup> {
+    let mut priority = Vec::with_capacity(options.priority.len());
+    for name in &options.priority {
+        let role = Role::parse(name.trim()).with_context(|| {
+            format!(
+                "--priority: unknown role `{name}` (expected user, system, caption, ocr, metadata or other)"
+            )
+        })?;
+        priority.push(role);
+    }
+    let protected = options
+        .protect
+        .iter()
+        .fold(ProtectedTokens::default(), |p, t| p.with_token(t.clone()));
+    Ok(PromptDedup::builder()
+        .with_priority(priority)
+        .with_min_chars(options.min_chars)
+        .with_case_fold(options.case_fold)
+        .with_protected(protected)
+        .build()?)
+}
+
+/// The audit settings the options ask for.
+pub(crate) fn audit(options: &DedupOptions) -> PromptAudit {
+    PromptAudit::new()
+        .with_top_templates(options.top)
+        .with_worst(options.worst)
+}
+
+/// The run's configuration, for the manifest.
+fn config(args: &PromptDedupArgs) -> serde_json::Value {
+    serde_json::json!({
+        "priority": args.dedup.priority,
+        "min_chars": args.dedup.min_chars,
+        "case_fold": args.dedup.case_fold,
+        "protect": args.dedup.protect,
+        "empty_as_null": args.empty_as_null,
+        "provenance": args.provenance,
+    })
+}
+
+pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let clock = RunClock::start();
+    let dedup = build(&args.dedup)?;
+    let corpus = corpus::open(&args.input, global)?;
+    let rows = corpus.builder.total_rows()?;
+    let schema = output_schema(corpus.builder.schema(), args.provenance)?;
+    let out = OutputDir::prepare(&args.output.out, args.output.overwrite)?;
+    let mut writer =
+        PartWriter::try_new(&out, "part", schema, corpus::writer_options(&args.output))?;
+    let paths = corpus.paths();
+    let options = RewriteOptions {
+        provenance: args.provenance,
+        empty_as_null: args.empty_as_null,
+    };
+    let settings = audit(&args.dedup);
+    let mut before = settings.empty_like();
+    let mut after = settings.empty_like();
+    let mut fields_changed = 0;
+    let bar = progress::bar(global, Some(rows), "prompt-dedup", "samples");
+    for batch in corpus.builder.build() {
+        let batch = batch?;
+        let result = dedup_batch(&dedup, &corpus.map, &batch, options, &settings)?;
+        writer.write(&result.batch)?;
+        fields_changed += result.fields_changed;
+        before.merge(result.before);
+        after.merge(result.after);
+        bar.set_position(before.samples());
+    }
+    bar.finish_and_clear();
+    let outputs = writer.finish()?;
+    let report = PromptDedupReport {
+        before: before.report(),
+        after: after.report(),
+        rows_in: before.samples(),
+        rows_out: after.samples(),
+        fields_changed,
+    };
+    let report_path = out.staged("report.json");
+    std::fs::write(&report_path, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| report_path.display().to_string())?;
+    let mut manifest = clock.manifest(
+        "prompt-dedup",
+        config(args),
+        None,
+        &paths,
+        (report.rows_in, report.rows_out),
+    )?;
+    manifest.outputs = outputs;
+    let dir = out.path().to_path_buf();
+    out.commit(manifest)?;
+    progress::summary(
+        global,
+        &format!(
+            "prompt-dedup: {} samples, {} with duplicates ({:.2}%): removed {} copies ({:.2}% of segments, {:.2}% of characters) from {} fields; {} repeated turns kept; wrote {}",
+            report.rows_in,
+            report.before.counts.dup_samples,
+            100.0 * report.before.sample_dup_rate,
+            report.before.counts.copies,
+            100.0 * report.before.segment_dup_rate,
+            100.0 * report.before.char_dup_rate,
+            fields_changed,
+            report.before.repeated_turns,
+            dir.display()
+        ),
+    );
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,754 @@
+//! `regime synth prompt-dup`, `regime prompt-dedup` and `regime
+//! audit-prompts` end to end: planted duplication at 0%, 25%, 75% and 100%
+//! in the llava, messages and columns layouts is measured exactly, removed
+//! exactly, and nothing else changes.
+
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use serde_json::Value;
+
+use crate::common::{parquet_files, read_parquet, regime, run_expect, sample};
+
+const SHARES: [f64; 4] = [0.0, 0.25, 0.75, 1.0];
+
+fn synth(dir: &Path, share: f64, layout: &str, seed: u64) -> PathBuf {
+    let out = dir.join(format!("synth-{layout}-{share}"));
+    run_expect(
+        regime()
+            .args(["synth", "prompt-dup"])
+            .arg(sample())
+            .args(["--share", &share.to_string()])
+            .args(["--seed", &seed.to_string()])
+            .args(["--layout", layout])
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
+    out
+}
+
+/// `--profile columns --fields …` for the columns layout.
+fn profile_args(corpus: &Path, layout: &str) -> Vec<String> {
+    if layout == "columns" {
+        let fields = corpus.join("fields.toml");
+        vec![
+            "--profile".into(),
+            "columns".into(),
+            "--fields".into(),
+            fields.display().to_string(),
+        ]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The parquet parts of an output directory, or the file itself.
+fn inputs(corpus: &Path) -> Vec<PathBuf> {
+    if corpus.is_file() {
+        vec![corpus.to_path_buf()]
+    } else {
+        parquet_files(corpus)
+    }
+}
+
+fn close(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() <= 1e-15)
+}
+
+fn audit_json(corpus: &Path, extra: &[String], code: i32) -> Value {
+    let output = run_expect(
+        regime()
+            .arg("audit-prompts")
+            .args(inputs(corpus))
+            .args(extra)
+            .args(["--format", "json"]),
+        code,
+    );
+    serde_json::from_slice(&output.stdout).expect("audit JSON")
+}
+
+fn one_part(dir: &Path) -> RecordBatch {
+    let parts = parquet_files(dir);
+    assert_eq!(parts.len(), 1, "{parts:?}");
+    read_parquet(&parts[0])
+}
+
+struct Truth {
+    planted: u64,
+    copies: u64,
+    segments: u64,
+    chars: u64,
+    copy_chars: u64,
+    rows: Vec<Vec<String>>,
+}
+
+fn truth(batch: &RecordBatch) -> Truth {
+    let t = batch.column_by_name("regime_truth").unwrap().as_struct();
+    let u64s = |name: &str| {
+        t.column_by_name(name)
+            .unwrap()
+            .as_primitive::<arrow::datatypes::UInt64Type>()
+            .values()
+            .iter()
+            .sum::<u64>()
+    };
+    let planted = t
+        .column_by_name("planted")
+        .unwrap()
+        .as_boolean()
+        .true_count() as u64;
+    let copies = t.column_by_name("copies").unwrap().as_list::<i32>();
+    let rows: Vec<Vec<String>> = (0..copies.len())
+        .map(|i| {
+            let v = copies.value(i);
+            let v = v.as_string::<i32>();
+            (0..v.len()).map(|j| v.value(j).to_owned()).collect()
+        })
+        .collect();
+    Truth {
+        planted,
+        copies: rows.iter().map(|r| r.len() as u64).sum(),
+        segments: u64s("segments"),
+        chars: u64s("chars"),
+        copy_chars: u64s("copy_chars"),
+        rows,
+    }
+}
+
+fn strings(array: &dyn Array) -> Vec<Option<String>> {
+    let a = array.as_string::<i32>();
+    (0..a.len())
+        .map(|i| a.is_valid(i).then(|| a.value(i).to_owned()))
+        .collect()
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// The figures of an audit or report equal the ground truth exactly.
+fn assert_figures(json: &Value, truth: &Truth, rows: u64, share: f64) {
+    assert_eq!(json["samples"], rows);
+    assert_eq!(json["sample_dup_rate"].as_f64(), Some(share), "{json}");
+    assert_eq!(json["counts"]["dup_samples"], truth.planted);
+    assert_eq!(json["counts"]["copies"], truth.copies);
+    assert_eq!(json["counts"]["segments"], truth.segments);
+    assert_eq!(json["counts"]["chars"], truth.chars);
+    assert_eq!(json["counts"]["dup_chars"], truth.copy_chars);
+    // The counts are exact; the rates are their quotients (serde_json's
+    // float parsing may be one ulp off the printed value).
+    assert!(close(
+        json["segment_dup_rate"].as_f64(),
+        ratio(truth.copies, truth.segments)
+    ));
+    assert!(close(
+        json["char_dup_rate"].as_f64(),
+        ratio(truth.copy_chars, truth.chars)
+    ));
+    assert_eq!(json["repeated_turns"], 0);
+}
+
+fn assert_zero(json: &Value) {
+    for key in ["sample_dup_rate", "segment_dup_rate", "char_dup_rate"] {
+        assert_eq!(json[key].as_f64(), Some(0.0), "{key}: {json}");
+    }
+    assert_eq!(json["counts"]["copies"], 0);
+    assert!(json["worst"].as_array().unwrap().is_empty());
+}
+
+/// The system text of each row (a flat column, or the first message).
+fn system_texts(batch: &RecordBatch, layout: &str) -> Vec<Option<String>> {
+    if layout == "messages" {
+        let list = batch.column_by_name("messages").unwrap().as_list::<i32>();
+        (0..list.len())
+            .map(|i| {
+                let turns = list.value(i);
+                let turns = turns.as_struct();
+                let role = turns.column_by_name("role").unwrap().as_string::<i32>();
+                assert_eq!(role.value(0), "system");
+                let content = turns.column_by_name("content").unwrap().as_string::<i32>();
+                Some(content.value(0).to_owned())
+            })
+            .collect()
+    } else {
+        strings(batch.column_by_name("system").unwrap().as_ref())
+    }
+}
+
+/// Every turn but the system one, as (role, text).
+fn other_turns(batch: &RecordBatch, layout: &str) -> Vec<Vec<(String, String)>> {
+    let Some(list) = batch
+        .column_by_name(if layout == "messages" {
+            "messages"
+        } else {
+            "conversations"
+        })
+        .map(|c| c.as_list::<i32>().clone())
+    else {
+        return Vec::new();
+    };
+    let (speaker, text) = if layout == "messages" {
+        ("role", "content")
+    } else {
+        ("from", "value")
+    };
+    (0..list.len())
+        .map(|i| {
+            let turns = list.value(i);
+            let turns = turns.as_struct();
+            let s = turns.column_by_name(speaker).unwrap().as_string::<i32>();
+            let t = turns.column_by_name(text).unwrap().as_string::<i32>();
+            (0..turns.len())
+                .filter(|&j| s.value(j) != "system")
+                .map(|j| (s.value(j).to_owned(), t.value(j).to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+fn check_layout(layout: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    for share in SHARES {
+        let corpus = synth(dir.path(), share, layout, 7);
+        let input = one_part(&corpus);
+        let rows = input.num_rows() as u64;
+        assert_eq!(rows, 5000);
+        let truth = truth(&input);
+        assert_eq!(ratio(truth.planted, rows), share);
+        let profile = profile_args(&corpus, layout);
+
+        // The audit measures the planted duplication exactly.
+        let before = audit_json(&corpus, &profile, 0);
+        assert_figures(&before, &truth, rows, share);
+
+        // prompt-dedup removes exactly the planted copies.
+        let out = dir.path().join(format!("dedup-{layout}-{share}"));
+        run_expect(
+            regime()
+                .arg("prompt-dedup")
+                .args(parquet_files(&corpus))
+                .args(&profile)
+                .arg("--provenance")
+                .arg("--out")
+                .arg(&out),
+            0,
+        );
+        let report: Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        assert_figures(&report, &truth, rows, share);
+        assert_zero(&report["after"]);
+        assert_eq!(report["rows_out"], rows);
+        let output = one_part(&out);
+        assert_eq!(output.num_rows(), input.num_rows(), "row count");
+
+        // Same schema plus the provenance column.
+        let in_schema = input.schema();
+        let out_schema = output.schema();
+        assert_eq!(
+            &out_schema.fields()[..in_schema.fields().len()],
+            &in_schema.fields()[..]
+        );
+        assert_eq!(out_schema.fields().len(), in_schema.fields().len() + 1);
+
+        // Every removed copy is listed, row by row, in order.
+        let removed = output
+            .column_by_name("regime_removed")
+            .unwrap()
+            .as_list::<i32>();
+        for (i, want) in truth.rows.iter().enumerate() {
+            let got = removed.value(i);
+            let got = got.as_string::<i32>();
+            let got: Vec<&str> = (0..got.len()).map(|j| got.value(j)).collect();
+            assert_eq!(got, *want, "row {i} provenance");
+        }
+
+        // Columns without a planted copy are byte-identical, in row order.
+        let text_columns = ["system", "caption", "ocr_text", "metadata", "messages"];
+        for field in in_schema.fields() {
+            if !text_columns.contains(&field.name().as_str()) {
+                assert_eq!(
+                    output.column_by_name(field.name()).unwrap(),
+                    input.column_by_name(field.name()).unwrap(),
+                    "{layout} {share}: column {} changed",
+                    field.name()
+                );
+            }
+        }
+        // User and assistant turns (the canonical instances and the target)
+        // never change.
+        assert_eq!(other_turns(&output, layout), other_turns(&input, layout));
+        // Planted-into fields equal the generator's expectation; the others
+        // are unchanged.
+        let expected = input.column_by_name("regime_truth").unwrap().as_struct();
+        let expected = |name: &str| strings(expected.column_by_name(name).unwrap().as_ref());
+        assert_eq!(system_texts(&output, layout), expected("expected_system"));
+        for (column, want) in [
+            ("caption", "expected_caption"),
+            ("ocr_text", "expected_ocr_text"),
+            ("metadata", "expected_metadata"),
+        ] {
+            let got = strings(output.column_by_name(column).unwrap().as_ref());
+            assert_eq!(got, expected(want), "{layout} {share}: {column}");
+            let was = strings(input.column_by_name(column).unwrap().as_ref());
+            let expected_col = expected(want);
+            for i in 0..got.len() {
+                if was[i] == expected_col[i] {
+                    assert_eq!(got[i], was[i]);
+                }
+            }
+        }
+
+        // After prompt-dedup the audit reports 0, and the gate passes at 0.
+        let mut gate = profile.clone();
+        gate.extend(["--max-sample-dup-rate".to_owned(), "0".to_owned()]);
+        let after = audit_json(&out, &gate, 0);
+        assert_zero(&after);
+        assert_eq!(after["samples"], rows);
+        // The planted corpus fails the same gate unless nothing was planted.
+        audit_json(&corpus, &gate, if share == 0.0 { 0 } else { 1 });
+    }
+}
+
+#[test]
+fn planted_duplication_llava() {
+    check_layout("llava");
+}
+
+#[test]
+fn planted_duplication_messages() {
+    check_layout("messages");
+}
+
+#[test]
+fn planted_duplication_columns() {
+    check_layout("columns");
+}
+
+#[test]
+fn outputs_are_identical_at_one_and_two_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = synth(dir.path(), 0.75, "llava", 3);
+    let mut runs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("out-{threads}"));
+        run_expect(
+            regime()
+                .env("RAYON_NUM_THREADS", threads)
+                .arg("prompt-dedup")
+                .args(parquet_files(&corpus))
+                .args(["--provenance", "--row-group-rows", "1000", "--out"])
+                .arg(&out),
+            0,
+        );
+        let audit = run_expect(
+            regime()
+                .env("RAYON_NUM_THREADS", threads)
+                .arg("audit-prompts")
+                .args(parquet_files(&corpus))
+                .args(["--format", "json", "--sample", "1500", "--seed", "4"]),
+            0,
+        );
+        let parts: Vec<Vec<u8>> = parquet_files(&out)
+            .iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        runs.push((
+            parts,
+            std::fs::read(out.join("report.json")).unwrap(),
+            audit.stdout,
+        ));
+    }
+    assert!(runs[0] == runs[1], "outputs differ between 1 and 2 threads");
+}
+
+#[test]
+fn sampled_audit_interval_contains_the_full_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = synth(dir.path(), 0.75, "llava", 11);
+    let full = audit_json(&corpus, &[], 0);
+    let sampled = audit_json(
+        &corpus,
+        &[
+            "--sample".into(),
+            "2000".into(),
+            "--seed".into(),
+            "1".into(),
+        ],
+        0,
+    );
+    assert_eq!(sampled["samples"], 2000);
+    assert_eq!(sampled["sample"]["population"], 5000);
+    for key in ["sample_dup_rate", "segment_dup_rate", "char_dup_rate"] {
+        let rate = full[key].as_f64().unwrap();
+        let lo = sampled["sample"]["intervals"][key][0].as_f64().unwrap();
+        let hi = sampled["sample"]["intervals"][key][1].as_f64().unwrap();
+        assert!(
+            lo <= rate && rate <= hi,
+            "{key}: {rate} not in [{lo}, {hi}]"
+        );
+    }
+    // The text report prints the Wilson interval.
+    let text = run_expect(
+        regime()
+            .arg("audit-prompts")
+            .args(parquet_files(&corpus))
+            .args(["--sample", "2000", "--seed", "1"]),
+        0,
+    );
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("2000 of 5000 samples"), "{text}");
+    assert!(
+        text.contains("95% CI [") && text.contains("Wilson"),
+        "{text}"
+    );
+}
+
+#[test]
+fn audit_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = synth(dir.path(), 0.25, "llava", 5);
+    let limits = [
+        "--max-sample-dup-rate",
+        "0.1",
+        "--max-template-share",
+        "0.9",
+    ];
+    // text: figures, top templates, worst samples with ids and copies.
+    let text = run_expect(
+        regime()
+            .arg("audit-prompts")
+            .args(parquet_files(&corpus))
+            .args(limits),
+        1,
+    );
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("sample_dup_rate") && text.contains("25.00%"),
+        "{text}"
+    );
+    assert!(
+        text.contains("top templates") && text.contains("worst samples"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(id train-") && text.contains("result: FAILED"),
+        "{text}"
+    );
+    // junit: well-formed, one failure.
+    let junit = run_expect(
+        regime()
+            .arg("audit-prompts")
+            .args(parquet_files(&corpus))
+            .args(limits)
+            .args(["--format", "junit"]),
+        1,
+    );
+    let junit = String::from_utf8(junit.stdout).unwrap();
+    assert_well_formed_xml(&junit);
+    assert!(
+        junit.contains("failures=\"1\"") && junit.contains("<failure"),
+        "{junit}"
+    );
+    // github: ::error annotations.
+    let github = run_expect(
+        regime()
+            .arg("audit-prompts")
+            .args(parquet_files(&corpus))
+            .args(limits)
+            .args(["--format", "github"]),
+        1,
+    );
+    let github = String::from_utf8(github.stdout).unwrap();
+    assert!(
+        github
+            .lines()
+            .any(|l| l.starts_with("::error title=audit-prompts::sample_dup_rate")),
+        "{github}"
+    );
+    assert!(github.lines().all(|l| l.starts_with("::")), "{github}");
+    // Within limits: exit 0 in every format.
+    for format in ["text", "json", "junit", "github"] {
+        let out = run_expect(
+            regime()
+                .arg("audit-prompts")
+                .args(parquet_files(&corpus))
+                .args(["--max-sample-dup-rate", "0.3", "--format", format]),
+            0,
+        );
+        if format == "junit" {
+            assert_well_formed_xml(&String::from_utf8(out.stdout).unwrap());
+        }
+    }
+    // json: validates against the checked-in schema.
+    let json = audit_json(&corpus, &limits.map(str::to_owned), 1);
+    let schema = load_schema("audit-prompts-report.schema.json");
+    validate(&json, &schema, &schema, "$");
+    assert_eq!(json["passed"], false);
+}
+
+#[test]
+fn prompt_dedup_report_validates_against_its_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = synth(dir.path(), 0.5, "messages", 2);
+    let out = dir.path().join("out");
+    run_expect(
+        regime()
+            .arg("prompt-dedup")
+            .args(parquet_files(&corpus))
+            .args(["--empty-as-null", "--out"])
+            .arg(&out),
+        0,
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let schema = load_schema("prompt-dedup-report.schema.json");
+    validate(&report, &schema, &schema, "$");
+    // --empty-as-null: a caption that was only a copy is now null.
+    let input = one_part(&corpus);
+    let output = one_part(&out);
+    let caption_in = strings(input.column_by_name("caption").unwrap().as_ref());
+    let caption_out = strings(output.column_by_name("caption").unwrap().as_ref());
+    let expected = input.column_by_name("regime_truth").unwrap().as_struct();
+    let expected = strings(
+        expected
+            .column_by_name("expected_caption")
+            .unwrap()
+            .as_ref(),
+    );
+    let mut emptied = 0;
+    for i in 0..caption_in.len() {
+        if expected[i].as_deref() == Some("") {
+            assert_eq!(caption_out[i], None);
+            emptied += 1;
+        }
+    }
+    assert!(emptied > 0);
+    assert!(output.column_by_name("regime_removed").is_none());
+}
+
+#[test]
+fn schemas_are_in_sync() {
+    for (name, schema) in [
+        (
+            "prompt-dedup-report.schema.json",
+            regime_dedup::prompt_dedup_schema(),
+        ),
+        (
+            "audit-prompts-report.schema.json",
+            regime_dedup::audit_schema(),
+        ),
+    ] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("schemas")
+            .join(name);
+        let want = format!("{}\n", serde_json::to_string_pretty(&schema).unwrap());
+        if std::env::var_os("REGIME_UPDATE_SCHEMAS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{name} is out of date: run REGIME_UPDATE_SCHEMAS=1 cargo test --test it prompt_dedup"
+        );
+    }
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.parquet");
+    let out = dir.path().join("out");
+    for cmd in [
+        regime()
+            .arg("prompt-dedup")
+            .arg(&missing)
+            .arg("--out")
+            .arg(&out),
+        regime().arg("audit-prompts").arg(&missing),
+        regime()
+            .arg("audit-prompts")
+            .arg(sample())
+            .args(["--max-sample-dup-rate", "1.5"]),
+        regime()
+            .arg("prompt-dedup")
+            .arg(sample())
+            .args(["--priority", "user,assistant", "--out"])
+            .arg(&out),
+        regime()
+            .arg("prompt-dedup")
+            .arg(sample())
+            .args(["--priority", "user,teacher", "--out"])
+            .arg(&out),
+        regime()
+            .args(["synth", "prompt-dup"])
+            .arg(sample())
+            .args(["--share", "2", "--out"])
+            .arg(&out),
+    ] {
+        let output = run_expect(cmd, 2);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(output.stdout.is_empty());
+        assert!(!out.exists(), "{} was written", out.display());
+    }
+    // A source that is not a LLaVA corpus: the generator says so.
+    let corpus = synth(dir.path(), 0.0, "columns", 1);
+    let output = run_expect(
+        regime()
+            .args(["synth", "prompt-dup"])
+            .args(parquet_files(&corpus))
+            .args(["--share", "0.5", "--out"])
+            .arg(&out),
+        2,
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("conversations"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn real_corpus_has_no_prompt_duplication() {
+    let json = audit_json(&sample(), &[], 0);
+    assert_zero(&json);
+    assert_eq!(json["samples"], 5000);
+    // easy-vqa's questions are templates shared across samples.
+    assert!(json["templates"][0]["share"].as_f64().unwrap() > 0.2);
+}
+
+fn load_schema(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+/// A validator for the JSON Schema subset schemars emits: `type` (string or
+/// list), `properties`, `required`, `items`, `prefixItems`, `$ref` into
+/// `$defs`, `anyOf` / `oneOf`, `minimum`.
+fn validate(value: &Value, schema: &Value, root: &Value, at: &str) {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/$defs/");
+        validate(value, &root["$defs"][name], root, at);
+        return;
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(options) = schema.get(key).and_then(Value::as_array) {
+            let ok = options
+                .iter()
+                .any(|o| std::panic::catch_unwind(|| validate(value, o, root, at)).is_ok());
+            assert!(ok, "{at}: matches none of {key}");
+        }
+    }
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let ok = types.iter().any(|t| match *t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "number" => value.is_number(),
+            _ => false,
+        });
+        assert!(ok, "{at}: {value} is not {types:?}");
+    }
+    if let (Some(min), Some(v)) = (
+        schema.get("minimum").and_then(Value::as_f64),
+        value.as_f64(),
+    ) {
+        assert!(v >= min, "{at}: {v} < {min}");
+    }
+    if let Some(required) = schema.get("required").and_then(Value::as_array) {
+        for key in required.iter().filter_map(Value::as_str) {
+            assert!(value.get(key).is_some(), "{at}: missing `{key}`");
+        }
+    }
+    if let (Some(props), Some(obj)) = (
+        schema.get("properties").and_then(Value::as_object),
+        value.as_object(),
+    ) {
+        for (key, sub) in props {
+            if let Some(v) = obj.get(key) {
+                validate(v, sub, root, &format!("{at}.{key}"));
+            }
+        }
+    }
+    if let Some(items) = value.as_array() {
+        if let Some(prefix) = schema.get("prefixItems").and_then(Value::as_array) {
+            for (i, (v, s)) in items.iter().zip(prefix).enumerate() {
+                validate(v, s, root, &format!("{at}[{i}]"));
+            }
+        } else if let Some(sub) = schema.get("items") {
+            for (i, v) in items.iter().enumerate() {
+                validate(v, sub, root, &format!("{at}[{i}]"));
+            }
+        }
+    }
+}
+
+/// Checks tags nest and close, attributes are quoted and text holds no raw
+/// `<` or unknown entity.
+fn assert_well_formed_xml(xml: &str) {
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = xml.trim_start();
+    assert!(rest.starts_with("<?xml"), "no XML declaration");
+    let mut roots = 0;
+    while let Some(open) = rest.find('<') {
+        let text = &rest[..open];
+        check_text(text);
+        let close = rest[open..].find('>').expect("unclosed tag") + open;
+        let tag = &rest[open + 1..close];
+        rest = &rest[close + 1..];
+        if tag.starts_with('?') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(
+                stack.pop().as_deref(),
+                Some(name.trim()),
+                "mismatched </{name}>"
+            );
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let body = tag.trim_end_matches('/');
+        let name = body.split_whitespace().next().expect("tag name").to_owned();
+        let attrs = &body[name.len()..];
+        assert_eq!(
+            attrs.matches('"').count() % 2,
+            0,
+            "unbalanced quotes in <{tag}>"
+        );
+        check_text(&attrs.replace('"', ""));
+        if stack.is_empty() {
+            roots += 1;
+        }
+        if !self_closing {
+            stack.push(name);
+        }
+    }
+    check_text(rest);
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+    assert_eq!(roots, 1, "one root element");
+}
+
+fn check_text(text: &str) {
+    assert!(!text.contains('<'), "raw < in {text:?}");
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        let end = rest[amp..].find(';').expect("unterminated entity") + amp;
+        let entity = &rest[amp + 1..end];
+        assert!(
+            ["amp", "lt", "gt", "quot", "apos"].contains(&entity),
+            "unknown entity &{entity};"
+        );
+        rest = &rest[end + 1..];
+    }
+}
