@@ -17,23 +17,32 @@ mod common;
 
 /// Samples as (role, text) lists, up to `limit` bytes of text.
 fn load(limit: usize) -> (String, Vec<Vec<(&'static str, String)>>) {
-    let sharegpt = std::env::var_os("REGIME_SHAREGPT").map(PathBuf::from).or_else(|| {
-        let p = PathBuf::from(std::env::var_os("HOME")?).join(".cache/regime-data/sharegpt-sharegpt.parquet");
-        p.exists().then_some(p)
-    });
+    let sharegpt = std::env::var_os("REGIME_SHAREGPT")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let p = PathBuf::from(std::env::var_os("HOME")?)
+                .join(".cache/regime-data/sharegpt-sharegpt.parquet");
+            p.exists().then_some(p)
+        });
     let path = sharegpt.unwrap_or_else(common::sample);
     let files = resolve_inputs(&[&path]).expect("inputs");
     let builder = CorpusReaderBuilder::try_new(files).expect("open");
     let map = FieldMap::detect(builder.schema(), &path).expect("field map");
-    let reader = builder.with_columns(map.text_columns()).expect("columns").build();
+    let reader = builder
+        .with_columns(map.text_columns())
+        .expect("columns")
+        .build();
     let mut samples = Vec::new();
     let mut bytes = 0;
     'outer: for batch in reader {
         let batch = batch.expect("batch");
         let text = BatchText::try_new(&map, &batch.batch).expect("text");
         for row in 0..text.num_rows() {
-            let fields: Vec<(&'static str, String)> =
-                text.fields(row).into_iter().map(|f| (f.role.as_str(), f.text.to_owned())).collect();
+            let fields: Vec<(&'static str, String)> = text
+                .fields(row)
+                .into_iter()
+                .map(|f| (f.role.as_str(), f.text.to_owned()))
+                .collect();
             bytes += fields.iter().map(|f| f.1.len()).sum::<usize>();
             samples.push(fields);
             if bytes >= limit {
@@ -45,10 +54,16 @@ fn load(limit: usize) -> (String, Vec<Vec<(&'static str, String)>>) {
 }
 
 fn bench(c: &mut Criterion) {
-    let mb: usize = std::env::var("REGIME_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let mb: usize = std::env::var("REGIME_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
     let (name, samples) = load(mb << 20);
     let bytes: usize = samples.iter().flatten().map(|f| f.1.len()).sum();
-    eprintln!("profile bench input: {name}, {} samples, {bytes} bytes", samples.len());
+    eprintln!(
+        "profile bench input: {name}, {} samples, {bytes} bytes",
+        samples.len()
+    );
     let words = WordTokenizer::new();
     let mut g = c.benchmark_group("profile");
     g.throughput(Throughput::Bytes(bytes as u64));
@@ -65,16 +80,25 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("tokenize_and_insert_n4", |b| {
         b.iter(|| {
-            let mut state = ProfileState::new(ProfileConfig::new(TokenSpace::Words)).expect("config");
+            let mut state =
+                ProfileState::new(ProfileConfig::new(TokenSpace::Words)).expect("config");
             for sample in &samples {
                 let toks: Vec<Vec<&str>> = sample.iter().map(|f| words.words(&f.1)).collect();
                 let all: Vec<&str> = toks.iter().flatten().copied().collect();
                 let inputs: Vec<FieldInput<'_>> = sample
                     .iter()
                     .zip(&toks)
-                    .map(|(f, t)| FieldInput { role: f.0, text: &f.1, tokens: TokenSeq::Words(t) })
+                    .map(|(f, t)| FieldInput {
+                        role: f.0,
+                        text: &f.1,
+                        tokens: TokenSeq::Words(t),
+                    })
                     .collect();
-                state.insert(&SampleInput { fields: &inputs, words: Some(&all), ..SampleInput::default() });
+                state.insert(&SampleInput {
+                    fields: &inputs,
+                    words: Some(&all),
+                    ..SampleInput::default()
+                });
             }
             state.finalize(None).overall.unigram.types
         });

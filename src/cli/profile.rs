@@ -33,7 +33,7 @@ pub(crate) struct ProfileArgs {
     pub(crate) compare: bool,
     /// A Hugging Face `tokenizer.json`: count model tokens (ids) instead of
     /// the built-in UAX #29 words. Padding and truncation off, no special
-    /// tokens added, text passed as is [env: REGIME_TOKENIZER].
+    /// tokens added, text passed as is [env: `REGIME_TOKENIZER`].
     #[arg(long, value_name = "PATH", env = "REGIME_TOKENIZER")]
     pub(crate) tokenizer: Option<PathBuf>,
     /// Largest n of the n-gram figures (1–4).

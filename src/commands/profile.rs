@@ -44,14 +44,14 @@ pub(crate) struct Partial {
 
 /// The tokenizer of a run.
 pub(crate) enum AnyTokenizer {
-    Words(WordTokenizer),
+    Words(Box<WordTokenizer>),
     Hf(Box<HfTokenizer>),
 }
 
 impl AnyTokenizer {
     pub(crate) fn load(path: Option<&Path>) -> anyhow::Result<Self> {
         Ok(match path {
-            None => Self::Words(WordTokenizer::new()),
+            None => Self::Words(Box::default()),
             Some(p) => Self::Hf(Box::new(HfTokenizer::from_file(p)?)),
         })
     }
@@ -65,7 +65,7 @@ impl AnyTokenizer {
 
     fn as_dyn(&self) -> &dyn Tokenizer {
         match self {
-            Self::Words(w) => w,
+            Self::Words(w) => w.as_ref(),
             Self::Hf(h) => h.as_ref(),
         }
     }

@@ -989,7 +989,7 @@ impl ProfileState {
             delta_ngrams,
             rare_types_a: rare.len() as u64,
             rare_type_survival: if rare.is_empty() {
-                0.0
+                1.0
             } else {
                 survived as f64 / rare.len() as f64
             },

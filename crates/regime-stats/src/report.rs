@@ -261,7 +261,7 @@ pub struct CompareReport {
     pub delta_ngrams: BTreeMap<String, NgramDelta>,
     /// A's types seen ≤ 10 times.
     pub rare_types_a: u64,
-    /// Share of those that occur in B.
+    /// Share of those that occur in B (1 when A has none: nothing was lost).
     pub rare_type_survival: f64,
     /// A's overall unigram figures.
     pub a: UnigramFigures,
