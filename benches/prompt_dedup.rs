@@ -76,7 +76,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(ROWS));
     group.sample_size(10);
     group.bench_function("rewrite_1_thread", |b| {
-        b.iter(|| one.install(|| rewrite(false)))
+        b.iter(|| one.install(|| rewrite(false)));
     });
     group.bench_function("rewrite_provenance_1_thread", |b| {
         b.iter(|| one.install(|| rewrite(true)));

@@ -6,8 +6,8 @@ use super::{DedupOptions, InputArgs};
 
 /// Check prompt duplication against limits (a CI gate; never writes data).
 ///
-/// Computes sample_dup_rate, segment_dup_rate, char_dup_rate,
-/// repeated_turns and the most common prompt segments (templates), as
+/// Computes `sample_dup_rate`, `segment_dup_rate`, `char_dup_rate`,
+/// `repeated_turns` and the most common prompt segments (templates), as
 /// prompt-dedup defines them, over every row or a seeded sample of rows
 /// (with 95% intervals). Exit 0 when within every limit given, 1 when a
 /// limit is exceeded, 2 on bad input or usage.
@@ -52,7 +52,7 @@ pub(crate) enum AuditFormat {
     Text,
     /// The figures as JSON (schemas/audit-prompts-report.schema.json).
     Json,
-    /// JUnit XML, one test case per figure.
+    /// `JUnit` XML, one test case per figure.
     Junit,
     /// GitHub Actions annotations (`::error …`).
     Github,

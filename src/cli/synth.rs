@@ -55,12 +55,12 @@ pub(crate) struct SynthPromptDupArgs {
 /// Generated layouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum SynthLayoutArg {
-    /// `conversations: [{from, value}]` plus flat system, caption, ocr_text,
-    /// metadata.
+    /// `conversations: [{from, value}]` plus flat `system`, `caption`,
+    /// `ocr_text`, `metadata`.
     Llava,
-    /// `messages: [{role, content}]` (system first) plus flat caption,
-    /// ocr_text, metadata.
+    /// `messages: [{role, content}]` (system first) plus flat `caption`,
+    /// `ocr_text`, `metadata`.
     Messages,
-    /// Flat prompt, response, system, caption, ocr_text, metadata.
+    /// Flat `prompt`, `response`, `system`, `caption`, `ocr_text`, `metadata`.
     Columns,
 }

@@ -222,7 +222,7 @@ fn xml_escape(s: &str) -> String {
     out
 }
 
-/// JUnit XML: one test case per figure (a failure when over its limit).
+/// `JUnit` XML: one test case per figure (a failure when over its limit).
 fn render_junit(report: &AuditReport) -> String {
     let f = &report.figures;
     let failures = report.checks.iter().filter(|c| !c.passed).count();

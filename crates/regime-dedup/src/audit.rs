@@ -490,9 +490,11 @@ mod tests {
         assert_eq!(r.worst.len(), 1);
         assert_eq!(r.worst[0].id.as_deref(), Some("a"));
         assert_eq!(r.worst[0].duplicates, ["what is the blue shape?"]);
-        assert_eq!(r.templates[0].segment, "what is the blue shape?");
-        assert_eq!(r.templates[0].samples, 1);
-        assert!((r.templates[0].share - 0.5).abs() < 1e-15);
+        // Two templates of one sample each, in text order.
+        assert_eq!(r.templates.len(), 2);
+        assert_eq!(r.templates[1].segment, "what is the blue shape?");
+        assert_eq!(r.templates[1].samples, 1);
+        assert!((r.templates[1].share - 0.5).abs() < 1e-15);
     }
 
     #[test]

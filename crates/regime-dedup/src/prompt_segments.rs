@@ -341,6 +341,10 @@ impl PromptDedup {
 
     /// De-duplicates one sample's fields (in sample order, as
     /// `regime_corpus::BatchText` yields them) into `out`.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the four steps of CORPUS.md in order, sharing the scratch buffers"
+    )]
     pub fn run(&self, fields: &[PromptField<'_>], out: &mut SampleDedup) {
         out.clear();
         let SampleDedup {
@@ -405,7 +409,7 @@ impl PromptDedup {
                 }
             }
         }
-        if s.patterns.is_empty() || !self.may_repeat(s) {
+        if s.patterns.is_empty() || !Self::may_repeat(s) {
             return;
         }
         let Ok(ac) = AhoCorasick::builder()
@@ -491,7 +495,7 @@ impl PromptDedup {
 
     /// Whether any copy is possible: some pattern repeats as a whole
     /// segment, or a field after a pattern's own could contain it.
-    fn may_repeat(&self, s: &Scratch) -> bool {
+    fn may_repeat(s: &Scratch) -> bool {
         let first_rank = s.patterns.iter().map(|p| p.rank).min().unwrap_or(0);
         let shortest = s
             .patterns
