@@ -7,10 +7,8 @@ mod input;
 mod inspect;
 mod profile;
 mod prompt_dedup;
-mod prompt_dedup;
 mod quickstart;
 mod spectral;
-mod synth;
 mod synth;
 
 use clap::{Args, Parser, Subcommand};

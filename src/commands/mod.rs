@@ -9,11 +9,9 @@ mod merge;
 mod profile;
 mod profile_output;
 mod prompt_dedup;
-mod prompt_dedup;
 mod quickstart;
 mod spectral;
 mod spectral_compare;
-mod synth;
 mod synth;
 
 use crate::cli::{Cli, Command, ConditionCommand, SynthCommand};
