@@ -13,15 +13,15 @@ mod synth;
 
 use clap::{Args, Parser, Subcommand};
 
+pub(crate) use audit::{AuditFormat, AuditPromptsArgs};
 pub(crate) use condition::{ConditionArgs, ConditionCArgs, ConditionCommand, LayoutArg};
 pub(crate) use input::{InputArgs, OutputArgs, ProfileArg};
-pub(crate) use audit::{AuditFormat, AuditPromptsArgs};
 pub(crate) use inspect::InspectArgs;
-pub(crate) use prompt_dedup::{DedupOptions, PromptDedupArgs};
-pub(crate) use synth::{SynthArgs, SynthCommand, SynthLayoutArg, SynthPromptDupArgs};
 pub(crate) use profile::{MergeArgs, ProfileArgs};
+pub(crate) use prompt_dedup::{DedupOptions, PromptDedupArgs};
 pub(crate) use quickstart::QuickstartArgs;
 pub(crate) use spectral::{EsdArg, SpectralArgs, SpectralCompareArgs, SpectralSelectArgs};
+pub(crate) use synth::{SynthArgs, SynthCommand, SynthLayoutArg, SynthPromptDupArgs};
 
 /// Data-regime curation: measure corpora, build controlled variants, audit
 /// trained weights.

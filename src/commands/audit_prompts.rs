@@ -149,7 +149,7 @@ fn render_text(report: &AuditReport) -> String {
     let _ = writeln!(
         out,
         "  max template share {:>8}{}",
-        pct(report.max_template_share),
+        pct(report.figures.max_template_share),
         limit_note(report, "max_template_share")
     );
     if !f.templates.is_empty() {
@@ -243,7 +243,10 @@ fn render_junit(report: &AuditReport) -> String {
         ("segment_dup_rate", f.segment_dup_rate.to_string()),
         ("char_dup_rate", f.char_dup_rate.to_string()),
         ("repeated_turns", f.repeated_turns.to_string()),
-        ("max_template_share", report.max_template_share.to_string()),
+        (
+            "max_template_share",
+            report.figures.max_template_share.to_string(),
+        ),
     ] {
         let _ = writeln!(
             out,
@@ -311,7 +314,7 @@ fn render_github(report: &AuditReport) -> String {
             pct(f.segment_dup_rate),
             pct(f.char_dup_rate),
             f.repeated_turns,
-            pct(report.max_template_share)
+            pct(report.figures.max_template_share)
         ))
     );
     for failure in failures(report) {

@@ -82,6 +82,8 @@ pub struct PromptReport {
     pub repeated_turns: u64,
     /// The most frequent normalised prompt segments.
     pub templates: Vec<Template>,
+    /// The largest share of samples any one segment appears in.
+    pub max_template_share: f64,
     /// The samples with the most duplicate copies.
     pub worst: Vec<WorstSample>,
     /// The counts behind the rates.
@@ -90,14 +92,6 @@ pub struct PromptReport {
     pub templates_exact: bool,
     /// Upper bound on how far a template count may be low (0 when exact).
     pub templates_max_undercount: u64,
-}
-
-impl PromptReport {
-    /// The largest template share (0 without templates).
-    #[must_use]
-    pub fn max_template_share(&self) -> f64 {
-        self.templates.first().map_or(0.0, |t| t.share)
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -343,6 +337,9 @@ impl PromptAudit {
             segment_dup_rate: rate(self.counts.copies, self.counts.segments),
             char_dup_rate: rate(self.counts.dup_chars, self.counts.chars),
             repeated_turns: self.repeated_turns,
+            max_template_share: templates
+                .first()
+                .map_or(0.0, |t| rate(t.samples, self.samples)),
             templates: templates
                 .into_iter()
                 .take(self.top)
@@ -495,6 +492,20 @@ mod tests {
         assert_eq!(r.templates[1].segment, "what is the blue shape?");
         assert_eq!(r.templates[1].samples, 1);
         assert!((r.templates[1].share - 0.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn max_template_share_does_not_depend_on_templates_listed() {
+        let dedup = PromptDedup::builder().build().unwrap();
+        let mut audit = PromptAudit::new().with_top_templates(0);
+        audit.add(
+            0,
+            None,
+            &sample(&dedup, "what is the blue shape?", "A caption here."),
+        );
+        let r = audit.report();
+        assert!(r.templates.is_empty());
+        assert!((r.max_template_share - 1.0).abs() < 1e-15);
     }
 
     #[test]

@@ -98,8 +98,6 @@ pub struct AuditReport {
     /// The figures (CORPUS.md "Report layout").
     #[serde(flatten)]
     pub figures: PromptReport,
-    /// The largest template share.
-    pub max_template_share: f64,
     /// Present when a seeded sample of rows was audited.
     pub sample: Option<SampleInfo>,
     /// The limits given.
@@ -114,7 +112,7 @@ impl AuditReport {
     /// Compares `figures` with `limits`.
     #[must_use]
     pub fn new(figures: PromptReport, limits: Limits, sample: Option<SampleInfo>) -> Self {
-        let max_template_share = figures.max_template_share();
+        let max_template_share = figures.max_template_share;
         let checks: Vec<Check> = [
             (
                 "sample_dup_rate",
@@ -143,7 +141,6 @@ impl AuditReport {
         let passed = checks.iter().all(|c| c.passed);
         Self {
             figures,
-            max_template_share,
             sample,
             limits,
             checks,
