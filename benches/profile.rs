@@ -13,8 +13,6 @@ use regime_corpus::{BatchText, CorpusReaderBuilder, FieldMap, resolve_inputs};
 use regime_stats::{FieldInput, ProfileConfig, ProfileState, SampleInput, TokenSeq, TokenSpace};
 use regime_text::WordTokenizer;
 
-mod common;
-
 /// Samples as (role, text) lists, up to `limit` bytes of text.
 fn load(limit: usize) -> (String, Vec<Vec<(&'static str, String)>>) {
     let sharegpt = std::env::var_os("REGIME_SHAREGPT")
@@ -24,7 +22,9 @@ fn load(limit: usize) -> (String, Vec<Vec<(&'static str, String)>>) {
                 .join(".cache/regime-data/sharegpt-sharegpt.parquet");
             p.exists().then_some(p)
         });
-    let path = sharegpt.unwrap_or_else(common::sample);
+    let path = sharegpt.unwrap_or_else(|| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/easy_vqa_llava.parquet")
+    });
     let files = resolve_inputs(&[&path]).expect("inputs");
     let builder = CorpusReaderBuilder::try_new(files).expect("open");
     let map = FieldMap::detect(builder.schema(), &path).expect("field map");
@@ -60,10 +60,13 @@ fn bench(c: &mut Criterion) {
         .unwrap_or(16);
     let (name, samples) = load(mb << 20);
     let bytes: usize = samples.iter().flatten().map(|f| f.1.len()).sum();
-    eprintln!(
-        "profile bench input: {name}, {} samples, {bytes} bytes",
-        samples.len()
-    );
+    #[expect(clippy::print_stderr, reason = "names the bench input")]
+    {
+        eprintln!(
+            "profile bench input: {name}, {} samples, {bytes} bytes",
+            samples.len()
+        );
+    }
     let words = WordTokenizer::new();
     let mut g = c.benchmark_group("profile");
     g.throughput(Throughput::Bytes(bytes as u64));

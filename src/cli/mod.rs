@@ -3,6 +3,7 @@
 
 mod audit;
 mod condition;
+mod dedup;
 mod input;
 mod inspect;
 mod profile;
@@ -15,6 +16,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub(crate) use audit::{AuditFormat, AuditPromptsArgs};
 pub(crate) use condition::{ConditionArgs, ConditionCArgs, ConditionCommand, LayoutArg};
+pub(crate) use dedup::{DedupArgs, DedupCommand, DedupNearArgs, PresetArg, RoleArg};
 pub(crate) use input::{InputArgs, OutputArgs, ProfileArg};
 pub(crate) use inspect::InspectArgs;
 pub(crate) use profile::{MergeArgs, ProfileArgs};
@@ -64,6 +66,8 @@ pub(crate) enum Command {
     Spectral(SpectralArgs),
     /// Compare spectral audits of several models or checkpoints (trajectories, trend labels).
     SpectralCompare(SpectralCompareArgs),
+    /// Remove duplicate rows: exact, or near duplicates by verified MinHash LSH.
+    Dedup(DedupArgs),
     /// Remove prompt segments duplicated across the fields of each sample.
     PromptDedup(PromptDedupArgs),
     /// Check prompt duplication against limits (CI gate: exit 1 over a limit).

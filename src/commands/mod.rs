@@ -4,6 +4,7 @@
 mod audit_prompts;
 mod condition_c;
 mod corpus;
+mod dedup;
 mod inspect;
 mod merge;
 mod profile;
@@ -38,6 +39,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Quickstart(args) => quickstart::run(args, global),
         Command::Spectral(args) => spectral::run(args, global),
         Command::SpectralCompare(args) => spectral_compare::run(args, global),
+        Command::Dedup(args) => dedup::run(&args.command, global),
         Command::PromptDedup(args) => prompt_dedup::run(args, global),
         Command::AuditPrompts(args) => audit_prompts::run(args, global),
         Command::Synth(args) => match &args.command {

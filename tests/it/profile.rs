@@ -13,13 +13,12 @@ fn report(dir: &Path) -> Value {
 
 /// A small JSONL conversation corpus: one `human` turn per line.
 fn write_jsonl(path: &Path, lines: &[String]) {
-    let body: String = lines
-        .iter()
-        .map(|t| {
-            let conv = serde_json::json!({"conversations": [{"from": "human", "value": t}, {"from": "gpt", "value": "ok"}]});
-            format!("{conv}\n")
-        })
-        .collect();
+    let mut body = String::new();
+    for t in lines {
+        let conv = serde_json::json!({"conversations": [{"from": "human", "value": t}, {"from": "gpt", "value": "ok"}]});
+        body.push_str(&conv.to_string());
+        body.push('\n');
+    }
     std::fs::write(path, body).expect("write jsonl");
 }
 

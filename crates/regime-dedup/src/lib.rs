@@ -54,7 +54,9 @@
 //! ```
 
 mod audit;
+mod corpus_dedup;
 mod error;
+mod near_clusters;
 mod normal;
 mod prompt_segments;
 mod report;
@@ -67,7 +69,12 @@ pub use audit::{
     PromptAudit, PromptReport, Template, WorstSample, Z95, wilson_interval,
 };
 
+pub use corpus_dedup::{
+    Candidates, ClusterMember, DedupConfig, DedupReport, NearConfig, SCurvePoint, Shingles,
+    candidate_probability, clusters_batch, deduplicate, has_id_column, near_candidates, threshold,
+};
 pub use error::{Error, Result};
+pub use near_clusters::{Membership, UnionFind, band_links, components, verify_component};
 pub use prompt_segments::{
     DEFAULT_CASE_FOLD, DEFAULT_MIN_CHARS, DEFAULT_PRIORITY, FieldEdit, PromptDedup,
     PromptDedupBuilder, PromptField, SampleCounts, SampleDedup,

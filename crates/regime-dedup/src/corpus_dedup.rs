@@ -1,0 +1,578 @@
+//! Corpus de-duplication (condition A's "deduplicated"): exact duplicates by
+//! xxh3-128 of the normalised chosen fields, and near duplicates by MinHash
+//! LSH with verification by exact Jaccard (CORPUS.md "Corpus
+//! de-duplication").
+//!
+//! Two passes over the corpus for near duplicates: [`near_candidates`]
+//! computes every row's band keys and the candidate components
+//! ([`crate::near_clusters`]); [`deduplicate`] then streams the rows in
+//! input order, verifies each candidate against its component's
+//! representatives and writes the kept rows. Exact de-duplication needs only
+//! the second pass.
+//!
+//! Rows whose chosen fields are empty after normalisation are never
+//! clustered (an empty prompt is not a duplicate of another empty prompt).
+//!
+//! Memory per row: exact, ≈ 40 bytes per distinct row (a hash map from the
+//! 16-byte key to the representative); near, 12 bytes per band while the
+//! candidates are built (168 with 14 bands), then 4 bytes per row plus the
+//! shingle sets of the representatives of components still open.
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::DataType;
+use rayon::prelude::*;
+use regime_corpus::{BatchText, CorpusBatch, FieldMap, PartWriter, Role};
+use regime_text::{
+    MinHasher, Normalizer, WordTokenizer, char_shingles, content_hash, jaccard, word_shingles,
+};
+
+use crate::error::Error;
+
+fn too_many_rows() -> Error {
+    Error::Config {
+        what: "rows",
+        reason: "more than 2^32 - 1 rows in one de-duplication run".into(),
+    }
+}
+use crate::near_clusters::{band_links, components};
+
+/// How shingles are formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "n")]
+pub enum Shingles {
+    /// Word n-grams of normalised text.
+    Words(usize),
+    /// Character n-grams of normalised text.
+    Chars(usize),
+}
+
+/// Near-duplicate settings.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct NearConfig {
+    /// Shingle kind and size.
+    pub shingles: Shingles,
+    /// LSH bands.
+    pub bands: usize,
+    /// Rows (hashes) per band.
+    pub rows: usize,
+    /// Seed of the MinHash functions.
+    pub seed: u64,
+    /// Minimum exact Jaccard with a representative to count as a duplicate;
+    /// `None` skips verification (every candidate component is a cluster).
+    pub verify: Option<f64>,
+}
+
+impl NearConfig {
+    /// datatrove's defaults: word 5-grams, 14 bands × 8 rows, verified at
+    /// the banding threshold (≈ 0.72).
+    #[must_use]
+    pub fn datatrove() -> Self {
+        Self {
+            shingles: Shingles::Words(5),
+            bands: 14,
+            rows: 8,
+            seed: 1,
+            verify: Some(threshold(14, 8)),
+        }
+    }
+
+    /// `NeMo` Curator's defaults: character 24-grams, 20 bands × 13 rows.
+    #[must_use]
+    pub fn nemo() -> Self {
+        Self {
+            shingles: Shingles::Chars(24),
+            bands: 20,
+            rows: 13,
+            seed: 1,
+            verify: Some(threshold(20, 13)),
+        }
+    }
+
+    /// P(candidate | J) = 1 − (1 − Jʳ)ᵇ for J = 0.50, 0.55, …, 0.95.
+    #[must_use]
+    pub fn s_curve(&self) -> Vec<SCurvePoint> {
+        (10..=19)
+            .map(|i| {
+                let j = f64::from(i) * 0.05;
+                SCurvePoint {
+                    jaccard: j,
+                    probability: candidate_probability(j, self.bands, self.rows),
+                }
+            })
+            .collect()
+    }
+}
+
+/// One point of the banding S-curve.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct SCurvePoint {
+    /// True Jaccard similarity of a pair.
+    pub jaccard: f64,
+    /// Probability that the pair becomes a candidate.
+    pub probability: f64,
+}
+
+/// 1 − (1 − Jʳ)ᵇ.
+#[must_use]
+pub fn candidate_probability(j: f64, bands: usize, rows: usize) -> f64 {
+    let r = i32::try_from(rows).unwrap_or(i32::MAX);
+    let b = i32::try_from(bands).unwrap_or(i32::MAX);
+    1.0 - (1.0 - j.powi(r)).powi(b)
+}
+
+/// The banding threshold (1/b)^(1/r), where the S-curve is steepest.
+#[must_use]
+#[expect(clippy::cast_precision_loss, reason = "bands and rows are small")]
+pub fn threshold(bands: usize, rows: usize) -> f64 {
+    (1.0 / bands as f64).powf(1.0 / rows as f64)
+}
+
+/// What to de-duplicate on and how.
+#[derive(Debug, Clone)]
+pub struct DedupConfig {
+    /// Roles whose fields form a row's content; `None` means every text field.
+    pub roles: Option<Vec<Role>>,
+    /// Normalisation applied before hashing and shingling.
+    pub normalizer: Normalizer,
+    /// `None` for exact de-duplication.
+    pub near: Option<NearConfig>,
+    /// Clusters larger than this are reported in [`DedupReport::oversized`].
+    pub max_cluster: usize,
+}
+
+/// A row's content: its chosen fields, normalised, joined by newlines.
+fn content(text: &BatchText<'_>, row: usize, config: &DedupConfig) -> String {
+    let mut out = String::new();
+    for field in text.fields(row) {
+        if config
+            .roles
+            .as_ref()
+            .is_some_and(|roles| !roles.contains(&field.role))
+        {
+            continue;
+        }
+        let normalized = config.normalizer.normalize(field.text);
+        if normalized.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&normalized);
+    }
+    out
+}
+
+fn shingle_set(content: &str, shingles: Shingles, words: &WordTokenizer) -> Vec<u64> {
+    match shingles {
+        Shingles::Words(n) => word_shingles(&words.words(content), n),
+        Shingles::Chars(n) => char_shingles(content, n),
+    }
+}
+
+/// The candidate components found by pass 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidates {
+    /// Rows seen.
+    pub docs: u32,
+    /// For each row, the index of its component, or `u32::MAX`.
+    component_of: Vec<u32>,
+    /// Component sizes.
+    sizes: Vec<u32>,
+}
+
+/// Pass 1 of near de-duplication: band keys of every row, then candidate
+/// components.
+///
+/// # Errors
+/// Read errors; [`Error::Config`] past 2³² − 1 rows.
+pub fn near_candidates(
+    batches: impl IntoIterator<Item = regime_corpus::Result<CorpusBatch>>,
+    map: &FieldMap,
+    config: &DedupConfig,
+    near: &NearConfig,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Candidates, Error> {
+    let hasher = MinHasher::new(near.bands, near.rows, near.seed).map_err(|e| Error::Config {
+        what: "bands × rows",
+        reason: e.to_string(),
+    })?;
+    let words = WordTokenizer::new();
+    let mut entries: Vec<Vec<(u64, u32)>> = vec![Vec::new(); near.bands];
+    let mut docs: u32 = 0;
+    let mut seen = 0u64;
+    for batch in batches {
+        let batch = batch?;
+        let text = BatchText::try_new(map, &batch.batch)?;
+        let keys: Vec<Option<Vec<u64>>> = (0..text.num_rows())
+            .into_par_iter()
+            .map(|row| {
+                let c = content(&text, row, config);
+                (!c.is_empty()).then(|| {
+                    hasher.band_keys(&hasher.signature(&shingle_set(&c, near.shingles, &words)))
+                })
+            })
+            .collect();
+        for row_keys in keys {
+            if let Some(row_keys) = row_keys {
+                for (band, key) in row_keys.into_iter().enumerate() {
+                    entries[band].push((key, docs));
+                }
+            }
+            docs = docs.checked_add(1).ok_or_else(too_many_rows)?;
+        }
+        seen += batch.num_rows() as u64;
+        progress(seen);
+    }
+    let links: Vec<(u32, u32)> = entries.into_par_iter().flat_map(band_links).collect();
+    let comps = components(docs, links);
+    let mut component_of = vec![u32::MAX; docs as usize];
+    let mut sizes = Vec::with_capacity(comps.len());
+    for (i, comp) in comps.iter().enumerate() {
+        let index = u32::try_from(i).map_err(|_| too_many_rows())?;
+        for &d in comp {
+            component_of[d as usize] = index;
+        }
+        sizes.push(u32::try_from(comp.len()).map_err(|_| too_many_rows())?);
+    }
+    Ok(Candidates {
+        docs,
+        component_of,
+        sizes,
+    })
+}
+
+/// One row of `clusters.parquet`: a member of a cluster of two or more rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterMember {
+    /// The row's id.
+    pub row_id: u64,
+    /// The row's own `id` column value, when the input has one.
+    pub id: Option<String>,
+    /// The cluster: its representative's row id.
+    pub cluster_id: u64,
+    /// The representative's row id (equal to `row_id` for the representative).
+    pub representative: u64,
+    /// Exact Jaccard with the representative (1 for exact duplicates and the
+    /// representative; `None` when unverified).
+    pub jaccard: Option<f64>,
+}
+
+/// The figures of a de-duplication run (`report.json`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DedupReport {
+    /// Rows read.
+    pub rows: u64,
+    /// Rows kept.
+    pub kept: u64,
+    /// Rows removed as duplicates.
+    pub duplicates: u64,
+    /// Clusters of two or more rows.
+    pub clusters: u64,
+    /// Rows in the largest cluster.
+    pub largest_cluster: u64,
+    /// Clusters larger than `max_cluster` (cluster id, size).
+    pub oversized: Vec<(u64, u64)>,
+    /// P(candidate | J) of the chosen banding (near only).
+    pub s_curve: Vec<SCurvePoint>,
+}
+
+struct Rep {
+    row_id: u64,
+    shingles: Vec<u64>,
+    own: ClusterMember,
+    members: Vec<ClusterMember>,
+}
+
+/// The in-order clustering decisions of pass 2.
+struct Clusterer<'c> {
+    config: &'c DedupConfig,
+    candidates: Option<&'c Candidates>,
+    exact: HashMap<u128, u64>,
+    /// Exact representatives, by row id, until a duplicate joins them.
+    exact_reps: HashMap<u64, ClusterMember>,
+    /// Open near components: their representatives and rows seen so far.
+    open: HashMap<u32, (Vec<Rep>, u32)>,
+    members: Vec<ClusterMember>,
+}
+
+impl Clusterer<'_> {
+    /// Whether row `doc` (content `content`, `member` its cluster entry
+    /// given a representative) is kept.
+    fn keep(
+        &mut self,
+        doc: u32,
+        content: &str,
+        shingles: Option<Vec<u64>>,
+        member: ClusterMember,
+    ) -> bool {
+        if content.is_empty() {
+            return true;
+        }
+        match self.candidates {
+            Some(candidates) => self.keep_near(candidates, doc, shingles, member),
+            None => self.keep_exact(content, member),
+        }
+    }
+
+    fn keep_exact(&mut self, content: &str, mut member: ClusterMember) -> bool {
+        let key = content_hash(content);
+        if let Some(&representative) = self.exact.get(&key) {
+            if let Some(rep) = self.exact_reps.remove(&representative) {
+                self.members.push(rep);
+            }
+            member.cluster_id = representative;
+            member.representative = representative;
+            self.members.push(member);
+            false
+        } else {
+            self.exact.insert(key, member.row_id);
+            self.exact_reps.insert(member.row_id, member);
+            true
+        }
+    }
+
+    fn keep_near(
+        &mut self,
+        candidates: &Candidates,
+        doc: u32,
+        shingles: Option<Vec<u64>>,
+        mut member: ClusterMember,
+    ) -> bool {
+        let comp = candidates
+            .component_of
+            .get(doc as usize)
+            .copied()
+            .unwrap_or(u32::MAX);
+        let Some(&size) = candidates.sizes.get(comp as usize) else {
+            return true;
+        };
+        let entry = self.open.entry(comp).or_insert_with(|| (Vec::new(), 0));
+        entry.1 += 1;
+        let verify = self.config.near.and_then(|n| n.verify);
+        let joined = match (verify, &shingles) {
+            (Some(t), Some(s)) => entry.0.iter_mut().find_map(|rep| {
+                let j = jaccard(s, &rep.shingles);
+                (j >= t).then_some((rep, Some(j)))
+            }),
+            _ => entry.0.first_mut().map(|rep| (rep, None)),
+        };
+        let kept = if let Some((rep, j)) = joined {
+            member.cluster_id = rep.row_id;
+            member.representative = rep.row_id;
+            member.jaccard = j;
+            rep.members.push(member);
+            false
+        } else {
+            entry.0.push(Rep {
+                row_id: member.row_id,
+                shingles: shingles.unwrap_or_default(),
+                own: member,
+                members: Vec::new(),
+            });
+            true
+        };
+        if entry.1 == size
+            && let Some((reps, _)) = self.open.remove(&comp)
+        {
+            for rep in reps.into_iter().filter(|r| !r.members.is_empty()) {
+                self.members.push(rep.own);
+                self.members.extend(rep.members);
+            }
+        }
+        kept
+    }
+
+    /// Cluster members sorted by cluster, then row.
+    fn finish(mut self) -> Vec<ClusterMember> {
+        self.members.sort_by_key(|m| (m.cluster_id, m.row_id));
+        self.members
+    }
+}
+
+/// Pass 2: streams the rows in input order, keeps each cluster's
+/// representative (the lowest row id) and every row outside a cluster,
+/// writes the kept rows and returns the report and the cluster members
+/// (sorted by cluster, then row).
+///
+/// # Errors
+/// Read and write errors.
+pub fn deduplicate(
+    batches: impl IntoIterator<Item = regime_corpus::Result<CorpusBatch>>,
+    map: &FieldMap,
+    config: &DedupConfig,
+    candidates: Option<&Candidates>,
+    writer: &mut PartWriter<'_>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(DedupReport, Vec<ClusterMember>), Error> {
+    let words = WordTokenizer::new();
+    let mut clusterer = Clusterer {
+        config,
+        candidates,
+        exact: HashMap::new(),
+        exact_reps: HashMap::new(),
+        open: HashMap::new(),
+        members: Vec::new(),
+    };
+    let mut doc: u32 = 0;
+    let mut rows = 0u64;
+    let mut kept = 0u64;
+    for batch in batches {
+        let batch = batch?;
+        let text = BatchText::try_new(map, &batch.batch)?;
+        let ids = id_column(&batch.batch);
+        let first_doc = doc;
+        // Content (and shingles, for candidates) in parallel; decisions in order.
+        let prepared: Vec<(String, Option<Vec<u64>>)> = (0..text.num_rows())
+            .into_par_iter()
+            .map(|row| {
+                let c = content(&text, row, config);
+                let d = first_doc + u32::try_from(row).unwrap_or(u32::MAX);
+                let in_component = candidates.is_some_and(|cand| {
+                    cand.component_of
+                        .get(d as usize)
+                        .is_some_and(|&c| c != u32::MAX)
+                });
+                let shingles = match (in_component, config.near) {
+                    (true, Some(near)) if near.verify.is_some() => {
+                        Some(shingle_set(&c, near.shingles, &words))
+                    }
+                    _ => None,
+                };
+                (c, shingles)
+            })
+            .collect();
+        let mut keep = Vec::with_capacity(text.num_rows());
+        for (row, (c, shingles)) in prepared.into_iter().enumerate() {
+            let row_id = batch.row_id(row).as_u64();
+            let member = ClusterMember {
+                row_id,
+                id: ids.as_ref().and_then(|f| f(row)),
+                cluster_id: row_id,
+                representative: row_id,
+                jaccard: Some(1.0),
+            };
+            let kept_row = clusterer.keep(doc, &c, shingles, member);
+            keep.push(kept_row);
+            kept += u64::from(kept_row);
+            doc = doc.checked_add(1).ok_or_else(too_many_rows)?;
+        }
+        let filtered =
+            filter_record_batch(&batch.batch, &BooleanArray::from(keep)).map_err(|source| {
+                Error::Arrow {
+                    column: "(kept rows)".into(),
+                    source,
+                }
+            })?;
+        writer.write(&filtered)?;
+        rows += batch.num_rows() as u64;
+        progress(rows);
+    }
+    let members = clusterer.finish();
+    let mut sizes: Vec<(u64, u64)> = Vec::new();
+    for m in &members {
+        match sizes.last_mut() {
+            Some((c, n)) if *c == m.cluster_id => *n += 1,
+            _ => sizes.push((m.cluster_id, 1)),
+        }
+    }
+    let report = DedupReport {
+        rows,
+        kept,
+        duplicates: rows - kept,
+        clusters: sizes.len() as u64,
+        largest_cluster: sizes.iter().map(|s| s.1).max().unwrap_or(0),
+        oversized: sizes
+            .iter()
+            .copied()
+            .filter(|s| s.1 > config.max_cluster as u64)
+            .collect(),
+        s_curve: config.near.map(|n| n.s_curve()).unwrap_or_default(),
+    };
+    Ok((report, members))
+}
+
+type IdReader<'a> = Box<dyn Fn(usize) -> Option<String> + 'a>;
+
+/// Reads a row's `id` column as text, when the input has one.
+fn id_column(batch: &RecordBatch) -> Option<IdReader<'_>> {
+    let column = batch.column_by_name("id")?;
+    let column: &dyn Array = column.as_ref();
+    match column.data_type() {
+        DataType::Utf8 => {
+            let a = column.as_string::<i32>();
+            Some(Box::new(move |i| {
+                a.is_valid(i).then(|| a.value(i).to_owned())
+            }))
+        }
+        DataType::LargeUtf8 => {
+            let a = column.as_string::<i64>();
+            Some(Box::new(move |i| {
+                a.is_valid(i).then(|| a.value(i).to_owned())
+            }))
+        }
+        DataType::Int64 => {
+            let a = column.as_primitive::<arrow::datatypes::Int64Type>();
+            Some(Box::new(move |i| {
+                a.is_valid(i).then(|| a.value(i).to_string())
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// The `clusters.parquet` table: `row_id`, `id` (when `with_id`),
+/// `cluster_id`, `representative`, `jaccard`.
+///
+/// # Errors
+/// Never for well-formed members (Arrow validates the columns).
+pub fn clusters_batch(
+    members: &[ClusterMember],
+    with_id: bool,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, StringArray, UInt64Array};
+    use arrow::datatypes::{Field, Schema};
+
+    let mut fields = vec![Field::new("row_id", DataType::UInt64, false)];
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt64Array::from_iter_values(
+        members.iter().map(|m| m.row_id),
+    ))];
+    if with_id {
+        fields.push(Field::new("id", DataType::Utf8, true));
+        columns.push(Arc::new(
+            members
+                .iter()
+                .map(|m| m.id.as_deref())
+                .collect::<StringArray>(),
+        ));
+    }
+    fields.push(Field::new("cluster_id", DataType::UInt64, false));
+    columns.push(Arc::new(UInt64Array::from_iter_values(
+        members.iter().map(|m| m.cluster_id),
+    )));
+    fields.push(Field::new("representative", DataType::UInt64, false));
+    columns.push(Arc::new(UInt64Array::from_iter_values(
+        members.iter().map(|m| m.representative),
+    )));
+    fields.push(Field::new("jaccard", DataType::Float64, true));
+    columns.push(Arc::new(
+        members.iter().map(|m| m.jaccard).collect::<Float64Array>(),
+    ));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
+/// Whether a schema has an `id` column [`deduplicate`] can read.
+#[must_use]
+pub fn has_id_column(schema: &arrow::datatypes::Schema) -> bool {
+    schema.field_with_name("id").is_ok_and(|f| {
+        matches!(
+            f.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Int64
+        )
+    })
+}

@@ -1,0 +1,114 @@
+//! `regime dedup exact|near`.
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{InputArgs, OutputArgs};
+
+/// Remove duplicate rows from a corpus (condition A's de-duplication).
+#[derive(Debug, Args)]
+pub(crate) struct DedupArgs {
+    /// Exact or near duplicates.
+    #[command(subcommand)]
+    pub(crate) command: DedupCommand,
+}
+
+/// The two de-duplication methods.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DedupCommand {
+    /// Exact duplicates: rows whose chosen fields, normalised (NFC,
+    /// whitespace runs to one space, trimmed), have the same xxh3-128.
+    Exact(DedupExactArgs),
+    /// Near duplicates: MinHash LSH over shingles of the normalised chosen
+    /// fields, candidates verified by exact Jaccard against the cluster
+    /// representative.
+    Near(DedupNearArgs),
+}
+
+/// Options of both methods.
+#[derive(Debug, Args)]
+pub(crate) struct DedupCommon {
+    /// The corpus.
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    /// Where to write.
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+    /// Roles whose fields form a row's content, comma-separated (e.g.
+    /// `user` to de-duplicate on prompts only) [default: every text field].
+    #[arg(
+        long = "on",
+        value_delimiter = ',',
+        value_name = "ROLE,…",
+        help_heading = "Dedup options"
+    )]
+    pub(crate) roles: Vec<RoleArg>,
+    /// Fold case before hashing.
+    #[arg(long, help_heading = "Dedup options")]
+    pub(crate) case_fold: bool,
+    /// Report clusters larger than this loudly.
+    #[arg(
+        long,
+        default_value_t = 1000,
+        value_name = "N",
+        help_heading = "Dedup options"
+    )]
+    pub(crate) max_cluster: usize,
+}
+
+/// Options of `regime dedup exact`.
+#[derive(Debug, Args)]
+pub(crate) struct DedupExactArgs {
+    /// Input, output and field options.
+    #[command(flatten)]
+    pub(crate) common: DedupCommon,
+}
+
+/// Options of `regime dedup near`.
+#[derive(Debug, Args)]
+pub(crate) struct DedupNearArgs {
+    /// Input, output and field options.
+    #[command(flatten)]
+    pub(crate) common: DedupCommon,
+    /// Shingles, bands and rows: `datatrove` (word 5-grams, 14 × 8,
+    /// threshold ≈ 0.72) or `nemo` (char 24-grams, 20 × 13).
+    #[arg(long, value_enum, default_value_t = PresetArg::Datatrove, help_heading = "Dedup options")]
+    pub(crate) preset: PresetArg,
+    /// Target Jaccard threshold: chooses bands × rows (112 hashes) whose
+    /// S-curve midpoint is nearest, and verifies at this threshold.
+    #[arg(long, value_name = "J", help_heading = "Dedup options")]
+    pub(crate) threshold: Option<f64>,
+    /// Skip verification: every candidate component is a cluster.
+    #[arg(long, help_heading = "Dedup options")]
+    pub(crate) no_verify: bool,
+    /// Seed of the MinHash functions.
+    #[arg(long, default_value_t = 1, help_heading = "Dedup options")]
+    pub(crate) seed: u64,
+}
+
+/// Near-duplicate presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PresetArg {
+    /// datatrove: word 5-grams, 14 bands × 8 rows.
+    Datatrove,
+    /// `NeMo` Curator: character 24-grams, 20 bands × 13 rows.
+    Nemo,
+}
+
+/// Field roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RoleArg {
+    /// System prompts.
+    System,
+    /// User turns.
+    User,
+    /// Assistant turns.
+    Assistant,
+    /// Captions.
+    Caption,
+    /// OCR text.
+    Ocr,
+    /// Metadata.
+    Metadata,
+    /// Unknown roles.
+    Other,
+}

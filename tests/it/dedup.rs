@@ -1,0 +1,263 @@
+//! `regime dedup exact|near` end to end on generated corpora with known
+//! duplicates.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use regime_text::{WordTokenizer, jaccard, word_shingles};
+
+use crate::common::{parquet_files, read_parquet, regime, run_expect, write_parquet};
+
+/// A `columns`-style corpus: `id`, `prompt` (user), `answer` (assistant).
+fn write_corpus(path: &Path, prompts: &[String]) {
+    let ids: Vec<String> = (0..prompts.len()).map(|i| format!("doc-{i:05}")).collect();
+    let answers: Vec<String> = (0..prompts.len()).map(|i| format!("answer {i}")).collect();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("prompt", DataType::Utf8, true),
+        Field::new("answer", DataType::Utf8, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(ids)),
+            Arc::new(StringArray::from(prompts.to_vec())),
+            Arc::new(StringArray::from(answers)),
+        ],
+    )
+    .unwrap();
+    write_parquet(path, &[batch], 250);
+}
+
+fn fields_file(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("fields.toml");
+    std::fs::write(
+        &path,
+        "[columns]\nprompt = \"user\"\nanswer = \"assistant\"\n",
+    )
+    .unwrap();
+    path
+}
+
+fn dedup(
+    dir: &Path,
+    method: &str,
+    input: &Path,
+    out: &str,
+    extra: &[&str],
+    threads: &str,
+) -> std::path::PathBuf {
+    let out = dir.join(out);
+    run_expect(
+        regime()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["dedup", method])
+            .arg(input)
+            .args(["--profile", "columns", "--fields"])
+            .arg(fields_file(dir))
+            .arg("--out")
+            .arg(&out)
+            .args(extra),
+        0,
+    );
+    out
+}
+
+fn kept_ids(out: &Path) -> Vec<String> {
+    parquet_files(out)
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "clusters.parquet"))
+        .flat_map(|p| {
+            let batch = read_parquet(p);
+            let ids = batch
+                .column_by_name("id")
+                .unwrap()
+                .as_string::<i32>()
+                .clone();
+            (0..ids.len())
+                .map(move |i| ids.value(i).to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn exact_removes_normalised_copies_and_keeps_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut prompts: Vec<String> = (0..40).map(|i| format!("What is {i} plus {i}?")).collect();
+    prompts[10] = "What is 3 plus 3?".into(); // = row 3
+    prompts[20] = "  What is 3   plus 3?\n".into(); // = row 3 after whitespace normalisation
+    prompts[30] = "What is 7 plus 7?".into(); // = row 7
+    prompts[31] = "what is 7 plus 7?".into(); // differs in case: kept
+    let input = dir.path().join("in.parquet");
+    write_corpus(&input, &prompts);
+    // Answers differ per row, so de-duplicate on the prompts only.
+    let out = dedup(dir.path(), "exact", &input, "exact", &["--on", "user"], "2");
+    let kept = kept_ids(&out);
+    assert_eq!(kept.len(), 37);
+    assert!(!kept.contains(&"doc-00010".to_owned()));
+    assert!(!kept.contains(&"doc-00020".to_owned()));
+    assert!(!kept.contains(&"doc-00030".to_owned()));
+    assert!(kept.contains(&"doc-00031".to_owned()));
+    assert!(kept.windows(2).all(|w| w[0] < w[1]), "order kept");
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["rows"], 40);
+    assert_eq!(report["kept"], 37);
+    assert_eq!(report["duplicates"], 3);
+    assert_eq!(report["clusters"], 2);
+    assert_eq!(report["largest_cluster"], 3);
+
+    let clusters = read_parquet(&out.join("clusters.parquet"));
+    let rows = clusters
+        .column_by_name("row_id")
+        .unwrap()
+        .as_primitive::<UInt64Type>();
+    let reps = clusters
+        .column_by_name("representative")
+        .unwrap()
+        .as_primitive::<UInt64Type>();
+    let ids = clusters.column_by_name("id").unwrap().as_string::<i32>();
+    let listed: Vec<(u64, u64, &str)> = (0..clusters.num_rows())
+        .map(|i| (rows.value(i), reps.value(i), ids.value(i)))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (3, 3, "doc-00003"),
+            (10, 3, "doc-00010"),
+            (20, 3, "doc-00020"),
+            (7, 7, "doc-00007"),
+            (30, 7, "doc-00030")
+        ]
+    );
+
+    // All fields (the default): answers differ, so nothing is a duplicate.
+    let out = dedup(dir.path(), "exact", &input, "all-fields", &[], "2");
+    assert_eq!(kept_ids(&out).len(), 40);
+}
+
+/// Base documents of random words plus edited copies at known Jaccard.
+struct Benchmark {
+    prompts: Vec<String>,
+    /// (copy row, original row, true Jaccard of word 5-gram shingles)
+    copies: Vec<(usize, usize, f64)>,
+}
+
+fn benchmark(seed: u64) -> Benchmark {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let vocabulary: Vec<String> = (0..5000).map(|i| format!("w{i}")).collect();
+    let mut prompts: Vec<String> = (0..600)
+        .map(|_| {
+            let n = rng.random_range(200..300);
+            (0..n)
+                .map(|_| vocabulary[rng.random_range(0..vocabulary.len())].as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let words = WordTokenizer::new();
+    let shingles = |text: &str| word_shingles(&words.words(text), 5);
+    let mut copies = Vec::new();
+    for original in 0..400 {
+        // Edit rates from none to heavy: true Jaccard from 1 down to ≈ 0.1.
+        let edits = original % 20;
+        let mut copy: Vec<String> = prompts[original].split(' ').map(str::to_owned).collect();
+        for _ in 0..edits {
+            let at = rng.random_range(0..copy.len());
+            copy[at].clone_from(&vocabulary[rng.random_range(0..vocabulary.len())]);
+        }
+        let copy = copy.join(" ");
+        let j = jaccard(&shingles(&prompts[original]), &shingles(&copy));
+        copies.push((prompts.len(), original, j));
+        prompts.push(copy);
+    }
+    Benchmark { prompts, copies }
+}
+
+#[test]
+fn near_finds_copies_above_085_with_high_precision_and_recall() {
+    let dir = tempfile::tempdir().unwrap();
+    let bench = benchmark(11);
+    let input = dir.path().join("near.parquet");
+    write_corpus(&input, &bench.prompts);
+    let out = dedup(dir.path(), "near", &input, "near", &["--on", "user"], "2");
+    let kept: std::collections::HashSet<String> = kept_ids(&out).into_iter().collect();
+    let removed = |row: usize| !kept.contains(&format!("doc-{row:05}"));
+
+    let high: Vec<_> = bench.copies.iter().filter(|c| c.2 >= 0.85).collect();
+    let found = high.iter().filter(|c| removed(c.0)).count();
+    let recall = found as f64 / high.len() as f64;
+    assert!(
+        high.len() > 50,
+        "benchmark has {} copies with J ≥ 0.85",
+        high.len()
+    );
+    assert!(recall >= 0.95, "recall {recall} ({found}/{})", high.len());
+
+    // Precision: every removed row is a planted copy whose true Jaccard with
+    // its original reaches the verification threshold (≈ 0.72).
+    let threshold = (1.0f64 / 14.0).powf(1.0 / 8.0);
+    let removed_rows: Vec<usize> = (0..bench.prompts.len()).filter(|&r| removed(r)).collect();
+    let correct = removed_rows
+        .iter()
+        .filter(|&&r| bench.copies.iter().any(|c| c.0 == r && c.2 >= threshold))
+        .count();
+    let precision = correct as f64 / removed_rows.len() as f64;
+    assert!(
+        precision >= 0.99,
+        "precision {precision} ({correct}/{})",
+        removed_rows.len()
+    );
+    // No original is ever removed: the representative is the lowest row id.
+    assert!(removed_rows.iter().all(|&r| r >= 600));
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let curve = report["s_curve"].as_array().unwrap();
+    assert_eq!(curve.len(), 10);
+    for point in curve {
+        let j = point["jaccard"].as_f64().unwrap();
+        let p = point["probability"].as_f64().unwrap();
+        let expected = 1.0 - (1.0 - j.powi(8)).powi(14);
+        assert!(
+            (p - expected).abs() < 1e-12,
+            "S-curve at {j}: {p} vs {expected}"
+        );
+    }
+    let clusters = read_parquet(&out.join("clusters.parquet"));
+    let jac = clusters
+        .column_by_name("jaccard")
+        .unwrap()
+        .as_primitive::<arrow::datatypes::Float64Type>();
+    assert!((0..jac.len()).all(|i| jac.value(i) >= threshold));
+}
+
+#[test]
+fn near_outputs_are_identical_at_one_and_two_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let bench = benchmark(5);
+    let input = dir.path().join("near.parquet");
+    write_corpus(&input, &bench.prompts);
+    let one = dedup(dir.path(), "near", &input, "t1", &[], "1");
+    let two = dedup(dir.path(), "near", &input, "t2", &[], "2");
+    let names = |d: &Path| parquet_files(d);
+    assert_eq!(names(&one).len(), names(&two).len());
+    for (a, b) in names(&one).iter().zip(names(&two)) {
+        assert_eq!(
+            std::fs::read(a).unwrap(),
+            std::fs::read(&b).unwrap(),
+            "{}",
+            a.display()
+        );
+    }
+    assert_eq!(
+        std::fs::read(one.join("report.json")).unwrap(),
+        std::fs::read(two.join("report.json")).unwrap()
+    );
+}
