@@ -100,13 +100,58 @@ pub(crate) fn run(args: &QuickstartArgs, global: &GlobalArgs) -> anyhow::Result<
         global,
     )?;
 
+    step(global, "profile");
+    let profile = args.out.join("profile");
+    run_stage(
+        global,
+        &[
+            "profile".as_ref(),
+            corpus.as_os_str(),
+            "--out".as_ref(),
+            profile.as_os_str(),
+            "--overwrite".as_ref(),
+        ],
+    )?;
+
+    step(global, "dedup near");
+    let dedup = args.out.join("dedup-near");
+    run_stage(
+        global,
+        &[
+            "dedup".as_ref(),
+            "near".as_ref(),
+            corpus.as_os_str(),
+            "--out".as_ref(),
+            dedup.as_os_str(),
+            "--overwrite".as_ref(),
+        ],
+    )?;
+
     let outputs: Vec<(&str, PathBuf)> = vec![
         ("sample corpus", corpus.clone()),
+        ("profile", profile.join("report.html")),
+        ("dedup (near)", dedup),
         ("condition C", args.out.join("condition-c")),
         ("prompt-dedup", args.out.join("prompt-dedup")),
     ];
     print_outputs(&args.out, &outputs)?;
     Ok(Outcome::Success)
+}
+
+/// Runs one stage from its command line, exactly as a user would type it
+/// (so the quickstart exercises the real argument parsing).
+fn run_stage(global: &GlobalArgs, args: &[&std::ffi::OsStr]) -> anyhow::Result<()> {
+    let mut argv: Vec<&std::ffi::OsStr> = vec!["regime".as_ref()];
+    if global.quiet > 0 {
+        argv.push("-q".as_ref());
+    }
+    if global.verbose > 0 {
+        argv.push("-v".as_ref());
+    }
+    argv.extend_from_slice(args);
+    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv)?;
+    super::run(&cli)?;
+    Ok(())
 }
 
 fn step(global: &GlobalArgs, name: &str) {

@@ -65,9 +65,13 @@ impl FileFormat {
 /// Resolves INPUT arguments into a sorted, de-duplicated file list.
 ///
 /// - a file is taken as it is (its extension must name a supported format);
-/// - a directory contributes every supported file below it, recursively,
-///   skipping hidden entries (names starting with `.`, such as regime's own
-///   staging directories);
+/// - a directory contributes every parquet, `.jsonl` and `.ndjson` file
+///   (plain, `.gz`, `.zst`) below it, recursively, skipping hidden entries
+///   (names starting with `.`, such as regime's own staging directories);
+///   plain `.json` files are taken only when named directly, so reports and
+///   manifests are never read as data; a regime output directory (one with a
+///   `manifest.json`) contributes only its data parts (`part-*.parquet`), not
+///   side tables such as `clusters.parquet`;
 /// - anything containing `*`, `?` or `[` is a glob pattern.
 ///
 /// Within each directory or glob, files are sorted by path; the arguments
@@ -127,20 +131,36 @@ fn glob_files(pattern: &str) -> Result<Vec<PathBuf>> {
 }
 
 fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let regime_output = dir.join(crate::manifest::MANIFEST_FILE).is_file();
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
-        if entry.file_name().to_string_lossy().starts_with('.') {
+        let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+        if name.starts_with('.') {
             continue;
         }
         let path = entry.path();
         if path.is_dir() {
             walk_dir(&path, out)?;
-        } else if FileFormat::from_path(&path).is_some() {
+        } else if regime_output {
+            if name.starts_with("part-") && name.ends_with(".parquet") {
+                out.push(path);
+            }
+        } else if FileFormat::from_path(&path).is_some() && !is_plain_json(&name) {
             out.push(path);
         }
     }
     Ok(())
+}
+
+/// `x.json` (not `.jsonl`/`.ndjson`): a report or config, not a corpus,
+/// unless the user names it.
+fn is_plain_json(name: &str) -> bool {
+    let stem = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".zst"))
+        .unwrap_or(name);
+    stem.ends_with(".json")
 }
 
 #[cfg(test)]
@@ -164,7 +184,13 @@ mod tests {
     #[test]
     fn directories_are_sorted_and_skip_hidden_entries() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
-        for name in ["b.parquet", "a.parquet", "notes.txt", ".hidden.parquet"] {
+        for name in [
+            "b.parquet",
+            "a.parquet",
+            "notes.txt",
+            ".hidden.parquet",
+            "report.json",
+        ] {
             std::fs::write(dir.path().join(name), b"").map_err(|e| Error::io(name, e))?;
         }
         std::fs::create_dir(dir.path().join(".regime-staging")).map_err(|e| Error::io("s", e))?;
@@ -176,6 +202,23 @@ mod tests {
             .filter_map(|f| f.path.file_name()?.to_str())
             .collect();
         assert_eq!(names, ["a.parquet", "b.parquet"]);
+        Ok(())
+    }
+
+    #[test]
+    fn regime_output_directories_contribute_their_parts_only() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
+        for name in [
+            "part-00000.parquet",
+            "clusters.parquet",
+            "manifest.json",
+            "report.json",
+        ] {
+            std::fs::write(dir.path().join(name), b"").map_err(|e| Error::io(name, e))?;
+        }
+        let files = resolve_inputs(&[dir.path()])?;
+        assert_eq!(files.len(), 1);
+        assert!(files[0].path.ends_with("part-00000.parquet"));
         Ok(())
     }
 
