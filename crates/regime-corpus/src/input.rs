@@ -160,7 +160,9 @@ fn is_plain_json(name: &str) -> bool {
         .strip_suffix(".gz")
         .or_else(|| name.strip_suffix(".zst"))
         .unwrap_or(name);
-    stem.ends_with(".json")
+    Path::new(stem)
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
 }
 
 #[cfg(test)]
