@@ -1,15 +1,13 @@
-//! `regime quickstart`: every stage that exists, on the bundled sample
-//! corpus (or `--corpus`), with outputs under one directory.
+//! `regime quickstart`: every corpus stage that exists, on the bundled
+//! sample corpus (or `--corpus`), with outputs under one directory.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use super::Outcome;
-use crate::cli::{
-    ConditionCArgs, DedupOptions, GlobalArgs, InputArgs, InspectArgs, LayoutArg, OutputArgs,
-    PromptDedupArgs, QuickstartArgs,
-};
+use crate::cli::{GlobalArgs, QuickstartArgs};
 use crate::progress;
 
 /// The sample corpus, embedded so the quickstart runs from anywhere:
@@ -20,6 +18,34 @@ const SAMPLE_NAME: &str = "easy_vqa_llava.parquet";
 /// Marks a directory as a quickstart's, so rerunning the quickstart replaces
 /// its own outputs but never a directory it did not make.
 const MARKER: &str = ".regime-quickstart";
+
+/// A stage: its name, the subcommand words, its output directory (if any)
+/// and extra flags.
+type Stage = (
+    &'static str,
+    &'static [&'static str],
+    Option<&'static str>,
+    &'static [&'static str],
+);
+
+/// The stages, run in this order.
+const STAGES: &[Stage] = &[
+    ("inspect", &["inspect"], None, &[]),
+    ("profile", &["profile"], Some("profile"), &[]),
+    (
+        "prompt-dedup",
+        &["prompt-dedup"],
+        Some("prompt-dedup"),
+        &["--provenance"],
+    ),
+    ("dedup near", &["dedup", "near"], Some("dedup-near"), &[]),
+    (
+        "condition c",
+        &["condition", "c"],
+        Some("condition-c"),
+        &["--seed", "7"],
+    ),
+];
 
 pub(crate) fn run(args: &QuickstartArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let ours = args.out.join(MARKER).exists();
@@ -42,120 +68,43 @@ pub(crate) fn run(args: &QuickstartArgs, global: &GlobalArgs) -> anyhow::Result<
         regime_corpus::write_atomic(&path, SAMPLE)?;
         path
     };
-    let input = || InputArgs {
-        inputs: vec![corpus.clone()],
-        profile: None,
-        fields: None,
-    };
-    let output = |dir: &str| OutputArgs {
-        out: args.out.join(dir),
-        overwrite: true,
-        row_group_rows: regime_corpus::DEFAULT_ROW_GROUP_ROWS,
-        zstd_level: regime_corpus::DEFAULT_ZSTD_LEVEL,
-    };
-
-    step(global, "inspect");
-    super::inspect::run(
-        &InspectArgs {
-            input: input(),
-            json: false,
-        },
-        global,
-    )?;
-
-    step(global, "condition c");
-    let condition_c = output("condition-c");
-    super::condition_c::run(
-        &ConditionCArgs {
-            input: input(),
-            output: condition_c,
-            split: regime_conditions::DEFAULT_SPLIT,
-            fraction: None,
-            repeat: None,
-            layout: LayoutArg::Shuffled,
-            seed: 7,
-        },
-        global,
-    )?;
-
-    step(global, "prompt-dedup");
-    super::prompt_dedup::run(
-        &PromptDedupArgs {
-            input: input(),
-            output: output("prompt-dedup"),
-            dedup: DedupOptions {
-                priority: regime_dedup::DEFAULT_PRIORITY
-                    .iter()
-                    .map(|r| r.as_str().to_owned())
-                    .collect(),
-                min_chars: regime_dedup::DEFAULT_MIN_CHARS,
-                case_fold: false,
-                protect: Vec::new(),
-                top: regime_dedup::DEFAULT_TOP_TEMPLATES,
-                worst: regime_dedup::DEFAULT_WORST,
-            },
-            empty_as_null: false,
-            provenance: true,
-        },
-        global,
-    )?;
-
-    step(global, "profile");
-    let profile = args.out.join("profile");
-    run_stage(
-        global,
-        &[
-            "profile".as_ref(),
-            corpus.as_os_str(),
-            "--out".as_ref(),
-            profile.as_os_str(),
-            "--overwrite".as_ref(),
-        ],
-    )?;
-
-    step(global, "dedup near");
-    let dedup = args.out.join("dedup-near");
-    run_stage(
-        global,
-        &[
-            "dedup".as_ref(),
-            "near".as_ref(),
-            corpus.as_os_str(),
-            "--out".as_ref(),
-            dedup.as_os_str(),
-            "--overwrite".as_ref(),
-        ],
-    )?;
-
-    let outputs: Vec<(&str, PathBuf)> = vec![
-        ("sample corpus", corpus.clone()),
-        ("profile", profile.join("report.html")),
-        ("dedup (near)", dedup),
-        ("condition C", args.out.join("condition-c")),
-        ("prompt-dedup", args.out.join("prompt-dedup")),
-    ];
+    let mut outputs: Vec<(&str, PathBuf)> = vec![("sample corpus", corpus.clone())];
+    for (name, words, out, extra) in STAGES {
+        progress::summary(global, &format!("── {name}"));
+        let mut stage: Vec<&OsStr> = words.iter().map(OsStr::new).collect();
+        stage.push(corpus.as_os_str());
+        let dir = out.map(|d| args.out.join(d));
+        if let Some(dir) = &dir {
+            stage.extend([
+                OsStr::new("--out"),
+                dir.as_os_str(),
+                OsStr::new("--overwrite"),
+            ]);
+        }
+        stage.extend(extra.iter().map(OsStr::new));
+        run_stage(global, &stage).with_context(|| format!("quickstart stage {name}"))?;
+        if let Some(dir) = dir {
+            outputs.push((name, dir));
+        }
+    }
     print_outputs(&args.out, &outputs)?;
     Ok(Outcome::Success)
 }
 
 /// Runs one stage from its command line, exactly as a user would type it
 /// (so the quickstart exercises the real argument parsing).
-fn run_stage(global: &GlobalArgs, args: &[&std::ffi::OsStr]) -> anyhow::Result<()> {
-    let mut argv: Vec<&std::ffi::OsStr> = vec!["regime".as_ref()];
+fn run_stage(global: &GlobalArgs, stage: &[&OsStr]) -> anyhow::Result<()> {
+    let mut command_line: Vec<&OsStr> = vec![OsStr::new("regime")];
     if global.quiet > 0 {
-        argv.push("-q".as_ref());
+        command_line.push(OsStr::new("-q"));
     }
     if global.verbose > 0 {
-        argv.push("-v".as_ref());
+        command_line.push(OsStr::new("-v"));
     }
-    argv.extend_from_slice(args);
-    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv)?;
+    command_line.extend_from_slice(stage);
+    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(command_line)?;
     super::run(&cli)?;
     Ok(())
-}
-
-fn step(global: &GlobalArgs, name: &str) {
-    progress::summary(global, &format!("── {name}"));
 }
 
 /// The paths go to stdout: they are the command's result.
