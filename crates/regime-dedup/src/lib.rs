@@ -1,7 +1,9 @@
-//! De-duplication for regime. Today: within-sample prompt-segment
-//! de-duplication (the paper's prompt-repetition intervention), the
-//! prompt-duplication audit behind `regime audit-prompts`, and a generator
-//! of multimodal corpora with planted duplication and its ground truth.
+//! De-duplication for regime: corpus de-duplication (exact, and near
+//! duplicates by verified MinHash LSH — condition A), within-sample
+//! prompt-segment de-duplication (the paper's prompt-repetition
+//! intervention), the prompt-duplication audit behind `regime audit-prompts`,
+//! and a generator of multimodal corpora with planted duplication and its
+//! ground truth.
 //!
 //! The algorithm ([`PromptDedup`]) is pure: it takes one sample's
 //! role-tagged text fields and returns the edited fields, the removed copies
@@ -26,6 +28,11 @@
 //!   the audit over a batch without building anything.
 //! - [`synth_prompt_dup`] builds a corpus with planted duplication from a
 //!   LLaVA corpus, with a ground-truth column.
+//! - Corpus de-duplication: [`near_candidates`] (pass 1: MinHash band keys,
+//!   candidate components via [`band_links`] and [`components`]) and
+//!   [`deduplicate`] (pass 2: verification against cluster representatives,
+//!   kept rows, [`ClusterMember`]s and a [`DedupReport`] with the S-curve);
+//!   [`DedupConfig`] / [`NearConfig`] choose fields, shingles and banding.
 //!
 //! # Example
 //! ```
