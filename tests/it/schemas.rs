@@ -38,3 +38,19 @@ fn condition_c_report_schema_is_in_sync() {
         &schemars::schema_for!(regime_conditions::RepeatReport),
     );
 }
+
+#[test]
+fn profile_report_schema_is_in_sync() {
+    check(
+        "profile-report.schema.json",
+        &schemars::schema_for!(regime_stats::ProfileReport),
+    );
+}
+
+#[test]
+fn profile_compare_schema_is_in_sync() {
+    check(
+        "profile-compare.schema.json",
+        &schemars::schema_for!(regime_stats::ProfileComparison),
+    );
+}
