@@ -1,6 +1,5 @@
 //! `regime condition c`: the repetition-concentrated condition.
 
-use anyhow::Context;
 use regime_conditions::{Layout, RepeatConfig, build_repeat_condition, repeat_output_schema};
 use regime_corpus::{OutputDir, PartWriter};
 
@@ -34,9 +33,7 @@ pub(crate) fn run(args: &ConditionCArgs, global: &GlobalArgs) -> anyhow::Result<
     )?;
     bar.finish_and_clear();
     let outputs = writer.finish()?;
-    let report_path = out.staged("report.json");
-    std::fs::write(&report_path, serde_json::to_vec_pretty(&report)?)
-        .with_context(|| report_path.display().to_string())?;
+    corpus::write_json(&out, "report.json", &report)?;
     let mut manifest = clock.manifest(
         "condition c",
         serde_json::to_value(config)?,

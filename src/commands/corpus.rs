@@ -69,6 +69,18 @@ pub(crate) fn open(input: &InputArgs, global: &GlobalArgs) -> anyhow::Result<Cor
     Ok(Corpus { builder, map })
 }
 
+/// Stages `value` as pretty JSON (with a final newline) under `name` in `out`.
+pub(crate) fn write_json(
+    out: &regime_corpus::OutputDir,
+    name: &str,
+    value: &impl serde::Serialize,
+) -> anyhow::Result<()> {
+    let path = out.staged(name);
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    std::fs::write(&path, bytes).with_context(|| path.display().to_string())
+}
+
 /// The parquet writer settings the output flags ask for.
 pub(crate) fn writer_options(output: &OutputArgs) -> WriterOptions {
     WriterOptions {

@@ -1,6 +1,5 @@
 //! `regime dedup exact|near`: corpus de-duplication (condition A).
 
-use anyhow::Context;
 use regime_corpus::{OutputDir, PartWriter, Role};
 use regime_dedup::{
     DedupConfig, NearConfig, clusters_batch, deduplicate, has_id_column, near_candidates,
@@ -64,9 +63,7 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
         PartWriter::try_new_single(&out, "clusters.parquet", clusters.schema(), options)?;
     clusters_writer.write(&clusters)?;
     outputs.extend(clusters_writer.finish()?);
-    let report_path = out.staged("report.json");
-    std::fs::write(&report_path, serde_json::to_vec_pretty(&report)?)
-        .with_context(|| report_path.display().to_string())?;
+    corpus::write_json(&out, "report.json", &report)?;
     let mut manifest = clock.manifest(
         stage,
         serde_json::json!({ "near": config.near, "roles": common.roles.iter().map(|r| role(*r).as_str()).collect::<Vec<_>>(), "case_fold": common.case_fold, "max_cluster": common.max_cluster }),

@@ -12,13 +12,6 @@ use parquet::arrow::ArrowWriter;
 use regime_corpus::OutputDir;
 use regime_stats::{ProfileComparison, ProfileReport, ScopeReport};
 
-fn write_json(out: &OutputDir, name: &str, value: &impl serde::Serialize) -> anyhow::Result<()> {
-    let path = out.staged(name);
-    let mut bytes = serde_json::to_vec_pretty(value)?;
-    bytes.push(b'\n');
-    std::fs::write(&path, bytes).with_context(|| path.display().to_string())
-}
-
 fn write_parquet(
     out: &OutputDir,
     name: &str,
@@ -184,7 +177,7 @@ fn category_columns(report: &ProfileReport) -> Vec<(&'static str, ArrayRef)> {
 
 /// Stages every output of a profile run.
 pub(crate) fn write_report(out: &OutputDir, report: &ProfileReport) -> anyhow::Result<()> {
-    write_json(out, "report.json", report)?;
+    super::corpus::write_json(out, "report.json", report)?;
     write_parquet(out, "ngrams.parquet", ngram_columns(scopes(report)))?;
     write_parquet(out, "roles.parquet", role_columns(report))?;
     if !report.categories.is_empty() {
@@ -195,7 +188,7 @@ pub(crate) fn write_report(out: &OutputDir, report: &ProfileReport) -> anyhow::R
 
 /// Stages every output of a `--compare` run.
 pub(crate) fn write_comparison(out: &OutputDir, cmp: &ProfileComparison) -> anyhow::Result<()> {
-    write_json(out, "report.json", cmp)?;
+    super::corpus::write_json(out, "report.json", cmp)?;
     let both = scopes(&cmp.a)
         .map(|(s, r)| (format!("a:{s}"), r))
         .chain(scopes(&cmp.b).map(|(s, r)| (format!("b:{s}"), r)));

@@ -91,9 +91,7 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
         rows_out: after.samples(),
         fields_changed,
     };
-    let report_path = out.staged("report.json");
-    std::fs::write(&report_path, serde_json::to_vec_pretty(&report)?)
-        .with_context(|| report_path.display().to_string())?;
+    super::corpus::write_json(&out, "report.json", &report)?;
     let mut manifest = clock.manifest(
         "prompt-dedup",
         config(args),

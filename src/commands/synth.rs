@@ -54,9 +54,7 @@ pub(crate) fn run(args: &SynthPromptDupArgs, global: &GlobalArgs) -> anyhow::Res
         std::fs::write(&path, COLUMNS_FIELDS_TOML).with_context(|| path.display().to_string())?;
     }
     let report = serde_json::json!({ "config": config, "truth": summary });
-    let path = out.staged("report.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
-        .with_context(|| path.display().to_string())?;
+    corpus::write_json(&out, "report.json", &report)?;
     let mut manifest = clock.manifest(
         "synth prompt-dup",
         serde_json::to_value(config)?,
