@@ -9,6 +9,7 @@ mod inspect;
 mod profile;
 mod prompt_dedup;
 mod quickstart;
+mod run;
 mod spectral;
 mod synth;
 
@@ -22,6 +23,7 @@ pub(crate) use inspect::InspectArgs;
 pub(crate) use profile::{MergeArgs, ProfileArgs};
 pub(crate) use prompt_dedup::{DedupOptions, PromptDedupArgs};
 pub(crate) use quickstart::QuickstartArgs;
+pub(crate) use run::RunArgs;
 pub(crate) use spectral::{EsdArg, SpectralArgs, SpectralCompareArgs, SpectralSelectArgs};
 pub(crate) use synth::{SynthArgs, SynthCommand, SynthLayoutArg, SynthPromptDupArgs};
 
@@ -62,6 +64,8 @@ pub(crate) enum Command {
     Condition(ConditionArgs),
     /// Run every stage on the bundled sample corpus and print where the outputs are.
     Quickstart(QuickstartArgs),
+    /// Run a pipeline recipe (TOML), skipping stages that are up to date.
+    Run(RunArgs),
     /// Per-layer spectral diagnostics (α, erank, …) of a safetensors model, optionally against a base.
     Spectral(SpectralArgs),
     /// Compare spectral audits of several models or checkpoints (trajectories, trend labels).

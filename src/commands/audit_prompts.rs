@@ -71,7 +71,7 @@ pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Resul
         AuditFormat::Junit => render_junit(&report),
         AuditFormat::Github => render_github(&report),
     };
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    super::run::stdout().write_all(text.as_bytes())?;
     Ok(if report.passed {
         Outcome::Success
     } else {

@@ -128,7 +128,7 @@ pub(crate) fn run(args: &InspectArgs, global: &GlobalArgs) -> anyhow::Result<Out
         roles,
         sample,
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = super::run::stdout();
     if args.json {
         serde_json::to_writer_pretty(&mut stdout, &inspection)?;
         writeln!(stdout)?;

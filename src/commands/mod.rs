@@ -11,6 +11,7 @@ mod profile;
 mod profile_output;
 mod prompt_dedup;
 mod quickstart;
+mod run;
 mod spectral;
 mod spectral_compare;
 mod synth;
@@ -37,6 +38,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<Outcome> {
             ConditionCommand::C(c) => condition_c::run(c, global),
         },
         Command::Quickstart(args) => quickstart::run(args, global),
+        Command::Run(args) => run::run(args, global),
         Command::Spectral(args) => spectral::run(args, global),
         Command::SpectralCompare(args) => spectral_compare::run(args, global),
         Command::Dedup(args) => dedup::run(&args.command, global),

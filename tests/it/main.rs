@@ -15,5 +15,6 @@ mod inspect;
 mod interrupt;
 mod profile;
 mod prompt_dedup;
+mod run;
 mod schemas;
 mod spectral;

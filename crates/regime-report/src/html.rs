@@ -25,6 +25,8 @@ pub enum Block {
     Svg(String),
     /// Several SVG charts side by side, wrapping on narrow screens.
     SvgRow(Vec<String>),
+    /// Links (label, relative URL) on one line.
+    Links(Vec<(String, String)>),
 }
 
 /// A titled part of a page.
@@ -154,6 +156,13 @@ fn render_block(out: &mut impl Write, block: &Block) -> Result<()> {
             writeln!(out, "</tbody></table></div>")?;
         }
         Block::Svg(svg) => writeln!(out, "<figure>{svg}</figure>")?,
+        Block::Links(links) => {
+            let items: Vec<String> = links
+                .iter()
+                .map(|(label, href)| format!("<a href=\"{}\">{}</a>", escape(href), escape(label)))
+                .collect();
+            writeln!(out, "<p>{}</p>", items.join(" · "))?;
+        }
         Block::SvgRow(svgs) => {
             writeln!(out, "<div class=\"row\">")?;
             for svg in svgs {

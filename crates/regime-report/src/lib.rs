@@ -13,8 +13,10 @@
 //!   optional log axes) and [`chart::BarChart`].
 //! - [`spectral`] builds the `regime spectral` and `regime spectral-compare`
 //!   pages from audits and summaries.
+//! - [`dedup`] builds the `regime dedup` page (S-curve, cluster sizes).
 //! - [`profile`] builds the `regime profile` and `regime profile --compare`
 //!   pages from `regime-stats` reports.
+//! - [`run`] builds the `regime run` page linking every stage's reports.
 //!
 //! # Example
 //! ```
@@ -36,9 +38,11 @@
 //! ```
 
 pub mod chart;
+pub mod dedup;
 mod error;
 mod html;
 pub mod profile;
+pub mod run;
 pub mod spectral;
 
 pub use error::{Error, Result};

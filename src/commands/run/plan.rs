@@ -1,0 +1,521 @@
+//! Checking a whole recipe and turning it into a plan: for every stage its
+//! output directory and the exact command line it runs, parsed by the real
+//! argument parser. Nothing here runs a stage or writes a file.
+
+use std::path::{Path, PathBuf};
+
+use clap::{CommandFactory, Parser};
+
+use super::recipe::{OptionValue, RecipeError, Source};
+use super::stages::{Reads, StageKind, Writes};
+use crate::cli::Cli;
+
+/// Options the runner sets itself; a recipe may not.
+const RESERVED: &[&str] = &["out", "overwrite", "help", "version", "verbose", "quiet"];
+
+/// A checked recipe, ready to run.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// The recipe's description.
+    pub(crate) description: Option<String>,
+    /// The recipe file as given.
+    pub(crate) file: String,
+    /// The run's output directory.
+    pub(crate) out: PathBuf,
+    /// The stages, in order.
+    pub(crate) stages: Vec<PlannedStage>,
+}
+
+/// One stage of a plan.
+#[derive(Debug)]
+pub(crate) struct PlannedStage {
+    /// Unique name, also the output directory's name.
+    pub(crate) name: String,
+    /// What it runs.
+    pub(crate) kind: &'static StageKind,
+    /// Its output directory.
+    pub(crate) dir: PathBuf,
+    /// The full command line, starting with `regime`.
+    pub(crate) argv: Vec<String>,
+    /// Corpus inputs (INPUT…), as passed.
+    pub(crate) corpus: Vec<PathBuf>,
+    /// Other files the stage reads (models, tokenizers, field maps).
+    pub(crate) files: Vec<PathBuf>,
+    /// Earlier stages whose output directories it reads.
+    pub(crate) after: Vec<usize>,
+    /// The options as given, for the manifest's config.
+    pub(crate) config: serde_json::Value,
+}
+
+/// Where a recipe's relative paths start and what replaces its input.
+#[derive(Debug, Default)]
+pub(crate) struct Context {
+    /// The recipe file's directory.
+    pub(crate) base: PathBuf,
+    /// The run's output directory when given on the command line.
+    pub(crate) out: Option<PathBuf>,
+    /// Corpus paths replacing the recipe's `[input] paths` (quickstart
+    /// `--corpus`, the embedded sample).
+    pub(crate) input: Option<Vec<PathBuf>>,
+    /// The recipe's file stem, for the default output directory.
+    pub(crate) stem: String,
+}
+
+/// Checks every key, value and input of the recipe and builds the plan.
+///
+/// # Errors
+/// The first problem, naming the recipe file, the line and the key.
+pub(crate) fn plan(source: &Source, cx: &Context) -> Result<Plan, RecipeError> {
+    let recipe = &source.recipe;
+    let out = cx.out.clone().unwrap_or_else(|| {
+        recipe
+            .out
+            .as_ref()
+            .map_or_else(|| Path::new("out").join(&cx.stem), PathBuf::from)
+    });
+    let input = recipe_input(source, cx)?;
+    if recipe.stages.is_empty() {
+        return Err(source.stage_error(0, None, "the recipe has no [[stage]]"));
+    }
+    let mut stages: Vec<PlannedStage> = Vec::with_capacity(recipe.stages.len());
+    for (index, spec) in recipe.stages.iter().enumerate() {
+        let err = |key: Option<&str>, msg: String| source.stage_error(index, key, msg);
+        let kind = StageKind::find(&spec.run).ok_or_else(|| {
+            err(
+                Some("run"),
+                format!(
+                    "unknown stage `{}` (known: {})",
+                    spec.run,
+                    StageKind::known()
+                ),
+            )
+        })?;
+        let name = spec
+            .name
+            .clone()
+            .unwrap_or_else(|| kind.run.replace(' ', "-"));
+        if name.is_empty()
+            || name.starts_with('.')
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(err(
+                Some("name"),
+                format!(
+                    "stage name `{name}`: use letters, digits, `-`, `_` and `.` (it names a directory)"
+                ),
+            ));
+        }
+        if name == "input" || stages.iter().any(|s| s.name == name) {
+            return Err(err(
+                Some("name"),
+                format!(
+                    "stage name `{name}` is {} (set a distinct `name`)",
+                    if name == "input" {
+                        "reserved for the recipe's input"
+                    } else {
+                        "used twice"
+                    }
+                ),
+            ));
+        }
+        let dir = out.join(&name);
+        let mut argv: Vec<String> = vec!["regime".into()];
+        argv.extend(kind.words().iter().map(|w| (*w).to_owned()));
+        let mut after = Vec::new();
+        let mut corpus = Vec::new();
+        let mut files = Vec::new();
+        match kind.reads {
+            Reads::Corpus => {
+                if spec.model.is_some() {
+                    return Err(err(
+                        Some("model"),
+                        format!("`{}` reads a corpus: use `input`", kind.run),
+                    ));
+                }
+                corpus = stage_corpus(source, index, &stages, input.as_ref(), cx, &mut after)?;
+            }
+            Reads::Models => {
+                if spec.input.is_some() {
+                    return Err(err(
+                        Some("input"),
+                        format!("`{}` reads models: use `model`", kind.run),
+                    ));
+                }
+                let models = spec.model.as_ref().ok_or_else(|| {
+                    err(
+                        None,
+                        format!(
+                            "`{}` needs `model` (a safetensors file or directory, or a list)",
+                            kind.run
+                        ),
+                    )
+                })?;
+                for model in models.to_vec() {
+                    let path = resolve_path(source, index, "model", &model, cx)?;
+                    files.push(path);
+                }
+                if kind.run == "spectral" && files.len() != 1 {
+                    return Err(err(
+                        Some("model"),
+                        "`spectral` audits one model (use `spectral-compare` for several)".into(),
+                    ));
+                }
+            }
+        }
+        argv.extend(corpus.iter().chain(&files).map(|p| p.display().to_string()));
+        if kind.takes_out() {
+            argv.extend(["--out".to_owned(), dir.display().to_string()]);
+            if matches!(kind.writes, Writes::Corpus | Writes::Report) {
+                argv.push("--overwrite".into());
+            }
+        }
+        argv.extend(kind.fixed.iter().map(|f| (*f).to_owned()));
+        let command = subcommand(kind);
+        let mut config = serde_json::Map::new();
+        for (key, value) in &spec.options {
+            let words = option_words(source, index, kind, &command, key, value, cx, &mut files)?;
+            config.insert(key.clone(), option_json(value));
+            argv.extend(words);
+        }
+        if kind.reads == Reads::Corpus
+            && let Some(spec_input) = &source.recipe.input
+        {
+            for (flag, value) in [
+                ("profile", &spec_input.profile),
+                ("fields", &spec_input.fields),
+            ] {
+                if let Some(value) = value
+                    && !spec.options.contains_key(flag)
+                {
+                    let value = if flag == "fields" {
+                        let path = resolve_path_in_input(source, "fields", value, cx)?;
+                        files.push(path.clone());
+                        path.display().to_string()
+                    } else {
+                        value.clone()
+                    };
+                    argv.extend([format!("--{flag}"), value]);
+                }
+            }
+        }
+        check_with_parser(source, index, &argv)?;
+        stages.push(PlannedStage {
+            name,
+            kind,
+            dir,
+            argv,
+            corpus,
+            files,
+            after,
+            config: serde_json::Value::Object(config),
+        });
+    }
+    Ok(Plan {
+        description: recipe.description.clone(),
+        file: source.file.clone(),
+        out,
+        stages,
+    })
+}
+
+/// The recipe's input corpus paths, checked to exist.
+fn recipe_input(source: &Source, cx: &Context) -> Result<Option<Vec<PathBuf>>, RecipeError> {
+    if let Some(paths) = &cx.input {
+        return Ok(Some(paths.clone()));
+    }
+    let Some(spec) = &source.recipe.input else {
+        return Ok(None);
+    };
+    let mut paths = Vec::with_capacity(spec.paths.len());
+    for raw in &spec.paths {
+        let path = resolve_path_in_input(source, "paths", raw, cx)?;
+        regime_corpus::resolve_inputs(std::slice::from_ref(&path))
+            .map_err(|e| source.input_error("paths", format!("input: {e}")))?;
+        paths.push(path);
+    }
+    if paths.is_empty() {
+        return Err(source.input_error("paths", "[input] paths is empty"));
+    }
+    Ok(Some(paths))
+}
+
+/// What a corpus stage reads: `input` references, or the latest earlier
+/// corpus stage, or the recipe input.
+fn stage_corpus(
+    source: &Source,
+    index: usize,
+    earlier: &[PlannedStage],
+    input: Option<&Vec<PathBuf>>,
+    cx: &Context,
+    after: &mut Vec<usize>,
+) -> Result<Vec<PathBuf>, RecipeError> {
+    let spec = &source.recipe.stages[index];
+    let err = |msg: String| source.stage_error(index, Some("input"), msg);
+    let refs = match &spec.input {
+        Some(refs) => refs.to_vec(),
+        None => match earlier
+            .iter()
+            .rposition(|s| s.kind.writes == Writes::Corpus)
+        {
+            Some(i) => vec![earlier[i].name.clone()],
+            None => vec!["input".to_owned()],
+        },
+    };
+    let mut paths = Vec::new();
+    for r in refs {
+        if r == "input" {
+            let input = input.ok_or_else(|| {
+                source.stage_error(
+                    index,
+                    None,
+                    format!(
+                        "stage `{}` reads the recipe's input, but there is no [input] paths",
+                        spec.name.as_deref().unwrap_or(&spec.run)
+                    ),
+                )
+            })?;
+            paths.extend(input.iter().cloned());
+        } else if let Some(i) = earlier.iter().position(|s| s.name == r) {
+            if earlier[i].kind.writes != Writes::Corpus {
+                return Err(err(format!(
+                    "stage `{r}` ({}) writes no corpus to read",
+                    earlier[i].kind.run
+                )));
+            }
+            after.push(i);
+            paths.push(earlier[i].dir.clone());
+        } else if source
+            .recipe
+            .stages
+            .iter()
+            .skip(index)
+            .any(|s| s.name.as_deref() == Some(&r))
+        {
+            return Err(err(format!(
+                "input `{r}` is a later stage: a stage reads only earlier ones"
+            )));
+        } else {
+            let path = resolve_path(source, index, "input", &r, cx)?;
+            regime_corpus::resolve_inputs(std::slice::from_ref(&path))
+                .map_err(|e| err(format!("input: {e}")))?;
+            paths.push(path);
+        }
+    }
+    Ok(paths)
+}
+
+/// The clap definition of a stage's subcommand.
+fn subcommand(kind: &StageKind) -> clap::Command {
+    let mut command = Cli::command();
+    for word in kind.words() {
+        command = command
+            .find_subcommand(word)
+            .cloned()
+            .unwrap_or_else(|| clap::Command::new(word));
+    }
+    command
+}
+
+/// One option as command-line words, checked against the subcommand's
+/// arguments; path values are resolved against the recipe directory and
+/// must exist.
+#[expect(clippy::too_many_arguments, reason = "one option's full context")]
+fn option_words(
+    source: &Source,
+    index: usize,
+    kind: &StageKind,
+    command: &clap::Command,
+    key: &str,
+    value: &OptionValue,
+    cx: &Context,
+    files: &mut Vec<PathBuf>,
+) -> Result<Vec<String>, RecipeError> {
+    let err = |msg: String| source.stage_error(index, Some(key), msg);
+    let flag = format!("--{key}");
+    if RESERVED.contains(&key) || kind.fixed.contains(&flag.as_str()) {
+        return Err(err(format!(
+            "`{key}` is set by `regime run` (each stage writes OUT/NAME)"
+        )));
+    }
+    let Some(arg) = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(key) && !a.is_hide_set())
+    else {
+        let longs: Vec<&str> = command
+            .get_arguments()
+            .filter_map(clap::Arg::get_long)
+            .filter(|l| !RESERVED.contains(l))
+            .collect();
+        let hint =
+            closest(key, &longs).map_or_else(String::new, |c| format!(" (did you mean `{c}`?)"));
+        return Err(err(format!(
+            "unknown option `{key}` for `{}`{hint}",
+            kind.run
+        )));
+    };
+    let is_flag = !arg.get_action().takes_values();
+    let is_path = arg.get_value_parser().type_id() == std::any::TypeId::of::<PathBuf>();
+    let mut word = |raw: String| -> Result<String, RecipeError> {
+        let expanded =
+            super::recipe::expand_env(&raw, |n| std::env::var(n).ok()).map_err(|m| err(m))?;
+        if is_path {
+            let path = resolve_path(source, index, key, &expanded, cx)?;
+            files.push(path.clone());
+            Ok(path.display().to_string())
+        } else {
+            Ok(expanded)
+        }
+    };
+    match value {
+        OptionValue::Flag(on) if is_flag => Ok(if *on { vec![flag] } else { vec![] }),
+        _ if is_flag => Err(err(format!("`{key}` is a flag: write `{key} = true`"))),
+        OptionValue::Flag(_) => Err(err(format!("`{key}` takes a value, not true/false"))),
+        OptionValue::Integer(i) => Ok(vec![flag, i.to_string()]),
+        OptionValue::Float(f) => Ok(vec![flag, f.to_string()]),
+        OptionValue::Text(s) => Ok(vec![flag, word(s.clone())?]),
+        OptionValue::List(items) => {
+            let mut words = Vec::with_capacity(items.len() * 2);
+            for item in items {
+                words.push(flag.clone());
+                words.push(word(item.word())?);
+            }
+            Ok(words)
+        }
+    }
+}
+
+/// The option's value as JSON, for the manifest.
+fn option_json(value: &OptionValue) -> serde_json::Value {
+    match value {
+        OptionValue::Flag(b) => (*b).into(),
+        OptionValue::Integer(i) => (*i).into(),
+        OptionValue::Float(f) => (*f).into(),
+        OptionValue::Text(s) => s.clone().into(),
+        OptionValue::List(items) => items.iter().map(super::recipe::Scalar::word).collect(),
+    }
+}
+
+/// A path from a stage key, relative to the recipe; must exist.
+fn resolve_path(
+    source: &Source,
+    index: usize,
+    key: &str,
+    raw: &str,
+    cx: &Context,
+) -> Result<PathBuf, RecipeError> {
+    let expanded = super::recipe::expand_env(raw, |n| std::env::var(n).ok())
+        .map_err(|m| source.stage_error(index, Some(key), m))?;
+    let path = canonical(cx.base.join(&expanded));
+    if !is_glob(&expanded) && !path.exists() {
+        return Err(source.stage_error(
+            index,
+            Some(key),
+            format!("{key}: {} does not exist", path.display()),
+        ));
+    }
+    Ok(path)
+}
+
+/// A path from the `[input]` table, relative to the recipe; must exist.
+fn resolve_path_in_input(
+    source: &Source,
+    key: &str,
+    raw: &str,
+    cx: &Context,
+) -> Result<PathBuf, RecipeError> {
+    let expanded = super::recipe::expand_env(raw, |n| std::env::var(n).ok())
+        .map_err(|m| source.input_error(key, m))?;
+    let path = canonical(cx.base.join(&expanded));
+    if !is_glob(&expanded) && !path.exists() {
+        return Err(source.input_error(
+            key,
+            format!("input {key}: {} does not exist", path.display()),
+        ));
+    }
+    Ok(path)
+}
+
+/// The absolute path of an existing file (so a recipe copied elsewhere
+/// that names the same files plans the same command lines); other paths
+/// as they are.
+fn canonical(path: PathBuf) -> PathBuf {
+    std::fs::canonicalize(&path).unwrap_or(path)
+}
+
+fn is_glob(path: &str) -> bool {
+    path.contains(['*', '?', '['])
+}
+
+/// Parses the stage's command line with the real parser, so every value
+/// error surfaces before any stage runs.
+fn check_with_parser(source: &Source, index: usize, argv: &[String]) -> Result<(), RecipeError> {
+    let Err(error) = Cli::try_parse_from(argv) else {
+        return Ok(());
+    };
+    let key = match error.get(clap::error::ContextKind::InvalidArg) {
+        Some(clap::error::ContextValue::String(arg)) => arg
+            .strip_prefix("--")
+            .map(|rest| rest.split([' ', '=']).next().unwrap_or(rest).to_owned()),
+        _ => None,
+    };
+    let text = error.render().to_string();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    Err(source.stage_error(index, key.as_deref(), first))
+}
+
+/// The candidate nearest to `key` by edit distance, if close enough to be
+/// a typo (at most a third of the key's length, and at least one edit).
+pub(crate) fn closest<'a>(key: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let limit = key.chars().count().div_ceil(3).max(1);
+    candidates
+        .iter()
+        .map(|c| (edit_distance(key, c), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over chars.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_matches_hand_counts() {
+        assert_eq!(edit_distance("", ""), 0);
+        assert_eq!(edit_distance("abc", ""), 3);
+        // kitten → sitting: k→s, e→i, +g.
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("min_chars", "min-chars"), 1);
+    }
+
+    #[test]
+    fn closest_suggests_only_near_keys() {
+        let keys = ["min-chars", "case-fold", "top"];
+        assert_eq!(closest("min_chars", &keys), Some("min-chars"));
+        assert_eq!(closest("mnichars", &keys), Some("min-chars"));
+        assert_eq!(closest("zzzzzz", &keys), None);
+    }
+}

@@ -1,0 +1,276 @@
+//! `regime run RECIPE.toml`: the shipped quickstart recipe end to end,
+//! resuming (skip, rerun from a changed option, kill -9), and recipe errors
+//! caught before any stage runs.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+
+use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, write_parquet};
+
+fn pipelines() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines")
+}
+
+/// The stage names of the quickstart recipe, in order.
+const QUICKSTART: [&str; 7] = [
+    "inspect",
+    "profile-raw",
+    "prompt-dedup",
+    "condition-a",
+    "condition-c",
+    "compare-a-c",
+    "audit-prompts",
+];
+
+/// Names of the stages a run's stderr says it ran (not skipped).
+fn ran(stderr: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| l.starts_with("── ") && !l.ends_with("up to date, skipped"))
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
+        .collect()
+}
+
+fn manifest(out: &Path, stage: &str) -> Vec<u8> {
+    std::fs::read(out.join(stage).join("manifest.json"))
+        .unwrap_or_else(|e| panic!("{stage}/manifest.json: {e}"))
+}
+
+#[test]
+fn quickstart_recipe_runs_every_stage_skips_on_rerun_and_reruns_from_a_changed_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let recipe = pipelines().join("quickstart.toml");
+    let first = run_expect(regime().arg("run").arg(&recipe).arg("--out").arg(&out), 0);
+    assert_eq!(ran(&first.stderr), QUICKSTART);
+    for stage in QUICKSTART {
+        assert!(out.join(stage).join("manifest.json").is_file(), "{stage}");
+    }
+    for stage in ["prompt-dedup", "condition-a", "condition-c"] {
+        assert!(!parquet_files(&out.join(stage)).is_empty(), "{stage}");
+    }
+    let html = std::fs::read_to_string(out.join("run.html")).unwrap();
+    for stage in QUICKSTART {
+        assert!(
+            html.contains(&format!("href=\"{stage}/")),
+            "run.html links {stage}"
+        );
+    }
+    assert!(html.contains("href=\"profile-raw/report.html\""));
+    assert!(
+        !html.contains("<script") && !html.contains("http"),
+        "self-contained"
+    );
+    let before: Vec<Vec<u8>> = QUICKSTART.iter().map(|s| manifest(&out, s)).collect();
+
+    // Second run: every stage is up to date.
+    let second = run_expect(regime().arg("run").arg(&recipe).arg("--out").arg(&out), 0);
+    assert_eq!(ran(&second.stderr), Vec::<String>::new());
+    let after: Vec<Vec<u8>> = QUICKSTART.iter().map(|s| manifest(&out, s)).collect();
+    assert_eq!(before, after);
+
+    // A copy elsewhere naming the same corpus, one option changed: that
+    // stage and the ones after it rerun, the ones before do not.
+    let text = std::fs::read_to_string(&recipe).unwrap();
+    let changed = text
+        .replace("../data/", &format!("{}/data/", env!("CARGO_MANIFEST_DIR")))
+        .replace("seed = 7", "seed = 8");
+    assert_ne!(changed, text);
+    let copy = dir.path().join("copy.toml");
+    std::fs::write(&copy, changed).unwrap();
+    let third = run_expect(regime().arg("run").arg(&copy).arg("--out").arg(&out), 0);
+    assert_eq!(ran(&third.stderr), QUICKSTART[4..]);
+    for (i, stage) in QUICKSTART.iter().enumerate() {
+        assert_eq!(manifest(&out, stage) == before[i], i < 4, "{stage}");
+    }
+}
+
+/// A recipe slow enough in its second stage to be killed there.
+fn slow_recipe(dir: &Path) -> PathBuf {
+    let big = dir.join("big.parquet");
+    let rows = read_parquet(&sample());
+    let copies: Vec<RecordBatch> = (0..12).map(|_| rows.clone()).collect();
+    write_parquet(&big, &copies, 5000);
+    let recipe = dir.join("slow.toml");
+    std::fs::write(
+        &recipe,
+        r#"[input]
+paths = ["big.parquet"]
+
+[[stage]]
+run = "dedup exact"
+
+[[stage]]
+run = "condition c"
+seed = 3
+zstd-level = 19
+row-group-rows = 500
+
+[[stage]]
+run = "profile"
+max-n = 2
+"#,
+    )
+    .unwrap();
+    recipe
+}
+
+#[test]
+fn kill_9_mid_stage_then_rerun_equals_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = slow_recipe(dir.path());
+    let out = dir.path().join("out");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("regime"))
+        .arg("run")
+        .arg(&recipe)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = out.join("condition-c").join(".regime-staging");
+    let deadline = Instant::now() + Duration::from_mins(3);
+    loop {
+        let staged = std::fs::read_dir(&staging)
+            .is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| e.metadata().is_ok_and(|m| m.len() > 0))));
+        if staged || Instant::now() > deadline {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(9));
+    assert!(out.join("dedup-exact/manifest.json").is_file());
+    assert!(!out.join("condition-c/manifest.json").exists());
+
+    let rerun = run_expect(regime().arg("run").arg(&recipe).arg("--out").arg(&out), 0);
+    assert_eq!(ran(&rerun.stderr), ["condition-c", "profile"]);
+    let reference = dir.path().join("reference");
+    run_expect(
+        regime()
+            .arg("run")
+            .arg(&recipe)
+            .arg("--out")
+            .arg(&reference),
+        0,
+    );
+    for stage in ["dedup-exact", "condition-c"] {
+        let (a, b) = (
+            parquet_files(&out.join(stage)),
+            parquet_files(&reference.join(stage)),
+        );
+        assert!(!a.is_empty());
+        assert_eq!(a.len(), b.len(), "{stage}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                std::fs::read(x).unwrap(),
+                std::fs::read(y).unwrap(),
+                "{stage}"
+            );
+        }
+    }
+    for file in ["condition-c/report.json", "profile/report.json"] {
+        assert_eq!(
+            std::fs::read(out.join(file)).unwrap(),
+            std::fs::read(reference.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    assert!(!staging.exists());
+}
+
+/// Runs a recipe that must fail before any stage; returns stderr.
+fn fails_before_running(recipe: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let text = recipe.replace("SAMPLE", &sample().display().to_string());
+    std::fs::write(&path, text).unwrap();
+    let out = dir.path().join("out");
+    let output = run_expect(regime().arg("run").arg(&path).arg("--out").arg(&out), 2);
+    assert!(!out.exists(), "nothing may run or be written");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "one error line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+#[test]
+fn misspelt_option_names_the_key_and_line_before_any_stage_runs() {
+    let stderr = fails_before_running(
+        "[input]\npaths = [\"SAMPLE\"]\n\n[[stage]]\nrun = \"profile\"\n\n[[stage]]\nrun = \"prompt-dedup\"\nmin_chars = 20\n",
+    );
+    assert!(stderr.contains("bad.toml:9:"), "{stderr}");
+    assert!(stderr.contains("`min_chars`"), "{stderr}");
+    assert!(stderr.contains("did you mean `min-chars`"), "{stderr}");
+}
+
+#[test]
+fn misspelt_recipe_key_names_the_key_and_line() {
+    let stderr = fails_before_running(
+        "[input]\npaths = [\"SAMPLE\"]\nprofiel = \"llava\"\n\n[[stage]]\nrun = \"inspect\"\n",
+    );
+    assert!(stderr.contains("bad.toml:3:"), "{stderr}");
+    assert!(stderr.contains("profiel"), "{stderr}");
+}
+
+#[test]
+fn missing_input_is_named_before_any_stage_runs() {
+    let stderr = fails_before_running(
+        "[input]\npaths = [\"SAMPLE\"]\n\n[[stage]]\nrun = \"profile\"\n\n[[stage]]\nrun = \"profile\"\nname = \"p2\"\ninput = \"nowhere.parquet\"\n",
+    );
+    assert!(stderr.contains("bad.toml:10:"), "{stderr}");
+    assert!(stderr.contains("nowhere.parquet"), "{stderr}");
+}
+
+#[test]
+fn bad_value_and_unknown_stage_fail_before_running() {
+    let stderr = fails_before_running(
+        "[input]\npaths = [\"SAMPLE\"]\n\n[[stage]]\nrun = \"inspect\"\n\n[[stage]]\nrun = \"condition c\"\nlayout = \"sideways\"\n",
+    );
+    assert!(stderr.contains("bad.toml:9:"), "{stderr}");
+    assert!(stderr.contains("sideways"), "{stderr}");
+    let stderr =
+        fails_before_running("[input]\npaths = [\"SAMPLE\"]\n[[stage]]\nrun = \"dedup fuzzy\"\n");
+    assert!(stderr.contains("bad.toml:4:"), "{stderr}");
+    assert!(stderr.contains("dedup fuzzy"), "{stderr}");
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = run_expect(
+        regime()
+            .arg("run")
+            .arg(pipelines().join("quickstart.toml"))
+            .arg("--out")
+            .arg(&out)
+            .arg("--dry-run"),
+        0,
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    for stage in QUICKSTART {
+        assert!(stdout.contains(&format!(". {stage} [")), "{stdout}");
+    }
+    assert!(stdout.contains("regime condition c "), "{stdout}");
+    assert!(!out.exists());
+    let output = run_expect(
+        regime()
+            .arg("run")
+            .arg(pipelines().join("quickstart.toml"))
+            .arg("--out")
+            .arg(&out)
+            .args(["--only", "nope"]),
+        2,
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no stage named `nope`"));
+}
