@@ -58,10 +58,8 @@ fn profile_compare_schema_is_in_sync() {
 #[test]
 fn recipe_schema_is_in_sync() {
     // The recipe types live in the binary, which prints their schema.
-    let output = crate::common::run_expect(
-        crate::common::regime().args(["run", "--print-schema"]),
-        0,
-    );
+    let output =
+        crate::common::run_expect(crate::common::regime().args(["run", "--print-schema"]), 0);
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON schema");
     check(
         "recipe.schema.json",
