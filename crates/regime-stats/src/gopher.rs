@@ -100,6 +100,19 @@ pub fn measure_parts(texts: &[&str], words: &[&str]) -> GopherMetrics {
     out[1] = frac(dup_chars, chars);
 
     let lens: Vec<usize> = words.iter().map(|w| w.chars().count()).collect();
+    let hashes: Vec<u64> = words.iter().map(|w| xxh3_64(w.as_bytes())).collect();
+    ngram_metrics(&hashes, &lens, &mut out);
+    GopherMetrics(out)
+}
+
+/// The n-gram metrics (`out[2..=10]`) from the words' hashes and lengths.
+///
+/// An n-gram's hash is `Σ h_{i+j} · BASE^(n−1−j)` (mod 2⁶⁴), so the
+/// (n+1)-gram at `i` is `BASE · g_n(i) + h_{i+n}`. An (n+1)-gram can only
+/// repeat where its n-gram prefix repeats, so level n+1 looks only at the
+/// positions whose n-gram occurs at least twice: one full pass for bigrams,
+/// then ever fewer positions (natural text has few repeated 5-grams).
+fn ngram_metrics(hashes: &[u64], lens: &[usize], out: &mut [f64; 11]) {
     let total: usize = lens.iter().sum();
     // prefix[i] = chars of words[..i].
     let prefix: Vec<usize> = std::iter::once(0)
@@ -108,71 +121,82 @@ pub fn measure_parts(texts: &[&str], words: &[&str]) -> GopherMetrics {
             Some(*acc)
         }))
         .collect();
-    let hashes: Vec<u64> = words.iter().map(|w| xxh3_64(w.as_bytes())).collect();
-    let mut covered = vec![false; words.len()];
-    let mut first: HashMap<u64, (u32, usize)> = HashMap::new();
+    let words = hashes.len();
+    // (position, n-gram hash) of the candidates at the current level.
+    let mut cands: Vec<(usize, u64)> = hashes
+        .iter()
+        .enumerate()
+        .take(words.saturating_sub(1))
+        .map(|(i, &h)| (i, h))
+        .collect();
+    let mut covered = vec![false; words];
+    // hash → (occurrences, first position)
+    let mut classes: HashMap<u64, (u32, usize)> = HashMap::with_capacity(cands.len());
     for n in 2..=10usize {
-        if words.len() < n {
-            continue;
+        // Extend each candidate to an n-gram; drop those running off the end.
+        cands.retain(|&(i, _)| i + n <= words);
+        for (i, g) in &mut cands {
+            *g = g.wrapping_mul(BASE).wrapping_add(hashes[*i + n - 1]);
         }
-        // Rolling hash of each window: Σ h_{i+j} · BASE^(n−1−j) (mod 2^64).
-        let pow = (1..n).fold(1u64, |p, _| p.wrapping_mul(BASE));
-        let mut grams = Vec::with_capacity(words.len() + 1 - n);
-        let mut h = hashes[..n]
-            .iter()
-            .fold(0u64, |acc, &x| acc.wrapping_mul(BASE).wrapping_add(x));
-        grams.push(h);
-        for i in n..words.len() {
-            h = h
-                .wrapping_sub(hashes[i - n].wrapping_mul(pow))
-                .wrapping_mul(BASE)
-                .wrapping_add(hashes[i]);
-            grams.push(h);
+        if cands.is_empty() {
+            break;
         }
-        covered.fill(false);
-        first.clear();
+        classes.clear();
+        for &(i, g) in &cands {
+            classes.entry(g).or_insert((0, i)).0 += 1;
+        }
         if n <= 4 {
-            for (i, &g) in grams.iter().enumerate() {
-                first.entry(g).or_insert((0, i)).0 += 1;
-            }
-            // Most frequent n-gram occurring ≥ 2 times; ties → most chars covered, earliest.
-            let max = first.values().map(|v| v.0).max().unwrap_or(0);
-            if max >= 2 {
-                // For each tied n-gram: (end of the last covered word, covered chars).
-                let mut cov: HashMap<u64, (usize, usize)> = first
-                    .iter()
-                    .filter(|(_, v)| v.0 == max)
-                    .map(|(&g, _)| (g, (0, 0)))
-                    .collect();
-                for (i, g) in grams.iter().enumerate() {
-                    if let Some((end, chars)) = cov.get_mut(g) {
-                        let from = i.max(*end);
-                        *chars += prefix[i + n] - prefix[from];
-                        *end = i + n;
-                    }
-                }
-                let best = cov
-                    .iter()
-                    .map(|(g, &(_, chars))| (chars, std::cmp::Reverse(first[g].1)))
-                    .max();
-                out[n] = best.map_or(0.0, |b| frac(b.0, total));
-            }
+            out[n] = top_ngram_chars(&cands, &classes, &prefix, n, total);
         } else {
-            for (i, &g) in grams.iter().enumerate() {
-                if first.insert(g, (0, i)).is_some() {
+            covered.fill(false);
+            for &(i, g) in &cands {
+                if classes.get(&g).is_some_and(|&(_, first)| first < i) {
                     covered[i..i + n].iter_mut().for_each(|m| *m = true);
                 }
             }
             let cov: usize = covered
                 .iter()
-                .zip(&lens)
+                .zip(lens)
                 .filter(|(m, _)| **m)
                 .map(|(_, l)| l)
                 .sum();
             out[n] = frac(cov, total);
         }
+        cands.retain(|(_, g)| classes.get(g).is_some_and(|&(c, _)| c >= 2));
     }
-    GopherMetrics(out)
+}
+
+/// Characters covered by the most frequent n-gram occurring at least twice
+/// (ties: most characters covered, then earliest) / `total`; 0 when none.
+fn top_ngram_chars(
+    cands: &[(usize, u64)],
+    classes: &HashMap<u64, (u32, usize)>,
+    prefix: &[usize],
+    n: usize,
+    total: usize,
+) -> f64 {
+    let max = classes.values().map(|v| v.0).max().unwrap_or(0);
+    if max < 2 {
+        return 0.0;
+    }
+    // For each tied n-gram: (end of the last covered word, covered chars).
+    let mut cov: HashMap<u64, (usize, usize)> = classes
+        .iter()
+        .filter(|(_, v)| v.0 == max)
+        .map(|(&g, _)| (g, (0, 0)))
+        .collect();
+    for &(i, g) in cands {
+        if let Some((end, chars)) = cov.get_mut(&g) {
+            let from = i.max(*end);
+            *chars += prefix[i + n] - prefix[from];
+            *end = i + n;
+        }
+    }
+    let best = cov
+        .iter()
+        .filter_map(|(g, &(_, chars))| Some((chars, std::cmp::Reverse(classes.get(g)?.1))))
+        .max();
+    best.map_or(0.0, |b| frac(b.0, total))
 }
 
 /// Mergeable aggregate of per-sample metrics.

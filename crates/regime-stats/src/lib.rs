@@ -45,6 +45,7 @@ mod ngram;
 mod profile;
 mod quantile;
 mod report;
+mod table;
 mod topk;
 mod unigram;
 mod vocab;

@@ -14,11 +14,11 @@
 //! occurrences held by the top `⌈distinct / 100⌉` n-grams; `top` = the `k`
 //! most frequent, ties broken by the n-gram string ascending.
 
-use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::hll::HyperLogLog;
 use crate::report::{NgramCount, NgramFigures};
+use crate::table::CountTable;
 use crate::topk::SpaceSaving;
 
 /// Largest n supported.
@@ -30,44 +30,51 @@ pub(crate) type Key = [u32; MAX_N];
 /// Renders a key as its token ids (model tokenizers).
 pub(crate) type IdsFn<'a> = &'a dyn Fn(&Key) -> Vec<u32>;
 
-/// Bytes an exact table entry costs, with the table's slack (the key, the
-/// count and one control byte per bucket at 7/8 load).
-pub(crate) const EXACT_ENTRY_BYTES: usize = 30;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Counts {
-    Exact(#[serde(with = "exact_entries")] HashMap<Key, u64>),
+    Exact(CountTable),
     Sketch {
         hll: HyperLogLog,
         top: SpaceSaving<Key>,
     },
 }
 
-mod exact_entries {
-    use hashbrown::HashMap;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+/// The serialised form of [`Counts`]: an exact table is its sorted
+/// `(key, count)` list, rebuilt for the counter's `n` on reading.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum CountsRepr {
+    Exact(Vec<(Key, u64)>),
+    Sketch {
+        hll: HyperLogLog,
+        top: SpaceSaving<Key>,
+    },
+}
 
-    use super::Key;
+#[derive(Deserialize)]
+struct CounterRepr {
+    n: usize,
+    total: u64,
+    counts: CountsRepr,
+}
 
-    pub(super) fn serialize<S: Serializer>(
-        map: &HashMap<Key, u64>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        let mut v: Vec<(&Key, &u64)> = map.iter().collect();
-        v.sort();
-        v.serialize(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<HashMap<Key, u64>, D::Error> {
-        Ok(Vec::<(Key, u64)>::deserialize(d)?.into_iter().collect())
+impl From<CounterRepr> for NgramCounter {
+    fn from(r: CounterRepr) -> Self {
+        Self {
+            n: r.n,
+            total: r.total,
+            counts: match r.counts {
+                CountsRepr::Exact(entries) => Counts::Exact(CountTable::from_entries(r.n, entries)),
+                CountsRepr::Sketch { hll, top } => Counts::Sketch { hll, top },
+            },
+        }
     }
 }
 
 /// The counter for one `n` in one scope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "CounterRepr")]
 pub(crate) struct NgramCounter {
     pub(crate) n: usize,
     pub(crate) total: u64,
@@ -86,7 +93,7 @@ impl NgramCounter {
         Self {
             n,
             total: 0,
-            counts: Counts::Exact(HashMap::new()),
+            counts: Counts::Exact(CountTable::new(n)),
         }
     }
 
@@ -104,20 +111,22 @@ impl NgramCounter {
 
     pub(crate) fn bytes(&self) -> usize {
         match &self.counts {
-            Counts::Exact(m) => m.capacity() * EXACT_ENTRY_BYTES,
+            Counts::Exact(m) => m.bytes(),
             Counts::Sketch { hll, top } => hll.bytes() + top.bytes(),
         }
     }
 
-    /// Counts one occurrence; `hash` is called only in sketch mode.
-    #[inline]
-    pub(crate) fn insert(&mut self, key: Key, hash: impl FnOnce(&Key) -> u64) {
-        self.total += 1;
+    /// Counts one occurrence of each key; `hash` is called only in sketch
+    /// mode.
+    pub(crate) fn insert_batch(&mut self, keys: &[Key], hash: impl Fn(&Key) -> u64) {
+        self.total += keys.len() as u64;
         match &mut self.counts {
-            Counts::Exact(m) => *m.entry(key).or_insert(0) += 1,
+            Counts::Exact(m) => m.insert_batch(keys),
             Counts::Sketch { hll, top } => {
-                hll.insert(hash(&key));
-                top.insert(key, 1);
+                for k in keys {
+                    hll.insert(hash(k));
+                    top.insert(*k, 1);
+                }
             }
         }
     }
@@ -125,12 +134,13 @@ impl NgramCounter {
     /// Moves an exact counter to sketch mode (no-op for a sketch).
     pub(crate) fn make_sketch(&mut self, hash: &dyn Fn(&Key) -> u64, settings: SketchSettings) {
         if let Counts::Exact(m) = &mut self.counts {
-            let map = std::mem::take(m);
+            let table = std::mem::replace(m, CountTable::new(self.n));
             let mut hll = HyperLogLog::with_precision(settings.precision).unwrap_or_default();
-            for k in map.keys() {
-                hll.insert(hash(k));
+            for (k, _) in table.iter() {
+                hll.insert(hash(&k));
             }
-            let total = map.values().sum();
+            let total = table.iter().map(|e| e.1).sum();
+            let map = table.iter().collect();
             let top = SpaceSaving::from_parts(map, 0, total, settings.capacity);
             self.counts = Counts::Sketch { hll, top };
         }
@@ -151,9 +161,10 @@ impl NgramCounter {
             out
         };
         let counts = match self.counts {
-            Counts::Exact(m) => {
-                Counts::Exact(m.into_iter().map(|(k, c)| (map_key(k), c)).collect())
-            }
+            Counts::Exact(m) => Counts::Exact(CountTable::from_entries(
+                n,
+                m.iter().map(|(k, c)| (map_key(k), c)),
+            )),
             Counts::Sketch { hll, top } => {
                 let (counts, dec, total, cap) = top.into_parts();
                 let counts = counts.into_iter().map(|(k, c)| (map_key(k), c)).collect();
@@ -178,9 +189,7 @@ impl NgramCounter {
             if a.len() < b.len() {
                 std::mem::swap(a, b);
             }
-            for (k, c) in b.drain() {
-                *a.entry(k).or_insert(0) += c;
-            }
+            a.merge(b);
             return;
         }
         self.make_sketch(hash, settings);
@@ -196,6 +205,26 @@ impl NgramCounter {
         }
     }
 
+    /// Merges `other` without consuming it (exact tables are merged in
+    /// place; an empty exact counter takes a copy).
+    pub(crate) fn combine_ref(
+        &mut self,
+        other: &Self,
+        hash: &dyn Fn(&Key) -> u64,
+        settings: SketchSettings,
+    ) {
+        if let (Counts::Exact(a), Counts::Exact(b)) = (&mut self.counts, &other.counts) {
+            self.total += other.total;
+            if a.len() == 0 {
+                a.clone_from(b);
+            } else {
+                a.merge(b);
+            }
+            return;
+        }
+        self.combine(other.clone(), hash, settings);
+    }
+
     /// The report figures; `name` renders a key, `ids` gives its ids (model tokens).
     pub(crate) fn figures(
         &self,
@@ -204,13 +233,7 @@ impl NgramCounter {
         ids: Option<IdsFn<'_>>,
     ) -> NgramFigures {
         match &self.counts {
-            Counts::Exact(m) => exact_figures(
-                self.total,
-                m.iter().map(|(k, &c)| (*k, c)),
-                top_k,
-                name,
-                ids,
-            ),
+            Counts::Exact(m) => exact_figures(self.total, m.iter(), top_k, name, ids),
             Counts::Sketch { hll, top } => sketch_figures(self.total, hll, top, top_k, name, ids),
         }
     }
@@ -260,21 +283,100 @@ fn top_sum(mut counts: Vec<u64>, m: usize) -> u64 {
     counts.iter().sum()
 }
 
+/// Counts below this are tallied in a dense histogram by
+/// [`CountHistogram`]; larger ones (rare) are kept as a list.
+const DENSE_COUNTS: usize = 4096;
+
+/// How many keys have each count: enough for the distinct count, the
+/// concentration (sum of the `m` largest counts) and the k-th largest
+/// count, in one pass and without copying the table.
+#[derive(Debug, Default)]
+struct CountHistogram {
+    dense: Vec<u64>,
+    large: Vec<u64>,
+    distinct: u64,
+}
+
+impl CountHistogram {
+    fn new(counts: impl Iterator<Item = u64>) -> Self {
+        let mut h = Self {
+            dense: vec![0; DENSE_COUNTS],
+            ..Self::default()
+        };
+        for c in counts.filter(|&c| c > 0) {
+            h.distinct += 1;
+            match usize::try_from(c).ok().and_then(|i| h.dense.get_mut(i)) {
+                Some(slot) => *slot += 1,
+                None => h.large.push(c),
+            }
+        }
+        h.large.sort_unstable_by(|a, b| b.cmp(a));
+        h
+    }
+
+    /// Counts in descending order, as `(count, how many keys)` runs.
+    fn descending(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.large.iter().map(|&c| (c, 1)).chain(
+            self.dense
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(|&(_, &n)| n > 0)
+                .map(|(c, &n)| (c as u64, n)),
+        )
+    }
+
+    /// Sum of the `m` largest counts.
+    fn top_sum(&self, m: u64) -> u64 {
+        let mut left = m;
+        let mut sum = 0u64;
+        for (c, n) in self.descending() {
+            if left == 0 {
+                break;
+            }
+            let take = n.min(left);
+            sum += c * take;
+            left -= take;
+        }
+        sum
+    }
+
+    /// The `k`-th largest count (the smallest when fewer than `k` keys).
+    fn kth(&self, k: u64) -> u64 {
+        let mut seen = 0u64;
+        let mut last = 0;
+        for (c, n) in self.descending() {
+            seen += n;
+            last = c;
+            if seen >= k {
+                break;
+            }
+        }
+        last
+    }
+}
+
 /// Figures from exact `(key, count)` pairs (also used for unigrams).
-pub(crate) fn exact_figures(
+///
+/// Two passes over `entries` (a histogram of the counts, then the keys at
+/// or above the k-th largest count), so a table of millions of keys is
+/// never copied or sorted.
+pub(crate) fn exact_figures<I: Iterator<Item = (Key, u64)> + Clone>(
     total: u64,
-    entries: impl Iterator<Item = (Key, u64)>,
+    entries: I,
     top_k: usize,
     name: &dyn Fn(&Key) -> String,
     ids: Option<IdsFn<'_>>,
 ) -> NgramFigures {
-    let cands: Vec<(Key, u64)> = entries.filter(|&(_, c)| c > 0).collect();
-    let distinct = cands.len() as u64;
-    let head = usize::try_from(distinct.div_ceil(100)).unwrap_or(usize::MAX);
-    let concentration = ratio(
-        top_sum(cands.iter().map(|&(_, c)| c).collect(), head),
-        total,
-    );
+    let hist = CountHistogram::new(entries.clone().map(|e| e.1));
+    let distinct = hist.distinct;
+    let concentration = ratio(hist.top_sum(distinct.div_ceil(100)), total);
+    let kth = hist.kth(top_k as u64).max(1);
+    let cands: Vec<(Key, u64)> = if top_k == 0 {
+        Vec::new()
+    } else {
+        entries.filter(|&(_, c)| c >= kth).collect()
+    };
     NgramFigures {
         total,
         distinct,
@@ -341,9 +443,8 @@ mod tests {
 
     fn fill(pairs: &[(u32, u32)]) -> NgramCounter {
         let mut c = NgramCounter::new(2);
-        for &(a, b) in pairs {
-            c.insert(key(a, b), |k| u64::from(k[0]) << 32 | u64::from(k[1]));
-        }
+        let keys: Vec<Key> = pairs.iter().map(|&(a, b)| key(a, b)).collect();
+        c.insert_batch(&keys, |k| u64::from(k[0]) << 32 | u64::from(k[1]));
         c
     }
 
@@ -361,6 +462,19 @@ mod tests {
         // tie at count 1 broken by name: "2-3" < "3-4".
         assert_eq!(f.top[1].ngram, "2-3");
         assert!(f.exact);
+    }
+
+    #[test]
+    fn histogram_top_sum_and_kth() {
+        // counts 5000 (large list), 3, 3, 1 → top-2 sum 5003, top-3 5006; 3rd largest = 3.
+        let h = CountHistogram::new([5000, 3, 0, 3, 1].into_iter());
+        assert_eq!(h.distinct, 4);
+        assert_eq!(h.top_sum(2), 5003);
+        assert_eq!(h.top_sum(3), 5006);
+        assert_eq!(h.top_sum(9), 5007);
+        assert_eq!(h.kth(3), 3);
+        assert_eq!(h.kth(1), 5000);
+        assert_eq!(h.kth(9), 1);
     }
 
     #[test]

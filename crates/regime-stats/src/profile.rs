@@ -548,10 +548,11 @@ impl ProfileState {
                 *c += 1;
             }
         }
+        let mut keys: Vec<Key> = Vec::with_capacity(ids.len());
         for (counter, n) in scope.ngrams.iter_mut().zip(2..=max_n) {
-            for w in ids.windows(n) {
-                counter.insert(pack(w), |k| hash(k, n));
-            }
+            keys.clear();
+            keys.extend(ids.windows(n).map(pack));
+            counter.insert_batch(&keys, |k| hash(k, n));
         }
         self.scratch = ids;
     }
@@ -839,7 +840,7 @@ impl ProfileState {
         for (i, counter) in scope.ngrams.iter_mut().enumerate() {
             for role in self.roles.values() {
                 if let Some(c) = role.ngrams.get(i) {
-                    counter.combine(c.clone(), &|k| hasher.hash(k, c.n), settings);
+                    counter.combine_ref(c, &|k| hasher.hash(k, c.n), settings);
                 }
             }
             if base + counter.bytes() > budget {

@@ -91,6 +91,23 @@ impl Normalizer {
                 out.push_str(span.text);
                 continue;
             }
+            if !self.case_fold && !self.strip_punctuation && span.text.is_ascii() {
+                // Copy whole runs between whitespace instead of char by char.
+                for run in span.text.split(is_ascii_space) {
+                    if run.is_empty() {
+                        pending_space = true;
+                        continue;
+                    }
+                    if pending_space && out.len() > base {
+                        out.push(' ');
+                    }
+                    out.push_str(run);
+                    pending_space = true;
+                }
+                // Whitespace follows the last run only when the span ends with it.
+                pending_space = span.text.ends_with(is_ascii_space);
+                continue;
+            }
             let mut emit = |c: char, out: &mut String| {
                 if c.is_whitespace() {
                     pending_space = true;
@@ -129,6 +146,11 @@ impl Normalizer {
     }
 }
 
+/// The ASCII characters that `char::is_whitespace` accepts.
+fn is_ascii_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r')
+}
+
 /// Unicode punctuation (general category P\*) or ASCII punctuation/symbol.
 #[must_use]
 pub fn is_punctuation(c: char) -> bool {
@@ -161,6 +183,28 @@ mod tests {
             "hi there<|IM_END|> ok"
         );
         assert_eq!(n.normalize("a<image>b"), "a<image>b");
+    }
+
+    #[test]
+    fn ascii_fast_path_equals_char_loop() {
+        // Case fold off takes the run-copy path; fold on takes the char loop,
+        // and both must agree on spacing once lower-cased.
+        let plain = Normalizer::new();
+        let fold = Normalizer::new().with_case_fold(true);
+        for t in [
+            " a\t\tb \n",
+            "ab",
+            "  ",
+            "x<image> y\u{b}z ",
+            "a <|im_end|>\r\nb",
+        ] {
+            assert_eq!(
+                plain.normalize(t).to_lowercase(),
+                fold.normalize(t),
+                "{t:?}"
+            );
+        }
+        assert_eq!(plain.normalize("a \u{c}<image>\tb"), "a <image> b");
     }
 
     #[test]

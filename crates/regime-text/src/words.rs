@@ -68,17 +68,152 @@ impl WordTokenizer {
         for span in self.protected.spans(text) {
             if span.protected {
                 f(span.text);
-                continue;
+            } else if span.text.is_ascii() {
+                ascii_words(span.text, &mut f);
+            } else {
+                mixed_words(span.text, &mut f);
             }
-            for seg in span.text.split_word_bounds() {
-                if seg.is_ascii() {
-                    if seg.bytes().any(|b| b.is_ascii_alphanumeric()) {
-                        f(seg);
-                    }
-                } else {
-                    split_cjk(seg, &mut f);
+        }
+    }
+}
+
+/// Word-break classes of ASCII bytes (UAX #29 `Word_Break` values).
+const OTHER: u8 = 0;
+/// `ALetter`: `A-Z`, `a-z`.
+const LETTER: u8 = 1;
+/// `Numeric`: `0-9`.
+const DIGIT: u8 = 2;
+/// `ExtendNumLet`: `_`.
+const CONNECTOR: u8 = 3;
+/// `MidLetter`: `:`.
+const MID_LETTER: u8 = 4;
+/// `MidNum`: `,` and `;`.
+const MID_NUM: u8 = 5;
+/// `MidNumLet` and `Single_Quote`: `.` and `'`.
+const MID_BOTH: u8 = 6;
+
+/// The class of every ASCII byte (bytes ≥ 0x80 never reach the table).
+const CLASS: [u8; 128] = {
+    let mut t = [OTHER; 128];
+    let mut b: u8 = 0;
+    while b < 128 {
+        t[b as usize] = match b {
+            b'A'..=b'Z' | b'a'..=b'z' => LETTER,
+            b'0'..=b'9' => DIGIT,
+            b'_' => CONNECTOR,
+            b':' => MID_LETTER,
+            b',' | b';' => MID_NUM,
+            b'.' | b'\'' => MID_BOTH,
+            _ => OTHER,
+        };
+        b += 1;
+    }
+    t
+};
+
+fn class(b: u8) -> u8 {
+    CLASS.get(usize::from(b)).copied().unwrap_or(OTHER)
+}
+
+/// UAX #29 words of ASCII text, keeping those with an alphanumeric.
+///
+/// For ASCII the rules reduce to: runs of letters, digits and `_` are one
+/// segment (WB5, WB8–WB10, WB13a/b), joined across one `:`, `.` or `'`
+/// between two letters (WB6/7) and one `,`, `;`, `.` or `'` between two
+/// digits (WB11/12); every other byte is a segment of its own. The
+/// `mixed_text_matches_unicode_segmentation` property test checks this
+/// against `unicode-segmentation`.
+fn ascii_words<'t>(text: &'t str, f: &mut impl FnMut(&'t str)) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while let Some(&first) = b.get(i) {
+        if !matches!(class(first), LETTER | DIGIT | CONNECTOR) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut alnum = false;
+        loop {
+            while let Some(&c) = b.get(i) {
+                let k = class(c);
+                if !matches!(k, LETTER | DIGIT | CONNECTOR) {
+                    break;
                 }
+                alnum |= k != CONNECTOR;
+                i += 1;
             }
+            let (Some(&prev), Some(&mid), Some(&next)) = (b.get(i - 1), b.get(i), b.get(i + 1))
+            else {
+                break;
+            };
+            let (prev, mid, next) = (class(prev), class(mid), class(next));
+            let join = (prev == LETTER && next == LETTER && matches!(mid, MID_LETTER | MID_BOTH))
+                || (prev == DIGIT && next == DIGIT && matches!(mid, MID_NUM | MID_BOTH));
+            if !join {
+                break;
+            }
+            i += 1;
+        }
+        if alnum {
+            f(&text[start..i]);
+        }
+    }
+}
+
+/// Words of text with non-ASCII characters.
+///
+/// The text is cut after each run of ASCII whitespace that an ASCII byte
+/// follows: UAX #29 always breaks there (no rule joins whitespace to a
+/// following ASCII character, and no rule looks across whitespace), so
+/// each piece can be segmented alone. Pure-ASCII pieces take
+/// [`ascii_words`]; the others (with the whitespace before any non-ASCII
+/// character kept, since WB4 attaches combining marks to it) go through
+/// [`uax29_words`].
+fn mixed_words<'t>(text: &'t str, f: &mut impl FnMut(&'t str)) {
+    let b = text.as_bytes();
+    let (mut start, mut ascii, mut i) = (0, true, 0);
+    while let Some(&c) = b.get(i) {
+        if !c.is_ascii() {
+            ascii = false;
+            i += 1;
+            continue;
+        }
+        if !c.is_ascii_whitespace() && c != 0x0b {
+            i += 1;
+            continue;
+        }
+        let ws = i;
+        while b
+            .get(i)
+            .is_some_and(|&c| c.is_ascii_whitespace() || c == 0x0b)
+        {
+            i += 1;
+        }
+        if b.get(i).is_none_or(u8::is_ascii) {
+            words_of_piece(&text[start..ws], ascii, f);
+            (start, ascii) = (i, true);
+        }
+    }
+    words_of_piece(&text[start..], ascii, f);
+}
+
+fn words_of_piece<'t>(piece: &'t str, ascii: bool, f: &mut impl FnMut(&'t str)) {
+    if ascii {
+        ascii_words(piece, f);
+    } else {
+        uax29_words(piece, f);
+    }
+}
+
+/// UAX #29 words through `unicode-segmentation` (any text).
+fn uax29_words<'t>(text: &'t str, f: &mut impl FnMut(&'t str)) {
+    for seg in text.split_word_bounds() {
+        if seg.is_ascii() {
+            if seg.bytes().any(|b| b.is_ascii_alphanumeric()) {
+                f(seg);
+            }
+        } else {
+            split_cjk(seg, f);
         }
     }
 }
@@ -170,6 +305,56 @@ mod tests {
         );
         let t = WordTokenizer::new().with_protected(ProtectedTokens::default().with_token("[SEP]"));
         assert_eq!(t.words("a[SEP]b"), ["a", "[SEP]", "b"]);
+    }
+
+    /// The tokens as the plain UAX #29 path gives them (no ASCII shortcut).
+    fn reference(t: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        for span in ProtectedTokens::default().spans(t) {
+            if span.protected {
+                out.push(span.text);
+            } else {
+                uax29_words(span.text, &mut |w| out.push(w));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn ascii_rules_by_hand() {
+        // letters join over : . ' ; digits over , ; . ' ; `_` joins both.
+        assert_eq!(
+            w("a:b a,b 1,2 1:2 x.y 3.4 it's 1'0 a;b 1;2 _ __x a_1 a..b 1.a"),
+            [
+                "a:b", "a", "b", "1,2", "1", "2", "x.y", "3.4", "it's", "1'0", "a", "b", "1;2",
+                "__x", "a_1", "a", "b", "1", "a"
+            ]
+        );
+        assert_eq!(w("end. a: 'q' x'"), ["end", "a", "q", "x"]);
+    }
+
+    #[test]
+    fn mixed_pieces_match_reference() {
+        for t in [
+            "caf\u{e9} \u{301}a b\u{301}",
+            " \u{93e}x \u{200d}y",
+            "\u{3000} a\tb\r\nc\u{b}d",
+            "\u{2019}s it\u{2019}s 3\u{2019}000",
+            "a \u{1F1E6}\u{1F1E8} b",
+        ] {
+            assert_eq!(w(t), reference(t), "{t:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn mixed_text_matches_unicode_segmentation(
+            t in proptest::string::string_regex(
+                "[a-zA-Z0-9_.,;:'\" \t\n\r\u{b}\u{c}<>|!é中ä\u{301}\u{93e}\u{200d}\u{3000}\u{2019}\u{ad}\u{1F600}\u{1F1E6}]{0,40}"
+            ).unwrap()
+        ) {
+            proptest::prop_assert_eq!(w(&t), reference(&t));
+        }
     }
 
     #[test]

@@ -1,0 +1,316 @@
+//! The exact n-gram count table: open addressing with linear probing over
+//! one flat array of `u32` cells.
+//!
+//! Why not a `HashMap`: with millions of distinct n-grams every insert is a
+//! cache miss, and a general map gives no way to overlap them. Here a batch
+//! of keys is hashed first and its slots are touched in a tight loop, so
+//! the misses of a whole batch are in flight at once (memory-level
+//! parallelism) before the probing loop runs over cached lines. A slot is
+//! the `n` token ids of the key and a `u32` count (`4(n + 1)` bytes: 12 for
+//! bigrams, 20 for 4-grams); count 0 marks an empty slot. A count that
+//! would pass `u32::MAX` keeps 1 in the slot and moves the rest to a small
+//! overflow map, so counts stay exact at any corpus size. The load factor
+//! stays at or below 3/4 (the table doubles past it). Iteration order
+//! depends only on the keys inserted, never on a random seed.
+
+use hashbrown::HashMap;
+use serde::{Serialize, Serializer};
+
+use crate::ngram::{Key, MAX_N};
+
+/// Keys hashed and touched ahead of probing.
+const BATCH: usize = 32;
+
+/// Slots of the first allocation.
+const MIN_SLOTS: usize = 64;
+
+/// Exact counts of n-gram keys (the first `n` ids of a [`Key`]).
+#[derive(Debug, Clone)]
+pub(crate) struct CountTable {
+    n: usize,
+    /// `slots × (n + 1)` cells: the ids, then the count.
+    cells: Vec<u32>,
+    len: usize,
+    /// Count beyond the slot's, for keys whose count passed `u32::MAX`.
+    overflow: HashMap<Key, u64>,
+}
+
+/// `fmix64` of `MurmurHash3` (Appleby): a bijective mix whose low bits
+/// depend on every input bit, as a power-of-two mask needs.
+fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+fn hash(k: &Key) -> u64 {
+    let a = u64::from(k[0]) | (u64::from(k[1]) << 32);
+    let b = u64::from(k[2]) | (u64::from(k[3]) << 32);
+    fmix64(a ^ fmix64(b ^ 0x9e37_79b9_7f4a_7c15))
+}
+
+impl CountTable {
+    /// An empty table for keys of `n` ids (clamped to 1…[`MAX_N`]).
+    pub(crate) fn new(n: usize) -> Self {
+        Self {
+            n: n.clamp(1, MAX_N),
+            cells: Vec::new(),
+            len: 0,
+            overflow: HashMap::new(),
+        }
+    }
+
+    /// Distinct keys held.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn stride(&self) -> usize {
+        self.n + 1
+    }
+
+    fn slots(&self) -> usize {
+        self.cells.len() / self.stride()
+    }
+
+    /// Bytes of the cell array.
+    pub(crate) fn bytes(&self) -> usize {
+        self.cells.len() * 4 + self.overflow.len() * 48
+    }
+
+    /// Makes room for `extra` more keys without passing 3/4 load.
+    fn reserve(&mut self, extra: usize) {
+        let need = self.len.saturating_add(extra);
+        let slots = self.slots();
+        if need.saturating_mul(4) <= slots.saturating_mul(3) {
+            return;
+        }
+        let mut grown = slots.max(MIN_SLOTS);
+        while need.saturating_mul(4) > grown.saturating_mul(3) {
+            grown = grown.saturating_mul(2);
+        }
+        let cells = vec![0; grown * self.stride()];
+        let old = std::mem::replace(&mut self.cells, cells);
+        self.len = 0;
+        let stride = self.stride();
+        let n = self.n;
+        let mut batch = Vec::with_capacity(BATCH);
+        for cell in old.chunks_exact(stride) {
+            if cell[n] == 0 {
+                continue;
+            }
+            batch.push((self.key_of(cell), u64::from(cell[n])));
+            if batch.len() == BATCH {
+                self.add_batch(&batch);
+                batch.clear();
+            }
+        }
+        self.add_batch(&batch);
+    }
+
+    fn key_of(&self, cell: &[u32]) -> Key {
+        let mut k = [0u32; MAX_N];
+        k[..self.n].copy_from_slice(&cell[..self.n]);
+        k
+    }
+
+    /// Adds `count` to `key` given its hash; room must be reserved.
+    #[inline]
+    fn add_hashed(&mut self, key: &Key, h: u64, count: u64) {
+        let (n, stride) = (self.n, self.stride());
+        let mask = self.slots() - 1;
+        #[expect(clippy::cast_possible_truncation, reason = "masked to the table size")]
+        let mut i = (h as usize) & mask;
+        loop {
+            let cell = &mut self.cells[i * stride..(i + 1) * stride];
+            if cell[n] == 0 {
+                cell[..n].copy_from_slice(&key[..n]);
+                self.len += 1;
+                self.set_count(i, key, count);
+                return;
+            }
+            if cell[..n] == key[..n] {
+                let now = u64::from(cell[n]) + count;
+                self.set_count(i, key, now);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Stores `count` in slot `i`, spilling past `u32::MAX`.
+    fn set_count(&mut self, i: usize, key: &Key, count: u64) {
+        let at = i * self.stride() + self.n;
+        if let Ok(c) = u32::try_from(count) {
+            self.cells[at] = c;
+        } else {
+            *self.overflow.entry(*key).or_insert(0) += count - 1;
+            self.cells[at] = 1;
+        }
+    }
+
+    /// Touches the home slot of each hash so their cache misses overlap.
+    #[inline]
+    fn touch(&self, hashes: &[u64]) {
+        let (n, stride) = (self.n, self.stride());
+        let mask = self.slots().wrapping_sub(1);
+        let mut acc = 0u32;
+        for &h in hashes {
+            #[expect(clippy::cast_possible_truncation, reason = "masked to the table size")]
+            let i = (h as usize) & mask;
+            acc ^= self.cells[i * stride + n];
+        }
+        std::hint::black_box(acc);
+    }
+
+    /// Counts one occurrence of each key.
+    pub(crate) fn insert_batch(&mut self, keys: &[Key]) {
+        self.reserve(keys.len());
+        let mut hashes = [0u64; BATCH];
+        for chunk in keys.chunks(BATCH) {
+            for (h, k) in hashes.iter_mut().zip(chunk) {
+                *h = hash(k);
+            }
+            self.touch(&hashes[..chunk.len()]);
+            for (&h, k) in hashes.iter().zip(chunk) {
+                self.add_hashed(k, h, 1);
+            }
+        }
+    }
+
+    /// Adds `(key, count)` pairs; room must be reserved.
+    fn add_batch(&mut self, entries: &[(Key, u64)]) {
+        let mut hashes = [0u64; BATCH];
+        for chunk in entries.chunks(BATCH) {
+            for (h, (k, _)) in hashes.iter_mut().zip(chunk) {
+                *h = hash(k);
+            }
+            self.touch(&hashes[..chunk.len()]);
+            for (&h, (k, c)) in hashes.iter().zip(chunk) {
+                self.add_hashed(k, h, *c);
+            }
+        }
+    }
+
+    /// Adds every count of `other` (keys of the same `n`).
+    pub(crate) fn merge(&mut self, other: &Self) {
+        self.reserve(other.len);
+        let mut batch = Vec::with_capacity(BATCH);
+        for e in other.iter() {
+            batch.push(e);
+            if batch.len() == BATCH {
+                self.add_batch(&batch);
+                batch.clear();
+            }
+        }
+        self.add_batch(&batch);
+    }
+
+    /// `(key, count)` of every key held, in slot order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, u64)> + Clone + '_ {
+        let n = self.n;
+        self.cells
+            .chunks_exact(self.stride())
+            .filter(move |c| c[n] != 0)
+            .map(move |c| {
+                let key = self.key_of(c);
+                let extra = if self.overflow.is_empty() {
+                    0
+                } else {
+                    self.overflow.get(&key).copied().unwrap_or(0)
+                };
+                (key, u64::from(c[n]) + extra)
+            })
+    }
+
+    /// A table of keys of `n` ids holding `entries` (ids past `n` ignored).
+    pub(crate) fn from_entries(n: usize, entries: impl IntoIterator<Item = (Key, u64)>) -> Self {
+        let mut t = Self::new(n);
+        let entries: Vec<(Key, u64)> = entries
+            .into_iter()
+            .filter(|&(_, c)| c > 0)
+            .map(|(k, c)| (t.key_of(&k), c))
+            .collect();
+        t.reserve(entries.len());
+        t.add_batch(&entries);
+        t
+    }
+
+    /// The count of `key` (0 when absent).
+    #[cfg(test)]
+    pub(crate) fn get(&self, key: &Key) -> u64 {
+        self.iter()
+            .find(|(k, _)| k[..self.n] == key[..self.n])
+            .map_or(0, |e| e.1)
+    }
+}
+
+impl PartialEq for CountTable {
+    /// Same keys with the same counts (slot layout aside).
+    fn eq(&self, other: &Self) -> bool {
+        let mut a: Vec<(Key, u64)> = self.iter().collect();
+        let mut b: Vec<(Key, u64)> = other.iter().collect();
+        a.sort_unstable();
+        b.sort_unstable();
+        self.n == other.n && a == b
+    }
+}
+
+/// Serialised as `(key, count)` pairs sorted by key (ids past `n` are 0),
+/// so a partial state's bytes depend on its counts only; the counter that
+/// owns the table rebuilds it with [`CountTable::from_entries`].
+impl Serialize for CountTable {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut v: Vec<(Key, u64)> = self.iter().collect();
+        v.sort_unstable();
+        v.serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_survive_growth_and_merge() {
+        let keys: Vec<Key> = (0..1000u32).map(|i| [i % 97, i % 13, 0, 0]).collect();
+        let mut t = CountTable::new(2);
+        t.insert_batch(&keys);
+        // i ↦ (i mod 97, i mod 13) is injective below lcm = 1261, so 1000 keys.
+        assert_eq!(t.len(), 1000);
+        t.insert_batch(&keys[..10]);
+        assert_eq!(t.get(&[5, 5, 0, 0]), 2);
+        assert_eq!(t.get(&[500 % 97, 500 % 13, 0, 0]), 1);
+        assert_eq!(t.get(&[96, 12, 0, 0]), 0);
+        let mut u = CountTable::from_entries(2, [([5, 5, 0, 0], 3), ([1, 2, 0, 0], 1)]);
+        u.merge(&t);
+        assert_eq!(u.get(&[5, 5, 0, 0]), 5);
+        assert_eq!(u.len(), 1001);
+        assert_eq!(u.iter().map(|e| e.1).sum::<u64>(), 1010 + 4);
+        // 12 bytes a slot for bigrams, at most 3/4 full.
+        assert!(t.bytes() >= t.len() * 12 * 4 / 3);
+    }
+
+    #[test]
+    fn counts_past_u32_spill_exactly() {
+        let big = u64::from(u32::MAX) + 10;
+        let mut t = CountTable::from_entries(3, [([1, 2, 3, 0], big)]);
+        t.insert_batch(&[[1, 2, 3, 0]]);
+        assert_eq!(t.get(&[1, 2, 3, 0]), big + 1);
+        let u = CountTable::from_entries(3, [([1, 2, 3, 0], 5)]);
+        t.merge(&u);
+        assert_eq!(t.iter().collect::<Vec<_>>(), [([1, 2, 3, 0], big + 6)]);
+    }
+
+    #[test]
+    fn equality_ignores_layout_and_serialises_sorted() {
+        let a = CountTable::from_entries(1, [([1, 0, 0, 0], 2), ([2, 0, 0, 0], 1)]);
+        let mut b = CountTable::new(1);
+        b.insert_batch(&[[2, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]]);
+        assert_eq!(a, b);
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, "[[[1,0,0,0],2],[[2,0,0,0],1]]");
+    }
+}
