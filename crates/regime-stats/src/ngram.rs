@@ -140,8 +140,21 @@ impl NgramCounter {
                 hll.insert(hash(&k));
             }
             let total = table.iter().map(|e| e.1).sum();
-            let map = table.iter().collect();
-            let top = SpaceSaving::from_parts(map, 0, total, settings.capacity);
+            // The space-saving prune, done here so the table is never copied
+            // whole: d = the (capacity + 1)-th largest count; keep c − d > 0.
+            let hist = CountHistogram::new(table.iter().map(|e| e.1));
+            let cap = settings.capacity.max(1) as u64;
+            let d = if hist.distinct > cap {
+                hist.kth(cap + 1)
+            } else {
+                0
+            };
+            let map = table
+                .iter()
+                .filter(|e| e.1 > d)
+                .map(|(k, c)| (k, c - d))
+                .collect();
+            let top = SpaceSaving::from_parts(map, d, total, settings.capacity);
             self.counts = Counts::Sketch { hll, top };
         }
     }
@@ -475,6 +488,34 @@ mod tests {
         assert_eq!(h.kth(3), 3);
         assert_eq!(h.kth(1), 5000);
         assert_eq!(h.kth(9), 1);
+    }
+
+    #[test]
+    fn make_sketch_prunes_like_space_saving() {
+        // Counts 1..=40 of pair (i, i+1), i repeated i times; capacity 8.
+        let pairs: Vec<(u32, u32)> = (1..=40u32)
+            .flat_map(|i| std::iter::repeat_n((i, i + 1), i as usize))
+            .collect();
+        let c = fill(&pairs);
+        let Counts::Exact(table) = &c.counts else {
+            panic!("exact")
+        };
+        let want = SpaceSaving::from_parts(table.iter().collect(), 0, c.total, 8);
+        let mut s = c.clone();
+        s.make_sketch(
+            &|_| 0,
+            SketchSettings {
+                capacity: 8,
+                precision: 10,
+            },
+        );
+        let Counts::Sketch { top, .. } = &s.counts else {
+            panic!("sketch")
+        };
+        assert_eq!(top, &want);
+        // d = 9th largest = 32: counts 33..=40 kept as 1..=8, Δ = 32.
+        assert_eq!(top.error(), 32);
+        assert_eq!(top.count(&key(40, 41)), 8);
     }
 
     #[test]
