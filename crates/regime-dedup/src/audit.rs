@@ -14,12 +14,10 @@
 //!   kept counts become lower bounds and `templates_exact` turns false with
 //!   the bound in `templates_max_undercount`.
 
-use std::collections::HashMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::prompt_segments::SampleDedup;
+use crate::prompt_segments::{HashMapU64, SampleCounts, SampleDedup};
 
 /// Default number of templates reported.
 pub const DEFAULT_TOP_TEMPLATES: usize = 10;
@@ -107,7 +105,7 @@ pub struct PromptAudit {
     counts: Counts,
     moments: Moments,
     repeated_turns: u64,
-    templates: HashMap<u64, TemplateCount>,
+    templates: HashMapU64<TemplateCount>,
     capacity: usize,
     undercount: u64,
     top: usize,
@@ -130,7 +128,7 @@ impl PromptAudit {
             counts: Counts::default(),
             moments: Moments::default(),
             repeated_turns: 0,
-            templates: HashMap::new(),
+            templates: HashMapU64::default(),
             capacity: DEFAULT_TEMPLATE_CAPACITY,
             undercount: 0,
             top: DEFAULT_TOP_TEMPLATES,
@@ -169,7 +167,7 @@ impl PromptAudit {
             counts: Counts::default(),
             moments: Moments::default(),
             repeated_turns: 0,
-            templates: HashMap::new(),
+            templates: HashMapU64::default(),
             capacity: self.capacity,
             undercount: 0,
             top: self.top,
@@ -186,7 +184,23 @@ impl PromptAudit {
 
     /// Adds one sample's result.
     pub fn add(&mut self, row_id: u64, id: Option<&str>, sample: &SampleDedup) {
+        self.add_counts(&sample.counts);
         let c = &sample.counts;
+        if c.copies > 0 {
+            self.counts.dup_samples += 1;
+            self.offer_worst(c.copies, c.copy_chars, row_id, id, &sample.removed);
+        }
+        self.add_templates(sample.templates());
+    }
+
+    /// Adds one sample as `sample`'s edits leave it: the figures a second
+    /// run over the de-duplicated output would add, without running it.
+    pub fn add_output(&mut self, sample: &SampleDedup) {
+        self.add_counts(&sample.output);
+        self.add_templates(sample.output_templates());
+    }
+
+    fn add_counts(&mut self, c: &SampleCounts) {
         self.samples += 1;
         self.moments.add(c);
         self.counts.segments += c.segments;
@@ -194,19 +208,10 @@ impl PromptAudit {
         self.counts.copies += c.copies;
         self.counts.dup_chars += c.copy_chars;
         self.repeated_turns += c.repeated_turns;
-        if c.copies > 0 {
-            self.counts.dup_samples += 1;
-            self.offer_worst(
-                c.copies,
-                c.copy_chars,
-                WorstSample {
-                    row_id,
-                    id: id.map(str::to_owned),
-                    duplicates: sample.removed.clone(),
-                },
-            );
-        }
-        for (hash, text) in sample.templates() {
+    }
+
+    fn add_templates<'a>(&mut self, templates: impl Iterator<Item = (u64, &'a str)>) {
+        for (hash, text) in templates {
             self.templates
                 .entry(hash)
                 .and_modify(|t| t.samples += 1)
@@ -239,17 +244,40 @@ impl PromptAudit {
                 .or_insert(t);
         }
         for (copies, chars, w) in other.worst {
-            self.offer_worst(copies, chars, w);
+            self.insert_worst(copies, chars, w.row_id, || w);
         }
         self.prune();
     }
 
-    fn offer_worst(&mut self, copies: u64, chars: u64, sample: WorstSample) {
+    fn offer_worst(
+        &mut self,
+        copies: u64,
+        chars: u64,
+        row_id: u64,
+        id: Option<&str>,
+        duplicates: &[String],
+    ) {
+        self.insert_worst(copies, chars, row_id, || WorstSample {
+            row_id,
+            id: id.map(str::to_owned),
+            duplicates: duplicates.to_vec(),
+        });
+    }
+
+    /// Inserts a worst sample if it ranks among the kept ones; `sample`
+    /// is built only then, so the common case allocates nothing.
+    fn insert_worst(
+        &mut self,
+        copies: u64,
+        chars: u64,
+        row_id: u64,
+        sample: impl FnOnce() -> WorstSample,
+    ) {
         if self.worst_n == 0 {
             return;
         }
         let key = |c: u64, ch: u64, row: u64| (std::cmp::Reverse(c), std::cmp::Reverse(ch), row);
-        let k = key(copies, chars, sample.row_id);
+        let k = key(copies, chars, row_id);
         if self.worst.len() == self.worst_n
             && self
                 .worst
@@ -261,7 +289,7 @@ impl PromptAudit {
         let at = self
             .worst
             .partition_point(|(c, ch, w)| key(*c, *ch, w.row_id) < k);
-        self.worst.insert(at, (copies, chars, sample));
+        self.worst.insert(at, (copies, chars, sample()));
         self.worst.truncate(self.worst_n);
     }
 
@@ -369,7 +397,7 @@ struct Moments {
 }
 
 impl Moments {
-    fn add(&mut self, c: &crate::prompt_segments::SampleCounts) {
+    fn add(&mut self, c: &SampleCounts) {
         let (y, x) = (ratio(c.copies, 1), ratio(c.segments, 1));
         self.copies_sq += y * y;
         self.segments_sq += x * x;

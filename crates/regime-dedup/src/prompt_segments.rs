@@ -2,35 +2,43 @@
 //! de-duplication"). Pure: takes one sample's role-tagged text fields and
 //! returns the edited fields, the removed copies and the sample's figures.
 //!
-//! 1. Every prompt field (a role in the priority list; `assistant` never is)
-//!    is cut into plain spans around protected tokens (`<image>`, `<|…|>`, …)
-//!    and each span into segments with [`regime_text::segments`] (line breaks
-//!    and sentence ends). Protected tokens therefore never belong to a
-//!    segment and are never removed.
-//! 2. Fields are visited in priority order (user turns in order, then
+//! 1. Fields are visited in priority order (user turns in order, then
 //!    system, caption, ocr, metadata by default; fields of one role in
-//!    sample order). A segment whose normalised form (NFC, whitespace
-//!    collapsed, trimmed, optionally case-folded) has at least `min_chars`
-//!    characters and was not seen before is canonical.
-//! 3. One Aho–Corasick automaton over the sample's canonical segments
-//!    searches every prompt field's normalised text. An occurrence is a
-//!    duplicate copy when it cuts no word (see below) and its canonical
-//!    segment came from an earlier field, or, within the canonical's own
-//!    field, when it is a whole later segment. Overlapping candidates are
-//!    resolved leftmost-longest.
-//! 4. A user field whose copies are all its plain text (a repeated turn) is
-//!    left unchanged and counted in `repeated_turns`; any other field loses
-//!    its copies and is tidied (`tidy` module). A field emptied entirely
-//!    becomes `""`.
+//!    sample order; `assistant` never is a prompt field). Each is cut into
+//!    plain spans around protected tokens (`<image>`, `<|…|>`, …) and each
+//!    span into segments with [`regime_text::segments`] (line breaks and
+//!    sentence ends), so protected tokens never belong to a segment and are
+//!    never removed. A segment's key is its normalised form (NFC,
+//!    whitespace collapsed, trimmed, optionally case-folded); keys of at
+//!    least `min_chars` characters are of canonical length.
+//! 2. Duplicate copies in a field are the occurrences, cutting no word (see
+//!    below), of a canonical segment of an earlier field (an Aho–Corasick
+//!    search over the canonical segments, see the `patterns` module), and
+//!    the whole segments repeating an earlier segment of the same field.
+//!    Overlapping candidates are resolved leftmost-longest. The copies are
+//!    removed and the text tidied (`tidy` module); the search repeats on the
+//!    result until it finds nothing, since a removal can join text into a
+//!    new copy.
+//! 3. A user field left without plain text (a repeated turn) stays as
+//!    stored and is counted in `repeated_turns`; any other field emptied
+//!    entirely becomes `""`.
+//! 4. The field's segments of canonical length *as it leaves step 2–3*
+//!    become canonical segments for the fields after it. Taking them from
+//!    the output rather than the stored text makes the algorithm
+//!    idempotent: a second run sees the same canonical segments and the
+//!    same fields, so it finds nothing to remove. (Taken from the stored
+//!    text, a field `"what shape?"` that lost the copy `"what"` would leave
+//!    a new canonical `"shape?"` that only a second run would remove from
+//!    later fields.)
+//!
+//! The figures (`segments`, `chars`, the templates) describe the sample as
+//! stored.
 //!
 //! "Cuts no word": the character before the occurrence and its first
 //! character are not both word characters (letters, digits, `_`), and
 //! likewise its last character and the one after it; every Han / kana /
 //! Hangul character counts as a word of its own.
 
-use std::collections::HashMap;
-
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regime_corpus::Role;
 use regime_text::ProtectedTokens;
 use xxhash_rust::xxh3::xxh3_64;
@@ -38,6 +46,11 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::error::{Error, Result};
 use crate::normal::{Mapped, is_cut_ok, normalize_mapped};
 use crate::tidy::remove_spans;
+
+mod patterns;
+
+pub(crate) use patterns::HashMapU64;
+use patterns::Patterns;
 
 /// Default for [`PromptDedupBuilder::with_min_chars`]: normalised characters
 /// a segment needs to be canonical.
@@ -218,6 +231,9 @@ pub struct SampleDedup {
     pub removed: Vec<String>,
     /// The sample's figures.
     pub counts: SampleCounts,
+    /// The figures of the sample as `edits` leave it: what a second run
+    /// over the output finds (no copies; the same repeated turns).
+    pub output: SampleCounts,
     templates: Vec<(u64, usize, usize)>,
     template_text: String,
     scratch: Scratch,
@@ -232,6 +248,12 @@ impl SampleDedup {
             .map(|&(h, s, e)| (h, &self.template_text[s..e]))
     }
 
+    /// The template candidates of the sample as `edits` leave it (what
+    /// [`Self::templates`] gives after a second run over the output).
+    pub fn output_templates(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.scratch.patterns.iter()
+    }
+
     /// Whether the sample holds at least one duplicate copy.
     #[must_use]
     pub fn has_duplicates(&self) -> bool {
@@ -242,76 +264,77 @@ impl SampleDedup {
         self.edits.clear();
         self.removed.clear();
         self.counts = SampleCounts::default();
+        self.output = SampleCounts::default();
         self.templates.clear();
         self.template_text.clear();
         self.scratch.clear();
     }
 }
 
-/// A segment of a prompt field.
+/// A segment of the field being processed.
 #[derive(Debug, Clone, Copy)]
 struct Seg {
-    /// Position of its field in priority order.
-    rank: usize,
+    /// Its byte range in the field's text.
     start: usize,
     end: usize,
-    /// Its pattern, when it is of canonical length.
-    pattern: Option<usize>,
+    /// Index (in `FieldIndex::spans`) of its plain span.
+    span: usize,
+    /// Its range in that span's normalised text.
+    ns: usize,
+    ne: usize,
+    /// The xxh3-64 hash of its normalised text, when it is of canonical
+    /// length.
+    hash: Option<u64>,
 }
 
-/// A distinct canonical-length segment.
-#[derive(Debug, Clone, Copy)]
-struct Pattern {
-    /// Range of its normalised text in `template_text`.
-    start: usize,
-    end: usize,
-    /// Position (in priority order) of the field it was first seen in.
-    rank: usize,
-    /// Index (in `segs`) of its first occurrence.
-    first: usize,
+/// Segments of one field compared pairwise for whole-segment repeats; more
+/// go through a hash map.
+const SEEN_MAP_MIN_SEGS: usize = 16;
+
+/// The plain spans and segments of one field's text.
+#[derive(Debug, Default)]
+struct FieldIndex {
+    /// Normalised plain spans (a pool reused across fields and samples).
+    mapped: Vec<Mapped>,
+    /// Spans in use.
+    spans: usize,
+    segs: Vec<Seg>,
+    /// First segment by normalised text (within-field repeats).
+    seen: HashMapU64,
 }
 
-/// A plain span's normalised text.
-#[derive(Debug, Clone, Copy)]
-struct SpanRef {
-    rank: usize,
-    mapped: usize,
+impl FieldIndex {
+    fn key(&self, g: &Seg) -> &str {
+        &self.mapped[g.span].text[g.ns..g.ne]
+    }
 }
 
 #[derive(Debug, Default)]
 struct Scratch {
+    /// Prompt fields in priority order.
     order: Vec<usize>,
-    segs: Vec<Seg>,
-    patterns: Vec<Pattern>,
-    by_hash: HashMap<u64, usize>,
-    mapped: Vec<Mapped>,
-    used: usize,
-    spans: Vec<SpanRef>,
-    candidates: Vec<(usize, usize, usize, usize)>,
-    copies: Vec<Vec<(usize, usize)>>,
+    field: FieldIndex,
+    patterns: Patterns,
+    /// The sample's templates by hash.
+    template_ids: HashMapU64,
+    candidates: Vec<(usize, usize)>,
+    copies: Vec<(usize, usize)>,
 }
 
 impl Scratch {
     fn clear(&mut self) {
         self.order.clear();
-        self.segs.clear();
+        self.field.spans = 0;
+        self.field.segs.clear();
         self.patterns.clear();
-        self.by_hash.clear();
-        self.used = 0;
-        self.spans.clear();
-        self.candidates.clear();
-        for c in &mut self.copies {
-            c.clear();
-        }
+        self.template_ids.clear();
     }
+}
 
-    fn next_mapped(&mut self) -> usize {
-        if self.used == self.mapped.len() {
-            self.mapped.push(Mapped::default());
-        }
-        self.used += 1;
-        self.used - 1
-    }
+/// Whether `text` has at least `n` characters (counting only when the byte
+/// length leaves it open).
+fn has_chars(text: &str, n: usize) -> bool {
+    text.len() >= n && (text.len() >= n.saturating_mul(4) || text.chars().count() >= n)
 }
 
 impl PromptDedup {
@@ -341,177 +364,184 @@ impl PromptDedup {
 
     /// De-duplicates one sample's fields (in sample order, as
     /// `regime_corpus::BatchText` yields them) into `out`.
-    #[expect(
-        clippy::too_many_lines,
-        reason = "the four steps of CORPUS.md in order, sharing the scratch buffers"
-    )]
     pub fn run(&self, fields: &[PromptField<'_>], out: &mut SampleDedup) {
         out.clear();
         let SampleDedup {
             edits,
             removed,
             counts,
+            output,
             templates,
             template_text,
             scratch: s,
         } = out;
-        // Prompt fields in priority order.
         s.order
             .extend((0..fields.len()).filter(|&i| self.is_prompt(fields[i].role)));
         s.order.sort_by_key(|&i| {
             let rank = self.priority.iter().position(|r| *r == fields[i].role);
             (rank, i)
         });
-        // Segments and canonical patterns.
         for rank in 0..s.order.len() {
-            let text = fields[s.order[rank]].text;
-            counts.chars += text.chars().count() as u64;
-            for span in self.protected.spans(text) {
-                if span.protected {
-                    continue;
-                }
-                let m = s.next_mapped();
-                normalize_mapped(span.text, span.start, self.case_fold, &mut s.mapped[m]);
-                s.spans.push(SpanRef { rank, mapped: m });
-                for seg in regime_text::segments(span.text) {
-                    counts.segments += 1;
-                    let (start, end) = (span.start + seg.start, span.start + seg.end());
-                    let mapped = &s.mapped[m];
-                    let (ns, ne) = mapped.normalized_range(start, end);
-                    let key = &mapped.text[ns..ne];
-                    let mut pattern = None;
-                    if key.chars().count() >= self.min_chars {
-                        let hash = xxh3_64(key.as_bytes());
-                        let found = s.by_hash.get(&hash).copied().filter(|&p| {
-                            let p = s.patterns[p];
-                            &template_text[p.start..p.end] == key
-                        });
-                        pattern = Some(found.unwrap_or_else(|| {
-                            let at = template_text.len();
-                            template_text.push_str(key);
-                            s.patterns.push(Pattern {
-                                start: at,
-                                end: template_text.len(),
-                                rank,
-                                first: s.segs.len(),
-                            });
-                            templates.push((hash, at, template_text.len()));
-                            s.by_hash.entry(hash).or_insert(s.patterns.len() - 1);
-                            s.patterns.len() - 1
-                        }));
-                    }
-                    s.segs.push(Seg {
-                        rank,
-                        start,
-                        end,
-                        pattern,
-                    });
-                }
-            }
-        }
-        if s.patterns.is_empty() || !Self::may_repeat(s) {
-            return;
-        }
-        let Ok(ac) = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
-            .match_kind(MatchKind::Standard)
-            .build(
-                s.patterns
-                    .iter()
-                    .map(|p| &template_text.as_bytes()[p.start..p.end]),
-            )
-        else {
-            // Only an automaton too large for its state ids fails to build;
-            // such a sample is left as it is.
-            return;
-        };
-        if s.copies.len() < s.order.len() {
-            s.copies.resize_with(s.order.len(), Vec::new);
-        }
-        for span in &s.spans {
-            let mapped = &s.mapped[span.mapped];
-            let hay = mapped.text.as_str();
-            s.candidates.clear();
-            for m in ac.find_overlapping_iter(hay) {
-                let p = s.patterns[m.pattern().as_usize()];
-                let (ns, ne) = (m.start(), m.end());
-                let key = &template_text[p.start..p.end];
-                if !is_cut_ok(hay[..ns].chars().next_back(), key.chars().next())
-                    || !is_cut_ok(key.chars().next_back(), hay[ne..].chars().next())
-                {
-                    continue;
-                }
-                let (os, oe) = mapped.original(ns, ne);
-                let eligible = p.rank < span.rank
-                    || (p.rank == span.rank
-                        && s.segs[p.first + 1..]
-                            .iter()
-                            .take_while(|g| g.rank == span.rank)
-                            .any(|g| g.start == os && g.end == oe));
-                if eligible {
-                    s.candidates.push((ns, ne, os, oe));
-                }
-            }
-            s.candidates
-                .sort_unstable_by_key(|&(ns, ne, _, _)| (ns, std::cmp::Reverse(ne)));
-            let mut reach = 0;
-            for &(ns, ne, os, oe) in &s.candidates {
-                if ns >= reach {
-                    s.copies[span.rank].push((os, oe));
-                    reach = ne;
-                }
-            }
-        }
-        for rank in 0..s.order.len() {
-            let spans = &s.copies[rank];
-            if spans.is_empty() {
-                continue;
-            }
             let field = s.order[rank];
-            let text = fields[field].text;
-            let edited = remove_spans(text, spans);
-            if fields[field].role == Role::User
-                && !self
-                    .protected
-                    .spans(&edited)
-                    .any(|sp| !sp.protected && !sp.text.trim().is_empty())
-            {
-                counts.repeated_turns += 1;
-                continue;
+            let stored = fields[field].text;
+            let stored_chars = stored.chars().count() as u64;
+            counts.chars += stored_chars;
+            self.index(stored, &mut s.field);
+            counts.segments += s.field.segs.len() as u64;
+            for g in &s.field.segs {
+                let Some(hash) = g.hash else { continue };
+                let key = s.field.key(g);
+                if let Some(&t) = s.template_ids.get(&hash) {
+                    let (_, ts, te) = templates[t];
+                    if &template_text[ts..te] == key {
+                        continue;
+                    }
+                }
+                let at = template_text.len();
+                template_text.push_str(key);
+                templates.push((hash, at, template_text.len()));
+                s.template_ids.entry(hash).or_insert(templates.len() - 1);
             }
-            for &(os, oe) in spans {
-                let copy = &text[os..oe];
+            // Remove copies until none is left: a removal can join text
+            // into a new copy, which a second run would otherwise find.
+            let mark = removed.len();
+            let mut edited: Option<String> = None;
+            loop {
+                let text = edited.as_deref().unwrap_or(stored);
+                self.find_copies(s);
+                if s.copies.is_empty() {
+                    break;
+                }
+                removed.extend(s.copies.iter().map(|&(a, b)| text[a..b].to_owned()));
+                let next = remove_spans(text, &s.copies);
+                self.index(&next, &mut s.field);
+                edited = Some(next);
+            }
+            if edited.as_deref().is_some_and(|t| {
+                fields[field].role == Role::User
+                    && !self
+                        .protected
+                        .spans(t)
+                        .any(|sp| !sp.protected && !sp.text.trim().is_empty())
+            }) {
+                // A user turn is never emptied: it stays as stored.
+                removed.truncate(mark);
+                counts.repeated_turns += 1;
+                edited = None;
+                self.index(stored, &mut s.field);
+            }
+            for copy in &removed[mark..] {
                 counts.copies += 1;
                 counts.copy_chars += copy.chars().count() as u64;
-                removed.push(copy.to_owned());
             }
-            edits.push(FieldEdit {
-                field,
-                text: edited,
-            });
+            // Canonical instances come from the text as it leaves this
+            // field, so a second run over the output sees the same ones.
+            for g in &s.field.segs {
+                if let Some(hash) = g.hash {
+                    s.patterns.insert(hash, s.field.key(g));
+                }
+            }
+            output.segments += s.field.segs.len() as u64;
+            output.chars += edited
+                .as_deref()
+                .map_or(stored_chars, |t| t.chars().count() as u64);
+            if let Some(text) = edited {
+                edits.push(FieldEdit { field, text });
+            }
         }
+        output.repeated_turns = counts.repeated_turns;
         edits.sort_by_key(|e| e.field);
     }
 
-    /// Whether any copy is possible: some pattern repeats as a whole
-    /// segment, or a field after a pattern's own could contain it.
-    fn may_repeat(s: &Scratch) -> bool {
-        let first_rank = s.patterns.iter().map(|p| p.rank).min().unwrap_or(0);
-        let shortest = s
-            .patterns
-            .iter()
-            .map(|p| p.end - p.start)
-            .min()
-            .unwrap_or(0);
-        let later_text = s
-            .spans
-            .iter()
-            .any(|sp| sp.rank > first_rank && s.mapped[sp.mapped].text.len() >= shortest);
-        later_text
-            || s.segs
-                .iter()
-                .enumerate()
-                .any(|(i, g)| g.pattern.is_some_and(|p| s.patterns[p].first != i))
+    /// Cuts `text` into normalised plain spans and segments.
+    fn index(&self, text: &str, f: &mut FieldIndex) {
+        f.spans = 0;
+        f.segs.clear();
+        for span in self.protected.spans(text) {
+            if span.protected {
+                continue;
+            }
+            if f.spans == f.mapped.len() {
+                f.mapped.push(Mapped::default());
+            }
+            let m = f.spans;
+            f.spans += 1;
+            let mapped = &mut f.mapped[m];
+            normalize_mapped(span.text, span.start, self.case_fold, mapped);
+            for seg in regime_text::segments(span.text) {
+                let (start, end) = (span.start + seg.start, span.start + seg.end());
+                let (ns, ne) = mapped.normalized_range(start, end);
+                let key = &mapped.text[ns..ne];
+                let hash = has_chars(key, self.min_chars).then(|| xxh3_64(key.as_bytes()));
+                f.segs.push(Seg {
+                    start,
+                    end,
+                    span: m,
+                    ns,
+                    ne,
+                    hash,
+                });
+            }
+        }
+    }
+
+    /// Fills `s.copies` with the duplicate copies in the indexed field:
+    /// occurrences of earlier fields' canonical segments that cut no word,
+    /// and whole segments repeating an earlier segment of the field;
+    /// overlaps resolved leftmost-longest, in text order.
+    fn find_copies(&self, s: &mut Scratch) {
+        s.candidates.clear();
+        s.copies.clear();
+        let f = &mut s.field;
+        if !s.patterns.is_empty() {
+            s.patterns.prepare();
+            for mapped in &f.mapped[..f.spans] {
+                let hay = mapped.text.as_str();
+                s.patterns.for_each_match(hay, |ns, ne, key| {
+                    if is_cut_ok(hay[..ns].chars().next_back(), key.chars().next())
+                        && is_cut_ok(key.chars().next_back(), hay[ne..].chars().next())
+                    {
+                        s.candidates.push(mapped.original(ns, ne));
+                    }
+                });
+            }
+        }
+        // Whole segments repeating an earlier one of the field: few
+        // segments are compared pairwise, many through a hash map.
+        if f.segs.len() <= SEEN_MAP_MIN_SEGS {
+            for (i, g) in f.segs.iter().enumerate() {
+                if g.hash.is_some()
+                    && f.segs[..i]
+                        .iter()
+                        .any(|e| e.hash == g.hash && f.key(e) == f.key(g))
+                {
+                    s.candidates.push((g.start, g.end));
+                }
+            }
+        } else {
+            f.seen.clear();
+            for (i, g) in f.segs.iter().enumerate() {
+                let Some(hash) = g.hash else { continue };
+                match f.seen.get(&hash) {
+                    Some(&j) if f.key(&f.segs[j]) == f.key(g) => {
+                        s.candidates.push((g.start, g.end));
+                    }
+                    Some(_) => {}
+                    None => {
+                        f.seen.insert(hash, i);
+                    }
+                }
+            }
+        }
+        s.candidates
+            .sort_unstable_by_key(|&(a, b)| (a, std::cmp::Reverse(b)));
+        let mut reach = 0;
+        for &(a, b) in &s.candidates {
+            if a >= reach {
+                s.copies.push((a, b));
+                reach = b;
+            }
+        }
     }
 }
 

@@ -150,7 +150,6 @@ pub fn dedup_batch(
             let mut fields = Vec::new();
             let mut prompt = Vec::new();
             let mut sample = SampleDedup::default();
-            let mut again = SampleDedup::default();
             for row in chunk * CHUNK_ROWS..rows.min((chunk + 1) * CHUNK_ROWS) {
                 text.fields_into(row, &mut fields);
                 to_prompt(&fields, &mut prompt);
@@ -158,29 +157,22 @@ pub fn dedup_batch(
                 let row_id = batch.row_id(row).as_u64();
                 let id = id_at(ids.as_ref(), row);
                 out.before.add(row_id, id, &sample);
-                if sample.edits.is_empty() {
-                    out.after.add(row_id, id, &sample);
-                } else {
-                    let mut edited: Vec<PromptField<'_>> = prompt.clone();
-                    for e in &sample.edits {
-                        edited[e.field].text = &e.text;
-                    }
-                    dedup.run(&edited, &mut again);
-                    out.after.add(row_id, id, &again);
-                    for e in &sample.edits {
-                        let target = match fields[e.field].source {
-                            FieldSource::Turn { index, .. } => Target::Turn(index),
-                            FieldSource::Column(name) => Target::Column(
-                                map.columns.iter().position(|(c, _)| c == name).unwrap_or(0),
-                            ),
-                        };
-                        let value = if options.empty_as_null && e.text.is_empty() {
-                            None
-                        } else {
-                            Some(e.text.clone())
-                        };
-                        out.edits.push((row, target, value));
-                    }
+                // The algorithm is idempotent, so the output's figures come
+                // from this run (a second run would find the same).
+                out.after.add_output(&sample);
+                for e in &mut sample.edits {
+                    let target = match fields[e.field].source {
+                        FieldSource::Turn { index, .. } => Target::Turn(index),
+                        FieldSource::Column(name) => Target::Column(
+                            map.columns.iter().position(|(c, _)| c == name).unwrap_or(0),
+                        ),
+                    };
+                    let value = if options.empty_as_null && e.text.is_empty() {
+                        None
+                    } else {
+                        Some(std::mem::take(&mut e.text))
+                    };
+                    out.edits.push((row, target, value));
                 }
                 if options.provenance {
                     out.removed.push(std::mem::take(&mut sample.removed));
