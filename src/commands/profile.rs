@@ -214,6 +214,8 @@ struct Worker<'a> {
     words: WordTokenizer,
     normalizer: Normalizer,
     by: &'a [String],
+    /// Reused buffer for the exact-duplicate key.
+    key: String,
 }
 
 /// Reads the corpus (block `shard` only, when given) into one state.
@@ -260,6 +262,7 @@ fn scan(
                         words: WordTokenizer::new(),
                         normalizer: Normalizer::new(),
                         by: &args.by,
+                        key: String::new(),
                     };
                     loop {
                         let next = rx
@@ -369,7 +372,8 @@ impl Worker<'_> {
             }
         }
         // Exact-duplicate key: normalised text of every field with its role.
-        let mut key = String::new();
+        let mut key = std::mem::take(&mut self.key);
+        key.clear();
         for f in &local {
             key.push_str(f.role.as_str());
             key.push('\u{1f}');
@@ -378,11 +382,13 @@ impl Worker<'_> {
         }
         // Template candidates: normalised segments of prompt fields.
         let mut segs: Vec<String> = Vec::new();
+        let mut norm = String::new();
         for f in local.iter().filter(|f| f.role != Role::Assistant) {
             for s in segments(f.text) {
-                let n = self.normalizer.normalize(s.text);
-                if n.chars().count() >= MIN_SEGMENT_CHARS {
-                    segs.push(n);
+                norm.clear();
+                self.normalizer.normalize_into(s.text, &mut norm);
+                if norm.chars().count() >= MIN_SEGMENT_CHARS {
+                    segs.push(norm.clone());
                 }
             }
         }
@@ -406,6 +412,7 @@ impl Worker<'_> {
             prompt_dup: None,
             categories: &cats,
         });
+        self.key = key;
         Ok(())
     }
 }

@@ -131,7 +131,8 @@ impl CountTable {
                 self.set_count(i, key, count);
                 return;
             }
-            if cell[..n] == key[..n] {
+            // Element-wise: a slice `==` of runtime length calls `memcmp`.
+            if cell[..n].iter().zip(key).all(|(a, b)| a == b) {
                 let now = u64::from(cell[n]) + count;
                 self.set_count(i, key, now);
                 return;
