@@ -44,13 +44,15 @@ use regime_text::ProtectedTokens;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::{Error, Result};
-use crate::normal::{Mapped, is_cut_ok, normalize_mapped};
+use crate::normal::is_cut_ok;
 use crate::tidy::remove_spans;
 
 mod patterns;
+mod span_text;
 
 pub(crate) use patterns::HashMapU64;
 use patterns::Patterns;
+use span_text::SpanText;
 
 /// Default for [`PromptDedupBuilder::with_min_chars`]: normalised characters
 /// a segment needs to be canonical.
@@ -295,7 +297,7 @@ const SEEN_MAP_MIN_SEGS: usize = 16;
 #[derive(Debug, Default)]
 struct FieldIndex {
     /// Normalised plain spans (a pool reused across fields and samples).
-    mapped: Vec<Mapped>,
+    mapped: Vec<SpanText>,
     /// Spans in use.
     spans: usize,
     segs: Vec<Seg>,
@@ -305,7 +307,7 @@ struct FieldIndex {
 
 impl FieldIndex {
     fn key(&self, g: &Seg) -> &str {
-        &self.mapped[g.span].text[g.ns..g.ne]
+        &self.mapped[g.span].text()[g.ns..g.ne]
     }
 }
 
@@ -462,16 +464,16 @@ impl PromptDedup {
                 continue;
             }
             if f.spans == f.mapped.len() {
-                f.mapped.push(Mapped::default());
+                f.mapped.push(SpanText::default());
             }
             let m = f.spans;
             f.spans += 1;
             let mapped = &mut f.mapped[m];
-            normalize_mapped(span.text, span.start, self.case_fold, mapped);
+            mapped.fill(span.text, span.start, self.case_fold);
             for seg in regime_text::segments(span.text) {
                 let (start, end) = (span.start + seg.start, span.start + seg.end());
                 let (ns, ne) = mapped.normalized_range(start, end);
-                let key = &mapped.text[ns..ne];
+                let key = &mapped.text()[ns..ne];
                 let hash = has_chars(key, self.min_chars).then(|| xxh3_64(key.as_bytes()));
                 f.segs.push(Seg {
                     start,
@@ -496,7 +498,7 @@ impl PromptDedup {
         if !s.patterns.is_empty() {
             s.patterns.prepare();
             for mapped in &f.mapped[..f.spans] {
-                let hay = mapped.text.as_str();
+                let hay = mapped.text();
                 s.patterns.for_each_match(hay, |ns, ne, key| {
                     if is_cut_ok(hay[..ns].chars().next_back(), key.chars().next())
                         && is_cut_ok(key.chars().next_back(), hay[ne..].chars().next())
