@@ -1,13 +1,19 @@
 //! Prompt-segment de-duplication and the audit over generated samples
 //! (`regime synth prompt-dup` at 75% planted duplication), per batch, on one
-//! thread and on the default pool.
+//! thread and on the default pool; and, from the same rows written to a
+//! zstd parquet file, decoding the audit's columns alone (the floor of
+//! `audit-prompts`) and decoding plus the audit.
 //!
 //! `cargo bench --bench prompt_dedup`; figures in BENCHMARKS.md.
 
-use std::path::Path;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 
 use arrow::compute::concat_batches;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
 use regime_corpus::{CorpusBatch, CorpusReaderBuilder, FieldMap, resolve_inputs};
 use regime_dedup::{
     PromptAudit, PromptDedup, RewriteOptions, SynthConfig, SynthLayout, audit_batch, dedup_batch,
@@ -43,8 +49,46 @@ fn corpus() -> (Vec<CorpusBatch>, FieldMap) {
     (out, map)
 }
 
+/// Writes the generated rows to `dir/corpus.parquet` (zstd level 3, the
+/// writer's default) and returns its path.
+fn write_parquet(batches: &[CorpusBatch], dir: &Path) -> PathBuf {
+    let path = dir.join("corpus.parquet");
+    let file = File::create(&path).expect("create");
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("level")))
+        .build();
+    let mut writer =
+        ArrowWriter::try_new(file, batches[0].batch.schema(), Some(props)).expect("writer");
+    for b in batches {
+        writer.write(&b.batch).expect("write");
+    }
+    writer.close().expect("close");
+    path
+}
+
+/// Reads `path`'s text columns and `id` (what `audit-prompts` reads),
+/// running `each` on every batch; returns the rows read.
+fn scan_file(path: &Path, map: &FieldMap, mut each: impl FnMut(&CorpusBatch)) -> usize {
+    let mut columns = map.text_columns();
+    columns.push("id".into());
+    let reader = CorpusReaderBuilder::try_new(resolve_inputs(&[path]).expect("inputs"))
+        .expect("reader")
+        .with_columns(&columns)
+        .expect("columns")
+        .build();
+    let mut rows = 0;
+    for b in reader {
+        let b = b.expect("batch");
+        rows += b.num_rows();
+        each(&b);
+    }
+    rows
+}
+
 fn bench(c: &mut Criterion) {
     let (batches, map) = corpus();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_parquet(&batches, dir.path());
     let dedup = PromptDedup::builder().build().expect("dedup");
     let audit = PromptAudit::new();
     let one = rayon::ThreadPoolBuilder::new()
@@ -82,6 +126,20 @@ fn bench(c: &mut Criterion) {
         b.iter(|| one.install(|| rewrite(true)));
     });
     group.bench_function("audit_1_thread", |b| b.iter(|| one.install(scan)));
+    group.bench_function("decode_audit_columns_1_thread", |b| {
+        b.iter(|| one.install(|| scan_file(&file, &map, |_| {})));
+    });
+    group.bench_function("decode_and_audit_1_thread", |b| {
+        b.iter(|| {
+            one.install(|| {
+                let mut total = audit.empty_like();
+                scan_file(&file, &map, |b| {
+                    total.merge(audit_batch(&dedup, &map, b, None, &audit).expect("audit"));
+                });
+                total.samples()
+            })
+        });
+    });
     group.bench_function("rewrite_pool", |b| b.iter(|| rewrite(false)));
     group.bench_function("audit_pool", |b| b.iter(scan));
     group.finish();
