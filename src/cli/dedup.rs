@@ -83,6 +83,28 @@ pub(crate) struct DedupNearArgs {
     /// Seed of the MinHash functions.
     #[arg(long, default_value_t = 1, help_heading = "Dedup options")]
     pub(crate) seed: u64,
+    /// Signature phase only, for the I-th of N contiguous blocks of rows:
+    /// writes the block's sorted band runs to `--out` for a later
+    /// `--merge` (0-based I).
+    #[arg(long, value_name = "I/N", value_parser = super::profile::parse_shard, conflicts_with_all = ["merge", "save_index", "against"], help_heading = "Scale options")]
+    pub(crate) shard: Option<(u64, u64)>,
+    /// Merge phase: take the band runs from these `--shard` outputs (every
+    /// shard of one split, same corpus and settings) instead of computing
+    /// signatures.
+    #[arg(long, value_name = "DIR", num_args = 1.., help_heading = "Scale options")]
+    pub(crate) merge: Vec<std::path::PathBuf>,
+    /// Also write the kept rows as a near-duplicate index to DIR (band
+    /// runs, shingle sets, row ids and ids), for `--against`.
+    #[arg(long, value_name = "DIR", help_heading = "Scale options")]
+    pub(crate) save_index: Option<std::path::PathBuf>,
+    /// De-duplicate against an index saved by `--save-index`: rows that
+    /// duplicate an index row are removed too (same settings required).
+    #[arg(long, value_name = "DIR", help_heading = "Scale options")]
+    pub(crate) against: Option<std::path::PathBuf>,
+    /// Rows whose band keys are held in memory before a sorted run is
+    /// written to disk (12 bytes × bands each).
+    #[arg(long, default_value_t = regime_dedup::DEFAULT_RUN_DOCS, value_name = "N", help_heading = "Scale options")]
+    pub(crate) run_rows: usize,
 }
 
 /// Near-duplicate presets.

@@ -1,72 +1,162 @@
 //! `regime dedup exact|near`: corpus de-duplication (condition A).
+//!
+//! Near runs in three phases: signatures (band keys into sorted runs on
+//! disk; alone with `--shard I/N`), merge (the runs of every shard, and of
+//! an `--against` index, into candidate components) and the in-order pass
+//! that verifies candidates and writes the kept rows.
 
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 use regime_corpus::{OutputDir, PartWriter, Role};
 use regime_dedup::{
-    DedupConfig, NearConfig, clusters_batch, deduplicate, has_id_column, near_candidates,
+    Candidates, DedupConfig, DedupReport, IndexWriter, NearConfig, NearIndex, NearPlan, RunFile,
+    RunWriter, Segment, Settings, candidates_from_runs, clusters_batch, deduplicate, has_id_column,
+    near_signatures, shard_rows,
 };
-use regime_text::{Normalizer, bands_for_threshold};
+use regime_text::bands_for_threshold;
 
 use super::Outcome;
-use super::corpus::{self, RunClock};
+use super::corpus::{self, Corpus, RunClock};
 use crate::cli::{DedupCommand, DedupNearArgs, GlobalArgs, PresetArg, RoleArg};
 use crate::progress;
 
+/// What `--shard` writes next to its band runs and `--merge` reads.
+const SIGNATURES_FILE: &str = "signatures.json";
+/// The band runs of a `--shard` output.
+const BANDS_FILE: &str = "bands.bin";
+
+/// `signatures.json`: one shard's block of rows and where its runs are.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ShardSignatures {
+    settings: Settings,
+    /// `[i, n]`.
+    shard: (u64, u64),
+    /// Rows of the whole corpus.
+    total_rows: u64,
+    /// Input files, in shard order.
+    inputs: Vec<PathBuf>,
+    segments: Vec<Segment>,
+}
+
 pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let clock = RunClock::start();
-    let (common, near, stage) = match command {
+    let (common, near_args, stage) = match command {
         DedupCommand::Exact(args) => (&args.common, None, "dedup exact"),
-        DedupCommand::Near(args) => (&args.common, Some(near_config(args)?), "dedup near"),
+        DedupCommand::Near(args) => (&args.common, Some(args), "dedup near"),
     };
     let config = DedupConfig {
         roles: (!common.roles.is_empty()).then(|| common.roles.iter().map(|r| role(*r)).collect()),
-        normalizer: Normalizer::new().with_case_fold(common.case_fold),
-        near,
+        case_fold: common.case_fold,
+        near: near_args.map(near_config).transpose()?,
         max_cluster: common.max_cluster,
     };
     let opened = corpus::open(&common.input, global)?;
     let rows = opened.builder.total_rows()?;
     let paths = opened.paths();
-    let schema = opened.builder.schema().clone();
-    let map = opened.map;
-    let candidates = match &config.near {
-        Some(near) => {
-            let text_only = opened
-                .builder
-                .clone()
-                .with_columns(map.text_columns())?
-                .build();
-            let bar = progress::bar(global, Some(rows), "signatures", "rows");
-            let found = near_candidates(text_only, &map, &config, near, &mut |n| {
-                bar.set_position(n);
-            })?;
-            bar.finish_and_clear();
-            Some(found)
-        }
+    let out = OutputDir::prepare(&common.output.out, common.output.overwrite)?;
+    if let (Some(args), Some(near)) = (near_args, config.near)
+        && let Some(shard) = args.shard
+    {
+        let sig = ShardSignatures {
+            settings: config.settings(near),
+            shard,
+            total_rows: rows,
+            inputs: paths.clone(),
+            segments: Vec::new(),
+        };
+        let n = signatures_shard(&opened, &config, sig, &out, args.run_rows, global)?;
+        let manifest = clock.manifest(
+            "dedup near --shard",
+            serde_json::json!({ "near": config.near, "shard": [shard.0, shard.1] }),
+            Some(near.seed),
+            &paths,
+            (n, 0),
+        )?;
+        let dir = out.path().to_path_buf();
+        out.commit(manifest)?;
+        progress::summary(
+            global,
+            &format!(
+                "dedup near: shard {}/{}, {n} rows' band runs in {} (merge with --merge)",
+                shard.0,
+                shard.1,
+                dir.display()
+            ),
+        );
+        return Ok(Outcome::Success);
+    }
+    let against = match near_args.and_then(|a| a.against.as_deref()) {
+        Some(dir) => Some(open_index(dir, &config)?),
         None => None,
     };
-    let out = OutputDir::prepare(&common.output.out, common.output.overwrite)?;
+    let candidates = match (near_args, config.near) {
+        (Some(args), Some(near)) => Some(near_candidates(
+            &opened,
+            &config,
+            near,
+            args,
+            against.as_ref(),
+            &out,
+            rows,
+            global,
+        )?),
+        _ => None,
+    };
+    let plan = candidates.as_ref().map(|candidates| NearPlan {
+        candidates,
+        against: against.as_ref(),
+    });
+    let mut index = match (near_args.and_then(|a| a.save_index.as_deref()), config.near) {
+        (Some(dir), Some(near)) => {
+            let dir_out = OutputDir::prepare(dir, common.output.overwrite)?;
+            let run_rows = near_args.map_or(regime_dedup::DEFAULT_RUN_DOCS, |a| a.run_rows);
+            let writer =
+                IndexWriter::create(|n| dir_out.staged(n), config.settings(near), run_rows)?;
+            Some((dir_out, writer))
+        }
+        _ => None,
+    };
+    let schema = opened.builder.schema().clone();
     let options = corpus::writer_options(&common.output);
     let mut writer = PartWriter::try_new(&out, "part", schema.clone(), options)?;
     let bar = progress::bar(global, Some(rows), stage, "rows");
     let (report, members) = deduplicate(
         opened.builder.build(),
-        &map,
+        &opened.map,
         &config,
-        candidates.as_ref(),
+        plan,
+        index.as_mut().map(|(_, w)| w),
         &mut writer,
         &mut |n| bar.set_position(n),
     )?;
     bar.finish_and_clear();
     let mut outputs = writer.finish()?;
-    let clusters = clusters_batch(&members, has_id_column(&schema))?;
+    let clusters = clusters_batch(&members, has_id_column(&schema), against.is_some())?;
     let mut clusters_writer =
         PartWriter::try_new_single(&out, "clusters.parquet", clusters.schema(), options)?;
     clusters_writer.write(&clusters)?;
     outputs.extend(clusters_writer.finish()?);
     corpus::write_json(&out, "report.json", &report)?;
+    let mut html = Vec::new();
+    regime_report::dedup::dedup_page(&report).render(&mut html)?;
+    let html_path = out.staged("report.html");
+    std::fs::write(&html_path, html).with_context(|| html_path.display().to_string())?;
+    let settings = serde_json::json!({ "near": config.near, "roles": common.roles.iter().map(|r| role(*r).as_str()).collect::<Vec<_>>(), "case_fold": common.case_fold, "max_cluster": common.max_cluster, "against": near_args.and_then(|a| a.against.as_ref()), "merge": near_args.map(|a| &a.merge) });
+    if let Some((index_out, index_writer)) = index {
+        let docs = index_writer.finish()?;
+        let manifest = clock.manifest(
+            "dedup near --save-index",
+            settings.clone(),
+            config.near.map(|n| n.seed),
+            &paths,
+            (report.rows, u64::from(docs)),
+        )?;
+        index_out.commit(manifest)?;
+    }
     let mut manifest = clock.manifest(
         stage,
-        serde_json::json!({ "near": config.near, "roles": common.roles.iter().map(|r| role(*r).as_str()).collect::<Vec<_>>(), "case_fold": common.case_fold, "max_cluster": common.max_cluster }),
+        settings,
         config.near.map(|n| n.seed),
         &paths,
         (report.rows, report.kept),
@@ -74,10 +164,14 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     manifest.outputs = outputs;
     let dir = out.path().to_path_buf();
     out.commit(manifest)?;
+    summarize(&report, common.max_cluster, stage, &dir, global);
+    Ok(Outcome::Success)
+}
+
+fn summarize(report: &DedupReport, max: usize, stage: &str, dir: &Path, global: &GlobalArgs) {
     for (cluster, size) in &report.oversized {
         tracing::warn!(
-            "cluster {cluster} holds {size} rows (more than --max-cluster {}): check for boilerplate or a too-low threshold",
-            common.max_cluster
+            "cluster {cluster} holds {size} rows (more than --max-cluster {max}): check for boilerplate or a too-low threshold"
         );
     }
     progress::summary(
@@ -92,7 +186,164 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
             dir.display()
         ),
     );
-    Ok(Outcome::Success)
+}
+
+/// A reader of the text columns only (all pass 1 needs).
+fn text_reader(opened: &Corpus) -> anyhow::Result<regime_corpus::CorpusReader> {
+    Ok(opened
+        .builder
+        .clone()
+        .with_columns(opened.map.text_columns())?
+        .build())
+}
+
+/// `--shard I/N`: the band runs of block I into `out`; returns its rows.
+fn signatures_shard(
+    opened: &Corpus,
+    config: &DedupConfig,
+    mut sig: ShardSignatures,
+    out: &OutputDir,
+    run_rows: usize,
+    global: &GlobalArgs,
+) -> anyhow::Result<u64> {
+    let (lo, hi) = shard_rows(sig.total_rows, sig.shard.0, sig.shard.1);
+    let near = sig.settings.near;
+    let mut runs = RunWriter::create(&out.staged(BANDS_FILE), near.bands, run_rows)?;
+    let bar = progress::bar(global, Some(sig.total_rows), "signatures", "rows");
+    near_signatures(
+        text_reader(opened)?,
+        &opened.map,
+        config,
+        &near,
+        Some((lo, hi)),
+        0,
+        &mut runs,
+        &mut |n| bar.set_position(n),
+    )?;
+    bar.finish_and_clear();
+    sig.segments = runs.finish()?.segments;
+    corpus::write_json(out, SIGNATURES_FILE, &sig)?;
+    Ok(hi - lo)
+}
+
+fn open_index(dir: &Path, config: &DedupConfig) -> anyhow::Result<NearIndex> {
+    let index = NearIndex::open(dir)?;
+    let Some(near) = config.near else {
+        anyhow::bail!("--against needs near de-duplication");
+    };
+    anyhow::ensure!(
+        *index.settings() == config.settings(near),
+        "--against {}: the index was built with other settings ({}); use the same preset, threshold, seed, --on and --case-fold",
+        dir.display(),
+        serde_json::to_string(index.settings())?
+    );
+    Ok(index)
+}
+
+/// Signatures (or the `--merge`d shards' runs) and the merge phase.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the phase's inputs, each distinct"
+)]
+fn near_candidates(
+    opened: &Corpus,
+    config: &DedupConfig,
+    near: NearConfig,
+    args: &DedupNearArgs,
+    against: Option<&NearIndex>,
+    out: &OutputDir,
+    rows: u64,
+    global: &GlobalArgs,
+) -> anyhow::Result<Candidates> {
+    let index_docs = against.map_or(0, NearIndex::docs);
+    let docs = u32::try_from(rows).context("more than 2^32 - 1 rows in one run")?;
+    let mut runs: Vec<RunFile> = against.map(|i| i.runs().clone()).into_iter().collect();
+    if args.merge.is_empty() {
+        // Scratch runs in the staging directory: never published, removed
+        // with it at commit or by the next run after an interruption.
+        let scratch = out.staged(BANDS_FILE).with_extension("scratch");
+        let mut writer = RunWriter::create(&scratch, near.bands, args.run_rows)?;
+        let bar = progress::bar(global, Some(rows), "signatures", "rows");
+        near_signatures(
+            text_reader(opened)?,
+            &opened.map,
+            config,
+            &near,
+            None,
+            index_docs,
+            &mut writer,
+            &mut |n| bar.set_position(n),
+        )?;
+        bar.finish_and_clear();
+        runs.push(writer.finish()?);
+    } else {
+        if index_docs > 0 {
+            anyhow::bail!(
+                "--merge and --against together are not supported: merge first, then run --against on the merged output"
+            );
+        }
+        runs.extend(merged_runs(
+            &args.merge,
+            config.settings(near),
+            rows,
+            &opened.paths(),
+        )?);
+    }
+    Ok(candidates_from_runs(&runs, near.bands, index_docs, docs)?)
+}
+
+/// The runs of every `--merge` shard, checked to be one complete split of
+/// this corpus with these settings.
+fn merged_runs(
+    dirs: &[PathBuf],
+    settings: Settings,
+    rows: u64,
+    inputs: &[PathBuf],
+) -> anyhow::Result<Vec<RunFile>> {
+    let mut seen: Vec<u64> = Vec::new();
+    let mut split = None;
+    let mut runs = Vec::new();
+    for dir in dirs {
+        let path = dir.join(SIGNATURES_FILE);
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!(
+                "--merge {}: not a `dedup near --shard` output",
+                dir.display()
+            )
+        })?;
+        let sig: ShardSignatures = serde_json::from_slice(&bytes)
+            .with_context(|| format!("--merge: {} is not a shard description", path.display()))?;
+        anyhow::ensure!(
+            sig.settings == settings,
+            "--merge {}: the shard was computed with other settings",
+            dir.display()
+        );
+        anyhow::ensure!(
+            sig.total_rows == rows && sig.inputs == inputs,
+            "--merge {}: the shard was computed on other inputs",
+            dir.display()
+        );
+        anyhow::ensure!(
+            split.is_none_or(|n| n == sig.shard.1) && !seen.contains(&sig.shard.0),
+            "--merge {}: shard {}/{} repeats or belongs to another split",
+            dir.display(),
+            sig.shard.0,
+            sig.shard.1
+        );
+        split = Some(sig.shard.1);
+        seen.push(sig.shard.0);
+        runs.push(RunFile {
+            path: dir.join(BANDS_FILE),
+            segments: sig.segments,
+        });
+    }
+    let n = split.unwrap_or(0);
+    anyhow::ensure!(
+        seen.len() as u64 == n,
+        "--merge: {} of {n} shards given; every shard of the split is needed",
+        seen.len()
+    );
+    Ok(runs)
 }
 
 /// The near-duplicate settings the flags ask for.

@@ -13,7 +13,7 @@ use regime_text::{WordTokenizer, jaccard, word_shingles};
 use crate::common::{parquet_files, read_parquet, regime, run_expect, write_parquet};
 
 /// A `columns`-style corpus: `id`, `prompt` (user), `answer` (assistant).
-fn write_corpus(path: &Path, prompts: &[String]) {
+pub(crate) fn write_corpus(path: &Path, prompts: &[String]) {
     let ids: Vec<String> = (0..prompts.len()).map(|i| format!("doc-{i:05}")).collect();
     let answers: Vec<String> = (0..prompts.len()).map(|i| format!("answer {i}")).collect();
     let schema = Arc::new(Schema::new(vec![
@@ -33,7 +33,7 @@ fn write_corpus(path: &Path, prompts: &[String]) {
     write_parquet(path, &[batch], 250);
 }
 
-fn fields_file(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn fields_file(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("fields.toml");
     std::fs::write(
         &path,
@@ -43,7 +43,7 @@ fn fields_file(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-fn dedup(
+pub(crate) fn dedup(
     dir: &Path,
     method: &str,
     input: &Path,
@@ -67,7 +67,7 @@ fn dedup(
     out
 }
 
-fn kept_ids(out: &Path) -> Vec<String> {
+pub(crate) fn kept_ids(out: &Path) -> Vec<String> {
     parquet_files(out)
         .iter()
         .filter(|p| p.file_name().is_some_and(|n| n != "clusters.parquet"))
@@ -143,13 +143,13 @@ fn exact_removes_normalised_copies_and_keeps_the_first() {
 }
 
 /// Base documents of random words plus edited copies at known Jaccard.
-struct Benchmark {
-    prompts: Vec<String>,
+pub(crate) struct Benchmark {
+    pub(crate) prompts: Vec<String>,
     /// (copy row, original row, true Jaccard of word 5-gram shingles)
-    copies: Vec<(usize, usize, f64)>,
+    pub(crate) copies: Vec<(usize, usize, f64)>,
 }
 
-fn benchmark(seed: u64) -> Benchmark {
+pub(crate) fn benchmark(seed: u64) -> Benchmark {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let vocabulary: Vec<String> = (0..5000).map(|i| format!("w{i}")).collect();
     let mut prompts: Vec<String> = (0..600)
@@ -230,6 +230,9 @@ fn near_finds_copies_above_085_with_high_precision_and_recall() {
             "S-curve at {j}: {p} vs {expected}"
         );
     }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 2, "S-curve and cluster sizes");
+    assert!(html.contains("14 bands × 8 rows"));
     let clusters = read_parquet(&out.join("clusters.parquet"));
     let jac = clusters
         .column_by_name("jaccard")

@@ -9,6 +9,7 @@
 mod common;
 mod condition_c;
 mod dedup;
+mod dedup_scale;
 mod input_errors;
 mod inputs;
 mod inspect;

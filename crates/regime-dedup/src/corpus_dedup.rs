@@ -19,6 +19,7 @@
 //! shingle sets of the representatives of components still open.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
@@ -29,6 +30,8 @@ use regime_text::{
     MinHasher, Normalizer, WordTokenizer, char_shingles, content_hash, jaccard, word_shingles,
 };
 
+use crate::band_runs::{RunFile, RunWriter, links_from_runs};
+use crate::dedup_index::{IndexWriter, NearIndex};
 use crate::error::Error;
 
 fn too_many_rows() -> Error {
@@ -37,10 +40,10 @@ fn too_many_rows() -> Error {
         reason: "more than 2^32 - 1 rows in one de-duplication run".into(),
     }
 }
-use crate::near_clusters::{band_links, components};
+use crate::near_clusters::components;
 
 /// How shingles are formed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "n")]
 pub enum Shingles {
     /// Word n-grams of normalised text.
@@ -50,7 +53,7 @@ pub enum Shingles {
 }
 
 /// Near-duplicate settings.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NearConfig {
     /// Shingle kind and size.
     pub shingles: Shingles,
@@ -135,8 +138,9 @@ pub fn threshold(bands: usize, rows: usize) -> f64 {
 pub struct DedupConfig {
     /// Roles whose fields form a row's content; `None` means every text field.
     pub roles: Option<Vec<Role>>,
-    /// Normalisation applied before hashing and shingling.
-    pub normalizer: Normalizer,
+    /// Fold case before hashing and shingling (the rest of the
+    /// normalisation is always on).
+    pub case_fold: bool,
     /// `None` for exact de-duplication.
     pub near: Option<NearConfig>,
     /// Clusters larger than this are reported in [`DedupReport::oversized`].
@@ -144,7 +148,12 @@ pub struct DedupConfig {
 }
 
 /// A row's content: its chosen fields, normalised, joined by newlines.
-fn content(text: &BatchText<'_>, row: usize, config: &DedupConfig) -> String {
+fn content(
+    text: &BatchText<'_>,
+    row: usize,
+    config: &DedupConfig,
+    normalizer: &Normalizer,
+) -> String {
     let mut out = String::new();
     for field in text.fields(row) {
         if config
@@ -154,7 +163,7 @@ fn content(text: &BatchText<'_>, row: usize, config: &DedupConfig) -> String {
         {
             continue;
         }
-        let normalized = config.normalizer.normalize(field.text);
+        let normalized = normalizer.normalize(field.text);
         if normalized.is_empty() {
             continue;
         }
@@ -176,72 +185,168 @@ fn shingle_set(content: &str, shingles: Shingles, words: &WordTokenizer) -> Vec<
 /// The candidate components found by pass 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidates {
-    /// Rows seen.
+    /// Documents numbered: index rows first (`0..index_docs`), then the
+    /// corpus's rows in input order.
     pub docs: u32,
-    /// For each row, the index of its component, or `u32::MAX`.
+    /// Documents that come from an index (`--against`).
+    pub index_docs: u32,
+    /// For each document, the index of its component, or `u32::MAX`.
     component_of: Vec<u32>,
-    /// Component sizes.
+    /// Component sizes, counting the corpus's rows only.
     sizes: Vec<u32>,
+    /// Index documents of the components that hold any, ascending.
+    index_members: std::collections::BTreeMap<u32, Vec<u32>>,
 }
 
-/// Pass 1 of near de-duplication: band keys of every row, then candidate
-/// components.
+/// Settings an index or a signature shard must share with the run that
+/// reads it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Settings {
+    /// Shingles, banding and seed.
+    pub near: NearConfig,
+    /// Whether case was folded.
+    pub case_fold: bool,
+    /// Chosen roles (`None`: every text field).
+    pub roles: Option<Vec<String>>,
+}
+
+impl DedupConfig {
+    /// The normaliser of this config.
+    #[must_use]
+    pub fn normalizer(&self) -> Normalizer {
+        Normalizer::new().with_case_fold(self.case_fold)
+    }
+
+    /// What an index or signature shard built with this config records.
+    #[must_use]
+    pub fn settings(&self, near: NearConfig) -> Settings {
+        Settings {
+            near,
+            case_fold: self.case_fold,
+            roles: self
+                .roles
+                .as_ref()
+                .map(|r| r.iter().map(|r| r.as_str().to_owned()).collect()),
+        }
+    }
+}
+
+/// The band keys of one row's content, `None` when it is empty.
+fn row_keys(
+    content: &str,
+    near: &NearConfig,
+    hasher: &MinHasher,
+    words: &WordTokenizer,
+) -> Option<Vec<u64>> {
+    (!content.is_empty())
+        .then(|| hasher.band_keys(&hasher.signature(&shingle_set(content, near.shingles, words))))
+}
+
+pub(crate) fn min_hasher(near: &NearConfig) -> Result<MinHasher, Error> {
+    MinHasher::new(near.bands, near.rows, near.seed).map_err(|e| Error::Config {
+        what: "bands × rows",
+        reason: e.to_string(),
+    })
+}
+
+/// Pass 1 of near de-duplication: the band keys of every non-empty row
+/// whose ordinal lies in `rows` (`lo..hi`; every row when `None`), as
+/// document `first_doc + ordinal`, into sorted runs. Returns the corpus's
+/// row count.
 ///
 /// # Errors
-/// Read errors; [`Error::Config`] past 2³² − 1 rows.
-pub fn near_candidates(
+/// Read and write errors; [`Error::Config`] past 2³² − 1 documents.
+#[expect(clippy::too_many_arguments, reason = "one pass, each input distinct")]
+pub fn near_signatures(
     batches: impl IntoIterator<Item = regime_corpus::Result<CorpusBatch>>,
     map: &FieldMap,
     config: &DedupConfig,
     near: &NearConfig,
+    rows: Option<(u64, u64)>,
+    first_doc: u32,
+    runs: &mut RunWriter,
     progress: &mut dyn FnMut(u64),
-) -> Result<Candidates, Error> {
-    let hasher = MinHasher::new(near.bands, near.rows, near.seed).map_err(|e| Error::Config {
-        what: "bands × rows",
-        reason: e.to_string(),
-    })?;
+) -> Result<u32, Error> {
+    let hasher = min_hasher(near)?;
     let words = WordTokenizer::new();
-    let mut entries: Vec<Vec<(u64, u32)>> = vec![Vec::new(); near.bands];
-    let mut docs: u32 = 0;
+    let normalizer = config.normalizer();
+    let (lo, hi) = rows.unwrap_or((0, u64::MAX));
     let mut seen = 0u64;
     for batch in batches {
         let batch = batch?;
         let text = BatchText::try_new(map, &batch.batch)?;
-        let keys: Vec<Option<Vec<u64>>> = (0..text.num_rows())
+        let n = text.num_rows() as u64;
+        let from = usize::try_from(lo.saturating_sub(seen).min(n)).unwrap_or(usize::MAX);
+        let to = usize::try_from(hi.saturating_sub(seen).min(n)).unwrap_or(usize::MAX);
+        let keys: Vec<Option<Vec<u64>>> = (from..to)
             .into_par_iter()
             .map(|row| {
-                let c = content(&text, row, config);
-                (!c.is_empty()).then(|| {
-                    hasher.band_keys(&hasher.signature(&shingle_set(&c, near.shingles, &words)))
-                })
+                row_keys(
+                    &content(&text, row, config, &normalizer),
+                    near,
+                    &hasher,
+                    &words,
+                )
             })
             .collect();
-        for row_keys in keys {
+        for (row, row_keys) in (from..).zip(keys) {
             if let Some(row_keys) = row_keys {
-                for (band, key) in row_keys.into_iter().enumerate() {
-                    entries[band].push((key, docs));
-                }
+                let doc = u64::from(first_doc) + seen + row as u64;
+                runs.push(u32::try_from(doc).map_err(|_| too_many_rows())?, &row_keys)?;
             }
-            docs = docs.checked_add(1).ok_or_else(too_many_rows)?;
         }
-        seen += batch.num_rows() as u64;
+        seen += n;
         progress(seen);
     }
-    let links: Vec<(u32, u32)> = entries.into_par_iter().flat_map(band_links).collect();
-    let comps = components(docs, links);
-    let mut component_of = vec![u32::MAX; docs as usize];
+    let docs = u32::try_from(seen).map_err(|_| too_many_rows())?;
+    first_doc.checked_add(docs).ok_or_else(too_many_rows)?;
+    Ok(docs)
+}
+
+/// The rows `lo..hi` of block `i` of `n` contiguous blocks of `total`
+/// rows (block sizes differ by at most one).
+#[must_use]
+pub fn shard_rows(total: u64, i: u64, n: u64) -> (u64, u64) {
+    let start = |k: u64| {
+        u64::try_from(u128::from(total) * u128::from(k) / u128::from(n.max(1))).unwrap_or(total)
+    };
+    (start(i), start(i + 1))
+}
+
+/// The merge phase: candidate components from the sorted runs of every
+/// shard (and of an index, whose `index_docs` documents come first).
+///
+/// # Errors
+/// Unreadable runs; [`Error::Config`] past 2³² − 1 documents.
+pub fn candidates_from_runs(
+    runs: &[RunFile],
+    bands: usize,
+    index_docs: u32,
+    docs: u32,
+) -> Result<Candidates, Error> {
+    let total = index_docs.checked_add(docs).ok_or_else(too_many_rows)?;
+    let links = links_from_runs(runs, bands)?;
+    let comps = components(total, links);
+    let mut component_of = vec![u32::MAX; total as usize];
     let mut sizes = Vec::with_capacity(comps.len());
+    let mut index_members = std::collections::BTreeMap::new();
     for (i, comp) in comps.iter().enumerate() {
         let index = u32::try_from(i).map_err(|_| too_many_rows())?;
         for &d in comp {
             component_of[d as usize] = index;
         }
-        sizes.push(u32::try_from(comp.len()).map_err(|_| too_many_rows())?);
+        let from_index = comp.partition_point(|&d| d < index_docs);
+        if from_index > 0 {
+            index_members.insert(index, comp[..from_index].to_vec());
+        }
+        sizes.push(u32::try_from(comp.len() - from_index).map_err(|_| too_many_rows())?);
     }
     Ok(Candidates {
-        docs,
+        docs: total,
+        index_docs,
         component_of,
         sizes,
+        index_members,
     })
 }
 
@@ -259,6 +364,12 @@ pub struct ClusterMember {
     /// Exact Jaccard with the representative (1 for exact duplicates and the
     /// representative; `None` when unverified).
     pub jaccard: Option<f64>,
+    /// Whether the row is in the index the run was checked against
+    /// (`--against`): its `row_id` and `id` are then the indexed corpus's.
+    pub from_index: bool,
+    /// Whether the cluster's representative is an index row: clusters are
+    /// identified by (`representative_from_index`, `cluster_id`).
+    pub representative_from_index: bool,
 }
 
 /// The figures of a de-duplication run (`report.json`).
@@ -276,8 +387,34 @@ pub struct DedupReport {
     pub largest_cluster: u64,
     /// Clusters larger than `max_cluster` (cluster id, size).
     pub oversized: Vec<(u64, u64)>,
+    /// How many clusters have each size, by ascending size.
+    pub cluster_sizes: Vec<ClusterSize>,
+    /// The near-duplicate settings (near only).
+    pub near: Option<NearConfig>,
     /// P(candidate | J) of the chosen banding (near only).
     pub s_curve: Vec<SCurvePoint>,
+}
+
+/// One bar of the cluster-size histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ClusterSize {
+    /// Rows in the cluster (representative included).
+    pub size: u64,
+    /// Clusters of that size.
+    pub clusters: u64,
+}
+
+/// Counts clusters by size; `sizes` holds one size per cluster.
+#[must_use]
+pub fn size_histogram(sizes: impl IntoIterator<Item = u64>) -> Vec<ClusterSize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for size in sizes {
+        *counts.entry(size).or_insert(0u64) += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(size, clusters)| ClusterSize { size, clusters })
+        .collect()
 }
 
 struct Rep {
@@ -287,10 +424,19 @@ struct Rep {
     members: Vec<ClusterMember>,
 }
 
+/// What pass 2 of near de-duplication reads besides the corpus.
+#[derive(Debug, Clone, Copy)]
+pub struct NearPlan<'a> {
+    /// The candidate components of pass 1.
+    pub candidates: &'a Candidates,
+    /// The index the candidates were merged with (`--against`).
+    pub against: Option<&'a NearIndex>,
+}
+
 /// The in-order clustering decisions of pass 2.
 struct Clusterer<'c> {
     config: &'c DedupConfig,
-    candidates: Option<&'c Candidates>,
+    plan: Option<NearPlan<'c>>,
     exact: HashMap<u128, u64>,
     /// Exact representatives, by row id, until a duplicate joins them.
     exact_reps: HashMap<u64, ClusterMember>,
@@ -306,15 +452,15 @@ impl Clusterer<'_> {
         &mut self,
         doc: u32,
         content: &str,
-        shingles: Option<Vec<u64>>,
+        shingles: Option<&[u64]>,
         member: ClusterMember,
-    ) -> bool {
+    ) -> Result<bool, Error> {
         if content.is_empty() {
-            return true;
+            return Ok(true);
         }
-        match self.candidates {
-            Some(candidates) => self.keep_near(candidates, doc, shingles, member),
-            None => self.keep_exact(content, member),
+        match self.plan {
+            Some(plan) => self.keep_near(plan, doc, shingles, member),
+            None => Ok(self.keep_exact(content, member)),
         }
     }
 
@@ -335,25 +481,48 @@ impl Clusterer<'_> {
         }
     }
 
+    /// The representatives a component starts with: its index rows.
+    fn index_reps(plan: NearPlan<'_>, comp: u32) -> Result<Vec<Rep>, Error> {
+        let (Some(index), Some(docs)) = (plan.against, plan.candidates.index_members.get(&comp))
+        else {
+            return Ok(Vec::new());
+        };
+        docs.iter()
+            .map(|&d| {
+                let own = index.member(d);
+                Ok(Rep {
+                    row_id: own.row_id,
+                    shingles: index.shingles(d)?,
+                    own,
+                    members: Vec::new(),
+                })
+            })
+            .collect()
+    }
+
     fn keep_near(
         &mut self,
-        candidates: &Candidates,
+        plan: NearPlan<'_>,
         doc: u32,
-        shingles: Option<Vec<u64>>,
+        shingles: Option<&[u64]>,
         mut member: ClusterMember,
-    ) -> bool {
+    ) -> Result<bool, Error> {
+        let candidates = plan.candidates;
         let comp = candidates
             .component_of
             .get(doc as usize)
             .copied()
             .unwrap_or(u32::MAX);
         let Some(&size) = candidates.sizes.get(comp as usize) else {
-            return true;
+            return Ok(true);
         };
-        let entry = self.open.entry(comp).or_insert_with(|| (Vec::new(), 0));
+        let entry = match self.open.entry(comp) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => v.insert((Self::index_reps(plan, comp)?, 0)),
+        };
         entry.1 += 1;
         let verify = self.config.near.and_then(|n| n.verify);
-        let joined = match (verify, &shingles) {
+        let joined = match (verify, shingles) {
             (Some(t), Some(s)) => entry.0.iter_mut().find_map(|rep| {
                 let j = jaccard(s, &rep.shingles);
                 (j >= t).then_some((rep, Some(j)))
@@ -364,12 +533,13 @@ impl Clusterer<'_> {
             member.cluster_id = rep.row_id;
             member.representative = rep.row_id;
             member.jaccard = j;
+            member.representative_from_index = rep.own.from_index;
             rep.members.push(member);
             false
         } else {
             entry.0.push(Rep {
                 row_id: member.row_id,
-                shingles: shingles.unwrap_or_default(),
+                shingles: shingles.map(<[u64]>::to_vec).unwrap_or_default(),
                 own: member,
                 members: Vec::new(),
             });
@@ -383,20 +553,36 @@ impl Clusterer<'_> {
                 self.members.extend(rep.members);
             }
         }
-        kept
+        Ok(kept)
     }
 
-    /// Cluster members sorted by cluster, then row.
+    /// Cluster members sorted by cluster (clusters represented by an index
+    /// row last), representative first, then by row.
     fn finish(mut self) -> Vec<ClusterMember> {
-        self.members.sort_by_key(|m| (m.cluster_id, m.row_id));
+        self.members.sort_by_key(|m| {
+            (
+                m.representative_from_index,
+                m.cluster_id,
+                !m.from_index,
+                m.row_id,
+            )
+        });
         self.members
     }
 }
 
+/// A row prepared in parallel for the in-order decisions of pass 2.
+struct Prepared {
+    content: String,
+    shingles: Option<Vec<u64>>,
+    keys: Option<Vec<u64>>,
+}
+
 /// Pass 2: streams the rows in input order, keeps each cluster's
-/// representative (the lowest row id) and every row outside a cluster,
-/// writes the kept rows and returns the report and the cluster members
-/// (sorted by cluster, then row).
+/// representative (the lowest row id; an index row when checked against
+/// one) and every row outside a cluster, writes the kept rows, adds the
+/// kept rows to `save_index` when given, and returns the report and the
+/// cluster members (sorted by cluster, then row).
 ///
 /// # Errors
 /// Read and write errors.
@@ -404,20 +590,26 @@ pub fn deduplicate(
     batches: impl IntoIterator<Item = regime_corpus::Result<CorpusBatch>>,
     map: &FieldMap,
     config: &DedupConfig,
-    candidates: Option<&Candidates>,
+    plan: Option<NearPlan<'_>>,
+    mut save_index: Option<&mut IndexWriter>,
     writer: &mut PartWriter<'_>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(DedupReport, Vec<ClusterMember>), Error> {
     let words = WordTokenizer::new();
+    let normalizer = config.normalizer();
+    let hasher = match (&save_index, &config.near) {
+        (Some(_), Some(near)) => Some(min_hasher(near)?),
+        _ => None,
+    };
     let mut clusterer = Clusterer {
         config,
-        candidates,
+        plan,
         exact: HashMap::new(),
         exact_reps: HashMap::new(),
         open: HashMap::new(),
         members: Vec::new(),
     };
-    let mut doc: u32 = 0;
+    let mut doc: u32 = plan.map_or(0, |p| p.candidates.index_docs);
     let mut rows = 0u64;
     let mut kept = 0u64;
     for batch in batches {
@@ -425,37 +617,56 @@ pub fn deduplicate(
         let text = BatchText::try_new(map, &batch.batch)?;
         let ids = id_column(&batch.batch);
         let first_doc = doc;
-        // Content (and shingles, for candidates) in parallel; decisions in order.
-        let prepared: Vec<(String, Option<Vec<u64>>)> = (0..text.num_rows())
+        // Content, shingles and (for the index) band keys in parallel;
+        // decisions in order.
+        let prepared: Vec<Prepared> = (0..text.num_rows())
             .into_par_iter()
             .map(|row| {
-                let c = content(&text, row, config);
-                let d = first_doc + u32::try_from(row).unwrap_or(u32::MAX);
-                let in_component = candidates.is_some_and(|cand| {
-                    cand.component_of
+                let c = content(&text, row, config, &normalizer);
+                let d = first_doc.saturating_add(u32::try_from(row).unwrap_or(u32::MAX));
+                let in_component = plan.is_some_and(|p| {
+                    p.candidates
+                        .component_of
                         .get(d as usize)
                         .is_some_and(|&c| c != u32::MAX)
                 });
-                let shingles = match (in_component, config.near) {
-                    (true, Some(near)) if near.verify.is_some() => {
-                        Some(shingle_set(&c, near.shingles, &words))
-                    }
-                    _ => None,
+                let mut prepared = Prepared {
+                    content: String::new(),
+                    shingles: None,
+                    keys: None,
                 };
-                (c, shingles)
+                if let Some(near) = config.near
+                    && !c.is_empty()
+                    && ((in_component && near.verify.is_some()) || hasher.is_some())
+                {
+                    let set = shingle_set(&c, near.shingles, &words);
+                    prepared.keys = hasher.as_ref().map(|h| h.band_keys(&h.signature(&set)));
+                    prepared.shingles = Some(set);
+                }
+                prepared.content = c;
+                prepared
             })
             .collect();
         let mut keep = Vec::with_capacity(text.num_rows());
-        for (row, (c, shingles)) in prepared.into_iter().enumerate() {
+        for (row, p) in prepared.into_iter().enumerate() {
             let row_id = batch.row_id(row).as_u64();
+            let id = ids.as_ref().and_then(|f| f(row));
             let member = ClusterMember {
                 row_id,
-                id: ids.as_ref().and_then(|f| f(row)),
+                id: id.clone(),
                 cluster_id: row_id,
                 representative: row_id,
                 jaccard: Some(1.0),
+                from_index: false,
+                representative_from_index: false,
             };
-            let kept_row = clusterer.keep(doc, &c, shingles, member);
+            let kept_row = clusterer.keep(doc, &p.content, p.shingles.as_deref(), member)?;
+            if kept_row
+                && let (Some(index), Some(set), Some(keys)) =
+                    (save_index.as_deref_mut(), &p.shingles, &p.keys)
+            {
+                index.push(row_id, id.as_deref(), set, keys)?;
+            }
             keep.push(kept_row);
             kept += u64::from(kept_row);
             doc = doc.checked_add(1).ok_or_else(too_many_rows)?;
@@ -473,11 +684,14 @@ pub fn deduplicate(
     }
     let members = clusterer.finish();
     let mut sizes: Vec<(u64, u64)> = Vec::new();
+    let mut last: Option<(bool, u64)> = None;
     for m in &members {
+        let key = (m.representative_from_index, m.cluster_id);
         match sizes.last_mut() {
-            Some((c, n)) if *c == m.cluster_id => *n += 1,
+            Some((_, n)) if last == Some(key) => *n += 1,
             _ => sizes.push((m.cluster_id, 1)),
         }
+        last = Some(key);
     }
     let report = DedupReport {
         rows,
@@ -490,6 +704,8 @@ pub fn deduplicate(
             .copied()
             .filter(|s| s.1 > config.max_cluster as u64)
             .collect(),
+        cluster_sizes: size_histogram(sizes.iter().map(|s| s.1)),
+        near: config.near,
         s_curve: config.near.map(|n| n.s_curve()).unwrap_or_default(),
     };
     Ok((report, members))
@@ -525,17 +741,19 @@ fn id_column(batch: &RecordBatch) -> Option<IdReader<'_>> {
 }
 
 /// The `clusters.parquet` table: `row_id`, `id` (when `with_id`),
-/// `cluster_id`, `representative`, `jaccard`.
+/// `cluster_id`, `representative`, `jaccard`, and with `against` (a run
+/// checked against an index) `from_index` and `representative_from_index`.
 ///
 /// # Errors
 /// Never for well-formed members (Arrow validates the columns).
 pub fn clusters_batch(
     members: &[ClusterMember],
     with_id: bool,
+    against: bool,
 ) -> Result<RecordBatch, arrow::error::ArrowError> {
     use std::sync::Arc;
 
-    use arrow::array::{ArrayRef, Float64Array, StringArray, UInt64Array};
+    use arrow::array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt64Array};
     use arrow::datatypes::{Field, Schema};
 
     let mut fields = vec![Field::new("row_id", DataType::UInt64, false)];
@@ -563,6 +781,20 @@ pub fn clusters_batch(
     columns.push(Arc::new(
         members.iter().map(|m| m.jaccard).collect::<Float64Array>(),
     ));
+    if against {
+        fields.push(Field::new("from_index", DataType::Boolean, false));
+        columns.push(Arc::new(BooleanArray::from_iter(
+            members.iter().map(|m| Some(m.from_index)),
+        )));
+        fields.push(Field::new(
+            "representative_from_index",
+            DataType::Boolean,
+            false,
+        ));
+        columns.push(Arc::new(BooleanArray::from_iter(
+            members.iter().map(|m| Some(m.representative_from_index)),
+        )));
+    }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 

@@ -28,11 +28,15 @@
 //!   the audit over a batch without building anything.
 //! - [`synth_prompt_dup`] builds a corpus with planted duplication from a
 //!   LLaVA corpus, with a ground-truth column.
-//! - Corpus de-duplication: [`near_candidates`] (pass 1: MinHash band keys,
-//!   candidate components via [`band_links`] and [`components`]) and
+//! - Corpus de-duplication: [`near_signatures`] (pass 1: MinHash band keys
+//!   into sorted on-disk runs, [`RunWriter`], per `--shard`),
+//!   [`candidates_from_runs`] (merge phase: k-way merge of the runs,
+//!   [`band_links_from_runs`], union-find [`components`]) and
 //!   [`deduplicate`] (pass 2: verification against cluster representatives,
 //!   kept rows, [`ClusterMember`]s and a [`DedupReport`] with the S-curve);
-//!   [`DedupConfig`] / [`NearConfig`] choose fields, shingles and banding.
+//!   [`DedupConfig`] / [`NearConfig`] choose fields, shingles and banding;
+//!   [`IndexWriter`] / [`NearIndex`] save the kept rows as an index and
+//!   de-duplicate a new corpus against it.
 //!
 //! # Example
 //! ```
@@ -61,7 +65,9 @@
 //! ```
 
 mod audit;
+mod band_runs;
 mod corpus_dedup;
+mod dedup_index;
 mod error;
 mod near_clusters;
 mod normal;
@@ -77,9 +83,15 @@ pub use audit::{
 };
 
 pub use corpus_dedup::{
-    Candidates, ClusterMember, DedupConfig, DedupReport, NearConfig, SCurvePoint, Shingles,
-    candidate_probability, clusters_batch, deduplicate, has_id_column, near_candidates, threshold,
+    Candidates, ClusterMember, ClusterSize, DedupConfig, DedupReport, NearConfig, NearPlan,
+    SCurvePoint, Settings, Shingles, candidate_probability, candidates_from_runs, clusters_batch,
+    deduplicate, has_id_column, near_signatures, shard_rows, size_histogram, threshold,
 };
+pub use band_runs::{
+    DEFAULT_RUN_DOCS, ENTRY_BYTES, RunFile, RunWriter, Segment, band_links_from_runs,
+    links_from_runs, merge_band,
+};
+pub use dedup_index::{INDEX_FILE, IndexWriter, NearIndex};
 pub use error::{Error, Result};
 pub use near_clusters::{Membership, UnionFind, band_links, components, verify_component};
 pub use prompt_segments::{

@@ -13,6 +13,7 @@
 //!   optional log axes) and [`chart::BarChart`].
 //! - [`spectral`] builds the `regime spectral` and `regime spectral-compare`
 //!   pages from audits and summaries.
+//! - [`dedup`] builds the `regime dedup` page (S-curve, cluster sizes).
 //! - [`profile`] builds the `regime profile` and `regime profile --compare`
 //!   pages from `regime-stats` reports.
 //! - [`run`] builds the `regime run` page linking every stage's reports.
@@ -37,6 +38,7 @@
 //! ```
 
 pub mod chart;
+pub mod dedup;
 mod error;
 mod html;
 pub mod profile;
