@@ -4,8 +4,10 @@
 mod exec;
 mod plan;
 mod recipe;
+mod schema;
 mod stages;
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -25,7 +27,7 @@ const PAGE: &str = "run.html";
 
 pub(crate) fn run(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     if args.print_schema {
-        let schema = schemars::schema_for!(recipe::Recipe);
+        let schema = schema::recipe_schema();
         let mut stdout = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut stdout, &schema)?;
         writeln!(stdout)?;
@@ -146,7 +148,7 @@ fn page_stage(stage: &plan::PlannedStage, decision: &Decision, record: &RunRecor
         if done.outcome == "check-failed" {
             status.push_str(" · CHECK FAILED");
         }
-        status.push_str(&format!(" · {:.1} s", done.elapsed_seconds));
+        let _ = write!(status, " · {:.1} s", done.elapsed_seconds);
     }
     let mut links = Vec::new();
     let mut figures = Vec::new();

@@ -274,3 +274,215 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("no stage named `nope`"));
 }
+
+/// The real MiniLM weights (see ../shared/data/README.md).
+fn minilm_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models/all-minilm-l6-v2")
+}
+
+/// Four "checkpoints" for spectral-audit.toml: the real MiniLM weights
+/// under each CONDITION-STEP name.
+fn checkpoints(dir: &Path) -> PathBuf {
+    let root = dir.join("checkpoints");
+    for name in ["A-2k", "A-20k", "C-2k", "C-20k"] {
+        std::fs::create_dir_all(root.join(name)).unwrap();
+        std::os::unix::fs::symlink(
+            minilm_dir().join("model.safetensors"),
+            root.join(name).join("model.safetensors"),
+        )
+        .unwrap();
+    }
+    root
+}
+
+#[test]
+fn spectral_audit_recipe_runs_on_real_weights_and_skips_on_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = checkpoints(dir.path());
+    let out = dir.path().join("out");
+    let run = || {
+        let mut cmd = regime();
+        cmd.arg("run")
+            .arg(pipelines().join("spectral-audit.toml"))
+            .arg("--out")
+            .arg(&out)
+            .env("REGIME_CHECKPOINTS", &ckpt)
+            .env("REGIME_BASE_MODEL", minilm_dir());
+        cmd
+    };
+    let first = run_expect(&mut run(), 0);
+    assert_eq!(ran(&first.stderr), ["a-final-vs-base", "trajectories"]);
+    for file in [
+        "a-final-vs-base/summary.json",
+        "a-final-vs-base/report.html",
+        "a-final-vs-base/manifest.json",
+        "trajectories/compare.json",
+        "trajectories/report.html",
+        "trajectories/manifest.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    let html = std::fs::read_to_string(out.join("run.html")).unwrap();
+    assert!(html.contains("href=\"a-final-vs-base/report.html\""));
+    assert!(html.contains("href=\"trajectories/report.html\""));
+    assert!(html.contains("share with α in [2,6]"), "key figures shown");
+    let second = run_expect(&mut run(), 0);
+    assert_eq!(ran(&second.stderr), Vec::<String>::new());
+}
+
+/// A JSON Schema check of the subset schemars and `regime run
+/// --print-schema` emit: `$ref`, `anyOf`, `oneOf`, `const`, `enum`, `type`,
+/// `properties`, `required`, `additionalProperties: false`, `items`.
+fn violations(
+    schema: &serde_json::Value,
+    root: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+) -> Vec<String> {
+    use serde_json::Value;
+    let mut out = Vec::new();
+    if let Some(Value::String(r)) = schema.get("$ref") {
+        let target = root
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or(&Value::Null);
+        return violations(target, root, value, at);
+    }
+    if let Some(Value::Array(any)) = schema.get("anyOf")
+        && !any
+            .iter()
+            .any(|s| violations(s, root, value, at).is_empty())
+    {
+        out.push(format!("{at}: matches no anyOf branch"));
+    }
+    if let Some(Value::Array(one)) = schema.get("oneOf") {
+        let matching = one
+            .iter()
+            .filter(|s| violations(s, root, value, at).is_empty())
+            .count();
+        if matching != 1 {
+            out.push(format!("{at}: matches {matching} oneOf branches"));
+        }
+    }
+    if let Some(c) = schema.get("const")
+        && c != value
+    {
+        out.push(format!("{at}: {value} is not {c}"));
+    }
+    if let Some(Value::Array(choices)) = schema.get("enum")
+        && !choices.contains(value)
+    {
+        out.push(format!("{at}: {value} not in enum"));
+    }
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let is = |t: &str| match t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            _ => false,
+        };
+        if !types.iter().any(|t| is(t)) {
+            out.push(format!("{at}: {value} is not {types:?}"));
+            return out;
+        }
+    }
+    if let Value::Object(map) = value {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for (key, item) in map {
+            match properties.and_then(|p| p.get(key)) {
+                Some(s) => out.extend(violations(s, root, item, &format!("{at}.{key}"))),
+                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    out.push(format!("{at}: unknown key `{key}`"));
+                }
+                None => {}
+            }
+        }
+        for key in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if key.as_str().is_some_and(|k| !map.contains_key(k)) {
+                out.push(format!("{at}: missing {key}"));
+            }
+        }
+    }
+    if let (Value::Array(items), Some(s)) = (value, schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            out.extend(violations(s, root, item, &format!("{at}[{i}]")));
+        }
+    }
+    out
+}
+
+fn recipe_schema() -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/recipe.schema.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn shipped_recipes() -> Vec<PathBuf> {
+    let mut recipes: Vec<PathBuf> = std::fs::read_dir(pipelines())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    recipes.sort();
+    recipes
+}
+
+#[test]
+fn every_shipped_recipe_validates_against_the_schema_and_plans() {
+    let schema = recipe_schema();
+    let recipes = shipped_recipes();
+    assert!(recipes.len() >= 6, "{recipes:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = checkpoints(dir.path());
+    for recipe in &recipes {
+        let text = std::fs::read_to_string(recipe).unwrap();
+        let value: serde_json::Value = toml::from_str(&text).unwrap();
+        let problems = violations(&schema, &schema, &value, "recipe");
+        assert!(problems.is_empty(), "{}: {problems:?}", recipe.display());
+        // The binary's own check: every key, value and input, through the
+        // real argument parser.
+        run_expect(
+            regime()
+                .arg("run")
+                .arg(recipe)
+                .arg("--out")
+                .arg(dir.path().join("out"))
+                .arg("--dry-run")
+                .env("REGIME_CHECKPOINTS", &ckpt)
+                .env("REGIME_BASE_MODEL", minilm_dir())
+                .env("REGIME_TEACHER_URL", "http://127.0.0.1:9")
+                .env("REGIME_TEACHER_MODEL", "teacher"),
+            0,
+        );
+    }
+}
+
+#[test]
+fn schema_rejects_what_the_runner_rejects() {
+    let schema = recipe_schema();
+    let check = |text: &str| {
+        let value: serde_json::Value = toml::from_str(text).unwrap();
+        violations(&schema, &schema, &value, "recipe")
+    };
+    assert!(check("[[stage]]\nrun = \"prompt-dedup\"\nmin-chars = 20\n").is_empty());
+    assert!(!check("[[stage]]\nrun = \"prompt-dedup\"\nmin_chars = 20\n").is_empty());
+    assert!(!check("[[stage]]\nrun = \"condition c\"\nlayout = \"sideways\"\n").is_empty());
+    assert!(!check("[[stage]]\nrun = \"dedup fuzzy\"\n").is_empty());
+    assert!(!check("outt = \"x\"\n[[stage]]\nrun = \"inspect\"\n").is_empty());
+    assert!(
+        !check("[[stage]]\nrun = \"spectral\"\n").is_empty(),
+        "model is required"
+    );
+}

@@ -372,7 +372,7 @@ fn run_stage(stage: &PlannedStage, global: &GlobalArgs) -> anyhow::Result<Outcom
             let mut names: Vec<PathBuf> = Vec::new();
             walk(&stage.dir, &mut names)?;
             for path in names {
-                let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
                 if let Ok(rel) = path.strip_prefix(&stage.dir) {
                     m.outputs.push(regime_corpus::OutputRecord {
                         path: rel.display().to_string(),

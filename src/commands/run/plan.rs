@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, Parser};
 
-use super::recipe::{OptionValue, RecipeError, Source};
+use super::recipe::{OneOrMany, OptionValue, RecipeError, Scalar, Source};
 use super::stages::{Reads, StageKind, Writes};
 use crate::cli::Cli;
 
 /// Options the runner sets itself; a recipe may not.
-const RESERVED: &[&str] = &["out", "overwrite", "help", "version", "verbose", "quiet"];
+pub(crate) const RESERVED: &[&str] = &["out", "overwrite", "help", "version", "verbose", "quiet"];
 
 /// A checked recipe, ready to run.
 #[derive(Debug)]
@@ -78,139 +78,9 @@ pub(crate) fn plan(source: &Source, cx: &Context) -> Result<Plan, RecipeError> {
         return Err(source.stage_error(0, None, "the recipe has no [[stage]]"));
     }
     let mut stages: Vec<PlannedStage> = Vec::with_capacity(recipe.stages.len());
-    for (index, spec) in recipe.stages.iter().enumerate() {
-        let err = |key: Option<&str>, msg: String| source.stage_error(index, key, msg);
-        let kind = StageKind::find(&spec.run).ok_or_else(|| {
-            err(
-                Some("run"),
-                format!(
-                    "unknown stage `{}` (known: {})",
-                    spec.run,
-                    StageKind::known()
-                ),
-            )
-        })?;
-        let name = spec
-            .name
-            .clone()
-            .unwrap_or_else(|| kind.run.replace(' ', "-"));
-        if name.is_empty()
-            || name.starts_with('.')
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(err(
-                Some("name"),
-                format!(
-                    "stage name `{name}`: use letters, digits, `-`, `_` and `.` (it names a directory)"
-                ),
-            ));
-        }
-        if name == "input" || stages.iter().any(|s| s.name == name) {
-            return Err(err(
-                Some("name"),
-                format!(
-                    "stage name `{name}` is {} (set a distinct `name`)",
-                    if name == "input" {
-                        "reserved for the recipe's input"
-                    } else {
-                        "used twice"
-                    }
-                ),
-            ));
-        }
-        let dir = out.join(&name);
-        let mut argv: Vec<String> = vec!["regime".into()];
-        argv.extend(kind.words().iter().map(|w| (*w).to_owned()));
-        let mut after = Vec::new();
-        let mut corpus = Vec::new();
-        let mut files = Vec::new();
-        match kind.reads {
-            Reads::Corpus => {
-                if spec.model.is_some() {
-                    return Err(err(
-                        Some("model"),
-                        format!("`{}` reads a corpus: use `input`", kind.run),
-                    ));
-                }
-                corpus = stage_corpus(source, index, &stages, input.as_ref(), cx, &mut after)?;
-            }
-            Reads::Models => {
-                if spec.input.is_some() {
-                    return Err(err(
-                        Some("input"),
-                        format!("`{}` reads models: use `model`", kind.run),
-                    ));
-                }
-                let models = spec.model.as_ref().ok_or_else(|| {
-                    err(
-                        None,
-                        format!(
-                            "`{}` needs `model` (a safetensors file or directory, or a list)",
-                            kind.run
-                        ),
-                    )
-                })?;
-                for model in models.to_vec() {
-                    let path = resolve_path(source, index, "model", &model, cx)?;
-                    files.push(path);
-                }
-                if kind.run == "spectral" && files.len() != 1 {
-                    return Err(err(
-                        Some("model"),
-                        "`spectral` audits one model (use `spectral-compare` for several)".into(),
-                    ));
-                }
-            }
-        }
-        argv.extend(corpus.iter().chain(&files).map(|p| p.display().to_string()));
-        if kind.takes_out() {
-            argv.extend(["--out".to_owned(), dir.display().to_string()]);
-            if matches!(kind.writes, Writes::Corpus | Writes::Report) {
-                argv.push("--overwrite".into());
-            }
-        }
-        argv.extend(kind.fixed.iter().map(|f| (*f).to_owned()));
-        let command = subcommand(kind);
-        let mut config = serde_json::Map::new();
-        for (key, value) in &spec.options {
-            let words = option_words(source, index, kind, &command, key, value, cx, &mut files)?;
-            config.insert(key.clone(), option_json(value));
-            argv.extend(words);
-        }
-        if kind.reads == Reads::Corpus
-            && let Some(spec_input) = &source.recipe.input
-        {
-            for (flag, value) in [
-                ("profile", &spec_input.profile),
-                ("fields", &spec_input.fields),
-            ] {
-                if let Some(value) = value
-                    && !spec.options.contains_key(flag)
-                {
-                    let value = if flag == "fields" {
-                        let path = resolve_path_in_input(source, "fields", value, cx)?;
-                        files.push(path.clone());
-                        path.display().to_string()
-                    } else {
-                        value.clone()
-                    };
-                    argv.extend([format!("--{flag}"), value]);
-                }
-            }
-        }
-        check_with_parser(source, index, &argv)?;
-        stages.push(PlannedStage {
-            name,
-            kind,
-            dir,
-            argv,
-            corpus,
-            files,
-            after,
-            config: serde_json::Value::Object(config),
-        });
+    for index in 0..recipe.stages.len() {
+        let stage = plan_stage(source, index, &stages, input.as_ref(), &out, cx)?;
+        stages.push(stage);
     }
     Ok(Plan {
         description: recipe.description.clone(),
@@ -218,6 +88,189 @@ pub(crate) fn plan(source: &Source, cx: &Context) -> Result<Plan, RecipeError> {
         out,
         stages,
     })
+}
+
+/// Plans stage `index`, given the stages before it.
+fn plan_stage(
+    source: &Source,
+    index: usize,
+    stages: &[PlannedStage],
+    input: Option<&Vec<PathBuf>>,
+    out: &Path,
+    cx: &Context,
+) -> Result<PlannedStage, RecipeError> {
+    let spec = &source.recipe.stages[index];
+    let err = |key: Option<&str>, msg: String| source.stage_error(index, key, msg);
+    let kind = StageKind::find(&spec.run).ok_or_else(|| {
+        err(
+            Some("run"),
+            format!(
+                "unknown stage `{}` (known: {})",
+                spec.run,
+                StageKind::known()
+            ),
+        )
+    })?;
+    let name = stage_name(source, index, kind, stages)?;
+    let dir = out.join(&name);
+    let mut argv: Vec<String> = vec!["regime".into()];
+    argv.extend(kind.words().iter().map(|w| (*w).to_owned()));
+    let mut after = Vec::new();
+    let mut corpus = Vec::new();
+    let mut files = Vec::new();
+    match kind.reads {
+        Reads::Corpus => {
+            corpus = stage_corpus(source, index, stages, input, cx, &mut after)?;
+        }
+        Reads::Models => {
+            if spec.input.is_some() {
+                return Err(err(
+                    Some("input"),
+                    format!("`{}` reads models: use `model`", kind.run),
+                ));
+            }
+            let models = spec.model.as_ref().ok_or_else(|| {
+                err(
+                    None,
+                    format!(
+                        "`{}` needs `model` (a safetensors file or directory, or a list)",
+                        kind.run
+                    ),
+                )
+            })?;
+            for model in models.to_vec() {
+                let path = resolve_path(source, index, "model", &model, cx)?;
+                files.push(path);
+            }
+            if kind.run == "spectral" && files.len() != 1 {
+                return Err(err(
+                    Some("model"),
+                    "`spectral` audits one model (use `spectral-compare` for several)".into(),
+                ));
+            }
+        }
+    }
+    argv.extend(corpus.iter().chain(&files).map(|p| p.display().to_string()));
+    if kind.takes_out() {
+        argv.extend(["--out".to_owned(), dir.display().to_string()]);
+        if matches!(kind.writes, Writes::Corpus | Writes::Report) {
+            argv.push("--overwrite".into());
+        }
+    }
+    argv.extend(kind.fixed.iter().map(|f| (*f).to_owned()));
+    let command = subcommand(kind);
+    let mut config = serde_json::Map::new();
+    // For a corpus stage `model` is an ordinary option (condition d's
+    // teacher model), not the models a spectral stage reads.
+    let model = match (&spec.model, kind.reads) {
+        (Some(OneOrMany::One(m)), Reads::Corpus) => Some(OptionValue::Text(m.clone())),
+        (Some(OneOrMany::Many(m)), Reads::Corpus) => Some(OptionValue::List(
+            m.iter().map(|s| Scalar::Text(s.clone())).collect(),
+        )),
+        _ => None,
+    };
+    let model = model.as_ref().map(|m| ("model".to_owned(), m));
+    for (key, value) in spec
+        .options
+        .iter()
+        .map(|(k, v)| (k.clone(), v))
+        .chain(model)
+    {
+        let key = key.as_str();
+        let words = option_words(source, index, kind, &command, key, value, cx, &mut files)?;
+        config.insert(key.to_owned(), option_json(value));
+        argv.extend(words);
+    }
+    if kind.reads == Reads::Corpus {
+        argv.extend(input_flags(source, index, cx, &mut files)?);
+    }
+    check_with_parser(source, index, &argv)?;
+    Ok(PlannedStage {
+        name,
+        kind,
+        dir,
+        argv,
+        corpus,
+        files,
+        after,
+        config: serde_json::Value::Object(config),
+    })
+}
+
+/// The stage's name: given or derived from `run`; a plain, unique
+/// directory name.
+fn stage_name(
+    source: &Source,
+    index: usize,
+    kind: &StageKind,
+    stages: &[PlannedStage],
+) -> Result<String, RecipeError> {
+    let spec = &source.recipe.stages[index];
+    let err = |key: Option<&str>, msg: String| source.stage_error(index, key, msg);
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| kind.run.replace(' ', "-"));
+    if name.is_empty()
+        || name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(err(
+            Some("name"),
+            format!(
+                "stage name `{name}`: use letters, digits, `-`, `_` and `.` (it names a directory)"
+            ),
+        ));
+    }
+    if name == "input" || stages.iter().any(|s| s.name == name) {
+        return Err(err(
+            Some("name"),
+            format!(
+                "stage name `{name}` is {} (set a distinct `name`)",
+                if name == "input" {
+                    "reserved for the recipe's input"
+                } else {
+                    "used twice"
+                }
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+/// The recipe's `--profile` / `--fields` for a corpus stage that does not
+/// set its own.
+fn input_flags(
+    source: &Source,
+    index: usize,
+    cx: &Context,
+    files: &mut Vec<PathBuf>,
+) -> Result<Vec<String>, RecipeError> {
+    let spec = &source.recipe.stages[index];
+    let mut words = Vec::new();
+    let Some(spec_input) = &source.recipe.input else {
+        return Ok(words);
+    };
+    for (flag, value) in [
+        ("profile", &spec_input.profile),
+        ("fields", &spec_input.fields),
+    ] {
+        if let Some(value) = value
+            && !spec.options.contains_key(flag)
+        {
+            let value = if flag == "fields" {
+                let path = resolve_path_in_input(source, "fields", value, cx)?;
+                files.push(path.clone());
+                path.display().to_string()
+            } else {
+                value.clone()
+            };
+            words.extend([format!("--{flag}"), value]);
+        }
+    }
+    Ok(words)
 }
 
 /// The recipe's input corpus paths, checked to exist.
@@ -307,7 +360,7 @@ fn stage_corpus(
 }
 
 /// The clap definition of a stage's subcommand.
-fn subcommand(kind: &StageKind) -> clap::Command {
+pub(crate) fn subcommand(kind: &StageKind) -> clap::Command {
     let mut command = Cli::command();
     for word in kind.words() {
         command = command
@@ -358,8 +411,7 @@ fn option_words(
     let is_flag = !arg.get_action().takes_values();
     let is_path = arg.get_value_parser().type_id() == std::any::TypeId::of::<PathBuf>();
     let mut word = |raw: String| -> Result<String, RecipeError> {
-        let expanded =
-            super::recipe::expand_env(&raw, |n| std::env::var(n).ok()).map_err(|m| err(m))?;
+        let expanded = super::recipe::expand_env(&raw, |n| std::env::var(n).ok()).map_err(&err)?;
         if is_path {
             let path = resolve_path(source, index, key, &expanded, cx)?;
             files.push(path.clone());

@@ -62,7 +62,8 @@ pub(crate) struct StageSpec {
     /// latest earlier stage that writes a corpus, else the input].
     #[serde(default)]
     pub(crate) input: Option<OneOrMany>,
-    /// The model (`spectral`) or models (`spectral-compare`): paths.
+    /// The model (`spectral`) or models (`spectral-compare`): paths. For
+    /// a corpus stage, its `--model` option (`condition d`'s teacher model).
     #[serde(default)]
     pub(crate) model: Option<OneOrMany>,
     /// The subcommand's options, under their long names without `--`.
@@ -227,10 +228,11 @@ impl Source {
             return 0;
         };
         let root = root.into_inner();
-        let Some(toml::de::DeValue::Array(stages)) = root.get("stage").map(|v| v.get_ref()) else {
+        let Some(toml::de::DeValue::Array(stages)) = root.get("stage").map(toml::Spanned::get_ref)
+        else {
             return 0;
         };
-        let Some(stage) = stages.iter().nth(index) else {
+        let Some(stage) = stages.get(index) else {
             return 0;
         };
         let keyed = match (stage.get_ref(), key) {

@@ -259,6 +259,13 @@ mod tests {
                     .find_subcommand(word)
                     .unwrap_or_else(|| panic!("`{}` is not a subcommand", kind.run));
             }
+            for key in ["run", "name", "input"] {
+                assert!(
+                    command.get_arguments().all(|a| a.get_long() != Some(key)),
+                    "{}: --{key} clashes with the recipe key",
+                    kind.run
+                );
+            }
             assert!(
                 kind.takes_out() == command.get_arguments().any(|a| a.get_long() == Some("out")),
                 "{}: --out",
