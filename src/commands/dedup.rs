@@ -39,6 +39,10 @@ struct ShardSignatures {
     segments: Vec<Segment>,
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the three phases and their outputs, in order"
+)]
 pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let clock = RunClock::start();
     let (common, near_args, stage) = match command {

@@ -116,7 +116,7 @@ impl RunWriter {
         for (band, buffer) in self.buffers.iter_mut().enumerate() {
             let band = u32::try_from(band).unwrap_or(u32::MAX);
             let entries = buffer.len() as u64;
-            for &(key, doc) in buffer.iter() {
+            for &(key, doc) in &*buffer {
                 let mut record = [0u8; 12];
                 record[..8].copy_from_slice(&key.to_le_bytes());
                 record[8..].copy_from_slice(&doc.to_le_bytes());

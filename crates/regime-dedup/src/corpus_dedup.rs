@@ -586,6 +586,10 @@ struct Prepared {
 ///
 /// # Errors
 /// Read and write errors.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one streaming pass: prepare, decide, write"
+)]
 pub fn deduplicate(
     batches: impl IntoIterator<Item = regime_corpus::Result<CorpusBatch>>,
     map: &FieldMap,

@@ -47,10 +47,9 @@ fn share(part: u64, whole: u64) -> String {
     format!("{:.2}%", s * 100.0)
 }
 
-/// The `report.html` page of `regime dedup exact|near`.
-#[must_use]
-pub fn dedup_page(report: &DedupReport) -> HtmlPage {
-    let subtitle = match &report.near {
+/// What was compared and how, under the page title.
+fn subtitle(report: &DedupReport) -> String {
+    match &report.near {
         None => "exact: xxh3-128 of the normalised chosen fields".to_owned(),
         Some(n) => format!(
             "near: MinHash LSH over {}, {} bands × {} rows, seed {}, {}",
@@ -66,7 +65,13 @@ pub fn dedup_page(report: &DedupReport) -> HtmlPage {
                 |t| format!("verified at Jaccard ≥ {}", fmt_value(t))
             )
         ),
-    };
+    }
+}
+
+/// The `report.html` page of `regime dedup exact|near`.
+#[must_use]
+pub fn dedup_page(report: &DedupReport) -> HtmlPage {
+    let subtitle = subtitle(report);
     let figures = vec![
         ("rows".into(), report.rows.to_string()),
         ("kept".into(), report.kept.to_string()),
