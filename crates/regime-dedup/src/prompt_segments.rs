@@ -410,7 +410,7 @@ impl PromptDedup {
             let mut edited: Option<String> = None;
             loop {
                 let text = edited.as_deref().unwrap_or(stored);
-                self.find_copies(s);
+                Self::find_copies(s);
                 if s.copies.is_empty() {
                     break;
                 }
@@ -491,7 +491,7 @@ impl PromptDedup {
     /// occurrences of earlier fields' canonical segments that cut no word,
     /// and whole segments repeating an earlier segment of the field;
     /// overlaps resolved leftmost-longest, in text order.
-    fn find_copies(&self, s: &mut Scratch) {
+    fn find_copies(s: &mut Scratch) {
         s.candidates.clear();
         s.copies.clear();
         let f = &mut s.field;
