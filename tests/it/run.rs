@@ -275,12 +275,12 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("no stage named `nope`"));
 }
 
-/// The real MiniLM weights (see ../shared/data/README.md).
+/// The real `MiniLM` weights (see ../shared/data/README.md).
 fn minilm_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models/all-minilm-l6-v2")
 }
 
-/// Four "checkpoints" for spectral-audit.toml: the real MiniLM weights
+/// Four "checkpoints" for spectral-audit.toml: the real `MiniLM` weights
 /// under each CONDITION-STEP name.
 fn checkpoints(dir: &Path) -> PathBuf {
     let root = dir.join("checkpoints");
