@@ -11,6 +11,9 @@ const SAMPLE: &[u8] = include_bytes!("../../data/easy_vqa_llava.parquet");
 const SAMPLE_NAME: &str = "easy_vqa_llava.parquet";
 
 pub(crate) fn run(args: &QuickstartArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    // Claimed before the sample is written into it, so the run recognises
+    // the directory as its own.
+    super::run::claim(&args.out, args.overwrite)?;
     let corpus = if let Some(path) = &args.corpus {
         path.clone()
     } else {
@@ -18,7 +21,6 @@ pub(crate) fn run(args: &QuickstartArgs, global: &GlobalArgs) -> anyhow::Result<
         // unchanged and skips every stage.
         let path = args.out.join(SAMPLE_NAME);
         if std::fs::read(&path).ok().as_deref() != Some(SAMPLE) {
-            std::fs::create_dir_all(&args.out)?;
             regime_corpus::write_atomic(&path, SAMPLE)?;
         }
         path

@@ -16,8 +16,8 @@ use regime_report::run::RunStage;
 
 use super::Outcome;
 use crate::cli::{GlobalArgs, RunArgs};
-pub(crate) use exec::stdout;
 use exec::{Decision, RunRecord, Selection};
+pub(crate) use exec::{claim, stdout};
 pub(crate) use plan::Context;
 use plan::Plan;
 pub(crate) use recipe::Source;

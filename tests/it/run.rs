@@ -486,3 +486,14 @@ fn schema_rejects_what_the_runner_rejects() {
         "model is required"
     );
 }
+
+#[test]
+fn quickstart_runs_the_embedded_recipe_and_skips_on_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("qs");
+    let first = run_expect(regime().arg("quickstart").arg("--out").arg(&out), 0);
+    assert_eq!(ran(&first.stderr), QUICKSTART);
+    assert!(out.join("run.html").is_file());
+    let second = run_expect(regime().arg("quickstart").arg("--out").arg(&out), 0);
+    assert_eq!(ran(&second.stderr), Vec::<String>::new());
+}
