@@ -139,7 +139,8 @@ fn against_an_index_removes_copies_of_indexed_rows() {
     for i in 200..250 {
         assert!(kept.contains(&format!("doc-{i:05}")));
     }
-    assert!(expected_removed > 50);
+    // Edits = original % 20 (tests/it/dedup.rs): about 3 in 20 copies keep J ≥ 0.85.
+    assert!(expected_removed >= 20, "{expected_removed}");
     // Every removed row points at the A row it copies, by A's id.
     let clusters = read_parquet(&out.join("clusters.parquet"));
     let ids = clusters.column_by_name("id").unwrap().as_string::<i32>();
