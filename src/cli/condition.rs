@@ -1,5 +1,7 @@
 //! `regime condition …`.
 
+use std::path::PathBuf;
+
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::{InputArgs, OutputArgs};
@@ -23,6 +25,17 @@ pub(crate) enum ConditionCommand {
     /// (the last copies trimmed so the phase keeps exactly |D1| rows). Output
     /// rows carry `regime_source_row` (the source row id) and `regime_copy`.
     C(ConditionCArgs),
+    /// Condition D, frequency-concentrated: every selected text field of the
+    /// first part (D1) rewritten by a teacher LLM over an OpenAI-compatible
+    /// API with the paper's prompt; D2 unchanged.
+    ///
+    /// Each field is one request; answers are cached in SQLite under
+    /// --cache-dir, so a rerun after a crash sends only what was never
+    /// answered. Rows carry `regime_rewrite_status` (per field: rewritten,
+    /// kept-original or dropped, with the cause) and `regime_teacher_model`.
+    /// The API key is read from REGIME_TEACHER_API_KEY and never written
+    /// anywhere.
+    D(Box<ConditionDArgs>),
 }
 
 /// Options of `regime condition c`.
@@ -49,6 +62,210 @@ pub(crate) struct ConditionCArgs {
     /// RNG seed.
     #[arg(long, default_value_t = 0, env = "REGIME_SEED")]
     pub(crate) seed: u64,
+}
+
+/// Options of `regime condition d`.
+#[derive(Debug, Args)]
+pub(crate) struct ConditionDArgs {
+    /// The corpus.
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    /// Where to write.
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+    /// Share of rows (in input order) forming D1, the part rewritten.
+    #[arg(long, default_value_t = regime_conditions::DEFAULT_SPLIT, value_name = "SHARE")]
+    pub(crate) split: f64,
+    /// Teacher server base URL (`http://host:port`, with or without `/v1`).
+    #[arg(
+        long,
+        env = "REGIME_TEACHER_URL",
+        value_name = "URL",
+        help_heading = "Teacher"
+    )]
+    pub(crate) teacher_url: String,
+    /// Model name, as the server lists it under /v1/models.
+    #[arg(
+        long,
+        env = "REGIME_TEACHER_MODEL",
+        value_name = "NAME",
+        help_heading = "Teacher"
+    )]
+    pub(crate) model: String,
+    /// Response cache directory [default: OUT.teacher-cache next to --out].
+    #[arg(long, value_name = "DIR", help_heading = "Teacher")]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Most requests in flight (≈ 1–2 × the server's batch size; vLLM queues
+    /// rather than answering 429, so this is the main knob).
+    #[arg(long, default_value_t = 64, value_name = "N", help_heading = "Teacher")]
+    pub(crate) concurrency: usize,
+    /// Per-request timeout in seconds (a timed-out request is retried).
+    #[arg(
+        long,
+        default_value_t = 600.0,
+        value_name = "SECS",
+        help_heading = "Teacher"
+    )]
+    pub(crate) timeout: f64,
+    /// Connect timeout in seconds.
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "SECS",
+        help_heading = "Teacher"
+    )]
+    pub(crate) connect_timeout: f64,
+    /// Requests per minute, at most.
+    #[arg(long, value_name = "N", help_heading = "Teacher")]
+    pub(crate) rpm: Option<u32>,
+    /// Tokens per minute, at most (prompt estimate + max_tokens per request).
+    #[arg(long, value_name = "N", help_heading = "Teacher")]
+    pub(crate) tpm: Option<u32>,
+    /// Retries of connect errors, timeouts, resets and HTTP 408, 409, 429,
+    /// 500, 502, 503, 504 (exponential backoff with full jitter, honouring
+    /// Retry-After).
+    #[arg(long, default_value_t = 8, value_name = "N", help_heading = "Teacher")]
+    pub(crate) max_retries: u32,
+    /// First backoff ceiling in milliseconds (doubles per retry, up to 60 s).
+    #[arg(
+        long,
+        default_value_t = 500,
+        value_name = "MS",
+        help_heading = "Teacher"
+    )]
+    pub(crate) backoff_base_ms: u64,
+    /// Retries of a malformed answer (no <output> tags, finish_reason
+    /// length, empty, too long), each with the next seed.
+    #[arg(long, default_value_t = 2, value_name = "N", help_heading = "Rewrite")]
+    pub(crate) malformed_retries: u32,
+    /// What a field that cannot be rewritten does to its row.
+    #[arg(long, value_enum, default_value_t = OnFailureArg::KeepOriginal, help_heading = "Rewrite")]
+    pub(crate) on_failure: OnFailureArg,
+    /// Roles rewritten, comma-separated (`--fields` names the field-map file,
+    /// as in every corpus command).
+    #[arg(
+        long = "on",
+        value_delimiter = ',',
+        default_value = "user,assistant,caption,ocr",
+        value_parser = parse_role,
+        value_name = "ROLES",
+        help_heading = "Rewrite"
+    )]
+    pub(crate) roles: Vec<regime_corpus::Role>,
+    /// Template language: per field by its share of Han characters, or fixed.
+    #[arg(long, value_enum, default_value_t = LangArg::Auto, help_heading = "Rewrite")]
+    pub(crate) lang: LangArg,
+    /// Han share at and above which `--lang auto` uses the Chinese template.
+    #[arg(long, default_value_t = regime_conditions::DEFAULT_HAN_THRESHOLD, value_name = "SHARE", help_heading = "Rewrite")]
+    pub(crate) han_threshold: f64,
+    /// Replace the English template (must contain `{text}` once).
+    #[arg(long, value_name = "FILE", help_heading = "Rewrite")]
+    pub(crate) template_en: Option<PathBuf>,
+    /// Replace the Chinese template (must contain `{text}` once).
+    #[arg(long, value_name = "FILE", help_heading = "Rewrite")]
+    pub(crate) template_zh: Option<PathBuf>,
+    /// Sampling temperature.
+    #[arg(
+        long,
+        default_value_t = 0.7,
+        value_name = "T",
+        help_heading = "Rewrite"
+    )]
+    pub(crate) temperature: f64,
+    /// Nucleus sampling.
+    #[arg(
+        long,
+        default_value_t = 0.8,
+        value_name = "P",
+        help_heading = "Rewrite"
+    )]
+    pub(crate) top_p: f64,
+    /// Top-k sampling (0: not sent, for APIs that reject the field).
+    #[arg(long, default_value_t = 20, value_name = "K", help_heading = "Rewrite")]
+    pub(crate) top_k: u32,
+    /// Sampling seed (a malformed answer is retried with seed + 1, + 2, …).
+    #[arg(
+        long,
+        default_value_t = 0,
+        env = "REGIME_SEED",
+        help_heading = "Rewrite"
+    )]
+    pub(crate) seed: u64,
+    /// Cap of max_tokens (which is 2 × the input's token estimate + 64).
+    #[arg(
+        long,
+        default_value_t = 4096,
+        value_name = "N",
+        help_heading = "Rewrite"
+    )]
+    pub(crate) max_tokens: u32,
+    /// Longest acceptable rewrite, in multiples of the input's characters
+    /// (at least 32 characters).
+    #[arg(
+        long,
+        default_value_t = 3.0,
+        value_name = "X",
+        help_heading = "Rewrite"
+    )]
+    pub(crate) max_growth: f64,
+    /// Extra request fields as a JSON object (e.g.
+    /// '{"chat_template_kwargs":{"enable_thinking":false}}'); unknown names
+    /// are refused, since servers ignore them silently.
+    #[arg(long, value_name = "JSON", help_heading = "Rewrite")]
+    pub(crate) extra_body: Option<String>,
+    /// Rewrite only the first N rows of D1 and write only them (a trial).
+    #[arg(long, value_name = "N", help_heading = "Rewrite")]
+    pub(crate) limit: Option<u64>,
+    /// Count requests and tokens (and cost with --price-per-1k); send and
+    /// write nothing.
+    #[arg(long, help_heading = "Modes")]
+    pub(crate) dry_run: bool,
+    /// Price per 1,000 tokens, for --dry-run's cost estimate.
+    #[arg(long, value_name = "PRICE", help_heading = "Modes")]
+    pub(crate) price_per_1k: Option<f64>,
+    /// Write the requests not yet in the cache as an OpenAI batch file
+    /// (for `vllm run-batch` or a batch API); send and write nothing else.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "dry_run",
+        help_heading = "Modes"
+    )]
+    pub(crate) export_batch: Option<PathBuf>,
+    /// Fill the cache from a batch output file (of an --export-batch with the
+    /// same --cache-dir), then run.
+    #[arg(long, value_name = "FILE", help_heading = "Modes")]
+    pub(crate) import_batch: Option<PathBuf>,
+}
+
+fn parse_role(s: &str) -> Result<regime_corpus::Role, String> {
+    regime_corpus::Role::parse(s).ok_or_else(|| {
+        format!(
+            "unknown role `{s}` (roles: system, user, assistant, caption, ocr, metadata, other)"
+        )
+    })
+}
+
+/// `--on-failure` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OnFailureArg {
+    /// Keep the original text and flag the field.
+    KeepOriginal,
+    /// Drop the row.
+    Drop,
+    /// Stop the run.
+    Fail,
+}
+
+/// `--lang` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LangArg {
+    /// By the field's share of Han characters.
+    Auto,
+    /// Always the English template.
+    En,
+    /// Always the Chinese template.
+    Zh,
 }
 
 /// Copy layouts.

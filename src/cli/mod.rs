@@ -16,7 +16,10 @@ mod synth;
 use clap::{Args, Parser, Subcommand};
 
 pub(crate) use audit::{AuditFormat, AuditPromptsArgs};
-pub(crate) use condition::{ConditionArgs, ConditionCArgs, ConditionCommand, LayoutArg};
+pub(crate) use condition::{
+    ConditionArgs, ConditionCArgs, ConditionCommand, ConditionDArgs, LangArg, LayoutArg,
+    OnFailureArg,
+};
 pub(crate) use dedup::{DedupArgs, DedupCommand, DedupNearArgs, PresetArg, RoleArg};
 pub(crate) use input::{InputArgs, OutputArgs, ProfileArg};
 pub(crate) use inspect::InspectArgs;

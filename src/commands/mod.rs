@@ -3,6 +3,7 @@
 
 mod audit_prompts;
 mod condition_c;
+mod condition_d;
 mod corpus;
 mod dedup;
 mod inspect;
@@ -36,6 +37,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Merge(args) => merge::run(args, global),
         Command::Condition(args) => match &args.command {
             ConditionCommand::C(c) => condition_c::run(c, global),
+            ConditionCommand::D(d) => condition_d::run(d, global),
         },
         Command::Quickstart(args) => quickstart::run(args, global),
         Command::Run(args) => run::run(args, global),

@@ -19,3 +19,5 @@ mod prompt_dedup;
 mod run;
 mod schemas;
 mod spectral;
+mod teacher;
+mod teacher_server;

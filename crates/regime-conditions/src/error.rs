@@ -24,6 +24,29 @@ pub enum Error {
     /// An Arrow kernel failed while assembling output rows.
     #[error("assembling output rows: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// The teacher stopped the run (server unreachable, key or model
+    /// refused, cache failure).
+    #[error(transparent)]
+    Teacher(#[from] regime_teacher::Error),
+    /// A field could not be rewritten and `--on-failure fail` was asked.
+    #[error("row {row} ({field}): rewrite failed: {cause}")]
+    RewriteFailed {
+        /// The row id.
+        row: String,
+        /// The field.
+        field: String,
+        /// Why.
+        cause: String,
+    },
+    /// Writing a batch file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The input ended before the number of rows counted up front.
     #[error(
         "input ended after {read} rows, {expected} were expected (did a file change during the run?)"

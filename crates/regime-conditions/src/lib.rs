@@ -1,7 +1,7 @@
 //! Builders of controlled training-data conditions from a corpus, as the
 //! paper defines them (see `PAPER.md`): condition C, repetition-concentrated
-//! (a tenth of the first half repeated ten times), with condition D
-//! (teacher-rewritten) to follow.
+//! (a tenth of the first half repeated ten times), and condition D,
+//! frequency-concentrated (the first half rewritten by a teacher LLM).
 //!
 //! This crate composes the corpus layer (reading, writing) with pure plans;
 //! it knows nothing about the CLI, progress bars or statistics.
@@ -11,6 +11,10 @@
 //!   pure plan (which rows, how many copies, in what order).
 //! - [`build_repeat_condition`] streams a corpus through the plan into a
 //!   [`regime_corpus::PartWriter`] and returns a [`RepeatReport`].
+//! - [`RewriteConfig`] holds condition D's options; [`build_rewrite_condition`]
+//!   streams D1's fields through a `regime_teacher` client (or only counts or
+//!   exports them, per [`RewriteMode`]) and returns a [`RewriteReport`];
+//!   [`import_batch`] fills the response cache from a batch output file.
 //!
 //! # Example
 //! ```
@@ -24,11 +28,20 @@
 //! ```
 
 mod condition_c;
+mod condition_d;
 mod error;
 mod repeat_plan;
+mod rewrite_config;
+mod rewrite_field;
 
 pub use condition_c::{
     COPY_COLUMN, RepeatReport, SOURCE_ROW_COLUMN, build_repeat_condition, repeat_output_schema,
 };
+pub use condition_d::{
+    FieldCounts, MAX_BATCHES, MODEL_COLUMN, RequestCounts, RequestEstimate, RewriteMode,
+    RewriteObserver, RewriteProgress, RewriteReport, STATUS_COLUMN, Teacher, TokenCounts,
+    build_rewrite_condition, import_batch, rewrite_output_schema,
+};
 pub use error::{Error, Result};
 pub use repeat_plan::{DEFAULT_REPEAT, DEFAULT_SPLIT, Layout, RepeatConfig, RepeatPlan};
+pub use rewrite_config::{DEFAULT_HAN_THRESHOLD, DEFAULT_REWRITE_ROLES, OnFailure, RewriteConfig};

@@ -90,6 +90,14 @@ pub enum Error {
         /// The columns the input does have, comma-separated.
         available: String,
     },
+    /// A column could not be rebuilt with edited text.
+    #[error("column `{column}`: {reason}")]
+    Rebuild {
+        /// The column name.
+        column: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A column exists but has a type regime cannot use in that role.
     #[error("column `{column}` has type {found}, expected {expected}")]
     ColumnType {

@@ -15,6 +15,8 @@
 //! - [`FieldMap`] says which columns or conversation turns play which
 //!   [`Role`]; [`BatchText`] gives each row's [`TextField`]s;
 //!   [`role_census`] counts them per role.
+//! - [`apply_text_edits`] rebuilds a batch's text columns with some fields
+//!   replaced, leaving every other array untouched.
 //! - [`RowId`] packs `(shard, row)` into a `u64`.
 //! - [`OutputDir`] stages files and publishes them atomically with a
 //!   [`Manifest`]; [`PartWriter`] writes zstd parquet parts into it;
@@ -50,6 +52,7 @@ mod reader;
 mod role_census;
 mod row_id;
 mod sample;
+mod text_edit;
 mod writer;
 
 pub use atomic::{AtomicFile, write_atomic};
@@ -65,6 +68,7 @@ pub use reader::{
 pub use role_census::{RoleCount, role_census};
 pub use row_id::{ROW_BITS, RowId};
 pub use sample::{BatchText, FieldSource, TextField};
+pub use text_edit::{EditTarget, TextEdit, apply_text_edits};
 pub use writer::{
     DEFAULT_FILE_BYTES, DEFAULT_ROW_GROUP_BYTES, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL,
     PartWriter, WriterOptions,

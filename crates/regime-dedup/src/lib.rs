@@ -82,14 +82,14 @@ pub use audit::{
     PromptAudit, PromptReport, Template, WorstSample, Z95, wilson_interval,
 };
 
+pub use band_runs::{
+    DEFAULT_RUN_DOCS, ENTRY_BYTES, RunFile, RunWriter, Segment, band_links_from_runs,
+    links_from_runs, merge_band,
+};
 pub use corpus_dedup::{
     Candidates, ClusterMember, ClusterSize, DedupConfig, DedupReport, NearConfig, NearPlan,
     SCurvePoint, Settings, Shingles, candidate_probability, candidates_from_runs, clusters_batch,
     deduplicate, has_id_column, near_signatures, shard_rows, size_histogram, threshold,
-};
-pub use band_runs::{
-    DEFAULT_RUN_DOCS, ENTRY_BYTES, RunFile, RunWriter, Segment, band_links_from_runs,
-    links_from_runs, merge_band,
 };
 pub use dedup_index::{INDEX_FILE, IndexWriter, NearIndex};
 pub use error::{Error, Result};

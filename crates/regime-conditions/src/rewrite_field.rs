@@ -1,0 +1,207 @@
+//! Rewriting one text field through the teacher: render, look up the
+//! cache, send, judge, retry malformed answers with another seed, and
+//! decide what the field becomes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use regime_teacher::{
+    CachedAnswer, Completion, Malformed, RequestBody, ResponseCache, SendError, TeacherClient,
+    Templates, Usage, judge, max_tokens_for,
+};
+use tokio::sync::OnceCell;
+
+use crate::error::Result;
+use crate::rewrite_config::RewriteConfig;
+
+/// What happened to one field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FieldResult {
+    /// The teacher's rewrite.
+    Rewritten(String),
+    /// No usable rewrite; the cause (`no-tags`, `http-400: …`,
+    /// `retries-exhausted: timeout`, `context-too-long`).
+    Failed(String),
+}
+
+/// One field's outcome with its token counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldOutcome {
+    pub(crate) result: FieldResult,
+    /// `usage` of the answer used (or the last one received).
+    pub(crate) usage: Usage,
+}
+
+/// Counts shared by every field task of a run.
+#[derive(Debug, Default)]
+pub(crate) struct FieldCounters {
+    /// Answers taken from the cache.
+    pub(crate) cached_answers: AtomicU64,
+    /// `usage` summed over answers taken from the cache.
+    pub(crate) cached_prompt_tokens: AtomicU64,
+    /// Completion tokens of cached answers.
+    pub(crate) cached_completion_tokens: AtomicU64,
+    /// Malformed answers that were retried with another seed.
+    pub(crate) malformed_retries: AtomicU64,
+}
+
+/// Everything a field task needs, shared.
+pub(crate) struct FieldContext {
+    pub(crate) client: Option<TeacherClient>,
+    pub(crate) cache: ResponseCache,
+    pub(crate) templates: Templates,
+    pub(crate) config: RewriteConfig,
+    pub(crate) counters: FieldCounters,
+    /// The server's context length, learnt by the preflight before the
+    /// first request that is not answered from the cache.
+    preflight: OnceCell<Option<u64>>,
+}
+
+impl FieldContext {
+    pub(crate) fn new(
+        client: Option<TeacherClient>,
+        cache: ResponseCache,
+        templates: Templates,
+        config: RewriteConfig,
+    ) -> Self {
+        Self {
+            client,
+            cache,
+            templates,
+            config,
+            counters: FieldCounters::default(),
+            preflight: OnceCell::new(),
+        }
+    }
+
+    /// The request body of `text` for malformed-retry `attempt`.
+    pub(crate) fn body(&self, text: &str, attempt: u32) -> RequestBody {
+        let lang = self.config.lang.choose(text);
+        let prompt = self.templates.render(lang, text);
+        let sampling = &self.config.sampling;
+        RequestBody::new(
+            &self.config.model,
+            &prompt,
+            sampling,
+            sampling.seed.wrapping_add(u64::from(attempt)),
+            max_tokens_for(text, sampling.max_tokens_cap),
+            &self.config.extra_body,
+        )
+    }
+
+    async fn context_length(&self, client: &TeacherClient) -> Result<Option<u64>> {
+        let info = self
+            .preflight
+            .get_or_try_init(|| async {
+                client
+                    .preflight(&self.config.model)
+                    .await
+                    .map(|m| m.max_model_len)
+            })
+            .await?;
+        Ok(*info)
+    }
+
+    /// The answer to `body`: from the cache, or from the server (and then
+    /// cached). `Ok(Err(cause))` when the request failed for this field
+    /// only.
+    async fn answer(&self, body: &RequestBody) -> Result<Result<CachedAnswer, String>> {
+        if let Some(answer) = self.cache.get(body.key())? {
+            let c = &self.counters;
+            c.cached_answers.fetch_add(1, Ordering::Relaxed);
+            if let CachedAnswer::Completed(done) = &answer {
+                c.cached_prompt_tokens
+                    .fetch_add(done.usage.prompt_tokens, Ordering::Relaxed);
+                c.cached_completion_tokens
+                    .fetch_add(done.usage.completion_tokens, Ordering::Relaxed);
+            }
+            return Ok(Ok(answer));
+        }
+        let Some(client) = &self.client else {
+            return Ok(Err("not-cached".into()));
+        };
+        if let Some(limit) = self.context_length(client).await?
+            && body.token_budget() > limit
+        {
+            return Ok(Err(format!(
+                "context-too-long: ≈{} tokens do not fit the model's {limit}",
+                body.token_budget()
+            )));
+        }
+        match client.send(body).await {
+            Ok(answer) => {
+                let cached = CachedAnswer::Completed(answer.completion);
+                let ms = u64::try_from(answer.latency.as_millis()).unwrap_or(u64::MAX);
+                self.cache.put(body.key(), body.json(), &cached, ms)?;
+                Ok(Ok(cached))
+            }
+            Err(e) if e.is_fatal() => {
+                let SendError::Rejected { status, message } = e else {
+                    unreachable!("only refusals are fatal")
+                };
+                Err(regime_teacher::Error::Refused { status, message }.into())
+            }
+            Err(e) if e.is_deterministic() => {
+                let SendError::Rejected { status, message } = e else {
+                    unreachable!("only refusals are deterministic")
+                };
+                let rejected = CachedAnswer::Rejected { status, message };
+                self.cache.put(body.key(), body.json(), &rejected, 0)?;
+                Ok(Ok(rejected))
+            }
+            Err(SendError::Exhausted { cause, message, .. }) => {
+                Ok(Err(format!("retries-exhausted: {cause}: {message}")))
+            }
+            Err(SendError::Rejected { status, message }) => {
+                Ok(Err(format!("http-{status}: {message}")))
+            }
+        }
+    }
+}
+
+/// Rewrites `text`: up to `1 + malformed_retries` answers, each judged.
+///
+/// # Errors
+/// Only what must stop the run: a fatal refusal, a failed preflight, a
+/// cache failure.
+pub(crate) async fn rewrite_field(ctx: Arc<FieldContext>, text: String) -> Result<FieldOutcome> {
+    let mut last = Malformed::NoTags;
+    let mut usage = Usage::default();
+    for attempt in 0..=ctx.config.malformed_retries {
+        if attempt > 0 {
+            ctx.counters
+                .malformed_retries
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        let body = ctx.body(&text, attempt);
+        let completion: Completion = match ctx.answer(&body).await? {
+            Ok(CachedAnswer::Completed(c)) => c,
+            Ok(CachedAnswer::Rejected { status, message }) => {
+                return Ok(FieldOutcome {
+                    result: FieldResult::Failed(format!("http-{status}: {message}")),
+                    usage,
+                });
+            }
+            Err(cause) => {
+                return Ok(FieldOutcome {
+                    result: FieldResult::Failed(cause),
+                    usage,
+                });
+            }
+        };
+        usage = completion.usage;
+        match judge(&completion, &text, ctx.config.max_growth) {
+            Ok(rewrite) => {
+                return Ok(FieldOutcome {
+                    result: FieldResult::Rewritten(rewrite),
+                    usage,
+                });
+            }
+            Err(cause) => last = cause,
+        }
+    }
+    Ok(FieldOutcome {
+        result: FieldResult::Failed(last.as_str().to_owned()),
+        usage,
+    })
+}

@@ -1,0 +1,291 @@
+//! Replacing some text fields of a batch: the write side of [`BatchText`].
+//! Only the arrays that hold an edited field are rebuilt; every other column
+//! (ids, images, categorical columns) is the same `Arc`'d array, so it is
+//! written byte for byte. A conversation column keeps its list offsets,
+//! validity and every struct child except the text one, and the text child
+//! changes only at the edited turns.
+//!
+//! [`BatchText`]: crate::BatchText
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, GenericListArray, GenericStringArray, GenericStringBuilder,
+    OffsetSizeTrait, RecordBatch, StringViewBuilder, StructArray,
+};
+use arrow::datatypes::DataType;
+
+use crate::error::{Error, Result};
+use crate::field_map::FieldMap;
+use crate::sample::FieldSource;
+
+/// Where an edited field lives in its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EditTarget {
+    /// Turn `index` of the row's conversation.
+    Turn(usize),
+    /// Flat column number `index` of [`FieldMap::columns`].
+    Column(usize),
+}
+
+impl EditTarget {
+    /// The target of a field read through `map` from `source`; `None` for a
+    /// column the map does not name.
+    #[must_use]
+    pub fn of(map: &FieldMap, source: FieldSource<'_>) -> Option<Self> {
+        match source {
+            FieldSource::Turn { index, .. } => Some(Self::Turn(index)),
+            FieldSource::Column(name) => map
+                .columns
+                .iter()
+                .position(|(c, _)| c == name)
+                .map(Self::Column),
+        }
+    }
+}
+
+/// One replaced field: its row in the batch, where it is, and its new text
+/// (`None`: null where the column allows it, `""` otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextEdit<'a> {
+    /// The row (0-based within the batch).
+    pub row: usize,
+    /// The field.
+    pub target: EditTarget,
+    /// The new text.
+    pub text: Option<&'a str>,
+}
+
+/// The columns of `batch` with `edits` applied (same schema, same order).
+///
+/// # Errors
+/// [`Error::MissingColumn`] when a mapped column is absent;
+/// [`Error::Rebuild`] naming a column that is not of the mapped shape.
+pub fn apply_text_edits(
+    map: &FieldMap,
+    batch: &RecordBatch,
+    edits: &[TextEdit<'_>],
+) -> Result<Vec<ArrayRef>> {
+    let schema = batch.schema();
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    let missing = |name: &str| Error::MissingColumn {
+        column: name.to_owned(),
+        available: schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    for (j, (name, _)) in map.columns.iter().enumerate() {
+        let mut col: Vec<(usize, Option<&str>)> = edits
+            .iter()
+            .filter(|e| e.target == EditTarget::Column(j))
+            .map(|e| (e.row, e.text))
+            .collect();
+        if col.is_empty() {
+            continue;
+        }
+        let (index, field) = schema.column_with_name(name).ok_or_else(|| missing(name))?;
+        if !field.is_nullable() {
+            for edit in &mut col {
+                edit.1 = edit.1.or(Some(""));
+            }
+        }
+        col.sort_by_key(|(row, _)| *row);
+        columns[index] = replace_strings(batch.column(index).as_ref(), &col, name)?;
+    }
+    if let Some(conversation) = &map.conversation {
+        let turns: Vec<(usize, usize, Option<&str>)> = edits
+            .iter()
+            .filter_map(|e| match e.target {
+                EditTarget::Turn(i) => Some((e.row, i, e.text)),
+                EditTarget::Column(_) => None,
+            })
+            .collect();
+        if !turns.is_empty() {
+            let name = &conversation.column;
+            let (index, _) = schema.column_with_name(name).ok_or_else(|| missing(name))?;
+            let list = batch.column(index).as_ref();
+            columns[index] = match list.data_type() {
+                DataType::List(_) => {
+                    rebuild_turns(list.as_list::<i32>(), &conversation.text_key, &turns, name)?
+                }
+                DataType::LargeList(_) => {
+                    rebuild_turns(list.as_list::<i64>(), &conversation.text_key, &turns, name)?
+                }
+                _ => return Err(rebuild_err(name, "not a list column")),
+            };
+        }
+    }
+    Ok(columns)
+}
+
+fn rebuild_err(column: &str, reason: impl Into<String>) -> Error {
+    Error::Rebuild {
+        column: column.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn rebuild_turns<O: OffsetSizeTrait>(
+    list: &GenericListArray<O>,
+    text_key: &str,
+    turns: &[(usize, usize, Option<&str>)],
+    column: &str,
+) -> Result<ArrayRef> {
+    let values = list
+        .values()
+        .as_struct_opt()
+        .ok_or_else(|| rebuild_err(column, "list items are not structs"))?;
+    let (fields, children, nulls) = values.clone().into_parts();
+    let child = fields
+        .iter()
+        .position(|f| f.name() == text_key)
+        .ok_or_else(|| rebuild_err(column, format!("turns have no `{text_key}` field")))?;
+    let nullable = fields[child].is_nullable();
+    let offsets = list.value_offsets();
+    let mut at: Vec<(usize, Option<&str>)> = turns
+        .iter()
+        .map(|&(row, index, value)| {
+            (
+                offsets[row].as_usize() + index,
+                if nullable { value } else { value.or(Some("")) },
+            )
+        })
+        .collect();
+    at.sort_by_key(|(i, _)| *i);
+    let mut children = children;
+    children[child] = replace_strings(children[child].as_ref(), &at, column)?;
+    let values = StructArray::try_new(fields, children, nulls)
+        .map_err(|e| rebuild_err(column, e.to_string()))?;
+    let (field, offsets, _, list_nulls) = list.clone().into_parts();
+    let rebuilt = GenericListArray::<O>::try_new(field, offsets, Arc::new(values), list_nulls)
+        .map_err(|e| rebuild_err(column, e.to_string()))?;
+    Ok(Arc::new(rebuilt))
+}
+
+/// A copy of a string array with the values at `edits` (sorted by index)
+/// replaced.
+fn replace_strings(
+    array: &dyn Array,
+    edits: &[(usize, Option<&str>)],
+    column: &str,
+) -> Result<ArrayRef> {
+    match array.data_type() {
+        DataType::Utf8 => Ok(replace_generic(array.as_string::<i32>(), edits)),
+        DataType::LargeUtf8 => Ok(replace_generic(array.as_string::<i64>(), edits)),
+        DataType::Utf8View => {
+            let a = array.as_string_view();
+            let mut b = StringViewBuilder::with_capacity(a.len());
+            let mut next = edits.iter().peekable();
+            for i in 0..a.len() {
+                match next.next_if(|(j, _)| *j == i) {
+                    Some((_, Some(v))) => b.append_value(v),
+                    Some((_, None)) => b.append_null(),
+                    None if a.is_null(i) => b.append_null(),
+                    None => b.append_value(a.value(i)),
+                }
+            }
+            Ok(Arc::new(b.finish()))
+        }
+        other => Err(rebuild_err(column, format!("{other} is not a string type"))),
+    }
+}
+
+fn replace_generic<O: OffsetSizeTrait>(
+    a: &GenericStringArray<O>,
+    edits: &[(usize, Option<&str>)],
+) -> ArrayRef {
+    let bytes = a.value_data().len();
+    let mut b = GenericStringBuilder::<O>::with_capacity(a.len(), bytes);
+    let mut next = edits.iter().peekable();
+    for i in 0..a.len() {
+        match next.next_if(|(j, _)| *j == i) {
+            Some((_, Some(v))) => b.append_value(v),
+            Some((_, None)) => b.append_null(),
+            None if a.is_null(i) => b.append_null(),
+            None => b.append_value(a.value(i)),
+        }
+    }
+    Arc::new(b.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{ListBuilder, StringArray, StringBuilder, StructBuilder};
+    use arrow::datatypes::{Field, Fields, Schema};
+
+    use super::*;
+    use crate::BatchText;
+
+    fn batch() -> (FieldMap, RecordBatch) {
+        let turn_fields = Fields::from(vec![
+            Field::new("from", DataType::Utf8, true),
+            Field::new("value", DataType::Utf8, true),
+        ]);
+        let mut list = ListBuilder::new(StructBuilder::from_fields(turn_fields, 0));
+        for row in [
+            [("human", "q0"), ("gpt", "a0")],
+            [("human", "q1"), ("gpt", "a1")],
+        ] {
+            for (from, value) in row {
+                let s = list.values();
+                s.field_builder::<StringBuilder>(0)
+                    .unwrap()
+                    .append_value(from);
+                s.field_builder::<StringBuilder>(1)
+                    .unwrap()
+                    .append_value(value);
+                s.append(true);
+            }
+            list.append(true);
+        }
+        let conversations: ArrayRef = Arc::new(list.finish());
+        let caption: ArrayRef = Arc::new(StringArray::from(vec![Some("c0"), None]));
+        let schema = Schema::new(vec![
+            Field::new("conversations", conversations.data_type().clone(), true),
+            Field::new("caption", DataType::Utf8, true),
+        ]);
+        let batch = RecordBatch::try_new(Arc::new(schema), vec![conversations, caption]).unwrap();
+        let map = FieldMap::detect(&batch.schema(), "t.parquet".as_ref()).unwrap();
+        (map, batch)
+    }
+
+    #[test]
+    fn edits_land_where_the_fields_were_read() {
+        let (map, batch) = batch();
+        let text = BatchText::try_new(&map, &batch).unwrap();
+        let fields = text.fields(1);
+        let answer = fields.iter().find(|f| f.text == "a1").unwrap();
+        let target = EditTarget::of(&map, answer.source).unwrap();
+        assert_eq!(target, EditTarget::Turn(1));
+        let caption = EditTarget::of(&map, FieldSource::Column("caption")).unwrap();
+        let edits = [
+            TextEdit {
+                row: 1,
+                target,
+                text: Some("A1"),
+            },
+            TextEdit {
+                row: 0,
+                target: caption,
+                text: None,
+            },
+            TextEdit {
+                row: 1,
+                target: caption,
+                text: Some("C1"),
+            },
+        ];
+        let columns = apply_text_edits(&map, &batch, &edits).unwrap();
+        let edited = RecordBatch::try_new(batch.schema(), columns).unwrap();
+        let text = BatchText::try_new(&map, &edited).unwrap();
+        let texts = |row| text.fields(row).iter().map(|f| f.text).collect::<Vec<_>>();
+        assert_eq!(texts(0), ["q0", "a0"]);
+        assert_eq!(texts(1), ["q1", "A1", "C1"]);
+        // Untouched columns are the very same arrays.
+        let untouched = apply_text_edits(&map, &batch, &edits[..1]).unwrap();
+        assert!(Arc::ptr_eq(&untouched[1], batch.column(1)));
+    }
+}
