@@ -33,7 +33,7 @@ pub(crate) enum ConditionCommand {
     /// --cache-dir, so a rerun after a crash sends only what was never
     /// answered. Rows carry `regime_rewrite_status` (per field: rewritten,
     /// kept-original or dropped, with the cause) and `regime_teacher_model`.
-    /// The API key is read from REGIME_TEACHER_API_KEY and never written
+    /// The API key is read from `REGIME_TEACHER_API_KEY` and never written
     /// anywhere.
     D(Box<ConditionDArgs>),
 }
@@ -118,7 +118,7 @@ pub(crate) struct ConditionDArgs {
     /// Requests per minute, at most.
     #[arg(long, value_name = "N", help_heading = "Teacher")]
     pub(crate) rpm: Option<u32>,
-    /// Tokens per minute, at most (prompt estimate + max_tokens per request).
+    /// Tokens per minute, at most (prompt estimate + `max_tokens` per request).
     #[arg(long, value_name = "N", help_heading = "Teacher")]
     pub(crate) tpm: Option<u32>,
     /// Retries of connect errors, timeouts, resets and HTTP 408, 409, 429,
@@ -134,7 +134,7 @@ pub(crate) struct ConditionDArgs {
         help_heading = "Teacher"
     )]
     pub(crate) backoff_base_ms: u64,
-    /// Retries of a malformed answer (no <output> tags, finish_reason
+    /// Retries of a malformed answer (no `<output>` tags, `finish_reason`
     /// length, empty, too long), each with the next seed.
     #[arg(long, default_value_t = 2, value_name = "N", help_heading = "Rewrite")]
     pub(crate) malformed_retries: u32,
@@ -191,7 +191,7 @@ pub(crate) struct ConditionDArgs {
         help_heading = "Rewrite"
     )]
     pub(crate) seed: u64,
-    /// Cap of max_tokens (which is 2 × the input's token estimate + 64).
+    /// Cap of `max_tokens` (which is 2 × the input's token estimate + 64).
     #[arg(
         long,
         default_value_t = 4096,
@@ -209,7 +209,7 @@ pub(crate) struct ConditionDArgs {
     )]
     pub(crate) max_growth: f64,
     /// Extra request fields as a JSON object (e.g.
-    /// '{"chat_template_kwargs":{"enable_thinking":false}}'); unknown names
+    /// `'{"chat_template_kwargs":{"enable_thinking":false}}'`); unknown names
     /// are refused, since servers ignore them silently.
     #[arg(long, value_name = "JSON", help_heading = "Rewrite")]
     pub(crate) extra_body: Option<String>,

@@ -216,6 +216,10 @@ fn client_config(args: &ConditionDArgs) -> anyhow::Result<ClientConfig> {
     })
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one linear sequence: options, modes, run, report, manifest"
+)]
 pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let clock = RunClock::start();
     let config = rewrite_config(args)?;

@@ -298,6 +298,10 @@ fn near_candidates(
 
 /// The runs of every `--merge` shard, checked to be one complete split of
 /// this corpus with these settings.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "settings are small and compared field by field"
+)]
 fn merged_runs(
     dirs: &[PathBuf],
     settings: Settings,

@@ -224,7 +224,7 @@ fn run_and_kill(input: &Path, out: &Path, cache: &Path, freeze_after: u64) -> Ve
         .unwrap();
     let start = Instant::now();
     while !proxy.frozen.load(std::sync::atomic::Ordering::SeqCst) {
-        assert!(start.elapsed() < Duration::from_secs(120), "never froze");
+        assert!(start.elapsed() < Duration::from_mins(2), "never froze");
         assert!(
             child.try_wait().unwrap().is_none(),
             "finished before the freeze"
@@ -351,18 +351,17 @@ fn batch_export_then_import_completes_without_a_request() {
         );
     }
     // What `vllm run-batch` would write back.
-    let responses: String = lines
-        .iter()
-        .map(|l| {
-            let line = serde_json::json!({
-                "id": "batch_req",
-                "custom_id": l["custom_id"],
-                "response": {"status_code": 200, "request_id": "r", "body": deterministic_completion(&l["body"])},
-                "error": null
-            });
-            format!("{line}\n")
-        })
-        .collect();
+    let mut responses = String::new();
+    for l in &lines {
+        let line = serde_json::json!({
+            "id": "batch_req",
+            "custom_id": l["custom_id"],
+            "response": {"status_code": 200, "request_id": "r", "body": deterministic_completion(&l["body"])},
+            "error": null
+        });
+        responses.push_str(&line.to_string());
+        responses.push('\n');
+    }
     let answers = dir.path().join("responses.jsonl");
     std::fs::write(&answers, responses).unwrap();
     // The proxy logs any request that would still be sent.
@@ -567,11 +566,11 @@ impl Drop for Child {
 }
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "one end-to-end scenario")]
 #[ignore = "minutes on one CPU thread and not yet run to completion here: \
             cargo test --test it llama_server -- --ignored, after scripts/teacher/build-llama-server.sh"]
 fn llama_server_rewrites_rows_and_flags_every_failure() {
     let Some((server, model)) = llama_server() else {
-        #[expect(clippy::print_stderr, reason = "a skipped real-peer test says so")]
         {
             eprintln!(
                 "SKIPPED llama_server_rewrites_rows: llama-server is not built here; \

@@ -288,7 +288,9 @@ async fn forward(upstream: SocketAddr, request: &Request) -> Option<(Vec<u8>, Op
         request.body.len()
     );
     if let Some(auth) = &request.authorization {
-        head.push_str(&format!("authorization: {auth}\r\n"));
+        head.push_str("authorization: ");
+        head.push_str(auth);
+        head.push_str("\r\n");
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).await.ok()?;
@@ -339,6 +341,7 @@ fn usage_of(body: &Value) -> Option<(u64, u64)> {
 }
 
 /// Starts the proxy on 127.0.0.1 in the current tokio runtime.
+#[expect(clippy::too_many_lines, reason = "one match over every fault")]
 pub(crate) async fn start_proxy(config: ProxyConfig) -> Proxy {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -379,7 +382,7 @@ pub(crate) async fn start_proxy(config: ProxyConfig) -> Proxy {
                             continue;
                         }
                         if frozen.load(Ordering::SeqCst) {
-                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                            tokio::time::sleep(Duration::from_hours(1)).await;
                             return;
                         }
                         let n = counter.fetch_add(1, Ordering::SeqCst);

@@ -278,10 +278,11 @@ mod tests {
             runs.push(w.finish().unwrap());
         }
         assert_eq!(runs[0].segments.len(), 4 * 3);
-        for band in 0..3 {
-            let entries: Vec<(u64, u32)> =
-                (0..300u32).map(|d| (keys[d as usize][band], d)).collect();
-            let got = band_links_from_runs(&runs, u32::try_from(band).unwrap()).unwrap();
+        for band in 0..3u32 {
+            let entries: Vec<(u64, u32)> = (0..300u32)
+                .map(|d| (keys[d as usize][band as usize], d))
+                .collect();
+            let got = band_links_from_runs(&runs, band).unwrap();
             assert_eq!(got, band_links(entries));
         }
         std::fs::remove_dir_all(&dir).unwrap();

@@ -163,14 +163,14 @@ fn content(
         {
             continue;
         }
-        let normalized = normalizer.normalize(field.text);
-        if normalized.is_empty() {
+        let field_text = normalizer.normalize(field.text);
+        if field_text.is_empty() {
             continue;
         }
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(&normalized);
+        out.push_str(&field_text);
     }
     out
 }
@@ -787,17 +787,23 @@ pub fn clusters_batch(
     ));
     if against {
         fields.push(Field::new("from_index", DataType::Boolean, false));
-        columns.push(Arc::new(BooleanArray::from_iter(
-            members.iter().map(|m| Some(m.from_index)),
-        )));
+        columns.push(Arc::new(
+            members
+                .iter()
+                .map(|m| Some(m.from_index))
+                .collect::<BooleanArray>(),
+        ));
         fields.push(Field::new(
             "representative_from_index",
             DataType::Boolean,
             false,
         ));
-        columns.push(Arc::new(BooleanArray::from_iter(
-            members.iter().map(|m| Some(m.representative_from_index)),
-        )));
+        columns.push(Arc::new(
+            members
+                .iter()
+                .map(|m| Some(m.representative_from_index))
+                .collect::<BooleanArray>(),
+        ));
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
