@@ -12,13 +12,12 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, GenericListArray, GenericStringArray, GenericStringBuilder,
-    ListBuilder, OffsetSizeTrait, RecordBatch, StringBuilder, StringViewBuilder, StructArray,
-};
+use arrow::array::{Array, ArrayRef, AsArray, ListBuilder, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use rayon::prelude::*;
-use regime_corpus::{BatchText, CorpusBatch, FieldMap, FieldSource, TextField};
+use regime_corpus::{
+    BatchText, CorpusBatch, EditTarget, FieldMap, TextEdit, TextField, apply_text_edits,
+};
 
 use crate::audit::PromptAudit;
 use crate::error::{Error, Result};
@@ -85,15 +84,7 @@ pub struct BatchOutput {
 }
 
 /// One edit: `(row, where, new text or null)`.
-type Edit = (usize, Target, Option<String>);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Target {
-    /// Turn `index` of the row's conversation.
-    Turn(usize),
-    /// The map's flat column `index`.
-    Column(usize),
-}
+type Edit = (usize, EditTarget, Option<String>);
 
 struct ChunkOut {
     before: PromptAudit,
@@ -161,12 +152,8 @@ pub fn dedup_batch(
                 // from this run (a second run would find the same).
                 out.after.add_output(&sample);
                 for e in &mut sample.edits {
-                    let target = match fields[e.field].source {
-                        FieldSource::Turn { index, .. } => Target::Turn(index),
-                        FieldSource::Column(name) => Target::Column(
-                            map.columns.iter().position(|(c, _)| c == name).unwrap_or(0),
-                        ),
-                    };
+                    let target = EditTarget::of(map, fields[e.field].source)
+                        .unwrap_or(EditTarget::Column(0));
                     let value = if options.empty_as_null && e.text.is_empty() {
                         None
                     } else {
@@ -257,63 +244,15 @@ fn rebuild(
     removed: &[Vec<String>],
 ) -> Result<RecordBatch> {
     let schema = output_schema(&batch.schema(), options.provenance)?;
-    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-    for (j, (name, _)) in map.columns.iter().enumerate() {
-        let mut col: Vec<(usize, Option<&str>)> = edits
-            .iter()
-            .filter(|(_, t, _)| *t == Target::Column(j))
-            .map(|(row, _, v)| (*row, v.as_deref()))
-            .collect();
-        if col.is_empty() {
-            continue;
-        }
-        let (index, field) = batch
-            .schema()
-            .column_with_name(name)
-            .map(|(i, f)| (i, f.clone()))
-            .ok_or_else(|| arrow_err(name, "column vanished"))?;
-        if !field.is_nullable() {
-            for edit in &mut col {
-                edit.1 = edit.1.or(Some(""));
-            }
-        }
-        columns[index] = replace_strings(batch.column(index).as_ref(), &col, name)?;
-    }
-    if let Some(conversation) = &map.conversation {
-        let turns: Vec<(usize, usize, Option<&str>)> = edits
-            .iter()
-            .filter_map(|(row, t, v)| match t {
-                Target::Turn(i) => Some((*row, *i, v.as_deref())),
-                Target::Column(_) => None,
-            })
-            .collect();
-        if !turns.is_empty() {
-            let index =
-                batch
-                    .schema()
-                    .index_of(&conversation.column)
-                    .map_err(|e| Error::Arrow {
-                        column: conversation.column.clone(),
-                        source: e,
-                    })?;
-            let list = batch.column(index).as_ref();
-            columns[index] = match list.data_type() {
-                DataType::List(_) => rebuild_turns(
-                    list.as_list::<i32>(),
-                    &conversation.text_key,
-                    &turns,
-                    &conversation.column,
-                )?,
-                DataType::LargeList(_) => rebuild_turns(
-                    list.as_list::<i64>(),
-                    &conversation.text_key,
-                    &turns,
-                    &conversation.column,
-                )?,
-                _ => return Err(arrow_err(&conversation.column, "not a list column")),
-            };
-        }
-    }
+    let edits: Vec<TextEdit<'_>> = edits
+        .iter()
+        .map(|(row, target, text)| TextEdit {
+            row: *row,
+            target: *target,
+            text: text.as_deref(),
+        })
+        .collect();
+    let mut columns = apply_text_edits(map, batch, &edits)?;
     if options.provenance {
         let mut builder = ListBuilder::new(StringBuilder::new());
         for row in 0..batch.num_rows() {
@@ -328,100 +267,4 @@ fn rebuild(
         column: "(batch)".into(),
         source,
     })
-}
-
-fn arrow_err(column: &str, what: &str) -> Error {
-    Error::Arrow {
-        column: column.to_owned(),
-        source: arrow::error::ArrowError::SchemaError(what.to_owned()),
-    }
-}
-
-fn rebuild_turns<O: OffsetSizeTrait>(
-    list: &GenericListArray<O>,
-    text_key: &str,
-    turns: &[(usize, usize, Option<&str>)],
-    column: &str,
-) -> Result<ArrayRef> {
-    let values = list
-        .values()
-        .as_struct_opt()
-        .ok_or_else(|| arrow_err(column, "list items are not structs"))?;
-    let (fields, children, nulls) = values.clone().into_parts();
-    let child = fields
-        .iter()
-        .position(|f| f.name() == text_key)
-        .ok_or_else(|| arrow_err(column, "text field missing"))?;
-    let nullable = fields[child].is_nullable();
-    let offsets = list.value_offsets();
-    let mut at: Vec<(usize, Option<&str>)> = turns
-        .iter()
-        .map(|&(row, index, value)| {
-            let start = offsets[row].as_usize();
-            (
-                start + index,
-                if nullable { value } else { value.or(Some("")) },
-            )
-        })
-        .collect();
-    at.sort_by_key(|(i, _)| *i);
-    let mut children = children;
-    children[child] = replace_strings(children[child].as_ref(), &at, column)?;
-    let values = StructArray::try_new(fields, children, nulls).map_err(|source| Error::Arrow {
-        column: column.to_owned(),
-        source,
-    })?;
-    let (field, offsets, _, list_nulls) = list.clone().into_parts();
-    let rebuilt = GenericListArray::<O>::try_new(field, offsets, Arc::new(values), list_nulls)
-        .map_err(|source| Error::Arrow {
-            column: column.to_owned(),
-            source,
-        })?;
-    Ok(Arc::new(rebuilt))
-}
-
-/// A copy of a string array with the values at `edits` (sorted by index)
-/// replaced.
-fn replace_strings(
-    array: &dyn Array,
-    edits: &[(usize, Option<&str>)],
-    column: &str,
-) -> Result<ArrayRef> {
-    match array.data_type() {
-        DataType::Utf8 => Ok(replace_generic(array.as_string::<i32>(), edits)),
-        DataType::LargeUtf8 => Ok(replace_generic(array.as_string::<i64>(), edits)),
-        DataType::Utf8View => {
-            let a = array.as_string_view();
-            let mut b = StringViewBuilder::with_capacity(a.len());
-            let mut next = edits.iter().peekable();
-            for i in 0..a.len() {
-                match next.next_if(|(j, _)| *j == i) {
-                    Some((_, Some(v))) => b.append_value(v),
-                    Some((_, None)) => b.append_null(),
-                    None if a.is_null(i) => b.append_null(),
-                    None => b.append_value(a.value(i)),
-                }
-            }
-            Ok(Arc::new(b.finish()))
-        }
-        _ => Err(arrow_err(column, "not a string column")),
-    }
-}
-
-fn replace_generic<O: OffsetSizeTrait>(
-    a: &GenericStringArray<O>,
-    edits: &[(usize, Option<&str>)],
-) -> ArrayRef {
-    let bytes = a.value_data().len();
-    let mut b = GenericStringBuilder::<O>::with_capacity(a.len(), bytes);
-    let mut next = edits.iter().peekable();
-    for i in 0..a.len() {
-        match next.next_if(|(j, _)| *j == i) {
-            Some((_, Some(v))) => b.append_value(v),
-            Some((_, None)) => b.append_null(),
-            None if a.is_null(i) => b.append_null(),
-            None => b.append_value(a.value(i)),
-        }
-    }
-    Arc::new(b.finish())
 }
