@@ -278,3 +278,15 @@ pub(crate) enum LayoutArg {
     /// Round-robin: every row's copy c before any row's copy c+1.
     Spread,
 }
+
+/// `regime teacher-cache CACHE_DIR --out DIR`.
+#[derive(Debug, Args)]
+pub(crate) struct TeacherCacheArgs {
+    /// A condition d response cache directory (`--cache-dir`; by default
+    /// OUT.teacher-cache next to condition d's output).
+    #[arg(value_name = "CACHE_DIR")]
+    pub(crate) cache_dir: PathBuf,
+    /// Output directory and parquet options.
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}

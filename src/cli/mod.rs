@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 pub(crate) use audit::{AuditFormat, AuditPromptsArgs};
 pub(crate) use condition::{
     ConditionArgs, ConditionCArgs, ConditionCommand, ConditionDArgs, LangArg, LayoutArg,
-    OnFailureArg,
+    OnFailureArg, TeacherCacheArgs,
 };
 pub(crate) use dedup::{DedupArgs, DedupCommand, DedupNearArgs, PresetArg, RoleArg};
 pub(crate) use input::{InputArgs, OutputArgs, ProfileArg};
@@ -81,4 +81,6 @@ pub(crate) enum Command {
     AuditPrompts(AuditPromptsArgs),
     /// Generate corpora with known properties (planted prompt duplication).
     Synth(SynthArgs),
+    /// Export a condition d teacher cache (requests, answers, usage) to parquet.
+    TeacherCache(TeacherCacheArgs),
 }

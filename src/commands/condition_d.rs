@@ -284,6 +284,7 @@ pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<
             "fields": report.fields.total,
             "requests": estimate.requests,
             "cached": estimate.cached,
+            "repeats": estimate.repeats,
             "prompt_tokens_estimate": estimate.prompt_tokens,
             "completion_tokens_estimate": estimate.completion_tokens,
             "max_completion_tokens": estimate.max_completion_tokens,
@@ -297,10 +298,11 @@ pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<
             progress::summary(
                 global,
                 &format!(
-                    "export-batch: {} requests written to {} ({} already cached)",
+                    "export-batch: {} requests written to {} ({} already cached, {} repeats of another)",
                     estimate.requests,
                     path.display(),
-                    estimate.cached
+                    estimate.cached,
+                    estimate.repeats
                 ),
             );
         }

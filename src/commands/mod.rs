@@ -16,6 +16,7 @@ mod run;
 mod spectral;
 mod spectral_compare;
 mod synth;
+mod teacher_cache;
 
 use crate::cli::{Cli, Command, ConditionCommand, SynthCommand};
 
@@ -49,5 +50,6 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Synth(args) => match &args.command {
             SynthCommand::PromptDup(a) => synth::run(a, global),
         },
+        Command::TeacherCache(args) => teacher_cache::run(args, global),
     }
 }

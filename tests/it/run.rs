@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use arrow::array::RecordBatch;
+use arrow::array::{AsArray, RecordBatch};
 
 use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, write_parquet};
+use crate::teacher_server::{ProxyConfig, ServerConfig, runtime, start_proxy, start_server};
 
 fn pipelines() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines")
@@ -328,6 +329,90 @@ fn spectral_audit_recipe_runs_on_real_weights_and_skips_on_rerun() {
     assert!(html.contains("share with α in [2,6]"), "key figures shown");
     let second = run_expect(&mut run(), 0);
     assert_eq!(ran(&second.stderr), Vec::<String>::new());
+}
+
+#[test]
+fn condition_d_recipe_rewrites_through_the_teacher_named_in_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let rt = runtime();
+    let server = rt.block_on(start_server(ServerConfig {
+        model: "recipe-teacher".into(),
+        ..ServerConfig::default()
+    }));
+    let proxy = rt.block_on(start_proxy(ProxyConfig {
+        upstream: server,
+        faults: Vec::new(),
+        stall: Duration::ZERO,
+        freeze_after: None,
+    }));
+    let run = || {
+        let mut cmd = regime();
+        cmd.arg("run")
+            .arg(pipelines().join("condition-d.toml"))
+            .arg("--out")
+            .arg(&out)
+            .env("REGIME_TEACHER_URL", format!("http://{}", proxy.addr))
+            .env("REGIME_TEACHER_MODEL", "recipe-teacher")
+            .env_remove("REGIME_TEACHER_API_KEY");
+        cmd
+    };
+    let first = run_expect(&mut run(), 0);
+    assert_eq!(
+        ran(&first.stderr),
+        ["condition-a", "condition-d", "compare-a-d"]
+    );
+    let requests = proxy.log.lock().unwrap().len();
+    assert!(requests > 0);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("condition-d/report.json")).unwrap())
+            .unwrap();
+    let fields = &report["summary"]["fields"];
+    assert_eq!(fields["rewritten"], fields["total"], "{fields}");
+    let compare: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("compare-a-d/report.json")).unwrap())
+            .unwrap();
+    assert!(
+        compare["compare"]["delta_entropy_bits"].as_f64().unwrap() < 0.0,
+        "D has lower entropy than A"
+    );
+    let html = std::fs::read_to_string(out.join("run.html")).unwrap();
+    assert!(html.contains("href=\"condition-d/d1-compare.html\""));
+    assert!(html.contains("fields rewritten"), "key figures shown");
+
+    // Up to date: nothing runs, nothing is sent.
+    let second = run_expect(&mut run(), 0);
+    assert_eq!(ran(&second.stderr), Vec::<String>::new());
+    // Stage output lost (as after a crash): the stage reruns from its cache
+    // beside the output, without one request.
+    std::fs::remove_dir_all(out.join("condition-d")).unwrap();
+    let third = run_expect(&mut run(), 0);
+    assert_eq!(ran(&third.stderr), ["condition-d", "compare-a-d"]);
+    assert_eq!(proxy.log.lock().unwrap().len(), requests);
+
+    // The cache as parquet: one row per request answered.
+    let export = dir.path().join("cache-export");
+    run_expect(
+        regime()
+            .arg("teacher-cache")
+            .arg(out.join("condition-d.teacher-cache"))
+            .arg("--out")
+            .arg(&export),
+        0,
+    );
+    let cache = read_parquet(&export.join("teacher-cache.parquet"));
+    assert_eq!(cache.num_rows(), requests);
+    let model = cache.column_by_name("model").unwrap().as_string::<i32>();
+    assert!(model.iter().all(|m| m == Some("recipe-teacher")));
+    let missing = run_expect(
+        regime()
+            .arg("teacher-cache")
+            .arg(dir.path().join("nope"))
+            .arg("--out")
+            .arg(dir.path().join("x")),
+        2,
+    );
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no teacher cache here"));
 }
 
 /// A JSON Schema check of the subset schemars and `regime run

@@ -11,6 +11,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use serde_json::Value;
 
 use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, write_parquet};
+use crate::dedup::{fields_file, write_corpus};
 use crate::teacher_server::{
     Fault, LogEntry, Proxy, ProxyConfig, ServerConfig, deterministic_completion, runtime,
     start_proxy, start_server,
@@ -85,11 +86,16 @@ fn retries(report: &Value, cause: &str) -> u64 {
 }
 
 #[test]
-#[ignore = "open: on a loaded machine a plain request can outlive the 1 s timeout, so \
-            `timeout` retries exceed the proxy's stalls by one (351 vs 350 seen)"]
 fn every_fault_is_retried_and_counted_like_the_proxy_log() {
+    const ROWS: usize = 100;
     let dir = tempfile::tempdir().unwrap();
-    let input = sample_rows(dir.path(), 120);
+    // Distinct prompts: every field is its own request (repeated ones are
+    // coalesced, which would blur per-request counts into per-field ones).
+    let input = dir.path().join("distinct.parquet");
+    let prompts: Vec<String> = (0..ROWS)
+        .map(|i| format!("Question {i}: which colour is the shape in picture number {i}?"))
+        .collect();
+    write_corpus(&input, &prompts);
     let rt = runtime();
     let upstream = rt.block_on(start_server(ServerConfig {
         model: MODEL.into(),
@@ -101,27 +107,32 @@ fn every_fault_is_retried_and_counted_like_the_proxy_log() {
     let proxy: Proxy = rt.block_on(start_proxy(ProxyConfig {
         upstream,
         faults,
-        stall: Duration::from_secs(3),
+        // Far past the client's timeout, which is itself far past a plain
+        // answer even on a loaded machine: a `timeout` retry is a stall.
+        stall: Duration::from_secs(10),
         freeze_after: None,
     }));
     let out = dir.path().join("d");
     let url = format!("http://{}", proxy.addr);
     run_expect(
-        condition_d(&input, &out, &url).args([
-            "--split",
-            "1",
-            "--timeout",
-            "1",
-            "--backoff-base-ms",
-            "20",
-            "--concurrency",
-            "16",
-            // Half of all attempts fail in transport: 20 retries make giving
-            // up (0.5^21 per field) practically impossible, so every fault is
-            // retried.
-            "--max-retries",
-            "20",
-        ]),
+        condition_d(&input, &out, &url)
+            .args(["--profile", "columns", "--fields"])
+            .arg(fields_file(dir.path()))
+            .args([
+                "--split",
+                "1",
+                "--timeout",
+                "4",
+                "--backoff-base-ms",
+                "20",
+                "--concurrency",
+                "32",
+                // Half of all attempts fail in transport: 20 retries make giving
+                // up (0.5^21 per field) practically impossible, so every fault is
+                // retried.
+                "--max-retries",
+                "20",
+            ]),
         0,
     );
     let log = proxy.log.lock().unwrap().clone();
@@ -161,7 +172,7 @@ fn every_fault_is_retried_and_counted_like_the_proxy_log() {
     );
     // Every row is there; every field is rewritten or flagged with a cause.
     let batch = output(&out);
-    assert_eq!(batch.num_rows(), 120);
+    assert_eq!(batch.num_rows(), ROWS);
     let fields: Vec<(String, Option<String>)> = statuses(&batch).into_iter().flatten().collect();
     assert_eq!(
         fields.len() as u64,
@@ -388,9 +399,15 @@ fn batch_export_then_import_completes_without_a_request() {
     assert!(proxy.log.lock().unwrap().is_empty(), "a request was sent");
     let r = report(&out);
     assert_eq!(r["summary"]["requests"]["attempts"], 0);
+    // A repeated prompt is exported (and answered) once.
+    let repeats = estimate["repeats"].as_u64().unwrap();
     assert_eq!(
-        r["summary"]["fields"]["rewritten"].as_u64(),
-        Some(lines.len() as u64)
+        r["summary"]["fields"]["total"].as_u64(),
+        Some(lines.len() as u64 + repeats)
+    );
+    assert_eq!(
+        r["summary"]["fields"]["rewritten"],
+        r["summary"]["fields"]["total"]
     );
 }
 
@@ -567,8 +584,6 @@ impl Drop for Child {
 
 #[test]
 #[expect(clippy::too_many_lines, reason = "one end-to-end scenario")]
-#[ignore = "minutes on one CPU thread and not yet run to completion here: \
-            cargo test --test it llama_server -- --ignored, after scripts/teacher/build-llama-server.sh"]
 fn llama_server_rewrites_rows_and_flags_every_failure() {
     let Some((server, model)) = llama_server() else {
         {
@@ -613,8 +628,8 @@ fn llama_server_rewrites_rows_and_flags_every_failure() {
         stall: Duration::ZERO,
         freeze_after: None,
     }));
-    // One CPU thread generates a few tokens per millisecond: CI runs 40 rows
-    // (about 100 requests); REGIME_LLAMA_ROWS=200 runs the issue's 200.
+    // One CPU thread answers a few requests per second: the suite runs 40
+    // rows; REGIME_LLAMA_ROWS=200 runs the issue's 200 (BENCHMARKS.md).
     let rows: usize = std::env::var("REGIME_LLAMA_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -650,10 +665,11 @@ fn llama_server_rewrites_rows_and_flags_every_failure() {
         fields.len() as u64,
         summary["fields"]["total"].as_u64().unwrap()
     );
-    assert_eq!(
-        fields.len(),
-        2 * rows,
-        "a user and an assistant turn per row"
+    // Every row has user and assistant turns (about ten of each).
+    assert!(fields.len() >= 2 * rows, "{} fields", fields.len());
+    eprintln!(
+        "llama-server, {rows} rows: fields {} requests {} usage {}",
+        summary["fields"], summary["requests"], summary["usage"]
     );
     for (status, cause) in &fields {
         assert!(

@@ -403,8 +403,12 @@ pub(crate) async fn start_proxy(config: ProxyConfig) -> Proxy {
                             Some(Fault::Internal) => Some(response(500, "", br#"{"error":{"message":"injected 500","type":"server_error","code":500}}"#)),
                             Some(Fault::Unavailable) => Some(response(503, "", br#"{"object":"error","message":"injected 503","type":"ServiceUnavailable","code":503}"#)),
                             Some(Fault::Stall) => {
+                                // Logged now: the client has given up (and
+                                // the test read the log) long before the
+                                // stall ends.
+                                log.lock().unwrap().push(entry);
                                 tokio::time::sleep(config.stall).await;
-                                None
+                                return;
                             }
                             Some(Fault::Reset) => {
                                 let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n{\"choices\":[{\"message\":";

@@ -7,7 +7,7 @@
 //! are pending) with one owned copy of each pending field's text; nothing
 //! grows with the corpus. Answers live in the SQLite cache, not in memory.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,7 +25,7 @@ use regime_corpus::{
     apply_text_edits,
 };
 use regime_teacher::{
-    ClientConfig, ResponseCache, StatsSnapshot, TeacherClient, Templates, Usage, batch,
+    CacheKey, ClientConfig, ResponseCache, StatsSnapshot, TeacherClient, Templates, Usage, batch,
     estimate_tokens,
 };
 use tokio::runtime::Runtime;
@@ -147,10 +147,12 @@ impl From<Usage> for TokenCounts {
 /// What a `--dry-run` or `--export-batch` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct RequestEstimate {
-    /// Fields that would need a request.
+    /// Requests that would be sent (one per distinct uncached prompt).
     pub requests: u64,
     /// Fields already answered in the cache.
     pub cached: u64,
+    /// Fields whose request repeats another's: answered by that request.
+    pub repeats: u64,
     /// Estimated prompt tokens of those requests (4 bytes or one CJK
     /// character per token).
     pub prompt_tokens: u64,
@@ -343,6 +345,8 @@ struct Run<'w, 'p, 'o> {
     observer: &'o mut dyn RewriteObserver,
     report: RewriteReport,
     estimate: RequestEstimate,
+    /// Keys counted by the estimate so far (16 bytes per distinct request).
+    counted: HashSet<CacheKey>,
     export: Option<(std::io::BufWriter<std::fs::File>, PathBuf)>,
     pending: VecDeque<Pending>,
     pending_fields: usize,
@@ -415,6 +419,12 @@ impl Run<'_, '_, '_> {
             let body = self.ctx.body(text, 0);
             if self.ctx.cache.get(body.key())?.is_some() {
                 self.estimate.cached += 1;
+                continue;
+            }
+            // A repeated prompt is sent once (see `FieldContext::answer`)
+            // and exported once: its other fields read the cache.
+            if !self.counted.insert(body.key()) {
+                self.estimate.repeats += 1;
                 continue;
             }
             let e = &mut self.estimate;
@@ -694,6 +704,7 @@ impl<'w, 'p, 'o> Run<'w, 'p, 'o> {
             observer,
             report: RewriteReport::default(),
             estimate: RequestEstimate::default(),
+            counted: HashSet::new(),
             export,
             pending: VecDeque::new(),
             pending_fields: 0,

@@ -33,6 +33,7 @@ mod error;
 mod repeat_plan;
 mod rewrite_config;
 mod rewrite_field;
+mod teacher_cache;
 
 pub use condition_c::{
     COPY_COLUMN, RepeatReport, SOURCE_ROW_COLUMN, build_repeat_condition, repeat_output_schema,
@@ -45,3 +46,4 @@ pub use condition_d::{
 pub use error::{Error, Result};
 pub use repeat_plan::{DEFAULT_REPEAT, DEFAULT_SPLIT, Layout, RepeatConfig, RepeatPlan};
 pub use rewrite_config::{DEFAULT_HAN_THRESHOLD, DEFAULT_REWRITE_ROLES, OnFailure, RewriteConfig};
+pub use teacher_cache::{cache_export_schema, export_cache};

@@ -2,12 +2,13 @@
 //! cache, send, judge, retry malformed answers with another seed, and
 //! decide what the field becomes.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use regime_teacher::{
-    CachedAnswer, Completion, Malformed, RequestBody, ResponseCache, SendError, TeacherClient,
-    Templates, Usage, judge, max_tokens_for,
+    CacheKey, CachedAnswer, Completion, Malformed, RequestBody, ResponseCache, SendError,
+    TeacherClient, Templates, Usage, judge, max_tokens_for,
 };
 use tokio::sync::OnceCell;
 
@@ -55,6 +56,10 @@ pub(crate) struct FieldContext {
     /// The server's context length, learnt by the preflight before the
     /// first request that is not answered from the cache.
     preflight: OnceCell<Option<u64>>,
+    /// A gate per request being answered: corpora repeat their prompts, and
+    /// a field whose request is already in flight waits for that answer
+    /// (then reads it from the cache) rather than paying for it twice.
+    in_flight: Mutex<HashMap<CacheKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl FieldContext {
@@ -71,6 +76,7 @@ impl FieldContext {
             config,
             counters: FieldCounters::default(),
             preflight: OnceCell::new(),
+            in_flight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -103,9 +109,34 @@ impl FieldContext {
     }
 
     /// The answer to `body`: from the cache, or from the server (and then
-    /// cached). `Ok(Err(cause))` when the request failed for this field
-    /// only.
+    /// cached), one request at a time per key. `Ok(Err(cause))` when the
+    /// request failed for this field only.
     async fn answer(&self, body: &RequestBody) -> Result<Result<CachedAnswer, String>> {
+        let key = body.key();
+        let gate = Arc::clone(
+            self.in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(key)
+                .or_default(),
+        );
+        let held = gate.lock().await;
+        let answer = self.answer_alone(body).await;
+        drop(held);
+        let mut in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Clones are made under this lock: two owners (the map and this
+        // task) means no one else waits on the gate.
+        if Arc::strong_count(&gate) == 2 {
+            in_flight.remove(&key);
+        }
+        answer
+    }
+
+    /// [`Self::answer`] for a caller holding the key's gate.
+    async fn answer_alone(&self, body: &RequestBody) -> Result<Result<CachedAnswer, String>> {
         if let Some(answer) = self.cache.get(body.key())? {
             let c = &self.counters;
             c.cached_answers.fetch_add(1, Ordering::Relaxed);

@@ -183,6 +183,32 @@ pub(crate) const STAGES: &[StageKind] = &[
         ],
     },
     StageKind {
+        run: "condition d",
+        fixed: &[],
+        reads: Reads::Corpus,
+        writes: Writes::Corpus,
+        html: Some("d1-compare.html"),
+        json: Some("report.json"),
+        figures: &[
+            ("rows in", "/summary/rows_in"),
+            ("rows out", "/summary/rows_out"),
+            ("D1 rows", "/summary/d1_rows"),
+            ("fields rewritten", "/summary/fields/rewritten"),
+            ("fields kept original", "/summary/fields/kept_original"),
+            ("requests", "/summary/requests/attempts"),
+            ("answers from cache", "/summary/requests/cached_answers"),
+            (
+                "D1 Δ entropy (bits)",
+                "/d1_compare/compare/delta_entropy_bits",
+            ),
+            ("D1 Δ types", "/d1_compare/compare/delta_types"),
+            (
+                "D1 rare-type survival",
+                "/d1_compare/compare/rare_type_survival",
+            ),
+        ],
+    },
+    StageKind {
         run: "spectral",
         fixed: &[],
         reads: Reads::Models,
