@@ -53,6 +53,11 @@ pub(crate) struct DedupCommon {
         help_heading = "Dedup options"
     )]
     pub(crate) max_cluster: usize,
+    /// Keep, in each cluster, the row with the highest value of this numeric
+    /// column (null and NaN lowest; ties to the lowest row id) instead of
+    /// the first row. Costs one more pass over the corpus.
+    #[arg(long, value_name = "COL", help_heading = "Dedup options")]
+    pub(crate) priority: Option<String>,
 }
 
 /// Options of `regime dedup exact`.

@@ -12,7 +12,7 @@ use regime_corpus::{OutputDir, PartWriter, Role};
 use regime_dedup::{
     Candidates, DedupConfig, DedupReport, IndexWriter, NearConfig, NearIndex, NearPlan, RunFile,
     RunWriter, Segment, Settings, candidates_from_runs, clusters_batch, deduplicate, has_id_column,
-    near_signatures, shard_rows,
+    near_signatures, priority_decisions, shard_rows,
 };
 use regime_text::bands_for_threshold;
 
@@ -121,6 +121,22 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
         }
         _ => None,
     };
+    let decided = match &common.priority {
+        Some(column) => {
+            let bar = progress::bar(global, Some(rows), "priority", "rows");
+            let decided = priority_decisions(
+                opened.builder.clone().build(),
+                &opened.map,
+                &config,
+                plan,
+                column,
+                &mut |n| bar.set_position(n),
+            )?;
+            bar.finish_and_clear();
+            Some(decided)
+        }
+        None => None,
+    };
     let schema = opened.builder.schema().clone();
     let options = corpus::writer_options(&common.output);
     let mut writer = PartWriter::try_new(&out, "part", schema.clone(), options)?;
@@ -130,6 +146,7 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
         &opened.map,
         &config,
         plan,
+        decided,
         index.as_mut().map(|(_, w)| w),
         &mut writer,
         &mut |n| bar.set_position(n),
@@ -146,7 +163,7 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     regime_report::dedup::dedup_page(&report).render(&mut html)?;
     let html_path = out.staged("report.html");
     std::fs::write(&html_path, html).with_context(|| html_path.display().to_string())?;
-    let settings = serde_json::json!({ "near": config.near, "roles": common.roles.iter().map(|r| role(*r).as_str()).collect::<Vec<_>>(), "case_fold": common.case_fold, "max_cluster": common.max_cluster, "against": near_args.and_then(|a| a.against.as_ref()), "merge": near_args.map(|a| &a.merge) });
+    let settings = serde_json::json!({ "near": config.near, "roles": common.roles.iter().map(|r| role(*r).as_str()).collect::<Vec<_>>(), "case_fold": common.case_fold, "max_cluster": common.max_cluster, "priority": common.priority, "against": near_args.and_then(|a| a.against.as_ref()), "merge": near_args.map(|a| &a.merge) });
     if let Some((index_out, index_writer)) = index {
         let docs = index_writer.finish()?;
         let manifest = clock.manifest(

@@ -264,3 +264,125 @@ fn near_outputs_are_identical_at_one_and_two_threads() {
         std::fs::read(two.join("report.json")).unwrap()
     );
 }
+
+/// `write_corpus` plus a nullable numeric `score` column.
+fn write_scored_corpus(path: &Path, prompts: &[String], scores: &[Option<f64>]) {
+    write_corpus(path, prompts);
+    let batch = read_parquet(path);
+    let mut fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new("score", DataType::Float64, true));
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(arrow::array::Float64Array::from(scores.to_vec())));
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+    write_parquet(path, &[batch], 250);
+}
+
+/// `(row_id, representative)` of every row of clusters.parquet.
+fn representatives(out: &Path) -> Vec<(u64, u64)> {
+    let batch = read_parquet(&out.join("clusters.parquet"));
+    let rows = batch
+        .column_by_name("row_id")
+        .unwrap()
+        .as_primitive::<UInt64Type>();
+    let reps = batch
+        .column_by_name("representative")
+        .unwrap()
+        .as_primitive::<UInt64Type>();
+    rows.values()
+        .iter()
+        .copied()
+        .zip(reps.values().iter().copied())
+        .collect()
+}
+
+#[test]
+fn priority_column_chooses_each_clusters_representative() {
+    let dir = tempfile::tempdir().unwrap();
+    // Exact: rows 0–2 one prompt (scores 1, 5, 5: the tie goes to row 1),
+    // rows 4–5 another (2, null: null is lowest).
+    let input = dir.path().join("exact.parquet");
+    let same = "alpha beta gamma delta epsilon zeta".to_owned();
+    let other = "another short text".to_owned();
+    write_scored_corpus(
+        &input,
+        &[
+            same.clone(),
+            same.clone(),
+            same,
+            "a unique prompt".into(),
+            other.clone(),
+            other,
+        ],
+        &[Some(1.0), Some(5.0), Some(5.0), None, Some(2.0), None],
+    );
+    let by_row = dedup(dir.path(), "exact", &input, "first", &["--on", "user"], "2");
+    assert_eq!(kept_ids(&by_row), ["doc-00000", "doc-00003", "doc-00004"]);
+    let scored = dedup(
+        dir.path(),
+        "exact",
+        &input,
+        "scored",
+        &["--on", "user", "--priority", "score"],
+        "2",
+    );
+    assert_eq!(kept_ids(&scored), ["doc-00001", "doc-00003", "doc-00004"]);
+    assert_eq!(
+        representatives(&scored),
+        [(1, 1), (0, 1), (2, 1), (4, 4), (5, 4)],
+        "representative first, then by row"
+    );
+
+    // Near: rows 0, 1 and 3 are one-word edits of each other (J ≈ 0.95);
+    // rows 1 and 3 share the top score, so row 1 represents them.
+    let base: Vec<String> = (0..40).map(|i| format!("word{i}")).collect();
+    let edit = |last: &str| {
+        let mut w = base.clone();
+        w[39] = last.to_owned();
+        w.join(" ")
+    };
+    let unrelated = (0..40)
+        .map(|i| format!("other{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let input = dir.path().join("near.parquet");
+    write_scored_corpus(
+        &input,
+        &[base.join(" "), edit("x"), unrelated, edit("y")],
+        &[Some(1.0), Some(9.0), Some(0.0), Some(9.0)],
+    );
+    for threads in ["1", "2"] {
+        let out = dedup(
+            dir.path(),
+            "near",
+            &input,
+            &format!("near-{threads}"),
+            &["--on", "user", "--priority", "score"],
+            threads,
+        );
+        assert_eq!(kept_ids(&out), ["doc-00001", "doc-00002"]);
+        assert_eq!(representatives(&out), [(1, 1), (0, 1), (3, 1)]);
+    }
+
+    // A missing or non-numeric column is refused before anything is written.
+    for (column, says) in [("nope", "no column `nope`"), ("prompt", "not a number")] {
+        let out = dir.path().join(format!("bad-{column}"));
+        let output = run_expect(
+            regime()
+                .args(["dedup", "exact"])
+                .arg(&input)
+                .args(["--profile", "columns", "--fields"])
+                .arg(fields_file(dir.path()))
+                .args(["--priority", column, "--out"])
+                .arg(&out),
+            2,
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!out.join("manifest.json").exists());
+    }
+}

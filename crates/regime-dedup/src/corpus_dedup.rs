@@ -559,16 +559,240 @@ impl Clusterer<'_> {
     /// Cluster members sorted by cluster (clusters represented by an index
     /// row last), representative first, then by row.
     fn finish(mut self) -> Vec<ClusterMember> {
-        self.members.sort_by_key(|m| {
-            (
-                m.representative_from_index,
-                m.cluster_id,
-                !m.from_index,
-                m.row_id,
-            )
-        });
+        sort_members(&mut self.members);
         self.members
     }
+}
+
+/// Sorts cluster members by cluster (clusters represented by an index row
+/// last), index rows first, the representative first, then by row.
+fn sort_members(members: &mut [ClusterMember]) {
+    members.sort_by_key(|m| {
+        (
+            m.representative_from_index,
+            m.cluster_id,
+            !m.from_index,
+            m.row_id != m.representative,
+            m.row_id,
+        )
+    });
+}
+
+/// Representatives chosen by a priority column (`--priority COL`): in each
+/// cluster the row with the highest value of COL (null and NaN lowest),
+/// ties to the lowest row id. Built by [`priority_decisions`] in a pass of
+/// its own; [`deduplicate`] then applies them.
+#[derive(Debug)]
+pub struct PriorityDecisions(Decided);
+
+#[derive(Debug)]
+enum Decided {
+    /// Exact: each content key's best row and cluster size (≈ 48 bytes per
+    /// distinct row).
+    Exact(HashMap<u128, Best>),
+    /// Near: whether each corpus row is kept (1 byte per row) and the
+    /// cluster members.
+    Near {
+        keep: Vec<bool>,
+        members: Vec<ClusterMember>,
+    },
+}
+
+/// The best row of an exact cluster so far.
+#[derive(Debug, Clone, Copy)]
+struct Best {
+    priority: f64,
+    row_id: u64,
+    rows: u64,
+}
+
+/// Whether `(a_priority, a_row)` comes before `(b_priority, b_row)`:
+/// higher priority first, then the lower row id.
+fn outranks(a: (f64, u64), b: (f64, u64)) -> bool {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).is_lt()
+}
+
+/// The priority column of `batch` as numbers, null and NaN as −∞.
+fn priorities(batch: &RecordBatch, column: &str) -> Result<Vec<f64>, Error> {
+    let config = |reason: String| Error::Config {
+        what: "priority",
+        reason,
+    };
+    let array = batch
+        .column_by_name(column)
+        .ok_or_else(|| config(format!("the input has no column `{column}`")))?;
+    if !array.data_type().is_numeric() {
+        return Err(config(format!(
+            "column `{column}` is {}, not a number",
+            array.data_type()
+        )));
+    }
+    let numbers =
+        arrow::compute::cast(array, &DataType::Float64).map_err(|source| Error::Arrow {
+            column: column.to_owned(),
+            source,
+        })?;
+    let numbers = numbers.as_primitive::<arrow::datatypes::Float64Type>();
+    Ok((0..numbers.len())
+        .map(|i| {
+            let v = numbers.value(i);
+            if numbers.is_null(i) || v.is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                v
+            }
+        })
+        .collect())
+}
+
+/// A component member waiting for the rest of its component.
+struct Waiting {
+    priority: f64,
+    doc: u32,
+    shingles: Option<Vec<u64>>,
+    member: ClusterMember,
+}
+
+/// The pass before [`deduplicate`] with `--priority COL`: reads `column`
+/// and decides every cluster's representative. Exact: one hash per row,
+/// the best row per key. Near (`plan` from pass 1): the members of each
+/// candidate component are held (with their shingle sets) until the last
+/// one is read, then clustered in priority order, as [`deduplicate`]
+/// clusters rows in input order.
+///
+/// # Errors
+/// [`Error::Config`] when `column` is missing or not numeric; read errors.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one pass: prepare in parallel, decide in order"
+)]
+pub fn priority_decisions(
+    batches: impl IntoIterator<Item = regime_corpus::Result<CorpusBatch>>,
+    map: &FieldMap,
+    config: &DedupConfig,
+    plan: Option<NearPlan<'_>>,
+    column: &str,
+    progress: &mut dyn FnMut(u64),
+) -> Result<PriorityDecisions, Error> {
+    let words = WordTokenizer::new();
+    let normalizer = config.normalizer();
+    let mut clusterer = Clusterer {
+        config,
+        plan,
+        exact: HashMap::new(),
+        exact_reps: HashMap::new(),
+        open: HashMap::new(),
+        members: Vec::new(),
+    };
+    let mut best: HashMap<u128, Best> = HashMap::new();
+    let index_docs = plan.map_or(0, |p| p.candidates.index_docs);
+    let mut keep = Vec::new();
+    let mut waiting: HashMap<u32, Vec<Waiting>> = HashMap::new();
+    let mut doc = index_docs;
+    let mut rows = 0u64;
+    for batch in batches {
+        let batch = batch?;
+        let text = BatchText::try_new(map, &batch.batch)?;
+        let priority = priorities(&batch.batch, column)?;
+        let ids = id_column(&batch.batch);
+        let first_doc = doc;
+        let prepared: Vec<(String, Option<Vec<u64>>)> = (0..text.num_rows())
+            .into_par_iter()
+            .map(|row| {
+                let c = content(&text, row, config, &normalizer);
+                let d = first_doc.saturating_add(u32::try_from(row).unwrap_or(u32::MAX));
+                let shingles = match (config.near, plan) {
+                    (Some(near), Some(p))
+                        if near.verify.is_some()
+                            && !c.is_empty()
+                            && p.candidates
+                                .component_of
+                                .get(d as usize)
+                                .is_some_and(|&c| c != u32::MAX) =>
+                    {
+                        Some(shingle_set(&c, near.shingles, &words))
+                    }
+                    _ => None,
+                };
+                (c, shingles)
+            })
+            .collect();
+        for (row, (content, shingles)) in prepared.into_iter().enumerate() {
+            let row_id = batch.row_id(row).as_u64();
+            let p = priority[row];
+            keep.push(true);
+            match plan {
+                None if !content.is_empty() => {
+                    best.entry(content_hash(&content))
+                        .and_modify(|b| {
+                            b.rows += 1;
+                            if outranks((p, row_id), (b.priority, b.row_id)) {
+                                (b.priority, b.row_id) = (p, row_id);
+                            }
+                        })
+                        .or_insert(Best {
+                            priority: p,
+                            row_id,
+                            rows: 1,
+                        });
+                }
+                Some(plan) => {
+                    let comp = plan
+                        .candidates
+                        .component_of
+                        .get(doc as usize)
+                        .copied()
+                        .unwrap_or(u32::MAX);
+                    if let Some(&size) = plan.candidates.sizes.get(comp as usize) {
+                        let members = waiting.entry(comp).or_default();
+                        members.push(Waiting {
+                            priority: p,
+                            doc,
+                            shingles,
+                            member: ClusterMember {
+                                row_id,
+                                id: ids.as_ref().and_then(|f| f(row)),
+                                cluster_id: row_id,
+                                representative: row_id,
+                                jaccard: Some(1.0),
+                                from_index: false,
+                                representative_from_index: false,
+                            },
+                        });
+                        if members.len() == size as usize
+                            && let Some(mut members) = waiting.remove(&comp)
+                        {
+                            members.sort_by(|a, b| {
+                                b.priority
+                                    .total_cmp(&a.priority)
+                                    .then(a.member.row_id.cmp(&b.member.row_id))
+                            });
+                            for m in members {
+                                let kept = clusterer.keep_near(
+                                    plan,
+                                    m.doc,
+                                    m.shingles.as_deref(),
+                                    m.member,
+                                )?;
+                                keep[(m.doc - index_docs) as usize] = kept;
+                            }
+                        }
+                    }
+                }
+                None => {}
+            }
+            doc = doc.checked_add(1).ok_or_else(too_many_rows)?;
+        }
+        rows += batch.num_rows() as u64;
+        progress(rows);
+    }
+    Ok(PriorityDecisions(match plan {
+        None => Decided::Exact(best),
+        Some(_) => Decided::Near {
+            keep,
+            members: clusterer.finish(),
+        },
+    }))
 }
 
 /// A row prepared in parallel for the in-order decisions of pass 2.
@@ -579,8 +803,9 @@ struct Prepared {
 }
 
 /// Pass 2: streams the rows in input order, keeps each cluster's
-/// representative (the lowest row id; an index row when checked against
-/// one) and every row outside a cluster, writes the kept rows, adds the
+/// representative (the lowest row id, or the one `decided` by
+/// [`priority_decisions`]; an index row when checked against one) and every
+/// row outside a cluster, writes the kept rows, adds the
 /// kept rows to `save_index` when given, and returns the report and the
 /// cluster members (sorted by cluster, then row).
 ///
@@ -588,13 +813,15 @@ struct Prepared {
 /// Read and write errors.
 #[expect(
     clippy::too_many_lines,
-    reason = "one streaming pass: prepare, decide, write"
+    clippy::too_many_arguments,
+    reason = "one streaming pass: prepare, decide, write; its inputs are the phases before it"
 )]
 pub fn deduplicate(
     batches: impl IntoIterator<Item = regime_corpus::Result<CorpusBatch>>,
     map: &FieldMap,
     config: &DedupConfig,
     plan: Option<NearPlan<'_>>,
+    decided: Option<PriorityDecisions>,
     mut save_index: Option<&mut IndexWriter>,
     writer: &mut PartWriter<'_>,
     progress: &mut dyn FnMut(u64),
@@ -639,9 +866,10 @@ pub fn deduplicate(
                     shingles: None,
                     keys: None,
                 };
+                let verifies = in_component && decided.is_none();
                 if let Some(near) = config.near
                     && !c.is_empty()
-                    && ((in_component && near.verify.is_some()) || hasher.is_some())
+                    && ((verifies && near.verify.is_some()) || hasher.is_some())
                 {
                     let set = shingle_set(&c, near.shingles, &words);
                     prepared.keys = hasher.as_ref().map(|h| h.band_keys(&h.signature(&set)));
@@ -664,7 +892,26 @@ pub fn deduplicate(
                 from_index: false,
                 representative_from_index: false,
             };
-            let kept_row = clusterer.keep(doc, &p.content, p.shingles.as_deref(), member)?;
+            let kept_row = match decided.as_ref().map(|d| &d.0) {
+                None => clusterer.keep(doc, &p.content, p.shingles.as_deref(), member)?,
+                Some(Decided::Near { keep, .. }) => keep
+                    .get((doc - plan.map_or(0, |p| p.candidates.index_docs)) as usize)
+                    .copied()
+                    .unwrap_or(true),
+                Some(Decided::Exact(best)) => match best.get(&content_hash(&p.content)) {
+                    Some(b) if !p.content.is_empty() => {
+                        if b.rows > 1 {
+                            clusterer.members.push(ClusterMember {
+                                cluster_id: b.row_id,
+                                representative: b.row_id,
+                                ..member
+                            });
+                        }
+                        b.row_id == row_id
+                    }
+                    _ => true,
+                },
+            };
             if kept_row
                 && let (Some(index), Some(set), Some(keys)) =
                     (save_index.as_deref_mut(), &p.shingles, &p.keys)
@@ -686,7 +933,10 @@ pub fn deduplicate(
         rows += batch.num_rows() as u64;
         progress(rows);
     }
-    let members = clusterer.finish();
+    let members = match decided {
+        Some(PriorityDecisions(Decided::Near { members, .. })) => members,
+        _ => clusterer.finish(),
+    };
     let mut sizes: Vec<(u64, u64)> = Vec::new();
     let mut last: Option<(bool, u64)> = None;
     for m in &members {
