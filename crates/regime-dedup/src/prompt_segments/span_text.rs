@@ -29,15 +29,19 @@ fn is_ascii_ws(b: u8) -> bool {
 impl SpanText {
     /// Normalises `src`, whose first byte sits at `base` in the field.
     pub(super) fn fill(&mut self, src: &str, base: usize, case_fold: bool) {
-        let trimmed = src.trim();
+        // `trim_ascii` trims what `trim` does on ASCII text except the
+        // vertical tab (U+000B), which `char::is_whitespace` accepts.
+        let trimmed = src.trim_ascii();
         let bytes = trimmed.as_bytes();
         // One branch-free pass (vectorised): any non-ASCII byte, any
-        // whitespace byte other than a space.
+        // whitespace byte other than a space. Bytes trimmed off are ASCII,
+        // so an ASCII `trimmed` means an ASCII `src`.
         let (high, ctrl_ws) = bytes.iter().fold((0u8, false), |(high, ws), &b| {
             (high | b, ws | (b.wrapping_sub(b'\t') < 5))
         });
-        if high < 0x80 && !trimmed.contains("  ") && src.is_ascii() {
-            let lead = src.len() - src.trim_start().len();
+        let vt_end = bytes.first() == Some(&0x0B) || bytes.last() == Some(&0x0B);
+        if high < 0x80 && !vt_end && !trimmed.contains("  ") {
+            let lead = src.len() - src.trim_ascii_start().len();
             self.plain.clear();
             if ctrl_ws {
                 // No two whitespace bytes adjacent (a tab or line break
@@ -114,6 +118,11 @@ mod tests {
             "double  space",
             "é accent",
             "",
+            "\u{b}lead vertical tab",
+            "trail vertical tab\u{b}",
+            " \u{b} ",
+            "\u{3000}ideographic space\u{3000}",
+            " \n\t ",
         ] {
             for fold in [false, true] {
                 let base = 7;
