@@ -252,9 +252,9 @@ impl PromptAudit {
         self.counts.dup_chars += other.counts.dup_chars;
         self.repeated_turns += other.repeated_turns;
         self.undercount += other.undercount;
-        let mut incoming: Vec<(u64, TemplateCount)> = other.templates.into_iter().collect();
-        incoming.sort_unstable_by_key(|(h, _)| *h);
-        for (hash, t) in incoming {
+        // Entries are keyed by hash and only added up, so the order they
+        // arrive in changes nothing (pruning runs after all of them).
+        for (hash, t) in other.templates {
             let texts = &mut self.texts;
             self.templates
                 .entry(hash)
