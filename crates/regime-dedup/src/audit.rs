@@ -92,10 +92,13 @@ pub struct PromptReport {
     pub templates_max_undercount: u64,
 }
 
-#[derive(Debug, Clone)]
+/// A template's count and where its text sits in `PromptAudit::texts`
+/// (one arena instead of one allocation per distinct segment).
+#[derive(Debug, Clone, Copy)]
 struct TemplateCount {
     samples: u64,
-    text: Box<str>,
+    start: usize,
+    end: usize,
 }
 
 /// Accumulates samples into a [`PromptReport`].
@@ -106,6 +109,8 @@ pub struct PromptAudit {
     moments: Moments,
     repeated_turns: u64,
     templates: HashMapU64<TemplateCount>,
+    /// The templates' texts, back to back (compacted when pruning).
+    texts: String,
     capacity: usize,
     undercount: u64,
     top: usize,
@@ -129,6 +134,7 @@ impl PromptAudit {
             moments: Moments::default(),
             repeated_turns: 0,
             templates: HashMapU64::default(),
+            texts: String::new(),
             capacity: DEFAULT_TEMPLATE_CAPACITY,
             undercount: 0,
             top: DEFAULT_TOP_TEMPLATES,
@@ -168,6 +174,7 @@ impl PromptAudit {
             moments: Moments::default(),
             repeated_turns: 0,
             templates: HashMapU64::default(),
+            texts: String::new(),
             capacity: self.capacity,
             undercount: 0,
             top: self.top,
@@ -212,15 +219,25 @@ impl PromptAudit {
 
     fn add_templates<'a>(&mut self, templates: impl Iterator<Item = (u64, &'a str)>) {
         for (hash, text) in templates {
+            let texts = &mut self.texts;
             self.templates
                 .entry(hash)
                 .and_modify(|t| t.samples += 1)
-                .or_insert_with(|| TemplateCount {
-                    samples: 1,
-                    text: text.into(),
+                .or_insert_with(|| {
+                    let start = texts.len();
+                    texts.push_str(text);
+                    TemplateCount {
+                        samples: 1,
+                        start,
+                        end: texts.len(),
+                    }
                 });
         }
         self.prune();
+    }
+
+    fn text(&self, t: &TemplateCount) -> &str {
+        &self.texts[t.start..t.end]
     }
 
     /// Adds another audit's samples (call in input order for
@@ -235,13 +252,22 @@ impl PromptAudit {
         self.counts.dup_chars += other.counts.dup_chars;
         self.repeated_turns += other.repeated_turns;
         self.undercount += other.undercount;
-        let mut incoming: Vec<(u64, TemplateCount)> = other.templates.into_iter().collect();
-        incoming.sort_unstable_by_key(|(h, _)| *h);
-        for (hash, t) in incoming {
+        // Entries are keyed by hash and only added up, so the order they
+        // arrive in changes nothing (pruning runs after all of them).
+        for (hash, t) in other.templates {
+            let texts = &mut self.texts;
             self.templates
                 .entry(hash)
                 .and_modify(|mine| mine.samples += t.samples)
-                .or_insert(t);
+                .or_insert_with(|| {
+                    let start = texts.len();
+                    texts.push_str(&other.texts[t.start..t.end]);
+                    TemplateCount {
+                        samples: t.samples,
+                        start,
+                        end: texts.len(),
+                    }
+                });
         }
         for (copies, chars, w) in other.worst {
             self.insert_worst(copies, chars, w.row_id, || w);
@@ -306,6 +332,18 @@ impl PromptAudit {
         let threshold = *threshold;
         self.templates.retain(|_, t| t.samples > threshold);
         self.undercount += threshold;
+        // Compact the arena to the kept texts.
+        let mut texts = String::with_capacity(self.texts.len() / 2);
+        for t in self.templates.values_mut() {
+            let start = texts.len();
+            texts.push_str(&self.texts[t.start..t.end]);
+            *t = TemplateCount {
+                samples: t.samples,
+                start,
+                end: texts.len(),
+            };
+        }
+        self.texts = texts;
     }
 
     /// 95% intervals of the three rates when these samples are a uniform
@@ -356,23 +394,34 @@ impl PromptAudit {
         let rate = |num: u64, den: u64| {
             if den == 0 { 0.0 } else { ratio(num, den) }
         };
+        // Only the top `self.top` are listed: select them (linear), then
+        // sort those; the order (count down, then text) is total, so this
+        // lists exactly what sorting every template would.
+        let order = |a: &&TemplateCount, b: &&TemplateCount| {
+            b.samples
+                .cmp(&a.samples)
+                .then_with(|| self.text(a).cmp(self.text(b)))
+        };
         let mut templates: Vec<&TemplateCount> = self.templates.values().collect();
-        templates
-            .sort_unstable_by(|a, b| b.samples.cmp(&a.samples).then_with(|| a.text.cmp(&b.text)));
+        let max_samples = templates.iter().map(|t| t.samples).max();
+        if self.top < templates.len() {
+            if self.top > 0 {
+                templates.select_nth_unstable_by(self.top - 1, order);
+            }
+            templates.truncate(self.top);
+        }
+        templates.sort_unstable_by(order);
         PromptReport {
             samples: self.samples,
             sample_dup_rate: rate(self.counts.dup_samples, self.samples),
             segment_dup_rate: rate(self.counts.copies, self.counts.segments),
             char_dup_rate: rate(self.counts.dup_chars, self.counts.chars),
             repeated_turns: self.repeated_turns,
-            max_template_share: templates
-                .first()
-                .map_or(0.0, |t| rate(t.samples, self.samples)),
+            max_template_share: max_samples.map_or(0.0, |m| rate(m, self.samples)),
             templates: templates
                 .into_iter()
-                .take(self.top)
                 .map(|t| Template {
-                    segment: t.text.to_string(),
+                    segment: self.text(t).to_owned(),
                     samples: t.samples,
                     share: rate(t.samples, self.samples),
                 })

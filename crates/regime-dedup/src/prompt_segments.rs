@@ -333,10 +333,22 @@ impl Scratch {
     }
 }
 
+/// Characters of `text`: its bytes that do not continue a UTF-8 sequence
+/// (`str::chars().count()` costs more on short text).
+fn char_count(text: &str) -> u64 {
+    let bytes = text.as_bytes();
+    if bytes.is_ascii() {
+        return bytes.len() as u64;
+    }
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64
+}
+
 /// Whether `text` has at least `n` characters (counting only when the byte
 /// length leaves it open).
 fn has_chars(text: &str, n: usize) -> bool {
-    text.len() >= n && (text.len() >= n.saturating_mul(4) || text.chars().count() >= n)
+    text.len() >= n
+        && (text.len() >= n.saturating_mul(4)
+            || usize::try_from(char_count(text)).unwrap_or(usize::MAX) >= n)
 }
 
 impl PromptDedup {
@@ -386,7 +398,7 @@ impl PromptDedup {
         for rank in 0..s.order.len() {
             let field = s.order[rank];
             let stored = fields[field].text;
-            let stored_chars = stored.chars().count() as u64;
+            let stored_chars = char_count(stored);
             counts.chars += stored_chars;
             self.index(stored, &mut s.field);
             counts.segments += s.field.segs.len() as u64;
@@ -434,7 +446,7 @@ impl PromptDedup {
             }
             for copy in &removed[mark..] {
                 counts.copies += 1;
-                counts.copy_chars += copy.chars().count() as u64;
+                counts.copy_chars += char_count(copy);
             }
             // Canonical instances come from the text as it leaves this
             // field, so a second run over the output sees the same ones.
@@ -444,9 +456,7 @@ impl PromptDedup {
                 }
             }
             output.segments += s.field.segs.len() as u64;
-            output.chars += edited
-                .as_deref()
-                .map_or(stored_chars, |t| t.chars().count() as u64);
+            output.chars += edited.as_deref().map_or(stored_chars, char_count);
             if let Some(text) = edited {
                 edits.push(FieldEdit { field, text });
             }

@@ -19,6 +19,9 @@ pub struct ProtectedTokens {
     specials: bool,
     /// Bytes that can start a protected token.
     first: [bool; 256],
+    /// The only byte that can start one, when there is exactly one (the
+    /// default set: `<`), searched for with `memchr`.
+    only_first: Option<u8>,
 }
 
 impl Default for ProtectedTokens {
@@ -50,7 +53,17 @@ impl ProtectedTokens {
             literals: Vec::new(),
             specials: false,
             first: [false; 256],
+            only_first: None,
         }
+    }
+
+    fn with_first_updated(mut self) -> Self {
+        let mut starts = (0..=255u8).filter(|&b| self.first[usize::from(b)]);
+        self.only_first = match (starts.next(), starts.next()) {
+            (Some(b), None) if b.is_ascii() => Some(b),
+            _ => None,
+        };
+        self
     }
 
     /// Protects one more literal token (ignored when empty). Default: only
@@ -66,7 +79,7 @@ impl ProtectedTokens {
             self.literals
                 .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         }
-        self
+        self.with_first_updated()
     }
 
     /// Whether `<|…|>` specials are protected. Default: `true`.
@@ -78,7 +91,7 @@ impl ProtectedTokens {
         } else {
             self.first[usize::from(b'<')] = self.literals.iter().any(|l| l.starts_with('<'));
         }
-        self
+        self.with_first_updated()
     }
 
     /// The literal tokens, longest first.
@@ -134,6 +147,16 @@ impl ProtectedTokens {
     /// Byte offset of the next protected token at or after `from`, with its
     /// length.
     fn next_match(&self, text: &str, from: usize) -> Option<(usize, usize)> {
+        if let Some(b) = self.only_first {
+            let mut i = from;
+            while let Some(at) = text.get(i..).and_then(|t| t.find(char::from(b))) {
+                if let Some(len) = self.match_at(text, i + at) {
+                    return Some((i + at, len));
+                }
+                i += at + 1;
+            }
+            return None;
+        }
         let bytes = text.as_bytes();
         let mut i = from;
         while i < bytes.len() {

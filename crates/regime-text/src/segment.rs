@@ -59,32 +59,12 @@ impl<'t> Iterator for Segments<'t> {
     type Item = Segment<'t>;
 
     fn next(&mut self) -> Option<Segment<'t>> {
-        while self.pos < self.text.len() {
+        let bytes = self.text.as_bytes();
+        while self.pos < bytes.len() {
             let start = self.pos;
-            let rest = &self.text[start..];
-            let mut cut = rest.len();
-            let mut next = rest.len();
-            let mut iter = rest.char_indices().peekable();
-            while let Some((i, c)) = iter.next() {
-                if is_line_break(c) {
-                    cut = i;
-                    next = i + c.len_utf8();
-                    break;
-                }
-                if is_sentence_end(c) {
-                    match iter.peek() {
-                        None => break,
-                        Some(&(j, d)) if d.is_whitespace() => {
-                            cut = j;
-                            next = j;
-                            break;
-                        }
-                        Some(_) => {}
-                    }
-                }
-            }
-            self.pos = start + next;
-            let raw = &rest[..cut];
+            let (cut, next) = find_cut(self.text, start);
+            self.pos = next;
+            let raw = &self.text[start..cut];
             let trimmed = raw.trim_start();
             let lead = raw.len() - trimmed.len();
             let trimmed = trimmed.trim_end();
@@ -97,6 +77,91 @@ impl<'t> Iterator for Segments<'t> {
         }
         None
     }
+}
+
+/// Bytes that may end a segment, or start a character that may: line
+/// breaks, sentence ends, and every non-ASCII byte (decoded to decide).
+const fn cut_bytes() -> [bool; 256] {
+    let mut t = [false; 256];
+    t[b'\n' as usize] = true;
+    t[b'\r' as usize] = true;
+    t[b'.' as usize] = true;
+    t[b'?' as usize] = true;
+    t[b'!' as usize] = true;
+    let mut b = 0x80;
+    while b < 256 {
+        t[b] = true;
+        b += 1;
+    }
+    t
+}
+
+static CUT_BYTES: [bool; 256] = cut_bytes();
+
+/// The end of the segment starting at byte `start` of `text` and where the
+/// next one starts: `(cut, next)`. Scans bytes; only bytes that can start a
+/// line break or sentence end are looked at as characters.
+fn find_cut(text: &str, start: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let mut i = start;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !CUT_BYTES[usize::from(b)] {
+            i += 1;
+            continue;
+        }
+        let c = if b < 0x80 {
+            char::from(b)
+        } else if let Some(c) = text.get(i..).and_then(|r| r.chars().next()) {
+            c
+        } else {
+            // A continuation byte: not the start of a character.
+            i += 1;
+            continue;
+        };
+        let after = i + c.len_utf8();
+        if is_line_break(c) {
+            return (i, after);
+        }
+        if is_sentence_end(c) {
+            match text[after..].chars().next() {
+                None => return (bytes.len(), bytes.len()),
+                Some(d) if d.is_whitespace() => return (after, after),
+                Some(_) => {}
+            }
+        }
+        i = after;
+    }
+    (bytes.len(), bytes.len())
+}
+
+/// The reference implementation of the cut search (one `char` at a time),
+/// kept to check [`find_cut`] against.
+#[cfg(test)]
+fn find_cut_chars(text: &str, start: usize) -> (usize, usize) {
+    let rest = &text[start..];
+    let mut cut = rest.len();
+    let mut next = rest.len();
+    let mut iter = rest.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        if is_line_break(c) {
+            cut = i;
+            next = i + c.len_utf8();
+            break;
+        }
+        if is_sentence_end(c) {
+            match iter.peek() {
+                None => break,
+                Some(&(j, d)) if d.is_whitespace() => {
+                    cut = j;
+                    next = j;
+                    break;
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    (start + cut, start + next)
 }
 
 #[cfg(test)]
@@ -128,6 +193,36 @@ mod tests {
             assert_eq!(&t[s.start..s.end()], s.text);
         }
         assert_eq!(texts(t), ["one.", "two", "three"]);
+    }
+
+    #[test]
+    fn byte_scan_agrees_with_the_char_scan() {
+        let pieces = [
+            "a", " ", ".", "?", "!", "\n", "\r", "\u{2028}", "\u{2029}", "。", "？", "！",
+            "\u{3000}", "\u{a0}", "é", "中", "\t", "\u{85}",
+        ];
+        // Every text of up to 4 pieces, from every char boundary.
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            let mut longer = Vec::new();
+            for t in &texts {
+                for p in pieces {
+                    longer.push(format!("{t}{p}"));
+                }
+            }
+            texts.extend(longer);
+            texts.sort();
+            texts.dedup();
+        }
+        for t in &texts {
+            for (start, _) in t.char_indices() {
+                assert_eq!(
+                    find_cut(t, start),
+                    find_cut_chars(t, start),
+                    "{t:?} at {start}"
+                );
+            }
+        }
     }
 
     #[test]

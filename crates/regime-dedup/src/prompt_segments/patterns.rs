@@ -51,7 +51,46 @@ struct Pattern {
     /// Range of its normalised text in `Patterns::keys`.
     start: usize,
     end: usize,
+    /// Its first [`PREFIX_BYTES`] bytes (little-endian), when it has them.
+    prefix: u32,
+    /// Whether it starts with an ASCII word character (letter, digit,
+    /// `_`): such a pattern cannot start a copy right after another one.
+    word_start: bool,
 }
+
+/// Bytes of a pattern's prefix checked at every candidate position.
+const PREFIX_BYTES: usize = 4;
+
+/// Bits of each prefix filter (`Patterns::filters`).
+const FILTER_BITS: usize = 1024;
+
+/// A 1024-bit set of hashed prefixes.
+type Filter = [u64; FILTER_BITS / 64];
+
+/// The filter bit of a prefix.
+fn filter_bit(prefix: u32) -> usize {
+    (prefix.wrapping_mul(0x9E37_79B1) >> 22) as usize
+}
+
+fn filter_has(filter: &Filter, bit: usize) -> bool {
+    filter[bit / 64] & (1 << (bit % 64)) != 0
+}
+
+/// Whether `b` is an ASCII word byte (letter, digit, `_`).
+fn is_ascii_word(b: u8) -> bool {
+    ASCII_WORD[usize::from(b)]
+}
+
+static ASCII_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        // `0-9`, `A-Z`, `_`, `a-z`.
+        t[b] = matches!(b, 0x30..=0x39 | 0x41..=0x5A | 0x5F | 0x61..=0x7A);
+        b += 1;
+    }
+    t
+};
 
 /// The canonical segments registered so far in one sample.
 #[derive(Debug, Default)]
@@ -62,6 +101,15 @@ pub(super) struct Patterns {
     automaton: Option<AhoCorasick>,
     /// Patterns the automaton was built over.
     built: usize,
+    /// `[0]`: prefixes of every pattern; `[1]`: of the patterns that do
+    /// not start with an ASCII word character (the ones looked for right
+    /// after a word character).
+    filters: [Filter; 2],
+    /// Whether a pattern is shorter than [`PREFIX_BYTES`] (then the
+    /// filters are not used).
+    any_short: bool,
+    /// Byte length of the shortest pattern.
+    min_len: usize,
 }
 
 impl Patterns {
@@ -71,6 +119,9 @@ impl Patterns {
         self.ids.clear();
         self.automaton = None;
         self.built = 0;
+        self.filters = Default::default();
+        self.any_short = false;
+        self.min_len = usize::MAX;
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -87,10 +138,26 @@ impl Patterns {
         }
         let start = self.keys.len();
         self.keys.push_str(key);
+        let bytes = key.as_bytes();
+        let prefix = if let Some(&p) = bytes.first_chunk::<PREFIX_BYTES>() {
+            u32::from_le_bytes(p)
+        } else {
+            self.any_short = true;
+            0
+        };
+        let word_start = bytes.first().is_some_and(|&b| is_ascii_word(b));
+        let bit = filter_bit(prefix);
+        self.filters[0][bit / 64] |= 1 << (bit % 64);
+        if !word_start {
+            self.filters[1][bit / 64] |= 1 << (bit % 64);
+        }
+        self.min_len = self.min_len.min(bytes.len());
         self.list.push(Pattern {
             hash,
             start,
             end: self.keys.len(),
+            prefix,
+            word_start,
         });
         self.ids.entry(hash).or_insert(self.list.len() - 1);
     }
@@ -130,6 +197,10 @@ impl Patterns {
             }
             return;
         }
+        if !self.any_short {
+            self.prefix_search(hay, &mut found);
+            return;
+        }
         // An automaton too large for its state ids is the only failure to
         // build; the one-by-one search below finds the same occurrences.
         for p in &self.list {
@@ -145,6 +216,44 @@ impl Patterns {
                 let start = from + at;
                 found(start, start + key.len(), key);
                 from = start + step;
+            }
+        }
+    }
+}
+
+impl Patterns {
+    /// The search of [`Self::for_each_match`] when every pattern has at
+    /// least [`PREFIX_BYTES`] bytes: one pass over `hay`, looking at each
+    /// position's next 4 bytes in a bit set of the patterns' prefixes, and
+    /// comparing whole patterns only where a prefix is equal. After an
+    /// ASCII word character only patterns that do not start with one are
+    /// looked for: an occurrence there cuts a word, so it would be dropped
+    /// (`is_cut_ok`); nothing else is skipped.
+    fn prefix_search(&self, hay: &str, found: &mut impl FnMut(usize, usize, &str)) {
+        let bytes = hay.as_bytes();
+        let Some(last) = bytes.len().checked_sub(self.min_len) else {
+            return;
+        };
+        let mut after_word = false;
+        for (i, window) in bytes.windows(PREFIX_BYTES).enumerate().take(last + 1) {
+            // Branch-free up to the (rare) filter hit.
+            let was_after_word = after_word;
+            after_word = is_ascii_word(window[0]);
+            let prefix = u32::from_le_bytes([window[0], window[1], window[2], window[3]]);
+            if !filter_has(
+                &self.filters[usize::from(was_after_word)],
+                filter_bit(prefix),
+            ) {
+                continue;
+            }
+            for p in &self.list {
+                if p.prefix != prefix || (was_after_word && p.word_start) {
+                    continue;
+                }
+                let key = &self.keys[p.start..p.end];
+                if bytes[i..].starts_with(key.as_bytes()) {
+                    found(i, i + key.len(), key);
+                }
             }
         }
     }
@@ -198,6 +307,55 @@ mod tests {
         assert_eq!(want.iter().filter(|(s, e)| &hay[*s..*e] == "aa").count(), 5);
         assert_eq!(want.len(), 5 + 3 + 2 + 1);
         assert_eq!(all_matches(&big, hay), want);
+    }
+
+    #[test]
+    fn prefix_search_finds_every_occurrence_that_cuts_no_word_at_its_start() {
+        let keys = [
+            "shape? the",
+            "the shape?",
+            "aaaa",
+            "é shape",
+            " the",
+            "\"the sha",
+            "e? t",
+            "中文 shape",
+        ];
+        let hays = [
+            "aaaaaa é shape? the shape? the shape? aaa",
+            "xthe shape? \"the shape?\" 中文 shape",
+            "the shapes? the shape?the shape? e? the",
+            "",
+            "aaa",
+        ];
+        for n in 1..=keys.len() {
+            let mut p = Patterns::default();
+            p.clear();
+            for k in &keys[..n] {
+                p.insert(xxh3_64(k.as_bytes()), k);
+            }
+            for hay in hays {
+                let mut want = Vec::new();
+                for k in &keys[..n] {
+                    for (at, _) in hay.match_indices(k).chain(
+                        // `match_indices` skips overlapping occurrences.
+                        (1..hay.len())
+                            .filter(|&i| hay.is_char_boundary(i) && hay[i..].starts_with(k))
+                            .map(|i| (i, *k)),
+                    ) {
+                        let glued = at > 0
+                            && is_ascii_word(hay.as_bytes()[at - 1])
+                            && is_ascii_word(k.as_bytes()[0]);
+                        if !glued {
+                            want.push((at, at + k.len()));
+                        }
+                    }
+                }
+                want.sort_unstable();
+                want.dedup();
+                assert_eq!(all_matches(&p, hay), want, "{hay:?} with {n} keys");
+            }
+        }
     }
 
     #[test]

@@ -20,29 +20,51 @@ pub(super) struct SpanText {
     mapped: Mapped,
 }
 
-/// Whether normalising `trimmed` (ASCII, already trimmed) only maps each
-/// whitespace byte to a space: no two whitespace bytes are adjacent.
-fn single_spaced(trimmed: &[u8]) -> bool {
-    let ws = |b: &u8| char::from(*b).is_whitespace();
-    !trimmed.windows(2).any(|w| ws(&w[0]) && ws(&w[1]))
+/// Whether `b` is an ASCII byte `char::is_whitespace` accepts (tab, line
+/// feed, vertical tab, form feed, carriage return, space).
+fn is_ascii_ws(b: u8) -> bool {
+    b == b' ' || b.wrapping_sub(b'\t') < 5
 }
 
 impl SpanText {
     /// Normalises `src`, whose first byte sits at `base` in the field.
     pub(super) fn fill(&mut self, src: &str, base: usize, case_fold: bool) {
-        let trimmed = src.trim();
-        if src.is_ascii() && single_spaced(trimmed.as_bytes()) {
-            let lead = src.len() - src.trim_start().len();
+        // `trim_ascii` trims what `trim` does on ASCII text except the
+        // vertical tab (U+000B), which `char::is_whitespace` accepts.
+        let trimmed = src.trim_ascii();
+        let bytes = trimmed.as_bytes();
+        // One branch-free pass (vectorised): any non-ASCII byte, any
+        // whitespace byte other than a space. Bytes trimmed off are ASCII,
+        // so an ASCII `trimmed` means an ASCII `src`.
+        let (high, ctrl_ws) = bytes.iter().fold((0u8, false), |(high, ws), &b| {
+            (high | b, ws | (b.wrapping_sub(b'\t') < 5))
+        });
+        let vt_end = bytes.first() == Some(&0x0B) || bytes.last() == Some(&0x0B);
+        if high < 0x80 && !vt_end && !trimmed.contains("  ") {
+            let lead = src.len() - src.trim_ascii_start().len();
             self.plain.clear();
-            self.plain.extend(trimmed.chars().map(|c| {
-                if c.is_whitespace() {
-                    ' '
-                } else if case_fold {
-                    c.to_ascii_lowercase()
-                } else {
-                    c
+            if ctrl_ws {
+                // No two whitespace bytes adjacent (a tab or line break
+                // next to a space would be a run): each maps to a space.
+                if bytes
+                    .windows(2)
+                    .any(|w| is_ascii_ws(w[0]) && is_ascii_ws(w[1]))
+                {
+                    self.shift = None;
+                    normalize_mapped(src, base, case_fold, &mut self.mapped);
+                    return;
                 }
-            }));
+                self.plain.extend(
+                    bytes
+                        .iter()
+                        .map(|&b| if is_ascii_ws(b) { ' ' } else { char::from(b) }),
+                );
+            } else {
+                self.plain.push_str(trimmed);
+            }
+            if case_fold {
+                self.plain.make_ascii_lowercase();
+            }
             self.shift = Some(base + lead);
         } else {
             self.shift = None;
@@ -96,6 +118,11 @@ mod tests {
             "double  space",
             "é accent",
             "",
+            "\u{b}lead vertical tab",
+            "trail vertical tab\u{b}",
+            " \u{b} ",
+            "\u{3000}ideographic space\u{3000}",
+            " \n\t ",
         ] {
             for fold in [false, true] {
                 let base = 7;
