@@ -66,11 +66,17 @@ impl Role {
     /// (`human`/`user`, `gpt`/`assistant`, `system`, …), case-insensitive.
     #[must_use]
     pub fn from_speaker(speaker: &str) -> Self {
-        match speaker.to_ascii_lowercase().as_str() {
-            "human" | "user" => Self::User,
-            "gpt" | "assistant" | "model" | "bot" | "chatgpt" | "bard" => Self::Assistant,
-            "system" => Self::System,
-            _ => Self::Other,
+        // Called once per turn: compare in place rather than allocate a
+        // lowercased copy.
+        let is = |names: &[&str]| names.iter().any(|n| speaker.eq_ignore_ascii_case(n));
+        if is(&["human", "user"]) {
+            Self::User
+        } else if is(&["gpt", "assistant", "model", "bot", "chatgpt", "bard"]) {
+            Self::Assistant
+        } else if is(&["system"]) {
+            Self::System
+        } else {
+            Self::Other
         }
     }
 }
@@ -457,6 +463,9 @@ mod tests {
         assert_eq!(Role::from_speaker("GPT"), Role::Assistant);
         assert_eq!(Role::from_speaker("system"), Role::System);
         assert_eq!(Role::from_speaker("tool"), Role::Other);
+        assert_eq!(Role::from_speaker("User"), Role::User);
+        assert_eq!(Role::from_speaker("users"), Role::Other);
+        assert_eq!(Role::from_speaker(""), Role::Other);
     }
 
     #[test]
