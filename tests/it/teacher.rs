@@ -27,6 +27,17 @@ fn sample_rows(dir: &Path, rows: usize) -> PathBuf {
     path
 }
 
+/// A `columns` corpus of `rows` distinct prompts and answers (every field
+/// its own request: repeated texts are sent once) and its field map.
+fn distinct_rows(dir: &Path, rows: usize) -> (PathBuf, PathBuf) {
+    let input = dir.join(format!("distinct-{rows}.parquet"));
+    let prompts: Vec<String> = (0..rows)
+        .map(|i| format!("Question {i}: which colour is the shape in picture number {i}?"))
+        .collect();
+    write_corpus(&input, &prompts);
+    (input, fields_file(dir))
+}
+
 fn condition_d(input: &Path, out: &Path, url: &str) -> assert_cmd::Command {
     let mut cmd = regime();
     cmd.args(["-q", "condition", "d"])
@@ -91,11 +102,7 @@ fn every_fault_is_retried_and_counted_like_the_proxy_log() {
     let dir = tempfile::tempdir().unwrap();
     // Distinct prompts: every field is its own request (repeated ones are
     // coalesced, which would blur per-request counts into per-field ones).
-    let input = dir.path().join("distinct.parquet");
-    let prompts: Vec<String> = (0..ROWS)
-        .map(|i| format!("Question {i}: which colour is the shape in picture number {i}?"))
-        .collect();
-    write_corpus(&input, &prompts);
+    let (input, fields) = distinct_rows(dir.path(), ROWS);
     let rt = runtime();
     let upstream = rt.block_on(start_server(ServerConfig {
         model: MODEL.into(),
@@ -117,7 +124,7 @@ fn every_fault_is_retried_and_counted_like_the_proxy_log() {
     run_expect(
         condition_d(&input, &out, &url)
             .args(["--profile", "columns", "--fields"])
-            .arg(fields_file(dir.path()))
+            .arg(&fields)
             .args([
                 "--split",
                 "1",
@@ -197,7 +204,12 @@ fn every_fault_is_retried_and_counted_like_the_proxy_log() {
 /// Runs condition d on `input` through a proxy that freezes after
 /// `freeze_after` answers, kills the process once frozen, and returns the
 /// proxy log.
-fn run_and_kill(input: &Path, out: &Path, cache: &Path, freeze_after: u64) -> Vec<LogEntry> {
+fn run_and_kill(
+    (input, fields): (&Path, &Path),
+    out: &Path,
+    cache: &Path,
+    freeze_after: u64,
+) -> Vec<LogEntry> {
     let rt = runtime();
     let upstream = rt.block_on(start_server(ServerConfig {
         model: MODEL.into(),
@@ -214,6 +226,8 @@ fn run_and_kill(input: &Path, out: &Path, cache: &Path, freeze_after: u64) -> Ve
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("regime"))
         .args(["-q", "condition", "d"])
         .arg(input)
+        .args(["--profile", "columns", "--fields"])
+        .arg(fields)
         .arg("--out")
         .arg(out)
         .arg("--cache-dir")
@@ -249,7 +263,7 @@ fn run_and_kill(input: &Path, out: &Path, cache: &Path, freeze_after: u64) -> Ve
     proxy.log.lock().unwrap().clone()
 }
 
-fn serve_all(input: &Path, out: &Path, cache: &Path) -> Vec<LogEntry> {
+fn serve_all((input, fields): (&Path, &Path), out: &Path, cache: &Path) -> Vec<LogEntry> {
     let rt = runtime();
     let upstream = rt.block_on(start_server(ServerConfig {
         model: MODEL.into(),
@@ -264,6 +278,8 @@ fn serve_all(input: &Path, out: &Path, cache: &Path) -> Vec<LogEntry> {
     let url = format!("http://{}", proxy.addr);
     run_expect(
         condition_d(input, out, &url)
+            .args(["--profile", "columns", "--fields"])
+            .arg(fields)
             .arg("--cache-dir")
             .arg(cache)
             .args(["--concurrency", "8", "--split", "1"]),
@@ -275,9 +291,12 @@ fn serve_all(input: &Path, out: &Path, cache: &Path) -> Vec<LogEntry> {
 #[test]
 fn kill_9_then_rerun_sends_no_answered_request_again() {
     let dir = tempfile::tempdir().unwrap();
-    let input = sample_rows(dir.path(), 150);
+    // Distinct texts: 300 requests (a corpus with repeats sends fewer, and
+    // could finish before the freeze point).
+    let (input, fields) = distinct_rows(dir.path(), 150);
+    let input = (input.as_path(), fields.as_path());
     let (out, cache) = (dir.path().join("d"), dir.path().join("cache"));
-    // A point between 40 and 200 of the ≈ 300 requests, from the clock.
+    // A point between 40 and 200 of the 300 requests, from the clock.
     let freeze = 40
         + u64::from(
             std::time::SystemTime::now()
@@ -285,7 +304,7 @@ fn kill_9_then_rerun_sends_no_answered_request_again() {
                 .unwrap()
                 .subsec_millis(),
         ) % 160;
-    let first = run_and_kill(&input, &out, &cache, freeze);
+    let first = run_and_kill(input, &out, &cache, freeze);
     assert!(
         parquet_files(&out).is_empty(),
         "a killed run published data"
@@ -297,7 +316,7 @@ fn kill_9_then_rerun_sends_no_answered_request_again() {
         .collect();
     // Identical prompts share a key, so count answers, not keys.
     assert!(first.iter().filter(|e| e.completed).count() as u64 >= freeze);
-    let second = serve_all(&input, &out, &cache);
+    let second = serve_all(input, &out, &cache);
     let again: Vec<&LogEntry> = second
         .iter()
         .filter(|e| answered.contains(&e.key))
@@ -309,7 +328,7 @@ fn kill_9_then_rerun_sends_no_answered_request_again() {
     );
     // The resumed output equals an uninterrupted run's, byte for byte.
     let (fresh_out, fresh_cache) = (dir.path().join("fresh"), dir.path().join("fresh-cache"));
-    serve_all(&input, &fresh_out, &fresh_cache);
+    serve_all(input, &fresh_out, &fresh_cache);
     let (a, b) = (parquet_files(&out), parquet_files(&fresh_out));
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(&b) {
