@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use arrow::array::{AsArray, RecordBatch};
 
 use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, write_parquet};
-use crate::teacher_server::{ProxyConfig, ServerConfig, runtime, start_proxy, start_server};
+use crate::teacher_server::{runtime, start_logged_server};
 
 fn pipelines() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines")
@@ -336,16 +336,7 @@ fn condition_d_recipe_rewrites_through_the_teacher_named_in_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let rt = runtime();
-    let server = rt.block_on(start_server(ServerConfig {
-        model: "recipe-teacher".into(),
-        ..ServerConfig::default()
-    }));
-    let proxy = rt.block_on(start_proxy(ProxyConfig {
-        upstream: server,
-        faults: Vec::new(),
-        stall: Duration::ZERO,
-        freeze_after: None,
-    }));
+    let proxy = rt.block_on(start_logged_server("recipe-teacher"));
     let run = || {
         let mut cmd = regime();
         cmd.arg("run")

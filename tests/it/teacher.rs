@@ -14,7 +14,7 @@ use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, wri
 use crate::dedup::{fields_file, write_corpus};
 use crate::teacher_server::{
     Fault, LogEntry, Proxy, ProxyConfig, ServerConfig, deterministic_completion, runtime,
-    start_proxy, start_server,
+    start_logged_server, start_proxy, start_server,
 };
 
 const MODEL: &str = "teacher-test";
@@ -265,16 +265,7 @@ fn run_and_kill(
 
 fn serve_all((input, fields): (&Path, &Path), out: &Path, cache: &Path) -> Vec<LogEntry> {
     let rt = runtime();
-    let upstream = rt.block_on(start_server(ServerConfig {
-        model: MODEL.into(),
-        ..ServerConfig::default()
-    }));
-    let proxy = rt.block_on(start_proxy(ProxyConfig {
-        upstream,
-        faults: Vec::new(),
-        stall: Duration::ZERO,
-        freeze_after: None,
-    }));
+    let proxy = rt.block_on(start_logged_server(MODEL));
     let url = format!("http://{}", proxy.addr);
     run_expect(
         condition_d(input, out, &url)
@@ -396,16 +387,7 @@ fn batch_export_then_import_completes_without_a_request() {
     std::fs::write(&answers, responses).unwrap();
     // The proxy logs any request that would still be sent.
     let rt = runtime();
-    let upstream = rt.block_on(start_server(ServerConfig {
-        model: MODEL.into(),
-        ..ServerConfig::default()
-    }));
-    let proxy = rt.block_on(start_proxy(ProxyConfig {
-        upstream,
-        faults: Vec::new(),
-        stall: Duration::ZERO,
-        freeze_after: None,
-    }));
+    let proxy = rt.block_on(start_logged_server(MODEL));
     let url = format!("http://{}", proxy.addr);
     run_expect(
         condition_d(&input, &out, &url)

@@ -465,6 +465,23 @@ fn entry_is_answer(fault: Option<Fault>) -> bool {
     matches!(fault, None | Some(Fault::NoTags | Fault::Length))
 }
 
+/// The deterministic server serving `model`, behind a proxy that injects
+/// nothing and logs every request.
+pub(crate) async fn start_logged_server(model: &str) -> Proxy {
+    let upstream = start_server(ServerConfig {
+        model: model.into(),
+        ..ServerConfig::default()
+    })
+    .await;
+    start_proxy(ProxyConfig {
+        upstream,
+        faults: Vec::new(),
+        stall: Duration::ZERO,
+        freeze_after: None,
+    })
+    .await
+}
+
 /// A tokio runtime for a test's servers, on its own threads.
 pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

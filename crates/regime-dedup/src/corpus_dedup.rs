@@ -372,6 +372,22 @@ pub struct ClusterMember {
     pub representative_from_index: bool,
 }
 
+impl ClusterMember {
+    /// A corpus row as its own cluster's representative, until it joins
+    /// another.
+    fn corpus_row(row_id: u64, id: Option<String>) -> Self {
+        Self {
+            row_id,
+            id,
+            cluster_id: row_id,
+            representative: row_id,
+            jaccard: Some(1.0),
+            from_index: false,
+            representative_from_index: false,
+        }
+    }
+}
+
 /// The figures of a de-duplication run (`report.json`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DedupReport {
@@ -445,7 +461,18 @@ struct Clusterer<'c> {
     members: Vec<ClusterMember>,
 }
 
-impl Clusterer<'_> {
+impl<'c> Clusterer<'c> {
+    fn new(config: &'c DedupConfig, plan: Option<NearPlan<'c>>) -> Self {
+        Self {
+            config,
+            plan,
+            exact: HashMap::new(),
+            exact_reps: HashMap::new(),
+            open: HashMap::new(),
+            members: Vec::new(),
+        }
+    }
+
     /// Whether row `doc` (content `content`, `member` its cluster entry
     /// given a representative) is kept.
     fn keep(
@@ -606,10 +633,10 @@ struct Best {
     rows: u64,
 }
 
-/// Whether `(a_priority, a_row)` comes before `(b_priority, b_row)`:
-/// higher priority first, then the lower row id.
-fn outranks(a: (f64, u64), b: (f64, u64)) -> bool {
-    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).is_lt()
+/// The order of `(priority, row id)` pairs in a cluster: higher priority
+/// first, then the lower row id.
+fn rank(a: (f64, u64), b: (f64, u64)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
 }
 
 /// The priority column of `batch` as numbers, null and NaN as −∞.
@@ -676,14 +703,7 @@ pub fn priority_decisions(
 ) -> Result<PriorityDecisions, Error> {
     let words = WordTokenizer::new();
     let normalizer = config.normalizer();
-    let mut clusterer = Clusterer {
-        config,
-        plan,
-        exact: HashMap::new(),
-        exact_reps: HashMap::new(),
-        open: HashMap::new(),
-        members: Vec::new(),
-    };
+    let mut clusterer = Clusterer::new(config, plan);
     let mut best: HashMap<u128, Best> = HashMap::new();
     let index_docs = plan.map_or(0, |p| p.candidates.index_docs);
     let mut keep = Vec::new();
@@ -726,7 +746,7 @@ pub fn priority_decisions(
                     best.entry(content_hash(&content))
                         .and_modify(|b| {
                             b.rows += 1;
-                            if outranks((p, row_id), (b.priority, b.row_id)) {
+                            if rank((p, row_id), (b.priority, b.row_id)).is_lt() {
                                 (b.priority, b.row_id) = (p, row_id);
                             }
                         })
@@ -749,23 +769,16 @@ pub fn priority_decisions(
                             priority: p,
                             doc,
                             shingles,
-                            member: ClusterMember {
+                            member: ClusterMember::corpus_row(
                                 row_id,
-                                id: ids.as_ref().and_then(|f| f(row)),
-                                cluster_id: row_id,
-                                representative: row_id,
-                                jaccard: Some(1.0),
-                                from_index: false,
-                                representative_from_index: false,
-                            },
+                                ids.as_ref().and_then(|f| f(row)),
+                            ),
                         });
                         if members.len() == size as usize
                             && let Some(mut members) = waiting.remove(&comp)
                         {
                             members.sort_by(|a, b| {
-                                b.priority
-                                    .total_cmp(&a.priority)
-                                    .then(a.member.row_id.cmp(&b.member.row_id))
+                                rank((a.priority, a.member.row_id), (b.priority, b.member.row_id))
                             });
                             for m in members {
                                 let kept = clusterer.keep_near(
@@ -832,14 +845,7 @@ pub fn deduplicate(
         (Some(_), Some(near)) => Some(min_hasher(near)?),
         _ => None,
     };
-    let mut clusterer = Clusterer {
-        config,
-        plan,
-        exact: HashMap::new(),
-        exact_reps: HashMap::new(),
-        open: HashMap::new(),
-        members: Vec::new(),
-    };
+    let mut clusterer = Clusterer::new(config, plan);
     let mut doc: u32 = plan.map_or(0, |p| p.candidates.index_docs);
     let mut rows = 0u64;
     let mut kept = 0u64;
@@ -883,15 +889,7 @@ pub fn deduplicate(
         for (row, p) in prepared.into_iter().enumerate() {
             let row_id = batch.row_id(row).as_u64();
             let id = ids.as_ref().and_then(|f| f(row));
-            let member = ClusterMember {
-                row_id,
-                id: id.clone(),
-                cluster_id: row_id,
-                representative: row_id,
-                jaccard: Some(1.0),
-                from_index: false,
-                representative_from_index: false,
-            };
+            let member = ClusterMember::corpus_row(row_id, id.clone());
             let kept_row = match decided.as_ref().map(|d| &d.0) {
                 None => clusterer.keep(doc, &p.content, p.shingles.as_deref(), member)?,
                 Some(Decided::Near { keep, .. }) => keep
