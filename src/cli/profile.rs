@@ -56,6 +56,11 @@ pub(crate) struct ProfileArgs {
     /// Process only block I of N and write a partial state for `regime merge`.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub(crate) shard: Option<(u64, u64)>,
+    /// Also measure the near-duplicate share: the share of samples `regime
+    /// dedup near` (datatrove preset, every text field) would remove. Two
+    /// more passes over the corpus; not with `--shard` or `--compare`.
+    #[arg(long, conflicts_with_all = ["shard", "compare"])]
+    pub(crate) near: bool,
     /// Worker threads (default: available cores).
     #[arg(long, short = 'j', value_name = "N", env = "REGIME_THREADS")]
     pub(crate) threads: Option<usize>,

@@ -99,7 +99,8 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
             &opened,
             &config,
             near,
-            args,
+            &args.merge,
+            args.run_rows,
             against.as_ref(),
             &out,
             rows,
@@ -148,7 +149,7 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
         plan,
         decided,
         index.as_mut().map(|(_, w)| w),
-        &mut writer,
+        Some(&mut writer),
         &mut |n| bar.set_position(n),
     )?;
     bar.finish_and_clear();
@@ -187,6 +188,56 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     out.commit(manifest)?;
     summarize(&report, common.max_cluster, stage, &dir, global);
     Ok(Outcome::Success)
+}
+
+/// The report `regime dedup near` with its default settings (the datatrove
+/// preset) would give on the
+/// opened corpus (every text field), without writing the kept rows: the
+/// signature pass (band runs as scratch files in `out`'s staging
+/// directory) and the verification pass. What `regime profile --near`
+/// takes its near-duplicate share from.
+pub(crate) fn near_report(
+    opened: &Corpus,
+    out: &OutputDir,
+    global: &GlobalArgs,
+) -> anyhow::Result<DedupReport> {
+    let near = NearConfig::datatrove();
+    let config = DedupConfig {
+        roles: None,
+        case_fold: false,
+        near: Some(near),
+        // Only the share is used: no cluster is "oversized".
+        max_cluster: usize::MAX,
+    };
+    let rows = opened.builder.total_rows()?;
+    let candidates = near_candidates(
+        opened,
+        &config,
+        near,
+        &[],
+        regime_dedup::DEFAULT_RUN_DOCS,
+        None,
+        out,
+        rows,
+        global,
+    )?;
+    let plan = NearPlan {
+        candidates: &candidates,
+        against: None,
+    };
+    let bar = progress::bar(global, Some(rows), "near duplicates", "rows");
+    let (report, _) = deduplicate(
+        opened.builder.clone().build(),
+        &opened.map,
+        &config,
+        Some(plan),
+        None,
+        None,
+        None,
+        &mut |n| bar.set_position(n),
+    )?;
+    bar.finish_and_clear();
+    Ok(report)
 }
 
 fn summarize(report: &DedupReport, max: usize, stage: &str, dir: &Path, global: &GlobalArgs) {
@@ -270,7 +321,8 @@ fn near_candidates(
     opened: &Corpus,
     config: &DedupConfig,
     near: NearConfig,
-    args: &DedupNearArgs,
+    merge: &[PathBuf],
+    run_rows: usize,
     against: Option<&NearIndex>,
     out: &OutputDir,
     rows: u64,
@@ -279,11 +331,11 @@ fn near_candidates(
     let index_docs = against.map_or(0, NearIndex::docs);
     let docs = u32::try_from(rows).context("more than 2^32 - 1 rows in one run")?;
     let mut runs: Vec<RunFile> = against.map(|i| i.runs().clone()).into_iter().collect();
-    if args.merge.is_empty() {
+    if merge.is_empty() {
         // Scratch runs in the staging directory: never published, removed
         // with it at commit or by the next run after an interruption.
         let scratch = out.staged(BANDS_FILE).with_extension("scratch");
-        let mut writer = RunWriter::create(&scratch, near.bands, args.run_rows)?;
+        let mut writer = RunWriter::create(&scratch, near.bands, run_rows)?;
         let bar = progress::bar(global, Some(rows), "signatures", "rows");
         near_signatures(
             text_reader(opened)?,
@@ -304,7 +356,7 @@ fn near_candidates(
             );
         }
         runs.extend(merged_runs(
-            &args.merge,
+            merge,
             config.settings(near),
             rows,
             &opened.paths(),

@@ -6,12 +6,13 @@ use std::sync::{Mutex, mpsc};
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray};
-use regime_corpus::{BatchText, CorpusBatch, OutputDir, Role, TextField};
+use regime_corpus::{BatchText, CorpusBatch, OutputDir, TextField};
+use regime_dedup::{PromptDedup, PromptField, SampleDedup};
 use regime_stats::{
-    FieldInput, ProfileComparison, ProfileConfig, ProfileReport, ProfileState, SampleInput,
-    TokenSeq, TokenSpace,
+    FieldInput, ProfileComparison, ProfileConfig, ProfileReport, ProfileState, PromptDupCounts,
+    SampleInput, TokenSeq, TokenSpace,
 };
-use regime_text::{HfTokenizer, Normalizer, Tokenizer, Tokens, WordTokenizer, segments};
+use regime_text::{HfTokenizer, Normalizer, Tokenizer, Tokens, WordTokenizer};
 use serde::{Deserialize, Serialize};
 
 use super::Outcome;
@@ -22,10 +23,6 @@ use crate::progress;
 
 /// Name of the partial state written by `--shard`.
 pub(crate) const PARTIAL_FILE: &str = "partial.json";
-
-/// Segments shorter than this (normalised characters) are not templates
-/// (CORPUS.md `min_chars`).
-const MIN_SEGMENT_CHARS: usize = 16;
 
 /// What `--shard` writes and `regime merge` reads.
 #[derive(Serialize, Deserialize)]
@@ -97,9 +94,14 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
     if args.compare {
         return run_compare(args, global, &tokenizer, threads, &clock);
     }
-    let (state, paths, samples) = scan(&args.input, args, global, &tokenizer, threads, args.shard)?;
+    let (state, corpus, samples) =
+        scan(&args.input, args, global, &tokenizer, threads, args.shard)?;
+    let paths = corpus.paths();
     let out = OutputDir::prepare(&args.out, args.overwrite)?;
-    let config_json = serde_json::to_value(state.config())?;
+    let mut config_json = serde_json::to_value(state.config())?;
+    if let Some(settings) = config_json.as_object_mut() {
+        settings.insert("near".into(), args.near.into());
+    }
     if let Some((i, n)) = args.shard {
         let partial = Partial {
             version: 1,
@@ -125,7 +127,14 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
         );
         return Ok(Outcome::Success);
     }
-    let report = tokenizer.finalize(&state);
+    let mut report = tokenizer.finalize(&state);
+    drop(state);
+    if args.near {
+        let near = super::dedup::near_report(&corpus, &out, global)?;
+        if let Some(d) = report.overall.duplication.as_mut() {
+            d.near_duplicate_share = Some(ratio(near.duplicates, near.rows));
+        }
+    }
     profile_output::write_report(&out, &report)?;
     let manifest = clock.manifest("profile", config_json, None, &paths, (samples, 0))?;
     let dir = out.path().to_path_buf();
@@ -170,8 +179,9 @@ fn run_compare(
         profile: args.input.profile,
         fields: args.input.fields.clone(),
     };
-    let (sa, mut paths, na) = scan(&one(a), args, global, tokenizer, threads, None)?;
-    let (sb, pb, nb) = scan(&one(b), args, global, tokenizer, threads, None)?;
+    let (sa, ca, na) = scan(&one(a), args, global, tokenizer, threads, None)?;
+    let (sb, cb, nb) = scan(&one(b), args, global, tokenizer, threads, None)?;
+    let (mut paths, pb) = (ca.paths(), cb.paths());
     paths.extend(pb);
     let (ra, rb) = (tokenizer.finalize(&sa), tokenizer.finalize(&sb));
     let compare = sa.compare(&sb, &ra, &rb)?;
@@ -216,6 +226,11 @@ struct Worker<'a> {
     by: &'a [String],
     /// Reused buffer for the exact-duplicate key.
     key: String,
+    /// The prompt-segment audit (default settings, as `regime audit-prompts`):
+    /// its rates and its template candidates.
+    prompt: PromptDedup,
+    /// Reused result of [`Self::prompt`].
+    prompt_out: SampleDedup,
 }
 
 /// Reads the corpus (block `shard` only, when given) into one state.
@@ -226,9 +241,8 @@ fn scan(
     tokenizer: &AnyTokenizer,
     threads: usize,
     shard: Option<(u64, u64)>,
-) -> anyhow::Result<(ProfileState, Vec<PathBuf>, u64)> {
+) -> anyhow::Result<(ProfileState, corpus::Corpus, u64)> {
     let corpus = corpus::open(input, global)?;
-    let paths = corpus.paths();
     let total = corpus.builder.total_rows()?;
     let (lo, hi) = shard.map_or((0, total), |(i, n)| {
         (block_start(total, i, n), block_start(total, i + 1, n))
@@ -245,8 +259,8 @@ fn scan(
             columns.push(col.clone());
         }
     }
-    let map = corpus.map;
-    let reader = corpus.builder.with_columns(columns)?.build();
+    let map = &corpus.map;
+    let reader = corpus.builder.clone().with_columns(columns)?.build();
     let cfg = config(args, tokenizer.space(), threads);
     let bar = progress::bar(global, Some(hi - lo), "profile", "samples");
     let (tx, rx) = mpsc::sync_channel::<(CorpusBatch, u64)>(threads * 2);
@@ -254,7 +268,7 @@ fn scan(
     let states: Vec<anyhow::Result<ProfileState>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                let (rx, map, cfg, bar) = (&rx, &map, cfg.clone(), &bar);
+                let (rx, cfg, bar) = (&rx, cfg.clone(), &bar);
                 s.spawn(move || -> anyhow::Result<ProfileState> {
                     let mut w = Worker {
                         state: ProfileState::new(cfg)?,
@@ -263,6 +277,8 @@ fn scan(
                         normalizer: Normalizer::new(),
                         by: &args.by,
                         key: String::new(),
+                        prompt: PromptDedup::builder().build()?,
+                        prompt_out: SampleDedup::default(),
                     };
                     loop {
                         let next = rx
@@ -323,7 +339,13 @@ fn scan(
     for s in states {
         merged.combine(s?)?;
     }
-    Ok((merged, paths, hi - lo))
+    Ok((merged, corpus, hi - lo))
+}
+
+/// `a / b`, 0 when `b` is 0.
+#[expect(clippy::cast_precision_loss, reason = "row counts below 2^52")]
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
 /// First sample of block `i` of `n` over `total` samples: `⌊total · i / n⌋`.
@@ -380,21 +402,25 @@ impl Worker<'_> {
             self.normalizer.normalize_into(f.text, &mut key);
             key.push('\u{1e}');
         }
-        // Template candidates: normalised segments of prompt fields.
-        let mut segs: Vec<String> = Vec::new();
-        let mut norm = String::new();
-        for f in local.iter().filter(|f| f.role != Role::Assistant) {
-            for s in segments(f.text) {
-                norm.clear();
-                self.normalizer.normalize_into(s.text, &mut norm);
-                if norm.chars().count() >= MIN_SEGMENT_CHARS {
-                    segs.push(norm.clone());
-                }
-            }
-        }
-        segs.sort_unstable();
-        segs.dedup();
-        let seg_refs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        // Prompt-segment duplication and the template candidates (the
+        // sample's distinct normalised prompt segments), as the audit finds them.
+        let prompt_fields: Vec<PromptField<'_>> = local
+            .iter()
+            .map(|f| PromptField {
+                role: f.role,
+                text: f.text,
+            })
+            .collect();
+        self.prompt.run(&prompt_fields, &mut self.prompt_out);
+        let c = &self.prompt_out.counts;
+        let prompt_dup = PromptDupCounts {
+            duplicate_copies: c.copies,
+            segment_occurrences: c.segments,
+            duplicate_chars: c.copy_chars,
+            chars: c.chars,
+            repeated_turns: c.repeated_turns,
+        };
+        let seg_refs: Vec<&str> = self.prompt_out.templates().map(|(_, s)| s).collect();
         let values: Vec<(String, Option<String>)> = self
             .by
             .iter()
@@ -409,7 +435,7 @@ impl Worker<'_> {
             words: Some(&all_words),
             content_hash: Some(regime_text::content_hash(&key)),
             segments: &seg_refs,
-            prompt_dup: None,
+            prompt_dup: Some(prompt_dup),
             categories: &cats,
         });
         self.key = key;

@@ -222,3 +222,133 @@ fn compare_needs_two_inputs_and_shard_is_validated() {
         2,
     );
 }
+
+/// The profile's prompt-segment figures are the audit's: on a generated
+/// corpus with copies planted in 75% of samples both report exactly 0.75,
+/// the same rates and the same templates.
+#[test]
+fn prompt_duplication_figures_equal_the_audit() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let corpus = tmp.path().join("synth");
+    run_expect(
+        regime()
+            .args(["synth", "prompt-dup"])
+            .arg(sample())
+            .args(["--share", "0.75", "--seed", "3", "--rows", "1000", "--out"])
+            .arg(&corpus),
+        0,
+    );
+    let parts = crate::common::parquet_files(&corpus);
+    let audit = run_expect(
+        regime()
+            .arg("audit-prompts")
+            .args(&parts)
+            .args(["--format", "json"]),
+        0,
+    );
+    let audit: Value = serde_json::from_slice(&audit.stdout).expect("audit JSON");
+    let out = tmp.path().join("p");
+    run_expect(
+        regime().arg("profile").args(&parts).arg("--out").arg(&out),
+        0,
+    );
+    let dup = &report(&out)["overall"]["duplication"];
+    let prompt = &dup["prompt"];
+    assert_eq!(prompt["samples"], 1000);
+    assert_eq!(prompt["sample_dup_rate"], 0.75);
+    for k in [
+        "sample_dup_rate",
+        "segment_dup_rate",
+        "char_dup_rate",
+        "repeated_turns",
+    ] {
+        assert_eq!(prompt[k], audit[k], "{k}");
+    }
+    let pairs = |v: &Value| -> Vec<(String, u64)> {
+        v.as_array()
+            .expect("templates")
+            .iter()
+            .map(|t| {
+                let segment = t["segment"].as_str().expect("segment").to_owned();
+                (segment, t["samples"].as_u64().expect("samples"))
+            })
+            .take(5)
+            .collect()
+    };
+    assert_eq!(pairs(&dup["templates"]), pairs(&audit["templates"]));
+}
+
+/// `--near` reports the share of samples `regime dedup near` removes; it
+/// needs the whole corpus, so `--shard` is refused.
+#[test]
+fn near_duplicate_share_is_what_dedup_near_removes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // 40 distinct 80-word texts, then 8 copies of them with one word changed
+    // and 4 exact copies.
+    let text = |i: usize, changed: bool| -> String {
+        (0..80)
+            .map(|j| {
+                if changed && j == 15 {
+                    "changed".to_owned()
+                } else {
+                    format!("w{}", (i * 131 + j * 17 + i * j) % 1009)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut lines: Vec<String> = (0..40).map(|i| text(i, false)).collect();
+    lines.extend((0..8).map(|i| text(i * 3, true)));
+    lines.extend((0..4).map(|i| text(i * 5 + 1, false)));
+    let corpus = tmp.path().join("c.jsonl");
+    write_jsonl(&corpus, &lines);
+    let out = tmp.path().join("p");
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(&corpus)
+            .arg("--near")
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
+    let share = report(&out)["overall"]["duplication"]["near_duplicate_share"]
+        .as_f64()
+        .expect("near share measured");
+    let dedup = tmp.path().join("d");
+    run_expect(
+        regime()
+            .args(["dedup", "near"])
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&dedup),
+        0,
+    );
+    let d = report(&dedup);
+    assert_eq!(
+        d["duplicates"], 12,
+        "every planted copy is a near duplicate"
+    );
+    let want = d["duplicates"].as_f64().expect("duplicates") / d["rows"].as_f64().expect("rows");
+    assert!((share - want).abs() < 1e-15, "{share} vs {want}");
+    // Without --near the share is not measured.
+    let plain = tmp.path().join("q");
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&plain),
+        0,
+    );
+    assert!(report(&plain)["overall"]["duplication"]["near_duplicate_share"].is_null());
+    let refused = run_expect(
+        regime()
+            .arg("profile")
+            .arg(&corpus)
+            .args(["--near", "--shard", "0/2", "--out"])
+            .arg(tmp.path().join("s")),
+        2,
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--shard"));
+}

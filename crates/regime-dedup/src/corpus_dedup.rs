@@ -818,9 +818,9 @@ struct Prepared {
 /// Pass 2: streams the rows in input order, keeps each cluster's
 /// representative (the lowest row id, or the one `decided` by
 /// [`priority_decisions`]; an index row when checked against one) and every
-/// row outside a cluster, writes the kept rows, adds the
-/// kept rows to `save_index` when given, and returns the report and the
-/// cluster members (sorted by cluster, then row).
+/// row outside a cluster, writes the kept rows to `writer` (none: the
+/// report only), adds the kept rows to `save_index` when given, and returns
+/// the report and the cluster members (sorted by cluster, then row).
 ///
 /// # Errors
 /// Read and write errors.
@@ -836,7 +836,7 @@ pub fn deduplicate(
     plan: Option<NearPlan<'_>>,
     decided: Option<PriorityDecisions>,
     mut save_index: Option<&mut IndexWriter>,
-    writer: &mut PartWriter<'_>,
+    mut writer: Option<&mut PartWriter<'_>>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(DedupReport, Vec<ClusterMember>), Error> {
     let words = WordTokenizer::new();
@@ -920,14 +920,16 @@ pub fn deduplicate(
             kept += u64::from(kept_row);
             doc = doc.checked_add(1).ok_or_else(too_many_rows)?;
         }
-        let filtered =
-            filter_record_batch(&batch.batch, &BooleanArray::from(keep)).map_err(|source| {
-                Error::Arrow {
-                    column: "(kept rows)".into(),
-                    source,
-                }
-            })?;
-        writer.write(&filtered)?;
+        if let Some(writer) = writer.as_deref_mut() {
+            let filtered =
+                filter_record_batch(&batch.batch, &BooleanArray::from(keep)).map_err(|source| {
+                    Error::Arrow {
+                        column: "(kept rows)".into(),
+                        source,
+                    }
+                })?;
+            writer.write(&filtered)?;
+        }
         rows += batch.num_rows() as u64;
         progress(rows);
     }

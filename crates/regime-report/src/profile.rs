@@ -3,7 +3,9 @@
 //! category coverage bars; for `--compare`, the two rank–frequency curves
 //! overlaid).
 
-use regime_stats::{CategoryReport, NgramFigures, ProfileComparison, ProfileReport, ScopeReport};
+use regime_stats::{
+    CategoryReport, DuplicationReport, NgramFigures, ProfileComparison, ProfileReport, ScopeReport,
+};
 
 use crate::chart::{BarChart, Histogram, LineChart, Series, fmt_value};
 use crate::html::{Block, HtmlPage, Section};
@@ -148,6 +150,40 @@ fn category_chart(column: &str, c: &CategoryReport) -> String {
     .to_svg()
 }
 
+/// Key figures of the duplication section: exact, near (when measured) and
+/// prompt-segment duplication.
+fn duplication_figures(d: &DuplicationReport) -> Vec<(String, String)> {
+    let mut figures = vec![(
+        "exact duplicate samples".into(),
+        format!(
+            "{} ({})",
+            d.exact_duplicates,
+            fmt_value(d.exact_duplicate_share)
+        ),
+    )];
+    if let Some(share) = d.near_duplicate_share {
+        figures.push(("near-duplicate samples (MinHash)".into(), fmt_value(share)));
+    }
+    if let Some(p) = &d.prompt {
+        figures.extend([
+            (
+                "samples with a duplicated prompt segment".into(),
+                fmt_value(p.sample_dup_rate),
+            ),
+            (
+                "duplicate prompt-segment copies".into(),
+                fmt_value(p.segment_dup_rate),
+            ),
+            (
+                "prompt characters in copies".into(),
+                fmt_value(p.char_dup_rate),
+            ),
+            ("repeated user turns".into(), p.repeated_turns.to_string()),
+        ]);
+    }
+    figures
+}
+
 /// The `report.html` page of `regime profile`.
 #[must_use]
 pub fn profile_page(report: &ProfileReport) -> HtmlPage {
@@ -170,14 +206,7 @@ pub fn profile_page(report: &ProfileReport) -> HtmlPage {
         overall = overall.with(Block::SvgRow(hists));
     }
     if let Some(d) = &report.overall.duplication {
-        overall = overall.with(Block::KeyFigures(vec![(
-            "exact duplicate samples".into(),
-            format!(
-                "{} ({})",
-                d.exact_duplicates,
-                fmt_value(d.exact_duplicate_share)
-            ),
-        )]));
+        overall = overall.with(Block::KeyFigures(duplication_figures(d)));
         if !d.templates.is_empty() {
             overall = overall.with(Block::Table {
                 headers: ["template segment", "samples", "share"]

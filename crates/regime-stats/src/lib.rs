@@ -37,6 +37,7 @@
 //! ```
 
 mod categorical;
+mod cells;
 mod error;
 pub mod gopher;
 mod hll;

@@ -116,6 +116,15 @@ impl NgramCounter {
         }
     }
 
+    /// Bytes an exact table would allocate to take `extra` more keys (0
+    /// when they fit, and for a sketch).
+    pub(crate) fn growth_bytes(&self, extra: usize) -> usize {
+        match &self.counts {
+            Counts::Exact(m) => m.growth_bytes(extra),
+            Counts::Sketch { .. } => 0,
+        }
+    }
+
     /// Counts one occurrence of each key; `hash` is called only in sketch
     /// mode.
     pub(crate) fn insert_batch(&mut self, keys: &[Key], hash: impl Fn(&Key) -> u64) {
@@ -133,30 +142,64 @@ impl NgramCounter {
 
     /// Moves an exact counter to sketch mode (no-op for a sketch).
     pub(crate) fn make_sketch(&mut self, hash: &dyn Fn(&Key) -> u64, settings: SketchSettings) {
-        if let Counts::Exact(m) = &mut self.counts {
-            let table = std::mem::replace(m, CountTable::new(self.n));
-            let mut hll = HyperLogLog::with_precision(settings.precision).unwrap_or_default();
-            for (k, _) in table.iter() {
-                hll.insert(hash(&k));
-            }
-            let total = table.iter().map(|e| e.1).sum();
-            // The space-saving prune, done here so the table is never copied
-            // whole: d = the (capacity + 1)-th largest count; keep c − d > 0.
-            let hist = CountHistogram::new(table.iter().map(|e| e.1));
-            let cap = settings.capacity.max(1) as u64;
-            let d = if hist.distinct > cap {
-                hist.kth(cap + 1)
-            } else {
-                0
-            };
-            let map = table
-                .iter()
-                .filter(|e| e.1 > d)
-                .map(|(k, c)| (k, c - d))
-                .collect();
-            let top = SpaceSaving::from_parts(map, d, total, settings.capacity);
-            self.counts = Counts::Sketch { hll, top };
+        if let Counts::Exact(m) = &self.counts {
+            self.counts = sketch_of(m, hash, settings);
         }
+    }
+
+    /// The union of `parts` (counters of this `n`), leaving them as they
+    /// are. Exact when every part is and `fits(bytes)` accepts the exact
+    /// table's size (allocated once, at that size); otherwise a sketch built
+    /// from each part in turn, so no exact table is ever copied.
+    pub(crate) fn union_of(
+        n: usize,
+        parts: &[&Self],
+        fits: impl Fn(usize) -> bool,
+        hash: &dyn Fn(&Key) -> u64,
+        settings: SketchSettings,
+    ) -> Self {
+        let total = parts.iter().map(|p| p.total).sum();
+        let exact: Option<Vec<&CountTable>> = parts
+            .iter()
+            .map(|p| match &p.counts {
+                Counts::Exact(m) => Some(m),
+                Counts::Sketch { .. } => None,
+            })
+            .collect();
+        if let Some(tables) = exact {
+            let distinct = tables.iter().map(|t| t.len()).sum();
+            if fits(CountTable::bytes_for(n, distinct)) {
+                let mut union = CountTable::with_room(n, distinct);
+                for t in tables {
+                    union.merge(t);
+                }
+                return Self {
+                    n,
+                    total,
+                    counts: Counts::Exact(union),
+                };
+            }
+        }
+        let mut union = Self {
+            n,
+            total: 0,
+            counts: Counts::Sketch {
+                hll: HyperLogLog::with_precision(settings.precision).unwrap_or_default(),
+                top: SpaceSaving::new(settings.capacity),
+            },
+        };
+        for p in parts {
+            let part = Self {
+                n,
+                total: p.total,
+                counts: match &p.counts {
+                    Counts::Exact(m) => sketch_of(m, hash, settings),
+                    sketch @ Counts::Sketch { .. } => sketch.clone(),
+                },
+            };
+            union.combine(part, hash, settings);
+        }
+        union
     }
 
     /// Re-keys through `remap` (other-id → self-id).
@@ -218,26 +261,6 @@ impl NgramCounter {
         }
     }
 
-    /// Merges `other` without consuming it (exact tables are merged in
-    /// place; an empty exact counter takes a copy).
-    pub(crate) fn combine_ref(
-        &mut self,
-        other: &Self,
-        hash: &dyn Fn(&Key) -> u64,
-        settings: SketchSettings,
-    ) {
-        if let (Counts::Exact(a), Counts::Exact(b)) = (&mut self.counts, &other.counts) {
-            self.total += other.total;
-            if a.len() == 0 {
-                a.clone_from(b);
-            } else {
-                a.merge(b);
-            }
-            return;
-        }
-        self.combine(other.clone(), hash, settings);
-    }
-
     /// The report figures; `name` renders a key, `ids` gives its ids (model tokens).
     pub(crate) fn figures(
         &self,
@@ -250,6 +273,31 @@ impl NgramCounter {
             Counts::Sketch { hll, top } => sketch_figures(self.total, hll, top, top_k, name, ids),
         }
     }
+}
+
+/// The sketch of an exact table: its keys' hashes in a [`HyperLogLog`] and
+/// the space-saving prune of its counts, done here so the table is never
+/// copied whole: d = the (capacity + 1)-th largest count; keep c − d > 0.
+fn sketch_of(table: &CountTable, hash: &dyn Fn(&Key) -> u64, settings: SketchSettings) -> Counts {
+    let mut hll = HyperLogLog::with_precision(settings.precision).unwrap_or_default();
+    for (k, _) in table.iter() {
+        hll.insert(hash(&k));
+    }
+    let total = table.iter().map(|e| e.1).sum();
+    let hist = CountHistogram::new(table.iter().map(|e| e.1));
+    let cap = settings.capacity.max(1) as u64;
+    let d = if hist.distinct > cap {
+        hist.kth(cap + 1)
+    } else {
+        0
+    };
+    let map = table
+        .iter()
+        .filter(|e| e.1 > d)
+        .map(|(k, c)| (k, c - d))
+        .collect();
+    let top = SpaceSaving::from_parts(map, d, total, settings.capacity);
+    Counts::Sketch { hll, top }
 }
 
 #[expect(clippy::cast_precision_loss, reason = "counts below 2^52")]
@@ -459,6 +507,42 @@ mod tests {
         let keys: Vec<Key> = pairs.iter().map(|&(a, b)| key(a, b)).collect();
         c.insert_batch(&keys, |k| u64::from(k[0]) << 32 | u64::from(k[1]));
         c
+    }
+
+    #[test]
+    fn union_is_exact_only_when_it_fits() {
+        let a = fill(&[(0, 1), (0, 1), (1, 2)]);
+        let b = fill(&[(0, 1), (2, 3)]);
+        let settings = SketchSettings {
+            capacity: 2,
+            precision: 10,
+        };
+        let hash = |k: &Key| u64::from(k[0]) << 32 | u64::from(k[1]);
+        let exact = NgramCounter::union_of(2, &[&a, &b], |_| true, &hash, settings);
+        let mut merged = a.clone();
+        merged.combine(b.clone(), &hash, settings);
+        assert_eq!(exact, merged);
+        assert_eq!(exact.figures(3, &name, None).top[0].count, 3);
+        // At most 3 distinct keys: the smallest table, 64 slots of 12 bytes.
+        let asked = std::cell::Cell::new(0);
+        let sketch = NgramCounter::union_of(
+            2,
+            &[&a, &b],
+            |bytes| {
+                asked.set(bytes);
+                false
+            },
+            &hash,
+            settings,
+        );
+        assert_eq!(asked.get(), 64 * 12);
+        assert!(!sketch.is_exact());
+        let f = sketch.figures(3, &name, None);
+        assert_eq!((f.total, f.top[0].ngram.as_str()), (5, "0-1"));
+        // Capacity 2 over 3 keys: the merge prunes by the third count (1).
+        assert_eq!((f.top[0].count, f.count_error), (2, 1));
+        // The parts are untouched.
+        assert!(a.is_exact() && b.is_exact());
     }
 
     #[test]

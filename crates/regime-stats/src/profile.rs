@@ -12,7 +12,7 @@
 //! Unigram (type) counts are always exact: the vocabulary is charged to the
 //! budget but never sketched.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, btree_map};
 
 use hashbrown::HashSet;
 use serde::{Deserialize, Serialize};
@@ -330,6 +330,76 @@ mod u128_set {
     }
 }
 
+/// The text of each counted template, by hash, with the bytes it holds
+/// kept current (the memory budget asks for them every few samples).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(from = "BTreeMap<u64, String>")]
+struct TemplateTexts {
+    texts: BTreeMap<u64, String>,
+    bytes: usize,
+}
+
+/// Serialised as the map alone; the byte count is rebuilt on reading.
+impl Serialize for TemplateTexts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.texts.serialize(s)
+    }
+}
+
+/// Bytes a stored text costs beyond its characters (node share, `String`).
+const TEMPLATE_TEXT_OVERHEAD: usize = 48;
+
+impl From<BTreeMap<u64, String>> for TemplateTexts {
+    fn from(texts: BTreeMap<u64, String>) -> Self {
+        let bytes = texts
+            .values()
+            .map(|t| t.len() + TEMPLATE_TEXT_OVERHEAD)
+            .sum();
+        Self { texts, bytes }
+    }
+}
+
+impl TemplateTexts {
+    /// Stores `text` for `key` unless it has one.
+    fn insert(&mut self, key: u64, text: &str) {
+        if let btree_map::Entry::Vacant(e) = self.texts.entry(key) {
+            self.bytes += text.len() + TEMPLATE_TEXT_OVERHEAD;
+            e.insert(text.to_owned());
+        }
+    }
+
+    /// Keeps the texts of the templates `top` still counts.
+    fn keep_counted(&mut self, top: &SpaceSaving<u64>) {
+        let bytes = &mut self.bytes;
+        self.texts.retain(|k, t| {
+            let keep = top.count(k) > 0;
+            if !keep {
+                *bytes -= t.len() + TEMPLATE_TEXT_OVERHEAD;
+            }
+            keep
+        });
+    }
+
+    /// Adds the texts of `other` that `self` lacks.
+    fn absorb(&mut self, other: Self) {
+        for (k, t) in other.texts {
+            self.insert(k, &t);
+        }
+    }
+
+    fn get(&self, key: u64) -> Option<&String> {
+        self.texts.get(&key)
+    }
+
+    fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct DuplicationState {
     hashed: u64,
@@ -337,7 +407,7 @@ struct DuplicationState {
     hashes: HashSet<u128>,
     segment_samples: u64,
     templates: SpaceSaving<u64>,
-    template_text: BTreeMap<u64, String>,
+    template_text: TemplateTexts,
     prompt_samples: u64,
     prompt_dup_samples: u64,
     prompt: PromptDupCounts,
@@ -350,7 +420,7 @@ impl DuplicationState {
             hashes: HashSet::new(),
             segment_samples: 0,
             templates: SpaceSaving::new(TEMPLATES_EXACT_CAPACITY),
-            template_text: BTreeMap::new(),
+            template_text: TemplateTexts::default(),
             prompt_samples: 0,
             prompt_dup_samples: 0,
             prompt: PromptDupCounts::default(),
@@ -359,8 +429,7 @@ impl DuplicationState {
 
     fn tidy_text(&mut self) {
         if self.template_text.len() > 4 * self.templates.len().max(16) {
-            let top = &self.templates;
-            self.template_text.retain(|k, _| top.count(k) > 0);
+            self.template_text.keep_counted(&self.templates);
         }
     }
 }
@@ -463,8 +532,8 @@ impl ProfileState {
             keys.dedup_by_key(|k| k.0);
             for (k, s) in keys {
                 d.templates.insert(k, 1);
-                if d.templates.count(&k) > 0 && !d.template_text.contains_key(&k) {
-                    d.template_text.insert(k, s.to_owned());
+                if d.templates.count(&k) > 0 {
+                    d.template_text.insert(k, s);
                 }
             }
             d.tidy_text();
@@ -490,7 +559,7 @@ impl ProfileState {
         self.since_check += 1;
         if self.since_check >= BUDGET_CHECK_EVERY {
             self.since_check = 0;
-            self.enforce_budget();
+            self.enforce_budget(|_| 0);
         }
     }
 
@@ -510,6 +579,20 @@ impl ProfileState {
         if !self.roles.contains_key(field.role) {
             self.roles
                 .insert(field.role.to_owned(), ScopeState::new(self.config.max_n));
+        }
+        // A table that doubles holds its old and new cells at once: make
+        // room within the budget before that happens, not after.
+        let growth = |state: &Self| {
+            state.roles.get(field.role).map_or(0, |scope| {
+                scope
+                    .ngrams
+                    .iter()
+                    .map(|c| c.growth_bytes(ids.len().saturating_sub(c.n - 1)))
+                    .sum()
+            })
+        };
+        if growth(self) > 0 {
+            self.enforce_budget(growth);
         }
         let max_n = self.config.max_n;
         let space = self.config.token_space;
@@ -565,12 +648,7 @@ impl ProfileState {
             + self.overall.bytes()
             + self.duplication.hashes.capacity() * 17
             + self.duplication.templates.bytes()
-            + self
-                .duplication
-                .template_text
-                .values()
-                .map(|t| t.len() + 48)
-                .sum::<usize>()
+            + self.duplication.template_text.bytes()
     }
 
     /// Whether every n-gram table is still exact.
@@ -582,10 +660,11 @@ impl ProfileState {
             .all(|s| s.ngrams.iter().all(NgramCounter::is_exact))
     }
 
-    /// Moves the largest exact tables to sketches until within budget.
-    fn enforce_budget(&mut self) {
+    /// Moves the largest exact tables to sketches until what is held plus
+    /// `pending(self)` (bytes about to be allocated) fits the budget.
+    fn enforce_budget(&mut self, pending: impl Fn(&Self) -> usize) {
         let budget = usize::try_from(self.config.memory_budget).unwrap_or(usize::MAX);
-        while self.bytes() > budget {
+        while self.bytes().saturating_add(pending(self)) > budget {
             let largest = self
                 .roles
                 .iter()
@@ -606,8 +685,7 @@ impl ProfileState {
                 templates
                     .templates
                     .set_capacity(self.config.sketch_capacity);
-                let top = &templates.templates;
-                templates.template_text.retain(|k, _| top.count(k) > 0);
+                templates.template_text.keep_counted(&templates.templates);
                 continue;
             }
             let Some((_, role, i)) = largest else { break };
@@ -666,9 +744,7 @@ impl ProfileState {
         d.hashes.extend(od.hashes);
         d.segment_samples += od.segment_samples;
         d.templates.combine(&od.templates);
-        for (k, t) in od.template_text {
-            d.template_text.entry(k).or_insert(t);
-        }
+        d.template_text.absorb(od.template_text);
         d.tidy_text();
         d.prompt_samples += od.prompt_samples;
         d.prompt_dup_samples += od.prompt_dup_samples;
@@ -680,7 +756,7 @@ impl ProfileState {
         for (col, c) in other.categories {
             self.categories.entry(col).or_default().combine(&c);
         }
-        self.enforce_budget();
+        self.enforce_budget(|_| 0);
         Ok(())
     }
 
@@ -782,7 +858,7 @@ impl ProfileState {
             .filter(|h| h.count >= 2)
             .filter_map(|h| {
                 Some(TemplateCount {
-                    segment: d.template_text.get(&h.key)?.clone(),
+                    segment: d.template_text.get(h.key)?.clone(),
                     samples: h.count,
                     share: ratio(h.count, self.overall.samples),
                 })
@@ -830,23 +906,31 @@ impl ProfileState {
     }
 
     /// The overall scope with its type and n-gram counts (roles merged).
+    /// Each overall counter is exact only if it fits the budget beside
+    /// everything already held; otherwise it is sketched from the roles'
+    /// counters directly.
     fn overall_scope(&self) -> ScopeState {
         let mut scope = self.overall.clone();
         scope.unigrams = self.overall_unigrams();
         let hasher = self.clone_hasher();
         let settings = self.config.sketch();
         let budget = usize::try_from(self.config.memory_budget).unwrap_or(usize::MAX);
-        let base = self.bytes();
+        let mut held = self.bytes() + scope.unigrams.len() * 8;
         for (i, counter) in scope.ngrams.iter_mut().enumerate() {
-            for role in self.roles.values() {
-                if let Some(c) = role.ngrams.get(i) {
-                    counter.combine_ref(c, &|k| hasher.hash(k, c.n), settings);
-                }
-            }
-            if base + counter.bytes() > budget {
-                let n = counter.n;
-                counter.make_sketch(&|k| hasher.hash(k, n), settings);
-            }
+            let parts: Vec<&NgramCounter> = self
+                .roles
+                .values()
+                .filter_map(|s| s.ngrams.get(i))
+                .collect();
+            let n = counter.n;
+            *counter = NgramCounter::union_of(
+                n,
+                &parts,
+                |bytes| held.saturating_add(bytes) <= budget,
+                &|k| hasher.hash(k, n),
+                settings,
+            );
+            held += counter.bytes();
         }
         scope
     }
@@ -1053,6 +1137,16 @@ impl Hasher {
 
 fn remap_scope(mut scope: ScopeState, remap: Option<&[u32]>) -> ScopeState {
     let Some(remap) = remap else { return scope };
+    // Absorbing into an empty (or same-prefix) vocabulary keeps every id:
+    // the usual case for the first worker's state, whose tables would
+    // otherwise be rebuilt for nothing.
+    if remap
+        .iter()
+        .enumerate()
+        .all(|(i, &j)| usize::try_from(j).is_ok_and(|j| j == i))
+    {
+        return scope;
+    }
     let len = remap
         .iter()
         .max()

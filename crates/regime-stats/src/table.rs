@@ -16,6 +16,7 @@
 use hashbrown::HashMap;
 use serde::{Serialize, Serializer};
 
+use crate::cells::Cells;
 use crate::ngram::{Key, MAX_N};
 
 /// Keys hashed and touched ahead of probing.
@@ -29,7 +30,7 @@ const MIN_SLOTS: usize = 64;
 pub(crate) struct CountTable {
     n: usize,
     /// `slots × (n + 1)` cells: the ids, then the count.
-    cells: Vec<u32>,
+    cells: Cells,
     len: usize,
     /// Count beyond the slot's, for keys whose count passed `u32::MAX`.
     overflow: HashMap<Key, u64>,
@@ -51,12 +52,35 @@ fn hash(k: &Key) -> u64 {
     fmix64(a ^ fmix64(b ^ 0x9e37_79b9_7f4a_7c15))
 }
 
+/// Finds `key`'s slot by linear probing from `h`, claiming the first empty
+/// slot for it when absent. Returns the index of the slot's count cell and
+/// whether the slot was claimed; the table must have an empty slot.
+#[inline]
+fn probe(cells: &mut [u32], n: usize, key: &Key, h: u64) -> (usize, bool) {
+    let stride = n + 1;
+    let mask = cells.len() / stride - 1;
+    #[expect(clippy::cast_possible_truncation, reason = "masked to the table size")]
+    let mut i = (h as usize) & mask;
+    loop {
+        let cell = &mut cells[i * stride..(i + 1) * stride];
+        if cell[n] == 0 {
+            cell[..n].copy_from_slice(&key[..n]);
+            return (i * stride + n, true);
+        }
+        // Element-wise: a slice `==` of runtime length calls `memcmp`.
+        if cell[..n].iter().zip(key).all(|(a, b)| a == b) {
+            return (i * stride + n, false);
+        }
+        i = (i + 1) & mask;
+    }
+}
+
 impl CountTable {
     /// An empty table for keys of `n` ids (clamped to 1…[`MAX_N`]).
     pub(crate) fn new(n: usize) -> Self {
         Self {
             n: n.clamp(1, MAX_N),
-            cells: Vec::new(),
+            cells: Cells::default(),
             len: 0,
             overflow: HashMap::new(),
         }
@@ -80,24 +104,57 @@ impl CountTable {
         self.cells.len() * 4 + self.overflow.len() * 48
     }
 
-    /// Makes room for `extra` more keys without passing 3/4 load.
-    fn reserve(&mut self, extra: usize) {
+    /// Slots the table needs to hold `extra` more keys at or below 3/4
+    /// load: its current slots, or the doubling it would grow to.
+    fn slots_for(&self, extra: usize) -> usize {
         let need = self.len.saturating_add(extra);
         let slots = self.slots();
         if need.saturating_mul(4) <= slots.saturating_mul(3) {
-            return;
+            return slots;
         }
         let mut grown = slots.max(MIN_SLOTS);
         while need.saturating_mul(4) > grown.saturating_mul(3) {
             grown = grown.saturating_mul(2);
         }
-        let cells = vec![0; grown * self.stride()];
-        let old = std::mem::replace(&mut self.cells, cells);
-        self.len = 0;
+        grown
+    }
+
+    /// Bytes a growth to hold `extra` more keys would allocate (0 when they
+    /// fit). The old cells are held until the keys are moved, so the
+    /// allocation adds to [`Self::bytes`] at its peak.
+    pub(crate) fn growth_bytes(&self, extra: usize) -> usize {
+        let grown = self.slots_for(extra);
+        if grown == self.slots() {
+            0
+        } else {
+            grown.saturating_mul(self.stride()).saturating_mul(4)
+        }
+    }
+
+    /// Bytes of a table holding `distinct` keys of `n` ids.
+    pub(crate) fn bytes_for(n: usize, distinct: usize) -> usize {
+        Self::new(n).growth_bytes(distinct)
+    }
+
+    /// An empty table with room for `distinct` keys of `n` ids.
+    pub(crate) fn with_room(n: usize, distinct: usize) -> Self {
+        let mut t = Self::new(n);
+        t.reserve(distinct);
+        t
+    }
+
+    /// Makes room for `extra` more keys without passing 3/4 load.
+    fn reserve(&mut self, extra: usize) {
+        let grown = self.slots_for(extra);
+        if grown == self.slots() {
+            return;
+        }
         let stride = self.stride();
+        let old = std::mem::replace(&mut self.cells, Cells::zeroed(grown * stride));
+        self.len = 0;
         let n = self.n;
         let mut batch = Vec::with_capacity(BATCH);
-        for cell in old.chunks_exact(stride) {
+        for cell in old.as_slice().chunks_exact(stride) {
             if cell[n] == 0 {
                 continue;
             }
@@ -119,36 +176,17 @@ impl CountTable {
     /// Adds `count` to `key` given its hash; room must be reserved.
     #[inline]
     fn add_hashed(&mut self, key: &Key, h: u64, count: u64) {
-        let (n, stride) = (self.n, self.stride());
-        let mask = self.slots() - 1;
-        #[expect(clippy::cast_possible_truncation, reason = "masked to the table size")]
-        let mut i = (h as usize) & mask;
-        loop {
-            let cell = &mut self.cells[i * stride..(i + 1) * stride];
-            if cell[n] == 0 {
-                cell[..n].copy_from_slice(&key[..n]);
-                self.len += 1;
-                self.set_count(i, key, count);
-                return;
-            }
-            // Element-wise: a slice `==` of runtime length calls `memcmp`.
-            if cell[..n].iter().zip(key).all(|(a, b)| a == b) {
-                let now = u64::from(cell[n]) + count;
-                self.set_count(i, key, now);
-                return;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    /// Stores `count` in slot `i`, spilling past `u32::MAX`.
-    fn set_count(&mut self, i: usize, key: &Key, count: u64) {
-        let at = i * self.stride() + self.n;
-        if let Ok(c) = u32::try_from(count) {
-            self.cells[at] = c;
+        let n = self.n;
+        let cells = self.cells.as_mut_slice();
+        let (at, fresh) = probe(cells, n, key, h);
+        self.len += usize::from(fresh);
+        let now = u64::from(cells[at]) + count;
+        if let Ok(c) = u32::try_from(now) {
+            cells[at] = c;
         } else {
-            *self.overflow.entry(*key).or_insert(0) += count - 1;
-            self.cells[at] = 1;
+            // Past `u32::MAX`: the slot keeps 1 (non-zero marks it used).
+            *self.overflow.entry(*key).or_insert(0) += now - 1;
+            cells[at] = 1;
         }
     }
 
@@ -157,11 +195,12 @@ impl CountTable {
     fn touch(&self, hashes: &[u64]) {
         let (n, stride) = (self.n, self.stride());
         let mask = self.slots().wrapping_sub(1);
+        let cells = self.cells.as_slice();
         let mut acc = 0u32;
         for &h in hashes {
             #[expect(clippy::cast_possible_truncation, reason = "masked to the table size")]
             let i = (h as usize) & mask;
-            acc ^= self.cells[i * stride + n];
+            acc ^= cells[i * stride + n];
         }
         std::hint::black_box(acc);
     }
@@ -213,6 +252,7 @@ impl CountTable {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, u64)> + Clone + '_ {
         let n = self.n;
         self.cells
+            .as_slice()
             .chunks_exact(self.stride())
             .filter(move |c| c[n] != 0)
             .map(move |c| {

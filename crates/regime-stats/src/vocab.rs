@@ -56,6 +56,9 @@ pub(crate) struct Vocab {
     map: HashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
     hashes: Vec<u64>,
+    /// Σ name lengths, kept so [`Self::bytes`] is O(1) (the memory budget
+    /// asks often).
+    name_bytes: usize,
 }
 
 impl From<Vec<String>> for Vocab {
@@ -84,6 +87,7 @@ impl Vocab {
         self.map.insert(name.clone(), id);
         self.names.push(name);
         self.hashes.push(xxh3_64(word.as_bytes()));
+        self.name_bytes += word.len();
         id
     }
 
@@ -109,7 +113,7 @@ impl Vocab {
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.names.iter().map(|n| n.len()).sum::<usize>() + self.names.len() * 56
+        self.name_bytes + self.names.len() * 56
     }
 }
 

@@ -213,6 +213,40 @@ fn small_budget_switches_to_sketches_within_bounds() {
 }
 
 #[test]
+fn tables_make_room_before_they_grow_past_the_budget() {
+    // 4-grams over 97 words are mostly distinct, so the exact tables keep
+    // doubling; the budget is checked before each doubling, not some samples
+    // after it.
+    let budget = 512 << 10;
+    let mut state = ProfileState::new(
+        ProfileConfig::new(TokenSpace::Words)
+            .with_memory_budget(budget)
+            .with_sketch_capacity(256),
+    )
+    .unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..3000 {
+        let text = (0..30)
+            .map(|_| {
+                // xorshift64: a fixed pseudo-random word sequence.
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                format!("w{}", x % 97)
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        insert(&mut state, &[("user", &text)]);
+        assert!(
+            state.bytes() as u64 <= budget,
+            "sample {i}: {}",
+            state.bytes()
+        );
+    }
+    assert!(!state.is_exact());
+}
+
+#[test]
 fn compare_with_itself_is_zero() {
     let mut a = words_state();
     insert(&mut a, &[("user", "a b c a b a d e f")]);
