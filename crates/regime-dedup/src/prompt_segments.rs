@@ -389,12 +389,12 @@ impl PromptDedup {
             template_text,
             scratch: s,
         } = out;
-        s.order
-            .extend((0..fields.len()).filter(|&i| self.is_prompt(fields[i].role)));
-        s.order.sort_by_key(|&i| {
-            let rank = self.priority.iter().position(|r| *r == fields[i].role);
-            (rank, i)
-        });
+        // Priority order, fields of one role in sample order: one short
+        // pass per prompt role (a handful) instead of sorting.
+        for role in &self.priority {
+            s.order
+                .extend((0..fields.len()).filter(|&i| fields[i].role == *role));
+        }
         for rank in 0..s.order.len() {
             let field = s.order[rank];
             let stored = fields[field].text;
