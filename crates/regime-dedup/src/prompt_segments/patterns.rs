@@ -149,8 +149,12 @@ impl Patterns {
 
     /// Registers `key` (with its xxh3 hash) unless it is already a pattern.
     pub(super) fn insert(&mut self, hash: u64, key: &str) {
-        if let Some(&p) = self.ids.get(&hash) {
-            let p = self.list[p];
+        // One probe: the map keeps the first pattern of a hash; a different
+        // text with the same hash is registered too.
+        let next = self.list.len();
+        let first = *self.ids.entry(hash).or_insert(next);
+        if first != next {
+            let p = self.list[first];
             if &self.keys[p.start..p.end] == key {
                 return;
             }
@@ -183,7 +187,6 @@ impl Patterns {
             head_mask,
             word_start,
         });
-        self.ids.entry(hash).or_insert(self.list.len() - 1);
     }
 
     /// The patterns with their hashes, in registration order.

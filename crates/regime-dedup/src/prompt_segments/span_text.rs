@@ -93,6 +93,12 @@ impl SpanText {
         self.shift = Some(base + lead);
     }
 
+    /// Whether the span took the fast path, which only ASCII text does
+    /// (so its normalised text has one character per byte).
+    pub(super) fn is_ascii(&self) -> bool {
+        self.shift.is_some()
+    }
+
     /// The normalised text.
     pub(super) fn text(&self) -> &str {
         if self.shift.is_some() {
@@ -211,9 +217,11 @@ mod tests {
         let mut t = SpanText::default();
         t.fill("\nWhat is it?\n", 0, false);
         assert_eq!(t.shift, Some(1));
+        assert!(t.is_ascii());
         t.fill("two  spaces", 0, false);
         assert_eq!(t.shift, None);
         t.fill("caf\u{e9}", 0, false);
         assert_eq!(t.shift, None);
+        assert!(!t.is_ascii());
     }
 }
