@@ -252,10 +252,10 @@ impl Patterns {
     /// The search of [`Self::for_each_match`] when every pattern has at
     /// least [`PREFIX_BYTES`] bytes: one pass over `hay`, looking at each
     /// position's next 4 bytes in a bit set of the patterns' prefixes, and
-    /// comparing whole patterns only where their first 8 bytes are equal. After an
-    /// ASCII word character only patterns that do not start with one are
-    /// looked for: an occurrence there cuts a word, so it would be dropped
-    /// (`is_cut_ok`); nothing else is skipped.
+    /// comparing whole patterns only where their first 8 bytes are equal.
+    /// After an ASCII word character only patterns that do not start with
+    /// one are looked for: an occurrence there cuts a word, so it would be
+    /// dropped (`is_cut_ok`); nothing else is skipped.
     fn prefix_search(&self, hay: &str, found: &mut impl FnMut(usize, usize, &str)) {
         let bytes = hay.as_bytes();
         let Some(last) = bytes.len().checked_sub(self.min_len) else {
