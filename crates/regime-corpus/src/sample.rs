@@ -187,12 +187,13 @@ impl<'a> BatchText<'a> {
             && c.list.is_valid(row)
         {
             let (start, end) = c.offsets.range(row);
+            let mut known = SpeakerRoles::default();
             for (index, turn) in (start..end).enumerate() {
                 if !c.turns.is_valid(turn) {
                     continue;
                 }
                 if let Some(text) = c.text.get(turn) {
-                    let role = c.speaker.get(turn).map_or(Role::Other, Role::from_speaker);
+                    let role = c.speaker.get(turn).map_or(Role::Other, |s| known.role(s));
                     out.push(TextField {
                         role,
                         source: FieldSource::Turn {
@@ -221,6 +222,29 @@ impl<'a> BatchText<'a> {
         let mut out = Vec::new();
         self.fields_into(row, &mut out);
         out
+    }
+}
+
+/// [`Role::from_speaker`] for the turns of one conversation, remembering
+/// the last two speaker labels: conversations alternate two speakers, so
+/// most turns cost one short comparison instead of a match against every
+/// known label.
+#[derive(Debug, Default)]
+struct SpeakerRoles<'a> {
+    recent: [Option<(&'a str, Role)>; 2],
+}
+
+impl<'a> SpeakerRoles<'a> {
+    fn role(&mut self, speaker: &'a str) -> Role {
+        // Labels are a few bytes: an inline byte loop beats a `memcmp` call.
+        let same = |s: &&str| s.len() == speaker.len() && s.bytes().eq(speaker.bytes());
+        if let Some((_, role)) = self.recent.iter().flatten().find(|(s, _)| same(s)) {
+            return *role;
+        }
+        let role = Role::from_speaker(speaker);
+        self.recent.rotate_right(1);
+        self.recent[0] = Some((speaker, role));
+        role
     }
 }
 
@@ -270,6 +294,20 @@ mod tests {
             Field::new("caption", DataType::Utf8, true),
         ]);
         RecordBatch::try_new(Arc::new(schema), vec![Arc::new(list), Arc::new(caption)]).unwrap()
+    }
+
+    #[test]
+    fn remembered_speaker_roles_match_from_speaker() {
+        let mut known = SpeakerRoles::default();
+        for speaker in [
+            "human", "gpt", "human", "system", "GPT", "tool", "user", "gpt", "",
+        ] {
+            assert_eq!(
+                known.role(speaker),
+                Role::from_speaker(speaker),
+                "{speaker:?}"
+            );
+        }
     }
 
     #[test]

@@ -388,29 +388,41 @@ impl PromptAudit {
         })
     }
 
+    /// The first `self.top` templates in report order (samples down, then
+    /// text; total, since texts are distinct), in that order. One pass
+    /// keeps the best so far sorted: a template ranked below the last kept
+    /// one costs one comparison, which for ~1M distinct templates, most
+    /// seen once, is a count comparison rather than a text one.
+    fn top_templates(&self) -> Vec<&TemplateCount> {
+        let order = |a: &TemplateCount, b: &TemplateCount| {
+            b.samples
+                .cmp(&a.samples)
+                .then_with(|| self.text(a).cmp(self.text(b)))
+        };
+        let n = self.top.min(self.templates.len());
+        let mut top: Vec<&TemplateCount> = Vec::with_capacity(n + 1);
+        if n == 0 {
+            return top;
+        }
+        for t in self.templates.values() {
+            if top.len() == n && top.last().is_some_and(|last| order(last, t).is_lt()) {
+                continue;
+            }
+            let at = top.partition_point(|kept| order(kept, t).is_lt());
+            top.insert(at, t);
+            top.truncate(n);
+        }
+        top
+    }
+
     /// The figures so far.
     #[must_use]
     pub fn report(&self) -> PromptReport {
         let rate = |num: u64, den: u64| {
             if den == 0 { 0.0 } else { ratio(num, den) }
         };
-        // Only the top `self.top` are listed: select them (linear), then
-        // sort those; the order (count down, then text) is total, so this
-        // lists exactly what sorting every template would.
-        let order = |a: &&TemplateCount, b: &&TemplateCount| {
-            b.samples
-                .cmp(&a.samples)
-                .then_with(|| self.text(a).cmp(self.text(b)))
-        };
-        let mut templates: Vec<&TemplateCount> = self.templates.values().collect();
-        let max_samples = templates.iter().map(|t| t.samples).max();
-        if self.top < templates.len() {
-            if self.top > 0 {
-                templates.select_nth_unstable_by(self.top - 1, order);
-            }
-            templates.truncate(self.top);
-        }
-        templates.sort_unstable_by(order);
+        let templates = self.top_templates();
+        let max_samples = self.templates.values().map(|t| t.samples).max();
         PromptReport {
             samples: self.samples,
             sample_dup_rate: rate(self.counts.dup_samples, self.samples),
@@ -614,6 +626,38 @@ mod tests {
         }
         left.merge(right);
         assert_eq!(left.report(), whole.report());
+    }
+
+    #[test]
+    fn top_templates_are_the_first_of_a_full_sort() {
+        let dedup = PromptDedup::builder().build().unwrap();
+        let mut audit = PromptAudit::new();
+        // Counts 1..=4 with ties, so the text order decides within a count.
+        for i in 0..40u64 {
+            let user = format!("question number {} about the shape?", i % 13);
+            let caption = format!("caption number {} of the image.", i % 4);
+            audit.add(i, None, &sample(&dedup, &user, &caption));
+        }
+        let mut all: Vec<&TemplateCount> = audit.templates.values().collect();
+        all.sort_by(|a, b| {
+            b.samples
+                .cmp(&a.samples)
+                .then_with(|| audit.text(a).cmp(audit.text(b)))
+        });
+        for top in [0, 1, 3, 5, 16, 17, 100] {
+            let audit = audit.clone().with_top_templates(top);
+            let got: Vec<(&str, u64)> = audit
+                .top_templates()
+                .into_iter()
+                .map(|t| (audit.text(t), t.samples))
+                .collect();
+            let want: Vec<(&str, u64)> = all
+                .iter()
+                .take(top)
+                .map(|t| (audit.text(t), t.samples))
+                .collect();
+            assert_eq!(got, want, "top {top}");
+        }
     }
 
     #[test]

@@ -389,12 +389,12 @@ impl PromptDedup {
             template_text,
             scratch: s,
         } = out;
-        s.order
-            .extend((0..fields.len()).filter(|&i| self.is_prompt(fields[i].role)));
-        s.order.sort_by_key(|&i| {
-            let rank = self.priority.iter().position(|r| *r == fields[i].role);
-            (rank, i)
-        });
+        // Priority order, fields of one role in sample order: one short
+        // pass per prompt role (a handful) instead of sorting.
+        for role in &self.priority {
+            s.order
+                .extend((0..fields.len()).filter(|&i| fields[i].role == *role));
+        }
         for rank in 0..s.order.len() {
             let field = s.order[rank];
             let stored = fields[field].text;
@@ -405,8 +405,12 @@ impl PromptDedup {
             for g in &s.field.segs {
                 let Some(hash) = g.hash else { continue };
                 let key = s.field.key(g);
-                if let Some(&t) = s.template_ids.get(&hash) {
-                    let (_, ts, te) = templates[t];
+                // One probe: the map keeps the first template of a hash; a
+                // different text with the same hash is listed too.
+                let next = templates.len();
+                let first = *s.template_ids.entry(hash).or_insert(next);
+                if first != next {
+                    let (_, ts, te) = templates[first];
                     if &template_text[ts..te] == key {
                         continue;
                     }
@@ -414,7 +418,6 @@ impl PromptDedup {
                 let at = template_text.len();
                 template_text.push_str(key);
                 templates.push((hash, at, template_text.len()));
-                s.template_ids.entry(hash).or_insert(templates.len() - 1);
             }
             // Remove copies until none is left: a removal can join text
             // into a new copy, which a second run would otherwise find.
@@ -484,7 +487,13 @@ impl PromptDedup {
                 let (start, end) = (span.start + seg.start, span.start + seg.end());
                 let (ns, ne) = mapped.normalized_range(start, end);
                 let key = &mapped.text()[ns..ne];
-                let hash = has_chars(key, self.min_chars).then(|| xxh3_64(key.as_bytes()));
+                // A span on the ASCII path has one character per byte.
+                let long = if mapped.is_ascii() {
+                    key.len() >= self.min_chars
+                } else {
+                    has_chars(key, self.min_chars)
+                };
+                let hash = long.then(|| xxh3_64(key.as_bytes()));
                 f.segs.push(Seg {
                     start,
                     end,

@@ -149,7 +149,9 @@ impl ProtectedTokens {
     fn next_match(&self, text: &str, from: usize) -> Option<(usize, usize)> {
         if let Some(b) = self.only_first {
             let mut i = from;
-            while let Some(at) = text.get(i..).and_then(|t| t.find(char::from(b))) {
+            // `memchr` (SIMD) rather than `str::find`, whose byte search is
+            // a word-at-a-time loop; most texts hold no `<` at all.
+            while let Some(at) = text.as_bytes().get(i..).and_then(|t| memchr::memchr(b, t)) {
                 if let Some(len) = self.match_at(text, i + at) {
                     return Some((i + at, len));
                 }

@@ -64,10 +64,7 @@ impl<'t> Iterator for Segments<'t> {
             let start = self.pos;
             let (cut, next) = find_cut(self.text, start);
             self.pos = next;
-            let raw = &self.text[start..cut];
-            let trimmed = raw.trim_start();
-            let lead = raw.len() - trimmed.len();
-            let trimmed = trimmed.trim_end();
+            let (lead, trimmed) = trim(&self.text[start..cut]);
             if !trimmed.is_empty() {
                 return Some(Segment {
                     text: trimmed,
@@ -77,6 +74,39 @@ impl<'t> Iterator for Segments<'t> {
         }
         None
     }
+}
+
+/// Whether `b` is an ASCII byte `char::is_whitespace` accepts (tab, line
+/// feed, vertical tab, form feed, carriage return, space).
+fn is_ascii_ws(b: u8) -> bool {
+    b == b' ' || b.wrapping_sub(b'\t') < 5
+}
+
+/// `text.trim()` and the byte length trimmed off its start. ASCII
+/// whitespace is skipped byte by byte; only a non-ASCII edge is decoded
+/// (`str::trim` decodes every character it looks at).
+fn trim(text: &str) -> (usize, &str) {
+    let bytes = text.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|&b| !is_ascii_ws(b))
+        .unwrap_or(bytes.len());
+    // `start` follows ASCII bytes only, so it is a char boundary.
+    let mut rest = &text[start..];
+    if rest.as_bytes().first().is_some_and(|b| !b.is_ascii()) {
+        rest = rest.trim_start();
+    }
+    let lead = text.len() - rest.len();
+    // Likewise the end: only ASCII bytes follow it.
+    let end = rest
+        .bytes()
+        .rposition(|b| !is_ascii_ws(b))
+        .map_or(0, |p| p + 1);
+    let mut trimmed = &rest[..end];
+    if trimmed.as_bytes().last().is_some_and(|b| !b.is_ascii()) {
+        trimmed = trimmed.trim_end();
+    }
+    (lead, trimmed)
 }
 
 /// Bytes that may end a segment, or start a character that may: line
@@ -221,6 +251,23 @@ mod tests {
                     find_cut_chars(t, start),
                     "{t:?} at {start}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn trim_agrees_with_str_trim() {
+        let pieces = [
+            "a", " ", "\t", "\u{b}", "\u{3000}", "\u{a0}", "é", "\u{85}", "\n",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let t = format!("{a}{b}{c}");
+                    let want = t.trim();
+                    let lead = t.len() - t.trim_start().len();
+                    assert_eq!(trim(&t), (lead, want), "{t:?}");
+                }
             }
         }
     }

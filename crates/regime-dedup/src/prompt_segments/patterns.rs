@@ -51,8 +51,10 @@ struct Pattern {
     /// Range of its normalised text in `Patterns::keys`.
     start: usize,
     end: usize,
-    /// Its first [`PREFIX_BYTES`] bytes (little-endian), when it has them.
-    prefix: u32,
+    /// Its first (up to) [`HEAD_BYTES`] bytes, little-endian, zero-padded.
+    head: u64,
+    /// The bits of `head` that hold pattern bytes.
+    head_mask: u64,
     /// Whether it starts with an ASCII word character (letter, digit,
     /// `_`): such a pattern cannot start a copy right after another one.
     word_start: bool,
@@ -60,6 +62,23 @@ struct Pattern {
 
 /// Bytes of a pattern's prefix checked at every candidate position.
 const PREFIX_BYTES: usize = 4;
+
+/// Bytes of a pattern compared inline, before `memcmp`, where its prefix
+/// filter hits: most hits share only a common first word with it.
+const HEAD_BYTES: usize = 8;
+
+/// `bytes`' first (up to) [`HEAD_BYTES`] bytes as a little-endian word,
+/// zero-padded.
+fn head(bytes: &[u8]) -> u64 {
+    if let Some(&h) = bytes.first_chunk::<HEAD_BYTES>() {
+        return u64::from_le_bytes(h);
+    }
+    let mut h = [0; HEAD_BYTES];
+    for (d, &b) in h.iter_mut().zip(bytes) {
+        *d = b;
+    }
+    u64::from_le_bytes(h)
+}
 
 /// Bits of each prefix filter (`Patterns::filters`).
 const FILTER_BITS: usize = 1024;
@@ -130,8 +149,12 @@ impl Patterns {
 
     /// Registers `key` (with its xxh3 hash) unless it is already a pattern.
     pub(super) fn insert(&mut self, hash: u64, key: &str) {
-        if let Some(&p) = self.ids.get(&hash) {
-            let p = self.list[p];
+        // One probe: the map keeps the first pattern of a hash; a different
+        // text with the same hash is registered too.
+        let next = self.list.len();
+        let first = *self.ids.entry(hash).or_insert(next);
+        if first != next {
+            let p = self.list[first];
             if &self.keys[p.start..p.end] == key {
                 return;
             }
@@ -152,14 +175,18 @@ impl Patterns {
             self.filters[1][bit / 64] |= 1 << (bit % 64);
         }
         self.min_len = self.min_len.min(bytes.len());
+        let head_mask = match bytes.len() {
+            n if n >= HEAD_BYTES => u64::MAX,
+            n => (1u64 << (8 * n)) - 1,
+        };
         self.list.push(Pattern {
             hash,
             start,
             end: self.keys.len(),
-            prefix,
+            head: head(bytes),
+            head_mask,
             word_start,
         });
-        self.ids.entry(hash).or_insert(self.list.len() - 1);
     }
 
     /// The patterns with their hashes, in registration order.
@@ -225,29 +252,23 @@ impl Patterns {
     /// The search of [`Self::for_each_match`] when every pattern has at
     /// least [`PREFIX_BYTES`] bytes: one pass over `hay`, looking at each
     /// position's next 4 bytes in a bit set of the patterns' prefixes, and
-    /// comparing whole patterns only where a prefix is equal. After an
-    /// ASCII word character only patterns that do not start with one are
-    /// looked for: an occurrence there cuts a word, so it would be dropped
-    /// (`is_cut_ok`); nothing else is skipped.
+    /// comparing whole patterns only where their first 8 bytes are equal.
+    /// After an ASCII word character only patterns that do not start with
+    /// one are looked for: an occurrence there cuts a word, so it would be
+    /// dropped (`is_cut_ok`); nothing else is skipped.
     fn prefix_search(&self, hay: &str, found: &mut impl FnMut(usize, usize, &str)) {
         let bytes = hay.as_bytes();
         let Some(last) = bytes.len().checked_sub(self.min_len) else {
             return;
         };
-        let mut after_word = false;
-        for (i, window) in bytes.windows(PREFIX_BYTES).enumerate().take(last + 1) {
-            // Branch-free up to the (rare) filter hit.
-            let was_after_word = after_word;
-            after_word = is_ascii_word(window[0]);
-            let prefix = u32::from_le_bytes([window[0], window[1], window[2], window[3]]);
-            if !filter_has(
-                &self.filters[usize::from(was_after_word)],
-                filter_bit(prefix),
-            ) {
-                continue;
-            }
+        let mut from = 0;
+        while let Some(i) = self.next_prefix_hit(bytes, from, last) {
+            let after_word = i > 0 && is_ascii_word(bytes[i - 1]);
+            let at = head(&bytes[i..]);
             for p in &self.list {
-                if p.prefix != prefix || (was_after_word && p.word_start) {
+                // Every pattern here has at least `PREFIX_BYTES` bytes, so
+                // the masked head covers the filter's prefix.
+                if (at ^ p.head) & p.head_mask != 0 || (after_word && p.word_start) {
                     continue;
                 }
                 let key = &self.keys[p.start..p.end];
@@ -255,7 +276,26 @@ impl Patterns {
                     found(i, i + key.len(), key);
                 }
             }
+            from = i + 1;
         }
+    }
+
+    /// The first position in `from..=last` whose next [`PREFIX_BYTES`]
+    /// bytes are in the prefix filter that applies there (`filters[1]`
+    /// right after an ASCII word byte). Kept apart from the comparison of
+    /// whole patterns so that this per-byte loop stays in registers.
+    fn next_prefix_hit(&self, bytes: &[u8], from: usize, last: usize) -> Option<usize> {
+        let end = last.saturating_add(PREFIX_BYTES).min(bytes.len());
+        let window = bytes.get(from..end)?;
+        let mut after_word = from > 0 && is_ascii_word(bytes[from - 1]);
+        for (i, w) in window.windows(PREFIX_BYTES).enumerate() {
+            let prefix = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            if filter_has(&self.filters[usize::from(after_word)], filter_bit(prefix)) {
+                return Some(from + i);
+            }
+            after_word = is_ascii_word(w[0]);
+        }
+        None
     }
 }
 

@@ -26,6 +26,39 @@ fn is_ascii_ws(b: u8) -> bool {
     b == b' ' || b.wrapping_sub(b'\t') < 5
 }
 
+/// What decides between the fast path and the offset map, found in one
+/// branch-free (vectorised) pass over a span's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    /// Every byte is ASCII.
+    ascii: bool,
+    /// Some whitespace byte is not a space (tab, line break, …).
+    ctrl_ws: bool,
+    /// Two whitespace bytes are adjacent (a run normalisation collapses).
+    ws_run: bool,
+}
+
+impl Shape {
+    fn of(bytes: &[u8]) -> Self {
+        // Byte-wide accumulators over slice pairs so the loop vectorises
+        // (`bool`s and iterator adapters such as `skip` keep it scalar).
+        let next = bytes.get(1..).unwrap_or_default();
+        let (mut high, mut ctrl, mut run) = (0u8, 0u8, 0u8);
+        for (&a, &b) in bytes.iter().zip(next) {
+            high |= a;
+            ctrl |= u8::from(a.wrapping_sub(b'\t') < 5);
+            run |= u8::from(is_ascii_ws(a)) & u8::from(is_ascii_ws(b));
+        }
+        // The pairs cover every byte but the last as `a`.
+        let last = bytes.last().copied().unwrap_or(0);
+        Self {
+            ascii: (high | last) < 0x80,
+            ctrl_ws: (ctrl | u8::from(last.wrapping_sub(b'\t') < 5)) != 0,
+            ws_run: run != 0,
+        }
+    }
+}
+
 impl SpanText {
     /// Normalises `src`, whose first byte sits at `base` in the field.
     pub(super) fn fill(&mut self, src: &str, base: usize, case_fold: bool) {
@@ -33,43 +66,37 @@ impl SpanText {
         // vertical tab (U+000B), which `char::is_whitespace` accepts.
         let trimmed = src.trim_ascii();
         let bytes = trimmed.as_bytes();
-        // One branch-free pass (vectorised): any non-ASCII byte, any
-        // whitespace byte other than a space. Bytes trimmed off are ASCII,
-        // so an ASCII `trimmed` means an ASCII `src`.
-        let (high, ctrl_ws) = bytes.iter().fold((0u8, false), |(high, ws), &b| {
-            (high | b, ws | (b.wrapping_sub(b'\t') < 5))
-        });
+        let shape = Shape::of(bytes);
         let vt_end = bytes.first() == Some(&0x0B) || bytes.last() == Some(&0x0B);
-        if high < 0x80 && !vt_end && !trimmed.contains("  ") {
-            let lead = src.len() - src.trim_ascii_start().len();
-            self.plain.clear();
-            if ctrl_ws {
-                // No two whitespace bytes adjacent (a tab or line break
-                // next to a space would be a run): each maps to a space.
-                if bytes
-                    .windows(2)
-                    .any(|w| is_ascii_ws(w[0]) && is_ascii_ws(w[1]))
-                {
-                    self.shift = None;
-                    normalize_mapped(src, base, case_fold, &mut self.mapped);
-                    return;
-                }
-                self.plain.extend(
-                    bytes
-                        .iter()
-                        .map(|&b| if is_ascii_ws(b) { ' ' } else { char::from(b) }),
-                );
-            } else {
-                self.plain.push_str(trimmed);
-            }
-            if case_fold {
-                self.plain.make_ascii_lowercase();
-            }
-            self.shift = Some(base + lead);
-        } else {
+        // Bytes trimmed off are ASCII, so an ASCII `trimmed` means an ASCII
+        // `src`; with no whitespace run, each whitespace byte maps to one
+        // space.
+        if !shape.ascii || vt_end || shape.ws_run {
             self.shift = None;
             normalize_mapped(src, base, case_fold, &mut self.mapped);
+            return;
         }
+        self.plain.clear();
+        if shape.ctrl_ws {
+            self.plain.extend(
+                bytes
+                    .iter()
+                    .map(|&b| if is_ascii_ws(b) { ' ' } else { char::from(b) }),
+            );
+        } else {
+            self.plain.push_str(trimmed);
+        }
+        if case_fold {
+            self.plain.make_ascii_lowercase();
+        }
+        let lead = src.len() - src.trim_ascii_start().len();
+        self.shift = Some(base + lead);
+    }
+
+    /// Whether the span took the fast path, which only ASCII text does
+    /// (so its normalised text has one character per byte).
+    pub(super) fn is_ascii(&self) -> bool {
+        self.shift.is_some()
     }
 
     /// The normalised text.
@@ -160,13 +187,41 @@ mod tests {
     }
 
     #[test]
+    fn shape_agrees_with_per_byte_checks() {
+        for src in [
+            "",
+            "a",
+            " ",
+            "a  b",
+            "a\tb",
+            "a\t b",
+            "caf\u{e9}",
+            "x\n",
+            "\n\n",
+            "ab c",
+        ] {
+            let bytes = src.as_bytes();
+            let want = Shape {
+                ascii: src.is_ascii(),
+                ctrl_ws: bytes.iter().any(|&b| is_ascii_ws(b) && b != b' '),
+                ws_run: bytes
+                    .windows(2)
+                    .any(|w| is_ascii_ws(w[0]) && is_ascii_ws(w[1])),
+            };
+            assert_eq!(Shape::of(bytes), want, "{src:?}");
+        }
+    }
+
+    #[test]
     fn fast_path_is_taken_only_for_single_spaced_ascii() {
         let mut t = SpanText::default();
         t.fill("\nWhat is it?\n", 0, false);
         assert_eq!(t.shift, Some(1));
+        assert!(t.is_ascii());
         t.fill("two  spaces", 0, false);
         assert_eq!(t.shift, None);
         t.fill("caf\u{e9}", 0, false);
         assert_eq!(t.shift, None);
+        assert!(!t.is_ascii());
     }
 }
