@@ -87,7 +87,6 @@ fn bench(c: &mut Criterion) {
                 ProfileState::new(ProfileConfig::new(TokenSpace::Words)).expect("config");
             for sample in &samples {
                 let toks: Vec<Vec<&str>> = sample.iter().map(|f| words.words(&f.1)).collect();
-                let all: Vec<&str> = toks.iter().flatten().copied().collect();
                 let inputs: Vec<FieldInput<'_>> = sample
                     .iter()
                     .zip(&toks)
@@ -95,11 +94,11 @@ fn bench(c: &mut Criterion) {
                         role: f.0,
                         text: &f.1,
                         tokens: TokenSeq::Words(t),
+                        words: Some(t),
                     })
                     .collect();
                 state.insert(&SampleInput {
                     fields: &inputs,
-                    words: Some(&all),
                     ..SampleInput::default()
                 });
             }

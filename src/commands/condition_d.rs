@@ -80,6 +80,7 @@ impl D1Profiles {
                     role: f.role.as_str(),
                     text: f.text,
                     tokens: TokenSeq::Words(w),
+                    words: None,
                 })
                 .collect();
             state.insert(&SampleInput {

@@ -372,27 +372,20 @@ impl Worker<'_> {
         let inputs: Vec<FieldInput<'_>> = local
             .iter()
             .zip(&toks)
-            .map(|(f, t)| FieldInput {
-                role: f.role.as_str(),
-                text: f.text,
-                tokens: match t {
-                    Tokens::Words(w) => TokenSeq::Words(w),
-                    Tokens::Ids(i) => TokenSeq::Ids(i),
-                },
+            .enumerate()
+            .map(|(i, (f, t))| {
+                let (tokens, words) = match t {
+                    Tokens::Words(w) => (TokenSeq::Words(w), Some(&w[..])),
+                    Tokens::Ids(ids) => (TokenSeq::Ids(ids), built_in.get(i).map(|w| &w[..])),
+                };
+                FieldInput {
+                    role: f.role.as_str(),
+                    text: f.text,
+                    tokens,
+                    words,
+                }
             })
             .collect();
-        let mut all_words: Vec<&str> = Vec::new();
-        if built_in.is_empty() {
-            for t in &toks {
-                if let Tokens::Words(w) = t {
-                    all_words.extend_from_slice(w);
-                }
-            }
-        } else {
-            for w in &built_in {
-                all_words.extend_from_slice(w);
-            }
-        }
         // Exact-duplicate key: normalised text of every field with its role.
         let mut key = std::mem::take(&mut self.key);
         key.clear();
@@ -432,7 +425,6 @@ impl Worker<'_> {
             .collect();
         self.state.insert(&SampleInput {
             fields: &inputs,
-            words: Some(&all_words),
             content_hash: Some(regime_text::content_hash(&key)),
             segments: &seg_refs,
             prompt_dup: Some(prompt_dup),

@@ -3,6 +3,7 @@
 //! category coverage bars; for `--compare`, the two rank–frequency curves
 //! overlaid).
 
+use regime_stats::gopher::GopherReport;
 use regime_stats::{
     CategoryReport, DuplicationReport, NgramFigures, ProfileComparison, ProfileReport, ScopeReport,
 };
@@ -150,6 +151,38 @@ fn category_chart(column: &str, c: &CategoryReport) -> String {
     .to_svg()
 }
 
+/// The Gopher repetition metrics of one scope.
+fn gopher_table(g: &GopherReport) -> Block {
+    Block::Table {
+        headers: [
+            "Gopher metric",
+            "threshold",
+            "mean",
+            "p50",
+            "p90",
+            "p99",
+            "share over",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: g
+            .metrics
+            .iter()
+            .map(|(k, m)| {
+                vec![
+                    k.clone(),
+                    fmt_value(m.threshold),
+                    fmt_value(m.mean),
+                    fmt_value(m.p50),
+                    fmt_value(m.p90),
+                    fmt_value(m.p99),
+                    fmt_value(m.share_over),
+                ]
+            })
+            .collect(),
+    }
+}
+
 /// Key figures of the duplication section: exact, near (when measured) and
 /// prompt-segment duplication.
 fn duplication_figures(d: &DuplicationReport) -> Vec<(String, String)> {
@@ -221,42 +254,17 @@ pub fn profile_page(report: &ProfileReport) -> HtmlPage {
         }
     }
     if let Some(g) = &report.overall.gopher {
-        overall = overall.with(Block::Table {
-            headers: [
-                "Gopher metric",
-                "threshold",
-                "mean",
-                "p50",
-                "p90",
-                "p99",
-                "share over",
-            ]
-            .map(String::from)
-            .to_vec(),
-            rows: g
-                .metrics
-                .iter()
-                .map(|(k, m)| {
-                    vec![
-                        k.clone(),
-                        fmt_value(m.threshold),
-                        fmt_value(m.mean),
-                        fmt_value(m.p50),
-                        fmt_value(m.p90),
-                        fmt_value(m.p99),
-                        fmt_value(m.share_over),
-                    ]
-                })
-                .collect(),
-        });
+        overall = overall.with(gopher_table(g));
     }
     page = page.with_section(overall);
     for (role, scope) in &report.roles {
-        page = page.with_section(
-            Section::new(format!("Role: {role}"))
-                .with(Block::KeyFigures(scope_figures(scope)))
-                .with(ngram_table(scope)),
-        );
+        let mut section = Section::new(format!("Role: {role}"))
+            .with(Block::KeyFigures(scope_figures(scope)))
+            .with(ngram_table(scope));
+        if let Some(g) = &scope.gopher {
+            section = section.with(gopher_table(g));
+        }
+        page = page.with_section(section);
     }
     if !report.categories.is_empty() {
         let charts = report

@@ -61,7 +61,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut state = ProfileState::new(ProfileConfig::new(TokenSpace::Words))?;
     for sample in &samples {
         let field_words: Vec<Vec<&str>> = sample.iter().map(|f| words.words(&f.1)).collect();
-        let all: Vec<&str> = field_words.iter().flatten().copied().collect();
         let inputs: Vec<FieldInput<'_>> = sample
             .iter()
             .zip(&field_words)
@@ -69,11 +68,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 role: &f.0,
                 text: &f.1,
                 tokens: TokenSeq::Words(t),
+                words: Some(t),
             })
             .collect();
         state.insert(&SampleInput {
             fields: &inputs,
-            words: Some(&all),
             ..SampleInput::default()
         });
     }

@@ -26,8 +26,13 @@
 //! # fn main() -> Result<(), regime_stats::Error> {
 //! let mut state = ProfileState::new(ProfileConfig::new(TokenSpace::Words).with_max_n(2))?;
 //! let words = ["the", "cat", "the", "cat"];
-//! let fields = [FieldInput { role: "user", text: "the cat the cat", tokens: TokenSeq::Words(&words) }];
-//! state.insert(&SampleInput { fields: &fields, words: Some(&words), ..SampleInput::default() });
+//! let fields = [FieldInput {
+//!     role: "user",
+//!     text: "the cat the cat",
+//!     tokens: TokenSeq::Words(&words),
+//!     words: Some(&words),
+//! }];
+//! state.insert(&SampleInput { fields: &fields, ..SampleInput::default() });
 //! let report = state.finalize(None);
 //! assert_eq!(report.overall.unigram.types, 2);
 //! assert_eq!(report.overall.ngrams["2"].top[0].ngram, "the cat");

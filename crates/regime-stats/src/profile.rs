@@ -141,6 +141,9 @@ pub struct FieldInput<'a> {
     pub text: &'a str,
     /// Its tokens (from the profile's tokenizer).
     pub tokens: TokenSeq<'a>,
+    /// Its built-in word tokens, for the Gopher metrics (`None`: not
+    /// measured; a sample is measured when every field has them).
+    pub words: Option<&'a [&'a str]>,
 }
 
 /// Per-sample prompt-segment duplication counts (from the prompt-dedup
@@ -164,9 +167,6 @@ pub struct PromptDupCounts {
 pub struct SampleInput<'a> {
     /// Text fields in sample order.
     pub fields: &'a [FieldInput<'a>],
-    /// Built-in word tokens of all fields in order, for the Gopher metrics
-    /// (`None`: not measured).
-    pub words: Option<&'a [&'a str]>,
     /// Hash of the sample's normalised content (exact duplicates).
     pub content_hash: Option<u128>,
     /// The sample's distinct normalised prompt segments (template counts).
@@ -287,6 +287,10 @@ struct ScopeState {
     token_lengths: LengthState,
     unigrams: Vec<u64>,
     ngrams: Vec<NgramCounter>,
+    /// Gopher metrics of the scope's text per sample (CORPUS.md: per role
+    /// and overall).
+    #[serde(default)]
+    gopher: GopherState,
 }
 
 impl ScopeState {
@@ -300,6 +304,7 @@ impl ScopeState {
             token_lengths: LengthState::default(),
             unigrams: Vec::new(),
             ngrams: (2..=max_n).map(NgramCounter::new).collect(),
+            gopher: GopherState::default(),
         }
     }
 
@@ -441,7 +446,6 @@ pub struct ProfileState {
     vocab: Vocab,
     roles: BTreeMap<String, ScopeState>,
     overall: ScopeState,
-    gopher: GopherState,
     duplication: DuplicationState,
     categories: BTreeMap<String, CategoryCounts>,
     #[serde(skip)]
@@ -474,7 +478,6 @@ impl ProfileState {
             vocab: Vocab::default(),
             roles: BTreeMap::new(),
             overall: ScopeState::new(config.max_n),
-            gopher: GopherState::default(),
             duplication: DuplicationState::new(),
             categories: BTreeMap::new(),
             scratch: Vec::new(),
@@ -512,10 +515,7 @@ impl ProfileState {
         o.tokens += sample_tokens;
         o.char_lengths.insert(sample_chars);
         o.token_lengths.insert(sample_tokens);
-        if let Some(words) = sample.words {
-            let texts: Vec<&str> = sample.fields.iter().map(|f| f.text).collect();
-            self.gopher.insert(&measure_parts(&texts, words));
-        }
+        self.insert_gopher(sample.fields, &seen_roles);
         let d = &mut self.duplication;
         if let Some(h) = sample.content_hash {
             d.hashed += 1;
@@ -560,6 +560,31 @@ impl ProfileState {
         if self.since_check >= BUDGET_CHECK_EVERY {
             self.since_check = 0;
             self.enforce_budget(|_| 0);
+        }
+    }
+
+    /// Gopher metrics of the sample (all fields) and of each of its roles
+    /// (that role's fields), when every field has its words.
+    fn insert_gopher(&mut self, fields: &[FieldInput<'_>], roles: &[&str]) {
+        let Some(words) = fields.iter().map(|f| f.words).collect::<Option<Vec<_>>>() else {
+            return;
+        };
+        let measure = |pick: &dyn Fn(&FieldInput<'_>) -> bool| {
+            let texts: Vec<&str> = fields.iter().filter(|f| pick(f)).map(|f| f.text).collect();
+            let all: Vec<&str> = fields
+                .iter()
+                .zip(&words)
+                .filter(|(f, _)| pick(f))
+                .flat_map(|(_, w)| w.iter().copied())
+                .collect();
+            measure_parts(&texts, &all)
+        };
+        self.overall.gopher.insert(&measure(&|_| true));
+        for &role in roles {
+            let m = measure(&|f| f.role == role);
+            if let Some(scope) = self.roles.get_mut(role) {
+                scope.gopher.insert(&m);
+            }
         }
     }
 
@@ -737,7 +762,6 @@ impl ProfileState {
         let overall = remap_scope(other.overall, remap.as_deref());
         let this = self.clone_hasher();
         combine_scope(&mut self.overall, overall, &this, settings);
-        self.gopher.combine(&other.gopher);
         let d = &mut self.duplication;
         let od = other.duplication;
         d.hashed += od.hashed;
@@ -839,11 +863,7 @@ impl ProfileState {
             rank_frequency: rank_frequency(&scope.unigrams),
             ngrams,
             duplication: overall.then(|| self.duplication_report()),
-            gopher: if overall {
-                self.gopher.finalize()
-            } else {
-                None
-            },
+            gopher: scope.gopher.finalize(),
         }
     }
 
@@ -1178,6 +1198,7 @@ fn combine_scope(
     mine.tokens += other.tokens;
     mine.char_lengths.combine(&other.char_lengths);
     mine.token_lengths.combine(&other.token_lengths);
+    mine.gopher.combine(&other.gopher);
     if mine.unigrams.len() < other.unigrams.len() {
         mine.unigrams.resize(other.unigrams.len(), 0);
     }

@@ -22,12 +22,11 @@ fn insert(state: &mut ProfileState, fields: &[(&str, &str)]) {
             role,
             text,
             tokens: TokenSeq::Words(w),
+            words: Some(w),
         })
         .collect();
-    let all: Vec<&str> = words.iter().flatten().copied().collect();
     state.insert(&SampleInput {
         fields: &inputs,
-        words: Some(&all),
         content_hash: Some(u128::from(xxhash_rust::xxh3::xxh3_64(
             fields
                 .iter()
@@ -70,7 +69,12 @@ fn hand_computed_profile() {
     let u = &r.roles["user"];
     assert_eq!((u.samples, u.fields, u.tokens), (2, 2, 6));
     assert_eq!(r.roles["assistant"].tokens, 2);
-    assert!(u.duplication.is_none() && u.gopher.is_none());
+    assert!(u.duplication.is_none());
+    // Gopher per role over the samples holding the role, and overall.
+    let samples = |g: &Option<crate::gopher::GopherReport>| g.as_ref().unwrap().samples;
+    assert_eq!(samples(&u.gopher), 2);
+    assert_eq!(samples(&r.roles["assistant"].gopher), 1);
+    assert_eq!(samples(&o.gopher), 2);
     // Lengths per user field: chars 5 and 5.
     let lc = u.lengths.chars.as_ref().unwrap();
     assert!((lc.mean - 5.0).abs() < EPS && lc.std.abs() < EPS);
@@ -85,6 +89,20 @@ fn hand_computed_profile() {
 }
 
 #[test]
+fn gopher_metrics_per_role_measure_that_roles_text() {
+    let mut s = words_state();
+    insert(&mut s, &[("user", "x\nx\nx\ny"), ("assistant", "z")]);
+    let r = s.finalize(None);
+    let frac =
+        |g: &Option<crate::gopher::GopherReport>| g.as_ref().unwrap().metrics["dup_line_frac"].mean;
+    // User lines [x, x, x, y]: 2 duplicates of 4 (the Gopher definition).
+    assert!((frac(&r.roles["user"].gopher) - 0.5).abs() < EPS);
+    assert!(frac(&r.roles["assistant"].gopher).abs() < EPS);
+    // Overall lines [x, x, x, y, z]: 2 of 5.
+    assert!((frac(&r.overall.gopher) - 0.4).abs() < EPS);
+}
+
+#[test]
 fn exact_duplicates_templates_and_prompt_rates() {
     let mut s = words_state();
     let segs = ["describe the image.", "be brief."];
@@ -95,6 +113,7 @@ fn exact_duplicates_templates_and_prompt_rates() {
             role: "user",
             text,
             tokens: TokenSeq::Words(&w),
+            words: None,
         }];
         s.insert(&SampleInput {
             fields: &f,
@@ -108,7 +127,6 @@ fn exact_duplicates_templates_and_prompt_rates() {
                 repeated_turns: 0,
             }),
             categories: &[("source", Some(if i == 0 { "a" } else { "b" }))],
-            ..SampleInput::default()
         });
     }
     let r = s.finalize(None);
@@ -137,6 +155,7 @@ fn ids_space_uses_names_and_reports_ids() {
         role: "user",
         text: "",
         tokens: TokenSeq::Ids(&ids),
+        words: None,
     }];
     s.insert(&SampleInput {
         fields: &f,
