@@ -6,7 +6,7 @@ use std::sync::{Mutex, mpsc};
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray};
-use regime_corpus::{BatchText, CorpusBatch, OutputDir, TextField};
+use regime_corpus::{BatchText, CorpusBatch, OutputDir, Role, TextField};
 use regime_dedup::{PromptDedup, PromptField, SampleDedup};
 use regime_stats::{
     FieldInput, ProfileComparison, ProfileConfig, ProfileReport, ProfileState, PromptDupCounts,
@@ -386,14 +386,30 @@ impl Worker<'_> {
                 }
             })
             .collect();
-        // Exact-duplicate key: normalised text of every field with its role.
+        // Exact-duplicate key: normalised text of every field with its role;
+        // a role's key is its fields' pieces of it.
         let mut key = std::mem::take(&mut self.key);
         key.clear();
+        let mut pieces: Vec<(Role, std::ops::Range<usize>)> = Vec::with_capacity(local.len());
         for f in &local {
+            let start = key.len();
             key.push_str(f.role.as_str());
             key.push('\u{1f}');
             self.normalizer.normalize_into(f.text, &mut key);
             key.push('\u{1e}');
+            pieces.push((f.role, start..key.len()));
+        }
+        let mut role_hashes: Vec<(&str, u128)> = Vec::new();
+        let mut role_key = String::new();
+        for (i, (role, _)) in pieces.iter().enumerate() {
+            if pieces[..i].iter().any(|(r, _)| r == role) {
+                continue;
+            }
+            role_key.clear();
+            for (_, range) in pieces[i..].iter().filter(|(r, _)| r == role) {
+                role_key.push_str(&key[range.clone()]);
+            }
+            role_hashes.push((role.as_str(), regime_text::content_hash(&role_key)));
         }
         // Prompt-segment duplication and the template candidates (the
         // sample's distinct normalised prompt segments), as the audit finds them.
@@ -426,6 +442,7 @@ impl Worker<'_> {
         self.state.insert(&SampleInput {
             fields: &inputs,
             content_hash: Some(regime_text::content_hash(&key)),
+            role_hashes: &role_hashes,
             segments: &seg_refs,
             prompt_dup: Some(prompt_dup),
             categories: &cats,

@@ -173,6 +173,9 @@ pub struct SampleInput<'a> {
     pub segments: &'a [&'a str],
     /// Prompt-segment duplication counts, when computed.
     pub prompt_dup: Option<PromptDupCounts>,
+    /// `(role, hash)` of each role's normalised content in the sample
+    /// (per-role exact duplicates).
+    pub role_hashes: &'a [(&'a str, u128)],
     /// `(column, value)` for each `--by` column.
     pub categories: &'a [(&'a str, Option<&'a str>)],
 }
@@ -291,6 +294,10 @@ struct ScopeState {
     /// and overall).
     #[serde(default)]
     gopher: GopherState,
+    /// Hashes of the scope's normalised content per sample (exact
+    /// duplicates; the overall ones live in [`DuplicationState`]).
+    #[serde(default)]
+    content: ContentHashes,
 }
 
 impl ScopeState {
@@ -305,11 +312,14 @@ impl ScopeState {
             unigrams: Vec::new(),
             ngrams: (2..=max_n).map(NgramCounter::new).collect(),
             gopher: GopherState::default(),
+            content: ContentHashes::default(),
         }
     }
 
     fn bytes(&self) -> usize {
-        self.unigrams.capacity() * 8 + self.ngrams.iter().map(NgramCounter::bytes).sum::<usize>()
+        self.unigrams.capacity() * 8
+            + self.ngrams.iter().map(NgramCounter::bytes).sum::<usize>()
+            + self.content.bytes()
     }
 }
 
@@ -405,11 +415,55 @@ impl TemplateTexts {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct DuplicationState {
+/// Content hashes of the samples seen: exact duplicates are the samples
+/// whose hash was seen before.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct ContentHashes {
     hashed: u64,
     #[serde(with = "u128_set")]
     hashes: HashSet<u128>,
+}
+
+impl ContentHashes {
+    fn insert(&mut self, hash: u128) {
+        self.hashed += 1;
+        self.hashes.insert(hash);
+    }
+
+    fn combine(&mut self, other: Self) {
+        self.hashed += other.hashed;
+        self.hashes.extend(other.hashes);
+    }
+
+    fn duplicates(&self) -> u64 {
+        self.hashed - self.hashes.len() as u64
+    }
+
+    fn bytes(&self) -> usize {
+        self.hashes.capacity() * 17
+    }
+
+    /// A role's duplication figures: exact duplicates only (near, prompt
+    /// and template figures are the whole sample's).
+    #[expect(clippy::cast_precision_loss, reason = "counts below 2^52")]
+    fn report(&self) -> Option<DuplicationReport> {
+        (self.hashed > 0).then(|| DuplicationReport {
+            samples: self.hashed,
+            exact_duplicates: self.duplicates(),
+            exact_duplicate_share: self.duplicates() as f64 / self.hashed as f64,
+            near_duplicate_share: None,
+            prompt: None,
+            templates: Vec::new(),
+            templates_exact: true,
+            templates_error: 0,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct DuplicationState {
+    #[serde(flatten)]
+    content: ContentHashes,
     segment_samples: u64,
     templates: SpaceSaving<u64>,
     template_text: TemplateTexts,
@@ -421,8 +475,7 @@ struct DuplicationState {
 impl DuplicationState {
     fn new() -> Self {
         Self {
-            hashed: 0,
-            hashes: HashSet::new(),
+            content: ContentHashes::default(),
             segment_samples: 0,
             templates: SpaceSaving::new(TEMPLATES_EXACT_CAPACITY),
             template_text: TemplateTexts::default(),
@@ -518,8 +571,12 @@ impl ProfileState {
         self.insert_gopher(sample.fields, &seen_roles);
         let d = &mut self.duplication;
         if let Some(h) = sample.content_hash {
-            d.hashed += 1;
-            d.hashes.insert(h);
+            d.content.insert(h);
+        }
+        for &(role, h) in sample.role_hashes {
+            if let Some(scope) = self.roles.get_mut(role) {
+                scope.content.insert(h);
+            }
         }
         if !sample.segments.is_empty() {
             d.segment_samples += 1;
@@ -671,7 +728,7 @@ impl ProfileState {
         self.vocab.bytes()
             + self.roles.values().map(ScopeState::bytes).sum::<usize>()
             + self.overall.bytes()
-            + self.duplication.hashes.capacity() * 17
+            + self.duplication.content.bytes()
             + self.duplication.templates.bytes()
             + self.duplication.template_text.bytes()
     }
@@ -764,8 +821,7 @@ impl ProfileState {
         combine_scope(&mut self.overall, overall, &this, settings);
         let d = &mut self.duplication;
         let od = other.duplication;
-        d.hashed += od.hashed;
-        d.hashes.extend(od.hashes);
+        d.content.combine(od.content);
         d.segment_samples += od.segment_samples;
         d.templates.combine(&od.templates);
         d.template_text.absorb(od.template_text);
@@ -862,7 +918,11 @@ impl ProfileState {
             unigram: unigram_figures(&scope.unigrams),
             rank_frequency: rank_frequency(&scope.unigrams),
             ngrams,
-            duplication: overall.then(|| self.duplication_report()),
+            duplication: if overall {
+                Some(self.duplication_report())
+            } else {
+                scope.content.report()
+            },
             gopher: scope.gopher.finalize(),
         }
     }
@@ -871,7 +931,7 @@ impl ProfileState {
     fn duplication_report(&self) -> DuplicationReport {
         let d = &self.duplication;
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let dups = d.hashed - d.hashes.len() as u64;
+        let dups = d.content.duplicates();
         let mut templates: Vec<TemplateCount> = d
             .templates
             .iter()
@@ -891,9 +951,9 @@ impl ProfileState {
         });
         templates.truncate(TEMPLATES_REPORTED);
         DuplicationReport {
-            samples: d.hashed,
+            samples: d.content.hashed,
             exact_duplicates: dups,
-            exact_duplicate_share: ratio(dups, d.hashed),
+            exact_duplicate_share: ratio(dups, d.content.hashed),
             near_duplicate_share: None,
             prompt: (d.prompt_samples > 0).then(|| PromptDupReport {
                 samples: d.prompt_samples,
@@ -1199,6 +1259,7 @@ fn combine_scope(
     mine.char_lengths.combine(&other.char_lengths);
     mine.token_lengths.combine(&other.token_lengths);
     mine.gopher.combine(&other.gopher);
+    mine.content.combine(other.content);
     if mine.unigrams.len() < other.unigrams.len() {
         mine.unigrams.resize(other.unigrams.len(), 0);
     }

@@ -25,16 +25,22 @@ fn insert(state: &mut ProfileState, fields: &[(&str, &str)]) {
             words: Some(w),
         })
         .collect();
+    let hash = |role: Option<&str>| {
+        let texts: Vec<&str> = fields
+            .iter()
+            .filter(|f| role.is_none_or(|r| r == f.0))
+            .map(|f| f.1)
+            .collect();
+        u128::from(xxhash_rust::xxh3::xxh3_64(texts.join("\u{1}").as_bytes()))
+    };
+    let mut roles: Vec<&str> = fields.iter().map(|f| f.0).collect();
+    roles.sort_unstable();
+    roles.dedup();
+    let role_hashes: Vec<(&str, u128)> = roles.iter().map(|&r| (r, hash(Some(r)))).collect();
     state.insert(&SampleInput {
         fields: &inputs,
-        content_hash: Some(u128::from(xxhash_rust::xxh3::xxh3_64(
-            fields
-                .iter()
-                .map(|f| f.1)
-                .collect::<Vec<_>>()
-                .join("\u{1}")
-                .as_bytes(),
-        ))),
+        content_hash: Some(hash(None)),
+        role_hashes: &role_hashes,
         ..SampleInput::default()
     });
 }
@@ -69,7 +75,14 @@ fn hand_computed_profile() {
     let u = &r.roles["user"];
     assert_eq!((u.samples, u.fields, u.tokens), (2, 2, 6));
     assert_eq!(r.roles["assistant"].tokens, 2);
-    assert!(u.duplication.is_none());
+    // Per role, exact duplicates of that role's content: the user text
+    // "a b a" repeats, the samples as a whole do not.
+    let ud = u.duplication.as_ref().unwrap();
+    assert_eq!((ud.samples, ud.exact_duplicates), (2, 1));
+    assert!((ud.exact_duplicate_share - 0.5).abs() < EPS);
+    assert!(ud.templates.is_empty() && ud.prompt.is_none());
+    let ad = r.roles["assistant"].duplication.as_ref().unwrap();
+    assert_eq!((ad.samples, ad.exact_duplicates), (1, 0));
     // Gopher per role over the samples holding the role, and overall.
     let samples = |g: &Option<crate::gopher::GopherReport>| g.as_ref().unwrap().samples;
     assert_eq!(samples(&u.gopher), 2);
@@ -127,6 +140,7 @@ fn exact_duplicates_templates_and_prompt_rates() {
                 repeated_turns: 0,
             }),
             categories: &[("source", Some(if i == 0 { "a" } else { "b" }))],
+            ..SampleInput::default()
         });
     }
     let r = s.finalize(None);
