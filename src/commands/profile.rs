@@ -233,7 +233,9 @@ struct Worker<'a> {
     prompt_out: SampleDedup,
 }
 
-/// Reads the corpus (block `shard` only, when given) into one state.
+/// Reads the corpus (block `shard` only, when given) into one state;
+/// returns it with the opened corpus (its paths, and a later pass for
+/// `--near`) and the number of samples read.
 fn scan(
     input: &InputArgs,
     args: &ProfileArgs,
