@@ -132,7 +132,7 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
     if args.near {
         let near = super::dedup::near_report(&corpus, &out, global)?;
         if let Some(d) = report.overall.duplication.as_mut() {
-            d.near_duplicate_share = Some(ratio(near.duplicates, near.rows));
+            d.near_duplicate_share = Some(near.duplicate_share());
         }
     }
     profile_output::write_report(&out, &report)?;
@@ -344,12 +344,6 @@ fn scan(
     Ok((merged, corpus, hi - lo))
 }
 
-/// `a / b`, 0 when `b` is 0.
-#[expect(clippy::cast_precision_loss, reason = "row counts below 2^52")]
-fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
-}
-
 /// First sample of block `i` of `n` over `total` samples: `⌊total · i / n⌋`.
 fn block_start(total: u64, i: u64, n: u64) -> u64 {
     u64::try_from(u128::from(total) * u128::from(i) / u128::from(n.max(1))).unwrap_or(total)
@@ -389,39 +383,29 @@ impl Worker<'_> {
             })
             .collect();
         // Exact-duplicate key: normalised text of every field with its role;
-        // a role's key is its fields' pieces of it.
+        // a role's key is its fields' pieces of it, in order.
         let mut key = std::mem::take(&mut self.key);
         key.clear();
-        let mut pieces: Vec<(Role, std::ops::Range<usize>)> = Vec::with_capacity(local.len());
+        let mut role_keys: Vec<(Role, String)> = Vec::new();
         for f in &local {
             let start = key.len();
             key.push_str(f.role.as_str());
             key.push('\u{1f}');
             self.normalizer.normalize_into(f.text, &mut key);
             key.push('\u{1e}');
-            pieces.push((f.role, start..key.len()));
-        }
-        let mut role_hashes: Vec<(&str, u128)> = Vec::new();
-        let mut role_key = String::new();
-        for (i, (role, _)) in pieces.iter().enumerate() {
-            if pieces[..i].iter().any(|(r, _)| r == role) {
-                continue;
+            let piece = &key[start..];
+            match role_keys.iter_mut().find(|(r, _)| *r == f.role) {
+                Some((_, k)) => k.push_str(piece),
+                None => role_keys.push((f.role, piece.to_owned())),
             }
-            role_key.clear();
-            for (_, range) in pieces[i..].iter().filter(|(r, _)| r == role) {
-                role_key.push_str(&key[range.clone()]);
-            }
-            role_hashes.push((role.as_str(), regime_text::content_hash(&role_key)));
         }
+        let role_hashes: Vec<(&str, u128)> = role_keys
+            .iter()
+            .map(|(r, k)| (r.as_str(), regime_text::content_hash(k)))
+            .collect();
         // Prompt-segment duplication and the template candidates (the
         // sample's distinct normalised prompt segments), as the audit finds them.
-        let prompt_fields: Vec<PromptField<'_>> = local
-            .iter()
-            .map(|f| PromptField {
-                role: f.role,
-                text: f.text,
-            })
-            .collect();
+        let prompt_fields: Vec<PromptField<'_>> = local.iter().map(PromptField::from).collect();
         self.prompt.run(&prompt_fields, &mut self.prompt_out);
         let c = &self.prompt_out.counts;
         let prompt_dup = PromptDupCounts {

@@ -411,6 +411,19 @@ pub struct DedupReport {
     pub s_curve: Vec<SCurvePoint>,
 }
 
+impl DedupReport {
+    /// Share of the rows removed as duplicates (0 for no rows).
+    #[must_use]
+    #[expect(clippy::cast_precision_loss, reason = "row counts below 2^52")]
+    pub fn duplicate_share(&self) -> f64 {
+        if self.rows == 0 {
+            0.0
+        } else {
+            self.duplicates as f64 / self.rows as f64
+        }
+    }
+}
+
 /// One bar of the cluster-size histogram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct ClusterSize {

@@ -39,7 +39,7 @@
 //! likewise its last character and the one after it; every Han / kana /
 //! Hangul character counts as a word of its own.
 
-use regime_corpus::Role;
+use regime_corpus::{Role, TextField};
 use regime_text::ProtectedTokens;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -78,6 +78,15 @@ pub struct PromptField<'a> {
     pub role: Role,
     /// Its text, as stored.
     pub text: &'a str,
+}
+
+impl<'a> From<&TextField<'a>> for PromptField<'a> {
+    fn from(f: &TextField<'a>) -> Self {
+        Self {
+            role: f.role,
+            text: f.text,
+        }
+    }
 }
 
 /// Configures a [`PromptDedup`].

@@ -106,10 +106,7 @@ fn id_at(ids: Option<&ArrayRef>, row: usize) -> Option<&str> {
 
 fn to_prompt<'a>(fields: &[TextField<'a>], out: &mut Vec<PromptField<'a>>) {
     out.clear();
-    out.extend(fields.iter().map(|f| PromptField {
-        role: f.role,
-        text: f.text,
-    }));
+    out.extend(fields.iter().map(PromptField::from));
 }
 
 /// De-duplicates every row of `batch` (read with all its columns) and

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::quantile::Quantiles;
+use crate::ratio;
 
 /// Metric names, in report order.
 pub const METRICS: [&str; 11] = [
@@ -299,14 +300,14 @@ impl GopherState {
                     p50: get(0),
                     p90: get(1),
                     p99: get(2),
-                    share_over: frac_u64(self.over[i], self.samples),
+                    share_over: ratio(self.over[i], self.samples),
                 };
                 ((*name).to_owned(), report)
             })
             .collect();
         Some(GopherReport {
             samples: self.samples,
-            share_over_any: frac_u64(self.any_over, self.samples),
+            share_over_any: ratio(self.any_over, self.samples),
             metrics,
         })
     }
@@ -327,11 +328,6 @@ fn to_fixed(v: f64) -> u128 {
 #[expect(clippy::cast_precision_loss, reason = "rounding to f64 at the end")]
 fn from_fixed(v: u128) -> f64 {
     v as f64 / FIXED_ONE
-}
-
-#[expect(clippy::cast_precision_loss, reason = "counts below 2^52")]
-fn frac_u64(a: u64, b: u64) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
 #[cfg(test)]

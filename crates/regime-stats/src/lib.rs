@@ -41,6 +41,12 @@
 //! # }
 //! ```
 
+/// `a / b`, 0 when `b` is 0 (a share of counts).
+#[expect(clippy::cast_precision_loss, reason = "counts below 2^52")]
+pub(crate) fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
 mod categorical;
 mod cells;
 mod error;

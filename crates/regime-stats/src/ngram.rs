@@ -17,6 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::hll::HyperLogLog;
+use crate::ratio;
 use crate::report::{NgramCount, NgramFigures};
 use crate::table::CountTable;
 use crate::topk::SpaceSaving;
@@ -298,11 +299,6 @@ fn sketch_of(table: &CountTable, hash: &dyn Fn(&Key) -> u64, settings: SketchSet
         .collect();
     let top = SpaceSaving::from_parts(map, d, total, settings.capacity);
     Counts::Sketch { hll, top }
-}
-
-#[expect(clippy::cast_precision_loss, reason = "counts below 2^52")]
-fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
 /// Sorts candidates by count desc, then name asc, and keeps `k`.

@@ -23,6 +23,7 @@ use crate::gopher::{GopherState, measure_parts};
 use crate::hll::DEFAULT_HLL_PRECISION;
 use crate::ngram::{Key, MAX_N, NgramCounter, SketchSettings, exact_figures};
 use crate::quantile::Quantiles;
+use crate::ratio;
 use crate::report::{
     CompareReport, Distribution, DuplicationReport, HistogramBin, Lengths, NgramDelta,
     ProfileReport, ProfileSettings, PromptDupReport, RankCount, ScopeReport, TemplateCount,
@@ -160,6 +161,17 @@ pub struct PromptDupCounts {
     pub chars: u64,
     /// Later user turns that repeat an earlier one whole.
     pub repeated_turns: u64,
+}
+
+impl PromptDupCounts {
+    /// Adds `other`'s counts (a sample's, or another state's totals).
+    fn add(&mut self, other: &Self) {
+        self.duplicate_copies += other.duplicate_copies;
+        self.segment_occurrences += other.segment_occurrences;
+        self.duplicate_chars += other.duplicate_chars;
+        self.chars += other.chars;
+        self.repeated_turns += other.repeated_turns;
+    }
 }
 
 /// Everything the profile takes from one sample.
@@ -445,12 +457,11 @@ impl ContentHashes {
 
     /// A role's duplication figures: exact duplicates only (near, prompt
     /// and template figures are the whole sample's).
-    #[expect(clippy::cast_precision_loss, reason = "counts below 2^52")]
     fn report(&self) -> Option<DuplicationReport> {
         (self.hashed > 0).then(|| DuplicationReport {
             samples: self.hashed,
             exact_duplicates: self.duplicates(),
-            exact_duplicate_share: self.duplicates() as f64 / self.hashed as f64,
+            exact_duplicate_share: ratio(self.duplicates(), self.hashed),
             near_duplicate_share: None,
             prompt: None,
             templates: Vec::new(),
@@ -598,11 +609,7 @@ impl ProfileState {
         if let Some(p) = sample.prompt_dup {
             d.prompt_samples += 1;
             d.prompt_dup_samples += u64::from(p.duplicate_copies > 0);
-            d.prompt.duplicate_copies += p.duplicate_copies;
-            d.prompt.segment_occurrences += p.segment_occurrences;
-            d.prompt.duplicate_chars += p.duplicate_chars;
-            d.prompt.chars += p.chars;
-            d.prompt.repeated_turns += p.repeated_turns;
+            d.prompt.add(&p);
         }
         for &(col, value) in sample.categories {
             if let Some(c) = self.categories.get_mut(col) {
@@ -636,9 +643,15 @@ impl ProfileState {
                 .collect();
             measure_parts(&texts, &all)
         };
-        self.overall.gopher.insert(&measure(&|_| true));
+        let whole = measure(&|_| true);
+        self.overall.gopher.insert(&whole);
         for &role in roles {
-            let m = measure(&|f| f.role == role);
+            // A one-role sample's role text is the whole sample.
+            let m = if roles.len() == 1 {
+                whole
+            } else {
+                measure(&|f| f.role == role)
+            };
             if let Some(scope) = self.roles.get_mut(role) {
                 scope.gopher.insert(&m);
             }
@@ -828,11 +841,7 @@ impl ProfileState {
         d.tidy_text();
         d.prompt_samples += od.prompt_samples;
         d.prompt_dup_samples += od.prompt_dup_samples;
-        d.prompt.duplicate_copies += od.prompt.duplicate_copies;
-        d.prompt.segment_occurrences += od.prompt.segment_occurrences;
-        d.prompt.duplicate_chars += od.prompt.duplicate_chars;
-        d.prompt.chars += od.prompt.chars;
-        d.prompt.repeated_turns += od.prompt.repeated_turns;
+        d.prompt.add(&od.prompt);
         for (col, c) in other.categories {
             self.categories.entry(col).or_default().combine(&c);
         }
@@ -927,10 +936,8 @@ impl ProfileState {
         }
     }
 
-    #[expect(clippy::cast_precision_loss, reason = "counts below 2^52")]
     fn duplication_report(&self) -> DuplicationReport {
         let d = &self.duplication;
-        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let dups = d.content.duplicates();
         let mut templates: Vec<TemplateCount> = d
             .templates
