@@ -191,11 +191,10 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
 }
 
 /// The report `regime dedup near` with its default settings (the datatrove
-/// preset) would give on the
-/// opened corpus (every text field), without writing the kept rows: the
-/// signature pass (band runs as scratch files in `out`'s staging
-/// directory) and the verification pass. What `regime profile --near`
-/// takes its near-duplicate share from.
+/// preset, every text field) would give on the opened corpus, without
+/// writing the kept rows: the signature pass (band runs as scratch files
+/// in `out`'s staging directory) and the verification pass. What `regime
+/// profile --near` takes its near-duplicate share from.
 pub(crate) fn near_report(
     opened: &Corpus,
     out: &OutputDir,
