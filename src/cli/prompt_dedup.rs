@@ -34,6 +34,12 @@ pub(crate) struct PromptDedupArgs {
     /// copies.
     #[arg(long, help_heading = "Output options")]
     pub(crate) provenance: bool,
+    /// Re-encode every column (zstd at --zstd-level, row groups of at most
+    /// --row-group-rows) instead of keeping each parquet input's row groups
+    /// and copying the column chunks prompt-dedup does not rewrite (every
+    /// column but the text ones) byte for byte.
+    #[arg(long, help_heading = "Output options")]
+    pub(crate) reencode: bool,
 }
 
 /// Options shared by prompt-dedup and audit-prompts.

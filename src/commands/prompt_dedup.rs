@@ -1,10 +1,11 @@
 //! `regime prompt-dedup`: within-sample prompt-segment de-duplication.
 
 use anyhow::Context;
-use regime_corpus::{OutputDir, PartWriter, Role};
-use regime_dedup::ProtectedTokens;
+use arrow::array::RecordBatch;
+use regime_corpus::{CorpusBatch, OutputDir, OutputRecord, PartSplicer, PartWriter, Role};
 use regime_dedup::{
-    PromptAudit, PromptDedup, PromptDedupReport, RewriteOptions, dedup_batch, output_schema,
+    PROVENANCE_COLUMN, PromptAudit, PromptDedup, PromptDedupReport, ProtectedTokens,
+    RewriteOptions, dedup_batch, output_schema,
 };
 
 use super::Outcome;
@@ -51,7 +52,31 @@ fn config(args: &PromptDedupArgs) -> serde_json::Value {
         "protect": args.dedup.protect,
         "empty_as_null": args.empty_as_null,
         "provenance": args.provenance,
+        "reencode": args.reencode,
     })
+}
+
+/// Where the rewritten rows go: parts that copy the untouched column chunks
+/// of the input, or parts with every column encoded.
+enum Parts<'a> {
+    Spliced(PartSplicer<'a>),
+    Encoded(PartWriter<'a>),
+}
+
+impl Parts<'_> {
+    fn write(&mut self, input: &CorpusBatch, output: &RecordBatch) -> regime_corpus::Result<()> {
+        match self {
+            Self::Spliced(parts) => parts.write(input.shard, input.first_row, output),
+            Self::Encoded(parts) => parts.write(output),
+        }
+    }
+
+    fn finish(self) -> regime_corpus::Result<Vec<OutputRecord>> {
+        match self {
+            Self::Spliced(parts) => parts.finish(),
+            Self::Encoded(parts) => parts.finish(),
+        }
+    }
 }
 
 pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
@@ -61,9 +86,37 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
     let rows = corpus.builder.total_rows()?;
     let schema = output_schema(corpus.builder.schema(), args.provenance)?;
     let out = OutputDir::prepare(&args.output.out, args.output.overwrite)?;
-    let mut writer =
-        PartWriter::try_new(&out, "part", schema, corpus::writer_options(&args.output))?;
     let paths = corpus.paths();
+    let writer_options = corpus::writer_options(&args.output);
+    let text_columns = corpus.map.text_columns();
+    let mut rewritten = text_columns.clone();
+    if args.provenance {
+        rewritten.push(PROVENANCE_COLUMN.to_owned());
+    }
+    let splicer = if args.reencode {
+        None
+    } else {
+        PartSplicer::try_new(
+            &out,
+            "part",
+            corpus.builder.files(),
+            schema.clone(),
+            &rewritten,
+            writer_options,
+        )?
+    };
+    let (builder, mut writer) = match splicer {
+        // Only the text (and the ids the report names samples by) is read.
+        Some(parts) => {
+            let ids = schema.index_of("id").ok().map(|_| "id".to_owned());
+            let columns = text_columns.into_iter().chain(ids);
+            (corpus.builder.with_columns(columns)?, Parts::Spliced(parts))
+        }
+        None => (
+            corpus.builder,
+            Parts::Encoded(PartWriter::try_new(&out, "part", schema, writer_options)?),
+        ),
+    };
     let options = RewriteOptions {
         provenance: args.provenance,
         empty_as_null: args.empty_as_null,
@@ -73,10 +126,10 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
     let mut after = settings.empty_like();
     let mut fields_changed = 0;
     let bar = progress::bar(global, Some(rows), "prompt-dedup", "samples");
-    for batch in corpus.builder.build() {
+    for batch in builder.build() {
         let batch = batch?;
         let result = dedup_batch(&dedup, &corpus.map, &batch, options, &settings)?;
-        writer.write(&result.batch)?;
+        writer.write(&batch, &result.batch)?;
         fields_changed += result.fields_changed;
         before.merge(result.before);
         after.merge(result.after);

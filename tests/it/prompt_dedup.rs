@@ -389,6 +389,90 @@ fn outputs_are_identical_at_one_and_two_threads() {
     assert!(runs[0] == runs[1], "outputs differ between 1 and 2 threads");
 }
 
+/// The compressed bytes of column `leaf` in each row group of a file.
+fn leaf_chunks(path: &Path, leaf: usize) -> Vec<Vec<u8>> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let bytes = std::fs::read(path).expect("test data");
+    let reader = SerializedFileReader::new(std::fs::File::open(path).expect("test data"))
+        .expect("valid parquet");
+    reader
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|group| {
+            let chunk = group.column(leaf);
+            let start = chunk
+                .dictionary_page_offset()
+                .unwrap_or(chunk.data_page_offset());
+            let start = usize::try_from(start).expect("offset");
+            let len = usize::try_from(chunk.compressed_size()).expect("size");
+            bytes[start..start + len].to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn untouched_columns_are_copied_and_reencode_writes_the_same_rows() {
+    let dir = tempfile::tempdir().expect("test data");
+    let corpus = dir.path().join("corpus");
+    run_expect(
+        regime()
+            .args(["synth", "prompt-dup"])
+            .arg(sample())
+            .args(["--share", "0.75", "--seed", "5", "--row-group-rows", "1500"])
+            // Not prompt-dedup's level, so a re-encoded chunk would differ.
+            .args(["--zstd-level", "1"])
+            .arg("--out")
+            .arg(&corpus),
+        0,
+    );
+    let input = parquet_files(&corpus);
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        run_expect(
+            regime()
+                .arg("prompt-dedup")
+                .args(&input)
+                .args(["--provenance", "--out"])
+                .arg(&out)
+                .args(extra),
+            0,
+        );
+        out
+    };
+    let spliced = run("spliced", &[]);
+    let reencoded = run("reencoded", &["--reencode", "--row-group-rows", "700"]);
+
+    // The same rows and figures either way.
+    assert_eq!(one_part(&spliced), one_part(&reencoded));
+    assert_eq!(
+        std::fs::read(spliced.join("report.json")).expect("test data"),
+        std::fs::read(reencoded.join("report.json")).expect("test data")
+    );
+    // By default the input's row groups stay, and the image bytes (leaf 2:
+    // id, split, image.bytes) are the input's column chunks byte for byte.
+    let groups = |path: &Path| {
+        let batch = parquet::file::reader::SerializedFileReader::new(
+            std::fs::File::open(path).expect("test data"),
+        )
+        .expect("valid parquet");
+        parquet::file::reader::FileReader::metadata(&batch)
+            .row_groups()
+            .iter()
+            .map(parquet::file::metadata::RowGroupMetaData::num_rows)
+            .collect::<Vec<_>>()
+    };
+    let out = parquet_files(&spliced);
+    assert_eq!(groups(&out[0]), [1500, 1500, 1500, 500]);
+    assert_eq!(leaf_chunks(&out[0], 2), leaf_chunks(&input[0], 2));
+    // --reencode applies --row-group-rows and compresses every column anew.
+    let again = parquet_files(&reencoded);
+    assert_eq!(
+        groups(&again[0]),
+        [700; 7].into_iter().chain([100]).collect::<Vec<_>>()
+    );
+}
+
 #[test]
 fn sampled_audit_interval_contains_the_full_rate() {
     let dir = tempfile::tempdir().expect("test data");

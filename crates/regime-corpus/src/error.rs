@@ -44,6 +44,15 @@ pub enum Error {
         #[source]
         source: parquet::errors::ParquetError,
     },
+    /// Writing a parquet output failed.
+    #[error("{}: writing parquet: {source}", path.display())]
+    ParquetWrite {
+        /// The file being written (or the output directory).
+        path: PathBuf,
+        /// What the parquet writer said.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
     /// Decoding Arrow data from a file failed.
     #[error("{}: {source}", path.display())]
     Arrow {
@@ -145,6 +154,19 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A column `schema` lacks, listing the columns it has.
+    pub(crate) fn missing_column(name: &str, schema: &arrow::datatypes::Schema) -> Self {
+        Self::MissingColumn {
+            column: name.to_owned(),
+            available: schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
     /// Wraps an I/O error with the path it concerns.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {

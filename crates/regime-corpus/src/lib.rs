@@ -19,7 +19,9 @@
 //!   replaced, leaving every other array untouched.
 //! - [`RowId`] packs `(shard, row)` into a `u64`.
 //! - [`OutputDir`] stages files and publishes them atomically with a
-//!   [`Manifest`]; [`PartWriter`] writes zstd parquet parts into it;
+//!   [`Manifest`]; [`PartWriter`] writes zstd parquet parts into it, and
+//!   [`PartSplicer`] writes parts that copy the column chunks a stage did
+//!   not change from the input;
 //!   [`AtomicFile`] / [`write_atomic`] write any other file.
 //!
 //! # Example
@@ -52,6 +54,7 @@ mod reader;
 mod role_census;
 mod row_id;
 mod sample;
+mod splice;
 mod text_edit;
 mod writer;
 
@@ -68,6 +71,7 @@ pub use reader::{
 pub use role_census::{RoleCount, role_census};
 pub use row_id::{ROW_BITS, RowId};
 pub use sample::{BatchText, FieldSource, TextField};
+pub use splice::PartSplicer;
 pub use text_edit::{EditTarget, TextEdit, apply_text_edits};
 pub use writer::{
     DEFAULT_FILE_BYTES, DEFAULT_ROW_GROUP_BYTES, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL,

@@ -74,7 +74,7 @@ pub struct FileInfo {
     pub rows: Option<u64>,
     /// Rows per row group (parquet only).
     pub row_groups: Vec<u64>,
-    parquet: Option<ArrowReaderMetadata>,
+    pub(crate) parquet: Option<ArrowReaderMetadata>,
 }
 
 /// Opens a corpus and configures how it is streamed.
@@ -192,7 +192,7 @@ impl CorpusReaderBuilder {
             let index = self
                 .schema
                 .index_of(name)
-                .map_err(|_| missing_column(name, &self.schema))?;
+                .map_err(|_| Error::missing_column(name, &self.schema))?;
             indices.push(index);
         }
         indices.sort_unstable();
@@ -530,18 +530,6 @@ impl Iterator for CorpusReader {
 
 fn default_in_flight() -> usize {
     (rayon::current_num_threads() * 2).max(2)
-}
-
-fn missing_column(name: &str, schema: &Schema) -> Error {
-    Error::MissingColumn {
-        column: name.to_owned(),
-        available: schema
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
 }
 
 impl FileInfo {

@@ -112,16 +112,7 @@ impl<'a> BatchText<'a> {
         let column = |name: &str| {
             batch
                 .column_by_name(name)
-                .ok_or_else(|| Error::MissingColumn {
-                    column: name.to_owned(),
-                    available: batch
-                        .schema()
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })
+                .ok_or_else(|| Error::missing_column(name, &batch.schema()))
         };
         let conversation = match &map.conversation {
             None => None,

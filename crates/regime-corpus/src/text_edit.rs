@@ -68,15 +68,7 @@ pub fn apply_text_edits(
 ) -> Result<Vec<ArrayRef>> {
     let schema = batch.schema();
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-    let missing = |name: &str| Error::MissingColumn {
-        column: name.to_owned(),
-        available: schema
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    };
+    let missing = |name: &str| Error::missing_column(name, &schema);
     for (j, (name, _)) in map.columns.iter().enumerate() {
         let mut col: Vec<(usize, Option<&str>)> = edits
             .iter()

@@ -86,28 +86,18 @@ impl<'a> PartWriter<'a> {
     /// Prepares a writer; no file is created until the first row arrives.
     ///
     /// # Errors
-    /// [`Error::Parquet`] for an invalid zstd level.
+    /// [`Error::ParquetWrite`] for an invalid zstd level.
     pub fn try_new(
         dir: &'a OutputDir,
         prefix: &str,
         schema: SchemaRef,
         options: WriterOptions,
     ) -> Result<Self> {
-        let level = ZstdLevel::try_new(options.zstd_level).map_err(|source| Error::Parquet {
-            path: dir.path().to_path_buf(),
-            source,
-        })?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(level))
-            .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
-            .set_max_row_group_bytes(Some(options.row_group_bytes.max(1)))
-            .set_created_by(format!("regime {}", env!("CARGO_PKG_VERSION")))
-            .build();
         Ok(Self {
             dir,
             prefix: prefix.to_owned(),
             schema,
-            props,
+            props: writer_properties(dir, options)?,
             options,
             current: None,
             parts: Vec::new(),
@@ -135,7 +125,7 @@ impl<'a> PartWriter<'a> {
     /// Appends a batch (its schema must be the writer's).
     ///
     /// # Errors
-    /// [`Error::Parquet`] / [`Error::Io`] naming the part file.
+    /// [`Error::ParquetWrite`] / [`Error::Io`] naming the part file.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
@@ -147,7 +137,7 @@ impl<'a> PartWriter<'a> {
             return Ok(());
         };
         let path = self.dir.staged(name);
-        writer.write(batch).map_err(|source| Error::Parquet {
+        writer.write(batch).map_err(|source| Error::ParquetWrite {
             path: path.clone(),
             source,
         })?;
@@ -162,7 +152,7 @@ impl<'a> PartWriter<'a> {
     /// Closes the last part and returns every part written, with row counts.
     ///
     /// # Errors
-    /// [`Error::Parquet`] naming the part file.
+    /// [`Error::ParquetWrite`] naming the part file.
     pub fn finish(mut self) -> Result<Vec<OutputRecord>> {
         self.close_part()?;
         Ok(std::mem::take(&mut self.parts))
@@ -172,12 +162,12 @@ impl<'a> PartWriter<'a> {
         let name = if self.single {
             self.prefix.clone()
         } else {
-            format!("{}-{:05}.parquet", self.prefix, self.parts.len())
+            part_name(&self.prefix, self.parts.len())
         };
         let path = self.dir.staged(&name);
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
         let writer = ArrowWriter::try_new(file, self.schema.clone(), Some(self.props.clone()))
-            .map_err(|source| Error::Parquet { path, source })?;
+            .map_err(|source| Error::ParquetWrite { path, source })?;
         self.current = Some((writer, name, 0));
         Ok(())
     }
@@ -187,7 +177,7 @@ impl<'a> PartWriter<'a> {
             let path = self.dir.staged(&name);
             writer
                 .close()
-                .map_err(|source| Error::Parquet { path, source })?;
+                .map_err(|source| Error::ParquetWrite { path, source })?;
             self.parts.push(OutputRecord {
                 path: name,
                 bytes: 0,
@@ -196,4 +186,27 @@ impl<'a> PartWriter<'a> {
         }
         Ok(())
     }
+}
+
+/// The writer settings of every part: zstd at the options' level, their
+/// row-group limits, regime as the creator.
+pub(crate) fn writer_properties(
+    dir: &OutputDir,
+    options: WriterOptions,
+) -> Result<WriterProperties> {
+    let level = ZstdLevel::try_new(options.zstd_level).map_err(|source| Error::ParquetWrite {
+        path: dir.path().to_path_buf(),
+        source,
+    })?;
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+        .set_max_row_group_bytes(Some(options.row_group_bytes.max(1)))
+        .set_created_by(format!("regime {}", env!("CARGO_PKG_VERSION")))
+        .build())
+}
+
+/// The file name of part `index`: `PREFIX-00000.parquet`, ….
+pub(crate) fn part_name(prefix: &str, index: usize) -> String {
+    format!("{prefix}-{index:05}.parquet")
 }
