@@ -573,6 +573,27 @@ fn llama_server() -> Option<(PathBuf, PathBuf)> {
     (server.is_file() && model.is_file()).then_some((server, model))
 }
 
+/// Waits until llama-server answers `GET /health` with 200: it listens only
+/// once the model is loaded, which takes longer on a loaded CI machine.
+fn wait_until_ready(port: u16) {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + Duration::from_mins(3);
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let request = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+            let mut reply = String::new();
+            if stream.write_all(request).is_ok()
+                && stream.read_to_string(&mut reply).is_ok()
+                && reply.starts_with("HTTP/1.1 200")
+            {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("llama-server on port {port} was not ready within 180 s");
+}
+
 /// Kills the server when the test ends, however it ends.
 struct Child(std::process::Child);
 
@@ -621,6 +642,7 @@ fn llama_server_rewrites_rows_and_flags_every_failure() {
             .spawn()
             .unwrap(),
     );
+    wait_until_ready(port);
     let rt = runtime();
     let upstream: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let proxy = rt.block_on(start_proxy(ProxyConfig {
