@@ -2,7 +2,10 @@
 
 use anyhow::Context;
 use arrow::array::RecordBatch;
-use regime_corpus::{CorpusBatch, OutputDir, OutputRecord, PartSplicer, PartWriter, Role};
+use regime_corpus::{
+    CorpusBatch, CorpusReaderBuilder, FieldMap, OutputDir, OutputRecord, PartSplicer, PartWriter,
+    Role,
+};
 use regime_dedup::{
     PROVENANCE_COLUMN, PromptAudit, PromptDedup, PromptDedupReport, ProtectedTokens,
     RewriteOptions, dedup_batch, output_schema,
@@ -79,16 +82,18 @@ impl Parts<'_> {
     }
 }
 
-pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
-    let clock = RunClock::start();
-    let dedup = build(&args.dedup)?;
-    let corpus = corpus::open(&args.input, global)?;
-    let rows = corpus.builder.total_rows()?;
-    let schema = output_schema(corpus.builder.schema(), args.provenance)?;
-    let out = OutputDir::prepare(&args.output.out, args.output.overwrite)?;
-    let paths = corpus.paths();
+/// The writer of the output parts, and the reader of what it needs: only
+/// the text columns and ids when the input's other column chunks can be
+/// copied, every column otherwise.
+fn open_parts<'a>(
+    builder: CorpusReaderBuilder,
+    map: &FieldMap,
+    out: &'a OutputDir,
+    args: &PromptDedupArgs,
+) -> anyhow::Result<(CorpusReaderBuilder, Parts<'a>)> {
+    let schema = output_schema(builder.schema(), args.provenance)?;
     let writer_options = corpus::writer_options(&args.output);
-    let text_columns = corpus.map.text_columns();
+    let text_columns = map.text_columns();
     let mut rewritten = text_columns.clone();
     if args.provenance {
         rewritten.push(PROVENANCE_COLUMN.to_owned());
@@ -97,26 +102,32 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
         None
     } else {
         PartSplicer::try_new(
-            &out,
+            out,
             "part",
-            corpus.builder.files(),
+            builder.files(),
             schema.clone(),
             &rewritten,
             writer_options,
         )?
     };
-    let (builder, mut writer) = match splicer {
-        // Only the text (and the ids the report names samples by) is read.
-        Some(parts) => {
-            let ids = schema.index_of("id").ok().map(|_| "id".to_owned());
-            let columns = text_columns.into_iter().chain(ids);
-            (corpus.builder.with_columns(columns)?, Parts::Spliced(parts))
-        }
-        None => (
-            corpus.builder,
-            Parts::Encoded(PartWriter::try_new(&out, "part", schema, writer_options)?),
-        ),
-    };
+    if let Some(parts) = splicer {
+        // The ids name samples in the report.
+        let ids = schema.index_of("id").ok().map(|_| "id".to_owned());
+        let columns = text_columns.into_iter().chain(ids);
+        return Ok((builder.with_columns(columns)?, Parts::Spliced(parts)));
+    }
+    let parts = PartWriter::try_new(out, "part", schema, writer_options)?;
+    Ok((builder, Parts::Encoded(parts)))
+}
+
+pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let clock = RunClock::start();
+    let dedup = build(&args.dedup)?;
+    let corpus = corpus::open(&args.input, global)?;
+    let rows = corpus.builder.total_rows()?;
+    let out = OutputDir::prepare(&args.output.out, args.output.overwrite)?;
+    let paths = corpus.paths();
+    let (builder, mut writer) = open_parts(corpus.builder, &corpus.map, &out, args)?;
     let options = RewriteOptions {
         provenance: args.provenance,
         empty_as_null: args.empty_as_null,
@@ -126,14 +137,28 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
     let mut after = settings.empty_like();
     let mut fields_changed = 0;
     let bar = progress::bar(global, Some(rows), "prompt-dedup", "samples");
+    // Each batch is written while the next one is de-duplicated, so the
+    // (serial) encoding overlaps the (parallel) search; writes stay in order.
+    let mut unwritten: Option<(CorpusBatch, RecordBatch)> = None;
     for batch in builder.build() {
         let batch = batch?;
-        let result = dedup_batch(&dedup, &corpus.map, &batch, options, &settings)?;
-        writer.write(&batch, &result.batch)?;
+        let (result, written) = rayon::join(
+            || dedup_batch(&dedup, &corpus.map, &batch, options, &settings),
+            || match unwritten.take() {
+                Some((input, output)) => writer.write(&input, &output),
+                None => Ok(()),
+            },
+        );
+        written?;
+        let result = result?;
         fields_changed += result.fields_changed;
         before.merge(result.before);
         after.merge(result.after);
+        unwritten = Some((batch, result.batch));
         bar.set_position(before.samples());
+    }
+    if let Some((input, output)) = unwritten {
+        writer.write(&input, &output)?;
     }
     bar.finish_and_clear();
     let outputs = writer.finish()?;

@@ -15,7 +15,8 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
-    ArrowColumnWriter, ArrowRowGroupWriterFactory, ArrowWriterOptions, compute_leaves,
+    ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory, ArrowWriterOptions,
+    compute_leaves,
 };
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
@@ -23,6 +24,7 @@ use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataR
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::SchemaDescriptor;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::input::FileFormat;
@@ -219,26 +221,31 @@ impl<'a> PartSplicer<'a> {
         let Some(writers) = self.pending.as_mut() else {
             return Ok(());
         };
+        let write_err = |source| Error::ParquetWrite {
+            path: path.clone(),
+            source,
+        };
         let schema = batch.schema();
+        let mut leaves: Vec<Option<ArrowLeafColumn>> = writers.iter().map(|_| None).collect();
         for (name, range) in &self.rewritten {
             let (index, field) = schema
                 .column_with_name(name)
                 .ok_or_else(|| Error::missing_column(name, &schema))?;
-            let leaves = compute_leaves(field, batch.column(index)).map_err(|source| {
-                Error::ParquetWrite {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
-            for (writer, leaf) in writers[range.clone()].iter_mut().zip(&leaves) {
-                if let Some(writer) = writer {
-                    writer.write(leaf).map_err(|source| Error::ParquetWrite {
-                        path: path.clone(),
-                        source,
-                    })?;
-                }
+            let computed = compute_leaves(field, batch.column(index)).map_err(write_err)?;
+            for (slot, leaf) in leaves[range.clone()].iter_mut().zip(computed) {
+                *slot = Some(leaf);
             }
         }
+        // Leaves encode independently (each writer gets its own in row
+        // order), so in parallel with the same bytes.
+        writers
+            .par_iter_mut()
+            .zip(leaves.into_par_iter())
+            .try_for_each(|(writer, leaf)| match (writer, leaf) {
+                (Some(writer), Some(leaf)) => writer.write(&leaf),
+                _ => Ok(()),
+            })
+            .map_err(write_err)?;
         self.cursor.done += rows;
         if Some(self.cursor.done) == self.group_rows() {
             self.finish_group()?;
