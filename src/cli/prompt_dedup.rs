@@ -35,9 +35,9 @@ pub(crate) struct PromptDedupArgs {
     #[arg(long, help_heading = "Output options")]
     pub(crate) provenance: bool,
     /// Re-encode every column (zstd at --zstd-level, row groups of at most
-    /// --row-group-rows) instead of keeping each parquet input's row groups
-    /// and copying the column chunks prompt-dedup does not rewrite (every
-    /// column but the text ones) byte for byte.
+    /// --row-group-rows) instead of keeping parquet input's row groups and
+    /// copying the column chunks prompt-dedup does not rewrite (every column
+    /// but the text ones) byte for byte.
     #[arg(long, help_heading = "Output options")]
     pub(crate) reencode: bool,
 }

@@ -3,8 +3,7 @@
 use anyhow::Context;
 use arrow::array::RecordBatch;
 use regime_corpus::{
-    CorpusBatch, CorpusReaderBuilder, FieldMap, OutputDir, OutputRecord, PartSplicer, PartWriter,
-    Role,
+    CorpusReaderBuilder, FieldMap, OutputDir, OutputRecord, PartSplicer, PartWriter, Role,
 };
 use regime_dedup::{
     PROVENANCE_COLUMN, PromptAudit, PromptDedup, PromptDedupReport, ProtectedTokens,
@@ -61,15 +60,25 @@ fn config(args: &PromptDedupArgs) -> serde_json::Value {
 
 /// Where the rewritten rows go: parts that copy the untouched column chunks
 /// of the input, or parts with every column encoded.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per run, never moved in a loop"
+)]
 enum Parts<'a> {
     Spliced(PartSplicer<'a>),
     Encoded(PartWriter<'a>),
 }
 
 impl Parts<'_> {
-    fn write(&mut self, input: &CorpusBatch, output: &RecordBatch) -> regime_corpus::Result<()> {
+    /// Writes `output`, the rewritten rows `first_row..` of input `shard`.
+    fn write(
+        &mut self,
+        shard: u32,
+        first_row: u64,
+        output: &RecordBatch,
+    ) -> regime_corpus::Result<()> {
         match self {
-            Self::Spliced(parts) => parts.write(input.shard, input.first_row, output),
+            Self::Spliced(parts) => parts.write(shard, first_row, output),
             Self::Encoded(parts) => parts.write(output),
         }
     }
@@ -90,6 +99,7 @@ fn open_parts<'a>(
     map: &FieldMap,
     out: &'a OutputDir,
     args: &PromptDedupArgs,
+    global: &GlobalArgs,
 ) -> anyhow::Result<(CorpusReaderBuilder, Parts<'a>)> {
     let schema = output_schema(builder.schema(), args.provenance)?;
     let writer_options = corpus::writer_options(&args.output);
@@ -101,14 +111,21 @@ fn open_parts<'a>(
     let splicer = if args.reencode {
         None
     } else {
-        PartSplicer::try_new(
+        let splicer = PartSplicer::try_new(
             out,
             "part",
             builder.files(),
             schema.clone(),
             &rewritten,
             writer_options,
-        )?
+        )?;
+        if let Err(reason) = &splicer {
+            progress::summary(
+                global,
+                &format!("prompt-dedup: re-encoding every column, as {reason}"),
+            );
+        }
+        splicer.ok()
     };
     if let Some(parts) = splicer {
         // The ids name samples in the report.
@@ -127,7 +144,7 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
     let rows = corpus.builder.total_rows()?;
     let out = OutputDir::prepare(&args.output.out, args.output.overwrite)?;
     let paths = corpus.paths();
-    let (builder, mut writer) = open_parts(corpus.builder, &corpus.map, &out, args)?;
+    let (builder, mut writer) = open_parts(corpus.builder, &corpus.map, &out, args, global)?;
     let options = RewriteOptions {
         provenance: args.provenance,
         empty_as_null: args.empty_as_null,
@@ -137,15 +154,18 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
     let mut after = settings.empty_like();
     let mut fields_changed = 0;
     let bar = progress::bar(global, Some(rows), "prompt-dedup", "samples");
-    // Each batch is written while the next one is de-duplicated, so the
-    // (serial) encoding overlaps the (parallel) search; writes stay in order.
-    let mut unwritten: Option<(CorpusBatch, RecordBatch)> = None;
+    // A spliced batch (its text columns only) is written while the next
+    // one is de-duplicated, so the serial encoding overlaps the parallel
+    // search; a batch with every column (images) is written at once, so
+    // that only one is held.
+    let overlap = matches!(writer, Parts::Spliced(_));
+    let mut unwritten: Option<(u32, u64, RecordBatch)> = None;
     for batch in builder.build() {
         let batch = batch?;
         let (result, written) = rayon::join(
             || dedup_batch(&dedup, &corpus.map, &batch, options, &settings),
             || match unwritten.take() {
-                Some((input, output)) => writer.write(&input, &output),
+                Some((shard, first_row, output)) => writer.write(shard, first_row, &output),
                 None => Ok(()),
             },
         );
@@ -154,11 +174,15 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
         fields_changed += result.fields_changed;
         before.merge(result.before);
         after.merge(result.after);
-        unwritten = Some((batch, result.batch));
+        if overlap {
+            unwritten = Some((batch.shard, batch.first_row, result.batch));
+        } else {
+            writer.write(batch.shard, batch.first_row, &result.batch)?;
+        }
         bar.set_position(before.samples());
     }
-    if let Some((input, output)) = unwritten {
-        writer.write(&input, &output)?;
+    if let Some((shard, first_row, output)) = unwritten {
+        writer.write(shard, first_row, &output)?;
     }
     bar.finish_and_clear();
     let outputs = writer.finish()?;

@@ -358,8 +358,20 @@ fn outputs_are_identical_at_one_and_two_threads() {
     let corpus = synth(dir.path(), 0.75, "llava", 3);
     let mut runs = Vec::new();
     for threads in ["1", "2"] {
-        let out = dir.path().join(format!("out-{threads}"));
+        // Copied column chunks, and (row groups past --row-group-rows)
+        // every column re-encoded.
+        let spliced = dir.path().join(format!("spliced-{threads}"));
         run_expect(
+            regime()
+                .env("RAYON_NUM_THREADS", threads)
+                .arg("prompt-dedup")
+                .args(parquet_files(&corpus))
+                .args(["--provenance", "--out"])
+                .arg(&spliced),
+            0,
+        );
+        let out = dir.path().join(format!("out-{threads}"));
+        let output = run_expect(
             regime()
                 .env("RAYON_NUM_THREADS", threads)
                 .arg("prompt-dedup")
@@ -368,6 +380,13 @@ fn outputs_are_identical_at_one_and_two_threads() {
                 .arg(&out),
             0,
         );
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            said.contains("re-encoding every column, as")
+                && said.contains("exceeds the row-group limits"),
+            "{said}"
+        );
+        assert_eq!(one_part(&spliced), one_part(&out));
         let audit = run_expect(
             regime()
                 .env("RAYON_NUM_THREADS", threads)
@@ -378,6 +397,7 @@ fn outputs_are_identical_at_one_and_two_threads() {
         );
         let parts: Vec<Vec<u8>> = parquet_files(&out)
             .iter()
+            .chain(&parquet_files(&spliced))
             .map(|p| std::fs::read(p).expect("test data"))
             .collect();
         runs.push((

@@ -53,6 +53,34 @@ pub enum Error {
         #[source]
         source: parquet::errors::ParquetError,
     },
+    /// Rows given to a [`PartSplicer`](crate::PartSplicer) do not continue
+    /// where the last ones ended.
+    #[error("{}: rows from {found} given where row {expected} was due (batches must follow the input's order)", path.display())]
+    RowsOutOfOrder {
+        /// The input file the rows were said to come from.
+        path: PathBuf,
+        /// The row due next.
+        expected: u64,
+        /// The first row given.
+        found: u64,
+    },
+    /// A [`PartSplicer`](crate::PartSplicer) was finished before every input
+    /// row was written.
+    #[error("{}: rows are missing from row {row} on", path.display())]
+    RowsMissing {
+        /// The input file.
+        path: PathBuf,
+        /// The first row not written.
+        row: u64,
+    },
+    /// An input file changed while it was being read.
+    #[error("{}: changed while being read: {detail}", path.display())]
+    InputChanged {
+        /// The file.
+        path: PathBuf,
+        /// What no longer matches.
+        detail: String,
+    },
     /// Decoding Arrow data from a file failed.
     #[error("{}: {source}", path.display())]
     Arrow {

@@ -1,25 +1,25 @@
 //! Parquet output that copies what a stage did not change: every output row
-//! group mirrors one input row group, the columns the stage rewrites are
-//! encoded from its batches, and every other column chunk is copied from the
-//! input file byte for byte — its pages, compression, statistics and page
-//! index as they were.
+//! group mirrors a (non-empty) input row group, the columns the stage
+//! rewrites are encoded from its batches, and every other column chunk is
+//! copied from the input file byte for byte — its pages, compression,
+//! statistics and page index as they were (bloom filters are dropped).
 //!
 //! A stage that edits a few text columns of a multimodal corpus then neither
 //! decodes nor re-compresses the images, which are most of its bytes.
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
     ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory, ArrowWriterOptions,
     compute_leaves,
 };
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::column::writer::ColumnCloseResult;
-use parquet::errors::ParquetError;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
@@ -33,15 +33,69 @@ use crate::output::OutputDir;
 use crate::reader::FileInfo;
 use crate::writer::{WriterOptions, part_name, writer_properties};
 
+/// Why a corpus cannot be spliced, so that every column is written anew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unsplicable {
+    /// An input file is not parquet.
+    NotParquet {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A column to copy is stored with another parquet type than the one
+    /// the output schema is written with.
+    ColumnType {
+        /// The file.
+        path: PathBuf,
+        /// The column's path, e.g. `image.bytes`.
+        column: String,
+    },
+    /// An input row group exceeds the output's row-group limits
+    /// ([`WriterOptions::row_group_rows`], [`WriterOptions::row_group_bytes`]).
+    LargeRowGroup {
+        /// The file.
+        path: PathBuf,
+        /// The row group's index in the file.
+        group: usize,
+        /// Its rows.
+        rows: u64,
+        /// Its compressed bytes.
+        bytes: u64,
+    },
+}
+
+impl std::fmt::Display for Unsplicable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotParquet { path } => write!(f, "{} is not parquet", path.display()),
+            Self::ColumnType { path, column } => write!(
+                f,
+                "{}: column `{column}` is stored as another parquet type than regime writes",
+                path.display()
+            ),
+            Self::LargeRowGroup {
+                path,
+                group,
+                rows,
+                bytes,
+            } => write!(
+                f,
+                "{}: row group {group} ({rows} rows, {bytes} bytes) exceeds the row-group limits",
+                path.display()
+            ),
+        }
+    }
+}
+
 /// Writes `PREFIX-00000.parquet`, … whose row groups are the input's, with
 /// some columns re-encoded from batches and the rest copied.
 ///
 /// Batches must arrive in input order, as a [`CorpusReader`] emits them
-/// (each within one row group), and hold every rewritten column by name;
-/// other columns in them are ignored. A new part starts after the row group
-/// that takes the current one past [`WriterOptions::file_bytes`];
-/// `row_group_rows` and `row_group_bytes` do not apply, since the row groups
-/// are the input's. Memory: the encoded rewritten columns of one row group.
+/// (each within one row group), and hold every rewritten column by name
+/// with the writer's type; other columns in them are ignored. A new part
+/// starts after the row group that takes the current one past
+/// [`WriterOptions::file_bytes`]. Memory: the encoded rewritten columns of
+/// one row group.
 ///
 /// ```no_run
 /// # use regime_corpus::{CorpusReaderBuilder, OutputDir, PartSplicer, WriterOptions, resolve_inputs};
@@ -50,11 +104,10 @@ use crate::writer::{WriterOptions, part_name, writer_properties};
 /// let out = OutputDir::prepare("out".as_ref(), false)?;
 /// let schema = builder.schema().clone();
 /// let rewritten = ["caption".to_owned()];
-/// let Some(mut parts) = PartSplicer::try_new(
-///     &out, "part", builder.files(), schema, &rewritten, WriterOptions::default(),
-/// )?
-/// else {
-///     return Ok(()); // not splicable: write every column instead
+/// let options = WriterOptions::default();
+/// let mut parts = match PartSplicer::try_new(&out, "part", builder.files(), schema, &rewritten, options)? {
+///     Ok(parts) => parts,
+///     Err(reason) => return Ok(println!("write every column instead: {reason}")),
 /// };
 /// for batch in builder.with_columns(&rewritten)?.build() {
 ///     let batch = batch?;
@@ -69,15 +122,19 @@ pub struct PartSplicer<'a> {
     dir: &'a OutputDir,
     prefix: String,
     schema: SchemaRef,
+    /// `schema` as parquet, which every copied chunk's column matches.
+    descr: SchemaDescriptor,
     props: WriterProperties,
     file_bytes: u64,
-    /// The rewritten columns: name, and the range of their parquet leaves.
-    rewritten: Vec<(String, std::ops::Range<usize>)>,
+    /// The rewritten columns: index in `schema`, and their parquet leaves.
+    rewritten: Vec<(usize, Range<usize>)>,
     /// Per output leaf: encoded from batches (else copied).
     encoded: Vec<bool>,
+    /// Each input file and the rows of its row groups.
     sources: Vec<(PathBuf, Vec<u64>)>,
     cursor: Cursor,
     open_source: Option<OpenSource>,
+    /// Encoders of the row group being filled (`None` for copied leaves).
     pending: Option<Vec<Option<ArrowColumnWriter>>>,
     current: Option<OpenPart>,
     parts: Vec<OutputRecord>,
@@ -105,10 +162,12 @@ struct Cursor {
 /// index (so copied chunks keep theirs).
 struct OpenSource {
     shard: usize,
+    path: PathBuf,
     file: File,
     metadata: ParquetMetaData,
 }
 
+/// The part being written.
 struct OpenPart {
     writer: SerializedFileWriter<File>,
     factory: ArrowRowGroupWriterFactory,
@@ -118,9 +177,10 @@ struct OpenPart {
 
 impl<'a> PartSplicer<'a> {
     /// Prepares a splicing writer of `schema` (the input's, optionally with
-    /// rewritten columns appended at the end), or `None` when the inputs
-    /// cannot be spliced: a file is not parquet, or a copied column's parquet
-    /// type in a file differs from the one `schema` would be written with.
+    /// rewritten columns appended at the end), or says why the inputs cannot
+    /// be spliced: a file is not parquet, a copied column's parquet type in
+    /// a file differs from the one `schema` is written with, or a row group
+    /// exceeds the row-group limits of `options` (which then always hold).
     ///
     /// # Errors
     /// [`Error::MissingColumn`] for a rewritten column not in `schema`;
@@ -133,15 +193,15 @@ impl<'a> PartSplicer<'a> {
         schema: SchemaRef,
         rewritten: &[String],
         options: WriterOptions,
-    ) -> Result<Option<Self>> {
-        let write_err = |source| Error::ParquetWrite {
-            path: dir.path().to_path_buf(),
-            source,
-        };
+    ) -> Result<std::result::Result<Self, Unsplicable>> {
         let props = writer_properties(dir, options)?;
-        let descr = parquet::arrow::ArrowSchemaConverter::new()
+        let descr = ArrowSchemaConverter::new()
+            .with_coerce_types(props.coerce_types())
             .convert(&schema)
-            .map_err(write_err)?;
+            .map_err(|source| Error::ParquetWrite {
+                path: dir.path().to_path_buf(),
+                source,
+            })?;
         let leaves = leaf_ranges(&descr);
         let mut encoded = vec![false; descr.num_columns()];
         let mut columns = Vec::with_capacity(rewritten.len());
@@ -151,29 +211,20 @@ impl<'a> PartSplicer<'a> {
                 .map_err(|_| Error::missing_column(name, &schema))?;
             let range = leaves[index].clone();
             encoded[range.clone()].fill(true);
-            columns.push((name.clone(), range));
+            columns.push((index, range));
         }
         let mut sources = Vec::with_capacity(files.len());
         for file in files {
-            let Some(meta) = (file.format == FileFormat::Parquet)
-                .then_some(file.parquet.as_ref())
-                .flatten()
-            else {
-                return Ok(None);
-            };
-            let input = meta.parquet_schema();
-            let copies_fit = (0..descr.num_columns())
-                .filter(|&leaf| !encoded[leaf])
-                .all(|leaf| leaf < input.num_columns() && input.column(leaf) == descr.column(leaf));
-            if !copies_fit {
-                return Ok(None);
+            if let Some(reason) = unsplicable(file, &descr, &encoded, options) {
+                return Ok(Err(reason));
             }
             sources.push((file.path.clone(), file.row_groups.clone()));
         }
-        Ok(Some(Self {
+        Ok(Ok(Self {
             dir,
             prefix: prefix.to_owned(),
             schema,
+            descr,
             props,
             file_bytes: options.file_bytes,
             rewritten: columns,
@@ -191,10 +242,12 @@ impl<'a> PartSplicer<'a> {
     /// file `shard`; completes the row group when they are its last rows.
     ///
     /// # Errors
-    /// [`Error::ParquetWrite`] naming the part file (also when the rows do
-    /// not continue where the last batch ended);
-    /// [`Error::MissingColumn`] for a rewritten column `batch` lacks;
-    /// [`Error::Io`] / [`Error::Parquet`] reading the input file.
+    /// [`Error::RowsOutOfOrder`] when the rows do not continue where the
+    /// last batch ended; [`Error::MissingColumn`] / [`Error::ColumnType`]
+    /// for a rewritten column `batch` lacks or holds with another type;
+    /// [`Error::ParquetWrite`] naming the part file;
+    /// [`Error::Io`] / [`Error::Parquet`] / [`Error::InputChanged`] reading
+    /// the input file.
     pub fn write(&mut self, shard: u32, first_row: u64, batch: &RecordBatch) -> Result<()> {
         let rows = batch.num_rows() as u64;
         if rows == 0 {
@@ -202,50 +255,34 @@ impl<'a> PartSplicer<'a> {
         }
         self.skip_empty_groups();
         let shard = shard as usize;
-        let expected = (self.cursor.shard, self.cursor.first_row + self.cursor.done);
+        let due = self.cursor.first_row + self.cursor.done;
         let left = self.group_rows().unwrap_or(0) - self.cursor.done;
-        if (shard, first_row) != expected || rows > left {
-            return Err(self.order_error(format!(
-                "rows {first_row}..{} of input {shard} do not continue row {} of input {}",
-                first_row + rows,
-                expected.1,
-                expected.0
-            )));
+        if shard != self.cursor.shard || first_row != due || rows > left {
+            let path = self.sources.get(shard).map(|(p, _)| p.clone());
+            return Err(Error::RowsOutOfOrder {
+                path: path.unwrap_or_default(),
+                expected: due,
+                found: first_row,
+            });
         }
+        let leaves = self.leaves(batch)?;
         if self.pending.is_none() {
             self.pending = Some(self.column_writers()?);
         }
         let path = self
             .dir
             .staged(self.current.as_ref().map_or("", |part| part.name.as_str()));
-        let Some(writers) = self.pending.as_mut() else {
-            return Ok(());
-        };
-        let write_err = |source| Error::ParquetWrite {
-            path: path.clone(),
-            source,
-        };
-        let schema = batch.schema();
-        let mut leaves: Vec<Option<ArrowLeafColumn>> = writers.iter().map(|_| None).collect();
-        for (name, range) in &self.rewritten {
-            let (index, field) = schema
-                .column_with_name(name)
-                .ok_or_else(|| Error::missing_column(name, &schema))?;
-            let computed = compute_leaves(field, batch.column(index)).map_err(write_err)?;
-            for (slot, leaf) in leaves[range.clone()].iter_mut().zip(computed) {
-                *slot = Some(leaf);
-            }
-        }
         // Leaves encode independently (each writer gets its own in row
         // order), so in parallel with the same bytes.
-        writers
+        self.pending
+            .get_or_insert_default()
             .par_iter_mut()
             .zip(leaves.into_par_iter())
             .try_for_each(|(writer, leaf)| match (writer, leaf) {
                 (Some(writer), Some(leaf)) => writer.write(&leaf),
                 _ => Ok(()),
             })
-            .map_err(write_err)?;
+            .map_err(|source| Error::ParquetWrite { path, source })?;
         self.cursor.done += rows;
         if Some(self.cursor.done) == self.group_rows() {
             self.finish_group()?;
@@ -256,21 +293,45 @@ impl<'a> PartSplicer<'a> {
     /// Closes the last part and returns every part written, with row counts.
     ///
     /// # Errors
-    /// [`Error::ParquetWrite`] naming the part file, also when some input
-    /// rows were never written.
+    /// [`Error::RowsMissing`] when some input rows were never written;
+    /// [`Error::ParquetWrite`] naming the part file.
     pub fn finish(mut self) -> Result<Vec<OutputRecord>> {
         self.skip_empty_groups();
-        if self.cursor.shard < self.sources.len() {
-            let missing = format!(
-                "input {} ended at row {} of its row group {}: rows are missing",
-                self.cursor.shard,
-                self.cursor.first_row + self.cursor.done,
-                self.cursor.group
-            );
-            return Err(self.order_error(missing));
+        if let Some((path, _)) = self.sources.get(self.cursor.shard) {
+            return Err(Error::RowsMissing {
+                path: path.clone(),
+                row: self.cursor.first_row + self.cursor.done,
+            });
         }
         self.close_part()?;
         Ok(std::mem::take(&mut self.parts))
+    }
+
+    /// The leaves of `batch`'s rewritten columns, one slot per output leaf.
+    fn leaves(&self, batch: &RecordBatch) -> Result<Vec<Option<ArrowLeafColumn>>> {
+        let mut leaves: Vec<Option<ArrowLeafColumn>> = self.encoded.iter().map(|_| None).collect();
+        for (index, range) in &self.rewritten {
+            let field = self.schema.field(*index);
+            let column = batch
+                .column_by_name(field.name())
+                .ok_or_else(|| Error::missing_column(field.name(), &batch.schema()))?;
+            let mistyped = || Error::ColumnType {
+                column: field.name().clone(),
+                found: column.data_type().to_string(),
+                expected: field.data_type().to_string(),
+            };
+            if column.data_type() != field.data_type() {
+                return Err(mistyped());
+            }
+            let computed = compute_leaves(field, column).map_err(|_| mistyped())?;
+            if computed.len() != range.len() {
+                return Err(mistyped());
+            }
+            for (slot, leaf) in leaves[range.clone()].iter_mut().zip(computed) {
+                *slot = Some(leaf);
+            }
+        }
+        Ok(leaves)
     }
 
     /// Rows of the row group under the cursor (`None` past the last file).
@@ -300,27 +361,34 @@ impl<'a> PartSplicer<'a> {
         }
     }
 
-    fn order_error(&self, reason: String) -> Error {
-        Error::ParquetWrite {
-            path: self.dir.path().to_path_buf(),
-            source: ParquetError::General(reason),
+    /// The open part, opened first if none is.
+    fn part(&mut self) -> Result<&mut OpenPart> {
+        match &mut self.current {
+            Some(part) => Ok(part),
+            slot @ None => {
+                let name = part_name(&self.prefix, self.parts.len());
+                let part = open_part(
+                    self.dir,
+                    name,
+                    &self.schema,
+                    &self.descr,
+                    self.props.clone(),
+                )?;
+                Ok(slot.insert(part))
+            }
         }
     }
 
     /// Encoders for a new row group (opening a part first if none is open);
     /// only the rewritten leaves keep theirs.
     fn column_writers(&mut self) -> Result<Vec<Option<ArrowColumnWriter>>> {
-        if self.current.is_none() {
-            self.open_part()?;
-        }
-        let Some(part) = self.current.as_ref() else {
-            return Ok(Vec::new());
-        };
+        let dir = self.dir;
+        let part = self.part()?;
         let writers = part
             .factory
             .create_column_writers(part.writer.flushed_row_groups().len())
             .map_err(|source| Error::ParquetWrite {
-                path: self.dir.staged(&part.name),
+                path: dir.staged(&part.name),
                 source,
             })?;
         Ok(writers
@@ -333,21 +401,28 @@ impl<'a> PartSplicer<'a> {
     /// Writes the full row group under the cursor: encoded leaves from the
     /// pending writers, the rest copied from the input file.
     fn finish_group(&mut self) -> Result<()> {
-        let Cursor { shard, group, .. } = self.cursor;
-        self.open_source(shard)?;
-        let Some(source) = self.open_source.as_ref() else {
-            return Ok(());
-        };
+        let Cursor {
+            shard, group, done, ..
+        } = self.cursor;
+        let source = self.take_source(shard)?;
         let writers = self.pending.take().unwrap_or_default();
-        let Some(part) = self.current.as_mut() else {
-            return Ok(());
-        };
-        let path = self.dir.staged(&part.name);
+        let (dir, file_bytes) = (self.dir, self.file_bytes);
+        let part = self.part()?;
+        let path = dir.staged(&part.name);
         let write_err = |source| Error::ParquetWrite {
             path: path.clone(),
             source,
         };
-        let input = source.metadata.row_group(group);
+        let changed = |detail: String| Error::InputChanged {
+            path: source.path.clone(),
+            detail,
+        };
+        let input = source
+            .metadata
+            .row_groups()
+            .get(group)
+            .filter(|g| u64::try_from(g.num_rows()).ok() == Some(done))
+            .ok_or_else(|| changed(format!("row group {group} no longer has {done} rows")))?;
         let page_index = source.metadata.page_index_for_row_group(group);
         let mut row_group = part.writer.next_row_group().map_err(write_err)?;
         for (leaf, writer) in writers.into_iter().enumerate() {
@@ -356,70 +431,59 @@ impl<'a> PartSplicer<'a> {
                 chunk
                     .append_to_row_group(&mut row_group)
                     .map_err(write_err)?;
-            } else {
-                let chunk = input.column(leaf);
-                let close = ColumnCloseResult {
-                    bytes_written: u64::try_from(chunk.compressed_size()).unwrap_or(0),
-                    rows_written: u64::try_from(input.num_rows()).unwrap_or(0),
-                    metadata: chunk.clone(),
-                    bloom_filter: None,
-                    column_index: page_index.column_index(leaf).cloned(),
-                    offset_index: page_index.offset_index(leaf).cloned(),
-                };
-                row_group
-                    .append_column(&source.file, close)
-                    .map_err(write_err)?;
+                continue;
             }
+            let chunk = input
+                .columns()
+                .get(leaf)
+                .ok_or_else(|| changed(format!("row group {group} lost column {leaf}")))?;
+            let close = ColumnCloseResult {
+                bytes_written: u64::try_from(chunk.compressed_size()).unwrap_or(0),
+                rows_written: done,
+                metadata: chunk.clone(),
+                bloom_filter: None,
+                column_index: page_index.column_index(leaf).cloned(),
+                offset_index: page_index.offset_index(leaf).cloned(),
+            };
+            row_group
+                .append_column(&source.file, close)
+                .map_err(write_err)?;
         }
         row_group.close().map_err(write_err)?;
-        part.rows += self.cursor.done;
-        if part.writer.bytes_written() as u64 >= self.file_bytes {
+        part.rows += done;
+        let full = part.writer.bytes_written() as u64 >= file_bytes;
+        self.open_source = Some(source);
+        if full {
             self.close_part()?;
         }
         Ok(())
     }
 
-    /// Opens input file `shard` with its page index, unless it is open.
-    fn open_source(&mut self, shard: usize) -> Result<()> {
-        if self.open_source.as_ref().is_none_or(|s| s.shard != shard) {
-            let path = self
-                .sources
-                .get(shard)
-                .map(|(p, _)| p.clone())
-                .unwrap_or_default();
-            let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-            let metadata = ParquetMetaDataReader::new()
-                .with_page_index_policy(PageIndexPolicy::Optional)
-                .parse_and_finish(&file)
-                .map_err(|source| Error::Parquet {
-                    path: path.clone(),
-                    source,
-                })?;
-            self.open_source = Some(OpenSource {
-                shard,
-                file,
-                metadata,
-            });
+    /// Input file `shard`, opened with its page index unless it is the one
+    /// open (put it back in `open_source` when done).
+    fn take_source(&mut self, shard: usize) -> Result<OpenSource> {
+        if let Some(source) = self.open_source.take().filter(|s| s.shard == shard) {
+            return Ok(source);
         }
-        Ok(())
-    }
-
-    fn open_part(&mut self) -> Result<()> {
-        let name = part_name(&self.prefix, self.parts.len());
-        let path = self.dir.staged(&name);
-        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-        let options = ArrowWriterOptions::new().with_properties(self.props.clone());
-        let (writer, factory) =
-            ArrowWriter::try_new_with_options(file, Arc::clone(&self.schema), options)
-                .and_then(ArrowWriter::into_serialized_writer)
-                .map_err(|source| Error::ParquetWrite { path, source })?;
-        self.current = Some(OpenPart {
-            writer,
-            factory,
-            name,
-            rows: 0,
-        });
-        Ok(())
+        let path = self
+            .sources
+            .get(shard)
+            .map(|(p, _)| p.clone())
+            .unwrap_or_default();
+        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let metadata = ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::Optional)
+            .parse_and_finish(&file)
+            .map_err(|source| Error::Parquet {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(OpenSource {
+            shard,
+            path,
+            file,
+            metadata,
+        })
     }
 
     fn close_part(&mut self) -> Result<()> {
@@ -438,8 +502,68 @@ impl<'a> PartSplicer<'a> {
     }
 }
 
+/// Creates part `name` in `dir`, written with exactly `descr`.
+fn open_part(
+    dir: &OutputDir,
+    name: String,
+    schema: &SchemaRef,
+    descr: &SchemaDescriptor,
+    props: WriterProperties,
+) -> Result<OpenPart> {
+    let path = dir.staged(&name);
+    let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+    let options = ArrowWriterOptions::new()
+        .with_properties(props)
+        .with_parquet_schema(descr.clone());
+    let (writer, factory) = ArrowWriter::try_new_with_options(file, Arc::clone(schema), options)
+        .and_then(ArrowWriter::into_serialized_writer)
+        .map_err(|source| Error::ParquetWrite { path, source })?;
+    Ok(OpenPart {
+        writer,
+        factory,
+        name,
+        rows: 0,
+    })
+}
+
+/// Why `file` cannot be spliced into parts of `descr` whose `encoded`
+/// leaves are rewritten, if it cannot.
+fn unsplicable(
+    file: &FileInfo,
+    descr: &SchemaDescriptor,
+    encoded: &[bool],
+    options: WriterOptions,
+) -> Option<Unsplicable> {
+    let path = || file.path.clone();
+    let (FileFormat::Parquet, Some(meta)) = (file.format, &file.parquet) else {
+        return Some(Unsplicable::NotParquet { path: path() });
+    };
+    let input = meta.parquet_schema();
+    for leaf in (0..descr.num_columns()).filter(|&leaf| !encoded[leaf]) {
+        if leaf >= input.num_columns() || input.column(leaf) != descr.column(leaf) {
+            return Some(Unsplicable::ColumnType {
+                path: path(),
+                column: descr.column(leaf).path().string(),
+            });
+        }
+    }
+    for (group, g) in meta.metadata().row_groups().iter().enumerate() {
+        let rows = u64::try_from(g.num_rows()).unwrap_or(0);
+        let bytes = u64::try_from(g.compressed_size()).unwrap_or(0);
+        if rows > options.row_group_rows as u64 || bytes > options.row_group_bytes as u64 {
+            return Some(Unsplicable::LargeRowGroup {
+                path: path(),
+                group,
+                rows,
+                bytes,
+            });
+        }
+    }
+    None
+}
+
 /// The parquet leaves of each top-level column, in order.
-fn leaf_ranges(descr: &SchemaDescriptor) -> Vec<std::ops::Range<usize>> {
+fn leaf_ranges(descr: &SchemaDescriptor) -> Vec<Range<usize>> {
     let mut ranges = vec![0..0; descr.root_schema().get_fields().len()];
     for leaf in (0..descr.num_columns()).rev() {
         if let Some(range) = ranges.get_mut(descr.get_column_root_idx(leaf)) {
@@ -615,7 +739,7 @@ mod tests {
             options,
         )
         .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|| panic!("inputs are splicable"));
+        .unwrap_or_else(|reason| panic!("inputs are splicable: {reason}"));
         let reader = builder
             .with_columns(["caption", "conversations"])
             .unwrap_or_else(|e| panic!("{e}"))
@@ -792,21 +916,67 @@ mod tests {
                 WriterOptions::default(),
             )
             .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("splicable"))
+            .unwrap_or_else(|reason| panic!("splicable: {reason}"))
         };
         let input = rows(0, 2);
         let batch = rewrite(&input, &schema, 0, 0);
         let mut parts = splicer(&out);
-        let err = parts.write(0, 1, &batch).err().map(|e| e.to_string());
-        assert!(err.is_some_and(|e| e.contains("do not continue row 0")));
+        let err = parts.write(0, 1, &batch).err();
+        assert!(
+            matches!(
+                err,
+                Some(Error::RowsOutOfOrder {
+                    expected: 0,
+                    found: 1,
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
 
         let mut parts = splicer(&out);
         parts.write(0, 0, &batch).unwrap_or_else(|e| panic!("{e}"));
-        let err = parts.finish().err().map(|e| e.to_string());
+        let err = parts.finish().err();
         assert!(
-            err.is_some_and(|e| e.contains("rows are missing")),
-            "finish after 2 of 12 rows"
+            matches!(err, Some(Error::RowsMissing { row: 2, .. })),
+            "{err:?}"
         );
+
+        // A rewritten column of another type than the writer's.
+        let mut parts = splicer(&out);
+        let mut columns = batch.columns().to_vec();
+        columns[2] = Arc::new(arrow::array::Int64Array::from(vec![1, 2]));
+        let mistyped = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                batch.schema().field(0).clone(),
+                batch.schema().field(1).clone(),
+                Field::new("note", DataType::Int64, false),
+            ])),
+            columns,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let err = parts.write(0, 0, &mistyped).err();
+        assert!(matches!(err, Some(Error::ColumnType { .. })), "{err:?}");
+    }
+
+    /// What `try_new` says of the inputs in `dir` with `options`.
+    fn verdict(
+        builder: &CorpusReaderBuilder,
+        dir: &Path,
+        options: WriterOptions,
+    ) -> Option<Unsplicable> {
+        let out = OutputDir::prepare(&dir.join("out"), true).unwrap_or_else(|e| panic!("{e}"));
+        let schema = builder.schema().clone();
+        PartSplicer::try_new(
+            &out,
+            "part",
+            builder.files(),
+            schema,
+            &["caption".to_owned()],
+            options,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .err()
     }
 
     #[test]
@@ -816,18 +986,69 @@ mod tests {
         std::fs::write(&path, "{\"caption\": \"x\"}\n").unwrap_or_else(|e| panic!("{e}"));
         let files = resolve_inputs(&[path.display().to_string()]).unwrap_or_else(|e| panic!("{e}"));
         let builder = CorpusReaderBuilder::try_new(files).unwrap_or_else(|e| panic!("{e}"));
-        let out =
-            OutputDir::prepare(&dir.path().join("out"), false).unwrap_or_else(|e| panic!("{e}"));
-        let schema = builder.schema().clone();
-        let splicer = PartSplicer::try_new(
-            &out,
-            "part",
-            builder.files(),
-            schema,
-            &["caption".to_owned()],
-            WriterOptions::default(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert!(splicer.is_none());
+        let verdict = verdict(&builder, dir.path(), WriterOptions::default());
+        assert_eq!(verdict, Some(Unsplicable::NotParquet { path }));
+    }
+
+    #[test]
+    fn row_groups_past_the_limits_are_not_spliced() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let builder = inputs(dir.path());
+        let small = WriterOptions {
+            row_group_rows: 4,
+            ..WriterOptions::default()
+        };
+        assert_eq!(verdict(&builder, dir.path(), small), None);
+        let smaller = WriterOptions {
+            row_group_rows: 3,
+            ..WriterOptions::default()
+        };
+        let verdict = verdict(&builder, dir.path(), smaller);
+        assert!(
+            matches!(
+                verdict,
+                Some(Unsplicable::LargeRowGroup {
+                    group: 0,
+                    rows: 4,
+                    ..
+                })
+            ),
+            "{verdict:?}"
+        );
+    }
+
+    #[test]
+    fn a_column_stored_as_another_type_is_not_spliced() {
+        // `id` is required in b.parquet and nullable in a.parquet: the
+        // corpus schema has it nullable, which b's chunks are not.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        write_input(
+            &dir.path().join("a.parquet"),
+            &rows(0, 3),
+            3,
+            Compression::SNAPPY,
+        );
+        let b = rows(3, 3);
+        let mut fields: Vec<Field> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields[0] = fields[0].clone().with_nullable(false);
+        let b = RecordBatch::try_new(Arc::new(Schema::new(fields)), b.columns().to_vec())
+            .unwrap_or_else(|e| panic!("{e}"));
+        write_input(&dir.path().join("b.parquet"), &b, 3, Compression::SNAPPY);
+        let files = resolve_inputs(&[dir.path().join("*.parquet").display().to_string()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let builder = CorpusReaderBuilder::try_new(files).unwrap_or_else(|e| panic!("{e}"));
+        let verdict = verdict(&builder, dir.path(), WriterOptions::default());
+        assert_eq!(
+            verdict,
+            Some(Unsplicable::ColumnType {
+                path: dir.path().join("b.parquet"),
+                column: "id".into()
+            })
+        );
     }
 }
