@@ -8,6 +8,7 @@
 //! decodes nor re-compresses the images, which are most of its bytes.
 
 use std::fs::File;
+use std::io::{BufReader, BufWriter, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
+use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::SchemaDescriptor;
 use rayon::prelude::*;
@@ -32,6 +34,9 @@ use crate::manifest::OutputRecord;
 use crate::output::OutputDir;
 use crate::reader::FileInfo;
 use crate::writer::{WriterOptions, part_name, writer_properties};
+
+/// Bytes of the buffers through which column chunks are copied.
+const COPY_BUFFER_BYTES: usize = 1 << 20;
 
 /// Why a corpus cannot be spliced, so that every column is written anew.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,13 +168,13 @@ struct Cursor {
 struct OpenSource {
     shard: usize,
     path: PathBuf,
-    file: File,
+    file: SourceFile,
     metadata: ParquetMetaData,
 }
 
 /// The part being written.
 struct OpenPart {
-    writer: SerializedFileWriter<File>,
+    writer: SerializedFileWriter<BufWriter<File>>,
     factory: ArrowRowGroupWriterFactory,
     name: String,
     rows: u64,
@@ -481,7 +486,7 @@ impl<'a> PartSplicer<'a> {
         Ok(OpenSource {
             shard,
             path,
-            file,
+            file: SourceFile(file),
             metadata,
         })
     }
@@ -502,6 +507,30 @@ impl<'a> PartSplicer<'a> {
     }
 }
 
+/// An input file whose chunks are read through a [`COPY_BUFFER_BYTES`]
+/// buffer (`File`'s own reader reads 8 KiB at a time).
+struct SourceFile(File);
+
+impl Length for SourceFile {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+}
+
+impl ChunkReader for SourceFile {
+    type T = BufReader<File>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let mut file = self.0.try_clone()?;
+        file.seek(SeekFrom::Start(start))?;
+        Ok(BufReader::with_capacity(COPY_BUFFER_BYTES, file))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        self.0.get_bytes(start, length)
+    }
+}
+
 /// Creates part `name` in `dir`, written with exactly `descr`.
 fn open_part(
     dir: &OutputDir,
@@ -512,6 +541,9 @@ fn open_part(
 ) -> Result<OpenPart> {
     let path = dir.staged(&name);
     let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+    // Copied chunks arrive in the parquet writer's 8 KiB pieces; one write
+    // per MiB instead.
+    let file = BufWriter::with_capacity(COPY_BUFFER_BYTES, file);
     let options = ArrowWriterOptions::new()
         .with_properties(props)
         .with_parquet_schema(descr.clone());
