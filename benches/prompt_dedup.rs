@@ -2,7 +2,9 @@
 //! (`regime synth prompt-dup` at 75% planted duplication), per batch, on one
 //! thread and on the default pool; and, from the same rows written to a
 //! zstd parquet file, decoding the audit's columns alone (the floor of
-//! `audit-prompts`) and decoding plus the audit.
+//! `audit-prompts`) and decoding plus the audit; and file to file as
+//! `regime prompt-dedup` runs, copying the untouched column chunks
+//! (`PartSplicer`) or re-encoding every column (`--reencode`).
 //!
 //! `cargo bench --bench prompt_dedup`; figures in BENCHMARKS.md.
 
@@ -14,10 +16,13 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-use regime_corpus::{CorpusBatch, CorpusReaderBuilder, FieldMap, resolve_inputs};
+use regime_corpus::{
+    CorpusBatch, CorpusReaderBuilder, FieldMap, OutputDir, PartSplicer, PartWriter, WriterOptions,
+    resolve_inputs,
+};
 use regime_dedup::{
     PromptAudit, PromptDedup, RewriteOptions, SynthConfig, SynthLayout, audit_batch, dedup_batch,
-    synth_prompt_dup,
+    output_schema, synth_prompt_dup,
 };
 
 /// Generated rows (fixed seed).
@@ -49,13 +54,14 @@ fn corpus() -> (Vec<CorpusBatch>, FieldMap) {
     (out, map)
 }
 
-/// Writes the generated rows to `dir/corpus.parquet` (zstd level 3, the
-/// writer's default) and returns its path.
+/// Writes the generated rows to `dir/corpus.parquet` as regime writes
+/// parquet (zstd level 3, row groups of 10,000) and returns its path.
 fn write_parquet(batches: &[CorpusBatch], dir: &Path) -> PathBuf {
     let path = dir.join("corpus.parquet");
     let file = File::create(&path).expect("create");
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("level")))
+        .set_max_row_group_row_count(Some(regime_corpus::DEFAULT_ROW_GROUP_ROWS))
         .build();
     let mut writer =
         ArrowWriter::try_new(file, batches[0].batch.schema(), Some(props)).expect("writer");
@@ -81,6 +87,60 @@ fn scan_file(path: &Path, map: &FieldMap, mut each: impl FnMut(&CorpusBatch)) ->
         let b = b.expect("batch");
         rows += b.num_rows();
         each(&b);
+    }
+    rows
+}
+
+/// De-duplicates `path` into `out` as `regime prompt-dedup` does: reading
+/// the text columns and ids and copying every other column chunk
+/// (`splice`), or reading and re-encoding every column. Returns the rows.
+fn file_to_file(
+    path: &Path,
+    map: &FieldMap,
+    dedup: &PromptDedup,
+    out: &Path,
+    splice: bool,
+) -> usize {
+    let audit = PromptAudit::new();
+    let builder =
+        CorpusReaderBuilder::try_new(resolve_inputs(&[path]).expect("inputs")).expect("reader");
+    let schema = output_schema(builder.schema(), false).expect("schema");
+    let dir = OutputDir::prepare(out, true).expect("output dir");
+    let options = RewriteOptions::default();
+    let mut rows = 0;
+    let text = map.text_columns();
+    if splice {
+        let files = builder.files().to_vec();
+        let mut parts = PartSplicer::try_new(
+            &dir,
+            "part",
+            &files,
+            schema,
+            &text,
+            WriterOptions::default(),
+        )
+        .expect("splicer")
+        .expect("the generated file is splicable");
+        let columns = text.iter().map(String::as_str).chain(["id"]);
+        for b in builder.with_columns(columns).expect("columns").build() {
+            let b = b.expect("batch");
+            let result = dedup_batch(dedup, map, &b, options, &audit).expect("dedup");
+            parts
+                .write(b.shard, b.first_row, &result.batch)
+                .expect("write");
+            rows += b.num_rows();
+        }
+        parts.finish().expect("finish");
+    } else {
+        let mut parts =
+            PartWriter::try_new(&dir, "part", schema, WriterOptions::default()).expect("writer");
+        for b in builder.build() {
+            let b = b.expect("batch");
+            let result = dedup_batch(dedup, map, &b, options, &audit).expect("dedup");
+            parts.write(&result.batch).expect("write");
+            rows += b.num_rows();
+        }
+        parts.finish().expect("finish");
     }
     rows
 }
@@ -139,6 +199,13 @@ fn bench(c: &mut Criterion) {
                 total.samples()
             })
         });
+    });
+    let out = dir.path().join("out");
+    group.bench_function("file_to_file_spliced_1_thread", |b| {
+        b.iter(|| one.install(|| file_to_file(&file, &map, &dedup, &out, true)));
+    });
+    group.bench_function("file_to_file_reencoded_1_thread", |b| {
+        b.iter(|| one.install(|| file_to_file(&file, &map, &dedup, &out, false)));
     });
     group.bench_function("rewrite_pool", |b| b.iter(|| rewrite(false)));
     group.bench_function("audit_pool", |b| b.iter(scan));
