@@ -55,6 +55,13 @@ impl Mapped {
         self.ends.clear();
     }
 
+    /// Makes `self` equal to `src`, reusing its buffers.
+    pub(crate) fn copy_from(&mut self, src: &Self) {
+        self.text.clone_from(&src.text);
+        self.starts.clone_from(&src.starts);
+        self.ends.clone_from(&src.ends);
+    }
+
     fn push(&mut self, c: char, start: usize, end: usize) {
         let start = u32::try_from(start).unwrap_or(u32::MAX);
         let end = u32::try_from(end).unwrap_or(u32::MAX);

@@ -47,8 +47,17 @@ use crate::error::{Error, Result};
 use crate::normal::is_cut_ok;
 use crate::tidy::remove_spans;
 
+mod index_cache;
 mod patterns;
 mod span_text;
+
+use index_cache::IndexCache;
+
+thread_local! {
+    /// Indexes of the field texts this thread saw recur, kept across
+    /// samples, chunks and batches (a pure cache: no result depends on it).
+    static INDEX_CACHE: std::cell::RefCell<IndexCache> = std::cell::RefCell::default();
+}
 
 pub(crate) use patterns::HashMapU64;
 use patterns::Patterns;
@@ -173,6 +182,7 @@ impl PromptDedupBuilder {
             });
         }
         Ok(PromptDedup {
+            config_id: index_cache::next_config_id(),
             priority: self.priority,
             min_chars: self.min_chars,
             case_fold: self.case_fold,
@@ -206,6 +216,9 @@ pub struct PromptDedup {
     min_chars: usize,
     case_fold: bool,
     protected: ProtectedTokens,
+    /// Tells field indexes cached under this configuration from those of
+    /// another (unique per [`PromptDedupBuilder::build`]).
+    config_id: u64,
 }
 
 /// A field's new text.
@@ -283,7 +296,7 @@ impl SampleDedup {
 }
 
 /// A segment of the field being processed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seg {
     /// Its byte range in the field's text.
     start: usize,
@@ -388,6 +401,14 @@ impl PromptDedup {
     /// De-duplicates one sample's fields (in sample order, as
     /// `regime_corpus::BatchText` yields them) into `out`.
     pub fn run(&self, fields: &[PromptField<'_>], out: &mut SampleDedup) {
+        INDEX_CACHE.with_borrow_mut(|cache| {
+            cache.serve(self.config_id);
+            self.run_with(fields, out, cache);
+        });
+    }
+
+    /// [`Self::run`] with this thread's cache of field indexes.
+    fn run_with(&self, fields: &[PromptField<'_>], out: &mut SampleDedup, cache: &mut IndexCache) {
         out.clear();
         let SampleDedup {
             edits,
@@ -409,7 +430,7 @@ impl PromptDedup {
             let stored = fields[field].text;
             let stored_chars = char_count(stored);
             counts.chars += stored_chars;
-            self.index(stored, &mut s.field);
+            self.index(stored, &mut s.field, cache);
             counts.segments += s.field.segs.len() as u64;
             for g in &s.field.segs {
                 let Some(hash) = g.hash else { continue };
@@ -440,7 +461,7 @@ impl PromptDedup {
                 }
                 removed.extend(s.copies.iter().map(|&(a, b)| text[a..b].to_owned()));
                 let next = remove_spans(text, &s.copies);
-                self.index(&next, &mut s.field);
+                self.index(&next, &mut s.field, cache);
                 edited = Some(next);
             }
             if edited.as_deref().is_some_and(|t| {
@@ -454,7 +475,7 @@ impl PromptDedup {
                 removed.truncate(mark);
                 counts.repeated_turns += 1;
                 edited = None;
-                self.index(stored, &mut s.field);
+                self.index(stored, &mut s.field, cache);
             }
             for copy in &removed[mark..] {
                 counts.copies += 1;
@@ -477,8 +498,19 @@ impl PromptDedup {
         edits.sort_by_key(|e| e.field);
     }
 
-    /// Cuts `text` into normalised plain spans and segments.
-    fn index(&self, text: &str, f: &mut FieldIndex) {
+    /// Cuts `text` into normalised plain spans and segments, or copies them
+    /// from `cache` when `text` recurs.
+    fn index(&self, text: &str, f: &mut FieldIndex, cache: &mut IndexCache) {
+        let hash = xxh3_64(text.as_bytes());
+        if cache.restore(hash, text, f) {
+            return;
+        }
+        self.index_text(text, f);
+        cache.offer(hash, text, f);
+    }
+
+    /// [`Self::index`] without the cache.
+    fn index_text(&self, text: &str, f: &mut FieldIndex) {
         f.spans = 0;
         f.segs.clear();
         for span in self.protected.spans(text) {

@@ -93,6 +93,17 @@ impl SpanText {
         self.shift = Some(base + lead);
     }
 
+    /// Makes `self` normalise to what `src` does, reusing its buffers and
+    /// copying only the representation `src` uses.
+    pub(super) fn copy_from(&mut self, src: &Self) {
+        self.shift = src.shift;
+        if src.shift.is_some() {
+            self.plain.clone_from(&src.plain);
+        } else {
+            self.mapped.copy_from(&src.mapped);
+        }
+    }
+
     /// Whether the span took the fast path, which only ASCII text does
     /// (so its normalised text has one character per byte).
     pub(super) fn is_ascii(&self) -> bool {

@@ -1,0 +1,197 @@
+//! Field indexes kept for texts that recur across samples.
+//!
+//! A corpus's prompt fields repeat: one system prompt, a few hundred
+//! question templates, a caption per image. A field whose text was seen
+//! before gets its plain spans and segments copied from here instead of
+//! being normalised, cut and hashed again. Indexing is a pure function of
+//! the text and the configuration, so the cache changes the speed of a run,
+//! never its result. Each thread keeps one for its lifetime: at most
+//! [`SLOTS`] texts of at most [`MAX_TEXT_BYTES`] bytes with their indexes,
+//! under 2 MiB.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::span_text::SpanText;
+use super::{FieldIndex, Seg};
+
+/// Slots of the direct-mapped cache (a power of two).
+const SLOTS: usize = 1024;
+
+/// Longer texts are not cached, which bounds the cache's memory (about
+/// `SLOTS` × 3 × this: the text, its normalised spans, their offsets).
+const MAX_TEXT_BYTES: usize = 512;
+
+static NEXT_CONFIG_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A configuration id no earlier configuration had.
+pub(super) fn next_config_id() -> u64 {
+    NEXT_CONFIG_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Recently indexed field texts, one per slot of their hash.
+#[derive(Debug, Default)]
+pub(super) struct IndexCache {
+    /// The configuration the entries were indexed under.
+    config: u64,
+    /// Per slot, the hash of the last text offered there: a text is cached
+    /// the second time its slot sees it, so a one-off text costs no copy.
+    seen: Vec<u64>,
+    entries: Vec<Option<Entry>>,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    hash: u64,
+    text: String,
+    spans: Vec<SpanText>,
+    segs: Vec<Seg>,
+}
+
+/// The slot of a hash.
+fn slot(hash: u64) -> usize {
+    // The low bits of an xxh3 hash; the mask keeps the value below SLOTS.
+    usize::try_from(hash & (SLOTS as u64 - 1)).unwrap_or(0)
+}
+
+impl IndexCache {
+    /// Forgets every entry if they were indexed under another
+    /// configuration.
+    pub(super) fn serve(&mut self, config: u64) {
+        if self.config != config {
+            self.config = config;
+            self.seen.clear();
+            self.entries.clear();
+        }
+    }
+
+    /// Fills `f` with the cached index of `text` (whose xxh3-64 is `hash`)
+    /// and returns `true`, or returns `false` when it is not cached.
+    pub(super) fn restore(&self, hash: u64, text: &str, f: &mut FieldIndex) -> bool {
+        let Some(Some(entry)) = self.entries.get(slot(hash)) else {
+            return false;
+        };
+        if entry.hash != hash || entry.text != text {
+            return false;
+        }
+        f.spans = entry.spans.len();
+        if f.mapped.len() < f.spans {
+            f.mapped.resize_with(f.spans, SpanText::default);
+        }
+        for (to, from) in f.mapped.iter_mut().zip(&entry.spans) {
+            to.copy_from(from);
+        }
+        f.segs.clear();
+        f.segs.extend_from_slice(&entry.segs);
+        true
+    }
+
+    /// Offers the index `f` of `text` (whose xxh3-64 is `hash`): kept when
+    /// `text` was the last text offered in its slot.
+    pub(super) fn offer(&mut self, hash: u64, text: &str, f: &FieldIndex) {
+        if text.len() > MAX_TEXT_BYTES {
+            return;
+        }
+        if self.seen.is_empty() {
+            self.seen = vec![0; SLOTS];
+            self.entries = (0..SLOTS).map(|_| None).collect();
+        }
+        let at = slot(hash);
+        if self.seen[at] != hash {
+            self.seen[at] = hash;
+            return;
+        }
+        let entry = self.entries[at].get_or_insert_with(Entry::default);
+        entry.hash = hash;
+        entry.text.clear();
+        entry.text.push_str(text);
+        entry.spans.truncate(f.spans);
+        entry.spans.resize_with(f.spans, SpanText::default);
+        for (to, from) in entry.spans.iter_mut().zip(&f.mapped[..f.spans]) {
+            to.copy_from(from);
+        }
+        entry.segs.clear();
+        entry.segs.extend_from_slice(&f.segs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::PromptDedup;
+    use super::*;
+
+    /// A span's normalised text, whether it is ASCII, and its segments with
+    /// their stored ranges.
+    type SpanView = (String, bool, Vec<(Seg, (usize, usize))>);
+
+    /// What the search and the figures read from an index.
+    fn view(f: &FieldIndex) -> Vec<SpanView> {
+        f.mapped[..f.spans]
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let segs = f
+                    .segs
+                    .iter()
+                    .filter(|g| g.span == i)
+                    .map(|g| (*g, m.original(g.ns, g.ne)))
+                    .collect();
+                (m.text().to_owned(), m.is_ascii(), segs)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cached_indexes_equal_fresh_ones() {
+        let dedup = PromptDedup::builder()
+            .with_min_chars(4)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let texts = [
+            "<image>\nwhat is the blue shape?",
+            "Describe  the image.\tThen answer. ",
+            "中文文本。再来一句！ Ｆｕｌｌ width.",
+            "plain",
+            "",
+            "what is the blue shape?",
+        ];
+        let mut cache = IndexCache::default();
+        cache.serve(dedup.config_id);
+        let (mut cached, mut fresh) = (FieldIndex::default(), FieldIndex::default());
+        for _ in 0..3 {
+            for text in texts {
+                dedup.index(text, &mut cached, &mut cache);
+                dedup.index_text(text, &mut fresh);
+                assert_eq!(view(&cached), view(&fresh), "{text:?}");
+            }
+        }
+        // Every text was cached on its second sight.
+        let kept = cache.entries.iter().flatten().count();
+        assert_eq!(kept, texts.len());
+
+        // Another configuration starts from an empty cache.
+        let other = PromptDedup::builder()
+            .with_case_fold(true)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        cache.serve(other.config_id);
+        assert_eq!(cache.entries.iter().flatten().count(), 0);
+        other.index("Describe The Image.", &mut cached, &mut cache);
+        other.index_text("Describe The Image.", &mut fresh);
+        assert_eq!(view(&cached), view(&fresh));
+    }
+
+    #[test]
+    fn long_texts_are_not_cached() {
+        let dedup = PromptDedup::builder()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let long = "word ".repeat(MAX_TEXT_BYTES);
+        let mut cache = IndexCache::default();
+        cache.serve(dedup.config_id);
+        let mut f = FieldIndex::default();
+        for _ in 0..3 {
+            dedup.index(&long, &mut f, &mut cache);
+        }
+        assert_eq!(cache.entries.iter().flatten().count(), 0);
+    }
+}
