@@ -55,6 +55,15 @@ pub enum Unsplicable {
         /// The column's path, e.g. `image.bytes`.
         column: String,
     },
+    /// An input file comes from a writer whose statistics readers distrust
+    /// by its name and version: copied under regime's name, they would be
+    /// trusted.
+    DistrustedStatistics {
+        /// The file.
+        path: PathBuf,
+        /// Its writer, as the footer names it.
+        created_by: String,
+    },
     /// An input row group exceeds the output's row-group limits
     /// ([`WriterOptions::row_group_rows`], [`WriterOptions::row_group_bytes`]).
     LargeRowGroup {
@@ -76,6 +85,11 @@ impl std::fmt::Display for Unsplicable {
             Self::ColumnType { path, column } => write!(
                 f,
                 "{}: column `{column}` is stored as another parquet type than regime writes",
+                path.display()
+            ),
+            Self::DistrustedStatistics { path, created_by } => write!(
+                f,
+                "{}: written by `{created_by}`, whose statistics readers distrust",
                 path.display()
             ),
             Self::LargeRowGroup {
@@ -570,6 +584,17 @@ fn unsplicable(
     let (FileFormat::Parquet, Some(meta)) = (file.format, &file.parquet) else {
         return Some(Unsplicable::NotParquet { path: path() });
     };
+    if let Some(created_by) = meta
+        .metadata()
+        .file_metadata()
+        .created_by()
+        .filter(|c| distrusted_statistics(c))
+    {
+        return Some(Unsplicable::DistrustedStatistics {
+            path: path(),
+            created_by: created_by.to_owned(),
+        });
+    }
     let input = meta.parquet_schema();
     for leaf in (0..descr.num_columns()).filter(|&leaf| !encoded[leaf]) {
         if leaf >= input.num_columns() || input.column(leaf) != descr.column(leaf) {
@@ -592,6 +617,28 @@ fn unsplicable(
         }
     }
     None
+}
+
+/// Whether readers distrust the statistics of a file by its `created_by`,
+/// as parquet-cpp's `ApplicationVersion` does: parquet-mr before 1.8.0
+/// wrote wrong binary min/max (PARQUET-251), parquet-cpp before 1.3.0 wrong
+/// unsigned ones.
+fn distrusted_statistics(created_by: &str) -> bool {
+    let mut words = created_by.split_whitespace();
+    let (Some(writer), Some("version"), Some(version)) = (words.next(), words.next(), words.next())
+    else {
+        return false;
+    };
+    let fixed = match writer {
+        "parquet-mr" => (1, 8, 0),
+        "parquet-cpp" => (1, 3, 0),
+        _ => return false,
+    };
+    let mut numbers = version
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let mut next = || numbers.next().unwrap_or(0);
+    (next(), next(), next()) < fixed
 }
 
 /// The parquet leaves of each top-level column, in order.
@@ -1009,6 +1056,49 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"))
         .err()
+    }
+
+    #[test]
+    fn writers_whose_statistics_readers_distrust_are_recognised() {
+        for (created_by, distrusted) in [
+            ("parquet-mr version 1.7.0 (build 1)", true),
+            ("parquet-mr version 1.8.0 (build 0fda28af)", false),
+            ("parquet-mr version 1.13.1 (build db418310)", false),
+            ("parquet-cpp version 1.2.0", true),
+            ("parquet-cpp version 1.5.1-SNAPSHOT", false),
+            ("parquet-cpp-arrow version 26.0.1", false),
+            ("parquet-rs version 60.1.0", false),
+            ("regime 0.1.0", false),
+            ("", false),
+        ] {
+            assert_eq!(
+                distrusted_statistics(created_by),
+                distrusted,
+                "{created_by}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_from_an_old_parquet_mr_is_not_spliced() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("old.parquet");
+        let props = WriterProperties::builder()
+            .set_created_by("parquet-mr version 1.6.0 (build 6aa21f8)".into())
+            .build();
+        let batch = rows(0, 3);
+        let file = File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))
+            .unwrap_or_else(|e| panic!("{e}"));
+        writer.write(&batch).unwrap_or_else(|e| panic!("{e}"));
+        writer.close().unwrap_or_else(|e| panic!("{e}"));
+        let files = resolve_inputs(&[path.display().to_string()]).unwrap_or_else(|e| panic!("{e}"));
+        let builder = CorpusReaderBuilder::try_new(files).unwrap_or_else(|e| panic!("{e}"));
+        let verdict = verdict(&builder, dir.path(), WriterOptions::default());
+        assert!(
+            matches!(verdict, Some(Unsplicable::DistrustedStatistics { .. })),
+            "{verdict:?}"
+        );
     }
 
     #[test]
