@@ -22,7 +22,7 @@ use regime_corpus::{
 };
 use regime_dedup::{
     PromptAudit, PromptDedup, RewriteOptions, SynthConfig, SynthLayout, audit_batch, dedup_batch,
-    output_schema, synth_prompt_dup,
+    output_schema, read_columns, synth_prompt_dup,
 };
 
 /// Generated rows (fixed seed).
@@ -75,13 +75,10 @@ fn write_parquet(batches: &[CorpusBatch], dir: &Path) -> PathBuf {
 /// Reads `path`'s text columns and `id` (what `audit-prompts` reads),
 /// running `each` on every batch; returns the rows read.
 fn scan_file(path: &Path, map: &FieldMap, mut each: impl FnMut(&CorpusBatch)) -> usize {
-    let mut columns = map.text_columns();
-    columns.push("id".into());
-    let reader = CorpusReaderBuilder::try_new(resolve_inputs(&[path]).expect("inputs"))
-        .expect("reader")
-        .with_columns(&columns)
-        .expect("columns")
-        .build();
+    let builder =
+        CorpusReaderBuilder::try_new(resolve_inputs(&[path]).expect("inputs")).expect("reader");
+    let columns = read_columns(map, builder.schema());
+    let reader = builder.with_columns(&columns).expect("columns").build();
     let mut rows = 0;
     for b in reader {
         let b = b.expect("batch");
@@ -121,7 +118,7 @@ fn file_to_file(
         )
         .expect("splicer")
         .expect("the generated file is splicable");
-        let columns = text.iter().map(String::as_str).chain(["id"]);
+        let columns = read_columns(map, builder.schema());
         for b in builder.with_columns(columns).expect("columns").build() {
             let b = b.expect("batch");
             let result = dedup_batch(dedup, map, &b, options, &audit).expect("dedup");

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use regime_dedup::{AuditReport, Limits, SampleInfo, audit_batch, sample_rows};
+use regime_dedup::{AuditReport, Limits, SampleInfo, audit_batch, read_columns, sample_rows};
 
 use super::Outcome;
 use super::corpus;
@@ -23,10 +23,7 @@ pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Resul
     let corpus = corpus::open(&args.input, global)?;
     let population = corpus.builder.total_rows()?;
     let chosen = args.sample.map(|n| sample_rows(population, n, args.seed));
-    let mut columns = corpus.map.text_columns();
-    if corpus.builder.schema().field_with_name("id").is_ok() {
-        columns.push("id".into());
-    }
+    let columns = read_columns(&corpus.map, corpus.builder.schema());
     let reader = corpus.builder.with_columns(&columns)?.build();
     let settings = audit(&args.dedup);
     let mut total = settings.empty_like();

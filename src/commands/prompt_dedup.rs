@@ -7,7 +7,7 @@ use regime_corpus::{
 };
 use regime_dedup::{
     PROVENANCE_COLUMN, PromptAudit, PromptDedup, PromptDedupReport, ProtectedTokens,
-    RewriteOptions, dedup_batch, output_schema,
+    RewriteOptions, dedup_batch, output_schema, read_columns,
 };
 
 use super::Outcome;
@@ -103,8 +103,7 @@ fn open_parts<'a>(
 ) -> anyhow::Result<(CorpusReaderBuilder, Parts<'a>)> {
     let schema = output_schema(builder.schema(), args.provenance)?;
     let writer_options = corpus::writer_options(&args.output);
-    let text_columns = map.text_columns();
-    let mut rewritten = text_columns.clone();
+    let mut rewritten = map.text_columns();
     if args.provenance {
         rewritten.push(PROVENANCE_COLUMN.to_owned());
     }
@@ -128,9 +127,7 @@ fn open_parts<'a>(
         splicer.ok()
     };
     if let Some(parts) = splicer {
-        // The ids name samples in the report.
-        let ids = schema.index_of("id").ok().map(|_| "id".to_owned());
-        let columns = text_columns.into_iter().chain(ids);
+        let columns = read_columns(map, builder.schema());
         return Ok((builder.with_columns(columns)?, Parts::Spliced(parts)));
     }
     let parts = PartWriter::try_new(out, "part", schema, writer_options)?;

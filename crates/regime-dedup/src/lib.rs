@@ -107,7 +107,7 @@ pub use report::{
 };
 pub use rewrite::{
     BatchOutput, CHUNK_ROWS, PROVENANCE_COLUMN, RewriteOptions, audit_batch, dedup_batch,
-    output_schema,
+    output_schema, read_columns,
 };
 pub use synth::{
     COLUMNS_FIELDS_TOML, DEFAULT_SYNTH_BATCH_ROWS, SynthConfig, SynthLayout, SynthSummary,

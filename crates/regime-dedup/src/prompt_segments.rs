@@ -501,7 +501,10 @@ impl PromptDedup {
     /// Cuts `text` into normalised plain spans and segments, or copies them
     /// from `cache` when `text` recurs.
     fn index(&self, text: &str, f: &mut FieldIndex, cache: &mut IndexCache) {
-        let hash = xxh3_64(text.as_bytes());
+        let Some(hash) = index_cache::key(text) else {
+            self.index_text(text, f);
+            return;
+        };
         if cache.restore(hash, text, f) {
             return;
         }

@@ -93,9 +93,23 @@ struct ChunkOut {
     removed: Vec<Vec<String>>,
 }
 
+/// The column whose values name samples in the report's worst samples.
+const ID_COLUMN: &str = "id";
+
+/// The columns [`dedup_batch`] and [`audit_batch`] read from a corpus of
+/// `schema`: `map`'s text columns, and `id` when there is one.
+#[must_use]
+pub fn read_columns(map: &FieldMap, schema: &Schema) -> Vec<String> {
+    let mut columns = map.text_columns();
+    if schema.field_with_name(ID_COLUMN).is_ok() {
+        columns.push(ID_COLUMN.to_owned());
+    }
+    columns
+}
+
 /// The values of the batch's `id` column as text, if it has one.
 fn ids(batch: &RecordBatch) -> Option<ArrayRef> {
-    let column = batch.column_by_name("id")?;
+    let column = batch.column_by_name(ID_COLUMN)?;
     arrow::compute::cast(column, &DataType::Utf8).ok()
 }
 

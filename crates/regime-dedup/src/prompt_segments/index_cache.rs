@@ -11,6 +11,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use xxhash_rust::xxh3::xxh3_64;
+
 use super::span_text::SpanText;
 use super::{FieldIndex, Seg};
 
@@ -47,6 +49,12 @@ struct Entry {
     segs: Vec<Seg>,
 }
 
+/// The hash under which `text` is cached, or `None` for a text too long to
+/// be (which is then not hashed at all).
+pub(super) fn key(text: &str) -> Option<u64> {
+    (text.len() <= MAX_TEXT_BYTES).then(|| xxh3_64(text.as_bytes()))
+}
+
 /// The slot of a hash.
 fn slot(hash: u64) -> usize {
     // The low bits of an xxh3 hash; the mask keeps the value below SLOTS.
@@ -64,7 +72,7 @@ impl IndexCache {
         }
     }
 
-    /// Fills `f` with the cached index of `text` (whose xxh3-64 is `hash`)
+    /// Fills `f` with the cached index of `text` (whose [`key`] is `hash`)
     /// and returns `true`, or returns `false` when it is not cached.
     pub(super) fn restore(&self, hash: u64, text: &str, f: &mut FieldIndex) -> bool {
         let Some(Some(entry)) = self.entries.get(slot(hash)) else {
@@ -85,12 +93,9 @@ impl IndexCache {
         true
     }
 
-    /// Offers the index `f` of `text` (whose xxh3-64 is `hash`): kept when
+    /// Offers the index `f` of `text` (whose [`key`] is `hash`): kept when
     /// `text` was the last text offered in its slot.
     pub(super) fn offer(&mut self, hash: u64, text: &str, f: &FieldIndex) {
-        if text.len() > MAX_TEXT_BYTES {
-            return;
-        }
         if self.seen.is_empty() {
             self.seen = vec![0; SLOTS];
             self.entries = (0..SLOTS).map(|_| None).collect();
