@@ -9,6 +9,11 @@
 //! (long OCR text, many-turn conversations) one Aho–Corasick automaton over
 //! all of them is built, and rebuilt only when patterns were added since.
 //! Both report the same occurrences (a unit test pins this).
+//!
+//! The one-by-one search looks a pattern that starts with an ASCII word
+//! character up only where an ASCII word starts, by a key of its first
+//! 16 bytes: canonical segments of one sample often share their first
+//! words, and a shorter key would send every such start to a compare.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -51,33 +56,43 @@ struct Pattern {
     /// Range of its normalised text in `Patterns::keys`.
     start: usize,
     end: usize,
-    /// Its first (up to) [`HEAD_BYTES`] bytes, little-endian, zero-padded.
-    head: u64,
-    /// The bits of `head` that hold pattern bytes.
-    head_mask: u64,
-    /// Whether it starts with an ASCII word character (letter, digit,
-    /// `_`): such a pattern cannot start a copy right after another one.
-    word_start: bool,
+    /// The next pattern (index in `Patterns::list`) filed under the same
+    /// probe key in `Patterns::word_starts`, or [`NO_PATTERN`].
+    next: u32,
 }
 
-/// Bytes of a pattern's prefix checked at every candidate position.
+/// The end of a chain of patterns.
+const NO_PATTERN: u32 = u32::MAX;
+
+/// Bytes of a pattern's prefix checked at every candidate position of the
+/// patterns that do not start with an ASCII word character.
 const PREFIX_BYTES: usize = 4;
 
-/// Bytes of a pattern compared inline, before `memcmp`, where its prefix
-/// filter hits: most hits share only a common first word with it.
-const HEAD_BYTES: usize = 8;
+/// Most bytes of a pattern's start that file it in
+/// `Patterns::word_starts`: canonical segments are at least `min_chars`
+/// (16 by default) bytes long, and 16 bytes tell apart questions that
+/// share their first words ("is there a red …", "is there a teal …").
+const PROBE_BYTES_MAX: usize = 16;
 
-/// `bytes`' first (up to) [`HEAD_BYTES`] bytes as a little-endian word,
-/// zero-padded.
-fn head(bytes: &[u8]) -> u64 {
-    if let Some(&h) = bytes.first_chunk::<HEAD_BYTES>() {
-        return u64::from_le_bytes(h);
-    }
-    let mut h = [0; HEAD_BYTES];
-    for (d, &b) in h.iter_mut().zip(bytes) {
-        *d = b;
-    }
-    u64::from_le_bytes(h)
+/// The key under which a pattern starting with `bytes` (exactly the probe
+/// length, 4 to 16 bytes) is filed: its first and last 8 (or 4) bytes,
+/// mixed. Equal starts give equal keys; a collision only costs a compare.
+fn probe_key(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
+    let (lo, hi) = match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        (Some(&lo), Some(&hi)) => (u64::from_le_bytes(lo), u64::from_le_bytes(hi)),
+        _ => match (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+            (Some(&lo), Some(&hi)) => (
+                u64::from(u32::from_le_bytes(lo)),
+                u64::from(u32::from_le_bytes(hi)),
+            ),
+            _ => (0, 0),
+        },
+    };
+    // `n` tells apart a 12-byte probe from a 16-byte one sharing its ends.
+    let h = (lo ^ hi.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // The map takes its bucket from the low bits: fold the high ones in.
+    h ^ (h >> 29)
 }
 
 /// Bits of each prefix filter (`Patterns::filters`).
@@ -89,6 +104,13 @@ type Filter = [u64; FILTER_BITS / 64];
 /// The filter bit of a prefix.
 fn filter_bit(prefix: u32) -> usize {
     (prefix.wrapping_mul(0x9E37_79B1) >> 22) as usize
+}
+
+/// The filter bit of a [`probe_key`].
+fn key_bit(key: u64) -> usize {
+    // The top bits (the map's bucket comes from the low ones); the shift
+    // leaves a value below FILTER_BITS.
+    usize::try_from(key >> (64 - FILTER_BITS.trailing_zeros())).unwrap_or(0)
 }
 
 fn filter_has(filter: &Filter, bit: usize) -> bool {
@@ -112,7 +134,7 @@ static ASCII_WORD: [bool; 256] = {
 };
 
 /// The canonical segments registered so far in one sample.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Patterns {
     keys: String,
     list: Vec<Pattern>,
@@ -120,15 +142,48 @@ pub(super) struct Patterns {
     automaton: Option<AhoCorasick>,
     /// Patterns the automaton was built over.
     built: usize,
-    /// `[0]`: prefixes of every pattern; `[1]`: of the patterns that do
-    /// not start with an ASCII word character (the ones looked for right
-    /// after a word character).
-    filters: [Filter; 2],
-    /// Whether a pattern is shorter than [`PREFIX_BYTES`] (then the
-    /// filters are not used).
+    /// The patterns that start with an ASCII word character, by the
+    /// [`probe_key`] of their first `probe_len` bytes: the first of a
+    /// chain linked through `Pattern::next`. Such a pattern can only occur
+    /// where an ASCII word starts in the searched text (anywhere else its
+    /// copy would cut a word, see `is_cut_ok`), so those are the only
+    /// places looked up.
+    word_starts: HashMapU64<u32>,
+    /// The keys of `word_starts` as a bit set, checked before the map (most
+    /// word starts are no pattern's).
+    word_filter: Filter,
+    /// Bytes of a pattern's start filed in `word_starts`: the shortest
+    /// pattern's length, at most [`PROBE_BYTES_MAX`].
+    probe_len: usize,
+    /// The other patterns (starting with punctuation or a non-ASCII
+    /// character), searched at every position.
+    others: Vec<u32>,
+    /// The [`PREFIX_BYTES`]-byte prefixes of `others`.
+    others_filter: Filter,
+    /// Whether a pattern is shorter than [`PREFIX_BYTES`] (then every
+    /// pattern is searched one by one).
     any_short: bool,
     /// Byte length of the shortest pattern.
     min_len: usize,
+}
+
+impl Default for Patterns {
+    fn default() -> Self {
+        Self {
+            keys: String::new(),
+            list: Vec::new(),
+            ids: HashMapU64::default(),
+            automaton: None,
+            built: 0,
+            word_starts: HashMapU64::default(),
+            word_filter: [0; FILTER_BITS / 64],
+            probe_len: PROBE_BYTES_MAX,
+            others: Vec::new(),
+            others_filter: [0; FILTER_BITS / 64],
+            any_short: false,
+            min_len: usize::MAX,
+        }
+    }
 }
 
 impl Patterns {
@@ -138,7 +193,11 @@ impl Patterns {
         self.ids.clear();
         self.automaton = None;
         self.built = 0;
-        self.filters = Default::default();
+        self.word_starts.clear();
+        self.word_filter = [0; FILTER_BITS / 64];
+        self.probe_len = PROBE_BYTES_MAX;
+        self.others.clear();
+        self.others_filter = [0; FILTER_BITS / 64];
         self.any_short = false;
         self.min_len = usize::MAX;
     }
@@ -161,32 +220,67 @@ impl Patterns {
         }
         let start = self.keys.len();
         self.keys.push_str(key);
-        let bytes = key.as_bytes();
-        let prefix = if let Some(&p) = bytes.first_chunk::<PREFIX_BYTES>() {
-            u32::from_le_bytes(p)
-        } else {
-            self.any_short = true;
-            0
-        };
-        let word_start = bytes.first().is_some_and(|&b| is_ascii_word(b));
-        let bit = filter_bit(prefix);
-        self.filters[0][bit / 64] |= 1 << (bit % 64);
-        if !word_start {
-            self.filters[1][bit / 64] |= 1 << (bit % 64);
-        }
-        self.min_len = self.min_len.min(bytes.len());
-        let head_mask = match bytes.len() {
-            n if n >= HEAD_BYTES => u64::MAX,
-            n => (1u64 << (8 * n)) - 1,
-        };
         self.list.push(Pattern {
             hash,
             start,
             end: self.keys.len(),
-            head: head(bytes),
-            head_mask,
-            word_start,
+            next: NO_PATTERN,
         });
+        let bytes = key.as_bytes();
+        self.min_len = self.min_len.min(bytes.len());
+        if bytes.len() < PREFIX_BYTES {
+            // Searched one by one from now on: nothing to file.
+            self.any_short = true;
+            return;
+        }
+        let Ok(id) = u32::try_from(next) else {
+            // Past 4 billion patterns the automaton (or the one-by-one
+            // search) is used anyway.
+            self.any_short = true;
+            return;
+        };
+        if bytes.first().is_some_and(|&b| is_ascii_word(b)) {
+            if bytes.len() < self.probe_len {
+                // A shorter probe for every pattern: file them again.
+                self.probe_len = bytes.len();
+                self.refile_word_starts();
+            } else {
+                self.file_word_start(id);
+            }
+        } else {
+            let prefix = bytes
+                .first_chunk::<PREFIX_BYTES>()
+                .map_or(0, |&p| u32::from_le_bytes(p));
+            let bit = filter_bit(prefix);
+            self.others_filter[bit / 64] |= 1 << (bit % 64);
+            self.others.push(id);
+        }
+    }
+
+    /// Files pattern `id` (which starts with an ASCII word character and
+    /// has at least `probe_len` bytes) in `word_starts`.
+    fn file_word_start(&mut self, id: u32) {
+        let p = self.list[id as usize];
+        let probe = probe_key(&self.keys.as_bytes()[p.start..p.start + self.probe_len]);
+        let bit = key_bit(probe);
+        self.word_filter[bit / 64] |= 1 << (bit % 64);
+        let head = self.word_starts.entry(probe).or_insert(NO_PATTERN);
+        self.list[id as usize].next = *head;
+        *head = id;
+    }
+
+    /// Files every word-start pattern again, after `probe_len` shrank.
+    fn refile_word_starts(&mut self) {
+        self.word_starts.clear();
+        self.word_filter = [0; FILTER_BITS / 64];
+        for id in 0..self.list.len() {
+            let p = self.list[id];
+            let key = &self.keys.as_bytes()[p.start..p.end];
+            if key.len() >= PREFIX_BYTES && key.first().is_some_and(|&b| is_ascii_word(b)) {
+                // `list` never outgrows u32 ids here (checked at insert).
+                self.file_word_start(u32::try_from(id).unwrap_or(NO_PATTERN));
+            }
+        }
     }
 
     /// The patterns with their hashes, in registration order.
@@ -225,7 +319,8 @@ impl Patterns {
             return;
         }
         if !self.any_short {
-            self.prefix_search(hay, &mut found);
+            self.word_start_search(hay, &mut found);
+            self.others_search(hay, &mut found);
             return;
         }
         // An automaton too large for its state ids is the only failure to
@@ -249,53 +344,66 @@ impl Patterns {
 }
 
 impl Patterns {
-    /// The search of [`Self::for_each_match`] when every pattern has at
-    /// least [`PREFIX_BYTES`] bytes: one pass over `hay`, looking at each
-    /// position's next 4 bytes in a bit set of the patterns' prefixes, and
-    /// comparing whole patterns only where their first 8 bytes are equal.
-    /// After an ASCII word character only patterns that do not start with
-    /// one are looked for: an occurrence there cuts a word, so it would be
-    /// dropped (`is_cut_ok`); nothing else is skipped.
-    fn prefix_search(&self, hay: &str, found: &mut impl FnMut(usize, usize, &str)) {
+    /// The search of [`Self::for_each_match`] for the patterns that start
+    /// with an ASCII word character (when every pattern has at least
+    /// [`PREFIX_BYTES`] bytes): at each position where an ASCII word
+    /// starts, the next `probe_len` bytes are looked up in `word_starts`,
+    /// and only the patterns filed there are compared whole. Positions
+    /// right after an ASCII word character are skipped: an occurrence there
+    /// cuts a word, so it would be dropped (`is_cut_ok`); nothing else is.
+    fn word_start_search(&self, hay: &str, found: &mut impl FnMut(usize, usize, &str)) {
+        if self.word_starts.is_empty() {
+            return;
+        }
         let bytes = hay.as_bytes();
-        let Some(last) = bytes.len().checked_sub(self.min_len) else {
+        let Some(last) = bytes.len().checked_sub(self.probe_len) else {
             return;
         };
-        let mut from = 0;
-        while let Some(i) = self.next_prefix_hit(bytes, from, last) {
-            let after_word = i > 0 && is_ascii_word(bytes[i - 1]);
-            let at = head(&bytes[i..]);
-            for p in &self.list {
-                // Every pattern here has at least `PREFIX_BYTES` bytes, so
-                // the masked head covers the filter's prefix.
-                if (at ^ p.head) & p.head_mask != 0 || (after_word && p.word_start) {
-                    continue;
+        let mut after_word = false;
+        for (i, &b) in bytes[..=last].iter().enumerate() {
+            let word = is_ascii_word(b);
+            if word && !after_word {
+                let probe = probe_key(&bytes[i..i + self.probe_len]);
+                if let Some(&first) = filter_has(&self.word_filter, key_bit(probe))
+                    .then(|| self.word_starts.get(&probe))
+                    .flatten()
+                {
+                    let mut id = first;
+                    while let Some(p) = self.list.get(id as usize) {
+                        let key = &self.keys[p.start..p.end];
+                        if bytes[i..].starts_with(key.as_bytes()) {
+                            found(i, i + key.len(), key);
+                        }
+                        id = p.next;
+                    }
                 }
+            }
+            after_word = word;
+        }
+    }
+
+    /// The search of [`Self::for_each_match`] for the other patterns (when
+    /// every pattern has at least [`PREFIX_BYTES`] bytes): one pass over
+    /// `hay`, looking at each position's next 4 bytes in a bit set of their
+    /// prefixes, and comparing them whole only there.
+    fn others_search(&self, hay: &str, found: &mut impl FnMut(usize, usize, &str)) {
+        if self.others.is_empty() {
+            return;
+        }
+        let bytes = hay.as_bytes();
+        for (i, w) in bytes.windows(PREFIX_BYTES).enumerate() {
+            let prefix = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            if !filter_has(&self.others_filter, filter_bit(prefix)) {
+                continue;
+            }
+            for &id in &self.others {
+                let p = self.list[id as usize];
                 let key = &self.keys[p.start..p.end];
                 if bytes[i..].starts_with(key.as_bytes()) {
                     found(i, i + key.len(), key);
                 }
             }
-            from = i + 1;
         }
-    }
-
-    /// The first position in `from..=last` whose next [`PREFIX_BYTES`]
-    /// bytes are in the prefix filter that applies there (`filters[1]`
-    /// right after an ASCII word byte). Kept apart from the comparison of
-    /// whole patterns so that this per-byte loop stays in registers.
-    fn next_prefix_hit(&self, bytes: &[u8], from: usize, last: usize) -> Option<usize> {
-        let end = last.saturating_add(PREFIX_BYTES).min(bytes.len());
-        let window = bytes.get(from..end)?;
-        let mut after_word = from > 0 && is_ascii_word(bytes[from - 1]);
-        for (i, w) in window.windows(PREFIX_BYTES).enumerate() {
-            let prefix = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-            if filter_has(&self.filters[usize::from(after_word)], filter_bit(prefix)) {
-                return Some(from + i);
-            }
-            after_word = is_ascii_word(w[0]);
-        }
-        None
     }
 }
 
@@ -350,8 +458,12 @@ mod tests {
     }
 
     #[test]
-    fn prefix_search_finds_every_occurrence_that_cuts_no_word_at_its_start() {
+    fn one_by_one_search_finds_every_occurrence_that_cuts_no_word_at_its_start() {
+        // The first two share their first 16 bytes (one chain); the third
+        // shortens the probe, which files every pattern again.
         let keys = [
+            "is there a red shape in it?",
+            "is there a red shape",
             "shape? the",
             "the shape?",
             "aaaa",
@@ -363,6 +475,7 @@ mod tests {
         ];
         let hays = [
             "aaaaaa é shape? the shape? the shape? aaa",
+            "is there a red shape in it? xis there a red shape, is there a red shapes",
             "xthe shape? \"the shape?\" 中文 shape",
             "the shapes? the shape?the shape? e? the",
             "",
