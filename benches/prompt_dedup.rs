@@ -102,7 +102,7 @@ fn file_to_file(
     let builder =
         CorpusReaderBuilder::try_new(resolve_inputs(&[path]).expect("inputs")).expect("reader");
     let schema = output_schema(builder.schema(), false).expect("schema");
-    let dir = OutputDir::prepare(out, true).expect("output dir");
+    let dir = OutputDir::prepare(out, true, &[path]).expect("output dir");
     let options = RewriteOptions::default();
     let mut rows = 0;
     let text = map.text_columns();

@@ -1,7 +1,7 @@
 //! `regime condition c`: the repetition-concentrated condition.
 
 use regime_conditions::{Layout, RepeatConfig, build_repeat_condition, repeat_output_schema};
-use regime_corpus::{OutputDir, PartWriter};
+use regime_corpus::PartWriter;
 
 use super::Outcome;
 use super::corpus::{self, RunClock};
@@ -19,7 +19,7 @@ pub(crate) fn run(args: &ConditionCArgs, global: &GlobalArgs) -> anyhow::Result<
     let corpus = corpus::open(&args.input, global)?;
     let rows = corpus.builder.total_rows()?;
     let schema = repeat_output_schema(corpus.builder.schema())?;
-    let out = OutputDir::prepare(&args.output.out, args.output.overwrite)?;
+    let out = corpus::prepare_out(&args.output.out, args.output.overwrite, &args.input.inputs)?;
     let mut writer =
         PartWriter::try_new(&out, "part", schema, corpus::writer_options(&args.output))?;
     let paths = corpus.paths();

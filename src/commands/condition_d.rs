@@ -10,7 +10,7 @@ use regime_conditions::{
     OnFailure, RewriteConfig, RewriteMode, RewriteObserver, RewriteProgress, RewriteReport,
     Teacher, build_rewrite_condition, import_batch, rewrite_output_schema,
 };
-use regime_corpus::{BatchText, FieldMap, OutputDir, PartWriter, Role};
+use regime_corpus::{BatchText, FieldMap, PartWriter, Role};
 use regime_stats::{
     FieldInput, ProfileComparison, ProfileConfig, ProfileState, SampleInput, TokenSeq, TokenSpace,
 };
@@ -310,7 +310,7 @@ pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<
         return Ok(Outcome::Success);
     }
     let schema = rewrite_output_schema(corpus.builder.schema())?;
-    let out = OutputDir::prepare(&args.output.out, args.output.overwrite)?;
+    let out = corpus::prepare_out(&args.output.out, args.output.overwrite, &args.input.inputs)?;
     let mut writer =
         PartWriter::try_new(&out, "part", schema, corpus::writer_options(&args.output))?;
     let mut observer = Observer {

@@ -1,12 +1,13 @@
 //! Shared steps of the corpus commands: opening the inputs with their field
 //! map, writer options and run manifests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use regime_corpus::{
-    CorpusReaderBuilder, FieldMap, Manifest, Profile, WriterOptions, hash_inputs, resolve_inputs,
+    CorpusReaderBuilder, FieldMap, Manifest, OutputDir, Profile, WriterOptions, hash_inputs,
+    resolve_inputs,
 };
 
 use crate::cli::{GlobalArgs, InputArgs, OutputArgs, ProfileArg};
@@ -27,6 +28,24 @@ impl Corpus {
             .map(|f| f.path.clone())
             .collect()
     }
+}
+
+/// Prepares the output directory `out` of a run reading `inputs` (as
+/// given on the command line), before any input is read: refuses an output
+/// that is, holds or lies inside an input (the files a glob or directory
+/// resolves to included), since `--overwrite` would delete it or a rerun
+/// would read the output back; then the usual emptiness check.
+pub(crate) fn prepare_out(
+    out: &Path,
+    overwrite: bool,
+    inputs: &[PathBuf],
+) -> anyhow::Result<OutputDir> {
+    let mut paths = inputs.to_vec();
+    // An input that does not resolve fails with its own error when read.
+    if let Ok(files) = resolve_inputs(inputs) {
+        paths.extend(files.into_iter().map(|f| f.path));
+    }
+    Ok(OutputDir::prepare(out, overwrite, &paths)?)
 }
 
 /// Resolves the inputs, opens every file and builds the field map,

@@ -58,7 +58,11 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     let opened = corpus::open(&common.input, global)?;
     let rows = opened.builder.total_rows()?;
     let paths = opened.paths();
-    let out = OutputDir::prepare(&common.output.out, common.output.overwrite)?;
+    let out = corpus::prepare_out(
+        &common.output.out,
+        common.output.overwrite,
+        &common.input.inputs,
+    )?;
     if let (Some(args), Some(near)) = (near_args, config.near)
         && let Some(shard) = args.shard
     {
@@ -114,7 +118,7 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     });
     let mut index = match (near_args.and_then(|a| a.save_index.as_deref()), config.near) {
         (Some(dir), Some(near)) => {
-            let dir_out = OutputDir::prepare(dir, common.output.overwrite)?;
+            let dir_out = corpus::prepare_out(dir, common.output.overwrite, &common.input.inputs)?;
             let run_rows = near_args.map_or(regime_dedup::DEFAULT_RUN_DOCS, |a| a.run_rows);
             let writer =
                 IndexWriter::create(|n| dir_out.staged(n), config.settings(near), run_rows)?;

@@ -43,7 +43,7 @@ pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outco
     let merged = merged.context("no partial states given")?;
     let tokenizer = AnyTokenizer::load(args.tokenizer.as_deref().or(merged.tokenizer.as_deref()))?;
     let report = tokenizer.finalize(&merged.state);
-    let out = OutputDir::prepare(&args.out, args.overwrite)?;
+    let out = OutputDir::prepare(&args.out, args.overwrite, &args.partials)?;
     profile_output::write_report(&out, &report)?;
     let manifest = clock.manifest(
         "profile (merge)",

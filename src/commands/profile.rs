@@ -6,7 +6,7 @@ use std::sync::{Mutex, mpsc};
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray};
-use regime_corpus::{BatchText, CorpusBatch, OutputDir, Role, TextField};
+use regime_corpus::{BatchText, CorpusBatch, Role, TextField};
 use regime_dedup::{PromptDedup, PromptField, SampleDedup};
 use regime_stats::{
     FieldInput, ProfileComparison, ProfileConfig, ProfileReport, ProfileState, PromptDupCounts,
@@ -94,10 +94,10 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
     if args.compare {
         return run_compare(args, global, &tokenizer, threads, &clock);
     }
+    let out = corpus::prepare_out(&args.out, args.overwrite, &args.input.inputs)?;
     let (state, corpus, samples) =
         scan(&args.input, args, global, &tokenizer, threads, args.shard)?;
     let paths = corpus.paths();
-    let out = OutputDir::prepare(&args.out, args.overwrite)?;
     let mut config_json = serde_json::to_value(state.config())?;
     if let Some(settings) = config_json.as_object_mut() {
         settings.insert("near".into(), args.near.into());
@@ -179,13 +179,13 @@ fn run_compare(
         profile: args.input.profile,
         fields: args.input.fields.clone(),
     };
+    let out = corpus::prepare_out(&args.out, args.overwrite, &args.input.inputs)?;
     let (sa, ca, na) = scan(&one(a), args, global, tokenizer, threads, None)?;
     let (sb, cb, nb) = scan(&one(b), args, global, tokenizer, threads, None)?;
     let (mut paths, pb) = (ca.paths(), cb.paths());
     paths.extend(pb);
     let (ra, rb) = (tokenizer.finalize(&sa), tokenizer.finalize(&sb));
     let compare = sa.compare(&sb, &ra, &rb)?;
-    let out = OutputDir::prepare(&args.out, args.overwrite)?;
     let cmp = ProfileComparison {
         a: ra,
         b: rb,

@@ -139,7 +139,7 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
     let dedup = build(&args.dedup)?;
     let corpus = corpus::open(&args.input, global)?;
     let rows = corpus.builder.total_rows()?;
-    let out = OutputDir::prepare(&args.output.out, args.output.overwrite)?;
+    let out = corpus::prepare_out(&args.output.out, args.output.overwrite, &args.input.inputs)?;
     let paths = corpus.paths();
     let (builder, mut writer) = open_parts(corpus.builder, &corpus.map, &out, args, global)?;
     let options = RewriteOptions {

@@ -29,7 +29,7 @@ pub(crate) fn run(args: &SynthPromptDupArgs, global: &GlobalArgs) -> anyhow::Res
     }
     let source = concat_batches(&schema, &batches).context("reading the source corpus")?;
     drop(batches);
-    let out = OutputDir::prepare(&args.output.out, args.output.overwrite)?;
+    let out = OutputDir::prepare(&args.output.out, args.output.overwrite, &args.source)?;
     let total = args.rows.unwrap_or(source.num_rows() as u64);
     let bar = progress::bar(global, Some(total), "synth prompt-dup", "samples");
     let mut writer: Option<PartWriter<'_>> = None;

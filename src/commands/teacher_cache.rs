@@ -26,7 +26,11 @@ pub(crate) fn run(args: &TeacherCacheArgs, global: &GlobalArgs) -> anyhow::Resul
         );
     }
     let cache = ResponseCache::open(&args.cache_dir)?;
-    let out = OutputDir::prepare(&args.output.out, args.output.overwrite)?;
+    let out = OutputDir::prepare(
+        &args.output.out,
+        args.output.overwrite,
+        std::slice::from_ref(&args.cache_dir),
+    )?;
     let mut writer = PartWriter::try_new_single(
         &out,
         EXPORT_FILE,

@@ -199,3 +199,70 @@ fn unwritable_output_dir_is_named() {
     assert!(stderr.contains("blocker/out"), "{stderr}");
     assert_eq!(std::fs::read(&blocker).unwrap(), b"file");
 }
+
+/// A regime output directory holding a copy of the sample corpus, with its
+/// manifest (which `--overwrite` trusts to delete stale outputs).
+fn corpus_dir(dir: &TempDir) -> PathBuf {
+    let corpus = dir.path().join("corpus");
+    run_expect(
+        regime()
+            .args(["synth", "prompt-dup"])
+            .arg(sample())
+            .args(["--share", "0.5", "--rows", "50", "--out"])
+            .arg(&corpus),
+        0,
+    );
+    corpus
+}
+
+#[test]
+fn an_output_that_holds_or_lies_inside_an_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus_dir(&dir);
+    let before: Vec<(PathBuf, Vec<u8>)> = all_entries(&corpus)
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect();
+    let part = corpus.join("part-00000.parquet");
+    let inside = corpus.join("sub").join("out");
+    // Each would delete or replace the input, or read its own output back
+    // on a rerun.
+    let runs: [(&[&str], &Path, &Path, &str); 5] = [
+        (&["profile"], &corpus, &corpus, "holds the input"),
+        (&["prompt-dedup"], &corpus, &corpus, "holds the input"),
+        (&["prompt-dedup"], &part, dir.path(), "holds the input"),
+        (
+            &["condition", "c"],
+            &corpus,
+            &inside,
+            "lies inside the input directory",
+        ),
+        (
+            &["dedup", "exact"],
+            &corpus,
+            &inside,
+            "lies inside the input directory",
+        ),
+    ];
+    for (command, input, out, says) in runs {
+        let output = run_expect(
+            regime()
+                .args(command)
+                .arg(input)
+                .arg("--out")
+                .arg(out)
+                .arg("--overwrite"),
+            2,
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{command:?}: {stderr}");
+        assert!(errors[0].contains(says), "{command:?}: {stderr}");
+        assert!(!inside.exists(), "{command:?} created {}", inside.display());
+    }
+    let after: Vec<(PathBuf, Vec<u8>)> = all_entries(&corpus)
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect();
+    assert_eq!(after, before, "the input directory changed");
+}

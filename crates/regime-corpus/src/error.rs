@@ -167,6 +167,32 @@ pub enum Error {
         /// The output directory.
         path: PathBuf,
     },
+    /// The output directory is, or holds, one of the run's inputs:
+    /// `--overwrite` would delete or replace it.
+    #[error(
+        "{}: output directory holds the input {}; write the output elsewhere",
+        out.display(),
+        input.display()
+    )]
+    OutputHoldsInput {
+        /// The output directory.
+        out: PathBuf,
+        /// The input inside it.
+        input: PathBuf,
+    },
+    /// The output directory lies inside an input directory, so a later run
+    /// over that directory would read the output as input.
+    #[error(
+        "{}: output directory lies inside the input directory {}, which a later run would read it from; write the output elsewhere",
+        out.display(),
+        input.display()
+    )]
+    OutputInsideInput {
+        /// The output directory.
+        out: PathBuf,
+        /// The input directory.
+        input: PathBuf,
+    },
     /// A manifest could not be serialised or parsed.
     #[error("{}: {source}", path.display())]
     Manifest {

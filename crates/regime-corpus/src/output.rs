@@ -29,14 +29,19 @@ pub struct OutputDir {
 }
 
 impl OutputDir {
-    /// Prepares `path` for a run: creates it if missing; accepts it if empty
-    /// or if it holds only an interrupted regime run (which is cleaned);
-    /// otherwise requires `overwrite`.
+    /// Prepares `path` for a run that reads `inputs` (the paths as given:
+    /// files or directories; pass the resolved files too when a glob named
+    /// them): refuses it when it is or holds an input, or lies inside an
+    /// input directory; creates it if missing; accepts it if empty or if it
+    /// holds only an interrupted regime run (which is cleaned); otherwise
+    /// requires `overwrite`.
     ///
     /// # Errors
+    /// [`Error::OutputHoldsInput`], [`Error::OutputInsideInput`],
     /// [`Error::OutputNotEmpty`], or [`Error::Io`] naming the directory when
     /// it cannot be created or written.
-    pub fn prepare(path: &Path, overwrite: bool) -> Result<Self> {
+    pub fn prepare<P: AsRef<Path>>(path: &Path, overwrite: bool, inputs: &[P]) -> Result<Self> {
+        check_apart(path, inputs)?;
         let created = !path.exists();
         if created {
             std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
@@ -181,9 +186,75 @@ fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && !name.contains(['/', '\\']) && name != "." && name != ".."
 }
 
+/// Refuses an output directory `out` that is or holds one of `inputs`, or
+/// lies inside an input directory (compared as real paths, so links and
+/// `..` do not hide an overlap). Inputs that do not exist are skipped:
+/// reading them fails with its own error.
+fn check_apart<P: AsRef<Path>>(out: &Path, inputs: &[P]) -> Result<()> {
+    let real_out = real_path(out);
+    for input in inputs {
+        let input = input.as_ref();
+        let Ok(real_in) = input.canonicalize() else {
+            continue;
+        };
+        if real_in.starts_with(&real_out) {
+            return Err(Error::OutputHoldsInput {
+                out: out.into(),
+                input: input.into(),
+            });
+        }
+        if real_in.is_dir() && real_out.starts_with(&real_in) {
+            return Err(Error::OutputInsideInput {
+                out: out.into(),
+                input: input.into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `path` with its longest existing ancestor resolved (links followed) and
+/// the rest appended with `.` and `..` applied, for a directory that may
+/// not exist yet.
+fn real_path(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut base = absolute.as_path();
+    let mut rest = Vec::new();
+    let mut real = loop {
+        if let Ok(real) = base.canonicalize() {
+            break real;
+        }
+        match (base.parent(), base.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                base = parent;
+            }
+            // A `..` at the end, or the root: nothing more to resolve.
+            _ => break base.to_path_buf(),
+        }
+    };
+    for name in rest.iter().rev() {
+        real.push(name);
+    }
+    // `absolute` keeps `..` components; fold the ones left in the tail.
+    let mut folded = PathBuf::new();
+    for c in real.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                folded.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => folded.push(other),
+        }
+    }
+    folded
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NO_INPUTS: &[&Path] = &[];
 
     fn manifest() -> Manifest {
         Manifest {
@@ -207,7 +278,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("keep.txt"), "x").unwrap();
         assert!(matches!(
-            OutputDir::prepare(dir.path(), false),
+            OutputDir::prepare(dir.path(), false, NO_INPUTS),
             Err(Error::OutputNotEmpty { .. })
         ));
         assert!(dir.path().join("keep.txt").exists());
@@ -217,7 +288,7 @@ mod tests {
     fn abort_removes_a_created_directory() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let staged = OutputDir::prepare(&out, false).unwrap();
+        let staged = OutputDir::prepare(&out, false, NO_INPUTS).unwrap();
         std::fs::write(staged.staged("a.parquet"), "partial").unwrap();
         staged.abort();
         assert!(!out.exists());
@@ -227,16 +298,16 @@ mod tests {
     fn commit_publishes_and_rerun_replaces_stale_outputs() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let run = OutputDir::prepare(&out, false).unwrap();
+        let run = OutputDir::prepare(&out, false, NO_INPUTS).unwrap();
         std::fs::write(run.staged("a.parquet"), "a").unwrap();
         std::fs::write(run.staged("b.parquet"), "b").unwrap();
         let m = run.commit(manifest()).unwrap();
         assert_eq!(m.outputs.len(), 2);
         assert!(matches!(
-            OutputDir::prepare(&out, false),
+            OutputDir::prepare(&out, false, NO_INPUTS),
             Err(Error::OutputNotEmpty { .. })
         ));
-        let run = OutputDir::prepare(&out, true).unwrap();
+        let run = OutputDir::prepare(&out, true, NO_INPUTS).unwrap();
         std::fs::write(run.staged("a.parquet"), "a2").unwrap();
         run.commit(manifest()).unwrap();
         let mut names: Vec<_> = std::fs::read_dir(&out)
@@ -255,8 +326,42 @@ mod tests {
         std::fs::write(out.join(STAGING).join("a.parquet.tmp"), "partial").unwrap();
         std::fs::write(out.join("a.parquet"), "published").unwrap();
         std::fs::write(out.join(COMMIT_RECORD), "a.parquet").unwrap();
-        let run = OutputDir::prepare(&out, false).unwrap();
+        let run = OutputDir::prepare(&out, false, NO_INPUTS).unwrap();
         assert!(!out.join("a.parquet").exists());
         run.abort();
+    }
+
+    #[test]
+    fn refuses_an_output_that_is_holds_or_lies_inside_an_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = dir.path().join("corpus");
+        std::fs::create_dir_all(corpus.join("sub")).unwrap();
+        let part = corpus.join("part-00000.parquet");
+        std::fs::write(&part, "input").unwrap();
+        // The input directory itself, its parent, and (through `..`) again.
+        for out in [
+            corpus.clone(),
+            dir.path().to_path_buf(),
+            corpus.join("sub").join(".."),
+        ] {
+            let err = OutputDir::prepare(&out, true, &[&corpus]).unwrap_err();
+            assert!(matches!(err, Error::OutputHoldsInput { .. }), "{err}");
+        }
+        // A file input held by the output directory.
+        let err = OutputDir::prepare(&corpus, true, &[&part]).unwrap_err();
+        assert!(matches!(err, Error::OutputHoldsInput { .. }), "{err}");
+        // Inside the input directory, existing or not.
+        for out in [corpus.join("sub"), corpus.join("new").join("out")] {
+            let err = OutputDir::prepare(&out, true, &[&corpus]).unwrap_err();
+            assert!(matches!(err, Error::OutputInsideInput { .. }), "{err}");
+            assert!(err.to_string().contains("write the output elsewhere"));
+        }
+        assert!(!corpus.join("new").exists());
+        assert_eq!(std::fs::read(&part).unwrap(), b"input");
+        // Beside the input: fine.
+        let out = dir.path().join("out");
+        OutputDir::prepare(&out, false, &[&corpus, &part])
+            .unwrap()
+            .abort();
     }
 }

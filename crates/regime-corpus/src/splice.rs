@@ -120,7 +120,7 @@ impl std::fmt::Display for Unsplicable {
 /// # use regime_corpus::{CorpusReaderBuilder, OutputDir, PartSplicer, WriterOptions, resolve_inputs};
 /// # fn demo() -> regime_corpus::Result<()> {
 /// let builder = CorpusReaderBuilder::try_new(resolve_inputs(&["train.parquet"])?)?;
-/// let out = OutputDir::prepare("out".as_ref(), false)?;
+/// let out = OutputDir::prepare("out".as_ref(), false, &["train.parquet"])?;
 /// let schema = builder.schema().clone();
 /// let rewritten = ["caption".to_owned()];
 /// let options = WriterOptions::default();
@@ -664,6 +664,8 @@ mod tests {
     use arrow::buffer::OffsetBuffer;
     use arrow::datatypes::{DataType, Field, Fields, Schema};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    const NO_INPUTS: &[&Path] = &[];
     use parquet::basic::{Compression, ZstdLevel};
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use std::path::Path;
@@ -875,7 +877,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let builder = inputs(dir.path());
         let out_dir = dir.path().join("out");
-        let out = OutputDir::prepare(&out_dir, false).unwrap_or_else(|e| panic!("{e}"));
+        let out = OutputDir::prepare(&out_dir, false, NO_INPUTS).unwrap_or_else(|e| panic!("{e}"));
         let parts = splice(builder, &out, u64::MAX);
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].rows, Some(12));
@@ -966,8 +968,8 @@ mod tests {
     fn a_new_part_starts_between_row_groups() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let builder = inputs(dir.path());
-        let out =
-            OutputDir::prepare(&dir.path().join("out"), false).unwrap_or_else(|e| panic!("{e}"));
+        let out = OutputDir::prepare(&dir.path().join("out"), false, NO_INPUTS)
+            .unwrap_or_else(|e| panic!("{e}"));
         let parts = splice(builder, &out, 1);
         let rows: Vec<Option<u64>> = parts.iter().map(|p| p.rows).collect();
         assert_eq!(rows, [Some(3), Some(3), Some(1), Some(4), Some(1)]);
@@ -982,8 +984,8 @@ mod tests {
     fn rows_out_of_order_or_missing_are_errors() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let builder = inputs(dir.path());
-        let out =
-            OutputDir::prepare(&dir.path().join("out"), false).unwrap_or_else(|e| panic!("{e}"));
+        let out = OutputDir::prepare(&dir.path().join("out"), false, NO_INPUTS)
+            .unwrap_or_else(|e| panic!("{e}"));
         let schema = output_schema(builder.schema());
         let splicer = |out| {
             PartSplicer::try_new(
@@ -1044,7 +1046,8 @@ mod tests {
         dir: &Path,
         options: WriterOptions,
     ) -> Option<Unsplicable> {
-        let out = OutputDir::prepare(&dir.join("out"), true).unwrap_or_else(|e| panic!("{e}"));
+        let out =
+            OutputDir::prepare(&dir.join("out"), true, NO_INPUTS).unwrap_or_else(|e| panic!("{e}"));
         let schema = builder.schema().clone();
         PartSplicer::try_new(
             &out,

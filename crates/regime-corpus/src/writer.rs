@@ -56,7 +56,7 @@ impl Default for WriterOptions {
 /// ```no_run
 /// # use regime_corpus::{OutputDir, PartWriter, WriterOptions};
 /// # fn demo(batch: arrow::array::RecordBatch) -> regime_corpus::Result<()> {
-/// let out = OutputDir::prepare("out".as_ref(), false)?;
+/// let out = OutputDir::prepare("out".as_ref(), false, &["train.parquet"])?;
 /// let mut writer = PartWriter::try_new(&out, "part", batch.schema(), WriterOptions::default())?;
 /// writer.write(&batch)?;
 /// let parts = writer.finish()?;

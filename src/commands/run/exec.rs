@@ -387,7 +387,7 @@ fn run_stage(stage: &PlannedStage, global: &GlobalArgs) -> anyhow::Result<Outcom
             Ok(outcome)
         }
         Writes::Stdout { file, echo } => {
-            let out = OutputDir::prepare(&stage.dir, true)?;
+            let out = OutputDir::prepare(&stage.dir, true, &[] as &[PathBuf])?;
             CAPTURE.with_borrow_mut(|c| *c = Some(Vec::new()));
             let result = run_argv(global, &stage.argv);
             let captured = CAPTURE.with_borrow_mut(Option::take).unwrap_or_default();
