@@ -29,8 +29,9 @@ pub(crate) struct AuditPromptsArgs {
     /// samples.
     #[arg(long, value_name = "RATE", help_heading = "Limits")]
     pub(crate) max_template_share: Option<f64>,
-    /// Audit a uniform random sample of N rows instead of all of them.
-    #[arg(long, value_name = "N", help_heading = "Sampling")]
+    /// Audit a uniform random sample of N rows instead of all of them
+    /// (N ≥ 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Sampling")]
     pub(crate) sample: Option<u64>,
     /// Seed of the row sample.
     #[arg(

@@ -44,10 +44,12 @@ pub(crate) struct OutputArgs {
     /// Replace the contents of a non-empty output directory.
     #[arg(long)]
     pub(crate) overwrite: bool,
-    /// Maximum rows per parquet row group.
-    #[arg(long, default_value_t = regime_corpus::DEFAULT_ROW_GROUP_ROWS, value_name = "N")]
+    /// Maximum rows per parquet row group (at least 1).
+    #[arg(long, default_value_t = regime_corpus::DEFAULT_ROW_GROUP_ROWS, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub(crate) row_group_rows: usize,
-    /// zstd compression level of the parquet outputs.
-    #[arg(long, default_value_t = regime_corpus::DEFAULT_ZSTD_LEVEL, value_name = "LEVEL")]
+    /// zstd compression level of the parquet outputs (1–22).
+    #[arg(long, default_value_t = regime_corpus::DEFAULT_ZSTD_LEVEL, value_name = "LEVEL",
+          value_parser = clap::value_parser!(i32).range(1..=22))]
     pub(crate) zstd_level: i32,
 }

@@ -128,7 +128,7 @@ fn jsonl_plain_gzip_and_zstd_are_read() {
 }
 
 #[test]
-fn malformed_jsonl_names_the_file() {
+fn malformed_jsonl_names_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.jsonl");
     let mut lines = jsonl_lines();
@@ -143,6 +143,20 @@ fn malformed_jsonl_names_the_file() {
         2,
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("bad.jsonl"), "{stderr}");
+    assert!(stderr.contains("bad.jsonl: line 31: "), "{stderr}");
     assert!(!dir.path().join("out").exists());
+
+    // A numeric `id` among string ones: inference keeps the column a
+    // string and decoding fails on that line. Blank lines count.
+    let mut lines = jsonl_lines();
+    lines.insert(10, String::new());
+    let last = lines.len();
+    lines.push("{\"id\": 7, \"messages\": []}".into());
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let output = run_expect(regime().args(["audit-prompts"]).arg(&bad), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("bad.jsonl: line {}: ", last + 1)),
+        "{stderr}"
+    );
 }

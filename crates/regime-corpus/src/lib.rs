@@ -45,6 +45,7 @@
 //! ```
 
 mod atomic;
+mod bad_line;
 mod error;
 mod field_map;
 mod input;

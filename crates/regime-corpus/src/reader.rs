@@ -22,6 +22,7 @@ use parquet::arrow::arrow_reader::{
 };
 use rayon::prelude::*;
 
+use crate::bad_line;
 use crate::error::{Error, Result};
 use crate::input::{Compression, FileFormat, InputFile};
 use crate::row_id::RowId;
@@ -397,11 +398,27 @@ impl CorpusReader {
             }
             Some(Err(err)) => {
                 self.jsonl = None;
-                let path = self.decoder.files[shard as usize].path.clone();
+                let info = &self.decoder.files[shard as usize];
+                // Name the line itself when it can be found; else the
+                // record the failing batch starts at.
+                let (line, reason) = bad_line::first_undecodable(
+                    &info.path,
+                    info.format,
+                    &self.full_schema,
+                    first_row,
+                )
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| {
+                    (
+                        first_row + 1,
+                        format!("in the batch of records starting here: {err}"),
+                    )
+                });
                 Some(Err(Error::Jsonl {
-                    path,
-                    line: first_row + 1,
-                    reason: format!("in the batch of records starting here: {err}"),
+                    path: info.path.clone(),
+                    line,
+                    reason,
                 }))
             }
             Some(Ok(batch)) => {
@@ -595,10 +612,21 @@ fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<F
                     reader,
                     Some(DEFAULT_JSONL_INFER_RECORDS),
                 )
-                .map_err(|e| Error::Jsonl {
-                    path: input.path.clone(),
-                    line: 0,
-                    reason: format!("cannot infer a schema: {e}"),
+                .map_err(|e| {
+                    // Name the line itself when it can be found.
+                    let (line, reason) = bad_line::first_uninferable(
+                        &input.path,
+                        input.format,
+                        DEFAULT_JSONL_INFER_RECORDS,
+                    )
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| (0, format!("cannot infer a schema: {e}")));
+                    Error::Jsonl {
+                        path: input.path.clone(),
+                        line,
+                        reason,
+                    }
                 })?;
                 if schema.fields().is_empty() {
                     return Err(Error::Jsonl {
@@ -622,7 +650,7 @@ fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<F
 }
 
 /// Opens a (possibly compressed) text file as a buffered reader.
-fn open_text(path: &Path, format: FileFormat) -> Result<Box<dyn BufRead + Send>> {
+pub(crate) fn open_text(path: &Path, format: FileFormat) -> Result<Box<dyn BufRead + Send>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let raw: Box<dyn Read + Send> = match format {
         FileFormat::Jsonl(Compression::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(file)),

@@ -1,0 +1,182 @@
+//! The line a JSONL error comes from. Schema inference and arrow's decoder
+//! report errors for a whole run of records ("at line 1 column 2" of
+//! whichever record they were parsing); re-reading the file one line at a
+//! time, only once something failed, names the line itself.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use arrow::datatypes::{Schema, SchemaRef};
+
+use crate::error::{Error, Result};
+use crate::input::FileFormat;
+use crate::reader::open_text;
+
+/// A line (1-based, blank lines counted) and what is wrong with it.
+pub(crate) type BadLine = (u64, String);
+
+/// The first non-blank line of `path` that is not a JSON object, or whose
+/// type conflicts with the lines before it, among the first `records`
+/// records (those schema inference reads).
+pub(crate) fn first_uninferable(
+    path: &Path,
+    format: FileFormat,
+    records: usize,
+) -> Result<Option<BadLine>> {
+    let mut values = Vec::new();
+    let mut numbers = Vec::new();
+    let found = for_each_record(path, format, |number, line| {
+        if values.len() == records {
+            return Some(None);
+        }
+        match serde_json::from_slice::<serde_json::Value>(line) {
+            Ok(value) if value.is_object() => {
+                values.push(value);
+                numbers.push(number);
+                None
+            }
+            Ok(_) => Some(Some((number, "not a JSON object".to_owned()))),
+            Err(e) => {
+                // serde's message ends with " at line 1 column N" of this
+                // one line: keep the column only.
+                let message = e.to_string();
+                let message = message
+                    .rfind(" at line ")
+                    .map_or(message.as_str(), |at| &message[..at]);
+                let reason = format!("column {}: not valid JSON: {message}", e.column());
+                Some(Some((number, reason)))
+            }
+        }
+    })?;
+    if let Some(found) = found.flatten() {
+        return Ok(Some(found));
+    }
+    // Every line parses: a type conflict. The shortest failing prefix ends
+    // at the culprit (inference of a prefix fails iff it holds a conflict).
+    let infer =
+        |n: usize| arrow::json::reader::infer_json_schema_from_iterator(values[..n].iter().map(Ok));
+    if infer(values.len()).is_ok() {
+        return Ok(None);
+    }
+    let (mut ok, mut bad) = (0, values.len());
+    while bad - ok > 1 {
+        let mid = ok + (bad - ok) / 2;
+        if infer(mid).is_ok() {
+            ok = mid;
+        } else {
+            bad = mid;
+        }
+    }
+    let reason = infer(bad).err().map_or_else(String::new, |e| e.to_string());
+    Ok(Some((numbers[bad - 1], reason)))
+}
+
+/// The first record of `path`, from record `from` (0-based, blank lines
+/// not counted) on, that does not decode under `schema`.
+pub(crate) fn first_undecodable(
+    path: &Path,
+    format: FileFormat,
+    schema: &SchemaRef,
+    from: u64,
+) -> Result<Option<BadLine>> {
+    let mut record = 0u64;
+    let found = for_each_record(path, format, |number, line| {
+        record += 1;
+        if record <= from {
+            return None;
+        }
+        decode_one(schema, line).err().map(|e| (number, e))
+    })?;
+    Ok(found)
+}
+
+/// Decodes one JSON line under `schema`.
+fn decode_one(schema: &SchemaRef, line: &[u8]) -> std::result::Result<(), String> {
+    let mut decoder = arrow::json::ReaderBuilder::new(Schema::clone(schema).into())
+        .build_decoder()
+        .map_err(|e| e.to_string())?;
+    decoder.decode(line).map_err(|e| e.to_string())?;
+    decoder.flush().map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Calls `visit(line_number, line)` for each non-blank line until it
+/// returns `Some`.
+fn for_each_record<T>(
+    path: &Path,
+    format: FileFormat,
+    mut visit: impl FnMut(u64, &[u8]) -> Option<T>,
+) -> Result<Option<T>> {
+    let mut reader = open_text(path, format)?;
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        number += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if let Some(found) = visit(number, &line) {
+            return Ok(Some(found));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::datatypes::{DataType, Field};
+
+    use super::*;
+    use crate::input::Compression;
+
+    const PLAIN: FileFormat = FileFormat::Jsonl(Compression::None);
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(f.path(), text).unwrap_or_else(|e| panic!("{e}"));
+        f
+    }
+
+    #[test]
+    fn names_the_line_that_is_not_json_blank_lines_counted() {
+        let f = file("{\"a\":1}\n\n{\"a\":2}\n{bad\n{\"a\":3}\n");
+        let found = first_uninferable(f.path(), PLAIN, 1000).unwrap_or_else(|e| panic!("{e}"));
+        let (line, reason) = found.unwrap_or_else(|| panic!("not found"));
+        assert_eq!(line, 4);
+        assert!(reason.starts_with("column 2: not valid JSON"), "{reason}");
+        let f = file("{\"a\":1}\n[1, 2]\n");
+        let found = first_uninferable(f.path(), PLAIN, 1000).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found, Some((2, "not a JSON object".to_owned())));
+    }
+
+    #[test]
+    fn names_the_line_whose_type_conflicts_with_earlier_ones() {
+        let f = file("{\"a\":\"x\"}\n{\"a\":\"y\"}\n\n{\"a\":{\"b\":1}}\n{\"a\":\"z\"}\n");
+        let found = first_uninferable(f.path(), PLAIN, 1000).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found.map(|(line, _)| line), Some(4));
+        // Only the records inference reads are looked at.
+        let found = first_uninferable(f.path(), PLAIN, 2).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found, None);
+    }
+
+    #[test]
+    fn names_the_first_line_that_does_not_decode_from_a_record_on() {
+        let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new("a", DataType::Utf8, true)]));
+        let f = file("{\"a\":1}\n{\"a\":\"x\"}\n\n{\"a\":[1]}\n");
+        let at = |from| {
+            first_undecodable(f.path(), PLAIN, &schema, from)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .map(|(line, _)| line)
+        };
+        assert_eq!(at(0), Some(1));
+        assert_eq!(at(1), Some(4));
+        assert_eq!(at(3), None);
+    }
+}
