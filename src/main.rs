@@ -26,11 +26,29 @@ fn main() -> ExitCode {
             }
             #[expect(clippy::print_stderr, reason = "the binary's one error line")]
             {
-                eprintln!("error: {err:#}");
+                eprintln!("error: {}", one_line(&err));
             }
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, `: `-separated, leaving out a cause
+/// whose text the line already holds (library errors often print their
+/// source inside their own message as well as chaining it).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// Logs go to stderr; `-v` raises the level, `-q` silences warnings.

@@ -47,8 +47,9 @@ pub(crate) struct SynthPromptDupArgs {
     /// Output layout.
     #[arg(long, value_enum, default_value_t = SynthLayoutArg::Llava)]
     pub(crate) layout: SynthLayoutArg,
-    /// Rows to generate, cycling the source [default: the source's rows].
-    #[arg(long, value_name = "N")]
+    /// Rows to generate (at least 1), cycling the source [default: the
+    /// source's rows].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) rows: Option<u64>,
 }
 

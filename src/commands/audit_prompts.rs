@@ -22,6 +22,15 @@ pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Resul
     let dedup = build(&args.dedup)?;
     let corpus = corpus::open(&args.input, global)?;
     let population = corpus.builder.total_rows()?;
+    if population == 0 {
+        // A gate that measured nothing must not pass.
+        let files: Vec<String> = corpus
+            .paths()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        anyhow::bail!("{}: no rows to audit", files.join(", "));
+    }
     let chosen = args.sample.map(|n| sample_rows(population, n, args.seed));
     let columns = read_columns(&corpus.map, corpus.builder.schema());
     let reader = corpus.builder.with_columns(&columns)?.build();

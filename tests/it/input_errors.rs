@@ -8,7 +8,7 @@ use arrow::array::{Array, Int64Array, ListArray, RecordBatch, StringArray, Struc
 use arrow::datatypes::{DataType, Field, Fields, Int32Type, Schema};
 use tempfile::TempDir;
 
-use crate::common::{all_entries, regime, run_expect, sample, write_parquet};
+use crate::common::{all_entries, read_parquet, regime, run_expect, sample, write_parquet};
 
 /// Runs `condition c` on `inputs` into `DIR/out` and returns the error line.
 fn fails(dir: &TempDir, inputs: &[&Path], extra: &[&str]) -> (String, PathBuf) {
@@ -197,6 +197,8 @@ fn unwritable_output_dir_is_named() {
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("blocker/out"), "{stderr}");
+    // The OS error once, not again as the chained cause.
+    assert_eq!(stderr.matches("(os error").count(), 1, "{stderr}");
     assert_eq!(std::fs::read(&blocker).unwrap(), b"file");
 }
 
@@ -265,4 +267,61 @@ fn an_output_that_holds_or_lies_inside_an_input_is_refused() {
         .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
         .collect();
     assert_eq!(after, before, "the input directory changed");
+}
+
+/// The arrow schema stored in a parquet file.
+fn parquet_schema(path: &Path) -> arrow::datatypes::SchemaRef {
+    let file = std::fs::File::open(path).unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .schema()
+        .clone()
+}
+
+#[test]
+fn zero_rows_fail_the_gate_and_flow_through_as_an_empty_part() {
+    let dir = tempfile::tempdir().unwrap();
+    // The sample's schema with no rows.
+    let schema = parquet_schema(&sample());
+    let zero = dir.path().join("zero.parquet");
+    write_parquet(&zero, &[RecordBatch::new_empty(schema.clone())], 1024);
+
+    let output = run_expect(
+        regime()
+            .args(["audit-prompts", "--max-sample-dup-rate", "0.05"])
+            .arg(&zero),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("zero.parquet: no rows to audit"),
+        "{stderr}"
+    );
+
+    // Both writers leave one empty part with the input's schema, which the
+    // next stage reads.
+    for extra in [&[][..], &["--reencode"][..]] {
+        let out = dir.path().join(format!("out{}", extra.len()));
+        run_expect(
+            regime()
+                .arg("prompt-dedup")
+                .arg(&zero)
+                .arg("--out")
+                .arg(&out)
+                .args(extra),
+            0,
+        );
+        let part = out.join("part-00000.parquet");
+        assert_eq!(read_parquet(&part).num_rows(), 0, "{extra:?}");
+        assert_eq!(parquet_schema(&part).fields(), schema.fields(), "{extra:?}");
+        let next = dir.path().join(format!("next{}", extra.len()));
+        run_expect(
+            regime()
+                .args(["condition", "c"])
+                .arg(&out)
+                .arg("--out")
+                .arg(&next),
+            0,
+        );
+    }
 }

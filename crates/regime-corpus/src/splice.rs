@@ -309,7 +309,8 @@ impl<'a> PartSplicer<'a> {
         Ok(())
     }
 
-    /// Closes the last part and returns every part written, with row counts.
+    /// Closes the last part and returns every part written, with row counts
+    /// (one empty part when the inputs had no rows).
     ///
     /// # Errors
     /// [`Error::RowsMissing`] when some input rows were never written;
@@ -321,6 +322,10 @@ impl<'a> PartSplicer<'a> {
                 path: path.clone(),
                 row: self.cursor.first_row + self.cursor.done,
             });
+        }
+        if self.parts.is_empty() {
+            // No rows: one empty part still carries the schema onward.
+            self.part()?;
         }
         self.close_part()?;
         Ok(std::mem::take(&mut self.parts))

@@ -83,7 +83,8 @@ impl std::fmt::Debug for PartWriter<'_> {
 }
 
 impl<'a> PartWriter<'a> {
-    /// Prepares a writer; no file is created until the first row arrives.
+    /// Prepares a writer; no file is created until the first row arrives
+    /// (or [`Self::finish`], which leaves one empty part when none came).
     ///
     /// # Errors
     /// [`Error::ParquetWrite`] for an invalid zstd level.
@@ -150,10 +151,15 @@ impl<'a> PartWriter<'a> {
     }
 
     /// Closes the last part and returns every part written, with row counts.
+    /// With no rows written it writes one empty part: the schema is what
+    /// the next stage reads, and a directory without parquet is an error.
     ///
     /// # Errors
     /// [`Error::ParquetWrite`] naming the part file.
     pub fn finish(mut self) -> Result<Vec<OutputRecord>> {
+        if self.parts.is_empty() && self.current.is_none() {
+            self.open_part()?;
+        }
         self.close_part()?;
         Ok(std::mem::take(&mut self.parts))
     }

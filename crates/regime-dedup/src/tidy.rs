@@ -4,8 +4,10 @@
 //! merged first, the whitespace between them going too):
 //! - at the start or the end of the text, the whitespace next to the span
 //!   goes with it;
-//! - with whitespace on both sides, one run is kept: the one holding a line
-//!   break if only one does, otherwise the one before;
+//! - with whitespace on both sides, one run is kept: the one after, from
+//!   its first line break, when it holds one (a copy that filled its line
+//!   goes with that line's indentation and trailing spaces, and the next
+//!   line keeps its own), otherwise the one before;
 //! - with whitespace on one side only, the span was glued to its other
 //!   neighbour; the whitespace goes when that neighbour is closing
 //!   punctuation or a quote (after the span) or opening punctuation or a
@@ -93,13 +95,11 @@ pub(crate) fn remove_spans(text: &str, spans: &[(usize, usize)]) -> String {
             ""
         } else {
             match (lw > 0, rw > 0) {
-                (true, true) => {
-                    if right_ws.contains(['\n', '\r']) && !left_ws.contains(['\n', '\r']) {
-                        right_ws
-                    } else {
-                        left_ws
-                    }
-                }
+                (true, true) => match right_ws.find(['\n', '\r']) {
+                    // From the line break on: the copy's line goes whole.
+                    Some(at) => &right_ws[at..],
+                    None => left_ws,
+                },
                 (true, false) => {
                     if text[e..].chars().next().is_some_and(is_closing) {
                         ""
@@ -159,6 +159,11 @@ mod tests {
         assert_eq!(remove("A.\nCOPY\nB.", &["COPY"]), "A.\nB.");
         assert_eq!(remove("A. COPY\nB.", &["COPY"]), "A.\nB.");
         assert_eq!(remove("A. C1 C2 B.", &["C1", "C2"]), "A. B.");
+        // A copy filling an indented line takes the indentation with it.
+        assert_eq!(remove("a:\n    COPY\nb", &["COPY"]), "a:\nb");
+        assert_eq!(remove("a:\n    COPY\n    b", &["COPY"]), "a:\n    b");
+        assert_eq!(remove("a:\n  COPY  \n\n  b", &["COPY"]), "a:\n\n  b");
+        assert_eq!(remove("a:\n    COPY rest", &["COPY"]), "a:\n    rest");
     }
 
     #[test]
