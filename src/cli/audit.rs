@@ -20,14 +20,29 @@ pub(crate) struct AuditPromptsArgs {
     #[command(flatten)]
     pub(crate) dedup: DedupOptions,
     /// Fail when more than this share of samples holds a duplicate copy.
-    #[arg(long, value_name = "RATE", help_heading = "Limits")]
+    #[arg(
+        long,
+        value_name = "RATE",
+        allow_negative_numbers = true,
+        help_heading = "Limits"
+    )]
     pub(crate) max_sample_dup_rate: Option<f64>,
     /// Fail when more than this share of prompt segments are copies.
-    #[arg(long, value_name = "RATE", help_heading = "Limits")]
+    #[arg(
+        long,
+        value_name = "RATE",
+        allow_negative_numbers = true,
+        help_heading = "Limits"
+    )]
     pub(crate) max_segment_dup_rate: Option<f64>,
     /// Fail when one prompt segment appears in more than this share of
     /// samples.
-    #[arg(long, value_name = "RATE", help_heading = "Limits")]
+    #[arg(
+        long,
+        value_name = "RATE",
+        allow_negative_numbers = true,
+        help_heading = "Limits"
+    )]
     pub(crate) max_template_share: Option<f64>,
     /// Audit a uniform random sample of N rows instead of all of them
     /// (N ≥ 1).

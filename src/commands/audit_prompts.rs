@@ -3,8 +3,12 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::path::PathBuf;
 
-use regime_dedup::{AuditReport, Limits, SampleInfo, audit_batch, read_columns, sample_rows};
+use regime_corpus::RowId;
+use regime_dedup::{
+    AuditReport, Limits, SampleInfo, WorstSample, audit_batch, read_columns, sample_rows,
+};
 
 use super::Outcome;
 use super::corpus;
@@ -22,16 +26,17 @@ pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Resul
     let dedup = build(&args.dedup)?;
     let corpus = corpus::open(&args.input, global)?;
     let population = corpus.builder.total_rows()?;
+    let files = corpus.paths();
     if population == 0 {
         // A gate that measured nothing must not pass.
-        let files: Vec<String> = corpus
-            .paths()
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        anyhow::bail!("{}: no rows to audit", files.join(", "));
+        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!("{}: no rows to audit", names.join(", "));
     }
-    let chosen = args.sample.map(|n| sample_rows(population, n, args.seed));
+    // A sample as large as the corpus is the corpus: audit it whole.
+    let chosen = args
+        .sample
+        .filter(|&n| n < population)
+        .map(|n| sample_rows(population, n, args.seed));
     let columns = read_columns(&corpus.map, corpus.builder.schema());
     let reader = corpus.builder.with_columns(&columns)?.build();
     let settings = audit(&args.dedup);
@@ -72,10 +77,10 @@ pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Resul
     };
     let report = AuditReport::new(total.report(), limits, sample);
     let text = match args.format {
-        AuditFormat::Text => render_text(&report),
+        AuditFormat::Text => render_text(&report, &files),
         AuditFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
-        AuditFormat::Junit => render_junit(&report),
-        AuditFormat::Github => render_github(&report),
+        AuditFormat::Junit => render_junit(&report, &files),
+        AuditFormat::Github => render_github(&report, &files),
     };
     super::run::stdout().write_all(text.as_bytes())?;
     Ok(if report.passed {
@@ -117,8 +122,42 @@ fn header(report: &AuditReport) -> String {
     }
 }
 
+/// Duplicate copies listed per worst sample; the rest are counted.
+const COPIES_SHOWN: usize = 5;
+
+/// Where a worst sample is: `row R` (of `FILE` when there are several),
+/// and its id.
+fn sample_label(w: &WorstSample, files: &[PathBuf]) -> String {
+    let at = RowId::from_u64(w.row_id);
+    let file = match files {
+        [_] => String::new(),
+        _ => files
+            .get(at.shard() as usize)
+            .map_or_else(String::new, |f| format!(" of {}", f.display())),
+    };
+    let id =
+        w.id.as_ref()
+            .map_or_else(String::new, |id| format!(" (id {id})"));
+    format!("row {}{file}{id}", at.row())
+}
+
+/// A worst sample's copies as JSON strings (escapes readable in any log),
+/// at most [`COPIES_SHOWN`] of them.
+fn copies_shown(w: &WorstSample) -> Vec<String> {
+    let mut shown: Vec<String> = w
+        .duplicates
+        .iter()
+        .take(COPIES_SHOWN)
+        .map(|d| serde_json::to_string(d).unwrap_or_default())
+        .collect();
+    if w.duplicates.len() > COPIES_SHOWN {
+        shown.push(format!("… and {} more", w.duplicates.len() - COPIES_SHOWN));
+    }
+    shown
+}
+
 /// The short human report.
-fn render_text(report: &AuditReport) -> String {
+fn render_text(report: &AuditReport, files: &[PathBuf]) -> String {
     let f = &report.figures;
     let mut out = String::new();
     let interval = |pick: fn(&regime_dedup::Intervals) -> (f64, f64)| {
@@ -175,15 +214,13 @@ fn render_text(report: &AuditReport) -> String {
         for w in &f.worst {
             let _ = writeln!(
                 out,
-                "  row {}{}: {} duplicate cop{}",
-                w.row_id,
-                w.id.as_ref()
-                    .map_or_else(String::new, |id| format!(" (id {id})")),
+                "  {}: {} duplicate cop{}",
+                sample_label(w, files),
                 w.duplicates.len(),
                 if w.duplicates.len() == 1 { "y" } else { "ies" }
             );
-            for d in &w.duplicates {
-                let _ = writeln!(out, "    {d:?}");
+            for d in copies_shown(w) {
+                let _ = writeln!(out, "    {d}");
             }
         }
     }
@@ -229,7 +266,7 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// `JUnit` XML: one test case per figure (a failure when over its limit).
-fn render_junit(report: &AuditReport) -> String {
+fn render_junit(report: &AuditReport, files: &[PathBuf]) -> String {
     let f = &report.figures;
     let failures = report.checks.iter().filter(|c| !c.passed).count();
     let tests = report.checks.len();
@@ -280,11 +317,9 @@ fn render_junit(report: &AuditReport) -> String {
         for w in &f.worst {
             let _ = writeln!(
                 body,
-                "row {}{}: {:?}",
-                w.row_id,
-                w.id.as_ref()
-                    .map_or_else(String::new, |id| format!(" (id {id})")),
-                w.duplicates
+                "{}: {}",
+                sample_label(w, files),
+                copies_shown(w).join(", ")
             );
         }
         let _ = writeln!(
@@ -298,6 +333,11 @@ fn render_junit(report: &AuditReport) -> String {
     out
 }
 
+/// GitHub Actions workflow-command escaping of a property value.
+fn gh_property(s: &str) -> String {
+    gh_escape(s).replace(':', "%3A").replace(',', "%2C")
+}
+
 /// GitHub Actions workflow-command escaping of a message.
 fn gh_escape(s: &str) -> String {
     s.replace('%', "%25")
@@ -306,13 +346,19 @@ fn gh_escape(s: &str) -> String {
 }
 
 /// GitHub annotations: `::error` per exceeded limit, `::warning` per worst
-/// sample when a limit failed, `::notice` with the figures.
-fn render_github(report: &AuditReport) -> String {
+/// sample when a limit failed, `::notice` with the figures; attached to the
+/// input file when there is one (a path relative to the repository root
+/// shows on the pull request's diff).
+fn render_github(report: &AuditReport, files: &[PathBuf]) -> String {
     let f = &report.figures;
+    let file = match files {
+        [one] => format!("file={},", gh_property(&one.display().to_string())),
+        _ => String::new(),
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "::notice title=audit-prompts::{}",
+        "::notice {file}title=audit-prompts::{}",
         gh_escape(&format!(
             "{}: sample_dup_rate {}, segment_dup_rate {}, char_dup_rate {}, repeated_turns {}, max template share {}",
             header(report),
@@ -324,19 +370,21 @@ fn render_github(report: &AuditReport) -> String {
         ))
     );
     for failure in failures(report) {
-        let _ = writeln!(out, "::error title=audit-prompts::{}", gh_escape(&failure));
+        let _ = writeln!(
+            out,
+            "::error {file}title=audit-prompts::{}",
+            gh_escape(&failure)
+        );
     }
     if !report.passed {
         for w in &f.worst {
             let _ = writeln!(
                 out,
-                "::warning title=duplicated prompt::{}",
+                "::warning {file}title=duplicated prompt::{}",
                 gh_escape(&format!(
-                    "row {}{}: {:?}",
-                    w.row_id,
-                    w.id.as_ref()
-                        .map_or_else(String::new, |id| format!(" (id {id})")),
-                    w.duplicates
+                    "{}: {}",
+                    sample_label(w, files),
+                    copies_shown(w).join(", ")
                 ))
             );
         }

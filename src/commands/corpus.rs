@@ -60,20 +60,32 @@ pub(crate) fn open(input: &InputArgs, global: &GlobalArgs) -> anyhow::Result<Cor
         .unwrap_or_default();
     let schema = builder.schema().clone();
     let in_file = || first.display().to_string();
-    let map = match input.profile {
-        None => match FieldMap::detect(&schema, &first) {
+    let map = match (input.profile, &input.fields) {
+        (None, None) => match FieldMap::detect(&schema, &first) {
             // This one names the file itself.
             Err(err @ regime_corpus::Error::NoTextColumns { .. }) => return Err(err.into()),
             other => other.with_context(in_file)?,
         },
-        Some(ProfileArg::Columns) => {
-            let fields = input
-                .fields
-                .as_ref()
-                .context("--profile columns needs --fields FILE naming the text columns")?;
-            FieldMap::from_toml(fields, &schema).with_context(in_file)?
+        // `--fields` alone means the columns layout.
+        (None | Some(ProfileArg::Columns), Some(fields)) => {
+            match FieldMap::from_toml(fields, &schema) {
+                // These name the TOML file, not the corpus.
+                Err(
+                    err @ (regime_corpus::Error::FieldMapFile { .. }
+                    | regime_corpus::Error::Io { .. }),
+                ) => return Err(err.into()),
+                other => other.with_context(in_file)?,
+            }
         }
-        Some(profile) => {
+        (Some(ProfileArg::Columns), None) => {
+            anyhow::bail!("--profile columns needs --fields FILE naming the text columns")
+        }
+        (Some(profile), Some(_)) => anyhow::bail!(
+            "--fields maps the columns of --profile columns; it does not apply to --profile {}",
+            clap::ValueEnum::to_possible_value(&profile)
+                .map_or_else(String::new, |v| v.get_name().to_owned())
+        ),
+        (Some(profile), None) => {
             let profile = match profile {
                 ProfileArg::Sharegpt => Profile::Sharegpt,
                 ProfileArg::Messages => Profile::Messages,

@@ -43,6 +43,14 @@ pub(crate) fn run(args: &SynthPromptDupArgs, global: &GlobalArgs) -> anyhow::Res
         }
         bar.inc(batch.num_rows() as u64);
         Ok(())
+    })
+    .map_err(|err| match err {
+        // Name the source files the complaint is about.
+        regime_dedup::Error::Source(_) => {
+            let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            anyhow::Error::from(err).context(names.join(", "))
+        }
+        other => other.into(),
     })?;
     bar.finish_and_clear();
     let outputs = match writer {

@@ -585,7 +585,7 @@ fn audit_formats() {
         junit.contains("failures=\"1\"") && junit.contains("<failure"),
         "{junit}"
     );
-    // github: ::error annotations.
+    // github: ::error annotations, attached to the one input file.
     let github = run_expect(
         regime()
             .arg("audit-prompts")
@@ -598,7 +598,8 @@ fn audit_formats() {
     assert!(
         github
             .lines()
-            .any(|l| l.starts_with("::error title=audit-prompts::sample_dup_rate")),
+            .any(|l| l.starts_with("::error file=")
+                && l.contains("part-00000.parquet,title=audit-prompts::sample_dup_rate")),
         "{github}"
     );
     assert!(github.lines().all(|l| l.starts_with("::")), "{github}");

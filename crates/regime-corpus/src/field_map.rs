@@ -249,7 +249,14 @@ impl FieldMap {
             path: path.to_path_buf(),
             reason,
         };
-        let table: toml::Table = toml::from_str(&text).map_err(|e| file_err(e.to_string()))?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| {
+            // toml's Display draws the line with a caret; one line instead.
+            let at = e.span().map_or_else(String::new, |span| {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!("line {line}: ")
+            });
+            file_err(format!("{at}{}", e.message()))
+        })?;
         let table = match table.get("columns") {
             Some(toml::Value::Table(inner)) => inner.clone(),
             Some(_) => return Err(file_err("`columns` must be a table".into())),
