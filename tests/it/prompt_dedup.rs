@@ -596,10 +596,8 @@ fn audit_formats() {
     );
     let github = String::from_utf8(github.stdout).expect("test data");
     assert!(
-        github
-            .lines()
-            .any(|l| l.starts_with("::error file=")
-                && l.contains("part-00000.parquet,title=audit-prompts::sample_dup_rate")),
+        github.lines().any(|l| l.starts_with("::error file=")
+            && l.contains("part-00000.parquet,title=audit-prompts::sample_dup_rate")),
         "{github}"
     );
     assert!(github.lines().all(|l| l.starts_with("::")), "{github}");

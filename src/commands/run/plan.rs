@@ -119,7 +119,7 @@ fn plan_stage(
     let mut corpus = Vec::new();
     let mut files = Vec::new();
     match kind.reads {
-        Reads::Corpus => {
+        Reads::Corpus | Reads::Source => {
             corpus = stage_corpus(source, index, stages, input, cx, &mut after)?;
         }
         Reads::Models => {

@@ -50,7 +50,7 @@ fn kind_schema(kind: &StageKind) -> Value {
         ]
     });
     match kind.reads {
-        Reads::Corpus => {
+        Reads::Corpus | Reads::Source => {
             reads["description"] =
                 "\"input\", the name of an earlier corpus stage, or paths.".into();
             properties.insert("input".into(), reads);

@@ -9,6 +9,9 @@ pub(crate) enum Reads {
     Corpus,
     /// MODEL…: safetensors files or directories from the `model` key.
     Models,
+    /// SOURCE…: a corpus read whole, as the data to generate from (the
+    /// recipe's `--profile` / `--fields` do not apply).
+    Source,
 }
 
 /// What a stage leaves in its output directory.
@@ -126,6 +129,19 @@ pub(crate) const STAGES: &[StageKind] = &[
         html: Some("report.html"),
         json: Some("report.json"),
         figures: PROFILE_FIGURES,
+    },
+    StageKind {
+        run: "synth prompt-dup",
+        fixed: &[],
+        reads: Reads::Source,
+        writes: Writes::Corpus,
+        html: None,
+        json: Some("report.json"),
+        figures: &[
+            ("rows", "/truth/rows"),
+            ("planted", "/truth/planted"),
+            ("copies", "/truth/copies"),
+        ],
     },
     StageKind {
         run: "prompt-dedup",
