@@ -265,21 +265,40 @@ fn xml_escape(s: &str) -> String {
     out
 }
 
-/// `JUnit` XML: one test case per figure (a failure when over its limit).
+/// `JUnit` XML: one test case per figure (a failure when over its limit,
+/// skipped when it has none), the figures and any sampling as properties.
 fn render_junit(report: &AuditReport, files: &[PathBuf]) -> String {
     let f = &report.figures;
     let failures = report.checks.iter().filter(|c| !c.passed).count();
+    let skipped = report.checks.iter().filter(|c| c.limit.is_none()).count();
     let tests = report.checks.len();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"regime audit-prompts\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">"
+        "<testsuites name=\"regime audit-prompts\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">"
     );
     let _ = writeln!(
         out,
-        "  <testsuite name=\"audit-prompts\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">"
+        "  <testsuite name=\"audit-prompts\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">"
     );
     let _ = writeln!(out, "    <properties>");
+    let sampling = report.sample.as_ref().map(|s| {
+        let interval = |(lo, hi): (f64, f64)| format!("[{lo}, {hi}]");
+        [
+            ("sample_rows", s.rows.to_string()),
+            ("sample_population", s.population.to_string()),
+            ("sample_seed", s.seed.to_string()),
+            (
+                "sample_dup_rate_95ci",
+                interval(s.intervals.sample_dup_rate),
+            ),
+            (
+                "segment_dup_rate_95ci",
+                interval(s.intervals.segment_dup_rate),
+            ),
+            ("char_dup_rate_95ci", interval(s.intervals.char_dup_rate)),
+        ]
+    });
     for (name, value) in [
         ("samples", f.samples.to_string()),
         ("sample_dup_rate", f.sample_dup_rate.to_string()),
@@ -290,7 +309,10 @@ fn render_junit(report: &AuditReport, files: &[PathBuf]) -> String {
             "max_template_share",
             report.figures.max_template_share.to_string(),
         ),
-    ] {
+    ]
+    .into_iter()
+    .chain(sampling.into_iter().flatten())
+    {
         let _ = writeln!(
             out,
             "      <property name=\"{name}\" value=\"{}\"/>",
@@ -300,6 +322,13 @@ fn render_junit(report: &AuditReport, files: &[PathBuf]) -> String {
     let _ = writeln!(out, "    </properties>");
     for c in &report.checks {
         let name = xml_escape(&c.figure);
+        if c.limit.is_none() {
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"audit-prompts\" name=\"{name}\">\n      <skipped message=\"no limit set\"/>\n    </testcase>"
+            );
+            continue;
+        }
         if c.passed {
             let _ = writeln!(
                 out,

@@ -570,7 +570,7 @@ fn audit_formats() {
         text.contains("(id train-") && text.contains("result: FAILED"),
         "{text}"
     );
-    // junit: well-formed, one failure.
+    // junit: well-formed, one failure, figures without a limit skipped.
     let junit = run_expect(
         regime()
             .arg("audit-prompts")
@@ -585,6 +585,8 @@ fn audit_formats() {
         junit.contains("failures=\"1\"") && junit.contains("<failure"),
         "{junit}"
     );
+    let limited = limits.iter().filter(|a| a.starts_with("--max")).count();
+    assert_eq!(junit.matches("<skipped").count(), 3 - limited, "{junit}");
     // github: ::error annotations, attached to the one input file.
     let github = run_expect(
         regime()
