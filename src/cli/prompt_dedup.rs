@@ -65,7 +65,7 @@ pub(crate) struct DedupOptions {
     pub(crate) case_fold: bool,
     /// One more protected token, never split or removed (repeatable);
     /// <image>, <video> and <|…|> specials always are.
-    #[arg(long = "protect", value_name = "TOKEN")]
+    #[arg(long = "protect", value_name = "TOKEN", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub(crate) protect: Vec<String>,
     /// Templates listed in the report.
     #[arg(long, default_value_t = regime_dedup::DEFAULT_TOP_TEMPLATES, value_name = "N")]

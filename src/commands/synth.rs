@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use arrow::compute::concat_batches;
-use regime_corpus::{CorpusReaderBuilder, OutputDir, PartWriter, resolve_inputs};
+use regime_corpus::{CorpusReaderBuilder, PartWriter, resolve_inputs};
 use regime_dedup::{COLUMNS_FIELDS_TOML, SynthConfig, SynthLayout, synth_prompt_dup};
 
 use super::Outcome;
@@ -20,6 +20,8 @@ pub(crate) fn run(args: &SynthPromptDupArgs, global: &GlobalArgs) -> anyhow::Res
     let mut config = SynthConfig::new(args.share, args.seed, layout)?;
     config.rows = args.rows;
     let files = resolve_inputs(&args.source)?;
+    // Before the source is read: a refused --out costs nothing.
+    let out = corpus::prepare_out(&args.output.out, args.output.overwrite, &args.source)?;
     let builder = CorpusReaderBuilder::try_new(files)?;
     let paths: Vec<_> = builder.files().iter().map(|f| f.path.clone()).collect();
     let schema = builder.schema().clone();
@@ -29,7 +31,6 @@ pub(crate) fn run(args: &SynthPromptDupArgs, global: &GlobalArgs) -> anyhow::Res
     }
     let source = concat_batches(&schema, &batches).context("reading the source corpus")?;
     drop(batches);
-    let out = OutputDir::prepare(&args.output.out, args.output.overwrite, &args.source)?;
     let total = args.rows.unwrap_or(source.num_rows() as u64);
     let bar = progress::bar(global, Some(total), "synth prompt-dup", "samples");
     let mut writer: Option<PartWriter<'_>> = None;
