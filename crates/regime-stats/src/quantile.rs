@@ -252,6 +252,19 @@ mod tests {
         assert!((got[2] - 8.0).abs() <= 0.08 + 1e-9);
     }
 
+    #[test]
+    fn exact_values_survive_a_json_round_trip_bit_for_bit() {
+        // `regime profile --shard` writes this state as JSON and `regime
+        // merge` reads it back: a decimal parser that is only within one
+        // ulp (serde_json without `float_roundtrip`) moves values such as
+        // 40/433 = 0.09237875288683603 by one ulp, and a merged p50 with them.
+        let values: Vec<f64> = (1..=2000).map(|i| f64::from(i) / 433.0).collect();
+        let q = Quantiles::new(&values);
+        let json = serde_json::to_string(&q).unwrap();
+        let back: Quantiles = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, q);
+    }
+
     proptest! {
         #[test]
         fn merge_of_halves_equals_whole(xs in prop::collection::vec(0u32..10_000, 0..300), cut in 0usize..300, limit in 0usize..400) {
