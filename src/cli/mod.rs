@@ -23,7 +23,7 @@ pub(crate) use condition::{
 pub(crate) use dedup::{DedupArgs, DedupCommand, DedupNearArgs, PresetArg, RoleArg};
 pub(crate) use input::{InputArgs, OutputArgs, ProfileArg};
 pub(crate) use inspect::InspectArgs;
-pub(crate) use profile::{MergeArgs, ProfileArgs};
+pub(crate) use profile::{MergeArgs, ProfileArgs, parse_shard};
 pub(crate) use prompt_dedup::{DedupOptions, PromptDedupArgs};
 pub(crate) use quickstart::QuickstartArgs;
 pub(crate) use run::RunArgs;

@@ -67,6 +67,10 @@ pub(crate) struct ProfileArgs {
 }
 
 /// Finalise `regime profile --shard I/N` partial states into one report.
+///
+/// Give exactly one partial for each block 0…N−1 of one split, in any
+/// order, all computed from the same input files with the same settings;
+/// anything else is refused (exit 2) before any output is written.
 #[derive(Debug, Args)]
 pub(crate) struct MergeArgs {
     /// Partial output directories (or their `partial.json` files).

@@ -6,8 +6,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use regime_corpus::{
-    CorpusReaderBuilder, FieldMap, Manifest, OutputDir, Profile, WriterOptions, hash_inputs,
-    resolve_inputs,
+    CorpusReaderBuilder, FieldMap, InputRecord, Manifest, OutputDir, Profile, WriterOptions,
+    hash_inputs, resolve_inputs,
 };
 
 use crate::cli::{GlobalArgs, InputArgs, OutputArgs, ProfileArg};
@@ -146,19 +146,32 @@ impl RunClock {
         inputs: &[PathBuf],
         rows: (u64, u64),
     ) -> anyhow::Result<Manifest> {
-        Ok(Manifest {
+        Ok(self.manifest_hashed(stage, config, seed, hash_inputs(inputs)?, rows))
+    }
+
+    /// [`Self::manifest`] with the inputs already hashed, for a stage that
+    /// needs the hashes itself and should not read every file twice.
+    pub(crate) fn manifest_hashed(
+        &self,
+        stage: &str,
+        config: serde_json::Value,
+        seed: Option<u64>,
+        inputs: Vec<InputRecord>,
+        rows: (u64, u64),
+    ) -> Manifest {
+        Manifest {
             tool: "regime".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             stage: stage.into(),
             command: std::env::args().collect(),
             config,
             seed,
-            inputs: hash_inputs(inputs)?,
+            inputs,
             rows_in: rows.0,
             rows_out: rows.1,
             outputs: Vec::new(),
             started_unix: self.started_unix,
             elapsed_seconds: self.started.elapsed().as_secs_f64(),
-        })
+        }
     }
 }

@@ -18,6 +18,7 @@ use regime_text::bands_for_threshold;
 
 use super::Outcome;
 use super::corpus::{self, Corpus, RunClock};
+use super::split::SplitCheck;
 use crate::cli::{DedupCommand, DedupNearArgs, GlobalArgs, PresetArg, RoleArg};
 use crate::progress;
 
@@ -370,18 +371,17 @@ fn near_candidates(
 
 /// The runs of every `--merge` shard, checked to be one complete split of
 /// this corpus with these settings.
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "settings are small and compared field by field"
-)]
 fn merged_runs(
     dirs: &[PathBuf],
     settings: Settings,
     rows: u64,
     inputs: &[PathBuf],
 ) -> anyhow::Result<Vec<RunFile>> {
-    let mut seen: Vec<u64> = Vec::new();
-    let mut split = None;
+    let here = ShardInputs {
+        rows,
+        inputs: inputs.to_vec(),
+    };
+    let mut split = SplitCheck::against("--merge", settings, here);
     let mut runs = Vec::new();
     for dir in dirs {
         let path = dir.join(SIGNATURES_FILE);
@@ -393,37 +393,25 @@ fn merged_runs(
         })?;
         let sig: ShardSignatures = serde_json::from_slice(&bytes)
             .with_context(|| format!("--merge: {} is not a shard description", path.display()))?;
-        anyhow::ensure!(
-            sig.settings == settings,
-            "--merge {}: the shard was computed with other settings",
-            dir.display()
-        );
-        anyhow::ensure!(
-            sig.total_rows == rows && sig.inputs == inputs,
-            "--merge {}: the shard was computed on other inputs",
-            dir.display()
-        );
-        anyhow::ensure!(
-            split.is_none_or(|n| n == sig.shard.1) && !seen.contains(&sig.shard.0),
-            "--merge {}: shard {}/{} repeats or belongs to another split",
-            dir.display(),
-            sig.shard.0,
-            sig.shard.1
-        );
-        split = Some(sig.shard.1);
-        seen.push(sig.shard.0);
+        let shard_inputs = ShardInputs {
+            rows: sig.total_rows,
+            inputs: sig.inputs,
+        };
+        split.add(dir, sig.shard, sig.settings, shard_inputs)?;
         runs.push(RunFile {
             path: dir.join(BANDS_FILE),
             segments: sig.segments,
         });
     }
-    let n = split.unwrap_or(0);
-    anyhow::ensure!(
-        seen.len() as u64 == n,
-        "--merge: {} of {n} shards given; every shard of the split is needed",
-        seen.len()
-    );
+    split.finish()?;
     Ok(runs)
+}
+
+/// What a signature shard was computed from: the corpus's rows and files.
+#[derive(PartialEq, serde::Serialize)]
+struct ShardInputs {
+    rows: u64,
+    inputs: Vec<PathBuf>,
 }
 
 /// The near-duplicate settings the flags ask for.

@@ -1,34 +1,47 @@
 //! `regime merge`: combines `regime profile --shard I/N` partial states and
 //! writes the report a single run would have written.
+//!
+//! The partials must be one complete split: exactly one for each block
+//! `0…N−1`, all computed from the same inputs with the same settings;
+//! anything else is refused before any output is written.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use regime_corpus::OutputDir;
 
 use super::Outcome;
 use super::corpus::RunClock;
-use super::profile::{AnyTokenizer, PARTIAL_FILE, Partial, summary_line};
+use super::profile::{
+    AnyTokenizer, PARTIAL_FILE, PARTIAL_VERSION, Partial, summary_line, tokenizer_hash,
+};
 use super::profile_output;
-use crate::cli::{GlobalArgs, MergeArgs};
+use super::split::SplitCheck;
+use crate::cli::{GlobalArgs, MergeArgs, parse_shard};
 use crate::progress;
 
 pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let clock = RunClock::start();
     let mut merged: Option<Partial> = None;
+    let mut split = SplitCheck::new("merge");
     let mut files = Vec::new();
+    // The tokenizer hash the partials record (the check makes them agree).
+    let mut counted_with: Option<String> = None;
     for p in &args.partials {
-        let path: PathBuf = if p.is_dir() {
-            p.join(PARTIAL_FILE)
-        } else {
-            p.clone()
+        let (path, mut partial) = read_partial(p)?;
+        let shard = parse_shard(&partial.shard)
+            .map_err(|e| anyhow::anyhow!("merge {}: {e}", p.display()))?;
+        let (Some(settings), Some(inputs)) = (partial.settings.take(), partial.inputs.take())
+        else {
+            anyhow::bail!(
+                "merge {}: the partial records no settings or inputs",
+                p.display()
+            );
         };
-        let file =
-            std::fs::File::open(&path).with_context(|| format!("reading {}", path.display()))?;
-        let partial: Partial = serde_json::from_reader(std::io::BufReader::new(file))
-            .with_context(|| {
-                format!("reading {} (not a regime profile partial?)", path.display())
-            })?;
+        if files.is_empty() {
+            counted_with.clone_from(&settings.tokenizer);
+        }
+        split.add(p, shard, settings, inputs)?;
         files.push(path);
         match &mut merged {
             None => merged = Some(partial),
@@ -40,7 +53,19 @@ pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outco
             }
         }
     }
+    split.finish()?;
     let merged = merged.context("no partial states given")?;
+    if let Some(given) = &args.tokenizer {
+        // It only names token ids, so it must be the file the partials
+        // counted with.
+        let hash = tokenizer_hash(given)
+            .with_context(|| format!("merge --tokenizer {}", given.display()))?;
+        anyhow::ensure!(
+            counted_with.as_deref() == Some(hash.as_str()),
+            "merge --tokenizer {}: not the tokenizer the partials were computed with",
+            given.display()
+        );
+    }
     let tokenizer = AnyTokenizer::load(args.tokenizer.as_deref().or(merged.tokenizer.as_deref()))?;
     let report = tokenizer.finalize(&merged.state);
     let out = OutputDir::prepare(&args.out, args.overwrite, &args.partials)?;
@@ -56,4 +81,29 @@ pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outco
     out.commit(manifest)?;
     progress::summary(global, &summary_line(&report, &dir));
     Ok(Outcome::Success)
+}
+
+/// Reads the partial state in `p` (a `--shard` output directory or its
+/// `partial.json`) and returns it with the file's path.
+fn read_partial(p: &Path) -> anyhow::Result<(PathBuf, Partial)> {
+    let path: PathBuf = if p.is_dir() {
+        p.join(PARTIAL_FILE)
+    } else {
+        p.to_path_buf()
+    };
+    let file = std::fs::File::open(&path).with_context(|| {
+        format!(
+            "merge {}: not a `regime profile --shard` output",
+            p.display()
+        )
+    })?;
+    let partial: Partial = serde_json::from_reader(std::io::BufReader::new(file))
+        .with_context(|| format!("merge {}: not a regime profile partial", p.display()))?;
+    anyhow::ensure!(
+        partial.version == PARTIAL_VERSION,
+        "merge {}: partial state format {} (this regime reads {PARTIAL_VERSION}); rerun its `regime profile --shard`",
+        p.display(),
+        partial.version
+    );
+    Ok((path, partial))
 }

@@ -15,6 +15,7 @@ mod quickstart;
 mod run;
 mod spectral;
 mod spectral_compare;
+mod split;
 mod synth;
 mod teacher_cache;
 

@@ -6,7 +6,7 @@ use std::sync::{Mutex, mpsc};
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray};
-use regime_corpus::{BatchText, CorpusBatch, Role, TextField};
+use regime_corpus::{BatchText, CorpusBatch, FieldMap, InputRecord, Role, TextField};
 use regime_dedup::{PromptDedup, PromptField, SampleDedup};
 use regime_stats::{
     FieldInput, ProfileComparison, ProfileConfig, ProfileReport, ProfileState, PromptDupCounts,
@@ -24,19 +24,88 @@ use crate::progress;
 /// Name of the partial state written by `--shard`.
 pub(crate) const PARTIAL_FILE: &str = "partial.json";
 
+/// Format of [`Partial`] this build writes and reads. 2: records the
+/// inputs' fingerprint and the settings, so `regime merge` can check them.
+pub(crate) const PARTIAL_VERSION: u32 = 2;
+
 /// What `--shard` writes and `regime merge` reads.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Partial {
-    /// Format version.
+    /// Format version ([`PARTIAL_VERSION`]).
     pub(crate) version: u32,
     /// `I/N`.
     pub(crate) shard: String,
+    /// What the whole corpus was (every shard reads all of it to find its
+    /// block, so every shard of a split records the same); `None` in
+    /// format 1.
+    #[serde(default)]
+    pub(crate) inputs: Option<InputFingerprint>,
+    /// The settings the figures depend on; `None` in format 1.
+    #[serde(default)]
+    pub(crate) settings: Option<PartialSettings>,
     /// The tokenizer.json used, if any.
     pub(crate) tokenizer: Option<PathBuf>,
     /// Samples read by this shard.
     pub(crate) samples: u64,
     /// The state.
     pub(crate) state: ProfileState,
+}
+
+/// The corpus a partial was computed from: its rows and each file's size
+/// and content hash, in input order. Paths are left out: the same files
+/// mounted elsewhere give the same figures.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct InputFingerprint {
+    /// Rows of the whole corpus.
+    rows: u64,
+    /// Each input file.
+    files: Vec<FileFingerprint>,
+}
+
+/// One input file of an [`InputFingerprint`].
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct FileFingerprint {
+    /// Size.
+    bytes: u64,
+    /// xxh3-128 of the content, as 32 hex digits.
+    xxh3_128: String,
+}
+
+impl InputFingerprint {
+    fn new(rows: u64, records: &[InputRecord]) -> Self {
+        Self {
+            rows,
+            files: records
+                .iter()
+                .map(|r| FileFingerprint {
+                    bytes: r.bytes,
+                    xxh3_128: r.xxh3_128.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Everything besides the corpus that a profile's figures depend on; the
+/// thread count is not among them.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PartialSettings {
+    /// The regime version: a figure's definition may change between versions.
+    regime: String,
+    /// Token space, max n, top-k, memory budget and sketch sizes.
+    config: ProfileConfig,
+    /// xxh3-128 of the tokenizer.json (`None`: built-in words).
+    pub(crate) tokenizer: Option<String>,
+    /// Which text fields are read, in which roles.
+    fields: String,
+    /// `--by` columns.
+    by: Vec<String>,
+}
+
+/// The xxh3-128 of a tokenizer.json, as 32 hex digits.
+pub(crate) fn tokenizer_hash(path: &Path) -> anyhow::Result<String> {
+    let (_, hash) = regime_corpus::hash_file(path)?;
+    Ok(format!("{hash:032x}"))
 }
 
 /// The tokenizer of a run.
@@ -95,7 +164,7 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
         return run_compare(args, global, &tokenizer, threads, &clock);
     }
     let out = corpus::prepare_out(&args.out, args.overwrite, &args.input.inputs)?;
-    let (state, corpus, samples) =
+    let (state, corpus, samples, total) =
         scan(&args.input, args, global, &tokenizer, threads, args.shard)?;
     let paths = corpus.paths();
     let mut config_json = serde_json::to_value(state.config())?;
@@ -103,9 +172,24 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
         settings.insert("near".into(), args.near.into());
     }
     if let Some((i, n)) = args.shard {
+        let records = regime_corpus::hash_inputs(&paths)?;
+        let settings = PartialSettings {
+            regime: env!("CARGO_PKG_VERSION").into(),
+            config: state.config().clone(),
+            tokenizer: args.tokenizer.as_deref().map(tokenizer_hash).transpose()?,
+            // Whether the layout was detected or named does not change it.
+            fields: FieldMap {
+                detected: false,
+                ..corpus.map.clone()
+            }
+            .describe(),
+            by: args.by.clone(),
+        };
         let partial = Partial {
-            version: 1,
+            version: PARTIAL_VERSION,
             shard: format!("{i}/{n}"),
+            inputs: Some(InputFingerprint::new(total, &records)),
+            settings: Some(settings),
             tokenizer: args.tokenizer.clone(),
             samples,
             state,
@@ -114,8 +198,13 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
         let file = std::fs::File::create(&path).with_context(|| path.display().to_string())?;
         serde_json::to_writer(std::io::BufWriter::new(file), &partial)
             .with_context(|| path.display().to_string())?;
-        let manifest =
-            clock.manifest("profile (partial)", config_json, None, &paths, (samples, 0))?;
+        let manifest = clock.manifest_hashed(
+            "profile (partial)",
+            config_json,
+            None,
+            records,
+            (samples, 0),
+        );
         let dir = out.path().to_path_buf();
         out.commit(manifest)?;
         progress::summary(
@@ -180,8 +269,8 @@ fn run_compare(
         fields: args.input.fields.clone(),
     };
     let out = corpus::prepare_out(&args.out, args.overwrite, &args.input.inputs)?;
-    let (sa, ca, na) = scan(&one(a), args, global, tokenizer, threads, None)?;
-    let (sb, cb, nb) = scan(&one(b), args, global, tokenizer, threads, None)?;
+    let (sa, ca, na, _) = scan(&one(a), args, global, tokenizer, threads, None)?;
+    let (sb, cb, nb, _) = scan(&one(b), args, global, tokenizer, threads, None)?;
     let (mut paths, pb) = (ca.paths(), cb.paths());
     paths.extend(pb);
     let (ra, rb) = (tokenizer.finalize(&sa), tokenizer.finalize(&sb));
@@ -235,7 +324,7 @@ struct Worker<'a> {
 
 /// Reads the corpus (block `shard` only, when given) into one state;
 /// returns it with the opened corpus (its paths, and a later pass for
-/// `--near`) and the number of samples read.
+/// `--near`), the number of samples read and the corpus's total rows.
 fn scan(
     input: &InputArgs,
     args: &ProfileArgs,
@@ -243,7 +332,7 @@ fn scan(
     tokenizer: &AnyTokenizer,
     threads: usize,
     shard: Option<(u64, u64)>,
-) -> anyhow::Result<(ProfileState, corpus::Corpus, u64)> {
+) -> anyhow::Result<(ProfileState, corpus::Corpus, u64, u64)> {
     let corpus = corpus::open(input, global)?;
     let total = corpus.builder.total_rows()?;
     let (lo, hi) = shard.map_or((0, total), |(i, n)| {
@@ -341,7 +430,7 @@ fn scan(
     for s in states {
         merged.combine(s?)?;
     }
-    Ok((merged, corpus, hi - lo))
+    Ok((merged, corpus, hi - lo, total))
 }
 
 /// First sample of block `i` of `n` over `total` samples: `⌊total · i / n⌋`.

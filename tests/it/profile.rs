@@ -1,6 +1,6 @@
 //! `regime profile`, `--shard` + `regime merge`, sketch mode and `--compare`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -428,4 +428,136 @@ fn near_duplicate_share_is_what_dedup_near_removes() {
         2,
     );
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--shard"));
+}
+
+/// A corpus of 60 one-turn conversations; `salt` makes another corpus.
+fn small_corpus(path: &Path, salt: &str) {
+    let lines: Vec<String> = (0..60)
+        .map(|i| format!("question {i} {salt} about shape number {}", i % 7))
+        .collect();
+    write_jsonl(path, &lines);
+}
+
+/// `regime profile CORPUS --shard SHARD` into `DIR/NAME`.
+fn shard(dir: &Path, corpus: &Path, name: &str, shard: &str, extra: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(corpus)
+            .arg("--out")
+            .arg(&out)
+            .args(["--shard", shard, "-q"])
+            .args(extra),
+        0,
+    );
+    out
+}
+
+/// `regime merge` takes exactly one partial for each block 0…N−1 of one
+/// split, all from the same inputs with the same settings; anything else
+/// exits 2 with one line naming the offending partial and writes nothing.
+#[test]
+fn merge_refuses_anything_but_one_complete_split() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let (a, b) = (dir.join("a.jsonl"), dir.join("b.jsonl"));
+    small_corpus(&a, "red");
+    small_corpus(&b, "blue");
+    let p: Vec<_> = (0..3)
+        .map(|i| shard(dir, &a, &format!("p{i}"), &format!("{i}/3"), &[]))
+        .collect();
+    let half = shard(dir, &a, "half", "1/2", &[]);
+    let other_corpus = shard(dir, &b, "other-corpus", "1/3", &[]);
+    let other_settings = shard(dir, &a, "other-settings", "2/3", &["--top-k", "5"]);
+    let old_format = dir.join("old-format");
+    std::fs::create_dir_all(&old_format).expect("mkdir");
+    let partial = std::fs::read_to_string(p[2].join("partial.json")).expect("partial");
+    std::fs::write(
+        old_format.join("partial.json"),
+        partial.replacen("\"version\":2", "\"version\":1", 1),
+    )
+    .expect("write");
+    let not_a_partial = dir.join("not-a-partial");
+    std::fs::create_dir_all(&not_a_partial).expect("mkdir");
+    let cases: Vec<(Vec<&Path>, Option<&Path>, &str)> = vec![
+        (
+            vec![&p[0], &p[1]],
+            None,
+            "2 of 3 shards given (missing 2/3)",
+        ),
+        (vec![&p[0], &p[0], &p[1], &p[2]], Some(&p[0]), "given twice"),
+        (vec![&p[0], &half, &p[2]], Some(&half), "another split"),
+        (
+            vec![&p[0], &other_corpus, &p[2]],
+            Some(&other_corpus),
+            "other inputs",
+        ),
+        (
+            vec![&p[0], &p[1], &other_settings],
+            Some(&other_settings),
+            "other settings than",
+        ),
+        (
+            vec![&p[0], &p[1], &old_format],
+            Some(&old_format),
+            "format 1",
+        ),
+        (
+            vec![&p[0], &not_a_partial],
+            Some(&not_a_partial),
+            "not a `regime profile --shard` output",
+        ),
+    ];
+    for (i, (parts, offending, needle)) in cases.into_iter().enumerate() {
+        let out = dir.join(format!("out{i}"));
+        let output = run_expect(regime().arg("merge").args(&parts).arg("--out").arg(&out), 2);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "case {i}: {stderr}");
+        assert!(stderr.starts_with("error: merge"), "case {i}: {stderr}");
+        assert!(stderr.contains(needle), "case {i}: {stderr}");
+        if let Some(offending) = offending {
+            let named = format!("merge {}:", offending.display());
+            assert!(stderr.contains(&named), "case {i}: {stderr}");
+        }
+        assert!(!out.exists(), "case {i}: {} written", out.display());
+    }
+    // The same partials in any order are one complete split.
+    let out = dir.join("ok");
+    run_expect(
+        regime()
+            .arg("merge")
+            .args([&p[2], &p[0], &p[1]])
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
+    assert_eq!(report(&out)["overall"]["samples"], 60);
+}
+
+/// `merge --tokenizer` only names token ids, so it must be the file the
+/// partials counted with (here they counted built-in words).
+#[test]
+fn merge_refuses_another_tokenizer() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let a = dir.join("a.jsonl");
+    small_corpus(&a, "red");
+    let p: Vec<_> = (0..2)
+        .map(|i| shard(dir, &a, &format!("p{i}"), &format!("{i}/2"), &[]))
+        .collect();
+    let out = dir.join("out");
+    let output = run_expect(
+        regime()
+            .arg("merge")
+            .args(&p)
+            .arg("--out")
+            .arg(&out)
+            .arg("--tokenizer")
+            .arg(&a),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not the tokenizer"), "{stderr}");
+    assert!(!out.exists());
 }
