@@ -53,8 +53,9 @@ pub(crate) struct ProfileArgs {
     /// Categorical columns to report coverage for (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "COL,…")]
     pub(crate) by: Vec<String>,
-    /// Process only block I of N and write a partial state for `regime merge`.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    /// Process only block I of N and write a partial state for `regime
+    /// merge`. Not with `--compare`, which reads both corpora whole.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "compare")]
     pub(crate) shard: Option<(u64, u64)>,
     /// Also measure the near-duplicate share: the share of samples `regime
     /// dedup near` (datatrove preset, every text field) would remove. Two

@@ -298,6 +298,22 @@ fn compare_needs_two_inputs_and_shard_is_validated() {
             .args(["--shard", "3/3"]),
         2,
     );
+    // --compare reads both corpora whole: a shard of it would be ignored.
+    let output = run_expect(
+        regime()
+            .args(["profile", "--compare"])
+            .args([sample(), sample()])
+            .arg("--out")
+            .arg(&out)
+            .args(["--shard", "0/2"]),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error:") && stderr.contains("--shard") && stderr.contains("--compare"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
 }
 
 /// The profile's prompt-segment figures are the audit's: on a generated
