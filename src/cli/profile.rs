@@ -50,7 +50,8 @@ pub(crate) struct ProfileArgs {
     /// Counters per space-saving sketch (sketch mode only).
     #[arg(long, default_value_t = regime_stats::DEFAULT_SKETCH_CAPACITY, value_name = "K")]
     pub(crate) sketch_capacity: usize,
-    /// Categorical columns to report coverage for (comma-separated).
+    /// Categorical columns to report coverage for (comma-separated):
+    /// string, integer, boolean or dictionary-of-string columns.
     #[arg(long, value_delimiter = ',', value_name = "COL,…")]
     pub(crate) by: Vec<String>,
     /// Process only block I of N and write a partial state for `regime

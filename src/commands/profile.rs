@@ -6,6 +6,7 @@ use std::sync::{Mutex, mpsc};
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray};
+use arrow::datatypes::DataType;
 use regime_corpus::{BatchText, CorpusBatch, FieldMap, InputRecord, Role, TextField};
 use regime_dedup::{PromptDedup, PromptField, SampleDedup};
 use regime_stats::{
@@ -164,8 +165,9 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
         return run_compare(args, global, &tokenizer, threads, &clock);
     }
     let out = corpus::prepare_out(&args.out, args.overwrite, &args.input.inputs)?;
+    let corpus = open(&args.input, &args.by, global)?;
     let (state, corpus, samples, total) =
-        scan(&args.input, args, global, &tokenizer, threads, args.shard)?;
+        scan(corpus, args, global, &tokenizer, threads, args.shard)?;
     let paths = corpus.paths();
     let mut config_json = serde_json::to_value(state.config())?;
     if let Some(settings) = config_json.as_object_mut() {
@@ -269,8 +271,13 @@ fn run_compare(
         fields: args.input.fields.clone(),
     };
     let out = corpus::prepare_out(&args.out, args.overwrite, &args.input.inputs)?;
-    let (sa, ca, na, _) = scan(&one(a), args, global, tokenizer, threads, None)?;
-    let (sb, cb, nb, _) = scan(&one(b), args, global, tokenizer, threads, None)?;
+    // Both are opened (and their --by columns checked) before either is read.
+    let (ca, cb) = (
+        open(&one(a), &args.by, global)?,
+        open(&one(b), &args.by, global)?,
+    );
+    let (sa, ca, na, _) = scan(ca, args, global, tokenizer, threads, None)?;
+    let (sb, cb, nb, _) = scan(cb, args, global, tokenizer, threads, None)?;
     let (mut paths, pb) = (ca.paths(), cb.paths());
     paths.extend(pb);
     let (ra, rb) = (tokenizer.finalize(&sa), tokenizer.finalize(&sb));
@@ -326,24 +333,17 @@ struct Worker<'a> {
 /// returns it with the opened corpus (its paths, and a later pass for
 /// `--near`), the number of samples read and the corpus's total rows.
 fn scan(
-    input: &InputArgs,
+    corpus: corpus::Corpus,
     args: &ProfileArgs,
     global: &GlobalArgs,
     tokenizer: &AnyTokenizer,
     threads: usize,
     shard: Option<(u64, u64)>,
 ) -> anyhow::Result<(ProfileState, corpus::Corpus, u64, u64)> {
-    let corpus = corpus::open(input, global)?;
     let total = corpus.builder.total_rows()?;
     let (lo, hi) = shard.map_or((0, total), |(i, n)| {
         (block_start(total, i, n), block_start(total, i + 1, n))
     });
-    let schema = corpus.builder.schema().clone();
-    for col in &args.by {
-        if schema.field_with_name(col).is_err() {
-            anyhow::bail!("--by column `{col}` is not in the input schema");
-        }
-    }
     let mut columns = corpus.map.text_columns();
     for col in &args.by {
         if !columns.contains(col) {
@@ -431,6 +431,40 @@ fn scan(
         merged.combine(s?)?;
     }
     Ok((merged, corpus, hi - lo, total))
+}
+
+/// Opens the corpus and checks that every `--by` column is in its schema
+/// and holds one scalar per row, before anything is read.
+fn open(input: &InputArgs, by: &[String], global: &GlobalArgs) -> anyhow::Result<corpus::Corpus> {
+    let corpus = corpus::open(input, global)?;
+    let schema = corpus.builder.schema();
+    for col in by {
+        let Ok(field) = schema.field_with_name(col) else {
+            anyhow::bail!("--by column `{col}` is not in the input schema");
+        };
+        anyhow::ensure!(
+            is_category_type(field.data_type()),
+            "--by column `{col}` has type {}, not a scalar: --by takes string, integer, boolean or dictionary-of-string columns",
+            field.data_type()
+        );
+    }
+    Ok(corpus)
+}
+
+/// Whether a column of type `dt` can key categories: each row holds one
+/// scalar with a short text form. Binary, list, struct, map and union
+/// values (an image's bytes, a conversation) would make every row its own
+/// category, each named by a dump of its contents.
+fn is_category_type(dt: &DataType) -> bool {
+    match dt {
+        DataType::Dictionary(_, values) => is_category_type(values),
+        DataType::RunEndEncoded(_, values) => is_category_type(values.data_type()),
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => false,
+        other => !other.is_nested(),
+    }
 }
 
 /// First sample of block `i` of `n` over `total` samples: `⌊total · i / n⌋`.
@@ -546,4 +580,44 @@ fn category_value(
     let options = arrow::util::display::FormatOptions::default();
     let fmt = arrow::util::display::ArrayFormatter::try_new(array.as_ref(), &options).ok()?;
     Some(fmt.value(row).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::datatypes::{DataType, Field, Fields};
+
+    use super::is_category_type;
+
+    #[test]
+    fn scalar_columns_key_categories_and_nested_or_binary_ones_do_not() {
+        let dict = |v: DataType| DataType::Dictionary(Box::new(DataType::Int32), Box::new(v));
+        let item = Arc::new(Field::new("item", DataType::Utf8, true));
+        for ok in [
+            DataType::Utf8,
+            DataType::LargeUtf8,
+            DataType::Utf8View,
+            DataType::Int64,
+            DataType::UInt8,
+            DataType::Boolean,
+            dict(DataType::Utf8),
+        ] {
+            assert!(is_category_type(&ok), "{ok}");
+        }
+        for bad in [
+            DataType::Binary,
+            DataType::LargeBinary,
+            DataType::FixedSizeBinary(16),
+            DataType::List(item.clone()),
+            DataType::Struct(Fields::from(vec![
+                Field::new("bytes", DataType::Binary, true),
+                Field::new("path", DataType::Utf8, true),
+            ])),
+            dict(DataType::Binary),
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::List(item))),
+        ] {
+            assert!(!is_category_type(&bad), "{bad}");
+        }
+    }
 }

@@ -577,3 +577,59 @@ fn merge_refuses_another_tokenizer() {
     assert!(stderr.contains("not the tokenizer"), "{stderr}");
     assert!(!out.exists());
 }
+
+/// `--by` keys categories by one scalar per row: a struct (the image), a
+/// list (the conversation) or binary column is refused before anything is
+/// read, naming the column and its type; strings, integers and booleans
+/// are counted.
+#[test]
+fn by_takes_scalar_columns_only() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for (col, ty) in [("image", "Struct"), ("conversations", "List")] {
+        let out = tmp.path().join(col);
+        let output = run_expect(
+            regime()
+                .arg("profile")
+                .arg(sample())
+                .arg("--out")
+                .arg(&out)
+                .args(["--by", col]),
+            2,
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        assert!(
+            errors[0].contains(&format!("--by column `{col}` has type {ty}")),
+            "{stderr}"
+        );
+        assert!(!out.exists());
+    }
+    let corpus = tmp.path().join("c.jsonl");
+    let mut body = String::new();
+    for i in 0..6 {
+        let row = serde_json::json!({
+            "conversations": [{"from": "human", "value": format!("q{i}")}],
+            "source": if i < 3 { "a" } else { "b" },
+            "n": i % 2,
+            "flag": i == 0,
+        });
+        body.push_str(&row.to_string());
+        body.push('\n');
+    }
+    std::fs::write(&corpus, body).expect("write");
+    let out = tmp.path().join("ok");
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&out)
+            .args(["--by", "source,n,flag"]),
+        0,
+    );
+    let cats = &report(&out)["categories"];
+    assert_eq!(cats["source"]["counts"]["a"], 3);
+    assert_eq!(cats["n"]["counts"]["1"], 3);
+    assert_eq!(cats["flag"]["counts"]["true"], 1);
+}
