@@ -49,6 +49,8 @@ pub struct Histogram {
     pub title: String,
     /// X-axis label.
     pub x_label: String,
+    /// Y-axis label: what the bars count ("matrices", "samples").
+    pub y_label: String,
     /// Bin edges (`counts.len() + 1` values, increasing).
     pub edges: Vec<f64>,
     /// Count per bin.
@@ -251,7 +253,7 @@ impl Histogram {
             log_x: false,
             log_y: false,
         };
-        axes(&mut svg, &f, &self.x_label, "matrices");
+        axes(&mut svg, &f, &self.x_label, &self.y_label);
         for (i, &c) in self.counts.iter().enumerate() {
             if c == 0 {
                 continue;
@@ -542,6 +544,7 @@ mod tests {
         let h = Histogram {
             title: "α".into(),
             x_label: "alpha".into(),
+            y_label: "matrices".into(),
             edges: vec![0.0, 1.0, 2.0, 3.0],
             counts: vec![1, 0, 4],
             markers: vec![Marker {

@@ -26,6 +26,7 @@
 //! let hist = Histogram {
 //!     title: "α".into(),
 //!     x_label: "alpha".into(),
+//!     y_label: "matrices".into(),
 //!     edges: vec![0.0, 2.0, 4.0, 6.0],
 //!     counts: vec![1, 5, 2],
 //!     markers: vec![Marker { x: 2.0, label: "α = 2".into() }],

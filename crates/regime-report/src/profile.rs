@@ -48,13 +48,13 @@ fn length_histogram(role: &str, scope: &ScopeReport) -> Option<String> {
     }
     let mut edges: Vec<f64> = d.histogram.iter().map(|b| b.lo as f64).collect();
     edges.push(d.histogram.last().map_or(1.0, |b| b.hi as f64));
+    // Overall lengths are per sample, a role's per field.
+    let unit = if role == "overall" { "sample" } else { "field" };
     Some(
         Histogram {
-            title: format!(
-                "{role}: tokens per {}",
-                if role == "overall" { "sample" } else { "field" }
-            ),
+            title: format!("{role}: tokens per {unit}"),
             x_label: "tokens (power-of-two bins)".into(),
+            y_label: format!("{unit}s"),
             edges,
             counts: d.histogram.iter().map(|b| b.count as usize).collect(),
             markers: Vec::new(),
@@ -217,13 +217,30 @@ fn duplication_figures(d: &DuplicationReport) -> Vec<(String, String)> {
     figures
 }
 
+/// `bytes` in the largest binary unit that divides it exactly (`4 GiB`,
+/// `512 MiB`, `1000 bytes`): the form `--memory-budget` was given in, since
+/// it takes only whole numbers of K, M, G or T.
+fn binary_size(bytes: u64) -> String {
+    const UNITS: [(u32, &str); 4] = [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")];
+    UNITS
+        .iter()
+        .find(|&&(shift, _)| bytes != 0 && bytes.trailing_zeros() >= shift)
+        .map_or_else(
+            || format!("{bytes} bytes"),
+            |&(shift, unit)| format!("{} {unit}", bytes >> shift),
+        )
+}
+
 /// The `report.html` page of `regime profile`.
 #[must_use]
 pub fn profile_page(report: &ProfileReport) -> HtmlPage {
     let s = &report.settings;
     let mut page = HtmlPage::new("regime profile").with_subtitle(format!(
-        "tokens: {:?}, n ≤ {}, top {}, memory budget {} bytes",
-        s.token_space, s.max_n, s.top_k, s.memory_budget
+        "tokens: {:?}, n ≤ {}, top {}, memory budget {}",
+        s.token_space,
+        s.max_n,
+        s.top_k,
+        binary_size(s.memory_budget)
     ));
     let mut overall = Section::new("Overall")
         .with(Block::KeyFigures(scope_figures(&report.overall)))
@@ -338,4 +355,58 @@ pub fn compare_page(cmp: &ProfileComparison) -> HtmlPage {
                 .with(Block::KeyFigures(scope_figures(&cmp.b.overall)))
                 .with(ngram_table(&cmp.b.overall)),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use regime_stats::{
+        FieldInput, ProfileConfig, ProfileState, SampleInput, TokenSeq, TokenSpace,
+    };
+
+    use super::*;
+
+    /// The page of a two-sample profile with one user field per sample.
+    fn page_html(config: ProfileConfig) -> String {
+        let mut state = ProfileState::new(config).unwrap();
+        for text in ["a b c", "a b"] {
+            let words: Vec<&str> = text.split(' ').collect();
+            let fields = [FieldInput {
+                role: "user",
+                text,
+                tokens: TokenSeq::Words(&words),
+                words: Some(&words),
+            }];
+            state.insert(&SampleInput {
+                fields: &fields,
+                ..SampleInput::default()
+            });
+        }
+        let mut html = Vec::new();
+        profile_page(&state.finalize(None))
+            .render(&mut html)
+            .unwrap();
+        String::from_utf8(html).unwrap()
+    }
+
+    #[test]
+    fn length_histograms_count_samples_and_fields() {
+        let html = page_html(ProfileConfig::new(TokenSpace::Words));
+        let y_label = |label: &str| format!("rotate(-90)\" text-anchor=\"middle\">{label}</text>");
+        assert!(html.contains("overall: tokens per sample"));
+        assert!(html.contains(&y_label("samples")), "overall histogram");
+        assert!(html.contains(&y_label("fields")), "per-role histogram");
+        assert!(!html.contains(&y_label("matrices")));
+    }
+
+    #[test]
+    fn memory_budget_is_shown_in_binary_units() {
+        let html = page_html(ProfileConfig::new(TokenSpace::Words).with_memory_budget(4 << 30));
+        assert!(html.contains("memory budget 4 GiB"), "{html}");
+        let html = page_html(ProfileConfig::new(TokenSpace::Words).with_memory_budget(1000));
+        assert!(html.contains("memory budget 1000 bytes"));
+        assert_eq!(binary_size(512 << 20), "512 MiB");
+        assert_eq!(binary_size(3 << 40), "3 TiB");
+        assert_eq!(binary_size((1 << 30) + (1 << 20)), "1025 MiB");
+        assert_eq!(binary_size(0), "0 bytes");
+    }
 }

@@ -25,6 +25,7 @@ fn alpha_histogram(title: &str, summary: &ModelSummary) -> Histogram {
     Histogram {
         title: format!("{title} — α∈[2,6]: {}", pct(summary.share_alpha_2_6)),
         x_label: "α (last bin: α ≥ 11.5)".to_owned(),
+        y_label: "matrices".to_owned(),
         edges: summary.histogram.edges.clone(),
         counts: summary.histogram.counts.clone(),
         markers: vec![
