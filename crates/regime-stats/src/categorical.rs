@@ -76,7 +76,11 @@ impl CategoryCounts {
                     let p = c as f64 / n as f64;
                     -p * p.log2()
                 })
-                .sum()
+                .sum::<f64>()
+                // A lone category's term is −1·log₂1 = −0.0, which the report
+                // would print as `-0`; adding +0.0 makes it 0 and changes
+                // nothing else.
+                + 0.0
         };
         CategoryReport {
             samples: n,
@@ -100,6 +104,14 @@ mod tests {
         assert!((r.effective - 2f64.powf(1.5)).abs() < 1e-12);
         assert_eq!(r.counts[NULL_VALUE], 1);
         assert_eq!((r.samples, r.values), (4, 3));
+    }
+
+    #[test]
+    fn one_category_has_zero_entropy_not_minus_zero() {
+        // p = 1: H = −1·log₂1 = 0, which must print as 0, not -0.
+        let r = CategoryCounts::new(&[Some("x"), Some("x")]).finalize();
+        assert!(r.entropy_bits.is_sign_positive() && r.entropy_bits == 0.0);
+        assert!((r.effective - 1.0).abs() < 1e-15);
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub fn unigram_figures(counts: &[u64]) -> UnigramFigures {
                 -p * p.log2()
             })
             .sum::<f64>()
+            // A lone type's term is −1·log₂1 = −0.0, which the report would
+            // print as `-0`; adding +0.0 makes it 0 and changes nothing else.
+            + 0.0
     };
     let head = v.div_ceil(100);
     let head_mass = share(sorted.iter().take(head).sum());
@@ -133,6 +136,8 @@ mod tests {
         // One type: H = 0, H/log₂1 undefined.
         let f = unigram_figures(&[5]);
         assert!(f.entropy_bits.abs() < EPS && f.entropy_norm.is_none());
+        // 0, not -0: the report prints the sign.
+        assert!(f.entropy_bits.is_sign_positive());
         assert!((f.head_mass - 1.0).abs() < EPS);
     }
 }
