@@ -39,7 +39,8 @@ pub(crate) struct ProfileArgs {
     /// Largest n of the n-gram figures (1–4).
     #[arg(long, default_value_t = regime_stats::DEFAULT_MAX_N, value_name = "N")]
     pub(crate) max_n: usize,
-    /// Entries in each top-k list.
+    /// Entries in each top-k list (`ngrams.parquet`, `top` in the report);
+    /// 0 lists none and leaves every other figure as it is.
     #[arg(long, default_value_t = regime_stats::DEFAULT_TOP_K, value_name = "K")]
     pub(crate) top_k: usize,
     /// Memory for exact n-gram tables (e.g. 512M, 4G); past it the largest

@@ -633,3 +633,40 @@ fn by_takes_scalar_columns_only() {
     assert_eq!(cats["n"]["counts"]["1"], 3);
     assert_eq!(cats["flag"]["counts"]["true"], 1);
 }
+
+/// `--top-k 0` is a choice, not a mistake: no top lists (an empty
+/// `ngrams.parquet`), every other figure as with the default.
+#[test]
+fn top_k_zero_lists_nothing_and_keeps_the_figures() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let corpus = tmp.path().join("c.jsonl");
+    small_corpus(&corpus, "red");
+    let (dflt, zero) = (tmp.path().join("default"), tmp.path().join("zero"));
+    for (out, k) in [(&dflt, "20"), (&zero, "0")] {
+        run_expect(
+            regime()
+                .arg("profile")
+                .arg(&corpus)
+                .arg("--out")
+                .arg(out)
+                .args(["--top-k", k, "-q"]),
+            0,
+        );
+    }
+    let (a, b) = (report(&dflt), report(&zero));
+    for n in ["1", "2", "3", "4"] {
+        let (fa, fb) = (&a["overall"]["ngrams"][n], &b["overall"]["ngrams"][n]);
+        assert_eq!(fb["top"], Value::Array(Vec::new()), "n = {n}");
+        assert!(!fa["top"].as_array().expect("top").is_empty(), "n = {n}");
+        for k in [
+            "total",
+            "distinct",
+            "distinct_ratio",
+            "concentration",
+            "exact",
+        ] {
+            assert_eq!(fa[k], fb[k], "n = {n}: {k}");
+        }
+    }
+    assert_eq!(a["overall"]["unigram"], b["overall"]["unigram"]);
+}
