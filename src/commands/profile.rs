@@ -341,6 +341,16 @@ fn scan(
     shard: Option<(u64, u64)>,
 ) -> anyhow::Result<(ProfileState, corpus::Corpus, u64, u64)> {
     let total = corpus.builder.total_rows()?;
+    // A corpus without rows has no figures to report (a shard of a tiny
+    // one may be empty: its partial still completes the split).
+    if total == 0 && shard.is_none() {
+        let names: Vec<String> = corpus
+            .paths()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        anyhow::bail!("{}: no rows to profile", names.join(", "));
+    }
     let (lo, hi) = shard.map_or((0, total), |(i, n)| {
         (block_start(total, i, n), block_start(total, i + 1, n))
     });

@@ -279,7 +279,7 @@ fn parquet_schema(path: &Path) -> arrow::datatypes::SchemaRef {
 }
 
 #[test]
-fn zero_rows_fail_the_gate_and_flow_through_as_an_empty_part() {
+fn zero_rows_fail_the_gate_and_the_profile_and_flow_through_as_an_empty_part() {
     let dir = tempfile::tempdir().unwrap();
     // The sample's schema with no rows.
     let schema = parquet_schema(&sample());
@@ -297,6 +297,22 @@ fn zero_rows_fail_the_gate_and_flow_through_as_an_empty_part() {
         stderr.contains("zero.parquet: no rows to audit"),
         "{stderr}"
     );
+    // Nor does a profile of nothing, alone or compared.
+    let profile_out = dir.path().join("profile");
+    for compare in [false, true] {
+        let mut cmd = regime();
+        cmd.arg("profile");
+        if compare {
+            cmd.arg("--compare").arg(sample());
+        }
+        let output = run_expect(cmd.arg(&zero).arg("--out").arg(&profile_out), 2);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("zero.parquet: no rows to profile"),
+            "{stderr}"
+        );
+        assert!(!profile_out.exists());
+    }
 
     // Both writers leave one empty part with the input's schema, which the
     // next stage reads.
