@@ -15,6 +15,19 @@ pub(crate) fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/easy_vqa_llava.parquet")
 }
 
+/// `regime synth prompt-dup` of the bundled sample into `out`: `rows`
+/// samples, `share` of them with planted copies, drawn with `seed`.
+pub(crate) fn synth_corpus(out: &Path, share: &str, seed: &str, rows: &str) {
+    run_expect(
+        regime()
+            .args(["synth", "prompt-dup"])
+            .arg(sample())
+            .args(["--share", share, "--seed", seed, "--rows", rows, "--out"])
+            .arg(out),
+        0,
+    );
+}
+
 /// The `regime` binary built for this test run.
 pub(crate) fn regime() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("regime").expect("regime binary is built");

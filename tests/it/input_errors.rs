@@ -8,7 +8,9 @@ use arrow::array::{Array, Int64Array, ListArray, RecordBatch, StringArray, Struc
 use arrow::datatypes::{DataType, Field, Fields, Int32Type, Schema};
 use tempfile::TempDir;
 
-use crate::common::{all_entries, read_parquet, regime, run_expect, sample, write_parquet};
+use crate::common::{
+    all_entries, read_parquet, regime, run_expect, sample, synth_corpus, write_parquet,
+};
 
 /// Runs `condition c` on `inputs` into `DIR/out` and returns the error line.
 fn fails(dir: &TempDir, inputs: &[&Path], extra: &[&str]) -> (String, PathBuf) {
@@ -206,14 +208,7 @@ fn unwritable_output_dir_is_named() {
 /// manifest (which `--overwrite` trusts to delete stale outputs).
 fn corpus_dir(dir: &TempDir) -> PathBuf {
     let corpus = dir.path().join("corpus");
-    run_expect(
-        regime()
-            .args(["synth", "prompt-dup"])
-            .arg(sample())
-            .args(["--share", "0.5", "--rows", "50", "--out"])
-            .arg(&corpus),
-        0,
-    );
+    synth_corpus(&corpus, "0.5", "0", "50");
     corpus
 }
 

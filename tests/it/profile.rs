@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{regime, run_expect, sample};
+use crate::common::{regime, run_expect, sample, synth_corpus};
 
 fn report(dir: &Path) -> Value {
     let bytes = std::fs::read(dir.join("report.json")).expect("report.json written");
@@ -129,14 +129,7 @@ fn assert_same_outputs(got: &Path, want: &Path) {
 fn merge_of_any_split_is_byte_identical_to_a_single_run() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let corpus = tmp.path().join("c");
-    run_expect(
-        regime()
-            .args(["synth", "prompt-dup"])
-            .arg(sample())
-            .args(["--share", "0.25", "--seed", "1", "--rows", "2000", "--out"])
-            .arg(&corpus),
-        0,
-    );
+    synth_corpus(&corpus, "0.25", "1", "2000");
     let profile = |out: &Path, extra: &[&str]| {
         run_expect(
             regime()
@@ -323,14 +316,7 @@ fn compare_needs_two_inputs_and_shard_is_validated() {
 fn prompt_duplication_figures_equal_the_audit() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let corpus = tmp.path().join("synth");
-    run_expect(
-        regime()
-            .args(["synth", "prompt-dup"])
-            .arg(sample())
-            .args(["--share", "0.75", "--seed", "3", "--rows", "1000", "--out"])
-            .arg(&corpus),
-        0,
-    );
+    synth_corpus(&corpus, "0.75", "3", "1000");
     let parts = crate::common::parquet_files(&corpus);
     let audit = run_expect(
         regime()

@@ -3,14 +3,13 @@
 //! whichever record they were parsing); re-reading the file one line at a
 //! time, only once something failed, names the line itself.
 
-use std::io::BufRead;
 use std::path::Path;
 
 use arrow::datatypes::{Schema, SchemaRef};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::input::FileFormat;
-use crate::reader::open_text;
+use crate::reader::for_each_record;
 
 /// A line (1-based, blank lines counted) and what is wrong with it.
 pub(crate) type BadLine = (u64, String);
@@ -97,34 +96,6 @@ fn decode_one(schema: &SchemaRef, line: &[u8]) -> std::result::Result<(), String
         .map_err(|e| e.to_string())?;
     decoder.decode(line).map_err(|e| e.to_string())?;
     decoder.flush().map(|_| ()).map_err(|e| e.to_string())
-}
-
-/// Calls `visit(line_number, line)` for each non-blank line until it
-/// returns `Some`.
-fn for_each_record<T>(
-    path: &Path,
-    format: FileFormat,
-    mut visit: impl FnMut(u64, &[u8]) -> Option<T>,
-) -> Result<Option<T>> {
-    let mut reader = open_text(path, format)?;
-    let mut line = Vec::new();
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            return Ok(None);
-        }
-        number += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        if let Some(found) = visit(number, &line) {
-            return Ok(Some(found));
-        }
-    }
 }
 
 #[cfg(test)]

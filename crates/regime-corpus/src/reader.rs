@@ -650,7 +650,7 @@ fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<F
 }
 
 /// Opens a (possibly compressed) text file as a buffered reader.
-pub(crate) fn open_text(path: &Path, format: FileFormat) -> Result<Box<dyn BufRead + Send>> {
+fn open_text(path: &Path, format: FileFormat) -> Result<Box<dyn BufRead + Send>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let raw: Box<dyn Read + Send> = match format {
         FileFormat::Jsonl(Compression::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(file)),
@@ -663,19 +663,38 @@ pub(crate) fn open_text(path: &Path, format: FileFormat) -> Result<Box<dyn BufRe
 }
 
 fn count_jsonl_records(path: &Path, format: FileFormat) -> Result<u64> {
-    let mut reader = open_text(path, format)?;
     let mut count = 0u64;
+    for_each_record(path, format, |_, _| {
+        count += 1;
+        None::<()>
+    })?;
+    Ok(count)
+}
+
+/// Calls `visit(line_number, line)` (1-based, blank lines counted) for each
+/// non-blank line of a JSONL file until it returns `Some`.
+pub(crate) fn for_each_record<T>(
+    path: &Path,
+    format: FileFormat,
+    mut visit: impl FnMut(u64, &[u8]) -> Option<T>,
+) -> Result<Option<T>> {
+    let mut reader = open_text(path, format)?;
     let mut line = Vec::new();
+    let mut number = 0u64;
     loop {
         line.clear();
         let n = reader
             .read_until(b'\n', &mut line)
             .map_err(|e| Error::io(path, e))?;
         if n == 0 {
-            return Ok(count);
+            return Ok(None);
         }
-        if line.iter().any(|b| !b.is_ascii_whitespace()) {
-            count += 1;
+        number += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if let Some(found) = visit(number, &line) {
+            return Ok(Some(found));
         }
     }
 }
