@@ -56,6 +56,15 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
         near: near_args.map(near_config).transpose()?,
         max_cluster: common.max_cluster,
     };
+    if let Some(index) = near_args.and_then(|a| a.save_index.as_deref()) {
+        // Both directories are staged and published on their own: one
+        // would publish into the other's staging area.
+        anyhow::ensure!(
+            std::path::absolute(index)? != std::path::absolute(&common.output.out)?,
+            "{}: --save-index needs a directory of its own, not --out's",
+            index.display()
+        );
+    }
     let opened = corpus::open(&common.input, global)?;
     let rows = opened.builder.total_rows()?;
     let paths = opened.paths();
