@@ -91,6 +91,9 @@ pub(crate) struct SpectralArgs {
     /// Output directory (created if missing).
     #[arg(long, short, value_name = "DIR", help_heading = "Output options")]
     pub(crate) out: PathBuf,
+    /// Replace the contents of a non-empty output directory.
+    #[arg(long, help_heading = "Output options")]
+    pub(crate) overwrite: bool,
     /// A base checkpoint of the same architecture: adds relative change, correlation, change variance, Δerank, Δα.
     #[arg(long, value_name = "MODEL", help_heading = "Input options")]
     pub(crate) base: Option<PathBuf>,
@@ -115,6 +118,9 @@ pub(crate) struct SpectralCompareArgs {
     /// Output directory (created if missing): compare.csv, compare.json, report.html.
     #[arg(long, short, value_name = "DIR", help_heading = "Output options")]
     pub(crate) out: PathBuf,
+    /// Replace the contents of a non-empty output directory.
+    #[arg(long, help_heading = "Output options")]
+    pub(crate) overwrite: bool,
     /// One label per model (default: the file or directory name).
     #[arg(long, value_name = "LABEL", num_args = 1.., help_heading = "Input options")]
     pub(crate) labels: Vec<String>,

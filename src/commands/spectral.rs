@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
-use regime_corpus::{AtomicFile, write_atomic};
+use regime_corpus::{AtomicFile, OutputDir, write_atomic};
 use regime_spectral::{
     Audit, AuditBuilder, EsdMethod, MatrixReport, Model, ModelAudit, ModelSummary, PrefixMap,
     Progress,
@@ -17,6 +17,7 @@ use regime_spectral::{
 use serde::Serialize;
 
 use super::Outcome;
+use super::corpus::RunClock;
 use crate::cli::{EsdArg, GlobalArgs, SpectralArgs, SpectralSelectArgs};
 use crate::progress;
 
@@ -88,6 +89,14 @@ pub(super) fn audit_model(
 }
 
 pub(crate) fn run(args: &SpectralArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let clock = RunClock::start();
+    let inputs: Vec<PathBuf> = std::iter::once(&args.model)
+        .chain(&args.base)
+        .chain(&args.prefix_map)
+        .cloned()
+        .collect();
+    // Before any weights are read: never into (or around) the model.
+    let out = OutputDir::prepare(&args.out, args.overwrite, &inputs)?;
     let prefix_map = args
         .prefix_map
         .as_deref()
@@ -98,17 +107,22 @@ pub(crate) fn run(args: &SpectralArgs, global: &GlobalArgs) -> anyhow::Result<Ou
     let base = args.base.as_ref().map(Model::open).transpose()?;
     let result = audit_model(&audit, &model, base.as_ref(), global, args.select.threads)?;
     let summary = ModelSummary::from_audit(&result);
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    write_tables(&args.out, &result, args.select.fix_fingers)?;
+    write_tables(&out, &result, args.select.fix_fingers)?;
     let json = SummaryFile::new(&model, &result, &summary, args);
     let mut bytes = serde_json::to_vec_pretty(&json)?;
     bytes.push(b'\n');
-    write_atomic(&args.out.join("summary.json"), &bytes)?;
+    write_atomic(&out.staged("summary.json"), &bytes)?;
     write_report(
-        &args.out.join("report.html"),
+        &out.staged("report.html"),
         &regime_report::spectral::spectral_page(&result, &summary),
     )?;
+    let files: Vec<PathBuf> = model
+        .files()
+        .chain(base.iter().flat_map(Model::files))
+        .map(Path::to_path_buf)
+        .collect();
+    let config = serde_json::json!({ "base": args.base, "prefix_map": args.prefix_map });
+    out.commit(clock.manifest("spectral", config, None, &files, (0, 0))?)?;
     progress::summary(global, &summary_line(&result, &summary, &args.out));
     Ok(Outcome::Success)
 }
@@ -354,7 +368,7 @@ fn columns(audit: &ModelAudit, fix_fingers: bool) -> Vec<(&'static str, Col)> {
 
 /// Writes `layers.csv` and `layers.parquet` (same columns, same order).
 pub(super) fn write_tables(
-    out: &Path,
+    out: &OutputDir,
     audit: &ModelAudit,
     fix_fingers: bool,
 ) -> anyhow::Result<()> {
@@ -366,7 +380,7 @@ pub(super) fn write_tables(
         csv.push_str(&cells.join(","));
         csv.push('\n');
     }
-    write_atomic(&out.join("layers.csv"), csv.as_bytes())?;
+    write_atomic(&out.staged("layers.csv"), csv.as_bytes())?;
     let schema = Arc::new(Schema::new(
         cols.iter().map(|(n, c)| c.field(n)).collect::<Vec<_>>(),
     ));
@@ -375,7 +389,7 @@ pub(super) fn write_tables(
         cols.iter().map(|(_, c)| c.array()).collect(),
     )
     .context("building the layers table")?;
-    let path: PathBuf = out.join("layers.parquet");
+    let path: PathBuf = out.staged("layers.parquet");
     let mut file = AtomicFile::create(&path)?;
     {
         let mut writer = ArrowWriter::try_new(&mut file, schema, None)

@@ -2,16 +2,17 @@
 //! one table (compare.csv, compare.json), a combined layers.csv and one report.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
-use regime_corpus::write_atomic;
+use anyhow::bail;
+use regime_corpus::{OutputDir, write_atomic};
 use regime_report::spectral::{ComparedModel, compare_page};
 use regime_spectral::trajectory::{Trajectory, TrendThresholds};
 use regime_spectral::{Model, ModelAudit, ModelSummary};
 use serde::Serialize;
 
 use super::Outcome;
+use super::corpus::RunClock;
 use super::spectral::{audit_model, build_audit, write_report};
 use crate::cli::{GlobalArgs, SpectralCompareArgs};
 use crate::progress;
@@ -54,6 +55,7 @@ fn fmt(v: Option<f64>) -> String {
     reason = "one linear pass: audit, then write four outputs"
 )]
 pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let clock = RunClock::start();
     let labels: Vec<String> = if args.labels.is_empty() {
         args.models.iter().map(|p| default_label(p)).collect()
     } else if args.labels.len() == args.models.len() {
@@ -65,10 +67,25 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
             args.models.len()
         );
     };
+    if let Some((i, label)) = labels
+        .iter()
+        .enumerate()
+        .find(|(i, l)| labels[..*i].contains(l))
+    {
+        bail!(
+            "--labels: `{label}` names both {} and {}",
+            args.models[labels.iter().position(|l| l == label).unwrap_or(0)].display(),
+            args.models[i].display()
+        );
+    }
+    // Before any weights are read: never into (or around) a model.
+    let out = OutputDir::prepare(&args.out, args.overwrite, &args.models)?;
     let audit = build_audit(&args.select, None)?;
     let mut audits: Vec<ModelAudit> = Vec::with_capacity(args.models.len());
+    let mut files: Vec<PathBuf> = Vec::new();
     for path in &args.models {
         let model = Model::open(path)?;
+        files.extend(model.files().map(Path::to_path_buf));
         audits.push(audit_model(
             &audit,
             &model,
@@ -101,8 +118,6 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
                 .join(", ")
         );
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
 
     let mut csv = String::from(
         "label,model,matrices,fitted,share_alpha_2_6,median_alpha,share_below_2,share_6_10,share_above_10,trend\n",
@@ -128,7 +143,7 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
             fmt(s.share_above_10),
         );
     }
-    write_atomic(&args.out.join("compare.csv"), csv.as_bytes())?;
+    write_atomic(&out.staged("compare.csv"), csv.as_bytes())?;
 
     let mut layers =
         String::from("label,name,module,layer,N,M,alpha,xmin,D,num_pl_spikes,stable_rank,erank\n");
@@ -152,7 +167,7 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
             );
         }
     }
-    write_atomic(&args.out.join("layers.csv"), layers.as_bytes())?;
+    write_atomic(&out.staged("layers.csv"), layers.as_bytes())?;
 
     let file = CompareFile {
         tool: "regime",
@@ -171,7 +186,7 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
     };
     let mut bytes = serde_json::to_vec_pretty(&file)?;
     bytes.push(b'\n');
-    write_atomic(&args.out.join("compare.json"), &bytes)?;
+    write_atomic(&out.staged("compare.json"), &bytes)?;
 
     let compared: Vec<ComparedModel<'_>> = labels
         .iter()
@@ -184,9 +199,11 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
         })
         .collect();
     write_report(
-        &args.out.join("report.html"),
+        &out.staged("report.html"),
         &compare_page(&compared, trajectory.as_ref()),
     )?;
+    let config = serde_json::json!({ "labels": labels, "reference": args.reference });
+    out.commit(clock.manifest("spectral-compare", config, None, &files, (0, 0))?)?;
     for row in trajectory.iter().flat_map(|t| &t.rows) {
         let shares: Vec<String> = row
             .shares

@@ -589,3 +589,86 @@ fn compare_labels_a_trajectory() {
     let html = std::fs::read_to_string(out.join("report.html")).expect("html");
     assert!(html.contains("Trajectory (reference: A)") && html.contains("α histograms"));
 }
+
+/// The output directory is never the model's (as root, read-only data is
+/// no protection), a second run needs `--overwrite`, and one label per
+/// model.
+#[test]
+fn outputs_never_go_into_a_model_directory_or_over_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    // A copy, so that a regression writes into the copy, not shared data.
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    std::fs::copy(minilm(), model.join("model.safetensors")).unwrap();
+    let before: Vec<_> = std::fs::read_dir(&model)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let refused = |args: &[&std::ffi::OsStr], says: &str| {
+        let output = run_expect(regime().args(args), 2);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    };
+    for command in ["spectral", "spectral-compare"] {
+        refused(
+            &[
+                command.as_ref(),
+                model.as_os_str(),
+                "--out".as_ref(),
+                model.as_os_str(),
+            ],
+            "output directory holds the input",
+        );
+    }
+    let after: Vec<_> = std::fs::read_dir(&model)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(after, before);
+
+    let out = dir.path().join("out");
+    run_expect(
+        regime()
+            .arg("spectral")
+            .arg(&model)
+            .arg("--out")
+            .arg(&out)
+            .arg("-q"),
+        0,
+    );
+    assert!(out.join("manifest.json").is_file());
+    refused(
+        &[
+            "spectral".as_ref(),
+            model.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ],
+        "not empty",
+    );
+    run_expect(
+        regime()
+            .arg("spectral")
+            .arg(&model)
+            .arg("--out")
+            .arg(&out)
+            .args(["--overwrite", "-q"]),
+        0,
+    );
+
+    let compare = dir.path().join("compare");
+    refused(
+        &[
+            "spectral-compare".as_ref(),
+            model.as_os_str(),
+            model.as_os_str(),
+            "--labels".as_ref(),
+            "A@2k".as_ref(),
+            "A@2k".as_ref(),
+            "--out".as_ref(),
+            compare.as_os_str(),
+        ],
+        "`A@2k` names both",
+    );
+    assert!(!compare.exists());
+}

@@ -361,31 +361,6 @@ fn run_stage(stage: &PlannedStage, global: &GlobalArgs) -> anyhow::Result<Outcom
     let started = Instant::now();
     match stage.kind.writes {
         Writes::Corpus | Writes::Report => run_argv(global, &stage.argv),
-        Writes::Files => {
-            // The manifest goes last: without it the stage reruns.
-            let manifest = stage.dir.join(MANIFEST_FILE);
-            if manifest.exists() {
-                std::fs::remove_file(&manifest).with_context(|| manifest.display().to_string())?;
-            }
-            let outcome = run_argv(global, &stage.argv)?;
-            let mut m = stage_manifest(stage, started_unix, started)?;
-            let mut names: Vec<PathBuf> = Vec::new();
-            walk(&stage.dir, &mut names)?;
-            for path in names {
-                let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
-                if let Ok(rel) = path.strip_prefix(&stage.dir) {
-                    m.outputs.push(regime_corpus::OutputRecord {
-                        path: rel.display().to_string(),
-                        bytes,
-                        rows: None,
-                    });
-                }
-            }
-            let mut bytes = serde_json::to_vec_pretty(&m)?;
-            bytes.push(b'\n');
-            regime_corpus::write_atomic(&manifest, &bytes)?;
-            Ok(outcome)
-        }
         Writes::Stdout { file, echo } => {
             let out = OutputDir::prepare(&stage.dir, true, &[] as &[PathBuf])?;
             CAPTURE.with_borrow_mut(|c| *c = Some(Vec::new()));

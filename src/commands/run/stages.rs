@@ -22,9 +22,6 @@ pub(crate) enum Writes {
     Corpus,
     /// Reports + manifest.json, written by the command itself (`--out`).
     Report,
-    /// Files written by the command (`--out`) without a manifest: the
-    /// runner adds one after the command succeeds.
-    Files,
     /// Nothing but stdout: the runner stores it as this file (with a
     /// manifest), and echoes it when `echo` is set.
     Stdout {
@@ -228,7 +225,7 @@ pub(crate) const STAGES: &[StageKind] = &[
         run: "spectral",
         fixed: &[],
         reads: Reads::Models,
-        writes: Writes::Files,
+        writes: Writes::Report,
         html: Some("report.html"),
         json: Some("summary.json"),
         figures: SPECTRAL_FIGURES,
@@ -237,7 +234,7 @@ pub(crate) const STAGES: &[StageKind] = &[
         run: "spectral-compare",
         fixed: &[],
         reads: Reads::Models,
-        writes: Writes::Files,
+        writes: Writes::Report,
         html: Some("report.html"),
         json: Some("compare.json"),
         figures: &[],
