@@ -109,8 +109,9 @@ impl RepeatConfig {
             (None, None) => DEFAULT_REPEAT,
         };
         let implied = 1.0 / f64::from(repeat);
+        // Any spelling of 1/repeat will do (0.1, 0.3333333, …).
         if let Some(f) = fraction
-            && (f - implied).abs() > 1e-9
+            && (f * f64::from(repeat) - 1.0).abs() > 1e-6
         {
             return Err(Error::Config {
                 option: "--fraction",
@@ -260,6 +261,10 @@ mod tests {
         assert!(err.to_string().starts_with("--fraction"), "{err}");
         let c = RepeatConfig::new(0.5, Some(0.25), None, Layout::Shuffled, 0).unwrap();
         assert_eq!(c.repeat, 4);
+        // 1/3 as a user types it.
+        let c = RepeatConfig::new(0.5, Some(0.333_333_3), Some(3), Layout::Shuffled, 0).unwrap();
+        assert_eq!(c.repeat, 3);
+        assert!(RepeatConfig::new(0.5, Some(0.3), Some(3), Layout::Shuffled, 0).is_err());
         assert!(RepeatConfig::new(0.0, None, None, Layout::Shuffled, 0).is_err());
         assert!(RepeatConfig::new(0.5, None, Some(0), Layout::Shuffled, 0).is_err());
     }

@@ -101,6 +101,11 @@ impl RewriteConfig {
         if self.roles.is_empty() {
             return config("--fields", "names no role");
         }
+        if let LangChoice::Auto { threshold } = self.lang
+            && !(0.0..=1.0).contains(&threshold)
+        {
+            return config("--han-threshold", "must be a share in [0, 1]");
+        }
         if self.model.trim().is_empty() {
             return config("--model", "must not be empty");
         }
@@ -117,5 +122,27 @@ impl RewriteConfig {
             return config("--max-tokens", "must be at least 1");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_names_the_option_out_of_range() {
+        assert!(RewriteConfig::new("m").validate().is_ok());
+        for (threshold, ok) in [(0.0, true), (1.0, true), (1.5, false), (-0.1, false)] {
+            let mut c = RewriteConfig::new("m");
+            c.lang = LangChoice::Auto { threshold };
+            let result = c.validate();
+            assert_eq!(result.is_ok(), ok, "{threshold}");
+            if let Err(e) = result {
+                assert!(e.to_string().starts_with("--han-threshold"), "{e}");
+            }
+        }
+        let mut c = RewriteConfig::new("m");
+        c.sampling.top_p = 2.0;
+        assert!(c.validate().is_err());
     }
 }
