@@ -715,3 +715,24 @@ fn llama_server_rewrites_rows_and_flags_every_failure() {
         log.len() as u64
     );
 }
+
+/// A dry run reaches no server and writes nothing: no output, and no cache
+/// directory when there was none (an empty one is read from memory).
+#[test]
+fn dry_run_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_rows(dir.path(), 100);
+    let out = dir.path().join("out");
+    let output = run_expect(
+        condition_d(&input, &out, "http://127.0.0.1:9").arg("--dry-run"),
+        0,
+    );
+    let estimate: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(estimate["requests"].as_u64().unwrap() > 0, "{estimate}");
+    assert_eq!(estimate["cached"], 0);
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, [input.file_name().unwrap()]);
+}

@@ -668,6 +668,7 @@ impl<'w, 'p, 'o> Run<'w, 'p, 'o> {
                 source,
             })?;
         let concurrency = teacher.client.as_ref().map_or(64, |c| c.concurrency);
+        let dry_run = matches!(mode, RewriteMode::DryRun);
         let (writer, export, client) = match mode {
             RewriteMode::Run(writer) => {
                 let client = match teacher.client {
@@ -689,7 +690,13 @@ impl<'w, 'p, 'o> Run<'w, 'p, 'o> {
                 (None, Some((std::io::BufWriter::new(file), path)), None)
             }
         };
-        let cache = ResponseCache::open(&teacher.cache_dir)?;
+        // A dry run writes nothing: without a cache yet it reads an empty
+        // one in memory instead of creating the directory.
+        let cache = if dry_run && !teacher.cache_dir.join(ResponseCache::FILE_NAME).exists() {
+            ResponseCache::in_memory()?
+        } else {
+            ResponseCache::open(&teacher.cache_dir)?
+        };
         Ok(Self {
             rt,
             ctx: Arc::new(FieldContext::new(

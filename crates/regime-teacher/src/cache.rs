@@ -72,11 +72,33 @@ impl ResponseCache {
             source,
         })?;
         let path = dir.join(Self::FILE_NAME);
+        let conn = Connection::open(&path).map_err(|source| Error::Cache {
+            path: path.clone(),
+            source,
+        })?;
+        Self::set_up(conn, path)
+    }
+
+    /// An empty cache that lives in memory only: what a run that must
+    /// write nothing (a dry run without a cache yet) reads and fills.
+    ///
+    /// # Errors
+    /// [`Error::Cache`] when SQLite fails.
+    pub fn in_memory() -> Result<Self> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(|source| Error::Cache {
+            path: path.clone(),
+            source,
+        })?;
+        Self::set_up(conn, path)
+    }
+
+    /// Sets the connection's pragmas and creates (or checks) the tables.
+    fn set_up(conn: Connection, path: PathBuf) -> Result<Self> {
         let err = |source| Error::Cache {
             path: path.clone(),
             source,
         };
-        let conn = Connection::open(&path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
