@@ -17,10 +17,14 @@ fn main() -> ExitCode {
         Ok(commands::Outcome::Success) => ExitCode::SUCCESS,
         Ok(commands::Outcome::CheckFailed) => ExitCode::from(1),
         Err(err) => {
+            // A reader that stopped early (`| head`) is not an error; serde
+            // keeps the io::Error of a failed write to itself.
             for cause in err.chain() {
-                if let Some(io) = cause.downcast_ref::<std::io::Error>()
-                    && io.kind() == std::io::ErrorKind::BrokenPipe
-                {
+                let kind = cause
+                    .downcast_ref::<std::io::Error>()
+                    .map(std::io::Error::kind)
+                    .or_else(|| cause.downcast_ref::<serde_json::Error>()?.io_error_kind());
+                if kind == Some(std::io::ErrorKind::BrokenPipe) {
                     return ExitCode::SUCCESS;
                 }
             }
