@@ -76,14 +76,16 @@ pub(crate) struct ConditionDArgs {
     /// Share of rows (in input order) forming D1, the part rewritten.
     #[arg(long, default_value_t = regime_conditions::DEFAULT_SPLIT, value_name = "SHARE")]
     pub(crate) split: f64,
-    /// Teacher server base URL (`http://host:port`, with or without `/v1`).
+    /// Teacher server base URL (`http://host:port`, with or without `/v1`);
+    /// not needed by --dry-run and --export-batch, which send nothing.
     #[arg(
         long,
         env = "REGIME_TEACHER_URL",
         value_name = "URL",
+        required_unless_present_any = ["dry_run", "export_batch"],
         help_heading = "Teacher"
     )]
-    pub(crate) teacher_url: String,
+    pub(crate) teacher_url: Option<String>,
     /// Model name, as the server lists it under /v1/models.
     #[arg(
         long,

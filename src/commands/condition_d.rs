@@ -197,9 +197,9 @@ fn rewrite_config(args: &ConditionDArgs) -> anyhow::Result<RewriteConfig> {
     Ok(config)
 }
 
-fn client_config(args: &ConditionDArgs) -> anyhow::Result<ClientConfig> {
+fn client_config(args: &ConditionDArgs, base_url: &str) -> anyhow::Result<ClientConfig> {
     Ok(ClientConfig {
-        base_url: args.teacher_url.clone(),
+        base_url: base_url.to_owned(),
         api_key: std::env::var(API_KEY_ENV)
             .ok()
             .filter(|k| !k.is_empty())
@@ -224,7 +224,12 @@ fn client_config(args: &ConditionDArgs) -> anyhow::Result<ClientConfig> {
 pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let clock = RunClock::start();
     let config = rewrite_config(args)?;
-    let client = client_config(args)?;
+    // Clap requires the URL unless the run sends nothing.
+    let client = args
+        .teacher_url
+        .as_deref()
+        .map(|url| client_config(args, url))
+        .transpose()?;
     let en = read_template(args.template_en.as_deref())?;
     let zh = read_template(args.template_zh.as_deref())?;
     let templates = Templates::new(
@@ -249,7 +254,7 @@ pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<
     let rows = corpus.builder.total_rows()?;
     let paths = corpus.paths();
     let teacher = Teacher {
-        client: Some(client),
+        client,
         cache_dir: cache_dir.clone(),
         templates: templates.clone(),
     };

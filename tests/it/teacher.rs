@@ -716,17 +716,28 @@ fn llama_server_rewrites_rows_and_flags_every_failure() {
     );
 }
 
-/// A dry run reaches no server and writes nothing: no output, and no cache
-/// directory when there was none (an empty one is read from memory).
+/// A dry run needs no server and writes nothing: no output, and no cache
+/// directory when there was none (an empty one is read from memory). Only
+/// a real run needs `--teacher-url`.
 #[test]
-fn dry_run_writes_nothing() {
+fn dry_run_needs_no_server_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let input = sample_rows(dir.path(), 100);
     let out = dir.path().join("out");
-    let output = run_expect(
-        condition_d(&input, &out, "http://127.0.0.1:9").arg("--dry-run"),
-        0,
-    );
+    let without_url = |extra: &[&str]| {
+        let mut cmd = regime();
+        cmd.args(["-q", "condition", "d"])
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .args(["--model", MODEL])
+            .args(extra)
+            .env_remove("REGIME_TEACHER_URL");
+        cmd
+    };
+    let refused = run_expect(&mut without_url(&[]), 2);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--teacher-url"));
+    let output = run_expect(&mut without_url(&["--dry-run"]), 0);
     let estimate: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(estimate["requests"].as_u64().unwrap() > 0, "{estimate}");
     assert_eq!(estimate["cached"], 0);
