@@ -25,13 +25,9 @@ pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Resul
     limits.validate()?;
     let dedup = build(&args.dedup)?;
     let corpus = corpus::open(&args.input, global)?;
-    let population = corpus.builder.total_rows()?;
+    // A gate that measured nothing must not pass.
+    let population = corpus.rows_to("audit")?;
     let files = corpus.paths();
-    if population == 0 {
-        // A gate that measured nothing must not pass.
-        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
-        anyhow::bail!("{}: no rows to audit", names.join(", "));
-    }
     // A sample as large as the corpus is the corpus: audit it whole.
     let chosen = args
         .sample

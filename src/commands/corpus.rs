@@ -20,6 +20,22 @@ pub(crate) struct Corpus {
 }
 
 impl Corpus {
+    /// The corpus's rows; an error naming its files when it has none, for
+    /// a command with nothing to report of an empty corpus (`what`: "audit",
+    /// "profile").
+    pub(crate) fn rows_to(&self, what: &str) -> anyhow::Result<u64> {
+        let rows = self.builder.total_rows()?;
+        if rows == 0 {
+            let names: Vec<String> = self
+                .paths()
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            anyhow::bail!("{}: no rows to {what}", names.join(", "));
+        }
+        Ok(rows)
+    }
+
     /// The input files, in shard order.
     pub(crate) fn paths(&self) -> Vec<PathBuf> {
         self.builder

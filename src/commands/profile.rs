@@ -340,17 +340,12 @@ fn scan(
     threads: usize,
     shard: Option<(u64, u64)>,
 ) -> anyhow::Result<(ProfileState, corpus::Corpus, u64, u64)> {
-    let total = corpus.builder.total_rows()?;
     // A corpus without rows has no figures to report (a shard of a tiny
     // one may be empty: its partial still completes the split).
-    if total == 0 && shard.is_none() {
-        let names: Vec<String> = corpus
-            .paths()
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        anyhow::bail!("{}: no rows to profile", names.join(", "));
-    }
+    let total = match shard {
+        None => corpus.rows_to("profile")?,
+        Some(_) => corpus.builder.total_rows()?,
+    };
     let (lo, hi) = shard.map_or((0, total), |(i, n)| {
         (block_start(total, i, n), block_start(total, i + 1, n))
     });

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 
 use crate::error::Result;
 use crate::input::FileFormat;
@@ -91,7 +91,7 @@ pub(crate) fn first_undecodable(
 
 /// Decodes one JSON line under `schema`.
 fn decode_one(schema: &SchemaRef, line: &[u8]) -> std::result::Result<(), String> {
-    let mut decoder = arrow::json::ReaderBuilder::new(Schema::clone(schema).into())
+    let mut decoder = arrow::json::ReaderBuilder::new(SchemaRef::clone(schema))
         .build_decoder()
         .map_err(|e| e.to_string())?;
     decoder.decode(line).map_err(|e| e.to_string())?;
@@ -102,7 +102,7 @@ fn decode_one(schema: &SchemaRef, line: &[u8]) -> std::result::Result<(), String
 mod tests {
     use std::sync::Arc;
 
-    use arrow::datatypes::{DataType, Field};
+    use arrow::datatypes::{DataType, Field, Schema};
 
     use super::*;
     use crate::input::Compression;

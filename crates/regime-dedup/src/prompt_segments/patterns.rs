@@ -273,12 +273,13 @@ impl Patterns {
     fn refile_word_starts(&mut self) {
         self.word_starts.clear();
         self.word_filter = [0; FILTER_BITS / 64];
-        for id in 0..self.list.len() {
-            let p = self.list[id];
+        // Ids past u32 were never filed (see `insert`).
+        let filed = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
+        for id in 0..filed {
+            let p = self.list[id as usize];
             let key = &self.keys.as_bytes()[p.start..p.end];
             if key.len() >= PREFIX_BYTES && key.first().is_some_and(|&b| is_ascii_word(b)) {
-                // `list` never outgrows u32 ids here (checked at insert).
-                self.file_word_start(u32::try_from(id).unwrap_or(NO_PATTERN));
+                self.file_word_start(id);
             }
         }
     }
