@@ -218,6 +218,11 @@ pub(crate) struct ConditionDArgs {
     /// Rewrite only the first N rows of D1 and write only them (a trial).
     #[arg(long, value_name = "N", help_heading = "Rewrite")]
     pub(crate) limit: Option<u64>,
+    /// One more protected token (repeatable): kept out of the teacher's
+    /// text at either end of a field, and required back, in order, inside
+    /// it. <image>, <video> and <|…|> specials always are.
+    #[arg(long = "protect", value_name = "TOKEN", value_parser = clap::builder::NonEmptyStringValueParser::new(), help_heading = "Rewrite")]
+    pub(crate) protect: Vec<String>,
     /// Count requests and tokens (and cost with --price-per-1k); send and
     /// write nothing.
     #[arg(long, help_heading = "Modes")]

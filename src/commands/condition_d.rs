@@ -192,6 +192,7 @@ fn rewrite_config(args: &ConditionDArgs) -> anyhow::Result<RewriteConfig> {
         },
         extra_body,
         limit: args.limit,
+        protect: args.protect.clone(),
     };
     config.validate()?;
     Ok(config)

@@ -26,10 +26,7 @@ pub(crate) fn build(options: &DedupOptions) -> anyhow::Result<PromptDedup> {
         })?;
         priority.push(role);
     }
-    let protected = options
-        .protect
-        .iter()
-        .fold(ProtectedTokens::default(), |p, t| p.with_token(t.clone()));
+    let protected = ProtectedTokens::default().with_tokens(options.protect.iter().cloned());
     Ok(PromptDedup::builder()
         .with_priority(priority)
         .with_min_chars(options.min_chars)

@@ -543,6 +543,27 @@ fn d2_is_unchanged_and_d1_is_concentrated() {
             .column_by_name("image")
             .map(|c| c.slice(0, 100).to_data())
     );
+    // Every `<image>` of D1's turns is still there.
+    let images = |batch: &RecordBatch| {
+        let rows = batch
+            .column_by_name("conversations")
+            .unwrap()
+            .as_list::<i32>();
+        rows.iter()
+            .flatten()
+            .map(|turns| {
+                let value = turns.as_struct().column_by_name("value").unwrap().clone();
+                let value = value.as_string::<i32>();
+                value
+                    .iter()
+                    .flatten()
+                    .map(|t| t.matches("<image>").count())
+                    .sum::<usize>()
+            })
+            .sum::<usize>()
+    };
+    assert_eq!(images(&before.slice(0, 100)), images(&after.slice(0, 100)));
+    assert!(images(&before.slice(0, 100)) >= 100);
     let r = report(&out);
     let cmp = &r["d1_compare"]["compare"];
     assert!(cmp["delta_types"].as_i64().unwrap() < 0, "{cmp}");
@@ -746,4 +767,88 @@ fn dry_run_needs_no_server_and_writes_nothing() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(left, [input.file_name().unwrap()]);
+}
+
+#[test]
+fn protected_tokens_stay_out_of_requests_and_must_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("protected.parquet");
+    let prompts: Vec<String> = [
+        // A LLaVA turn: `<image>\n` stays out of the request and goes back.
+        "<image>\nDescribe the colourful shape",
+        // Inner tokens are sent; the server keeps words of ≤ 5 letters.
+        "Compare <image> against <video> carefully",
+        // `<picture>` (7 letters) becomes `thing`: the rewrite lost it.
+        "Compare <picture> against the background",
+        // Nothing but a token: nothing to rewrite, no request.
+        "<image>",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    write_corpus(&input, &prompts);
+    let fields = fields_file(dir.path());
+    let args = |cmd: &mut assert_cmd::Command| {
+        cmd.args(["--profile", "columns", "--fields"])
+            .arg(&fields)
+            .args(["--split", "1", "--malformed-retries", "1"])
+            .args(["--protect", "<picture>"]);
+    };
+    // What is sent: the export holds every request body.
+    let requests = dir.path().join("requests.jsonl");
+    let mut export = condition_d(&input, &dir.path().join("x"), "http://127.0.0.1:9");
+    args(&mut export);
+    run_expect(export.arg("--export-batch").arg(&requests), 0);
+    let sent: Vec<String> = std::fs::read_to_string(&requests)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let line: Value = serde_json::from_str(l).unwrap();
+            let content = line["body"]["messages"][0]["content"].as_str().unwrap();
+            let (_, text) = content.rsplit_once("Content to rewrite: ").unwrap();
+            text.to_owned()
+        })
+        .collect();
+    for prompt in &prompts[..3] {
+        let body = prompt.trim_start_matches("<image>\n");
+        assert_eq!(sent.iter().filter(|s| *s == body).count(), 1, "{sent:?}");
+    }
+    assert!(!sent.iter().any(|s| s.contains("<image>\n")), "{sent:?}");
+    // 3 prompts and 4 answers; the bare `<image>` is not sent.
+    assert_eq!(sent.len(), 7, "{sent:?}");
+
+    let rt = runtime();
+    let server = rt.block_on(start_server(ServerConfig {
+        model: MODEL.into(),
+        ..ServerConfig::default()
+    }));
+    let out = dir.path().join("d");
+    let mut run = condition_d(&input, &out, &format!("http://{server}"));
+    args(&mut run);
+    run_expect(&mut run, 0);
+    let after = output(&out);
+    let prompt = after.column_by_name("prompt").unwrap().as_string::<i32>();
+    let got: Vec<&str> = (0..4).map(|i| prompt.value(i)).collect();
+    assert_eq!(
+        got,
+        [
+            "<image>\nthing the thing shape",
+            "thing <image> thing <video> thing",
+            "Compare <picture> against the background",
+            "<image>",
+        ]
+    );
+    let status = statuses(&after);
+    assert_eq!(
+        status[2][0],
+        (
+            "kept-original".to_owned(),
+            Some("lost-protected".to_owned())
+        )
+    );
+    // The bare token row has only its answer's status.
+    assert_eq!(status[3].len(), 1);
+    assert_eq!(
+        report(&out)["summary"]["fields"]["failures"]["lost-protected"],
+        1
+    );
 }

@@ -104,7 +104,7 @@ pub struct FieldCounts {
     /// In rows dropped after a failure (`--on-failure drop`).
     pub dropped: u64,
     /// Fields not rewritten, by cause class (`no-tags`, `length`, `empty`,
-    /// `too-long`, `http-400`, `retries-exhausted`, `context-too-long`).
+    /// `too-long`, `lost-protected`, `http-400`, `retries-exhausted`, `context-too-long`).
     pub failures: BTreeMap<String, u64>,
     /// Fields per template language.
     pub by_lang: BTreeMap<String, u64>,
@@ -298,19 +298,17 @@ struct Pending {
     handles: Vec<JoinHandle<Result<FieldOutcome>>>,
 }
 
-/// The fields of `batch` that `config` selects, with their texts.
-fn jobs_of(
-    map: &FieldMap,
-    batch: &RecordBatch,
-    config: &RewriteConfig,
-) -> Result<Vec<(Job, String)>> {
+/// The fields of `batch` that the configuration selects, with their texts:
+/// those of a rewritten role with something for the teacher to rewrite
+/// (not only whitespace and protected tokens).
+fn jobs_of(map: &FieldMap, batch: &RecordBatch, ctx: &FieldContext) -> Result<Vec<(Job, String)>> {
     let text = BatchText::try_new(map, batch)?;
     let mut fields = Vec::new();
     let mut jobs = Vec::new();
     for row in 0..text.num_rows() {
         text.fields_into(row, &mut fields);
         for f in &fields {
-            if !config.roles.contains(&f.role) || f.text.trim().is_empty() {
+            if !ctx.config.roles.contains(&f.role) || ctx.teacher_text(f.text).body.is_empty() {
                 continue;
             }
             let Some(target) = EditTarget::of(map, f.source) else {
@@ -377,10 +375,14 @@ impl Run<'_, '_, '_> {
     /// Queues a D1 batch: spawns its field tasks (run), or counts or
     /// exports its requests.
     fn admit(&mut self, batch: CorpusBatch) -> Result<()> {
-        let jobs = jobs_of(&self.map, &batch.batch, &self.ctx.config)?;
+        let jobs = jobs_of(&self.map, &batch.batch, &self.ctx)?;
         self.report.fields.total += jobs.len() as u64;
         for (_, text) in &jobs {
-            let lang = self.ctx.config.lang.choose(text);
+            let lang = self
+                .ctx
+                .config
+                .lang
+                .choose(self.ctx.teacher_text(text).body);
             *self
                 .report
                 .fields
@@ -415,7 +417,8 @@ impl Run<'_, '_, '_> {
 
     /// Counts (and, for an export, writes) the requests a batch needs.
     fn count(&mut self, batch: &CorpusBatch, jobs: &[(Job, String)]) -> Result<()> {
-        for (job, text) in jobs {
+        for (job, field) in jobs {
+            let text = self.ctx.teacher_text(field).body;
             let body = self.ctx.body(text, 0);
             if self.ctx.cache.get(body.key())?.is_some() {
                 self.estimate.cached += 1;

@@ -34,6 +34,7 @@ mod repeat_plan;
 mod rewrite_config;
 mod rewrite_field;
 mod teacher_cache;
+mod teacher_text;
 
 pub use condition_c::{
     COPY_COLUMN, RepeatReport, SOURCE_ROW_COLUMN, build_repeat_condition, repeat_output_schema,

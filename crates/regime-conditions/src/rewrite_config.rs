@@ -2,6 +2,7 @@
 
 use regime_corpus::Role;
 use regime_teacher::{LangChoice, Sampling};
+use regime_text::ProtectedTokens;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -51,6 +52,9 @@ pub struct RewriteConfig {
     pub extra_body: Map<String, Value>,
     /// Rewrite only the first N rows of D1 (and write only them).
     pub limit: Option<u64>,
+    /// Tokens kept out of the teacher's text besides the defaults
+    /// (`<image>`, `<video>`, `<|…|>` specials; see `regime_text`).
+    pub protect: Vec<String>,
 }
 
 fn lang_choice<S: serde::Serializer>(lang: &LangChoice, s: S) -> Result<S::Ok, S::Error> {
@@ -81,7 +85,14 @@ impl RewriteConfig {
             on_failure: OnFailure::KeepOriginal,
             extra_body: Map::new(),
             limit: None,
+            protect: Vec::new(),
         }
+    }
+
+    /// The tokens the teacher never rewrites: the defaults and `protect`.
+    #[must_use]
+    pub fn protected_tokens(&self) -> ProtectedTokens {
+        ProtectedTokens::default().with_tokens(self.protect.iter().cloned())
     }
 
     /// Checks ranges.

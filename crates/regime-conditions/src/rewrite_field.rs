@@ -10,18 +10,24 @@ use regime_teacher::{
     CacheKey, CachedAnswer, Completion, Malformed, RequestBody, ResponseCache, SendError,
     TeacherClient, Templates, Usage, judge, max_tokens_for,
 };
+use regime_text::ProtectedTokens;
 use tokio::sync::OnceCell;
 
 use crate::error::Result;
 use crate::rewrite_config::RewriteConfig;
+use crate::teacher_text::{TeacherText, keeps_protected};
+
+/// The cause of a rewrite that dropped, added or reordered a protected
+/// token of its input.
+const LOST_PROTECTED: &str = "lost-protected";
 
 /// What happened to one field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FieldResult {
     /// The teacher's rewrite.
     Rewritten(String),
-    /// No usable rewrite; the cause (`no-tags`, `http-400: …`,
-    /// `retries-exhausted: timeout`, `context-too-long`).
+    /// No usable rewrite; the cause (`no-tags`, `lost-protected`,
+    /// `http-400: …`, `retries-exhausted: timeout`, `context-too-long`).
     Failed(String),
 }
 
@@ -52,6 +58,8 @@ pub(crate) struct FieldContext {
     pub(crate) cache: ResponseCache,
     pub(crate) templates: Templates,
     pub(crate) config: RewriteConfig,
+    /// The tokens kept out of the teacher's text.
+    pub(crate) protected: ProtectedTokens,
     pub(crate) counters: FieldCounters,
     /// The server's context length, learnt by the preflight before the
     /// first request that is not answered from the cache.
@@ -73,6 +81,7 @@ impl FieldContext {
             client,
             cache,
             templates,
+            protected: config.protected_tokens(),
             config,
             counters: FieldCounters::default(),
             preflight: OnceCell::new(),
@@ -80,7 +89,13 @@ impl FieldContext {
         }
     }
 
-    /// The request body of `text` for malformed-retry `attempt`.
+    /// What of `text` the teacher sees, and what stays around it.
+    pub(crate) fn teacher_text<'t>(&self, text: &'t str) -> TeacherText<'t> {
+        TeacherText::of(&self.protected, text)
+    }
+
+    /// The request body of `text` (a [`TeacherText::body`]) for
+    /// malformed-retry `attempt`.
     pub(crate) fn body(&self, text: &str, attempt: u32) -> RequestBody {
         let lang = self.config.lang.choose(text);
         let prompt = self.templates.render(lang, text);
@@ -191,12 +206,16 @@ impl FieldContext {
 }
 
 /// Rewrites `text`: up to `1 + malformed_retries` answers, each judged.
+/// The teacher sees only the [`TeacherText`] body; a rewrite that loses a
+/// protected token of the body is malformed (`lost-protected`).
 ///
 /// # Errors
 /// Only what must stop the run: a fatal refusal, a failed preflight, a
 /// cache failure.
-pub(crate) async fn rewrite_field(ctx: Arc<FieldContext>, text: String) -> Result<FieldOutcome> {
-    let mut last = Malformed::NoTags;
+pub(crate) async fn rewrite_field(ctx: Arc<FieldContext>, field: String) -> Result<FieldOutcome> {
+    let framed = ctx.teacher_text(&field);
+    let text = framed.body;
+    let mut last = Malformed::NoTags.as_str();
     let mut usage = Usage::default();
     for attempt in 0..=ctx.config.malformed_retries {
         if attempt > 0 {
@@ -204,7 +223,7 @@ pub(crate) async fn rewrite_field(ctx: Arc<FieldContext>, text: String) -> Resul
                 .malformed_retries
                 .fetch_add(1, Ordering::Relaxed);
         }
-        let body = ctx.body(&text, attempt);
+        let body = ctx.body(text, attempt);
         let completion: Completion = match ctx.answer(&body).await? {
             Ok(CachedAnswer::Completed(c)) => c,
             Ok(CachedAnswer::Rejected { status, message }) => {
@@ -221,18 +240,19 @@ pub(crate) async fn rewrite_field(ctx: Arc<FieldContext>, text: String) -> Resul
             }
         };
         usage = completion.usage;
-        match judge(&completion, &text, ctx.config.max_growth) {
-            Ok(rewrite) => {
+        match judge(&completion, text, ctx.config.max_growth) {
+            Ok(rewrite) if keeps_protected(&ctx.protected, text, &rewrite) => {
                 return Ok(FieldOutcome {
-                    result: FieldResult::Rewritten(rewrite),
+                    result: FieldResult::Rewritten(framed.around(&rewrite)),
                     usage,
                 });
             }
-            Err(cause) => last = cause,
+            Ok(_) => last = LOST_PROTECTED,
+            Err(cause) => last = cause.as_str(),
         }
     }
     Ok(FieldOutcome {
-        result: FieldResult::Failed(last.as_str().to_owned()),
+        result: FieldResult::Failed(last.to_owned()),
         usage,
     })
 }

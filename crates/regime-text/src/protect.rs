@@ -82,6 +82,12 @@ impl ProtectedTokens {
         self.with_first_updated()
     }
 
+    /// Protects each of `tokens` too (see [`Self::with_token`]).
+    #[must_use]
+    pub fn with_tokens<T: Into<String>>(self, tokens: impl IntoIterator<Item = T>) -> Self {
+        tokens.into_iter().fold(self, Self::with_token)
+    }
+
     /// Whether `<|…|>` specials are protected. Default: `true`.
     #[must_use]
     pub fn with_specials(mut self, on: bool) -> Self {
