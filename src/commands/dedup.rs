@@ -254,6 +254,15 @@ pub(crate) fn near_report(
 }
 
 fn summarize(report: &DedupReport, max: usize, stage: &str, dir: &Path, global: &GlobalArgs) {
+    if report.empty > 0 {
+        // Silent, this looks like a corpus without duplicates: `--on
+        // system` on a corpus without system prompts keeps every row.
+        tracing::warn!(
+            "{} of {} rows have no text in the fields chosen by --on: they are never compared and always kept",
+            report.empty,
+            report.rows
+        );
+    }
     for (cluster, size) in &report.oversized {
         tracing::warn!(
             "cluster {cluster} holds {size} rows (more than --max-cluster {max}): check for boilerplate or a too-low threshold"

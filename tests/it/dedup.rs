@@ -112,6 +112,7 @@ fn exact_removes_normalised_copies_and_keeps_the_first() {
     assert_eq!(report["duplicates"], 3);
     assert_eq!(report["clusters"], 2);
     assert_eq!(report["largest_cluster"], 3);
+    assert_eq!(report["empty"], 0);
 
     let clusters = read_parquet(&out.join("clusters.parquet"));
     let rows = clusters
@@ -384,5 +385,39 @@ fn priority_column_chooses_each_clusters_representative() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(says), "{stderr}");
         assert!(!out.join("manifest.json").exists());
+    }
+}
+
+#[test]
+fn rows_without_text_in_the_chosen_fields_are_counted_and_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut prompts: Vec<String> = (0..20).map(|i| format!("What is {i} plus {i}?")).collect();
+    prompts[5] = "  ".into();
+    prompts[6] = String::new();
+    let input = dir.path().join("in.parquet");
+    write_corpus(&input, &prompts);
+    for (on, empty) in [("user", 2), ("system", 20)] {
+        let out = dir.path().join(format!("on-{on}"));
+        let shown = run_expect(
+            regime()
+                .args(["dedup", "exact"])
+                .arg(&input)
+                .args(["--profile", "columns", "--fields"])
+                .arg(fields_file(dir.path()))
+                .args(["--on", on, "--out"])
+                .arg(&out),
+            0,
+        );
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        assert_eq!(report["empty"], empty);
+        assert_eq!(report["kept"], 20);
+        let stderr = String::from_utf8_lossy(&shown.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "{empty} of 20 rows have no text in the fields chosen by --on"
+            )),
+            "{stderr}"
+        );
     }
 }

@@ -393,6 +393,10 @@ impl ClusterMember {
 pub struct DedupReport {
     /// Rows read.
     pub rows: u64,
+    /// Rows whose chosen fields hold no text after normalisation: never
+    /// compared, always kept (all of them when `--on` names roles the
+    /// corpus lacks).
+    pub empty: u64,
     /// Rows kept.
     pub kept: u64,
     /// Rows removed as duplicates.
@@ -861,6 +865,7 @@ pub fn deduplicate(
     let mut clusterer = Clusterer::new(config, plan);
     let mut doc: u32 = plan.map_or(0, |p| p.candidates.index_docs);
     let mut rows = 0u64;
+    let mut empty = 0u64;
     let mut kept = 0u64;
     for batch in batches {
         let batch = batch?;
@@ -900,6 +905,7 @@ pub fn deduplicate(
             .collect();
         let mut keep = Vec::with_capacity(text.num_rows());
         for (row, p) in prepared.into_iter().enumerate() {
+            empty += u64::from(p.content.is_empty());
             let row_id = batch.row_id(row).as_u64();
             let id = ids.as_ref().and_then(|f| f(row));
             let member = ClusterMember::corpus_row(row_id, id.clone());
@@ -962,6 +968,7 @@ pub fn deduplicate(
     }
     let report = DedupReport {
         rows,
+        empty,
         kept,
         duplicates: rows - kept,
         clusters: sizes.len() as u64,

@@ -195,6 +195,7 @@ mod tests {
         let near = NearConfig::datatrove();
         let report = DedupReport {
             rows: 100,
+            empty: 0,
             kept: 90,
             duplicates: 10,
             clusters: 4,
