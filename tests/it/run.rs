@@ -17,9 +17,10 @@ fn pipelines() -> PathBuf {
 }
 
 /// The stage names of the quickstart recipe, in order.
-const QUICKSTART: [&str; 7] = [
+const QUICKSTART: [&str; 8] = [
     "inspect",
     "profile-raw",
+    "planted",
     "prompt-dedup",
     "condition-a",
     "condition-c",
@@ -54,6 +55,12 @@ fn quickstart_recipe_runs_every_stage_skips_on_rerun_and_reruns_from_a_changed_o
     for stage in ["prompt-dedup", "condition-a", "condition-c"] {
         assert!(!parquet_files(&out.join(stage)).is_empty(), "{stage}");
     }
+    // The planted copies are found, and all of them removed.
+    let dedup: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("prompt-dedup/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(dedup["sample_dup_rate"], 0.75);
+    assert_eq!(dedup["after"]["sample_dup_rate"], 0.0);
     let html = std::fs::read_to_string(out.join("run.html")).unwrap();
     for stage in QUICKSTART {
         assert!(
@@ -84,9 +91,9 @@ fn quickstart_recipe_runs_every_stage_skips_on_rerun_and_reruns_from_a_changed_o
     let copy = dir.path().join("copy.toml");
     std::fs::write(&copy, changed).unwrap();
     let third = run_expect(regime().arg("run").arg(&copy).arg("--out").arg(&out), 0);
-    assert_eq!(ran(&third.stderr), QUICKSTART[4..]);
+    assert_eq!(ran(&third.stderr), QUICKSTART[5..]);
     for (i, stage) in QUICKSTART.iter().enumerate() {
-        assert_eq!(manifest(&out, stage) == before[i], i < 4, "{stage}");
+        assert_eq!(manifest(&out, stage) == before[i], i < 5, "{stage}");
     }
 }
 
