@@ -85,6 +85,8 @@ pub struct LineChart {
     pub log_y: bool,
     /// Horizontal reference lines (y value, label).
     pub hlines: Vec<(f64, String)>,
+    /// Vertical reference lines (x value, label), e.g. a threshold.
+    pub vlines: Vec<(f64, String)>,
 }
 
 /// Labelled bars.
@@ -318,7 +320,7 @@ impl LineChart {
             );
             return svg;
         }
-        let (mut x0, mut x1, mut y0, mut y1) = bounds(&pts, &self.hlines);
+        let (mut x0, mut x1, mut y0, mut y1) = bounds(&pts, &self.hlines, &self.vlines);
         if x1 <= x0 {
             (x0, x1) = if self.log_x {
                 (x0 / 2.0, x1 * 2.0)
@@ -358,6 +360,23 @@ impl LineChart {
                 PALETTE[3],
                 WIDTH - RIGHT - 2.0,
                 py - 3.0,
+                PALETTE[3],
+                escape(label)
+            );
+        }
+        for (x, label) in &self.vlines {
+            if !(x0..=x1).contains(x) || (self.log_x && *x <= 0.0) {
+                continue;
+            }
+            let px = f.px(*x);
+            let _ = write!(
+                svg,
+                "<line x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{TOP:.1}\" y2=\"{:.1}\" stroke=\"{}\" stroke-dasharray=\"5 3\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" fill=\"{}\">{}</text>",
+                HEIGHT - BOTTOM,
+                PALETTE[3],
+                px + 3.0,
+                TOP + 10.0,
                 PALETTE[3],
                 escape(label)
             );
@@ -402,7 +421,11 @@ impl LineChart {
     }
 }
 
-fn bounds(pts: &[(f64, f64)], hlines: &[(f64, String)]) -> (f64, f64, f64, f64) {
+fn bounds(
+    pts: &[(f64, f64)],
+    hlines: &[(f64, String)],
+    vlines: &[(f64, String)],
+) -> (f64, f64, f64, f64) {
     let mut b = (
         f64::INFINITY,
         f64::NEG_INFINITY,
@@ -414,6 +437,9 @@ fn bounds(pts: &[(f64, f64)], hlines: &[(f64, String)]) -> (f64, f64, f64, f64) 
     }
     for (y, _) in hlines {
         b = (b.0, b.1, b.2.min(*y), b.3.max(*y));
+    }
+    for (x, _) in vlines.iter().filter(|(x, _)| x.is_finite()) {
+        b = (b.0.min(*x), b.1.max(*x), b.2, b.3);
     }
     b
 }
@@ -464,6 +490,11 @@ pub fn fmt_value(v: f64) -> String {
     }
 }
 
+/// Whether `v` is a whole number that prints exactly without decimals.
+fn is_whole(v: f64) -> bool {
+    v.fract() == 0.0 && v.abs() < 1e15
+}
+
 impl BarChart {
     /// Renders the chart.
     #[must_use]
@@ -478,6 +509,16 @@ impl BarChart {
             y1: top * 1.12,
             log_x: false,
             log_y: false,
+        };
+        // Counts print as counts ("168", not "168.0"); a chart with any
+        // fractional value prints every value alike.
+        let whole = self.bars.iter().all(|b| is_whole(b.1));
+        let value_text = |v: f64| {
+            if whole {
+                format!("{v:.0}")
+            } else {
+                fmt_value(v)
+            }
         };
         let yt = nice_ticks(0.0, f.y1, 5);
         for y in yt {
@@ -504,10 +545,10 @@ impl BarChart {
                 f.py(0.0) - y,
                 PALETTE[i % PALETTE.len()],
                 escape(label),
-                fmt_value(*v),
+                value_text(*v),
                 f64::midpoint(a, b),
                 y - 3.0,
-                fmt_value(*v),
+                value_text(*v),
                 f64::midpoint(a, b),
                 HEIGHT - BOTTOM + 15.0,
                 escape(label)
@@ -571,6 +612,7 @@ mod tests {
             log_x: false,
             log_y: true,
             hlines: vec![],
+            vlines: vec![],
         };
         let svg = c.to_svg();
         assert_eq!(svg.matches("<circle").count(), 2);
@@ -590,6 +632,12 @@ mod tests {
             bars: vec![("A".into(), 80.0), ("B".into(), 60.0)],
         };
         let svg = b.to_svg();
-        assert!(svg.contains(">A<") && svg.contains(">80.00<"));
+        assert!(svg.contains(">A<") && svg.contains(">80<") && svg.contains(">60<"));
+        let b = BarChart {
+            bars: vec![("A".into(), 80.0), ("B".into(), 62.5)],
+            ..b
+        };
+        let svg = b.to_svg();
+        assert!(svg.contains(">80.00<") && svg.contains(">62.50<"));
     }
 }

@@ -72,9 +72,17 @@ fn subtitle(report: &DedupReport) -> String {
 #[must_use]
 pub fn dedup_page(report: &DedupReport) -> HtmlPage {
     let subtitle = subtitle(report);
-    let figures = vec![
+    let mut figures = vec![
         ("rows".into(), report.rows.to_string()),
         ("kept".into(), report.kept.to_string()),
+    ];
+    if report.empty > 0 {
+        figures.push((
+            "rows without text (never compared)".into(),
+            report.empty.to_string(),
+        ));
+    }
+    figures.extend([
         (
             "duplicates".into(),
             format!(
@@ -85,7 +93,7 @@ pub fn dedup_page(report: &DedupReport) -> HtmlPage {
         ),
         ("clusters (≥ 2 rows)".into(), report.clusters.to_string()),
         ("largest cluster".into(), report.largest_cluster.to_string()),
-    ];
+    ]);
     let mut summary = Section::new("Summary").with(Block::KeyFigures(figures));
     if !report.oversized.is_empty() {
         summary = summary
@@ -120,6 +128,12 @@ pub fn dedup_page(report: &DedupReport) -> HtmlPage {
                 log_x: false,
                 log_y: false,
                 hlines: vec![(0.5, "P = 0.5".into())],
+                vlines: report
+                    .near
+                    .and_then(|n| n.verify)
+                    .map(|t| (t, format!("verified at J ≥ {t}")))
+                    .into_iter()
+                    .collect(),
             }
             .to_svg(),
         );
@@ -212,6 +226,12 @@ mod tests {
         assert!(html.contains("14 bands × 8 rows"));
         assert!(html.contains("10 (10.00%)"));
         assert!(html.contains("larger than --max-cluster"));
+        // The verification threshold is marked on the S-curve; counts are
+        // whole numbers.
+        let t = near.verify.unwrap();
+        assert!(html.contains(&format!("verified at J ≥ {t}")));
+        assert!(html.contains(">2</text>") && !html.contains(">2.0</text>"));
+        assert!(!html.contains("without text"));
         // The S-curve table lists J = 0.50 … 0.95.
         assert!(html.contains("<td>0.50</td>") && html.contains("<td>0.95</td>"));
         let exact = DedupReport {

@@ -76,6 +76,7 @@ fn profile_chart(
         log_x: false,
         log_y,
         hlines,
+        vlines: Vec::new(),
     }
 }
 
@@ -439,6 +440,7 @@ pub fn compare_page(models: &[ComparedModel<'_>], trajectory: Option<&Trajectory
             log_x: false,
             log_y: false,
             hlines: Vec::new(),
+            vlines: Vec::new(),
         };
         page = page.with_section(
             Section::new(format!("Trajectory (reference: {})", t.reference))
