@@ -92,6 +92,21 @@ fn quickstart_recipe_runs_every_stage_skips_on_rerun_and_reruns_from_a_changed_o
     std::fs::write(&copy, changed).unwrap();
     let third = run_expect(regime().arg("run").arg(&copy).arg("--out").arg(&out), 0);
     assert_eq!(ran(&third.stderr), QUICKSTART[5..]);
+    // Each stage says why it runs: its own change, a stage it reads, or
+    // only the rule that every stage after one that runs runs too.
+    let stderr = String::from_utf8_lossy(&third.stderr);
+    for (stage, why) in [
+        ("condition-c", "options changed"),
+        ("compare-a-c", "reads `condition-c`, which runs"),
+        ("audit-prompts", "after `condition-c`, which runs"),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(&format!(" {stage} (")) && l.ends_with(&format!(": {why}"))),
+            "{stage}: {why}\n{stderr}"
+        );
+    }
     for (i, stage) in QUICKSTART.iter().enumerate() {
         assert_eq!(manifest(&out, stage) == before[i], i < 5, "{stage}");
     }
@@ -269,6 +284,13 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     for stage in QUICKSTART {
         assert!(stdout.contains(&format!(". {stage} [")), "{stdout}");
     }
+    // Nothing has run: every stage runs for its own sake, none "after" the
+    // first.
+    assert_eq!(
+        stdout.matches("]: run (not run yet)\n").count(),
+        QUICKSTART.len(),
+        "{stdout}"
+    );
     assert!(stdout.contains("regime condition c "), "{stdout}");
     assert!(!out.exists());
     let output = run_expect(

@@ -136,18 +136,23 @@ pub(crate) fn decide(plan: &Plan, selection: Selection<'_>) -> anyhow::Result<Ve
     let mut decisions = Vec::with_capacity(plan.stages.len());
     match selection {
         Selection::All => {
-            let mut dirty: Option<String> = None;
+            let mut first_run: Option<&str> = None;
             for stage in &plan.stages {
-                let decision = if let Some(first) = &dirty {
-                    Decision::Run(format!("after `{first}`"))
-                } else {
-                    match stale(stage, record.as_ref()) {
+                let decision = match first_run {
+                    None => match stale(stage, record.as_ref()) {
                         None => Decision::Skip,
                         Some(why) => {
-                            dirty = Some(stage.name.clone());
+                            first_run = Some(&stage.name);
                             Decision::Run(why)
                         }
-                    }
+                    },
+                    // Every stage after one that runs runs too, so its
+                    // inputs are not hashed. The reason is the nearest one:
+                    // its own record, else a stage it reads, else the rule.
+                    Some(first) => Decision::Run(
+                        stale_record(stage, record.as_ref())
+                            .unwrap_or_else(|| cascade_reason(plan, stage, &decisions, first)),
+                    ),
                 };
                 decisions.push(decision);
             }
@@ -192,8 +197,46 @@ pub(crate) fn decide(plan: &Plan, selection: Selection<'_>) -> anyhow::Result<Ve
     Ok(decisions)
 }
 
-/// Why `stage` must run, or `None` when its record and manifest match.
+/// Why a stage whose own record is current runs once `first` runs: the
+/// latest stage it reads that runs, else the rule that every stage after a
+/// stage that runs runs too.
+fn cascade_reason(
+    plan: &Plan,
+    stage: &PlannedStage,
+    decisions: &[Decision],
+    first: &str,
+) -> String {
+    let upstream = stage
+        .after
+        .iter()
+        .copied()
+        .filter(|&d| matches!(decisions.get(d), Some(Decision::Run(_))))
+        .max();
+    match upstream.and_then(|d| plan.stages.get(d)) {
+        Some(upstream) => format!("reads `{}`, which runs", upstream.name),
+        None => format!("after `{first}`, which runs"),
+    }
+}
+
+/// Why `stage` must run, or `None` when its record, manifest and inputs
+/// match.
 fn stale(stage: &PlannedStage, record: Option<&RunRecord>) -> Option<String> {
+    if let Some(why) = stale_record(stage, record) {
+        return Some(why);
+    }
+    let recorded = record
+        .and_then(|r| r.stages.iter().find(|s| s.name == stage.name))
+        .map(|s| &s.inputs);
+    match fingerprint(stage) {
+        Ok(inputs) if Some(&inputs) == recorded => None,
+        Ok(_) => Some("inputs changed".into()),
+        Err(_) => Some("inputs missing".into()),
+    }
+}
+
+/// Why `stage` must run by its record and manifest alone (without hashing
+/// its inputs), or `None` when they match.
+fn stale_record(stage: &PlannedStage, record: Option<&RunRecord>) -> Option<String> {
     let Some(done) = record.and_then(|r| r.stages.iter().find(|s| s.name == stage.name)) else {
         return Some("not run yet".into());
     };
@@ -208,13 +251,8 @@ fn stale(stage: &PlannedStage, record: Option<&RunRecord>) -> Option<String> {
         return Some("options changed".into());
     }
     match hash_file(&stage.dir.join(MANIFEST_FILE)) {
-        Ok((_, hash)) if format!("{hash:032x}") == done.manifest_xxh3 => {}
-        _ => return Some("outputs changed or missing".into()),
-    }
-    match fingerprint(stage) {
-        Ok(inputs) if inputs == done.inputs => None,
-        Ok(_) => Some("inputs changed".into()),
-        Err(_) => Some("inputs missing".into()),
+        Ok((_, hash)) if format!("{hash:032x}") == done.manifest_xxh3 => None,
+        _ => Some("outputs changed or missing".into()),
     }
 }
 
