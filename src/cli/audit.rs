@@ -2,6 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
+use super::number::at_least;
 use super::{DedupOptions, InputArgs};
 
 /// Check prompt duplication against limits (a CI gate; never writes data).
@@ -46,13 +47,15 @@ pub(crate) struct AuditPromptsArgs {
     pub(crate) max_template_share: Option<f64>,
     /// Audit a uniform random sample of N rows instead of all of them
     /// (N ≥ 1).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Sampling")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(1_u64), help_heading = "Sampling")]
     pub(crate) sample: Option<u64>,
     /// Seed of the row sample.
     #[arg(
         long,
         default_value_t = 0,
         env = "REGIME_SEED",
+        allow_negative_numbers = true,
+        value_parser = at_least(0_u64),
         help_heading = "Sampling"
     )]
     pub(crate) seed: u64,

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::number::{at_least, between};
 use super::{InputArgs, OutputArgs};
 
 /// Build a controlled training-data condition.
@@ -48,19 +49,19 @@ pub(crate) struct ConditionCArgs {
     #[command(flatten)]
     pub(crate) output: OutputArgs,
     /// Share of rows (in input order) forming D1.
-    #[arg(long, default_value_t = regime_conditions::DEFAULT_SPLIT, value_name = "SHARE")]
+    #[arg(long, default_value_t = regime_conditions::DEFAULT_SPLIT, value_name = "SHARE", allow_negative_numbers = true)]
     pub(crate) split: f64,
     /// Share of D1 to keep and repeat; must equal 1/repeat [default: 0.1].
-    #[arg(long, value_name = "SHARE")]
+    #[arg(long, value_name = "SHARE", allow_negative_numbers = true)]
     pub(crate) fraction: Option<f64>,
     /// Copies of each kept row [default: 10, or 1/fraction].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = between(0_u16, u16::MAX))]
     pub(crate) repeat: Option<u16>,
     /// How copies are laid out inside the D1 phase.
     #[arg(long, value_enum, default_value_t = LayoutArg::Shuffled)]
     pub(crate) layout: LayoutArg,
     /// RNG seed.
-    #[arg(long, default_value_t = 0, env = "REGIME_SEED")]
+    #[arg(long, default_value_t = 0, env = "REGIME_SEED", allow_negative_numbers = true, value_parser = at_least(0_u64))]
     pub(crate) seed: u64,
 }
 
@@ -74,7 +75,7 @@ pub(crate) struct ConditionDArgs {
     #[command(flatten)]
     pub(crate) output: OutputArgs,
     /// Share of rows (in input order) forming D1, the part rewritten.
-    #[arg(long, default_value_t = regime_conditions::DEFAULT_SPLIT, value_name = "SHARE")]
+    #[arg(long, default_value_t = regime_conditions::DEFAULT_SPLIT, value_name = "SHARE", allow_negative_numbers = true)]
     pub(crate) split: f64,
     /// Teacher server base URL (`http://host:port`, with or without `/v1`);
     /// not needed by --dry-run and --export-batch, which send nothing.
@@ -99,13 +100,14 @@ pub(crate) struct ConditionDArgs {
     pub(crate) cache_dir: Option<PathBuf>,
     /// Most requests in flight (≈ 1–2 × the server's batch size; vLLM queues
     /// rather than answering 429, so this is the main knob).
-    #[arg(long, default_value_t = 64, value_name = "N", help_heading = "Teacher")]
+    #[arg(long, default_value_t = 64, value_name = "N", allow_negative_numbers = true, value_parser = at_least(1_usize), help_heading = "Teacher")]
     pub(crate) concurrency: usize,
     /// Per-request timeout in seconds (a timed-out request is retried).
     #[arg(
         long,
         default_value_t = 600.0,
         value_name = "SECS",
+        allow_negative_numbers = true,
         help_heading = "Teacher"
     )]
     pub(crate) timeout: f64,
@@ -114,31 +116,34 @@ pub(crate) struct ConditionDArgs {
         long,
         default_value_t = 10.0,
         value_name = "SECS",
+        allow_negative_numbers = true,
         help_heading = "Teacher"
     )]
     pub(crate) connect_timeout: f64,
     /// Requests per minute, at most.
-    #[arg(long, value_name = "N", help_heading = "Teacher")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(0_u32), help_heading = "Teacher")]
     pub(crate) rpm: Option<u32>,
     /// Tokens per minute, at most (prompt estimate + `max_tokens` per request).
-    #[arg(long, value_name = "N", help_heading = "Teacher")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(0_u32), help_heading = "Teacher")]
     pub(crate) tpm: Option<u32>,
     /// Retries of connect errors, timeouts, resets and HTTP 408, 409, 429,
     /// 500, 502, 503, 504 (exponential backoff with full jitter, honouring
     /// Retry-After).
-    #[arg(long, default_value_t = 8, value_name = "N", help_heading = "Teacher")]
+    #[arg(long, default_value_t = 8, value_name = "N", allow_negative_numbers = true, value_parser = at_least(0_u32), help_heading = "Teacher")]
     pub(crate) max_retries: u32,
     /// First backoff ceiling in milliseconds (doubles per retry, up to 60 s).
     #[arg(
         long,
         default_value_t = 500,
         value_name = "MS",
+        allow_negative_numbers = true,
+        value_parser = at_least(0_u64),
         help_heading = "Teacher"
     )]
     pub(crate) backoff_base_ms: u64,
     /// Retries of a malformed answer (no `<output>` tags, `finish_reason`
     /// length, empty, too long), each with the next seed.
-    #[arg(long, default_value_t = 2, value_name = "N", help_heading = "Rewrite")]
+    #[arg(long, default_value_t = 2, value_name = "N", allow_negative_numbers = true, value_parser = at_least(0_u32), help_heading = "Rewrite")]
     pub(crate) malformed_retries: u32,
     /// What a field that cannot be rewritten does to its row.
     #[arg(long, value_enum, default_value_t = OnFailureArg::KeepOriginal, help_heading = "Rewrite")]
@@ -158,7 +163,7 @@ pub(crate) struct ConditionDArgs {
     #[arg(long, value_enum, default_value_t = LangArg::Auto, help_heading = "Rewrite")]
     pub(crate) lang: LangArg,
     /// Han share at and above which `--lang auto` uses the Chinese template.
-    #[arg(long, default_value_t = regime_conditions::DEFAULT_HAN_THRESHOLD, value_name = "SHARE", help_heading = "Rewrite")]
+    #[arg(long, default_value_t = regime_conditions::DEFAULT_HAN_THRESHOLD, value_name = "SHARE", allow_negative_numbers = true, help_heading = "Rewrite")]
     pub(crate) han_threshold: f64,
     /// Replace the English template (must contain `{text}` once).
     #[arg(long, value_name = "FILE", help_heading = "Rewrite")]
@@ -171,6 +176,7 @@ pub(crate) struct ConditionDArgs {
         long,
         default_value_t = 0.7,
         value_name = "T",
+        allow_negative_numbers = true,
         help_heading = "Rewrite"
     )]
     pub(crate) temperature: f64,
@@ -179,17 +185,20 @@ pub(crate) struct ConditionDArgs {
         long,
         default_value_t = 0.8,
         value_name = "P",
+        allow_negative_numbers = true,
         help_heading = "Rewrite"
     )]
     pub(crate) top_p: f64,
     /// Top-k sampling (0: not sent, for APIs that reject the field).
-    #[arg(long, default_value_t = 20, value_name = "K", help_heading = "Rewrite")]
+    #[arg(long, default_value_t = 20, value_name = "K", allow_negative_numbers = true, value_parser = at_least(0_u32), help_heading = "Rewrite")]
     pub(crate) top_k: u32,
     /// Sampling seed (a malformed answer is retried with seed + 1, + 2, …).
     #[arg(
         long,
         default_value_t = 0,
         env = "REGIME_SEED",
+        allow_negative_numbers = true,
+        value_parser = at_least(0_u64),
         help_heading = "Rewrite"
     )]
     pub(crate) seed: u64,
@@ -198,6 +207,8 @@ pub(crate) struct ConditionDArgs {
         long,
         default_value_t = 4096,
         value_name = "N",
+        allow_negative_numbers = true,
+        value_parser = at_least(1_u32),
         help_heading = "Rewrite"
     )]
     pub(crate) max_tokens: u32,
@@ -207,6 +218,7 @@ pub(crate) struct ConditionDArgs {
         long,
         default_value_t = 3.0,
         value_name = "X",
+        allow_negative_numbers = true,
         help_heading = "Rewrite"
     )]
     pub(crate) max_growth: f64,
@@ -216,7 +228,7 @@ pub(crate) struct ConditionDArgs {
     #[arg(long, value_name = "JSON", help_heading = "Rewrite")]
     pub(crate) extra_body: Option<String>,
     /// Rewrite only the first N rows of D1 and write only them (a trial).
-    #[arg(long, value_name = "N", help_heading = "Rewrite")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(0_u64), help_heading = "Rewrite")]
     pub(crate) limit: Option<u64>,
     /// One more protected token (repeatable): kept out of the teacher's
     /// text at either end of a field, and required back, in order, inside
@@ -228,7 +240,12 @@ pub(crate) struct ConditionDArgs {
     #[arg(long, help_heading = "Modes")]
     pub(crate) dry_run: bool,
     /// Price per 1,000 tokens, for --dry-run's cost estimate.
-    #[arg(long, value_name = "PRICE", help_heading = "Modes")]
+    #[arg(
+        long,
+        value_name = "PRICE",
+        allow_negative_numbers = true,
+        help_heading = "Modes"
+    )]
     pub(crate) price_per_1k: Option<f64>,
     /// Write the requests not yet in the cache as an OpenAI batch file
     /// (for `vllm run-batch` or a batch API); send and write nothing else.

@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::number::at_least;
 use super::{InputArgs, OutputArgs};
 
 /// Remove duplicate rows from a corpus (condition A's de-duplication).
@@ -50,6 +51,8 @@ pub(crate) struct DedupCommon {
         long,
         default_value_t = 1000,
         value_name = "N",
+        allow_negative_numbers = true,
+        value_parser = at_least(0_usize),
         help_heading = "Dedup options"
     )]
     pub(crate) max_cluster: usize,
@@ -80,18 +83,23 @@ pub(crate) struct DedupNearArgs {
     pub(crate) preset: PresetArg,
     /// Target Jaccard threshold: chooses bands × rows (112 hashes) whose
     /// S-curve midpoint is nearest, and verifies at this threshold.
-    #[arg(long, value_name = "J", help_heading = "Dedup options")]
+    #[arg(
+        long,
+        value_name = "J",
+        allow_negative_numbers = true,
+        help_heading = "Dedup options"
+    )]
     pub(crate) threshold: Option<f64>,
     /// Skip verification: every candidate component is a cluster.
     #[arg(long, help_heading = "Dedup options")]
     pub(crate) no_verify: bool,
     /// Seed of the MinHash functions.
-    #[arg(long, default_value_t = 1, help_heading = "Dedup options")]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = at_least(0_u64), help_heading = "Dedup options")]
     pub(crate) seed: u64,
     /// Signature phase only, for the I-th of N contiguous blocks of rows:
     /// writes the block's sorted band runs to `--out` for a later
     /// `--merge` (0-based I).
-    #[arg(long, value_name = "I/N", value_parser = super::profile::parse_shard, conflicts_with_all = ["merge", "save_index", "against"], help_heading = "Scale options")]
+    #[arg(long, value_name = "I/N", value_parser = super::profile::parse_shard, allow_hyphen_values = true, conflicts_with_all = ["merge", "save_index", "against"], help_heading = "Scale options")]
     pub(crate) shard: Option<(u64, u64)>,
     /// Merge phase: take the band runs from these `--shard` outputs (every
     /// shard of one split, same corpus and settings) instead of computing
@@ -108,7 +116,7 @@ pub(crate) struct DedupNearArgs {
     pub(crate) against: Option<std::path::PathBuf>,
     /// Rows whose band keys are held in memory before a sorted run is
     /// written to disk (12 bytes × bands each).
-    #[arg(long, default_value_t = regime_dedup::DEFAULT_RUN_DOCS, value_name = "N", help_heading = "Scale options")]
+    #[arg(long, default_value_t = regime_dedup::DEFAULT_RUN_DOCS, value_name = "N", allow_negative_numbers = true, value_parser = at_least(0_usize), help_heading = "Scale options")]
     pub(crate) run_rows: usize,
 }
 

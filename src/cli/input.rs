@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::number::{at_least, between};
+
 /// Which corpus files to read and how to find their text.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Input options")]
@@ -46,10 +48,10 @@ pub(crate) struct OutputArgs {
     pub(crate) overwrite: bool,
     /// Maximum rows per parquet row group (at least 1).
     #[arg(long, default_value_t = regime_corpus::DEFAULT_ROW_GROUP_ROWS, value_name = "N",
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+          allow_negative_numbers = true, value_parser = at_least(1_usize))]
     pub(crate) row_group_rows: usize,
     /// zstd compression level of the parquet outputs (1–22).
     #[arg(long, default_value_t = regime_corpus::DEFAULT_ZSTD_LEVEL, value_name = "LEVEL",
-          value_parser = clap::value_parser!(i32).range(1..=22))]
+          allow_negative_numbers = true, value_parser = between(1_i32, 22))]
     pub(crate) zstd_level: i32,
 }

@@ -6,6 +6,7 @@ mod condition;
 mod dedup;
 mod input;
 mod inspect;
+mod number;
 mod profile;
 mod prompt_dedup;
 mod quickstart;
@@ -83,4 +84,64 @@ pub(crate) enum Command {
     Synth(SynthArgs),
     /// Export a condition d teacher cache (requests, answers, usage) to parquet.
     TeacherCache(TeacherCacheArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::any::TypeId;
+
+    use clap::error::ErrorKind;
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// Every option taking a number hands `-1` to its parser, which names
+    /// the option and what it allows, instead of clap reading `-1` as an
+    /// unknown flag ("unexpected argument '-1' found").
+    #[test]
+    fn numeric_options_answer_a_negative_value_with_their_range() {
+        fn walk(cmd: &clap::Command, path: &[&str], checked: &mut usize) {
+            let whole = [
+                TypeId::of::<u8>(),
+                TypeId::of::<u16>(),
+                TypeId::of::<u32>(),
+                TypeId::of::<u64>(),
+                TypeId::of::<usize>(),
+                TypeId::of::<i32>(),
+                TypeId::of::<i64>(),
+                TypeId::of::<(u64, u64)>(),
+            ];
+            for arg in cmd.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                if !arg.get_action().takes_values() {
+                    continue;
+                }
+                let id = arg.get_value_parser().type_id();
+                let is_whole = whole.iter().any(|t| id == *t);
+                if !is_whole && id != TypeId::of::<f64>() {
+                    continue;
+                }
+                let flag = format!("--{long}");
+                let mut argv = path.to_vec();
+                argv.extend([flag.as_str(), "-1"]);
+                let err = Cli::try_parse_from(&argv).expect_err(&flag);
+                assert_ne!(err.kind(), ErrorKind::UnknownArgument, "{argv:?}: {err}");
+                if is_whole {
+                    assert_eq!(err.kind(), ErrorKind::ValueValidation, "{argv:?}: {err}");
+                    let text = err.to_string();
+                    assert!(text.contains(&flag), "{argv:?}: {text}");
+                    assert!(!text.contains("invalid digit"), "{argv:?}: {text}");
+                }
+                *checked += 1;
+            }
+            for sub in cmd.get_subcommands() {
+                let mut path = path.to_vec();
+                path.push(sub.get_name());
+                walk(sub, &path, checked);
+            }
+        }
+        let mut checked = 0;
+        walk(&Cli::command(), &["regime"], &mut checked);
+        assert!(checked >= 40, "only {checked} numeric options found");
+    }
 }

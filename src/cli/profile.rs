@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::InputArgs;
+use super::number::{at_least, between};
 
 /// Coverage, diversity, n-gram frequency, duplication and Gopher repetition
 /// statistics of a corpus, per role and overall.
@@ -37,19 +38,19 @@ pub(crate) struct ProfileArgs {
     #[arg(long, value_name = "PATH", env = "REGIME_TOKENIZER")]
     pub(crate) tokenizer: Option<PathBuf>,
     /// Largest n of the n-gram figures (1–4).
-    #[arg(long, default_value_t = regime_stats::DEFAULT_MAX_N, value_name = "N")]
+    #[arg(long, default_value_t = regime_stats::DEFAULT_MAX_N, value_name = "N", allow_negative_numbers = true, value_parser = between(1_usize, regime_stats::MAX_N))]
     pub(crate) max_n: usize,
     /// Entries in each top-k list (`ngrams.parquet`, `top` in the report);
     /// 0 lists none and leaves every other figure as it is.
-    #[arg(long, default_value_t = regime_stats::DEFAULT_TOP_K, value_name = "K")]
+    #[arg(long, default_value_t = regime_stats::DEFAULT_TOP_K, value_name = "K", allow_negative_numbers = true, value_parser = at_least(0_usize))]
     pub(crate) top_k: usize,
     /// Memory for exact n-gram tables (e.g. 512M, 4G); past it the largest
     /// tables switch to HyperLogLog + space-saving sketches and the report
     /// marks those figures `exact: false` with their error bounds.
-    #[arg(long, default_value = "4G", value_name = "SIZE", value_parser = parse_size, env = "REGIME_MEMORY_BUDGET")]
+    #[arg(long, default_value = "4G", value_name = "SIZE", value_parser = parse_size, allow_hyphen_values = true, env = "REGIME_MEMORY_BUDGET")]
     pub(crate) memory_budget: u64,
     /// Counters per space-saving sketch (sketch mode only).
-    #[arg(long, default_value_t = regime_stats::DEFAULT_SKETCH_CAPACITY, value_name = "K")]
+    #[arg(long, default_value_t = regime_stats::DEFAULT_SKETCH_CAPACITY, value_name = "K", allow_negative_numbers = true, value_parser = at_least(1_usize))]
     pub(crate) sketch_capacity: usize,
     /// Categorical columns to report coverage for (comma-separated):
     /// string, integer, boolean or dictionary-of-string columns.
@@ -57,7 +58,7 @@ pub(crate) struct ProfileArgs {
     pub(crate) by: Vec<String>,
     /// Process only block I of N and write a partial state for `regime
     /// merge`. Not with `--compare`, which reads both corpora whole.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "compare")]
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, allow_hyphen_values = true, conflicts_with = "compare")]
     pub(crate) shard: Option<(u64, u64)>,
     /// Also measure the near-duplicate share: the share of samples `regime
     /// dedup near` (datatrove preset, every text field) would remove. Two
@@ -65,7 +66,7 @@ pub(crate) struct ProfileArgs {
     #[arg(long, conflicts_with_all = ["shard", "compare"])]
     pub(crate) near: bool,
     /// Worker threads (default: available cores).
-    #[arg(long, short = 'j', value_name = "N", env = "REGIME_THREADS")]
+    #[arg(long, short = 'j', value_name = "N", env = "REGIME_THREADS", allow_negative_numbers = true, value_parser = at_least(0_usize))]
     pub(crate) threads: Option<usize>,
 }
 

@@ -3,6 +3,7 @@
 
 use clap::Args;
 
+use super::number::at_least;
 use super::{InputArgs, OutputArgs};
 
 /// Remove prompt segments duplicated across the fields of each sample.
@@ -58,7 +59,7 @@ pub(crate) struct DedupOptions {
     )]
     pub(crate) priority: Vec<String>,
     /// Minimum normalised characters of a canonical segment.
-    #[arg(long, default_value_t = regime_dedup::DEFAULT_MIN_CHARS, value_name = "N")]
+    #[arg(long, default_value_t = regime_dedup::DEFAULT_MIN_CHARS, value_name = "N", allow_negative_numbers = true, value_parser = at_least(1_usize))]
     pub(crate) min_chars: usize,
     /// Match case-insensitively.
     #[arg(long)]
@@ -68,9 +69,9 @@ pub(crate) struct DedupOptions {
     #[arg(long = "protect", value_name = "TOKEN", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub(crate) protect: Vec<String>,
     /// Templates listed in the report.
-    #[arg(long, default_value_t = regime_dedup::DEFAULT_TOP_TEMPLATES, value_name = "N")]
+    #[arg(long, default_value_t = regime_dedup::DEFAULT_TOP_TEMPLATES, value_name = "N", allow_negative_numbers = true, value_parser = at_least(0_usize))]
     pub(crate) top: usize,
     /// Worst samples listed in the report.
-    #[arg(long, default_value_t = regime_dedup::DEFAULT_WORST, value_name = "N")]
+    #[arg(long, default_value_t = regime_dedup::DEFAULT_WORST, value_name = "N", allow_negative_numbers = true, value_parser = at_least(0_usize))]
     pub(crate) worst: usize,
 }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::number::at_least;
+
 /// How eigenvalues are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum EsdArg {
@@ -38,6 +40,8 @@ pub(crate) struct SpectralSelectArgs {
     #[arg(
         long,
         default_value_t = 8,
+        allow_negative_numbers = true,
+        value_parser = at_least(0_usize),
         value_name = "M",
         env = "REGIME_SPECTRAL_MIN_EVALS",
         help_heading = "Input options"
@@ -47,6 +51,8 @@ pub(crate) struct SpectralSelectArgs {
     #[arg(
         long,
         default_value_t = 15_000,
+        allow_negative_numbers = true,
+        value_parser = at_least(0_usize),
         value_name = "M",
         env = "REGIME_SPECTRAL_MAX_EVALS",
         help_heading = "Input options"
@@ -56,6 +62,8 @@ pub(crate) struct SpectralSelectArgs {
     #[arg(
         long,
         default_value_t = 50_000,
+        allow_negative_numbers = true,
+        value_parser = at_least(0_usize),
         value_name = "N",
         env = "REGIME_SPECTRAL_MAX_N",
         help_heading = "Input options"
@@ -72,7 +80,7 @@ pub(crate) struct SpectralSelectArgs {
     #[arg(long, value_enum, default_value_t = EsdArg::Auto, env = "REGIME_SPECTRAL_ESD", help_heading = "Input options")]
     pub(crate) esd: EsdArg,
     /// Worker threads (one matrix per worker) [default: all cores].
-    #[arg(long, short = 'j', value_name = "N", env = "REGIME_THREADS")]
+    #[arg(long, short = 'j', value_name = "N", env = "REGIME_THREADS", allow_negative_numbers = true, value_parser = at_least(0_usize))]
     pub(crate) threads: Option<usize>,
 }
 

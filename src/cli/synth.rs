@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::OutputArgs;
+use super::number::at_least;
 
 /// Generate corpora with known properties, for testing pipelines.
 #[derive(Debug, Args)]
@@ -39,17 +40,17 @@ pub(crate) struct SynthPromptDupArgs {
     #[command(flatten)]
     pub(crate) output: OutputArgs,
     /// Share of samples with planted duplication, in [0, 1].
-    #[arg(long, value_name = "SHARE")]
+    #[arg(long, value_name = "SHARE", allow_negative_numbers = true)]
     pub(crate) share: f64,
     /// RNG seed.
-    #[arg(long, default_value_t = 0, env = "REGIME_SEED")]
+    #[arg(long, default_value_t = 0, env = "REGIME_SEED", allow_negative_numbers = true, value_parser = at_least(0_u64))]
     pub(crate) seed: u64,
     /// Output layout.
     #[arg(long, value_enum, default_value_t = SynthLayoutArg::Llava)]
     pub(crate) layout: SynthLayoutArg,
     /// Rows to generate (at least 1), cycling the source [default: the
     /// source's rows].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(1_u64))]
     pub(crate) rows: Option<u64>,
 }
 

@@ -225,6 +225,12 @@ fn client_config(args: &ConditionDArgs, base_url: &str) -> anyhow::Result<Client
 pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let clock = RunClock::start();
     let config = rewrite_config(args)?;
+    if let Some(price) = args.price_per_1k {
+        anyhow::ensure!(
+            price.is_finite() && price >= 0.0,
+            "--price-per-1k: must be a price ≥ 0, got {price}"
+        );
+    }
     // Clap requires the URL unless the run sends nothing.
     let client = args
         .teacher_url

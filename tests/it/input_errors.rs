@@ -356,3 +356,69 @@ fn zero_rows_fail_the_gate_and_the_profile_and_flow_through_as_an_empty_part() {
         );
     }
 }
+
+/// A negative value for a numeric option is refused by that option's own
+/// check, in one line naming the option and what it allows, instead of
+/// being read as an unknown flag ("unexpected argument '-1' found");
+/// negative shares and rates reach their range checks.
+#[test]
+fn negative_numbers_are_refused_by_the_option_that_takes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let sample = sample();
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["condition", "c", "--seed", "-1"],
+            "invalid value '-1' for '--seed <SEED>': must be a whole number ≥ 0",
+        ),
+        (
+            &["condition", "c", "--split", "-0.5"],
+            "--split: must be in (0, 1]",
+        ),
+        (
+            &["dedup", "near", "--shard", "-1/3"],
+            "invalid value '-1/3' for '--shard <I/N>'",
+        ),
+        (
+            &["dedup", "near", "--threshold", "-0.8"],
+            "--threshold: must be in (0, 1)",
+        ),
+        (
+            &["profile", "--max-n", "-2"],
+            "invalid value '-2' for '--max-n <N>': must be a whole number from 1 to 4",
+        ),
+        (
+            &["profile", "--memory-budget", "-1G"],
+            "invalid value '-1G' for '--memory-budget <SIZE>'",
+        ),
+        (
+            &[
+                "condition",
+                "d",
+                "--dry-run",
+                "--model",
+                "m",
+                "--price-per-1k",
+                "-1",
+            ],
+            "--price-per-1k: must be a price ≥ 0",
+        ),
+        (
+            &["audit-prompts", "--max-sample-dup-rate", "-0.1"],
+            "--max-sample-dup-rate",
+        ),
+    ];
+    for (args, says) in cases {
+        let mut cmd = regime();
+        cmd.args(args).arg(&sample);
+        if args[0] != "audit-prompts" {
+            cmd.arg("--out").arg(&out);
+        }
+        let output = run_expect(&mut cmd, 2);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {stderr}");
+        assert!(errors[0].contains(says), "{args:?}: {stderr}");
+        assert_nothing_written(&out);
+    }
+}
