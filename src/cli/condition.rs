@@ -54,8 +54,8 @@ pub(crate) struct ConditionCArgs {
     /// Share of D1 to keep and repeat; must equal 1/repeat [default: 0.1].
     #[arg(long, value_name = "SHARE", allow_negative_numbers = true)]
     pub(crate) fraction: Option<f64>,
-    /// Copies of each kept row [default: 10, or 1/fraction].
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = between(0_u16, u16::MAX))]
+    /// Copies of each kept row, 1–65535 [default: 10, or 1/fraction].
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = between(1_u16, u16::MAX))]
     pub(crate) repeat: Option<u16>,
     /// How copies are laid out inside the D1 phase.
     #[arg(long, value_enum, default_value_t = LayoutArg::Shuffled)]

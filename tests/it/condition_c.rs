@@ -175,16 +175,30 @@ fn other_seed_other_rows_and_inconsistent_fraction_is_rejected() {
         b.column_by_name("regime_source_row").unwrap().to_data()
     );
     let out = dir.path().join("bad");
-    let output = run_expect(
-        regime()
-            .args(["condition", "c"])
-            .arg(sample())
-            .arg("--out")
-            .arg(&out)
-            .args(["--fraction", "0.2", "--repeat", "10"]),
-        2,
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let refused = |extra: &[&str]| {
+        let output = run_expect(
+            regime()
+                .args(["condition", "c"])
+                .arg(sample())
+                .arg("--out")
+                .arg(&out)
+                .args(extra),
+            2,
+        );
+        assert!(!out.exists());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = refused(&["--fraction", "0.2", "--repeat", "10"]);
     assert!(stderr.contains("--fraction"), "{stderr}");
-    assert!(!out.exists());
+    // The parser states the range RepeatConfig allows (at least one copy),
+    // for too few copies as for too many.
+    for repeat in ["0", "70000"] {
+        let stderr = refused(&["--repeat", repeat]);
+        assert!(
+            stderr.contains(&format!(
+                "invalid value '{repeat}' for '--repeat <N>': must be a whole number from 1 to 65535"
+            )),
+            "{stderr}"
+        );
+    }
 }
