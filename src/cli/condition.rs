@@ -227,8 +227,9 @@ pub(crate) struct ConditionDArgs {
     /// are refused, since servers ignore them silently.
     #[arg(long, value_name = "JSON", help_heading = "Rewrite")]
     pub(crate) extra_body: Option<String>,
-    /// Rewrite only the first N rows of D1 and write only them (a trial).
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(0_u64), help_heading = "Rewrite")]
+    /// Rewrite only the first N rows of D1 and write only them (a trial;
+    /// N ≥ 1).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(1_u64), help_heading = "Rewrite")]
     pub(crate) limit: Option<u64>,
     /// One more protected token (repeatable): kept out of the teacher's
     /// text at either end of a field, and required back, in order, inside

@@ -115,8 +115,8 @@ pub(crate) struct DedupNearArgs {
     #[arg(long, value_name = "DIR", help_heading = "Scale options")]
     pub(crate) against: Option<std::path::PathBuf>,
     /// Rows whose band keys are held in memory before a sorted run is
-    /// written to disk (12 bytes × bands each).
-    #[arg(long, default_value_t = regime_dedup::DEFAULT_RUN_DOCS, value_name = "N", allow_negative_numbers = true, value_parser = at_least(0_usize), help_heading = "Scale options")]
+    /// written to disk (12 bytes × bands each; at least 1).
+    #[arg(long, default_value_t = regime_dedup::DEFAULT_RUN_DOCS, value_name = "N", allow_negative_numbers = true, value_parser = at_least(1_usize), help_heading = "Scale options")]
     pub(crate) run_rows: usize,
 }
 

@@ -229,6 +229,13 @@ fn bad_inputs_exit_2_naming_the_file() {
             input.as_path(),
             "--threshold",
         ),
+        // 0 rows per run was taken as 1: a sorted run written per row.
+        (
+            "near",
+            vec!["--run-rows".into(), "0".into()],
+            input.as_path(),
+            "invalid value '0' for '--run-rows <N>': must be a whole number ≥ 1",
+        ),
     ];
     for (i, (method, extra, file, needle)) in cases.into_iter().enumerate() {
         let out = dir.path().join(format!("out{i}"));

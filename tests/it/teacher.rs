@@ -758,6 +758,14 @@ fn dry_run_needs_no_server_and_writes_nothing() {
     };
     let refused = run_expect(&mut without_url(&[]), 2);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--teacher-url"));
+    // A trial of no rows would rewrite and write nothing.
+    let refused = run_expect(&mut without_url(&["--dry-run", "--limit", "0"]), 2);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("invalid value '0' for '--limit <N>': must be a whole number ≥ 1"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let output = run_expect(&mut without_url(&["--dry-run"]), 0);
     let estimate: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(estimate["requests"].as_u64().unwrap() > 0, "{estimate}");
