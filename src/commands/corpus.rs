@@ -122,10 +122,7 @@ pub(crate) fn write_json(
     name: &str,
     value: &impl serde::Serialize,
 ) -> anyhow::Result<()> {
-    let path = out.staged(name);
-    let mut bytes = serde_json::to_vec_pretty(value)?;
-    bytes.push(b'\n');
-    std::fs::write(&path, bytes).with_context(|| path.display().to_string())
+    Ok(regime_corpus::write_json(&out.staged(name), value)?)
 }
 
 /// The parquet writer settings the output flags ask for.

@@ -1,6 +1,7 @@
 //! `regime profile`: scan a corpus into a mergeable profile state and write
 //! its report (or a partial state with `--shard`), or `--compare` two.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 
@@ -198,7 +199,14 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
         };
         let path = out.staged(PARTIAL_FILE);
         let file = std::fs::File::create(&path).with_context(|| path.display().to_string())?;
-        serde_json::to_writer(std::io::BufWriter::new(file), &partial)
+        let mut file = std::io::BufWriter::new(file);
+        // Compact, unlike regime_corpus::write_json: a partial holds whole
+        // n-gram tables. It still ends in one newline like every JSON file
+        // regime writes, and is flushed here so no write error is lost.
+        serde_json::to_writer(&mut file, &partial)
+            .map_err(std::io::Error::from)
+            .and_then(|()| file.write_all(b"\n"))
+            .and_then(|()| file.flush())
             .with_context(|| path.display().to_string())?;
         let manifest = clock.manifest_hashed(
             "profile (partial)",

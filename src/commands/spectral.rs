@@ -109,9 +109,7 @@ pub(crate) fn run(args: &SpectralArgs, global: &GlobalArgs) -> anyhow::Result<Ou
     let summary = ModelSummary::from_audit(&result);
     write_tables(&out, &result, args.select.fix_fingers)?;
     let json = SummaryFile::new(&model, &result, &summary, args);
-    let mut bytes = serde_json::to_vec_pretty(&json)?;
-    bytes.push(b'\n');
-    write_atomic(&out.staged("summary.json"), &bytes)?;
+    regime_corpus::write_json(&out.staged("summary.json"), &json)?;
     write_report(
         &out.staged("report.html"),
         &regime_report::spectral::spectral_page(&result, &summary),

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use regime_corpus::{OutputDir, write_atomic};
+use regime_corpus::{OutputDir, write_atomic, write_json};
 use regime_report::spectral::{ComparedModel, compare_page};
 use regime_spectral::trajectory::{Trajectory, TrendThresholds};
 use regime_spectral::{Model, ModelAudit, ModelSummary};
@@ -184,9 +184,7 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
             .collect(),
         trajectory: trajectory.as_ref(),
     };
-    let mut bytes = serde_json::to_vec_pretty(&file)?;
-    bytes.push(b'\n');
-    write_atomic(&out.staged("compare.json"), &bytes)?;
+    write_json(&out.staged("compare.json"), &file)?;
 
     let compared: Vec<ComparedModel<'_>> = labels
         .iter()

@@ -105,3 +105,21 @@ pub(crate) fn all_entries(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Asserts that every JSON file under `dir` (reports, manifests, partials,
+/// indexes, run records) ends in exactly one newline.
+pub(crate) fn assert_json_ends_in_one_newline(dir: &Path) {
+    let files: Vec<PathBuf> = all_entries(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert!(!files.is_empty(), "no JSON under {}", dir.display());
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(
+            bytes.ends_with(b"\n") && !bytes.ends_with(b"\n\n"),
+            "{} does not end in exactly one newline",
+            file.display()
+        );
+    }
+}

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use arrow::array::AsArray;
 use arrow::datatypes::UInt64Type;
 
-use crate::common::{all_entries, parquet_files, read_parquet, regime, run_expect};
+use crate::common::{
+    all_entries, assert_json_ends_in_one_newline, parquet_files, read_parquet, regime, run_expect,
+};
 use crate::dedup::{benchmark, dedup, fields_file, kept_ids, write_corpus};
 
 /// Every output file of a dedup run, by name, as bytes.
@@ -115,6 +117,7 @@ fn against_an_index_removes_copies_of_indexed_rows() {
         &["--on", "user", "--save-index", &index_arg],
     );
     assert!(index.join("index.json").exists() && index.join("manifest.json").exists());
+    assert_json_ends_in_one_newline(&index);
     let out = near(
         dir.path(),
         &b_path,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{regime, run_expect, sample, synth_corpus};
+use crate::common::{assert_json_ends_in_one_newline, regime, run_expect, sample, synth_corpus};
 
 fn report(dir: &Path) -> Value {
     let bytes = std::fs::read(dir.join("report.json")).expect("report.json written");
@@ -97,6 +97,8 @@ fn merged_shards_equal_the_single_run() {
         0,
     );
     assert_same_outputs(&merged, &single);
+    // The partials (partial.json) included.
+    assert_json_ends_in_one_newline(tmp.path());
 }
 
 /// The files of a profile report that must not depend on how the corpus was

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{AsArray, RecordBatch};
 
-use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, write_parquet};
+use crate::common::{
+    assert_json_ends_in_one_newline, parquet_files, read_parquet, regime, run_expect, sample,
+    write_parquet,
+};
 use crate::teacher_server::{runtime, start_logged_server};
 
 fn pipelines() -> PathBuf {
@@ -74,6 +77,7 @@ fn quickstart_recipe_runs_every_stage_skips_on_rerun_and_reruns_from_a_changed_o
         "self-contained"
     );
     let before: Vec<Vec<u8>> = QUICKSTART.iter().map(|s| manifest(&out, s)).collect();
+    assert_json_ends_in_one_newline(&out);
 
     // Second run: every stage is up to date.
     let second = run_expect(regime().arg("run").arg(&recipe).arg("--out").arg(&out), 0);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 
-use crate::common::{read_parquet, regime, run_expect};
+use crate::common::{assert_json_ends_in_one_newline, read_parquet, regime, run_expect};
 
 fn minilm_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models/all-minilm-l6-v2")
@@ -588,6 +588,7 @@ fn compare_labels_a_trajectory() {
     );
     let html = std::fs::read_to_string(out.join("report.html")).expect("html");
     assert!(html.contains("Trajectory (reference: A)") && html.contains("α histograms"));
+    assert_json_ends_in_one_newline(&out);
 }
 
 /// The output directory is never the model's (as root, read-only data is

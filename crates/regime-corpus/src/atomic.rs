@@ -92,6 +92,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     file.commit()
 }
 
+/// Writes `value` to `path` atomically as pretty JSON ending in exactly one
+/// newline: the form of every JSON file regime writes, so that a file is a
+/// complete text file (`cat`, `diff` and `wc -l` see its last line) and two
+/// writers never differ by a trailing byte.
+///
+/// # Errors
+/// [`Error::Json`] when `value` cannot be serialised, [`Error::Io`] naming
+/// the path.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
 /// Makes a rename durable by syncing the directory that holds it. Not all
 /// platforms allow opening a directory; failure only weakens durability.
 pub(crate) fn sync_parent(path: &Path) {

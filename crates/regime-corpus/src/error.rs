@@ -193,10 +193,19 @@ pub enum Error {
         /// The input directory.
         input: PathBuf,
     },
-    /// A manifest could not be serialised or parsed.
+    /// A manifest could not be parsed.
     #[error("{}: {source}", path.display())]
     Manifest {
         /// The manifest path.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A value could not be serialised as JSON.
+    #[error("{}: {source}", path.display())]
+    Json {
+        /// The file it was meant for.
         path: PathBuf,
         /// The JSON error.
         #[source]

@@ -22,7 +22,8 @@
 //!   [`Manifest`]; [`PartWriter`] writes zstd parquet parts into it, and
 //!   [`PartSplicer`] writes parts that copy the column chunks a stage did
 //!   not change from the input;
-//!   [`AtomicFile`] / [`write_atomic`] write any other file.
+//!   [`AtomicFile`] / [`write_atomic`] write any other file, and
+//!   [`write_json`] any JSON file (pretty, one final newline).
 //!
 //! # Example
 //! ```no_run
@@ -59,7 +60,7 @@ mod splice;
 mod text_edit;
 mod writer;
 
-pub use atomic::{AtomicFile, write_atomic};
+pub use atomic::{AtomicFile, write_atomic, write_json};
 pub use error::{Error, Result};
 pub use field_map::{ConversationColumn, FieldMap, Profile, Role, is_string};
 pub use input::{Compression, FileFormat, InputFile, resolve_inputs};

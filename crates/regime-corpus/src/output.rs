@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::atomic::{sync_parent, write_atomic};
+use crate::atomic::{sync_parent, write_atomic, write_json};
 use crate::error::{Error, Result};
 use crate::manifest::{MANIFEST_FILE, Manifest, OutputRecord};
 
@@ -120,11 +120,7 @@ impl OutputDir {
             });
         }
         manifest.outputs = outputs;
-        let json = serde_json::to_vec_pretty(&manifest).map_err(|source| Error::Manifest {
-            path: self.path.join(MANIFEST_FILE),
-            source,
-        })?;
-        write_atomic(&self.path.join(MANIFEST_FILE), &json)?;
+        write_json(&self.path.join(MANIFEST_FILE), &manifest)?;
         if let Some(previous) = &self.previous {
             for old in &previous.outputs {
                 if !names.contains(&old.path.as_str()) && is_plain_name(&old.path) {

@@ -149,9 +149,7 @@ impl IndexWriter {
             docs: self.docs,
             segments: run.segments,
         };
-        let json = serde_json::to_vec_pretty(&meta)
-            .map_err(|e| bad_index(&self.meta_path, e.to_string()))?;
-        std::fs::write(&self.meta_path, json).map_err(io_error(&self.meta_path))?;
+        regime_corpus::write_json(&self.meta_path, &meta)?;
         Ok(self.docs)
     }
 }

@@ -299,9 +299,7 @@ fn read_record(out: &Path) -> Option<RunRecord> {
 }
 
 fn write_record(out: &Path, record: &RunRecord) -> anyhow::Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(record)?;
-    bytes.push(b'\n');
-    regime_corpus::write_atomic(&out.join(RUN_FILE), &bytes)?;
+    regime_corpus::write_json(&out.join(RUN_FILE), record)?;
     Ok(())
 }
 
