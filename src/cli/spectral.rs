@@ -118,6 +118,10 @@ pub(crate) struct SpectralArgs {
 /// Labels of the form CONDITION@CHECKPOINT (e.g. A@2k A@20k B@2k B@20k)
 /// make a trajectory: the α∈[2,6] share per checkpoint and a trend label per
 /// condition (Stable, Stuck, Recover, Gap) judged against --reference.
+/// Checkpoints are put in training order by the step their names give (2k
+/// before 20k; also 2000, step-500, 1.5M), whatever the order of the models;
+/// when some name gives no step (final), they stay in the order first given
+/// and a warning says so.
 #[derive(Debug, Args)]
 pub(crate) struct SpectralCompareArgs {
     /// The models (files or directories).

@@ -106,6 +106,16 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
         args.reference.as_deref(),
         &TrendThresholds::default(),
     );
+    if let Some(t) = &trajectory
+        && !t.ordered_by_step
+        && t.checkpoints.len() > 1
+    {
+        // The plateau is the last checkpoints as given: say which those are.
+        tracing::warn!(
+            "checkpoints taken in the order given ({}): not every name reads as a step like 2k or step-500",
+            t.checkpoints.join(", ")
+        );
+    }
     if let (Some(t), Some(r)) = (&trajectory, &args.reference)
         && !t.rows.iter().any(|row| &row.condition == r)
     {

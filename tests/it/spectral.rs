@@ -554,24 +554,28 @@ fn base_deltas_on_a_known_low_rank_update() {
 fn compare_labels_a_trajectory() {
     let dir = tempfile::tempdir().expect("tempdir");
     let a = dir.path().join("a.safetensors");
-    let b = dir.path().join("b.safetensors");
     write_model(&a, &small_model(Dtype::F32));
-    write_model(&b, &small_model(Dtype::BF16));
+    // Another α∈[2,6] share: MiniLM's position embeddings (α ≈ 1.55, so
+    // 0%) against the small model's first layer (100%).
+    let b = minilm();
     let out = dir.path().join("cmp");
     let mut cmd = regime();
     cmd.arg("spectral-compare")
         .arg(&a)
         .arg(&b)
-        .arg(&a)
         .arg(&b)
+        .arg(&a)
         .arg("--out")
         .arg(&out);
+    // Checkpoints out of training order (as a glob lists A-10k, A-2k): the
+    // trajectory runs by step all the same.
+    cmd.args(["--include", r"position_embeddings|layers\.0\."]);
     cmd.args([
         "--labels",
-        "A@1k",
+        "A@10k",
         "A@2k",
-        "B@1k",
         "B@2k",
+        "B@10k",
         "--reference",
         "A",
     ]);
@@ -582,10 +586,23 @@ fn compare_labels_a_trajectory() {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("compare.json")).expect("json"))
             .expect("parse");
-    assert_eq!(
-        json["trajectory"]["checkpoints"],
-        serde_json::json!(["1k", "2k"])
-    );
+    let trajectory = &json["trajectory"];
+    assert_eq!(trajectory["checkpoints"], serde_json::json!(["2k", "10k"]));
+    assert_eq!(trajectory["ordered_by_step"], true);
+    // Each condition: model b at 2k, model a at 10k.
+    let percent = |i: usize| {
+        json["models"][i]["summary"]["share_alpha_2_6"]
+            .as_f64()
+            .map(|x| x * 100.0)
+    };
+    assert_ne!(percent(0), percent(1), "the models must tell the order");
+    for row in 0..2 {
+        assert_eq!(
+            trajectory["rows"][row]["shares"],
+            serde_json::json!([percent(1), percent(0)]),
+            "{trajectory}"
+        );
+    }
     let html = std::fs::read_to_string(out.join("report.html")).expect("html");
     assert!(html.contains("Trajectory (reference: A)") && html.contains("α histograms"));
     assert_json_ends_in_one_newline(&out);

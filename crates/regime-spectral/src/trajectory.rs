@@ -1,7 +1,9 @@
 //! Trend labels for checkpoint trajectories of the α∈[2,6] share.
 //!
 //! Each condition is a series of shares (in percentage points) at the same
-//! checkpoints; one condition is the reference. The series is split into an
+//! checkpoints, in training order: by the step each checkpoint's name gives
+//! ([`checkpoint_step`]: `2k` < `20k`, `step-500`, `1.5M`) when every name
+//! gives one, else in the order first given. One condition is the reference. The series is split into an
 //! **early** window (the first ⌊n/2⌋ checkpoints) and a **plateau** window
 //! (the last ⌈n/2⌉). With `d_t` = condition − reference at checkpoint t and
 //! `d_end` its last value, the first rule that holds gives the label:
@@ -140,8 +142,11 @@ pub struct TrajectoryRow {
 /// A trajectory table: conditions × checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Trajectory {
-    /// Checkpoint names, in first-seen order.
+    /// Checkpoint names, in step order when every name gives a step
+    /// ([`checkpoint_step`]), else in first-seen order.
     pub checkpoints: Vec<String>,
+    /// Whether `checkpoints` are in step order (rather than as given).
+    pub ordered_by_step: bool,
     /// One row per condition, in first-seen order.
     pub rows: Vec<TrajectoryRow>,
     /// The reference condition.
@@ -150,7 +155,8 @@ pub struct Trajectory {
 
 impl Trajectory {
     /// Builds the table from labels `CONDITION@CHECKPOINT` and their shares
-    /// (percentage points). Returns `None` unless every label has an `@`.
+    /// (percentage points), checkpoints in step order when every checkpoint
+    /// name gives a step. Returns `None` unless every label has an `@`.
     /// The reference defaults to the first condition; an unknown reference
     /// gives rows without trends.
     #[must_use]
@@ -172,6 +178,16 @@ impl Trajectory {
                 checkpoints.push(k.to_owned());
             }
             cells.push((c, k, *share));
+        }
+        // The early window and the plateau are positions in this order, so
+        // it must be training order, whatever order the models came in (a
+        // shell glob lists A-20k before A-2k). Equal steps keep their order.
+        let steps: Option<Vec<f64>> = checkpoints.iter().map(|k| checkpoint_step(k)).collect();
+        let ordered_by_step = steps.is_some();
+        if let Some(steps) = steps {
+            let mut order: Vec<(f64, String)> = steps.into_iter().zip(checkpoints).collect();
+            order.sort_by(|a, b| a.0.total_cmp(&b.0));
+            checkpoints = order.into_iter().map(|(_, k)| k).collect();
         }
         let reference = reference.map_or_else(|| conditions[0].clone(), str::to_owned);
         let series = |c: &str| -> Vec<Option<f64>> {
@@ -203,10 +219,47 @@ impl Trajectory {
             .collect();
         Some(Self {
             checkpoints,
+            ordered_by_step,
             rows,
             reference,
         })
     }
+}
+
+/// The training step a checkpoint name gives: a plain number (`2000`,
+/// `1e4`), or the number that ends it with an optional `k`, `M` or `B`
+/// (×10³, ×10⁶, ×10⁹) after any other text (`2k`, `step-500`, `ckpt_1.5M`,
+/// `global_step72000`). `None` when it ends in no number (`final`, `best`).
+#[must_use]
+pub fn checkpoint_step(name: &str) -> Option<f64> {
+    if name.starts_with(|c: char| c.is_ascii_digit())
+        && let Ok(step) = name.parse::<f64>()
+    {
+        return step.is_finite().then_some(step);
+    }
+    let (body, scale) = match name.as_bytes().last()? {
+        b'k' | b'K' => (&name[..name.len() - 1], 1e3),
+        b'm' | b'M' => (&name[..name.len() - 1], 1e6),
+        b'b' | b'B' => (&name[..name.len() - 1], 1e9),
+        _ => (name, 1.0),
+    };
+    let digits = |s: &str| s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let last = digits(body);
+    if last == 0 {
+        return None;
+    }
+    let mut start = body.len() - last;
+    // A decimal point counts only between digits (`1.5k`, not `step.500`).
+    if let Some(head) = body[..start].strip_suffix('.')
+        && digits(head) > 0
+    {
+        start = head.len() - digits(head);
+    }
+    body[start..]
+        .parse::<f64>()
+        .ok()
+        .filter(|step| step.is_finite())
+        .map(|step| step * scale)
 }
 
 #[cfg(test)]
@@ -240,6 +293,45 @@ mod tests {
             Trajectory::from_labels(&["x"], &[Some(1.0)], None, &TrendThresholds::default())
                 .is_none()
         );
+    }
+
+    #[test]
+    fn checkpoint_names_give_their_step() {
+        for (name, step) in [
+            ("2k", Some(2e3)),
+            ("20k", Some(2e4)),
+            ("2000", Some(2e3)),
+            ("1e4", Some(1e4)),
+            ("step-500", Some(500.0)),
+            ("step.500", Some(500.0)),
+            ("ckpt_1.5M", Some(1.5e6)),
+            ("global_step72000", Some(72e3)),
+            ("100B", Some(1e11)),
+            ("final", None),
+            ("best", None),
+            ("", None),
+        ] {
+            assert_eq!(checkpoint_step(name), step, "{name}");
+        }
+    }
+
+    #[test]
+    fn checkpoints_run_in_step_order_whatever_order_they_come_in() {
+        let th = TrendThresholds::default();
+        // As a shell glob lists them: 20k sorts before 2k.
+        let labels = ["A@20k", "A@2k", "B@20k", "B@2k"];
+        let shares = [Some(80.0), Some(60.0), Some(55.0), Some(61.0)];
+        let t = Trajectory::from_labels(&labels, &shares, Some("A"), &th).expect("table");
+        assert!(t.ordered_by_step);
+        assert_eq!(t.checkpoints, ["2k", "20k"]);
+        assert_eq!(t.rows[0].shares, vec![Some(60.0), Some(80.0)]);
+        assert_eq!(t.rows[1].shares, vec![Some(61.0), Some(55.0)]);
+        assert_eq!(t.rows[1].trend, Some(Trend::Stuck));
+        // A name without a step: the order given.
+        let t = Trajectory::from_labels(&["A@final", "A@2k"], &[Some(1.0), Some(2.0)], None, &th)
+            .expect("table");
+        assert!(!t.ordered_by_step);
+        assert_eq!(t.checkpoints, ["final", "2k"]);
     }
 
     #[test]
