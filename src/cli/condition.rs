@@ -121,10 +121,10 @@ pub(crate) struct ConditionDArgs {
     )]
     pub(crate) connect_timeout: f64,
     /// Requests per minute, at most.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(0_u32), help_heading = "Teacher")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(1_u32), help_heading = "Teacher")]
     pub(crate) rpm: Option<u32>,
     /// Tokens per minute, at most (prompt estimate + `max_tokens` per request).
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(0_u32), help_heading = "Teacher")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(1_u32), help_heading = "Teacher")]
     pub(crate) tpm: Option<u32>,
     /// Retries of connect errors, timeouts, resets and HTTP 408, 409, 429,
     /// 500, 502, 503, 504 (exponential backoff with full jitter, honouring

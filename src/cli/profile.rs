@@ -66,7 +66,7 @@ pub(crate) struct ProfileArgs {
     #[arg(long, conflicts_with_all = ["shard", "compare"])]
     pub(crate) near: bool,
     /// Worker threads (default: available cores).
-    #[arg(long, short = 'j', value_name = "N", env = "REGIME_THREADS", allow_negative_numbers = true, value_parser = at_least(0_usize))]
+    #[arg(long, short = 'j', value_name = "N", env = "REGIME_THREADS", allow_negative_numbers = true, value_parser = at_least(1_usize))]
     pub(crate) threads: Option<usize>,
 }
 

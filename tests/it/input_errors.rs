@@ -366,7 +366,7 @@ fn negative_numbers_are_refused_by_the_option_that_takes_them() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let sample = sample();
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
         (
             &["condition", "c", "--seed", "-1"],
             "invalid value '-1' for '--seed <SEED>': must be a whole number ≥ 0",
@@ -406,6 +406,15 @@ fn negative_numbers_are_refused_by_the_option_that_takes_them() {
         (
             &["audit-prompts", "--max-sample-dup-rate", "-0.1"],
             "--max-sample-dup-rate",
+        ),
+        // 0 meant 1 silently.
+        (
+            &["profile", "-j", "0"],
+            "invalid value '0' for '--threads <N>': must be a whole number ≥ 1",
+        ),
+        (
+            &["condition", "d", "--dry-run", "--model", "m", "--rpm", "0"],
+            "invalid value '0' for '--rpm <N>': must be a whole number ≥ 1",
         ),
     ];
     for (args, says) in cases {
