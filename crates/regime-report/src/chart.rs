@@ -85,8 +85,8 @@ pub struct LineChart {
     pub log_y: bool,
     /// Horizontal reference lines (y value, label).
     pub hlines: Vec<(f64, String)>,
-    /// Vertical reference lines (x value, label), e.g. a threshold.
-    pub vlines: Vec<(f64, String)>,
+    /// Vertical lines, e.g. a threshold.
+    pub markers: Vec<Marker>,
 }
 
 /// Labelled bars.
@@ -273,22 +273,8 @@ impl Histogram {
                 fmt_tick(self.edges[i + 1]),
             );
         }
-        for m in &self.markers {
-            if m.x < x0 || m.x > x1 {
-                continue;
-            }
-            let px = f.px(m.x);
-            let _ = write!(
-                svg,
-                "<line x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{TOP:.1}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" fill=\"{}\">{}</text>",
-                HEIGHT - BOTTOM,
-                PALETTE[3],
-                px + 3.0,
-                TOP + 10.0,
-                PALETTE[3],
-                escape(&m.label)
-            );
+        for m in self.markers.iter().filter(|m| (x0..=x1).contains(&m.x)) {
+            draw_marker(&mut svg, f.px(m.x), &m.label);
         }
         svg.push_str("</svg>");
         svg
@@ -320,7 +306,7 @@ impl LineChart {
             );
             return svg;
         }
-        let (mut x0, mut x1, mut y0, mut y1) = bounds(&pts, &self.hlines, &self.vlines);
+        let (mut x0, mut x1, mut y0, mut y1) = bounds(&pts, &self.hlines, &self.markers);
         if x1 <= x0 {
             (x0, x1) = if self.log_x {
                 (x0 / 2.0, x1 * 2.0)
@@ -364,22 +350,9 @@ impl LineChart {
                 escape(label)
             );
         }
-        for (x, label) in &self.vlines {
-            if !(x0..=x1).contains(x) || (self.log_x && *x <= 0.0) {
-                continue;
-            }
-            let px = f.px(*x);
-            let _ = write!(
-                svg,
-                "<line x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{TOP:.1}\" y2=\"{:.1}\" stroke=\"{}\" stroke-dasharray=\"5 3\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" fill=\"{}\">{}</text>",
-                HEIGHT - BOTTOM,
-                PALETTE[3],
-                px + 3.0,
-                TOP + 10.0,
-                PALETTE[3],
-                escape(label)
-            );
+        let shown = |m: &&Marker| (x0..=x1).contains(&m.x) && (!self.log_x || m.x > 0.0);
+        for m in self.markers.iter().filter(shown) {
+            draw_marker(&mut svg, f.px(m.x), &m.label);
         }
         for (k, s) in self.series.iter().enumerate() {
             let colour = PALETTE[k % PALETTE.len()];
@@ -424,7 +397,7 @@ impl LineChart {
 fn bounds(
     pts: &[(f64, f64)],
     hlines: &[(f64, String)],
-    vlines: &[(f64, String)],
+    markers: &[Marker],
 ) -> (f64, f64, f64, f64) {
     let mut b = (
         f64::INFINITY,
@@ -438,8 +411,8 @@ fn bounds(
     for (y, _) in hlines {
         b = (b.0, b.1, b.2.min(*y), b.3.max(*y));
     }
-    for (x, _) in vlines.iter().filter(|(x, _)| x.is_finite()) {
-        b = (b.0.min(*x), b.1.max(*x), b.2, b.3);
+    for x in markers.iter().map(|m| m.x).filter(|x| x.is_finite()) {
+        b = (b.0.min(x), b.1.max(x), b.2, b.3);
     }
     b
 }
@@ -473,6 +446,22 @@ fn legend(svg: &mut String, layout: &[(f64, usize, &str)]) {
             escape(name)
         );
     }
+}
+
+/// A dashed vertical line at `px` from the top of the plot to its x axis,
+/// labelled at the top.
+fn draw_marker(svg: &mut String, px: f64, label: &str) {
+    let _ = write!(
+        svg,
+        "<line x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{TOP:.1}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\" fill=\"{}\">{}</text>",
+        HEIGHT - BOTTOM,
+        PALETTE[3],
+        px + 3.0,
+        TOP + 10.0,
+        PALETTE[3],
+        escape(label)
+    );
 }
 
 /// Formats a data value with 4 significant digits.
@@ -612,7 +601,7 @@ mod tests {
             log_x: false,
             log_y: true,
             hlines: vec![],
-            vlines: vec![],
+            markers: vec![],
         };
         let svg = c.to_svg();
         assert_eq!(svg.matches("<circle").count(), 2);

@@ -3,7 +3,7 @@
 
 use regime_dedup::{ClusterSize, DedupReport, Shingles};
 
-use crate::chart::{BarChart, LineChart, Series, fmt_value};
+use crate::chart::{BarChart, LineChart, Marker, Series, fmt_value};
 use crate::html::{Block, HtmlPage, Section};
 
 /// Sizes up to this get a bar each; larger ones share power-of-two bars.
@@ -128,10 +128,13 @@ pub fn dedup_page(report: &DedupReport) -> HtmlPage {
                 log_x: false,
                 log_y: false,
                 hlines: vec![(0.5, "P = 0.5".into())],
-                vlines: report
+                markers: report
                     .near
                     .and_then(|n| n.verify)
-                    .map(|t| (t, format!("verified at J ≥ {t}")))
+                    .map(|t| Marker {
+                        x: t,
+                        label: format!("verified at J ≥ {t}"),
+                    })
                     .into_iter()
                     .collect(),
             }

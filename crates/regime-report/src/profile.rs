@@ -32,7 +32,7 @@ fn rank_chart(title: &str, series: Vec<Series>) -> String {
         log_x: true,
         log_y: true,
         hlines: Vec::new(),
-        vlines: Vec::new(),
+        markers: Vec::new(),
     }
     .to_svg()
 }

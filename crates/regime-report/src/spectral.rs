@@ -76,7 +76,7 @@ fn profile_chart(
         log_x: false,
         log_y,
         hlines,
-        vlines: Vec::new(),
+        markers: Vec::new(),
     }
 }
 
@@ -440,7 +440,7 @@ pub fn compare_page(models: &[ComparedModel<'_>], trajectory: Option<&Trajectory
             log_x: false,
             log_y: false,
             hlines: Vec::new(),
-            vlines: Vec::new(),
+            markers: Vec::new(),
         };
         page = page.with_section(
             Section::new(format!("Trajectory (reference: {})", t.reference))
