@@ -17,10 +17,6 @@ use crate::error::Result;
 use crate::rewrite_config::RewriteConfig;
 use crate::teacher_text::{TeacherText, keeps_protected};
 
-/// The cause of a rewrite that dropped, added or reordered a protected
-/// token of its input.
-const LOST_PROTECTED: &str = "lost-protected";
-
 /// What happened to one field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FieldResult {
@@ -215,7 +211,7 @@ impl FieldContext {
 pub(crate) async fn rewrite_field(ctx: Arc<FieldContext>, field: String) -> Result<FieldOutcome> {
     let framed = ctx.teacher_text(&field);
     let text = framed.body;
-    let mut last = Malformed::NoTags.as_str();
+    let mut last = Malformed::NoTags;
     let mut usage = Usage::default();
     for attempt in 0..=ctx.config.malformed_retries {
         if attempt > 0 {
@@ -247,12 +243,12 @@ pub(crate) async fn rewrite_field(ctx: Arc<FieldContext>, field: String) -> Resu
                     usage,
                 });
             }
-            Ok(_) => last = LOST_PROTECTED,
-            Err(cause) => last = cause.as_str(),
+            Ok(_) => last = Malformed::LostProtected,
+            Err(cause) => last = cause,
         }
     }
     Ok(FieldOutcome {
-        result: FieldResult::Failed(last.to_owned()),
+        result: FieldResult::Failed(last.as_str().to_owned()),
         usage,
     })
 }

@@ -116,6 +116,9 @@ pub enum Malformed {
     Empty,
     /// Longer than `max_growth` × the input.
     TooLong,
+    /// Drops, adds or reorders a protected token of the input (`<image>`,
+    /// `<|…|>` specials); the caller that protects tokens checks this.
+    LostProtected,
 }
 
 impl Malformed {
@@ -127,6 +130,7 @@ impl Malformed {
             Self::NoTags => "no-tags",
             Self::Empty => "empty",
             Self::TooLong => "too-long",
+            Self::LostProtected => "lost-protected",
         }
     }
 }
