@@ -3,9 +3,9 @@
 //! Each condition is a series of shares (in percentage points) at the same
 //! checkpoints, in training order: by the step each checkpoint's name gives
 //! ([`checkpoint_step`]: `2k` < `20k`, `step-500`, `1.5M`) when every name
-//! gives one, else in the order first given. One condition is the reference. The series is split into an
-//! **early** window (the first ⌊n/2⌋ checkpoints) and a **plateau** window
-//! (the last ⌈n/2⌉). With `d_t` = condition − reference at checkpoint t and
+//! gives one, else in the order first given. One condition is the
+//! reference. The series is split into an **early** window (the first
+//! ⌊n/2⌋ checkpoints) and a **plateau** window (the last ⌈n/2⌉). With `d_t` = condition − reference at checkpoint t and
 //! `d_end` its last value, the first rule that holds gives the label:
 //!
 //! 1. **Stuck**: every plateau `d_t ≤ −stuck_gap` (default 10).
