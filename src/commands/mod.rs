@@ -19,6 +19,8 @@ mod split;
 mod synth;
 mod teacher_cache;
 
+use anyhow::Context as _;
+
 use crate::cli::{Cli, Command, ConditionCommand, SynthCommand};
 
 /// How a command that did not error ended.
@@ -52,5 +54,22 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<Outcome> {
             SynthCommand::PromptDup(a) => synth::run(a, global),
         },
         Command::TeacherCache(args) => teacher_cache::run(args, global),
+    }
+}
+
+/// Runs `f` on a pool of `threads` workers (the global pool when `None`).
+fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> T + Send,
+) -> anyhow::Result<T> {
+    match threads {
+        None => Ok(f()),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .context("starting worker threads")?;
+            Ok(pool.install(f))
+        }
     }
 }

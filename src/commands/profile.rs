@@ -3,16 +3,16 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, mpsc};
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::DataType;
+use rayon::prelude::*;
 use regime_corpus::{BatchText, CorpusBatch, FieldMap, InputRecord, Role, TextField};
 use regime_dedup::{PromptDedup, PromptField, SampleDedup};
 use regime_stats::{
-    FieldInput, ProfileComparison, ProfileConfig, ProfileReport, ProfileState, PromptDupCounts,
-    SampleInput, TokenSeq, TokenSpace,
+    FieldInput, PreparedSample, ProfileComparison, ProfileConfig, ProfileReport, ProfileState,
+    PromptDupCounts, SampleInput, TokenSeq, TokenSpace,
 };
 use regime_text::{HfTokenizer, Normalizer, Tokenizer, Tokens, WordTokenizer};
 use serde::{Deserialize, Serialize};
@@ -147,11 +147,11 @@ impl AnyTokenizer {
     }
 }
 
-fn config(args: &ProfileArgs, space: TokenSpace, threads: usize) -> ProfileConfig {
+fn config(args: &ProfileArgs, space: TokenSpace) -> ProfileConfig {
     ProfileConfig::new(space)
         .with_max_n(args.max_n)
         .with_top_k(args.top_k)
-        .with_memory_budget(args.memory_budget / threads.max(1) as u64)
+        .with_memory_budget(args.memory_budget)
         .with_sketch_capacity(args.sketch_capacity)
 }
 
@@ -321,9 +321,12 @@ fn run_compare(
     Ok(Outcome::Success)
 }
 
-/// Per-worker reusable state.
-struct Worker<'a> {
-    state: ProfileState,
+/// Rows measured per step of [`scan`]: the threads measure one step's rows
+/// while one of them adds the previous step's to the state.
+const STEP_ROWS: usize = 256;
+
+/// Reusable buffers of one thread measuring samples.
+struct Measurer<'a> {
     tokenizer: &'a AnyTokenizer,
     words: WordTokenizer,
     normalizer: Normalizer,
@@ -339,7 +342,12 @@ struct Worker<'a> {
 
 /// Reads the corpus (block `shard` only, when given) into one state;
 /// returns it with the opened corpus (its paths, and a later pass for
-/// `--near`), the number of samples read and the corpus's total rows.
+/// `--near`), the samples read and the corpus's total rows.
+///
+/// Samples are measured on `threads` threads and added to the state in
+/// input order, one step of [`STEP_ROWS`] rows while the next is measured:
+/// the state, sketches included, is the same at any thread count, and
+/// memory holds one state and two steps of measured samples.
 fn scan(
     corpus: corpus::Corpus,
     args: &ProfileArgs,
@@ -365,85 +373,55 @@ fn scan(
     }
     let map = &corpus.map;
     let reader = corpus.builder.clone().with_columns(columns)?.build();
-    let cfg = config(args, tokenizer.space(), threads);
+    let mut state = ProfileState::new(config(args, tokenizer.space()))?;
+    // One configuration for every thread: its id keys each thread's cache
+    // of field indexes.
+    let prompt = PromptDedup::builder().build()?;
     let bar = progress::bar(global, Some(hi - lo), "profile", "samples");
-    let (tx, rx) = mpsc::sync_channel::<(CorpusBatch, u64)>(threads * 2);
-    let rx = Mutex::new(rx);
-    let states: Vec<anyhow::Result<ProfileState>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let (rx, cfg, bar) = (&rx, cfg.clone(), &bar);
-                s.spawn(move || -> anyhow::Result<ProfileState> {
-                    let mut w = Worker {
-                        state: ProfileState::new(cfg)?,
-                        tokenizer,
-                        words: WordTokenizer::new(),
-                        normalizer: Normalizer::new(),
-                        by: &args.by,
-                        key: String::new(),
-                        prompt: PromptDedup::builder().build()?,
-                        prompt_out: SampleDedup::default(),
-                    };
-                    loop {
-                        let next = rx
-                            .lock()
-                            .map_err(|_| anyhow::anyhow!("worker queue poisoned"))?
-                            .recv();
-                        let Ok((batch, first)) = next else { break };
-                        let text = BatchText::try_new(map, &batch.batch)?;
-                        let n = text.num_rows() as u64;
-                        let from = lo.saturating_sub(first).min(n);
-                        let to = hi.saturating_sub(first).min(n);
-                        for row in from..to {
-                            let row = usize::try_from(row)?;
-                            w.add_row(&text, &batch, row)?;
-                        }
-                        bar.inc(to - from);
-                    }
-                    Ok(w.state)
-                })
-            })
-            .collect();
+    super::with_threads(Some(threads), || -> anyhow::Result<()> {
+        let mut measured: Vec<PreparedSample> = Vec::new();
+        let mut add = |samples: &mut Vec<PreparedSample>| {
+            for s in samples.drain(..) {
+                state.add(&s);
+            }
+        };
         let mut first = 0u64;
-        let mut send_err = None;
         for batch in reader {
-            match batch {
-                Ok(batch) => {
-                    let n = batch.num_rows() as u64;
-                    let start = first;
-                    first += n;
-                    if start + n <= lo || start >= hi {
-                        continue;
-                    }
-                    if tx.send((batch, start)).is_err() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    send_err = Some(e);
-                    break;
-                }
+            let batch = batch?;
+            let n = batch.num_rows() as u64;
+            let start = first;
+            first += n;
+            if start + n <= lo || start >= hi {
+                continue;
+            }
+            let text = BatchText::try_new(map, &batch.batch)?;
+            let from = usize::try_from(lo.saturating_sub(start).min(n))?;
+            let to = usize::try_from(hi.saturating_sub(start).min(n))?;
+            for step in (from..to).step_by(STEP_ROWS) {
+                let rows = step..(step + STEP_ROWS).min(to);
+                let (next, ()) = rayon::join(
+                    || {
+                        rows.into_par_iter()
+                            .map_init(
+                                || Measurer::new(tokenizer, &args.by, &prompt),
+                                |m, row| m.measure(&text, &batch, row),
+                            )
+                            .collect::<anyhow::Result<Vec<_>>>()
+                    },
+                    || {
+                        bar.inc(measured.len() as u64);
+                        add(&mut measured);
+                    },
+                );
+                measured = next?;
             }
         }
-        drop(tx);
-        let mut out: Vec<anyhow::Result<ProfileState>> = handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("profile worker panicked")))
-            })
-            .collect();
-        if let Some(e) = send_err {
-            out.push(Err(e.into()));
-        }
-        out
-    });
+        bar.inc(measured.len() as u64);
+        add(&mut measured);
+        Ok(())
+    })??;
     bar.finish_and_clear();
-    let mut merged = ProfileState::new(config(args, tokenizer.space(), 1))?;
-    for s in states {
-        merged.combine(s?)?;
-    }
-    Ok((merged, corpus, hi - lo, total))
+    Ok((state, corpus, hi - lo, total))
 }
 
 /// Opens the corpus and checks that every `--by` column is in its schema
@@ -485,13 +463,26 @@ fn block_start(total: u64, i: u64, n: u64) -> u64 {
     u64::try_from(u128::from(total) * u128::from(i) / u128::from(n.max(1))).unwrap_or(total)
 }
 
-impl Worker<'_> {
-    fn add_row(
+impl<'a> Measurer<'a> {
+    fn new(tokenizer: &'a AnyTokenizer, by: &'a [String], prompt: &PromptDedup) -> Self {
+        Self {
+            tokenizer,
+            words: WordTokenizer::new(),
+            normalizer: Normalizer::new(),
+            by,
+            key: String::new(),
+            prompt: prompt.clone(),
+            prompt_out: SampleDedup::default(),
+        }
+    }
+
+    /// Measures sample `row` of `batch`.
+    fn measure(
         &mut self,
         text: &BatchText<'_>,
         batch: &CorpusBatch,
         row: usize,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<PreparedSample> {
         let local: Vec<TextField<'_>> = text.fields(row);
         let toks: Vec<Tokens<'_>> = local
             .iter()
@@ -561,7 +552,7 @@ impl Worker<'_> {
             .iter()
             .map(|(c, v)| (c.as_str(), v.as_deref()))
             .collect();
-        self.state.insert(&SampleInput {
+        let measured = PreparedSample::new(&SampleInput {
             fields: &inputs,
             content_hash: Some(regime_text::content_hash(&key)),
             role_hashes: &role_hashes,
@@ -570,7 +561,7 @@ impl Worker<'_> {
             categories: &cats,
         });
         self.key = key;
-        Ok(())
+        Ok(measured)
     }
 }
 

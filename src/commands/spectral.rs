@@ -45,23 +45,6 @@ pub(super) fn build_audit(
     Ok(builder.build()?)
 }
 
-/// Runs `f` on a pool of `threads` workers (the global pool when `None`).
-pub(super) fn with_threads<T: Send>(
-    threads: Option<usize>,
-    f: impl FnOnce() -> T + Send,
-) -> anyhow::Result<T> {
-    match threads {
-        None => Ok(f()),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build()
-                .context("starting worker threads")?;
-            Ok(pool.install(f))
-        }
-    }
-}
-
 /// Audits one model with a progress bar.
 pub(super) fn audit_model(
     audit: &Audit,
@@ -80,7 +63,7 @@ pub(super) fn audit_model(
         bar.set_length(p.total as u64);
         bar.set_position(p.done as u64);
     };
-    let result = with_threads(threads, || match base {
+    let result = super::with_threads(threads, || match base {
         None => audit.run(model, &report),
         Some(b) => audit.run_with_base(model, b, &report),
     })?;

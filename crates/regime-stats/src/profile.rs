@@ -4,8 +4,11 @@
 //!
 //! Callers feed one [`SampleInput`] per sample (its text fields with role and
 //! tokens, plus optional content hash, prompt segments, prompt-dedup counts
-//! and category values); shards and threads each fill a [`ProfileState`] and
-//! [`ProfileState::combine`] them. The state serialises with `serde`, so
+//! and category values). Threads measure samples into [`PreparedSample`]s
+//! and one state adds them in input order ([`ProfileState::add`]), so the
+//! report does not depend on the thread count in sketch mode either; shards
+//! each fill a [`ProfileState`] and [`ProfileState::combine`] them (exact
+//! tables merge to the single run's counts, sketches within their bounds). The state serialises with `serde`, so
 //! `--shard I/N` partials can be written and merged later. Exact n-gram tables
 //! are kept while they fit [`ProfileConfig::with_memory_budget`]; past it the
 //! largest tables move to sketches one at a time (see [`crate::ngram`]).
@@ -19,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::categorical::CategoryCounts;
 use crate::error::Error;
-use crate::gopher::{GopherState, measure_parts};
+use crate::gopher::GopherState;
 use crate::hll::DEFAULT_HLL_PRECISION;
 use crate::ngram::{Key, MAX_N, NgramCounter, SketchSettings, exact_figures};
 use crate::quantile::Quantiles;
@@ -31,6 +34,11 @@ use crate::report::{
 use crate::topk::{DEFAULT_SKETCH_CAPACITY, SpaceSaving};
 use crate::unigram::{TAIL_MAX_COUNT, unigram_figures};
 use crate::vocab::{TokenSeq, TokenSpace, Vocab, id_hash};
+
+mod prepared;
+
+pub use prepared::PreparedSample;
+use prepared::PreparedTokens;
 
 /// Default largest n.
 pub const DEFAULT_MAX_N: usize = 4;
@@ -556,21 +564,34 @@ impl ProfileState {
         &self.config
     }
 
-    /// Adds one sample.
+    /// Adds one sample ([`Self::add`] of the sample measured).
     pub fn insert(&mut self, sample: &SampleInput<'_>) {
+        self.add(&PreparedSample::new(sample));
+    }
+
+    /// Adds one measured sample. A state fed the same samples in the same
+    /// order is the same however they were measured, so threads may
+    /// prepare samples as long as one state adds them in input order.
+    pub fn add(&mut self, sample: &PreparedSample) {
         let mut sample_chars = 0;
         let mut sample_tokens = 0;
-        let mut seen_roles: Vec<&str> = Vec::new();
-        for field in sample.fields {
-            let chars = field.text.chars().count() as u64;
-            let tokens = field.tokens.len() as u64;
-            sample_chars += chars;
+        let mut first_seen = vec![false; sample.roles.len()];
+        for (i, field) in sample.fields.iter().enumerate() {
+            let tokens = sample.token_count(i);
+            sample_chars += field.chars;
             sample_tokens += tokens;
-            let first_of_role = !seen_roles.contains(&field.role);
-            if first_of_role {
-                seen_roles.push(field.role);
+            let first_of_role = !std::mem::replace(&mut first_seen[field.role], true);
+            let mut ids = std::mem::take(&mut self.scratch);
+            ids.clear();
+            match sample.tokens(i) {
+                PreparedTokens::Words(words, range) => {
+                    ids.extend(range.map(|w| self.vocab.intern(words.word(w))));
+                }
+                PreparedTokens::Ids(i) => ids.extend_from_slice(i),
             }
-            self.insert_field(field, chars, tokens, first_of_role);
+            let role = &sample.roles[field.role];
+            self.insert_field(role, &ids, field.chars, tokens, first_of_role);
+            self.scratch = ids;
         }
         let o = &mut self.overall;
         o.samples += 1;
@@ -579,26 +600,27 @@ impl ProfileState {
         o.tokens += sample_tokens;
         o.char_lengths.insert(sample_chars);
         o.token_lengths.insert(sample_tokens);
-        self.insert_gopher(sample.fields, &seen_roles);
+        if let Some((whole, per_role)) = &sample.gopher {
+            self.overall.gopher.insert(whole);
+            for (role, m) in sample.roles.iter().zip(per_role) {
+                if let Some(scope) = self.roles.get_mut(role) {
+                    scope.gopher.insert(m);
+                }
+            }
+        }
         let d = &mut self.duplication;
         if let Some(h) = sample.content_hash {
             d.content.insert(h);
         }
-        for &(role, h) in sample.role_hashes {
+        for (role, h) in &sample.role_hashes {
             if let Some(scope) = self.roles.get_mut(role) {
-                scope.content.insert(h);
+                scope.content.insert(*h);
             }
         }
-        if !sample.segments.is_empty() {
+        let mut segments = sample.segments().peekable();
+        if segments.peek().is_some() {
             d.segment_samples += 1;
-            let mut keys: Vec<(u64, &str)> = sample
-                .segments
-                .iter()
-                .map(|s| (xxhash_rust::xxh3::xxh3_64(s.as_bytes()), *s))
-                .collect();
-            keys.sort_unstable();
-            keys.dedup_by_key(|k| k.0);
-            for (k, s) in keys {
+            for (k, s) in segments {
                 d.templates.insert(k, 1);
                 if d.templates.count(&k) > 0 {
                     d.template_text.insert(k, s);
@@ -611,13 +633,14 @@ impl ProfileState {
             d.prompt_dup_samples += u64::from(p.duplicate_copies > 0);
             d.prompt.add(&p);
         }
-        for &(col, value) in sample.categories {
+        for (col, value) in &sample.categories {
+            let value = value.as_deref();
             if let Some(c) = self.categories.get_mut(col) {
                 c.insert(value);
             } else {
                 let mut c = CategoryCounts::default();
                 c.insert(value);
-                self.categories.insert(col.to_owned(), c);
+                self.categories.insert(col.clone(), c);
             }
         }
         self.since_check += 1;
@@ -627,58 +650,23 @@ impl ProfileState {
         }
     }
 
-    /// Gopher metrics of the sample (all fields) and of each of its roles
-    /// (that role's fields), when every field has its words.
-    fn insert_gopher(&mut self, fields: &[FieldInput<'_>], roles: &[&str]) {
-        let Some(words) = fields.iter().map(|f| f.words).collect::<Option<Vec<_>>>() else {
-            return;
-        };
-        let measure = |pick: &dyn Fn(&FieldInput<'_>) -> bool| {
-            let texts: Vec<&str> = fields.iter().filter(|f| pick(f)).map(|f| f.text).collect();
-            let all: Vec<&str> = fields
-                .iter()
-                .zip(&words)
-                .filter(|(f, _)| pick(f))
-                .flat_map(|(_, w)| w.iter().copied())
-                .collect();
-            measure_parts(&texts, &all)
-        };
-        let whole = measure(&|_| true);
-        self.overall.gopher.insert(&whole);
-        for &role in roles {
-            // A one-role sample's role text is the whole sample.
-            let m = if roles.len() == 1 {
-                whole
-            } else {
-                measure(&|f| f.role == role)
-            };
-            if let Some(scope) = self.roles.get_mut(role) {
-                scope.gopher.insert(&m);
-            }
-        }
-    }
-
+    /// Counts one field's tokens (`ids`, interned) in its role's scope.
     fn insert_field(
         &mut self,
-        field: &FieldInput<'_>,
+        role: &str,
+        ids: &[u32],
         chars: u64,
         tokens: u64,
         first_of_role: bool,
     ) {
-        let mut ids = std::mem::take(&mut self.scratch);
-        ids.clear();
-        match field.tokens {
-            TokenSeq::Words(words) => ids.extend(words.iter().map(|w| self.vocab.intern(w))),
-            TokenSeq::Ids(i) => ids.extend_from_slice(i),
-        }
-        if !self.roles.contains_key(field.role) {
+        if !self.roles.contains_key(role) {
             self.roles
-                .insert(field.role.to_owned(), ScopeState::new(self.config.max_n));
+                .insert(role.to_owned(), ScopeState::new(self.config.max_n));
         }
         // A table that doubles holds its old and new cells at once: make
         // room within the budget before that happens, not after.
         let growth = |state: &Self| {
-            state.roles.get(field.role).map_or(0, |scope| {
+            state.roles.get(role).map_or(0, |scope| {
                 scope
                     .ngrams
                     .iter()
@@ -703,7 +691,7 @@ impl ProfileState {
             }
             xxhash_rust::xxh3::xxh3_64(&buf[..8 * n])
         };
-        let Some(scope) = self.roles.get_mut(field.role) else {
+        let Some(scope) = self.roles.get_mut(role) else {
             return;
         };
         scope.samples += u64::from(first_of_role);
@@ -718,7 +706,7 @@ impl ProfileState {
                 scope.unigrams.resize(need, 0);
             }
         }
-        for &id in &ids {
+        for &id in ids {
             if let Some(c) = usize::try_from(id)
                 .ok()
                 .and_then(|i| scope.unigrams.get_mut(i))
@@ -732,7 +720,6 @@ impl ProfileState {
             keys.extend(ids.windows(n).map(pack));
             counter.insert_batch(&keys, |k| hash(k, n));
         }
-        self.scratch = ids;
     }
 
     /// Approximate bytes held by the counting tables.

@@ -1,0 +1,190 @@
+//! One sample measured for a [`ProfileState`](super::ProfileState): the
+//! per-sample work that needs no state (character counts, the Gopher
+//! metrics, template hashes) done up front, and the sample's text copied
+//! into owned buffers, so that many threads can prepare samples while one
+//! state adds them in input order. Adding in input order is what makes a
+//! profile the same at any thread count: the sketches (space-saving
+//! counters) and the moment a table moves to one depend on that order.
+
+use std::ops::Range;
+
+use crate::gopher::{GopherMetrics, measure_parts};
+use crate::vocab::TokenSeq;
+
+use super::{PromptDupCounts, SampleInput};
+
+/// One sample, measured and owned; build with [`PreparedSample::new`], add
+/// with [`ProfileState::add`](super::ProfileState::add).
+#[derive(Debug, Clone, Default)]
+pub struct PreparedSample {
+    /// The sample's roles, in order of first appearance.
+    pub(super) roles: Vec<String>,
+    pub(super) fields: Vec<PreparedField>,
+    /// Word tokens of every field, back to back (word token space).
+    words: String,
+    /// End of each word in `words`.
+    word_ends: Vec<usize>,
+    /// Token ids of every field, back to back (model token space).
+    ids: Vec<u32>,
+    /// Gopher metrics of the whole sample and of each role (in `roles`
+    /// order), when every field has its words.
+    pub(super) gopher: Option<(GopherMetrics, Vec<GopherMetrics>)>,
+    pub(super) content_hash: Option<u128>,
+    pub(super) role_hashes: Vec<(String, u128)>,
+    /// Distinct template candidates by xxh3-64, ascending: `(hash, start,
+    /// end)` in `segment_text`.
+    segments: Vec<(u64, usize, usize)>,
+    segment_text: String,
+    pub(super) prompt_dup: Option<PromptDupCounts>,
+    pub(super) categories: Vec<(String, Option<String>)>,
+}
+
+/// One text field of a [`PreparedSample`].
+#[derive(Debug, Clone)]
+pub(super) struct PreparedField {
+    /// Index into [`PreparedSample::roles`].
+    pub(super) role: usize,
+    /// Characters of its text.
+    pub(super) chars: u64,
+    /// Its tokens: a range of `word_ends` or of `ids`.
+    tokens: Range<usize>,
+    words: bool,
+}
+
+/// A field's tokens, as [`PreparedSample::tokens`] gives them.
+pub(super) enum PreparedTokens<'a> {
+    /// Word tokens.
+    Words(&'a PreparedSample, Range<usize>),
+    /// Model token ids.
+    Ids(&'a [u32]),
+}
+
+impl PreparedSample {
+    /// Measures `sample`.
+    #[must_use]
+    pub fn new(sample: &SampleInput<'_>) -> Self {
+        let mut p = Self::default();
+        for field in sample.fields {
+            let role = p
+                .roles
+                .iter()
+                .position(|r| r == field.role)
+                .unwrap_or_else(|| {
+                    p.roles.push(field.role.to_owned());
+                    p.roles.len() - 1
+                });
+            let (tokens, words) = match field.tokens {
+                TokenSeq::Words(words) => {
+                    let start = p.word_ends.len();
+                    for w in words {
+                        p.words.push_str(w);
+                        p.word_ends.push(p.words.len());
+                    }
+                    (start..p.word_ends.len(), true)
+                }
+                TokenSeq::Ids(ids) => {
+                    let start = p.ids.len();
+                    p.ids.extend_from_slice(ids);
+                    (start..p.ids.len(), false)
+                }
+            };
+            p.fields.push(PreparedField {
+                role,
+                chars: field.text.chars().count() as u64,
+                tokens,
+                words,
+            });
+        }
+        p.gopher = gopher_metrics(sample, &p.roles);
+        p.content_hash = sample.content_hash;
+        p.role_hashes = sample
+            .role_hashes
+            .iter()
+            .map(|&(r, h)| (r.to_owned(), h))
+            .collect();
+        let mut keys: Vec<(u64, &str)> = sample
+            .segments
+            .iter()
+            .map(|s| (xxhash_rust::xxh3::xxh3_64(s.as_bytes()), *s))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup_by_key(|k| k.0);
+        for (hash, text) in keys {
+            let start = p.segment_text.len();
+            p.segment_text.push_str(text);
+            p.segments.push((hash, start, p.segment_text.len()));
+        }
+        p.prompt_dup = sample.prompt_dup;
+        p.categories = sample
+            .categories
+            .iter()
+            .map(|&(c, v)| (c.to_owned(), v.map(str::to_owned)))
+            .collect();
+        p
+    }
+
+    /// The tokens of field `i`.
+    pub(super) fn tokens(&self, i: usize) -> PreparedTokens<'_> {
+        let f = &self.fields[i];
+        if f.words {
+            PreparedTokens::Words(self, f.tokens.clone())
+        } else {
+            PreparedTokens::Ids(&self.ids[f.tokens.clone()])
+        }
+    }
+
+    /// Word `i` of the sample.
+    pub(super) fn word(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.word_ends[i - 1] };
+        &self.words[start..self.word_ends[i]]
+    }
+
+    /// Number of tokens of field `i`.
+    pub(super) fn token_count(&self, i: usize) -> u64 {
+        self.fields[i].tokens.len() as u64
+    }
+
+    /// The distinct template candidates, by hash ascending.
+    pub(super) fn segments(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.segments
+            .iter()
+            .map(|&(h, s, e)| (h, &self.segment_text[s..e]))
+    }
+}
+
+/// Gopher metrics of the whole sample and of each of `roles` (that role's
+/// fields), when every field has its words.
+fn gopher_metrics(
+    sample: &SampleInput<'_>,
+    roles: &[String],
+) -> Option<(GopherMetrics, Vec<GopherMetrics>)> {
+    let fields = sample.fields;
+    let words = fields.iter().map(|f| f.words).collect::<Option<Vec<_>>>()?;
+    let measure = |pick: &dyn Fn(&str) -> bool| {
+        let texts: Vec<&str> = fields
+            .iter()
+            .filter(|f| pick(f.role))
+            .map(|f| f.text)
+            .collect();
+        let all: Vec<&str> = fields
+            .iter()
+            .zip(&words)
+            .filter(|(f, _)| pick(f.role))
+            .flat_map(|(_, w)| w.iter().copied())
+            .collect();
+        measure_parts(&texts, &all)
+    };
+    let whole = measure(&|_| true);
+    let per_role = roles
+        .iter()
+        .map(|role| {
+            // A one-role sample's role text is the whole sample.
+            if roles.len() == 1 {
+                whole
+            } else {
+                measure(&|r| r == role)
+            }
+        })
+        .collect();
+    Some((whole, per_role))
+}
