@@ -196,10 +196,16 @@ impl<K: Eq + Hash + Clone> SpaceSaving<K> {
         s
     }
 
-    /// Bytes held, roughly (counters at their table capacity).
+    /// Bytes held, roughly: the buckets a hash table needs for the
+    /// counters held (at most 7/8 full). Computed from their number, not
+    /// from the map's capacity: where a removal leaves a tombstone depends
+    /// on the hasher's random seed, and so does when the map grows, while
+    /// memory-budget decisions taken from this figure must be the same on
+    /// every run.
     #[must_use]
     pub fn bytes(&self) -> usize {
-        self.counts.capacity() * (size_of::<K>() + size_of::<u64>() + 2)
+        let buckets = (self.counts.len() * 8 / 7 + 1).next_power_of_two();
+        buckets * (size_of::<K>() + size_of::<u64>() + 1)
     }
 }
 
@@ -207,6 +213,20 @@ impl<K: Eq + Hash + Clone> SpaceSaving<K> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Memory-budget decisions read `bytes`, so it must follow the stream
+    /// alone: two summaries fed the same stream (each map with its own
+    /// random hasher seed) agree after every insert, prunes included.
+    #[test]
+    fn bytes_follow_the_stream_not_the_hasher() {
+        let (mut a, mut b) = (SpaceSaving::new(64), SpaceSaving::new(64));
+        for i in 0..20_000u64 {
+            let key = (i * 7919) % 1_009 + (i % 13) * 100_000;
+            a.insert(key, 1 + i % 3);
+            b.insert(key, 1 + i % 3);
+            assert_eq!(a.bytes(), b.bytes(), "after insert {i}");
+        }
+    }
 
     #[test]
     fn exact_while_under_capacity() {
