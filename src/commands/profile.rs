@@ -226,7 +226,7 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
         );
         return Ok(Outcome::Success);
     }
-    let mut report = tokenizer.finalize(&state);
+    let mut report = super::with_threads(Some(threads), || tokenizer.finalize(&state))?;
     drop(state);
     if args.near {
         let near = super::dedup::near_report(&corpus, &out, global)?;
@@ -288,7 +288,9 @@ fn run_compare(
     let (sb, cb, nb, _) = scan(cb, args, global, tokenizer, threads, None)?;
     let (mut paths, pb) = (ca.paths(), cb.paths());
     paths.extend(pb);
-    let (ra, rb) = (tokenizer.finalize(&sa), tokenizer.finalize(&sb));
+    let (ra, rb) = super::with_threads(Some(threads), || {
+        rayon::join(|| tokenizer.finalize(&sa), || tokenizer.finalize(&sb))
+    })?;
     let compare = sa.compare(&sb, &ra, &rb)?;
     let cmp = ProfileComparison {
         a: ra,

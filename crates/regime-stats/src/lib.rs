@@ -69,8 +69,8 @@ pub use hll::{DEFAULT_HLL_PRECISION, HyperLogLog};
 pub use moments::{Moments, MomentsSummary};
 pub use ngram::MAX_N;
 pub use profile::{
-    DEFAULT_MAX_N, DEFAULT_MEMORY_BUDGET, DEFAULT_TOP_K, FieldInput, PreparedSample, ProfileConfig,
-    ProfileState, PromptDupCounts, SampleInput, TEMPLATES_REPORTED,
+    DEFAULT_MAX_N, DEFAULT_MEMORY_BUDGET, DEFAULT_TOP_K, FieldInput, Names, PreparedSample,
+    ProfileConfig, ProfileState, PromptDupCounts, SampleInput, TEMPLATES_REPORTED,
 };
 pub use quantile::{DEFAULT_EXACT_LIMIT, DEFAULT_RELATIVE_ERROR, Quantiles};
 pub use report::{

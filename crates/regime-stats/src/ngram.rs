@@ -159,27 +159,8 @@ impl NgramCounter {
         hash: &dyn Fn(&Key) -> u64,
         settings: SketchSettings,
     ) -> Self {
-        let total = parts.iter().map(|p| p.total).sum();
-        let exact: Option<Vec<&CountTable>> = parts
-            .iter()
-            .map(|p| match &p.counts {
-                Counts::Exact(m) => Some(m),
-                Counts::Sketch { .. } => None,
-            })
-            .collect();
-        if let Some(tables) = exact {
-            let distinct = tables.iter().map(|t| t.len()).sum();
-            if fits(CountTable::bytes_for(n, distinct)) {
-                let mut union = CountTable::with_room(n, distinct);
-                for t in tables {
-                    union.merge(t);
-                }
-                return Self {
-                    n,
-                    total,
-                    counts: Counts::Exact(union),
-                };
-            }
+        if Self::exact_union_bytes(n, parts).is_some_and(fits) {
+            return Self::exact_union(n, parts);
         }
         let mut union = Self {
             n,
@@ -201,6 +182,41 @@ impl NgramCounter {
             union.combine(part, hash, settings);
         }
         union
+    }
+
+    /// Bytes the exact union of `parts` allocates (`None` unless every
+    /// part is exact).
+    pub(crate) fn exact_union_bytes(n: usize, parts: &[&Self]) -> Option<usize> {
+        let distinct = parts
+            .iter()
+            .map(|p| match &p.counts {
+                Counts::Exact(m) => Some(m.len()),
+                Counts::Sketch { .. } => None,
+            })
+            .sum::<Option<usize>>()?;
+        Some(CountTable::bytes_for(n, distinct))
+    }
+
+    /// The exact union of `parts`, allocated once at its
+    /// [`Self::exact_union_bytes`]; sketches among them are skipped (call it
+    /// only when that size is `Some`).
+    pub(crate) fn exact_union(n: usize, parts: &[&Self]) -> Self {
+        let tables: Vec<&CountTable> = parts
+            .iter()
+            .filter_map(|p| match &p.counts {
+                Counts::Exact(m) => Some(m),
+                Counts::Sketch { .. } => None,
+            })
+            .collect();
+        let mut union = CountTable::with_room(n, tables.iter().map(|t| t.len()).sum());
+        for t in tables {
+            union.merge(t);
+        }
+        Self {
+            n,
+            total: parts.iter().map(|p| p.total).sum(),
+            counts: Counts::Exact(union),
+        }
     }
 
     /// Re-keys through `remap` (other-id → self-id).

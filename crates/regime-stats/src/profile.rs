@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, btree_map};
 
 use hashbrown::HashSet;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::categorical::CategoryCounts;
@@ -29,7 +30,8 @@ use crate::quantile::Quantiles;
 use crate::ratio;
 use crate::report::{
     CompareReport, Distribution, DuplicationReport, HistogramBin, Lengths, NgramDelta,
-    ProfileReport, ProfileSettings, PromptDupReport, RankCount, ScopeReport, TemplateCount,
+    NgramFigures, ProfileReport, ProfileSettings, PromptDupReport, RankCount, ScopeReport,
+    TemplateCount,
 };
 use crate::topk::{DEFAULT_SKETCH_CAPACITY, SpaceSaving};
 use crate::unigram::{TAIL_MAX_COUNT, unigram_figures};
@@ -39,6 +41,9 @@ mod prepared;
 
 pub use prepared::PreparedSample;
 use prepared::PreparedTokens;
+
+/// Display names of model token ids (shared by the threads that finalise).
+pub type Names<'a> = &'a (dyn Fn(u32) -> Option<String> + Sync);
 
 /// Default largest n.
 pub const DEFAULT_MAX_N: usize = 4;
@@ -850,7 +855,7 @@ impl ProfileState {
     }
 
     /// Display name of a type id.
-    fn type_name(&self, id: u32, names: Option<&dyn Fn(u32) -> Option<String>>) -> String {
+    fn type_name(&self, id: u32, names: Option<Names<'_>>) -> String {
         match self.config.token_space {
             TokenSpace::Words => self.vocab.name(id).unwrap_or_default().to_owned(),
             TokenSpace::Ids => names
@@ -862,7 +867,7 @@ impl ProfileState {
     fn scope_report(
         &self,
         scope: &ScopeState,
-        names: Option<&dyn Fn(u32) -> Option<String>>,
+        names: Option<Names<'_>>,
         overall: bool,
     ) -> ScopeReport {
         let name_of = |k: &Key, n: usize| -> String {
@@ -889,19 +894,22 @@ impl ProfileState {
             ids_space.then_some(&uni_ids as &dyn Fn(&Key) -> Vec<u32>),
         );
         ngrams.insert("1".to_owned(), uni);
-        for c in &scope.ngrams {
-            let n = c.n;
-            let nm = |k: &Key| name_of(k, n);
-            let ids = |k: &Key| k[..n].to_vec();
-            ngrams.insert(
-                n.to_string(),
-                c.figures(
+        let longer: Vec<(String, NgramFigures)> = scope
+            .ngrams
+            .par_iter()
+            .map(|c| {
+                let n = c.n;
+                let nm = |k: &Key| name_of(k, n);
+                let ids = |k: &Key| k[..n].to_vec();
+                let figures = c.figures(
                     self.config.top_k,
                     &nm,
                     ids_space.then_some(&ids as &dyn Fn(&Key) -> Vec<u32>),
-                ),
-            );
-        }
+                );
+                (n.to_string(), figures)
+            })
+            .collect();
+        ngrams.extend(longer);
         ScopeReport {
             samples: scope.samples,
             fields: scope.fields,
@@ -990,29 +998,62 @@ impl ProfileState {
         let settings = self.config.sketch();
         let budget = usize::try_from(self.config.memory_budget).unwrap_or(usize::MAX);
         let mut held = self.bytes() + scope.unigrams.len() * 8;
-        for (i, counter) in scope.ngrams.iter_mut().enumerate() {
-            let parts: Vec<&NgramCounter> = self
-                .roles
+        let parts = |i: usize| -> Vec<&NgramCounter> {
+            self.roles
                 .values()
                 .filter_map(|s| s.ngrams.get(i))
-                .collect();
+                .collect()
+        };
+        // Decided in order of n, each beside what the ones before hold. An
+        // exact union's size is known before it is built (exactly, when no
+        // count can pass u32::MAX into the overflow map), so those are built
+        // afterwards, all at once.
+        let mut exact = vec![false; scope.ngrams.len()];
+        for (i, counter) in scope.ngrams.iter_mut().enumerate() {
+            let parts = parts(i);
             let n = counter.n;
-            *counter = NgramCounter::union_of(
-                n,
-                &parts,
-                |bytes| held.saturating_add(bytes) <= budget,
-                &|k| hasher.hash(k, n),
-                settings,
-            );
-            held += counter.bytes();
+            let total: u64 = parts.iter().map(|p| p.total).sum();
+            match NgramCounter::exact_union_bytes(n, &parts) {
+                Some(bytes)
+                    if held.saturating_add(bytes) <= budget && u32::try_from(total).is_ok() =>
+                {
+                    held += bytes;
+                    exact[i] = true;
+                }
+                _ => {
+                    *counter = NgramCounter::union_of(
+                        n,
+                        &parts,
+                        |bytes| held.saturating_add(bytes) <= budget,
+                        &|k| hasher.hash(k, n),
+                        settings,
+                    );
+                    held += counter.bytes();
+                }
+            }
         }
+        scope
+            .ngrams
+            .par_iter_mut()
+            .enumerate()
+            .filter(|(i, _)| exact[*i])
+            .for_each(|(i, counter)| *counter = NgramCounter::exact_union(counter.n, &parts(i)));
         scope
     }
 
     /// The report. `names` renders model token ids (ignored for words).
     #[must_use]
-    pub fn finalize(&self, names: Option<&dyn Fn(u32) -> Option<String>>) -> ProfileReport {
+    pub fn finalize(&self, names: Option<Names<'_>>) -> ProfileReport {
         let overall = self.overall_scope();
+        let (overall, roles) = rayon::join(
+            || self.scope_report(&overall, names, true),
+            || {
+                self.roles
+                    .par_iter()
+                    .map(|(r, s)| (r.clone(), self.scope_report(s, names, false)))
+                    .collect()
+            },
+        );
         ProfileReport {
             settings: ProfileSettings {
                 token_space: self.config.token_space,
@@ -1022,12 +1063,8 @@ impl ProfileState {
                 sketch_capacity: self.config.sketch_capacity,
                 hll_precision: self.config.hll_precision,
             },
-            overall: self.scope_report(&overall, names, true),
-            roles: self
-                .roles
-                .iter()
-                .map(|(r, s)| (r.clone(), self.scope_report(s, names, false)))
-                .collect(),
+            overall,
+            roles,
             categories: self
                 .categories
                 .iter()
