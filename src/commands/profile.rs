@@ -383,9 +383,11 @@ fn scan(
     super::with_threads(Some(threads), || -> anyhow::Result<()> {
         let mut measured: Vec<PreparedSample> = Vec::new();
         let mut add = |samples: &mut Vec<PreparedSample>| {
+            let n = samples.len() as u64;
             for s in samples.drain(..) {
                 state.add(&s);
             }
+            bar.inc(n);
         };
         let mut first = 0u64;
         for batch in reader {
@@ -410,15 +412,11 @@ fn scan(
                             )
                             .collect::<anyhow::Result<Vec<_>>>()
                     },
-                    || {
-                        bar.inc(measured.len() as u64);
-                        add(&mut measured);
-                    },
+                    || add(&mut measured),
                 );
                 measured = next?;
             }
         }
-        bar.inc(measured.len() as u64);
         add(&mut measured);
         Ok(())
     })??;
