@@ -6,14 +6,19 @@
 //! This crate is a leaf: it knows nothing of Arrow, Parquet, files,
 //! tokenizers or the command line. Callers tokenise (with `regime-text`) and
 //! hand tokens in as [`TokenSeq`]; every state follows the same shape
-//! (STYLE.md §13): `new`, `insert`, `combine`, `finalize`, so threads, shards
-//! and `regime merge` share one code path. Every definition follows
+//! (STYLE.md §13): `new`, `insert`, `combine`, `finalize`, so shards and
+//! `regime merge` share one code path. Threads measure samples into
+//! [`PreparedSample`]s and one state adds them in input order
+//! ([`ProfileState::add`]): sketches depend on that order, and a report must
+//! not depend on the thread count. The crate uses `rayon` only to finalise
+//! (each scope and n on the caller's pool). Every definition follows
 //! CORPUS.md and is written out in the module docs of the kernel that
 //! computes it; every report type derives `serde` and
 //! [`schemars::JsonSchema`].
 //!
 //! # Overview
-//! - [`ProfileState`] (configured by [`ProfileConfig`], fed [`SampleInput`]s)
+//! - [`ProfileState`] (configured by [`ProfileConfig`], fed [`SampleInput`]s
+//!   or [`PreparedSample`]s)
 //!   → [`ProfileReport`], the `report.json` layout; [`ProfileState::compare`]
 //!   → [`CompareReport`].
 //! - Kernels: [`Moments`] (Schubert & Gertz), [`Quantiles`] (exact, then
