@@ -1,6 +1,6 @@
 //! What of a field the teacher sees. Protected tokens (`<image>`, `<|…|>`
 //! specials, …) are not text to rewrite: a teacher asked to rewrite
-//! "<image>\nwhat is the blue shape?" may drop, move or translate the
+//! `"<image>\nwhat is the blue shape?"` may drop, move or translate the
 //! token, and a LLaVA turn without its `<image>` no longer lines up with
 //! its image. So the tokens at either end of a field, with the whitespace
 //! that joins them to the text, stay out of the request and are put back

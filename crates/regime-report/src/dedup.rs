@@ -10,7 +10,7 @@ use crate::html::{Block, HtmlPage, Section};
 const SINGLE_SIZE_BARS: u64 = 8;
 
 /// Bars of the cluster-size histogram: one per size up to
-/// [`SINGLE_SIZE_BARS`], then `9–16`, `17–32`, … (labels and counts).
+/// `SINGLE_SIZE_BARS` (8), then `9–16`, `17–32`, … (labels and counts).
 #[must_use]
 pub fn size_bars(sizes: &[ClusterSize]) -> Vec<(String, u64)> {
     let mut bars: Vec<(u64, u64, u64)> = Vec::new(); // (lo, hi, clusters)

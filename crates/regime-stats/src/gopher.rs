@@ -22,12 +22,12 @@
 //!   (each word once) / characters of all words.
 //!
 //! How other tools differ: datatrove (`GopherRepetitionFilter`) and `NeMo`
-//! count duplicate lines the same way ([a,a,a,b] → 0.5) but datatrove splits
+//! count duplicate lines the same way (`[a,a,a,b]` → 0.5) but datatrove splits
 //! lines on `\n+` without trimming, takes the top n-gram even when it occurs
 //! once, multiplies its length (words joined by spaces) by its count without
 //! removing overlaps, divides by `len(text)` including whitespace, and for
 //! duplicate n-grams skips ahead `n` words after a match; dolma counts every
-//! line of a repeated group, the first included ([a,a,a,b] → 0.75).
+//! line of a repeated group, the first included (`[a,a,a,b]` → 0.75).
 
 use hashbrown::HashMap;
 use schemars::JsonSchema;
