@@ -23,7 +23,7 @@ fn opt(v: Option<f64>) -> String {
 
 fn alpha_histogram(title: &str, summary: &ModelSummary) -> Histogram {
     Histogram {
-        title: format!("{title} — α∈[2,6]: {}", pct(summary.share_alpha_2_6)),
+        title: format!("{title} — α ∈ [2, 6]: {}", pct(summary.share_alpha_2_6)),
         x_label: "α (last bin: α ≥ 11.5)".to_owned(),
         y_label: "matrices".to_owned(),
         edges: summary.histogram.edges.clone(),
@@ -370,7 +370,7 @@ pub fn compare_page(models: &[ComparedModel<'_>], trajectory: Option<&Trajectory
         })
         .collect();
     let bars = BarChart {
-        title: "share of matrices with α∈[2,6]".to_owned(),
+        title: "share of matrices with α ∈ [2, 6]".to_owned(),
         y_label: "%".to_owned(),
         bars: models
             .iter()
@@ -389,7 +389,7 @@ pub fn compare_page(models: &[ComparedModel<'_>], trajectory: Option<&Trajectory
                     "label",
                     "model",
                     "matrices",
-                    "α∈[2,6]",
+                    "α ∈ [2, 6]",
                     "median α",
                     "α<2",
                     "6<α≤10",
@@ -421,7 +421,7 @@ pub fn compare_page(models: &[ComparedModel<'_>], trajectory: Option<&Trajectory
             })
             .collect();
         let chart = LineChart {
-            title: "α∈[2,6] share by checkpoint".to_owned(),
+            title: "α ∈ [2, 6] share by checkpoint".to_owned(),
             x_label: format!("checkpoint ({})", t.checkpoints.join(", ")),
             y_label: "%".to_owned(),
             series: t

@@ -17,7 +17,7 @@
 //!   return a [`ModelAudit`] of [`MatrixReport`]s in file order.
 //! - [`SpectralMetrics`] holds one matrix's metrics, [`PowerLawFit`] its
 //!   fit (see [`fit_power_law`]), [`MatrixDelta`] its change since a base.
-//! - [`ModelSummary`] is the per-model summary (α∈[2,6] share, histogram,
+//! - [`ModelSummary`] is the per-model summary (α ∈ [2, 6] share, histogram,
 //!   layer profiles); [`trajectory::label`] gives trend labels.
 //! - [`PrefixMap`] and [`classify`] handle tensor names.
 //!

@@ -1,4 +1,4 @@
-//! Per-model summary: the α∈[2,6] share, histogram, tail mass, per-module
+//! Per-model summary: the α ∈ [2, 6] share, histogram, tail mass, per-module
 //! layer profiles and layer-wise heterogeneity.
 //!
 //! Shares are over matrices with a successful fit (failed fits are counted

@@ -1,4 +1,4 @@
-//! Trend labels for checkpoint trajectories of the α∈[2,6] share.
+//! Trend labels for checkpoint trajectories of the α ∈ [2, 6] share.
 //!
 //! Each condition is a series of shares (in percentage points) at the same
 //! checkpoints, in training order: by the step each checkpoint's name gives
@@ -128,7 +128,7 @@ pub fn label(
     Some(Trend::Unsettled)
 }
 
-/// The α∈[2,6] share of one condition across checkpoints.
+/// The α ∈ [2, 6] share of one condition across checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrajectoryRow {
     /// Condition name.
@@ -268,7 +268,7 @@ mod tests {
 
     #[test]
     fn paper_table_1_labels() {
-        // PAPER.md, share of matrices with α∈[2,6] (%), steps 2k 20k 40k 60k 72k.
+        // PAPER.md, share of matrices with α ∈ [2, 6] (%), steps 2k 20k 40k 60k 72k.
         let a = [60.7, 81.7, 79.0, 79.5, 78.6];
         let b = [62.1, 57.6, 57.6, 61.2, 61.2];
         let c = [58.9, 79.9, 81.7, 80.4, 81.3];
