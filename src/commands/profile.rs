@@ -327,6 +327,26 @@ fn run_compare(
 /// while one of them adds the previous step's to the state.
 const STEP_ROWS: usize = 256;
 
+/// Text a step holds at most (beyond its first row): measured samples own
+/// a copy of their words, and two steps are held at once.
+const STEP_BYTES: usize = 8 << 20;
+
+/// End of the step that starts at row `from` (before `to`): at most
+/// [`STEP_ROWS`] rows and, past the first, [`STEP_BYTES`] of text.
+fn step_end(text: &BatchText<'_>, from: usize, to: usize) -> usize {
+    let mut fields = Vec::new();
+    let mut bytes = 0;
+    let last = to.min(from.saturating_add(STEP_ROWS));
+    for row in from..last {
+        text.fields_into(row, &mut fields);
+        bytes += fields.iter().map(|f| f.text.len()).sum::<usize>();
+        if bytes > STEP_BYTES {
+            return row + 1;
+        }
+    }
+    last
+}
+
 /// Reusable buffers of one thread measuring samples.
 struct Measurer<'a> {
     tokenizer: &'a AnyTokenizer,
@@ -347,7 +367,7 @@ struct Measurer<'a> {
 /// `--near`), the samples read and the corpus's total rows.
 ///
 /// Samples are measured on `threads` threads and added to the state in
-/// input order, one step of [`STEP_ROWS`] rows while the next is measured:
+/// input order, one step (see [`step_end`]) while the next is measured:
 /// the state, sketches included, is the same at any thread count, and
 /// memory holds one state and two steps of measured samples.
 fn scan(
@@ -401,8 +421,10 @@ fn scan(
             let text = BatchText::try_new(map, &batch.batch)?;
             let from = usize::try_from(lo.saturating_sub(start).min(n))?;
             let to = usize::try_from(hi.saturating_sub(start).min(n))?;
-            for step in (from..to).step_by(STEP_ROWS) {
-                let rows = step..(step + STEP_ROWS).min(to);
+            let mut step = from;
+            while step < to {
+                let rows = step..step_end(&text, step, to);
+                step = rows.end;
                 let (next, ()) = rayon::join(
                     || {
                         rows.into_par_iter()
@@ -592,7 +614,36 @@ mod tests {
 
     use arrow::datatypes::{DataType, Field, Fields};
 
-    use super::is_category_type;
+    use arrow::array::{RecordBatch, StringArray};
+    use arrow::datatypes::Schema;
+    use regime_corpus::{BatchText, FieldMap};
+
+    use super::{STEP_BYTES, STEP_ROWS, is_category_type, step_end};
+
+    /// Steps end after `STEP_ROWS` rows, or after the row that takes them
+    /// past `STEP_BYTES` of text; a step always has a row.
+    #[test]
+    fn steps_are_bounded_by_rows_and_by_text() {
+        let batch = |texts: Vec<String>| {
+            let schema = Schema::new(vec![Field::new("caption", DataType::Utf8, true)]);
+            let column = Arc::new(StringArray::from(texts));
+            RecordBatch::try_new(Arc::new(schema), vec![column]).expect("batch")
+        };
+        let small = batch(vec!["a few words".to_owned(); STEP_ROWS + 10]);
+        let map = FieldMap::detect(&small.schema(), "small.parquet".as_ref()).expect("map");
+        let text = BatchText::try_new(&map, &small).expect("text");
+        assert_eq!(step_end(&text, 0, STEP_ROWS + 10), STEP_ROWS);
+        assert_eq!(step_end(&text, STEP_ROWS, STEP_ROWS + 10), STEP_ROWS + 10);
+        assert_eq!(step_end(&text, 3, 5), 5);
+        let third = STEP_BYTES / 3 + 1;
+        let big = batch(vec!["x".repeat(third); 8]);
+        let text = BatchText::try_new(&map, &big).expect("text");
+        assert_eq!(step_end(&text, 0, 8), 3);
+        assert_eq!(step_end(&text, 6, 8), 8);
+        let huge = batch(vec!["y".repeat(STEP_BYTES + 1); 2]);
+        let text = BatchText::try_new(&map, &huge).expect("text");
+        assert_eq!(step_end(&text, 0, 2), 1);
+    }
 
     #[test]
     fn scalar_columns_key_categories_and_nested_or_binary_ones_do_not() {
