@@ -8,10 +8,11 @@
 //! and one state adds them in input order ([`ProfileState::add`]), so the
 //! report does not depend on the thread count in sketch mode either; shards
 //! each fill a [`ProfileState`] and [`ProfileState::combine`] them (exact
-//! tables merge to the single run's counts, sketches within their bounds). The state serialises with `serde`, so
-//! `--shard I/N` partials can be written and merged later. Exact n-gram tables
-//! are kept while they fit [`ProfileConfig::with_memory_budget`]; past it the
-//! largest tables move to sketches one at a time (see [`crate::ngram`]).
+//! tables merge to the single run's counts, sketches within their bounds).
+//! The state serialises with `serde`, so `--shard I/N` partials can be
+//! written and merged later. Exact n-gram tables are kept while they fit
+//! [`ProfileConfig::with_memory_budget`]; past it the largest tables move to
+//! sketches one at a time (see [`crate::ngram`]).
 //! Unigram (type) counts are always exact: the vocabulary is charged to the
 //! budget but never sketched.
 
