@@ -327,12 +327,14 @@ fn run_compare(
 /// while one of them adds the previous step's to the state.
 const STEP_ROWS: usize = 256;
 
-/// Text a step holds at most (beyond its first row): measured samples own
-/// a copy of their words, and two steps are held at once.
+/// Text after which a step ends. Two steps are held at once, and a
+/// measured sample takes about 2–3× its text (a copy of its words, their
+/// ends, its prompt segments).
 const STEP_BYTES: usize = 8 << 20;
 
 /// End of the step that starts at row `from` (before `to`): at most
-/// [`STEP_ROWS`] rows and, past the first, [`STEP_BYTES`] of text.
+/// [`STEP_ROWS`] rows, ending with the row that takes its text past
+/// [`STEP_BYTES`].
 fn step_end(text: &BatchText<'_>, from: usize, to: usize) -> usize {
     let mut fields = Vec::new();
     let mut bytes = 0;
@@ -400,7 +402,7 @@ fn scan(
     // of field indexes.
     let prompt = PromptDedup::builder().build()?;
     let bar = progress::bar(global, Some(hi - lo), "profile", "samples");
-    super::with_threads(Some(threads), || -> anyhow::Result<()> {
+    let scanned = super::with_threads(Some(threads), || -> anyhow::Result<()> {
         let mut measured: Vec<PreparedSample> = Vec::new();
         let mut add = |samples: &mut Vec<PreparedSample>| {
             let n = samples.len() as u64;
@@ -409,13 +411,21 @@ fn scan(
             }
             bar.inc(n);
         };
+        let mut reader = reader;
         let mut first = 0u64;
-        for batch in reader {
+        loop {
+            // The last step of the previous batch is added while the reader
+            // decodes the next one.
+            let (batch, ()) = rayon::join(|| reader.next(), || add(&mut measured));
+            let Some(batch) = batch else { break };
             let batch = batch?;
             let n = batch.num_rows() as u64;
             let start = first;
             first += n;
-            if start + n <= lo || start >= hi {
+            if start >= hi {
+                break;
+            }
+            if start + n <= lo {
                 continue;
             }
             let text = BatchText::try_new(map, &batch.batch)?;
@@ -441,8 +451,10 @@ fn scan(
         }
         add(&mut measured);
         Ok(())
-    })??;
+    });
+    // Cleared before any error is printed.
     bar.finish_and_clear();
+    scanned??;
     Ok((state, corpus, hi - lo, total))
 }
 
@@ -612,10 +624,8 @@ fn category_value(
 mod tests {
     use std::sync::Arc;
 
-    use arrow::datatypes::{DataType, Field, Fields};
-
     use arrow::array::{RecordBatch, StringArray};
-    use arrow::datatypes::Schema;
+    use arrow::datatypes::{DataType, Field, Fields, Schema};
     use regime_corpus::{BatchText, FieldMap};
 
     use super::{STEP_BYTES, STEP_ROWS, is_category_type, step_end};

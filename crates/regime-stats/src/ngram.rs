@@ -14,6 +14,9 @@
 //! occurrences held by the top `⌈distinct / 100⌉` n-grams; `top` = the `k`
 //! most frequent, ties broken by the n-gram string ascending.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::hll::HyperLogLog;
@@ -317,26 +320,36 @@ fn sketch_of(table: &CountTable, hash: &dyn Fn(&Key) -> u64, settings: SketchSet
     Counts::Sketch { hll, top }
 }
 
-/// Sorts candidates by count desc, then name asc, and keeps `k`.
+/// The `k` best candidates by count desc, then name asc (then key), in
+/// that order. One pass keeps the best so far, worst on top of a heap, so
+/// memory holds `k` names however many keys tie at the `k`-th count (a
+/// table of millions of n-grams seen once, with fewer than `k` repeated).
 fn top_entries(
-    mut cands: Vec<(Key, u64)>,
+    cands: impl Iterator<Item = (Key, u64)>,
     k: usize,
     name: &dyn Fn(&Key) -> String,
     ids: Option<IdsFn<'_>>,
 ) -> Vec<NgramCount> {
-    if cands.len() > k && k > 0 {
-        let (_, &mut (_, kth), _) = cands.select_nth_unstable_by(k - 1, |a, b| b.1.cmp(&a.1));
-        cands.retain(|&(_, c)| c >= kth);
+    if k == 0 {
+        return Vec::new();
     }
-    let mut named: Vec<(String, u64, Key)> = cands
+    let mut best: BinaryHeap<(Reverse<u64>, String, Key)> = BinaryHeap::with_capacity(k + 1);
+    for (key, count) in cands {
+        // A lower count than the worst kept cannot enter: no name needed.
+        if best.len() == k && best.peek().is_some_and(|w| count < w.0.0) {
+            continue;
+        }
+        let entry = (Reverse(count), name(&key), key);
+        if best.len() < k {
+            best.push(entry);
+        } else if best.peek().is_some_and(|w| entry < *w) {
+            best.pop();
+            best.push(entry);
+        }
+    }
+    best.into_sorted_vec()
         .into_iter()
-        .map(|(key, c)| (name(&key), c, key))
-        .collect();
-    named.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    named.truncate(k);
-    named
-        .into_iter()
-        .map(|(ngram, count, key)| NgramCount {
+        .map(|(Reverse(count), ngram, key)| NgramCount {
             ngram,
             count,
             ids: ids.map(|f| f(&key)),
@@ -445,17 +458,12 @@ pub(crate) fn exact_figures<I: Iterator<Item = (Key, u64)> + Clone>(
     let distinct = hist.distinct;
     let concentration = ratio(hist.top_sum(distinct.div_ceil(100)), total);
     let kth = hist.kth(top_k as u64).max(1);
-    let cands: Vec<(Key, u64)> = if top_k == 0 {
-        Vec::new()
-    } else {
-        entries.filter(|&(_, c)| c >= kth).collect()
-    };
     NgramFigures {
         total,
         distinct,
         distinct_ratio: ratio(distinct, total),
         concentration,
-        top: top_entries(cands, top_k, name, ids),
+        top: top_entries(entries.filter(|&(_, c)| c >= kth), top_k, name, ids),
         exact: true,
         distinct_error: 0.0,
         count_error: 0,
@@ -489,12 +497,7 @@ fn sketch_figures(
         distinct,
         distinct_ratio: ratio(distinct, total),
         concentration,
-        top: top_entries(
-            top.iter().map(|h| (h.key, h.count)).collect(),
-            top_k,
-            name,
-            ids,
-        ),
+        top: top_entries(top.iter().map(|h| (h.key, h.count)), top_k, name, ids),
         exact: false,
         distinct_error: hll.error_bound(),
         count_error: err,
@@ -512,6 +515,26 @@ mod tests {
 
     fn name(k: &Key) -> String {
         format!("{}-{}", k[0], k[1])
+    }
+
+    /// Ties at the k-th count go to the smallest names, whatever order the
+    /// candidates come in.
+    #[test]
+    fn top_entries_break_ties_by_name_in_any_order() {
+        let mut cands: Vec<(Key, u64)> = (0..1000).map(|i| (key(i, 0), 1)).collect();
+        cands.extend([(key(7, 7), 5), (key(3, 3), 5), (key(9, 9), 4)]);
+        for reversed in [false, true] {
+            if reversed {
+                cands.reverse();
+            }
+            let top = top_entries(cands.iter().copied(), 5, &name, None);
+            let got: Vec<(&str, u64)> = top.iter().map(|t| (t.ngram.as_str(), t.count)).collect();
+            assert_eq!(
+                got,
+                [("3-3", 5), ("7-7", 5), ("9-9", 4), ("0-0", 1), ("1-0", 1)]
+            );
+        }
+        assert!(top_entries(cands.into_iter(), 0, &name, None).is_empty());
     }
 
     fn fill(pairs: &[(u32, u32)]) -> NgramCounter {

@@ -593,7 +593,7 @@ impl ProfileState {
                 PreparedTokens::Words(words, range) => {
                     ids.extend(range.map(|w| self.vocab.intern(words.word(w))));
                 }
-                PreparedTokens::Ids(i) => ids.extend_from_slice(i),
+                PreparedTokens::Ids(field_ids) => ids.extend_from_slice(field_ids),
             }
             let role = &sample.roles[field.role];
             self.insert_field(role, &ids, field.chars, tokens, first_of_role);
@@ -1250,8 +1250,8 @@ impl Hasher {
 fn remap_scope(mut scope: ScopeState, remap: Option<&[u32]>) -> ScopeState {
     let Some(remap) = remap else { return scope };
     // Absorbing into an empty (or same-prefix) vocabulary keeps every id:
-    // the usual case for the first worker's state, whose tables would
-    // otherwise be rebuilt for nothing.
+    // the usual case for the first partial `regime merge` reads, whose tables
+    // would otherwise be rebuilt for nothing.
     if remap
         .iter()
         .enumerate()

@@ -197,14 +197,19 @@ impl<K: Eq + Hash + Clone> SpaceSaving<K> {
     }
 
     /// Bytes held, roughly: the buckets a hash table needs for the
-    /// counters held (at most 7/8 full). Computed from their number, not
-    /// from the map's capacity: where a removal leaves a tombstone depends
-    /// on the hasher's random seed, and so does when the map grows, while
-    /// memory-budget decisions taken from this figure must be the same on
-    /// every run.
+    /// counters held (at most 7/8 full), or, once the summary has pruned,
+    /// for the `2k + 1` counters it grows to before each prune. Computed
+    /// from counts, not from the map's capacity: where a removal leaves a
+    /// tombstone depends on the hasher's random seed, and so does when the
+    /// map grows, while memory-budget decisions taken from this figure must
+    /// be the same on every run.
     #[must_use]
     pub fn bytes(&self) -> usize {
-        let buckets = (self.counts.len() * 8 / 7 + 1).next_power_of_two();
+        let mut counters = self.counts.len();
+        if self.decrement > 0 {
+            counters = counters.max(self.capacity.saturating_mul(2).saturating_add(1));
+        }
+        let buckets = (counters.saturating_mul(8) / 7 + 1).next_power_of_two();
         buckets * (size_of::<K>() + size_of::<u64>() + 1)
     }
 }

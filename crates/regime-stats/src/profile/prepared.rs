@@ -15,7 +15,7 @@ use super::{PromptDupCounts, SampleInput};
 
 /// One sample, measured and owned; build with [`PreparedSample::new`], add
 /// with [`ProfileState::add`](super::ProfileState::add).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PreparedSample {
     /// The sample's roles, in order of first appearance.
     pub(super) roles: Vec<String>,
@@ -63,7 +63,20 @@ impl PreparedSample {
     /// Measures `sample`.
     #[must_use]
     pub fn new(sample: &SampleInput<'_>) -> Self {
-        let mut p = Self::default();
+        let mut p = Self {
+            roles: Vec::new(),
+            fields: Vec::with_capacity(sample.fields.len()),
+            words: String::new(),
+            word_ends: Vec::new(),
+            ids: Vec::new(),
+            gopher: None,
+            content_hash: None,
+            role_hashes: Vec::new(),
+            segments: Vec::new(),
+            segment_text: String::new(),
+            prompt_dup: None,
+            categories: Vec::new(),
+        };
         for field in sample.fields {
             let role = p
                 .roles
