@@ -3,12 +3,15 @@
 //!
 //! The partials must be one complete split: exactly one for each block
 //! `0…N−1`, all computed from the same inputs with the same settings;
-//! anything else is refused before any output is written.
+//! anything else is refused before any output is written. They are
+//! combined in block order, whatever order they are given in.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use regime_corpus::OutputDir;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::Outcome;
 use super::corpus::RunClock;
@@ -27,10 +30,8 @@ pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outco
     let mut files = Vec::new();
     // The tokenizer hash the partials record (the check makes them agree).
     let mut counted_with: Option<String> = None;
-    for p in &args.partials {
+    for (shard, p) in in_block_order(&args.partials)? {
         let (path, mut partial) = read_partial(p)?;
-        let shard = parse_shard(&partial.shard)
-            .map_err(|e| anyhow::anyhow!("merge {}: {e}", p.display()))?;
         let (Some(settings), Some(inputs)) = (partial.settings.take(), partial.inputs.take())
         else {
             anyhow::bail!(
@@ -83,9 +84,42 @@ pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outco
     Ok(Outcome::Success)
 }
 
+/// What [`in_block_order`] reads of a partial (the rest is skipped).
+#[derive(Deserialize)]
+struct PartialHeader {
+    version: u32,
+    shard: String,
+}
+
+/// The partials with their `(block, blocks)`, in block order: sketches
+/// (space-saving counters) merge to different counts in another order, so
+/// the result must not depend on the order the partials are given in (a
+/// shell glob puts `s10` before `s2`).
+fn in_block_order(partials: &[PathBuf]) -> anyhow::Result<Vec<((u64, u64), &Path)>> {
+    let mut blocks = Vec::with_capacity(partials.len());
+    for p in partials {
+        let (_, header): (_, PartialHeader) = read_json(p)?;
+        check_version(p, header.version)?;
+        let shard = parse_shard(&header.shard)
+            .map_err(|e| anyhow::anyhow!("merge {}: {e}", p.display()))?;
+        blocks.push((shard, p.as_path()));
+    }
+    // Stable: a block given twice stays in the given order for the split
+    // check to name.
+    blocks.sort_by_key(|b| b.0.0);
+    Ok(blocks)
+}
+
 /// Reads the partial state in `p` (a `--shard` output directory or its
 /// `partial.json`) and returns it with the file's path.
 fn read_partial(p: &Path) -> anyhow::Result<(PathBuf, Partial)> {
+    let (path, partial): (_, Partial) = read_json(p)?;
+    check_version(p, partial.version)?;
+    Ok((path, partial))
+}
+
+/// Reads `p`'s `partial.json` (or `p` itself) as `T`.
+fn read_json<T: DeserializeOwned>(p: &Path) -> anyhow::Result<(PathBuf, T)> {
     let path: PathBuf = if p.is_dir() {
         p.join(PARTIAL_FILE)
     } else {
@@ -97,13 +131,16 @@ fn read_partial(p: &Path) -> anyhow::Result<(PathBuf, Partial)> {
             p.display()
         )
     })?;
-    let partial: Partial = serde_json::from_reader(std::io::BufReader::new(file))
+    let value = serde_json::from_reader(std::io::BufReader::new(file))
         .with_context(|| format!("merge {}: not a regime profile partial", p.display()))?;
+    Ok((path, value))
+}
+
+fn check_version(p: &Path, version: u32) -> anyhow::Result<()> {
     anyhow::ensure!(
-        partial.version == PARTIAL_VERSION,
-        "merge {}: partial state format {} (this regime reads {PARTIAL_VERSION}); rerun its `regime profile --shard`",
+        version == PARTIAL_VERSION,
+        "merge {}: partial state format {version} (this regime reads {PARTIAL_VERSION}); rerun its `regime profile --shard`",
         p.display(),
-        partial.version
     );
-    Ok((path, partial))
+    Ok(())
 }

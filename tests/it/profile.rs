@@ -174,7 +174,8 @@ fn merge_of_any_split_is_byte_identical_to_a_single_run() {
 /// Sketches (space-saving counters) and the moment a table moves to one
 /// depend on the order samples arrive in, so the profile adds them in input
 /// order whatever the thread count: all-sketch (`--memory-budget 1`) and
-/// mixed runs are byte-identical at 1, 2 and 3 threads. Four input files
+/// mixed runs are byte-identical at 1, 2 and 3 threads, and a merge of
+/// sketched partials does not depend on the order they are given in. Four input files
 /// give four batches for the threads to share (one batch would hide any
 /// dependence on how they are shared out).
 #[test]
@@ -214,6 +215,43 @@ fn sketch_mode_is_byte_identical_at_any_thread_count() {
         for out in &outs[1..] {
             assert_same_outputs(out, &outs[0]);
         }
+    }
+    // Sketches merge to other counts in another order, so `regime merge`
+    // combines partials in block order whatever order they are given in.
+    let parts: Vec<PathBuf> = (0..3)
+        .map(|i| {
+            let out = tmp.path().join(format!("s{i}"));
+            run_expect(
+                regime()
+                    .arg("profile")
+                    .args(&corpora)
+                    .arg("--out")
+                    .arg(&out)
+                    .args(["-q", "--memory-budget", "1", "--sketch-capacity", "64"])
+                    .args(["--shard", &format!("{i}/3")]),
+                0,
+            );
+            out
+        })
+        .collect();
+    let merged: Vec<PathBuf> = [[0, 1, 2], [2, 0, 1], [1, 2, 0]]
+        .iter()
+        .map(|order| {
+            let out = tmp.path().join(format!("m{order:?}"));
+            run_expect(
+                regime()
+                    .arg("merge")
+                    .args(order.iter().map(|&i| &parts[i]))
+                    .arg("--out")
+                    .arg(&out)
+                    .arg("-q"),
+                0,
+            );
+            out
+        })
+        .collect();
+    for out in &merged[1..] {
+        assert_same_outputs(out, &merged[0]);
     }
 }
 
