@@ -175,9 +175,9 @@ fn merge_of_any_split_is_byte_identical_to_a_single_run() {
 /// depend on the order samples arrive in, so the profile adds them in input
 /// order whatever the thread count: all-sketch (`--memory-budget 1`) and
 /// mixed runs are byte-identical at 1, 2 and 3 threads, and a merge of
-/// sketched partials does not depend on the order they are given in. Four input files
-/// give four batches for the threads to share (one batch would hide any
-/// dependence on how they are shared out).
+/// sketched partials does not depend on the order they are given in. Four
+/// input files give four batches for the threads to share (one batch would
+/// hide any dependence on how they are shared out).
 #[test]
 fn sketch_mode_is_byte_identical_at_any_thread_count() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -188,22 +188,29 @@ fn sketch_mode_is_byte_identical_at_any_thread_count() {
             dir
         })
         .collect();
+    // `regime profile` of the four corpora with 64 counters per sketch.
+    let profile = |name: String, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        run_expect(
+            regime()
+                .arg("profile")
+                .args(&corpora)
+                .arg("--out")
+                .arg(&out)
+                .args(["-q", "--sketch-capacity", "64"])
+                .args(extra),
+            0,
+        );
+        out
+    };
     for (budget, sketched) in [("1", 18), ("600K", 6)] {
         let outs: Vec<PathBuf> = ["1", "2", "3"]
             .iter()
             .map(|j| {
-                let out = tmp.path().join(format!("b{budget}-j{j}"));
-                run_expect(
-                    regime()
-                        .arg("profile")
-                        .args(&corpora)
-                        .arg("--out")
-                        .arg(&out)
-                        .args(["-q", "-j", j, "--memory-budget", budget])
-                        .args(["--sketch-capacity", "64"]),
-                    0,
-                );
-                out
+                profile(
+                    format!("b{budget}-j{j}"),
+                    &["-j", j, "--memory-budget", budget],
+                )
             })
             .collect();
         let text = std::fs::read_to_string(outs[0].join("report.json")).expect("report");
@@ -220,18 +227,11 @@ fn sketch_mode_is_byte_identical_at_any_thread_count() {
     // combines partials in block order whatever order they are given in.
     let parts: Vec<PathBuf> = (0..3)
         .map(|i| {
-            let out = tmp.path().join(format!("s{i}"));
-            run_expect(
-                regime()
-                    .arg("profile")
-                    .args(&corpora)
-                    .arg("--out")
-                    .arg(&out)
-                    .args(["-q", "--memory-budget", "1", "--sketch-capacity", "64"])
-                    .args(["--shard", &format!("{i}/3")]),
-                0,
-            );
-            out
+            let shard = format!("{i}/3");
+            profile(
+                format!("s{i}"),
+                &["--memory-budget", "1", "--shard", &shard],
+            )
         })
         .collect();
     let merged: Vec<PathBuf> = [[0, 1, 2], [2, 0, 1], [1, 2, 0]]
