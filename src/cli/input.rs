@@ -11,7 +11,8 @@ use super::number::{at_least, between};
 #[command(next_help_heading = "Input options")]
 pub(crate) struct InputArgs {
     /// Parquet or JSONL (.jsonl, .jsonl.gz, .jsonl.zst) files, directories
-    /// (read recursively) or glob patterns; read in sorted order.
+    /// (read recursively) or glob patterns; read in the order given, each
+    /// directory or glob in sorted path order.
     #[arg(required = true, value_name = "INPUT")]
     pub(crate) inputs: Vec<PathBuf>,
     /// Field layout; detected from the schema when not given (and printed).
