@@ -94,7 +94,8 @@ struct PartialHeader {
 /// The partials with their `(block, blocks)`, in block order: sketches
 /// (space-saving counters) merge to different counts in another order, so
 /// the result must not depend on the order the partials are given in (a
-/// shell glob puts `s10` before `s2`).
+/// shell glob puts `s10` before `s2`). Only each header is read here, so
+/// the merge still holds one partial state at a time.
 fn in_block_order(partials: &[PathBuf]) -> anyhow::Result<Vec<((u64, u64), &Path)>> {
     let mut blocks = Vec::with_capacity(partials.len());
     for p in partials {

@@ -396,7 +396,7 @@ fn scan(
         }
     }
     let map = &corpus.map;
-    let reader = corpus.builder.clone().with_columns(columns)?.build();
+    let mut reader = corpus.builder.clone().with_columns(columns)?.build();
     let mut state = ProfileState::new(config(args, tokenizer.space()))?;
     // One configuration for every thread: its id keys each thread's cache
     // of field indexes.
@@ -411,7 +411,6 @@ fn scan(
             }
             bar.inc(n);
         };
-        let mut reader = reader;
         let mut first = 0u64;
         loop {
             // The last step of the previous batch is added while the reader

@@ -43,6 +43,24 @@ pub(crate) fn fields_file(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// `regime dedup METHOD INPUT` of a columns-profile corpus (its
+/// `fields.toml` written into `dir`) into `out`; callers add the rest.
+pub(crate) fn dedup_command(
+    dir: &Path,
+    method: &str,
+    input: &Path,
+    out: &Path,
+) -> assert_cmd::Command {
+    let mut cmd = regime();
+    cmd.args(["dedup", method])
+        .arg(input)
+        .args(["--profile", "columns", "--fields"])
+        .arg(fields_file(dir))
+        .arg("--out")
+        .arg(out);
+    cmd
+}
+
 pub(crate) fn dedup(
     dir: &Path,
     method: &str,
@@ -53,14 +71,8 @@ pub(crate) fn dedup(
 ) -> std::path::PathBuf {
     let out = dir.join(out);
     run_expect(
-        regime()
+        dedup_command(dir, method, input, &out)
             .env("RAYON_NUM_THREADS", threads)
-            .args(["dedup", method])
-            .arg(input)
-            .args(["--profile", "columns", "--fields"])
-            .arg(fields_file(dir))
-            .arg("--out")
-            .arg(&out)
             .args(extra),
         0,
     );
@@ -373,13 +385,7 @@ fn priority_column_chooses_each_clusters_representative() {
     for (column, says) in [("nope", "no column `nope`"), ("prompt", "not a number")] {
         let out = dir.path().join(format!("bad-{column}"));
         let output = run_expect(
-            regime()
-                .args(["dedup", "exact"])
-                .arg(&input)
-                .args(["--profile", "columns", "--fields"])
-                .arg(fields_file(dir.path()))
-                .args(["--priority", column, "--out"])
-                .arg(&out),
+            dedup_command(dir.path(), "exact", &input, &out).args(["--priority", column]),
             2,
         );
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -399,13 +405,7 @@ fn rows_without_text_in_the_chosen_fields_are_counted_and_warned_about() {
     for (on, empty) in [("user", 2), ("system", 20)] {
         let out = dir.path().join(format!("on-{on}"));
         let shown = run_expect(
-            regime()
-                .args(["dedup", "exact"])
-                .arg(&input)
-                .args(["--profile", "columns", "--fields"])
-                .arg(fields_file(dir.path()))
-                .args(["--on", on, "--out"])
-                .arg(&out),
+            dedup_command(dir.path(), "exact", &input, &out).args(["--on", on]),
             0,
         );
         let report: serde_json::Value =

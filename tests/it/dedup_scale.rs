@@ -13,7 +13,7 @@ use arrow::datatypes::UInt64Type;
 use crate::common::{
     all_entries, assert_json_ends_in_one_newline, parquet_files, read_parquet, regime, run_expect,
 };
-use crate::dedup::{benchmark, dedup, fields_file, kept_ids, write_corpus};
+use crate::dedup::{benchmark, dedup, dedup_command, fields_file, kept_ids, write_corpus};
 
 /// Every output file of a dedup run, by name, as bytes.
 fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -80,14 +80,8 @@ fn shards_and_spills_give_the_unsplit_result() {
     // A split with a shard missing is refused.
     let out = dir.path().join("incomplete");
     let output = run_expect(
-        regime()
-            .args(["dedup", "near"])
-            .arg(&input)
-            .args(["--profile", "columns", "--fields"])
-            .arg(fields_file(dir.path()))
-            .args(["--on", "user", "--out"])
-            .arg(&out)
-            .arg("--merge")
+        dedup_command(dir.path(), "near", &input, &out)
+            .args(["--on", "user", "--merge"])
             .args(&parts[..2]),
         2,
     );
@@ -182,14 +176,14 @@ fn against_an_index_removes_copies_of_indexed_rows() {
 
     // Other settings than the index's are refused with a clear message.
     let output = run_expect(
-        regime()
-            .args(["dedup", "near"])
-            .arg(&b_path)
-            .args(["--profile", "columns", "--fields"])
-            .arg(fields_file(dir.path()))
-            .args(["--on", "user", "--seed", "2", "--out"])
-            .arg(dir.path().join("other-seed"))
-            .args(["--against", &index_arg]),
+        dedup_command(dir.path(), "near", &b_path, &dir.path().join("other-seed")).args([
+            "--on",
+            "user",
+            "--seed",
+            "2",
+            "--against",
+            &index_arg,
+        ]),
         2,
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -243,14 +237,7 @@ fn bad_inputs_exit_2_naming_the_file() {
     for (i, (method, extra, file, needle)) in cases.into_iter().enumerate() {
         let out = dir.path().join(format!("out{i}"));
         let output = run_expect(
-            regime()
-                .args(["dedup", method])
-                .arg(file)
-                .args(["--profile", "columns", "--fields"])
-                .arg(fields_file(dir.path()))
-                .arg("--out")
-                .arg(&out)
-                .args(&extra),
+            dedup_command(dir.path(), method, file, &out).args(&extra),
             2,
         );
         let stderr = String::from_utf8_lossy(&output.stderr);
