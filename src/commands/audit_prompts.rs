@@ -34,9 +34,14 @@ pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Resul
         .filter(|&n| n < population)
         .map(|n| sample_rows(population, n, args.seed));
     let columns = read_columns(&corpus.map, corpus.builder.schema());
-    let reader = corpus.builder.with_columns(&columns)?.build();
-    let settings = audit(&args.dedup);
-    let mut total = settings.empty_like();
+    // Read-only: text columns come as views, without copying each value
+    // out of its parquet dictionary.
+    let reader = corpus
+        .builder
+        .with_columns(&columns)?
+        .with_string_views(true)
+        .build();
+    let mut total = audit(&args.dedup);
     let bar = progress::bar(global, Some(population), "audit-prompts", "samples");
     let mut seen = 0u64;
     let mut next = 0usize;
@@ -44,7 +49,7 @@ pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Resul
     for batch in reader {
         let batch = batch?;
         let n = batch.num_rows() as u64;
-        let part = if let Some(chosen) = &chosen {
+        if let Some(chosen) = &chosen {
             rows.clear();
             while let Some(&r) = chosen.get(next) {
                 if r >= seen + n {
@@ -53,11 +58,10 @@ pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Resul
                 rows.push(usize::try_from(r - seen)?);
                 next += 1;
             }
-            audit_batch(&dedup, &corpus.map, &batch, Some(&rows), &settings)?
+            audit_batch(&dedup, &corpus.map, &batch, Some(&rows), &mut total)?;
         } else {
-            audit_batch(&dedup, &corpus.map, &batch, None, &settings)?
-        };
-        total.merge(part);
+            audit_batch(&dedup, &corpus.map, &batch, None, &mut total)?;
+        }
         seen += n;
         bar.set_position(seen);
     }

@@ -57,6 +57,7 @@ mod role_census;
 mod row_id;
 mod sample;
 mod splice;
+mod string_views;
 mod text_edit;
 mod writer;
 

@@ -275,7 +275,7 @@ impl SampleDedup {
     /// The template candidates of the sample as `edits` leave it (what
     /// [`Self::templates`] gives after a second run over the output).
     pub fn output_templates(&self) -> impl Iterator<Item = (u64, &str)> {
-        self.scratch.patterns.iter()
+        self.scratch.search.patterns.iter()
     }
 
     /// Whether the sample holds at least one duplicate copy.
@@ -315,7 +315,8 @@ struct Seg {
 /// go through a hash map.
 const SEEN_MAP_MIN_SEGS: usize = 16;
 
-/// The plain spans and segments of one field's text.
+/// The plain spans and segments of one field's text, indexed here (the
+/// cache keeps its own, see [`IndexView`]).
 #[derive(Debug, Default)]
 struct FieldIndex {
     /// Normalised plain spans (a pool reused across fields and samples).
@@ -323,13 +324,28 @@ struct FieldIndex {
     /// Spans in use.
     spans: usize,
     segs: Vec<Seg>,
-    /// First segment by normalised text (within-field repeats).
-    seen: HashMapU64,
 }
 
 impl FieldIndex {
-    fn key(&self, g: &Seg) -> &str {
-        &self.mapped[g.span].text()[g.ns..g.ne]
+    fn view(&self) -> IndexView<'_> {
+        IndexView {
+            spans: &self.mapped[..self.spans],
+            segs: &self.segs,
+        }
+    }
+}
+
+/// A field's index wherever it is held: read in place, so a field whose
+/// index is cached costs no copy.
+#[derive(Debug, Clone, Copy, Default)]
+struct IndexView<'a> {
+    spans: &'a [SpanText],
+    segs: &'a [Seg],
+}
+
+impl<'a> IndexView<'a> {
+    fn key(&self, g: &Seg) -> &'a str {
+        &self.spans[g.span].text()[g.ns..g.ne]
     }
 }
 
@@ -338,9 +354,17 @@ struct Scratch {
     /// Prompt fields in priority order.
     order: Vec<usize>,
     field: FieldIndex,
-    patterns: Patterns,
+    search: Search,
     /// The sample's templates by hash.
     template_ids: HashMapU64,
+}
+
+/// What the search for one field's copies works with.
+#[derive(Debug, Default)]
+struct Search {
+    patterns: Patterns,
+    /// First segment by normalised text (within-field repeats).
+    seen: HashMapU64,
     candidates: Vec<(usize, usize)>,
     copies: Vec<(usize, usize)>,
 }
@@ -350,7 +374,7 @@ impl Scratch {
         self.order.clear();
         self.field.spans = 0;
         self.field.segs.clear();
-        self.patterns.clear();
+        self.search.patterns.clear();
         self.template_ids.clear();
     }
 }
@@ -425,20 +449,25 @@ impl PromptDedup {
             s.order
                 .extend((0..fields.len()).filter(|&i| fields[i].role == *role));
         }
-        for rank in 0..s.order.len() {
-            let field = s.order[rank];
+        let Scratch {
+            order,
+            field: scratch_field,
+            search,
+            template_ids,
+        } = s;
+        for &field in order.iter() {
             let stored = fields[field].text;
             let stored_chars = char_count(stored);
             counts.chars += stored_chars;
-            self.index(stored, &mut s.field, cache);
-            counts.segments += s.field.segs.len() as u64;
-            for g in &s.field.segs {
+            let mut f = self.index(stored, scratch_field, cache);
+            counts.segments += f.segs.len() as u64;
+            for g in f.segs {
                 let Some(hash) = g.hash else { continue };
-                let key = s.field.key(g);
+                let key = f.key(g);
                 // One probe: the map keeps the first template of a hash; a
                 // different text with the same hash is listed too.
                 let next = templates.len();
-                let first = *s.template_ids.entry(hash).or_insert(next);
+                let first = *template_ids.entry(hash).or_insert(next);
                 if first != next {
                     let (_, ts, te) = templates[first];
                     if &template_text[ts..te] == key {
@@ -455,13 +484,13 @@ impl PromptDedup {
             let mut edited: Option<String> = None;
             loop {
                 let text = edited.as_deref().unwrap_or(stored);
-                Self::find_copies(s);
-                if s.copies.is_empty() {
+                search.find_copies(f);
+                if search.copies.is_empty() {
                     break;
                 }
-                removed.extend(s.copies.iter().map(|&(a, b)| text[a..b].to_owned()));
-                let next = remove_spans(text, &s.copies);
-                self.index(&next, &mut s.field, cache);
+                removed.extend(search.copies.iter().map(|&(a, b)| text[a..b].to_owned()));
+                let next = remove_spans(text, &search.copies);
+                f = self.index(&next, scratch_field, cache);
                 edited = Some(next);
             }
             if edited.as_deref().is_some_and(|t| {
@@ -475,7 +504,7 @@ impl PromptDedup {
                 removed.truncate(mark);
                 counts.repeated_turns += 1;
                 edited = None;
-                self.index(stored, &mut s.field, cache);
+                f = self.index(stored, scratch_field, cache);
             }
             for copy in &removed[mark..] {
                 counts.copies += 1;
@@ -483,12 +512,12 @@ impl PromptDedup {
             }
             // Canonical instances come from the text as it leaves this
             // field, so a second run over the output sees the same ones.
-            for g in &s.field.segs {
+            for g in f.segs {
                 if let Some(hash) = g.hash {
-                    s.patterns.insert(hash, s.field.key(g));
+                    search.patterns.insert(hash, f.key(g));
                 }
             }
-            output.segments += s.field.segs.len() as u64;
+            output.segments += f.segs.len() as u64;
             output.chars += edited.as_deref().map_or(stored_chars, char_count);
             if let Some(text) = edited {
                 edits.push(FieldEdit { field, text });
@@ -498,18 +527,23 @@ impl PromptDedup {
         edits.sort_by_key(|e| e.field);
     }
 
-    /// Cuts `text` into normalised plain spans and segments, or copies them
-    /// from `cache` when `text` recurs.
-    fn index(&self, text: &str, f: &mut FieldIndex, cache: &mut IndexCache) {
-        let Some(hash) = index_cache::key(text) else {
-            self.index_text(text, f);
-            return;
-        };
-        if cache.restore(hash, text, f) {
-            return;
+    /// Cuts `text` into normalised plain spans and segments in `field`, or
+    /// finds them in `cache` when `text` recurs.
+    fn index<'a>(
+        &self,
+        text: &str,
+        field: &'a mut FieldIndex,
+        cache: &'a mut IndexCache,
+    ) -> IndexView<'a> {
+        let hash = index_cache::key(text);
+        if let Some(at) = hash.and_then(|h| cache.find(h, text)) {
+            return cache.view(at);
         }
-        self.index_text(text, f);
-        cache.offer(hash, text, f);
+        self.index_text(text, field);
+        if let Some(hash) = hash {
+            cache.offer(hash, text, field);
+        }
+        field.view()
     }
 
     /// [`Self::index`] without the cache.
@@ -549,24 +583,26 @@ impl PromptDedup {
             }
         }
     }
+}
 
-    /// Fills `s.copies` with the duplicate copies in the indexed field:
+impl Search {
+    /// Fills `self.copies` with the duplicate copies in field `f`:
     /// occurrences of earlier fields' canonical segments that cut no word,
     /// and whole segments repeating an earlier segment of the field;
     /// overlaps resolved leftmost-longest, in text order.
-    fn find_copies(s: &mut Scratch) {
-        s.candidates.clear();
-        s.copies.clear();
-        let f = &mut s.field;
-        if !s.patterns.is_empty() {
-            s.patterns.prepare();
-            for mapped in &f.mapped[..f.spans] {
+    fn find_copies(&mut self, f: IndexView<'_>) {
+        self.candidates.clear();
+        self.copies.clear();
+        if !self.patterns.is_empty() {
+            self.patterns.prepare();
+            for mapped in f.spans {
                 let hay = mapped.text();
-                s.patterns.for_each_match(hay, |ns, ne, key| {
+                let candidates = &mut self.candidates;
+                self.patterns.for_each_match(hay, |ns, ne, key| {
                     if is_cut_ok(hay[..ns].chars().next_back(), key.chars().next())
                         && is_cut_ok(key.chars().next_back(), hay[ne..].chars().next())
                     {
-                        s.candidates.push(mapped.original(ns, ne));
+                        candidates.push(mapped.original(ns, ne));
                     }
                 });
             }
@@ -580,30 +616,30 @@ impl PromptDedup {
                         .iter()
                         .any(|e| e.hash == g.hash && f.key(e) == f.key(g))
                 {
-                    s.candidates.push((g.start, g.end));
+                    self.candidates.push((g.start, g.end));
                 }
             }
         } else {
-            f.seen.clear();
+            self.seen.clear();
             for (i, g) in f.segs.iter().enumerate() {
                 let Some(hash) = g.hash else { continue };
-                match f.seen.get(&hash) {
+                match self.seen.get(&hash) {
                     Some(&j) if f.key(&f.segs[j]) == f.key(g) => {
-                        s.candidates.push((g.start, g.end));
+                        self.candidates.push((g.start, g.end));
                     }
                     Some(_) => {}
                     None => {
-                        f.seen.insert(hash, i);
+                        self.seen.insert(hash, i);
                     }
                 }
             }
         }
-        s.candidates
+        self.candidates
             .sort_unstable_by_key(|&(a, b)| (a, std::cmp::Reverse(b)));
         let mut reach = 0;
-        for &(a, b) in &s.candidates {
+        for &(a, b) in &self.candidates {
             if a >= reach {
-                s.copies.push((a, b));
+                self.copies.push((a, b));
                 reach = b;
             }
         }

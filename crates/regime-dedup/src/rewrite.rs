@@ -200,7 +200,9 @@ pub fn dedup_batch(
 }
 
 /// Runs the audit over `batch`'s rows (all of them, or only `rows`,
-/// ascending), reading only the mapped text columns and `id`.
+/// ascending), reading only the mapped text columns and `id`, and adds
+/// them to `total` (chunk by chunk, in row order: each template reaches
+/// the run's table from its chunk's, with no table per batch between).
 ///
 /// # Errors
 /// [`Error::Corpus`] when a mapped column is missing or mistyped.
@@ -209,8 +211,8 @@ pub fn audit_batch(
     map: &FieldMap,
     batch: &CorpusBatch,
     rows: Option<&[usize]>,
-    audit: &PromptAudit,
-) -> Result<PromptAudit> {
+    total: &mut PromptAudit,
+) -> Result<()> {
     let text = BatchText::try_new(map, &batch.batch)?;
     let ids = ids(&batch.batch);
     let all: Vec<usize>;
@@ -220,10 +222,11 @@ pub fn audit_batch(
         all = (0..batch.num_rows()).collect();
         &all
     };
+    let settings = &*total;
     let parts: Vec<PromptAudit> = rows
         .par_chunks(CHUNK_ROWS)
         .map(|chunk| {
-            let mut part = audit.empty_like();
+            let mut part = settings.empty_like();
             let mut fields = Vec::new();
             let mut prompt = Vec::new();
             let mut sample = SampleDedup::default();
@@ -240,11 +243,10 @@ pub fn audit_batch(
             part
         })
         .collect();
-    let mut total = audit.empty_like();
     for part in parts {
         total.merge(part);
     }
-    Ok(total)
+    Ok(())
 }
 
 fn rebuild(

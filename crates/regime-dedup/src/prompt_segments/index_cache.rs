@@ -2,8 +2,8 @@
 //!
 //! A corpus's prompt fields repeat: one system prompt, a few hundred
 //! question templates, a caption per image. A field whose text was seen
-//! before gets its plain spans and segments copied from here instead of
-//! being normalised, cut and hashed again. Indexing is a pure function of
+//! before has its plain spans and segments read from here, in place,
+//! instead of being normalised, cut and hashed again. Indexing is a pure function of
 //! the text and the configuration, so the cache changes the speed of a run,
 //! never its result. Each thread keeps one for its lifetime: at most
 //! [`SLOTS`] texts of at most [`MAX_TEXT_BYTES`] bytes with their indexes,
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::span_text::SpanText;
-use super::{FieldIndex, Seg};
+use super::{FieldIndex, IndexView, Seg};
 
 /// Slots of the direct-mapped cache (a power of two).
 const SLOTS: usize = 1024;
@@ -72,25 +72,24 @@ impl IndexCache {
         }
     }
 
-    /// Fills `f` with the cached index of `text` (whose [`key`] is `hash`)
-    /// and returns `true`, or returns `false` when it is not cached.
-    pub(super) fn restore(&self, hash: u64, text: &str, f: &mut FieldIndex) -> bool {
-        let Some(Some(entry)) = self.entries.get(slot(hash)) else {
-            return false;
-        };
-        if entry.hash != hash || entry.text != text {
-            return false;
-        }
-        f.spans = entry.spans.len();
-        if f.mapped.len() < f.spans {
-            f.mapped.resize_with(f.spans, SpanText::default);
-        }
-        for (to, from) in f.mapped.iter_mut().zip(&entry.spans) {
-            to.copy_from(from);
-        }
-        f.segs.clear();
-        f.segs.extend_from_slice(&entry.segs);
-        true
+    /// The slot holding the index of `text` (whose [`key`] is `hash`), if
+    /// it is cached.
+    pub(super) fn find(&self, hash: u64, text: &str) -> Option<usize> {
+        let at = slot(hash);
+        let entry = self.entries.get(at)?.as_ref()?;
+        (entry.hash == hash && entry.text == text).then_some(at)
+    }
+
+    /// The index held in slot `at` (found by [`Self::find`]; an empty
+    /// slot reads as a text without spans).
+    pub(super) fn view(&self, at: usize) -> IndexView<'_> {
+        self.entries
+            .get(at)
+            .and_then(Option::as_ref)
+            .map_or_else(IndexView::default, |e| IndexView {
+                spans: &e.spans,
+                segs: &e.segs,
+            })
     }
 
     /// Offers the index `f` of `text` (whose [`key`] is `hash`): kept when
@@ -129,8 +128,8 @@ mod tests {
     type SpanView = (String, bool, Vec<(Seg, (usize, usize))>);
 
     /// What the search and the figures read from an index.
-    fn view(f: &FieldIndex) -> Vec<SpanView> {
-        f.mapped[..f.spans]
+    fn view(f: IndexView<'_>) -> Vec<SpanView> {
+        f.spans
             .iter()
             .enumerate()
             .map(|(i, m)| {
@@ -161,12 +160,12 @@ mod tests {
         ];
         let mut cache = IndexCache::default();
         cache.serve(dedup.config_id);
-        let (mut cached, mut fresh) = (FieldIndex::default(), FieldIndex::default());
+        let (mut scratch, mut fresh) = (FieldIndex::default(), FieldIndex::default());
         for _ in 0..3 {
             for text in texts {
-                dedup.index(text, &mut cached, &mut cache);
+                let cached = view(dedup.index(text, &mut scratch, &mut cache));
                 dedup.index_text(text, &mut fresh);
-                assert_eq!(view(&cached), view(&fresh), "{text:?}");
+                assert_eq!(cached, view(fresh.view()), "{text:?}");
             }
         }
         // Every text was cached on its second sight.
@@ -180,9 +179,9 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         cache.serve(other.config_id);
         assert_eq!(cache.entries.iter().flatten().count(), 0);
-        other.index("Describe The Image.", &mut cached, &mut cache);
+        let cached = view(other.index("Describe The Image.", &mut scratch, &mut cache));
         other.index_text("Describe The Image.", &mut fresh);
-        assert_eq!(view(&cached), view(&fresh));
+        assert_eq!(cached, view(fresh.view()));
     }
 
     #[test]
