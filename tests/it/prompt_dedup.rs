@@ -4,11 +4,15 @@
 //! exactly, and nothing else changes.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, FieldRef, Schema};
+use arrow::json::LineDelimitedWriter;
 use serde_json::Value;
 
-use crate::common::{parquet_files, read_parquet, regime, run_expect, sample};
+use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, write_parquet};
 
 const SHARES: [f64; 4] = [0.0, 0.25, 0.75, 1.0];
 
@@ -537,6 +541,69 @@ fn sampled_audit_interval_contains_the_full_rate() {
         text.contains("95% CI [") && text.contains("Wilson"),
         "{text}"
     );
+}
+
+/// `data_type` with every `Utf8` (nested ones too) as `LargeUtf8`.
+fn large_strings(data_type: &DataType) -> DataType {
+    let field =
+        |f: &FieldRef| Arc::new(Field::clone(f).with_data_type(large_strings(f.data_type())));
+    match data_type {
+        DataType::Utf8 => DataType::LargeUtf8,
+        DataType::List(f) => DataType::List(field(f)),
+        DataType::Struct(fields) => DataType::Struct(fields.iter().map(field).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The audit reads text as string views whatever it is stored as: the
+/// same corpus with `large_string` columns, and as JSONL, gives the same
+/// report as the parquet it came from.
+#[test]
+fn audit_is_the_same_from_large_strings_and_jsonl() {
+    let dir = tempfile::tempdir().expect("test data");
+    let corpus = synth(dir.path(), 0.75, "llava", 13);
+    let stored = one_part(&corpus);
+    let text_columns: Vec<usize> = [
+        "id",
+        "conversations",
+        "system",
+        "caption",
+        "ocr_text",
+        "metadata",
+    ]
+    .iter()
+    .map(|name| stored.schema().index_of(name).expect("text column"))
+    .collect();
+    let text_only = stored.project(&text_columns).expect("text columns");
+    let plain = dir.path().join("plain.parquet");
+    write_parquet(&plain, std::slice::from_ref(&text_only), 1000);
+    let expected = audit_json(&plain, &[], 0);
+    assert!(
+        expected["counts"]["copies"].as_u64() > Some(0),
+        "{expected}"
+    );
+
+    let columns = text_only
+        .columns()
+        .iter()
+        .map(|c| cast(c, &large_strings(c.data_type())).expect("large strings"))
+        .collect::<Vec<_>>();
+    let fields: Vec<Field> = text_only
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| Field::clone(f).with_data_type(large_strings(f.data_type())))
+        .collect();
+    let large = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("batch");
+    let large_path = dir.path().join("large.parquet");
+    write_parquet(&large_path, &[large], 1000);
+    assert_eq!(audit_json(&large_path, &[], 0), expected);
+
+    let jsonl = dir.path().join("corpus.jsonl");
+    let mut writer = LineDelimitedWriter::new(std::fs::File::create(&jsonl).expect("create jsonl"));
+    writer.write(&text_only).expect("write jsonl");
+    writer.finish().expect("finish jsonl");
+    assert_eq!(audit_json(&jsonl, &[], 0), expected);
 }
 
 #[test]
