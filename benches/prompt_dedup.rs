@@ -82,7 +82,8 @@ fn scan_file(path: &Path, map: &FieldMap, mut each: impl FnMut(&CorpusBatch)) ->
     let reader = builder
         .with_columns(&columns)
         .expect("columns")
-        .with_string_views(true)
+        .with_string_views()
+        .expect("string views")
         .build();
     let mut rows = 0;
     for b in reader {

@@ -39,7 +39,7 @@ pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Resul
     let reader = corpus
         .builder
         .with_columns(&columns)?
-        .with_string_views(true)
+        .with_string_views()?
         .build();
     let mut total = audit(&args.dedup);
     let bar = progress::bar(global, Some(population), "audit-prompts", "samples");

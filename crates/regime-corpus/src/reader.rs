@@ -232,14 +232,31 @@ impl CorpusReaderBuilder {
     }
 
     /// Emit string columns (`Utf8`, `LargeUtf8`, nested ones included) as
-    /// `Utf8View`. Default: off. Dictionary-encoded parquet text is then
-    /// read without copying each value out of its dictionary (about a fifth
-    /// of `audit-prompts` on a prompt-heavy corpus); for passes that read
-    /// text, not for ones that write the corpus back with its own types.
-    #[must_use]
-    pub fn with_string_views(mut self, on: bool) -> Self {
-        self.string_views = on;
-        self
+    /// `Utf8View` (default: the stored types). Dictionary-encoded parquet
+    /// text is then read without copying each value out of its dictionary
+    /// (about a fifth of `audit-prompts` on a prompt-heavy corpus); for
+    /// passes that read text, not for ones that write the corpus back with
+    /// its own types. JSONL batches are cast.
+    ///
+    /// # Errors
+    /// [`Error::Parquet`] naming a file whose columns cannot be read so.
+    pub fn with_string_views(mut self) -> Result<Self> {
+        for file in &mut self.files {
+            let Some(meta) = &file.parquet else { continue };
+            // Each file's own schema as the hint (nested nullability may
+            // differ from the unified one); projection follows it.
+            let hinted = ArrowReaderMetadata::try_new(
+                meta.metadata().clone(),
+                ArrowReaderOptions::new().with_schema(view_schema(meta.schema())),
+            )
+            .map_err(|source| Error::Parquet {
+                path: file.path.clone(),
+                source,
+            })?;
+            file.parquet = Some(hinted);
+        }
+        self.string_views = true;
+        Ok(self)
     }
 
     /// Builds the streaming reader.
@@ -283,7 +300,6 @@ impl CorpusReaderBuilder {
                 schema,
                 projection: self.projection,
                 batch_size: self.batch_size,
-                string_views: self.string_views,
             },
             full_schema: self.schema,
             max_in_flight: self.max_in_flight,
@@ -468,9 +484,6 @@ struct Decoder {
     schema: SchemaRef,
     projection: Option<Vec<usize>>,
     batch_size: usize,
-    /// Read parquet strings as views (the hint below); `conform` casts
-    /// JSONL batches to them.
-    string_views: bool,
 }
 
 impl Decoder {
@@ -495,17 +508,6 @@ impl Decoder {
             .ok_or_else(|| Error::UnsupportedFormat {
                 path: info.path.clone(),
             })?;
-        let metadata = if self.string_views {
-            // The hint covers the file's whole schema; projection follows.
-            let hint = view_schema(metadata.schema());
-            ArrowReaderMetadata::try_new(
-                metadata.metadata().clone(),
-                ArrowReaderOptions::new().with_schema(hint),
-            )
-            .map_err(parquet_err)?
-        } else {
-            metadata
-        };
         let file = File::open(&info.path).map_err(|e| Error::io(&info.path, e))?;
         let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
             .with_row_groups(vec![group])
@@ -538,18 +540,13 @@ impl Decoder {
     }
 
     /// Re-labels a batch with the unified schema (nullability may have been
-    /// widened across files; the data is unchanged), casting JSONL strings
-    /// to views when views are read.
+    /// widened across files; the data is unchanged), casting the columns
+    /// whose type differs (JSONL strings when views are read).
     fn conform(&self, batch: RecordBatch, path: &Path) -> Result<RecordBatch> {
         if batch.schema() == self.schema {
             return Ok(batch);
         }
-        let conformed = if self.string_views {
-            cast_to(&batch, &self.schema)
-        } else {
-            RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())
-        };
-        conformed.map_err(|source| Error::Arrow {
+        cast_to(&batch, &self.schema).map_err(|source| Error::Arrow {
             path: path.to_path_buf(),
             source,
         })

@@ -15,8 +15,7 @@ use arrow::error::ArrowError;
 
 /// `data_type` with every `Utf8` and `LargeUtf8`, nested ones included
 /// (lists, large lists, structs), replaced by `Utf8View`.
-#[must_use]
-pub(crate) fn view_type(data_type: &DataType) -> DataType {
+fn view_type(data_type: &DataType) -> DataType {
     match data_type {
         DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,
         DataType::List(f) => DataType::List(view_field(f)),
@@ -43,8 +42,8 @@ pub(crate) fn view_schema(schema: &Schema) -> SchemaRef {
     ))
 }
 
-/// `batch` under `schema`: columns whose type differs (strings decoded as
-/// such, e.g. from JSONL) are cast to it.
+/// `batch` under `schema`: columns of its type are kept as they are (only
+/// re-labelled), the others (JSONL strings when views are read) cast.
 pub(crate) fn cast_to(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
     let columns = batch
         .columns()
