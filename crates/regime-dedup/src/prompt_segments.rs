@@ -60,7 +60,7 @@ thread_local! {
 }
 
 pub(crate) use patterns::HashMapU64;
-use patterns::Patterns;
+use patterns::{Patterns, Probe, word_start_probes};
 use span_text::SpanText;
 
 /// Default for [`PromptDedupBuilder::with_min_chars`]: normalised characters
@@ -324,6 +324,10 @@ struct FieldIndex {
     /// Spans in use.
     spans: usize,
     segs: Vec<Seg>,
+    /// The spans' word-start probes, in span and text order.
+    probes: Vec<Probe>,
+    /// Whether `probes` covers every span (see [`word_start_probes`]).
+    probed: bool,
 }
 
 impl FieldIndex {
@@ -331,6 +335,7 @@ impl FieldIndex {
         IndexView {
             spans: &self.mapped[..self.spans],
             segs: &self.segs,
+            probes: self.probed.then_some(self.probes.as_slice()),
         }
     }
 }
@@ -341,6 +346,8 @@ impl FieldIndex {
 struct IndexView<'a> {
     spans: &'a [SpanText],
     segs: &'a [Seg],
+    /// The spans' word-start probes, when every span has them.
+    probes: Option<&'a [Probe]>,
 }
 
 impl<'a> IndexView<'a> {
@@ -550,6 +557,8 @@ impl PromptDedup {
     fn index_text(&self, text: &str, f: &mut FieldIndex) {
         f.spans = 0;
         f.segs.clear();
+        f.probes.clear();
+        f.probed = true;
         for span in self.protected.spans(text) {
             if span.protected {
                 continue;
@@ -561,6 +570,7 @@ impl PromptDedup {
             f.spans += 1;
             let mapped = &mut f.mapped[m];
             mapped.fill(span.text, span.start, self.case_fold);
+            f.probed &= word_start_probes(m, mapped.text(), &mut f.probes);
             for seg in regime_text::segments(span.text) {
                 let (start, end) = (span.start + seg.start, span.start + seg.end());
                 let (ns, ne) = mapped.normalized_range(start, end);
@@ -595,17 +605,17 @@ impl Search {
         self.copies.clear();
         if !self.patterns.is_empty() {
             self.patterns.prepare();
-            for mapped in f.spans {
-                let hay = mapped.text();
-                let candidates = &mut self.candidates;
-                self.patterns.for_each_match(hay, |ns, ne, key| {
+            let candidates = &mut self.candidates;
+            self.patterns
+                .for_each_match_in(f.spans, f.probes, |span, ns, ne, key| {
+                    let mapped = &f.spans[span];
+                    let hay = mapped.text();
                     if is_cut_ok(hay[..ns].chars().next_back(), key.chars().next())
                         && is_cut_ok(key.chars().next_back(), hay[ne..].chars().next())
                     {
                         candidates.push(mapped.original(ns, ne));
                     }
                 });
-            }
         }
         // Whole segments repeating an earlier one of the field: few
         // segments are compared pairwise, many through a hash map.

@@ -2,17 +2,19 @@
 //!
 //! A corpus's prompt fields repeat: one system prompt, a few hundred
 //! question templates, a caption per image. A field whose text was seen
-//! before has its plain spans and segments read from here, in place,
-//! instead of being normalised, cut and hashed again. Indexing is a pure function of
-//! the text and the configuration, so the cache changes the speed of a run,
-//! never its result. Each thread keeps one for its lifetime: at most
-//! [`SLOTS`] texts of at most [`MAX_TEXT_BYTES`] bytes with their indexes,
-//! under 8 MiB (about 2 MiB for typical prompt fields of ~100 bytes).
+//! before has its plain spans, segments and word-start probes read from
+//! here, in place, instead of being normalised, cut, hashed and scanned
+//! again. Indexing is a pure function of the text and the configuration,
+//! so the cache changes the speed of a run, never its result. Each thread
+//! keeps one for its lifetime: at most [`SLOTS`] texts of at most
+//! [`MAX_TEXT_BYTES`] bytes with their indexes, under 24 MiB (about 3 MiB
+//! for typical prompt fields of ~100 bytes).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::patterns::Probe;
 use super::span_text::SpanText;
 use super::{FieldIndex, IndexView, Seg};
 
@@ -25,7 +27,9 @@ use super::{FieldIndex, IndexView, Seg};
 const SLOTS: usize = 4096;
 
 /// Longer texts are not cached, which bounds the cache's memory (about
-/// `SLOTS` × 3 × this: the text, its normalised spans, their offsets).
+/// `SLOTS` × 3 × this for the text, its normalised spans and their
+/// offsets, plus 16 bytes per word start for the probes, at most one per
+/// two bytes).
 const MAX_TEXT_BYTES: usize = 512;
 
 static NEXT_CONFIG_ID: AtomicU64 = AtomicU64::new(1);
@@ -52,6 +56,8 @@ struct Entry {
     text: String,
     spans: Vec<SpanText>,
     segs: Vec<Seg>,
+    /// `None` when the index had no probes for every span.
+    probes: Option<Vec<Probe>>,
 }
 
 /// The hash under which `text` is cached, or `None` for a text too long to
@@ -94,6 +100,7 @@ impl IndexCache {
             .map_or_else(IndexView::default, |e| IndexView {
                 spans: &e.spans,
                 segs: &e.segs,
+                probes: e.probes.as_deref(),
             })
     }
 
@@ -120,6 +127,13 @@ impl IndexCache {
         }
         entry.segs.clear();
         entry.segs.extend_from_slice(&f.segs);
+        if f.probed {
+            let probes = entry.probes.get_or_insert_with(Vec::new);
+            probes.clear();
+            probes.extend_from_slice(&f.probes);
+        } else {
+            entry.probes = None;
+        }
     }
 }
 
@@ -133,8 +147,9 @@ mod tests {
     type SpanView = (String, bool, Vec<(Seg, (usize, usize))>);
 
     /// What the search and the figures read from an index.
-    fn view(f: IndexView<'_>) -> Vec<SpanView> {
-        f.spans
+    fn view(f: IndexView<'_>) -> (Vec<SpanView>, Option<Vec<Probe>>) {
+        let spans = f
+            .spans
             .iter()
             .enumerate()
             .map(|(i, m)| {
@@ -146,7 +161,8 @@ mod tests {
                     .collect();
                 (m.text().to_owned(), m.is_ascii(), segs)
             })
-            .collect()
+            .collect();
+        (spans, f.probes.map(<[Probe]>::to_vec))
     }
 
     #[test]
@@ -173,9 +189,11 @@ mod tests {
                 assert_eq!(cached, view(fresh.view()), "{text:?}");
             }
         }
-        // Every text was cached on its second sight.
+        // Every text was cached on its second sight, probes included.
         let kept = cache.entries.iter().flatten().count();
         assert_eq!(kept, texts.len());
+        let (_, probes) = view(dedup.index(texts[0], &mut scratch, &mut cache));
+        assert!(probes.is_some_and(|p| p.len() == 2), "{texts:?}");
 
         // Another configuration starts from an empty cache.
         let other = PromptDedup::builder()

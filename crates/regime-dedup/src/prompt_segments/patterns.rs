@@ -20,6 +20,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
+use super::span_text::SpanText;
+
 /// Patterns searched one by one; more than this many are searched with one
 /// Aho–Corasick automaton.
 pub(super) const AUTOMATON_MIN_PATTERNS: usize = 24;
@@ -56,13 +58,7 @@ struct Pattern {
     /// Range of its normalised text in `Patterns::keys`.
     start: usize,
     end: usize,
-    /// The next pattern (index in `Patterns::list`) filed under the same
-    /// probe key in `Patterns::word_starts`, or [`NO_PATTERN`].
-    next: u32,
 }
-
-/// The end of a chain of patterns.
-const NO_PATTERN: u32 = u32::MAX;
 
 /// Bytes of a pattern's prefix checked at every candidate position of the
 /// patterns that do not start with an ASCII word character.
@@ -93,6 +89,45 @@ fn probe_key(bytes: &[u8]) -> u64 {
     let h = (lo ^ hi.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     // The map takes its bucket from the low bits: fold the high ones in.
     h ^ (h >> 29)
+}
+
+/// A place where an ASCII word starts in a span's normalised text, with
+/// the [`probe_key`] of its next [`PROBE_BYTES_MAX`] bytes: what the
+/// search looks up there whenever the probe length is that maximum (every
+/// pattern at least that long, as canonical segments are by default).
+/// Computed once per text and cached with its index, so a recurring field
+/// is searched without being scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Probe {
+    key: u64,
+    /// Byte offset in the span's normalised text.
+    at: u32,
+    /// Index of the span in the field's index.
+    span: u32,
+}
+
+/// Appends to `out` the [`Probe`]s of span `span`, whose normalised text is
+/// `hay`: every ASCII word start with at least [`PROBE_BYTES_MAX`] bytes
+/// from it to the end. Returns `false`, appending nothing, when the span's
+/// index or length does not fit a `u32` (its field is then searched
+/// without probes).
+pub(super) fn word_start_probes(span: usize, hay: &str, out: &mut Vec<Probe>) -> bool {
+    let bytes = hay.as_bytes();
+    let (Ok(span), Ok(_)) = (u32::try_from(span), u32::try_from(bytes.len())) else {
+        return false;
+    };
+    let Some(last) = bytes.len().checked_sub(PROBE_BYTES_MAX) else {
+        return true;
+    };
+    for_each_word_start(&bytes[..=last], |i| {
+        out.push(Probe {
+            key: probe_key(&bytes[i..i + PROBE_BYTES_MAX]),
+            // Below the span's length, which fits (checked above).
+            at: u32::try_from(i).unwrap_or(u32::MAX),
+            span,
+        });
+    });
+    true
 }
 
 /// Bits of each prefix filter (`Patterns::filters`).
@@ -197,15 +232,18 @@ pub(super) struct Patterns {
     automaton: Option<AhoCorasick>,
     /// Patterns the automaton was built over.
     built: usize,
-    /// The patterns that start with an ASCII word character, by the
-    /// [`probe_key`] of their first `probe_len` bytes: the first of a
-    /// chain linked through `Pattern::next`. Such a pattern can only occur
-    /// where an ASCII word starts in the searched text (anywhere else its
-    /// copy would cut a word, see `is_cut_ok`), so those are the only
-    /// places looked up.
-    word_starts: HashMapU64<u32>,
-    /// The keys of `word_starts` as a bit set, checked before the map (most
-    /// word starts are no pattern's).
+    /// The patterns that start with an ASCII word character, with the
+    /// [`probe_key`] of their first `probe_len` bytes. Such a pattern can
+    /// only occur where an ASCII word starts in the searched text (anywhere
+    /// else its copy would cut a word, see `is_cut_ok`), so those are the
+    /// only places looked up. A list, not a map: it is only read where
+    /// `word_filter` lets a probe through (a few word starts per sample),
+    /// and holds at most [`AUTOMATON_MIN_PATTERNS`] patterns whenever it is
+    /// read (past that the automaton searches), while filing a pattern in a
+    /// map cost a tenth of a sample's instructions.
+    word_starts: Vec<(u64, u32)>,
+    /// The probe keys of `word_starts` as a bit set, checked before the
+    /// list (most word starts are no pattern's).
     word_filter: Filter,
     /// Bytes of a pattern's start filed in `word_starts`: the shortest
     /// pattern's length, at most [`PROBE_BYTES_MAX`].
@@ -230,7 +268,7 @@ impl Default for Patterns {
             ids: HashMapU64::default(),
             automaton: None,
             built: 0,
-            word_starts: HashMapU64::default(),
+            word_starts: Vec::new(),
             word_filter: [0; FILTER_BITS / 64],
             probe_len: PROBE_BYTES_MAX,
             others: Vec::new(),
@@ -279,7 +317,6 @@ impl Patterns {
             hash,
             start,
             end: self.keys.len(),
-            next: NO_PATTERN,
         });
         let bytes = key.as_bytes();
         self.min_len = self.min_len.min(bytes.len());
@@ -319,9 +356,22 @@ impl Patterns {
         let probe = probe_key(&self.keys.as_bytes()[p.start..p.start + self.probe_len]);
         let bit = key_bit(probe);
         self.word_filter[bit / 64] |= 1 << (bit % 64);
-        let head = self.word_starts.entry(probe).or_insert(NO_PATTERN);
-        self.list[id as usize].next = *head;
-        *head = id;
+        self.word_starts.push((probe, id));
+    }
+
+    /// Calls `found(len, key)` for each word-start pattern filed under
+    /// `probe` that starts `bytes`.
+    fn probe_at(&self, probe: u64, bytes: &[u8], found: &mut impl FnMut(usize, &str)) {
+        for &(filed, id) in &self.word_starts {
+            if filed != probe {
+                continue;
+            }
+            let p = self.list[id as usize];
+            let key = &self.keys[p.start..p.end];
+            if bytes.starts_with(key.as_bytes()) {
+                found(key.len(), key);
+            }
+        }
     }
 
     /// Files every word-start pattern again, after `probe_len` shrank.
@@ -400,6 +450,50 @@ impl Patterns {
 }
 
 impl Patterns {
+    /// Calls `found(span, start, end, key)` for every occurrence of every
+    /// pattern in the normalised text of every span of `spans` (what
+    /// [`Self::for_each_match`] finds in each), after [`Self::prepare`].
+    /// `probes`, when given, are the spans' [`Probe`]s: where the probe
+    /// length is [`PROBE_BYTES_MAX`], the word-start patterns are looked up
+    /// at those instead of scanning the spans for word starts.
+    pub(super) fn for_each_match_in(
+        &self,
+        spans: &[SpanText],
+        probes: Option<&[Probe]>,
+        mut found: impl FnMut(usize, usize, usize, &str),
+    ) {
+        // Where `for_each_match` would scan for word starts with a probe
+        // of the length the probes were made with.
+        let usable = probes.filter(|_| {
+            self.probe_len == PROBE_BYTES_MAX
+                && !self.any_short
+                && (self.automaton.is_none() || self.built != self.list.len())
+        });
+        let Some(probes) = usable else {
+            for (i, span) in spans.iter().enumerate() {
+                self.for_each_match(span.text(), |s, e, key| found(i, s, e, key));
+            }
+            return;
+        };
+        if !self.word_starts.is_empty() {
+            for p in probes {
+                if !filter_has(&self.word_filter, key_bit(p.key)) {
+                    continue;
+                }
+                let (span, at) = (p.span as usize, p.at as usize);
+                let Some(bytes) = spans.get(span).map(|s| s.text().as_bytes()) else {
+                    continue;
+                };
+                self.probe_at(p.key, &bytes[at..], &mut |len, key| {
+                    found(span, at, at + len, key);
+                });
+            }
+        }
+        for (i, span) in spans.iter().enumerate() {
+            self.others_search(span.text(), &mut |s, e, key| found(i, s, e, key));
+        }
+    }
+
     /// The search of [`Self::for_each_match`] for the patterns that start
     /// with an ASCII word character (when every pattern has at least
     /// [`PREFIX_BYTES`] bytes): at each position where an ASCII word
@@ -420,17 +514,7 @@ impl Patterns {
             if !filter_has(&self.word_filter, key_bit(probe)) {
                 return;
             }
-            let Some(&first) = self.word_starts.get(&probe) else {
-                return;
-            };
-            let mut id = first;
-            while let Some(p) = self.list.get(id as usize) {
-                let key = &self.keys[p.start..p.end];
-                if bytes[i..].starts_with(key.as_bytes()) {
-                    found(i, i + key.len(), key);
-                }
-                id = p.next;
-            }
+            self.probe_at(probe, &bytes[i..], &mut |len, key| found(i, i + len, key));
         });
     }
 
@@ -511,7 +595,7 @@ mod tests {
 
     #[test]
     fn one_by_one_search_finds_every_occurrence_that_cuts_no_word_at_its_start() {
-        // The first two share their first 16 bytes (one chain); the third
+        // The first two share their first 16 bytes (one probe key); the third
         // shortens the probe, which files every pattern again.
         let keys = [
             "is there a red shape in it?",
@@ -560,6 +644,55 @@ mod tests {
                 want.dedup();
                 assert_eq!(all_matches(&p, hay), want, "{hay:?} with {n} keys");
             }
+        }
+    }
+
+    #[test]
+    fn probes_find_what_a_scan_of_each_span_finds() {
+        let hays = [
+            "is there a red shape in it? xis there a red shape, is there a red shapes",
+            "what color is the shape? \"what color is the shape?\" ok",
+            "short",
+            "",
+            "a picture: what color is the shape?what color is the shape?",
+        ];
+        let mut spans = Vec::new();
+        let mut probes = Vec::new();
+        for (i, hay) in hays.iter().enumerate() {
+            let mut span = SpanText::default();
+            span.fill(hay, 0, false);
+            assert!(word_start_probes(i, span.text(), &mut probes));
+            spans.push(span);
+        }
+        // Probe-length keys only, then one that shortens the probe, one
+        // that is searched at every position and enough for an automaton.
+        let mut keys: Vec<String> = [
+            "is there a red shape in it?",
+            "is there a red shape",
+            "what color is the shape?",
+            "what color is the shape?\" ok",
+            "\"what color is the shape",
+            "red shape, is",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        keys.extend((0..AUTOMATON_MIN_PATTERNS).map(|i| format!("filler pattern number {i}")));
+        for n in 1..=keys.len() {
+            let mut p = Patterns::default();
+            for k in &keys[..n] {
+                p.insert(xxh3_64(k.as_bytes()), k);
+            }
+            p.prepare();
+            let mut scanned = Vec::new();
+            p.for_each_match_in(&spans, None, |i, s, e, _| scanned.push((i, s, e)));
+            let mut looked_up = Vec::new();
+            p.for_each_match_in(&spans, Some(&probes), |i, s, e, _| {
+                looked_up.push((i, s, e));
+            });
+            scanned.sort_unstable();
+            looked_up.sort_unstable();
+            assert_eq!(looked_up, scanned, "{n} keys");
+            assert!(!scanned.is_empty());
         }
     }
 
