@@ -128,13 +128,39 @@ const fn cut_bytes() -> [bool; 256] {
 
 static CUT_BYTES: [bool; 256] = cut_bytes();
 
+/// Whether any byte lane of `x` holds a [`CUT_BYTES`] byte: eight bytes
+/// checked in a few branch-free word operations (SWAR) instead of eight
+/// table lookups and branches.
+fn may_cut(x: u64) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Bit 7 of some lane set iff some lane of `v` is zero (exact for "any").
+    let zero = |v: u64| v.wrapping_sub(LOW) & !v & HIGH;
+    let eq = |b: u8| zero(x ^ (LOW * u64::from(b)));
+    (x & HIGH) | eq(b'\n') | eq(b'\r') | eq(b'.') | eq(b'?') | eq(b'!') != 0
+}
+
 /// The end of the segment starting at byte `start` of `text` and where the
-/// next one starts: `(cut, next)`. Scans bytes; only bytes that can start a
-/// line break or sentence end are looked at as characters.
+/// next one starts: `(cut, next)`. Scans bytes, eight at a time while none
+/// is a [`CUT_BYTES`] byte; only bytes that can start a line break or
+/// sentence end are looked at as characters.
 fn find_cut(text: &str, start: usize) -> (usize, usize) {
     let bytes = text.as_bytes();
     let mut i = start;
+    // Bytes up to `plain` are known to hold no cut byte.
+    let mut plain = start;
     while i < bytes.len() {
+        if i >= plain {
+            if let Some(chunk) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>)
+                && !may_cut(u64::from_le_bytes(*chunk))
+            {
+                i += 8;
+                plain = i;
+                continue;
+            }
+            // Look at this chunk (or the tail) byte by byte.
+            plain = i + 8;
+        }
         let b = bytes[i];
         if !CUT_BYTES[usize::from(b)] {
             i += 1;
@@ -244,13 +270,32 @@ mod tests {
             texts.sort();
             texts.dedup();
         }
-        for t in &texts {
-            for (start, _) in t.char_indices() {
-                assert_eq!(
-                    find_cut(t, start),
-                    find_cut_chars(t, start),
-                    "{t:?} at {start}"
-                );
+        // Behind plain text of every length up to two words of eight
+        // bytes, so cuts fall at every lane of the eight-byte steps.
+        let plain = "plain words here";
+        for pad in 0..=plain.len() {
+            for t in &texts {
+                let t = format!("{}{t}", &plain[..pad]);
+                for (start, _) in t.char_indices() {
+                    assert_eq!(
+                        find_cut(&t, start),
+                        find_cut_chars(&t, start),
+                        "{t:?} at {start}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn may_cut_sees_every_cut_byte_at_every_lane() {
+        for lane in 0..8 {
+            for b in 0..=255u8 {
+                let mut chunk = *b"words ok";
+                chunk[lane] = b;
+                let x = u64::from_le_bytes(chunk);
+                let want = chunk.iter().any(|&c| CUT_BYTES[usize::from(c)]);
+                assert_eq!(may_cut(x), want, "{b:#x} at {lane}");
             }
         }
     }
