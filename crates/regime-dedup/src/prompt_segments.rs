@@ -466,7 +466,9 @@ impl PromptDedup {
             let stored = fields[field].text;
             let stored_chars = char_count(stored);
             counts.chars += stored_chars;
-            let mut f = self.index(stored, scratch_field, cache);
+            // Probes only where this field's search will look them up.
+            let probe = search.patterns.takes_probes();
+            let mut f = self.index(stored, scratch_field, cache, probe);
             counts.segments += f.segs.len() as u64;
             for g in f.segs {
                 let Some(hash) = g.hash else { continue };
@@ -497,7 +499,7 @@ impl PromptDedup {
                 }
                 removed.extend(search.copies.iter().map(|&(a, b)| text[a..b].to_owned()));
                 let next = remove_spans(text, &search.copies);
-                f = self.index(&next, scratch_field, cache);
+                f = self.index(&next, scratch_field, cache, probe);
                 edited = Some(next);
             }
             if edited.as_deref().is_some_and(|t| {
@@ -511,7 +513,7 @@ impl PromptDedup {
                 removed.truncate(mark);
                 counts.repeated_turns += 1;
                 edited = None;
-                f = self.index(stored, scratch_field, cache);
+                f = self.index(stored, scratch_field, cache, false);
             }
             for copy in &removed[mark..] {
                 counts.copies += 1;
@@ -535,30 +537,38 @@ impl PromptDedup {
     }
 
     /// Cuts `text` into normalised plain spans and segments in `field`, or
-    /// finds them in `cache` when `text` recurs.
+    /// finds them in `cache` when `text` recurs; with its word-start probes
+    /// when `probe`. Probes are made only for a search that looks them up
+    /// (not for an automaton's or a shorter probe's), and only for a text
+    /// that can be cached: a longer one is searched once, and scanning it
+    /// costs what probing it would.
     fn index<'a>(
         &self,
         text: &str,
         field: &'a mut FieldIndex,
         cache: &'a mut IndexCache,
+        probe: bool,
     ) -> IndexView<'a> {
         let hash = index_cache::key(text);
         if let Some(at) = hash.and_then(|h| cache.find(h, text)) {
+            if probe {
+                cache.probe(at);
+            }
             return cache.view(at);
         }
-        self.index_text(text, field);
+        self.index_text(text, field, probe && hash.is_some());
         if let Some(hash) = hash {
             cache.offer(hash, text, field);
         }
         field.view()
     }
 
-    /// [`Self::index`] without the cache.
-    fn index_text(&self, text: &str, f: &mut FieldIndex) {
+    /// [`Self::index`] without the cache, with probes when `probe`.
+    fn index_text(&self, text: &str, f: &mut FieldIndex, probe: bool) {
         f.spans = 0;
         f.segs.clear();
         f.probes.clear();
-        f.probed = true;
+        f.probed = probe;
         for span in self.protected.spans(text) {
             if span.protected {
                 continue;
@@ -570,7 +580,9 @@ impl PromptDedup {
             f.spans += 1;
             let mapped = &mut f.mapped[m];
             mapped.fill(span.text, span.start, self.case_fold);
-            f.probed &= word_start_probes(m, mapped.text(), &mut f.probes);
+            if f.probed {
+                f.probed = word_start_probes(m, mapped.text(), &mut f.probes);
+            }
             for seg in regime_text::segments(span.text) {
                 let (start, end) = (span.start + seg.start, span.start + seg.end());
                 let (ns, ne) = mapped.normalized_range(start, end);

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::patterns::Probe;
+use super::patterns::{Probe, word_start_probes};
 use super::span_text::SpanText;
 use super::{FieldIndex, IndexView, Seg};
 
@@ -104,6 +104,24 @@ impl IndexCache {
             })
     }
 
+    /// Gives the index in slot `at` (found by [`Self::find`]) its
+    /// word-start probes, if it has none yet.
+    pub(super) fn probe(&mut self, at: usize) {
+        let Some(entry) = self.entries.get_mut(at).and_then(Option::as_mut) else {
+            return;
+        };
+        if entry.probes.is_some() {
+            return;
+        }
+        let mut probes = Vec::new();
+        for (i, span) in entry.spans.iter().enumerate() {
+            if !word_start_probes(i, span.text(), &mut probes) {
+                return;
+            }
+        }
+        entry.probes = Some(probes);
+    }
+
     /// Offers the index `f` of `text` (whose [`key`] is `hash`): kept when
     /// `text` was the last text offered in its slot.
     pub(super) fn offer(&mut self, hash: u64, text: &str, f: &FieldIndex) {
@@ -184,16 +202,27 @@ mod tests {
         let (mut scratch, mut fresh) = (FieldIndex::default(), FieldIndex::default());
         for _ in 0..3 {
             for text in texts {
-                let cached = view(dedup.index(text, &mut scratch, &mut cache));
-                dedup.index_text(text, &mut fresh);
+                let cached = view(dedup.index(text, &mut scratch, &mut cache, true));
+                dedup.index_text(text, &mut fresh, true);
                 assert_eq!(cached, view(fresh.view()), "{text:?}");
             }
         }
         // Every text was cached on its second sight, probes included.
         let kept = cache.entries.iter().flatten().count();
         assert_eq!(kept, texts.len());
-        let (_, probes) = view(dedup.index(texts[0], &mut scratch, &mut cache));
+        let (_, probes) = view(dedup.index(texts[0], &mut scratch, &mut cache, true));
         assert!(probes.is_some_and(|p| p.len() == 2), "{texts:?}");
+
+        // A text cached without probes gets them when a search needs them.
+        let text = "what is the colour of the shape?";
+        for _ in 0..2 {
+            let (_, probes) = view(dedup.index(text, &mut scratch, &mut cache, false));
+            assert_eq!(probes, None);
+        }
+        let cached = view(dedup.index(text, &mut scratch, &mut cache, true));
+        dedup.index_text(text, &mut fresh, true);
+        assert_eq!(cached, view(fresh.view()));
+        assert!(cached.1.is_some_and(|p| p.len() == 4));
 
         // Another configuration starts from an empty cache.
         let other = PromptDedup::builder()
@@ -202,13 +231,13 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         cache.serve(other.config_id);
         assert_eq!(cache.entries.iter().flatten().count(), 0);
-        let cached = view(other.index("Describe The Image.", &mut scratch, &mut cache));
-        other.index_text("Describe The Image.", &mut fresh);
+        let cached = view(other.index("Describe The Image.", &mut scratch, &mut cache, true));
+        other.index_text("Describe The Image.", &mut fresh, true);
         assert_eq!(cached, view(fresh.view()));
     }
 
     #[test]
-    fn long_texts_are_not_cached() {
+    fn long_texts_are_neither_cached_nor_probed() {
         let dedup = PromptDedup::builder()
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
@@ -217,7 +246,13 @@ mod tests {
         cache.serve(dedup.config_id);
         let mut f = FieldIndex::default();
         for _ in 0..3 {
-            dedup.index(&long, &mut f, &mut cache);
+            // Searched by a scan, so not probed either.
+            assert!(
+                dedup
+                    .index(&long, &mut f, &mut cache, true)
+                    .probes
+                    .is_none()
+            );
         }
         assert_eq!(cache.entries.iter().flatten().count(), 0);
     }

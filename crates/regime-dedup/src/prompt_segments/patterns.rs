@@ -396,6 +396,16 @@ impl Patterns {
             .map(|p| (p.hash, &self.keys[p.start..p.end]))
     }
 
+    /// Whether a search for the patterns registered so far looks up
+    /// [`Probe`]s (see [`Self::for_each_match_in`]): there are patterns,
+    /// too few for an automaton, all at least [`PROBE_BYTES_MAX`] bytes.
+    pub(super) fn takes_probes(&self) -> bool {
+        !self.list.is_empty()
+            && self.list.len() <= AUTOMATON_MIN_PATTERNS
+            && self.probe_len == PROBE_BYTES_MAX
+            && !self.any_short
+    }
+
     /// Makes [`Self::for_each_match`] ready for the patterns registered so
     /// far.
     pub(super) fn prepare(&mut self) {
