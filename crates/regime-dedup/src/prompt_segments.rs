@@ -328,6 +328,8 @@ struct FieldIndex {
     probes: Vec<Probe>,
     /// Whether `probes` covers every span (see [`word_start_probes`]).
     probed: bool,
+    /// Characters of the text.
+    chars: u64,
 }
 
 impl FieldIndex {
@@ -336,6 +338,7 @@ impl FieldIndex {
             spans: &self.mapped[..self.spans],
             segs: &self.segs,
             probes: self.probed.then_some(self.probes.as_slice()),
+            chars: self.chars,
         }
     }
 }
@@ -348,6 +351,8 @@ struct IndexView<'a> {
     segs: &'a [Seg],
     /// The spans' word-start probes, when every span has them.
     probes: Option<&'a [Probe]>,
+    /// Characters of the text.
+    chars: u64,
 }
 
 impl<'a> IndexView<'a> {
@@ -464,11 +469,10 @@ impl PromptDedup {
         } = s;
         for &field in order.iter() {
             let stored = fields[field].text;
-            let stored_chars = char_count(stored);
-            counts.chars += stored_chars;
             // Probes only where this field's search will look them up.
             let probe = search.patterns.takes_probes();
             let mut f = self.index(stored, scratch_field, cache, probe);
+            counts.chars += f.chars;
             counts.segments += f.segs.len() as u64;
             for g in f.segs {
                 let Some(hash) = g.hash else { continue };
@@ -527,7 +531,8 @@ impl PromptDedup {
                 }
             }
             output.segments += f.segs.len() as u64;
-            output.chars += edited.as_deref().map_or(stored_chars, char_count);
+            // `f` indexes the text the field leaves with.
+            output.chars += f.chars;
             if let Some(text) = edited {
                 edits.push(FieldEdit { field, text });
             }
@@ -569,6 +574,7 @@ impl PromptDedup {
         f.segs.clear();
         f.probes.clear();
         f.probed = probe;
+        f.chars = char_count(text);
         for span in self.protected.spans(text) {
             if span.protected {
                 continue;

@@ -58,6 +58,7 @@ struct Entry {
     segs: Vec<Seg>,
     /// `None` when the index had no probes for every span.
     probes: Option<Vec<Probe>>,
+    chars: u64,
 }
 
 /// The hash under which `text` is cached, or `None` for a text too long to
@@ -101,6 +102,7 @@ impl IndexCache {
                 spans: &e.spans,
                 segs: &e.segs,
                 probes: e.probes.as_deref(),
+                chars: e.chars,
             })
     }
 
@@ -145,6 +147,7 @@ impl IndexCache {
         }
         entry.segs.clear();
         entry.segs.extend_from_slice(&f.segs);
+        entry.chars = f.chars;
         if f.probed {
             let probes = entry.probes.get_or_insert_with(Vec::new);
             probes.clear();
@@ -164,8 +167,11 @@ mod tests {
     /// their stored ranges.
     type SpanView = (String, bool, Vec<(Seg, (usize, usize))>);
 
+    /// An index as [`view`] gives it: its spans, probes and characters.
+    type Viewed = (Vec<SpanView>, Option<Vec<Probe>>, u64);
+
     /// What the search and the figures read from an index.
-    fn view(f: IndexView<'_>) -> (Vec<SpanView>, Option<Vec<Probe>>) {
+    fn view(f: IndexView<'_>) -> Viewed {
         let spans = f
             .spans
             .iter()
@@ -180,7 +186,7 @@ mod tests {
                 (m.text().to_owned(), m.is_ascii(), segs)
             })
             .collect();
-        (spans, f.probes.map(<[Probe]>::to_vec))
+        (spans, f.probes.map(<[Probe]>::to_vec), f.chars)
     }
 
     #[test]
@@ -210,13 +216,14 @@ mod tests {
         // Every text was cached on its second sight, probes included.
         let kept = cache.entries.iter().flatten().count();
         assert_eq!(kept, texts.len());
-        let (_, probes) = view(dedup.index(texts[0], &mut scratch, &mut cache, true));
+        let (_, probes, chars) = view(dedup.index(texts[0], &mut scratch, &mut cache, true));
         assert!(probes.is_some_and(|p| p.len() == 2), "{texts:?}");
+        assert_eq!(chars, 31);
 
         // A text cached without probes gets them when a search needs them.
         let text = "what is the colour of the shape?";
         for _ in 0..2 {
-            let (_, probes) = view(dedup.index(text, &mut scratch, &mut cache, false));
+            let (_, probes, _) = view(dedup.index(text, &mut scratch, &mut cache, false));
             assert_eq!(probes, None);
         }
         let cached = view(dedup.index(text, &mut scratch, &mut cache, true));
