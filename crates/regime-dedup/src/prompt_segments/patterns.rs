@@ -239,8 +239,10 @@ pub(super) struct Patterns {
     /// only places looked up. A list, not a map: it is only read where
     /// `word_filter` lets a probe through (a few word starts per sample),
     /// and holds at most [`AUTOMATON_MIN_PATTERNS`] patterns whenever it is
-    /// read (past that the automaton searches), while filing a pattern in a
-    /// map cost a tenth of a sample's instructions.
+    /// read (past that the automaton searches; only an automaton that
+    /// cannot be built, which no realistic pattern set causes, leaves a
+    /// longer list to read), while filing each pattern in a map cost more
+    /// than all the look-ups.
     word_starts: Vec<(u64, u32)>,
     /// The probe keys of `word_starts` as a bit set, checked before the
     /// list (most word starts are no pattern's).
