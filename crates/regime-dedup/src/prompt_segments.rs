@@ -572,8 +572,6 @@ impl PromptDedup {
     fn index_text(&self, text: &str, f: &mut FieldIndex, probe: bool) {
         f.spans = 0;
         f.segs.clear();
-        f.probes.clear();
-        f.probed = probe;
         f.chars = char_count(text);
         for span in self.protected.spans(text) {
             if span.protected {
@@ -586,9 +584,6 @@ impl PromptDedup {
             f.spans += 1;
             let mapped = &mut f.mapped[m];
             mapped.fill(span.text, span.start, self.case_fold);
-            if f.probed {
-                f.probed = word_start_probes(m, mapped.text(), &mut f.probes);
-            }
             for seg in regime_text::segments(span.text) {
                 let (start, end) = (span.start + seg.start, span.start + seg.end());
                 let (ns, ne) = mapped.normalized_range(start, end);
@@ -610,6 +605,8 @@ impl PromptDedup {
                 });
             }
         }
+        f.probes.clear();
+        f.probed = probe && word_start_probes(&f.mapped[..f.spans], &mut f.probes);
     }
 }
 

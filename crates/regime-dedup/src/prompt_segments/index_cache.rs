@@ -116,12 +116,9 @@ impl IndexCache {
             return;
         }
         let mut probes = Vec::new();
-        for (i, span) in entry.spans.iter().enumerate() {
-            if !word_start_probes(i, span.text(), &mut probes) {
-                return;
-            }
+        if word_start_probes(&entry.spans, &mut probes) {
+            entry.probes = Some(probes);
         }
-        entry.probes = Some(probes);
     }
 
     /// Offers the index `f` of `text` (whose [`key`] is `hash`): kept when

@@ -106,27 +106,29 @@ pub(super) struct Probe {
     span: u32,
 }
 
-/// Appends to `out` the [`Probe`]s of span `span`, whose normalised text is
-/// `hay`: every ASCII word start with at least [`PROBE_BYTES_MAX`] bytes
-/// from it to the end. Returns `false`, appending nothing, when the span's
-/// index or length does not fit a `u32` (its field is then searched
+/// Appends to `out` the [`Probe`]s of a field's normalised `spans`, in span
+/// and text order: every ASCII word start with at least [`PROBE_BYTES_MAX`]
+/// bytes from it to the end of its span. Returns `false` when a span's
+/// index or length does not fit a `u32` (the field is then searched
 /// without probes).
-pub(super) fn word_start_probes(span: usize, hay: &str, out: &mut Vec<Probe>) -> bool {
-    let bytes = hay.as_bytes();
-    let (Ok(span), Ok(_)) = (u32::try_from(span), u32::try_from(bytes.len())) else {
-        return false;
-    };
-    let Some(last) = bytes.len().checked_sub(PROBE_BYTES_MAX) else {
-        return true;
-    };
-    for_each_word_start(&bytes[..=last], |i| {
-        out.push(Probe {
-            key: probe_key(&bytes[i..i + PROBE_BYTES_MAX]),
-            // Below the span's length, which fits (checked above).
-            at: u32::try_from(i).unwrap_or(u32::MAX),
-            span,
+pub(super) fn word_start_probes(spans: &[SpanText], out: &mut Vec<Probe>) -> bool {
+    for (span, text) in spans.iter().enumerate() {
+        let bytes = text.text().as_bytes();
+        let (Ok(span), Ok(_)) = (u32::try_from(span), u32::try_from(bytes.len())) else {
+            return false;
+        };
+        let Some(last) = bytes.len().checked_sub(PROBE_BYTES_MAX) else {
+            continue;
+        };
+        for_each_word_start(&bytes[..=last], |i| {
+            out.push(Probe {
+                key: probe_key(&bytes[i..i + PROBE_BYTES_MAX]),
+                // Below the span's length, which fits (checked above).
+                at: u32::try_from(i).unwrap_or(u32::MAX),
+                span,
+            });
         });
-    });
+    }
     true
 }
 
@@ -465,22 +467,16 @@ impl Patterns {
     /// Calls `found(span, start, end, key)` for every occurrence of every
     /// pattern in the normalised text of every span of `spans` (what
     /// [`Self::for_each_match`] finds in each), after [`Self::prepare`].
-    /// `probes`, when given, are the spans' [`Probe`]s: where the probe
-    /// length is [`PROBE_BYTES_MAX`], the word-start patterns are looked up
-    /// at those instead of scanning the spans for word starts.
+    /// `probes`, when given, are the spans' [`Probe`]s: when
+    /// [`Self::takes_probes`], the word-start patterns are looked up at
+    /// those instead of scanning the spans for word starts.
     pub(super) fn for_each_match_in(
         &self,
         spans: &[SpanText],
         probes: Option<&[Probe]>,
         mut found: impl FnMut(usize, usize, usize, &str),
     ) {
-        // Where `for_each_match` would scan for word starts with a probe
-        // of the length the probes were made with.
-        let usable = probes.filter(|_| {
-            self.probe_len == PROBE_BYTES_MAX
-                && !self.any_short
-                && (self.automaton.is_none() || self.built != self.list.len())
-        });
+        let usable = probes.filter(|_| self.takes_probes());
         let Some(probes) = usable else {
             for (i, span) in spans.iter().enumerate() {
                 self.for_each_match(span.text(), |s, e, key| found(i, s, e, key));
@@ -669,13 +665,13 @@ mod tests {
             "a picture: what color is the shape?what color is the shape?",
         ];
         let mut spans = Vec::new();
-        let mut probes = Vec::new();
-        for (i, hay) in hays.iter().enumerate() {
+        for hay in hays {
             let mut span = SpanText::default();
             span.fill(hay, 0, false);
-            assert!(word_start_probes(i, span.text(), &mut probes));
             spans.push(span);
         }
+        let mut probes = Vec::new();
+        assert!(word_start_probes(&spans, &mut probes));
         // Probe-length keys only, then one that shortens the probe, one
         // that is searched at every position and enough for an automaton.
         let mut keys: Vec<String> = [
