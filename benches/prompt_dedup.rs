@@ -95,8 +95,8 @@ fn scan_file(path: &Path, map: &FieldMap, mut each: impl FnMut(&CorpusBatch)) ->
 }
 
 /// De-duplicates `path` into `out` as `regime prompt-dedup` does: reading
-/// the text columns and ids and copying every other column chunk
-/// (`splice`), or reading and re-encoding every column. Returns the rows.
+/// the text columns (as string views) and ids and copying every other
+/// column chunk (`splice`), or reading and re-encoding every column. Returns the rows.
 fn file_to_file(
     path: &Path,
     map: &FieldMap,
@@ -111,7 +111,6 @@ fn file_to_file(
     let dir = OutputDir::prepare(out, true, &[path]).expect("output dir");
     let options = RewriteOptions::default();
     let mut rows = 0;
-    let text = map.text_columns();
     if splice {
         let files = builder.files().to_vec();
         let mut parts = PartSplicer::try_new(
@@ -119,13 +118,18 @@ fn file_to_file(
             "part",
             &files,
             schema,
-            &text,
+            &map.text_leaves(),
             WriterOptions::default(),
         )
         .expect("splicer")
         .expect("the generated file is splicable");
         let columns = read_columns(map, builder.schema());
-        for b in builder.with_columns(columns).expect("columns").build() {
+        let reader = builder
+            .with_columns(columns)
+            .expect("columns")
+            .with_string_views()
+            .expect("string views");
+        for b in reader.build() {
             let b = b.expect("batch");
             let result = dedup_batch(dedup, map, &b, options, &audit).expect("dedup");
             parts

@@ -3,7 +3,8 @@
 use anyhow::Context;
 use arrow::array::RecordBatch;
 use regime_corpus::{
-    CorpusReaderBuilder, FieldMap, OutputDir, OutputRecord, PartSplicer, PartWriter, Role,
+    CorpusReaderBuilder, FieldMap, OutputDir, OutputRecord, PartSplicer, PartWriter,
+    RewrittenColumn, Role,
 };
 use regime_dedup::{
     PROVENANCE_COLUMN, PromptAudit, PromptDedup, PromptDedupReport, ProtectedTokens,
@@ -89,8 +90,8 @@ impl Parts<'_> {
 }
 
 /// The writer of the output parts, and the reader of what it needs: only
-/// the text columns and ids when the input's other column chunks can be
-/// copied, every column otherwise.
+/// the text columns and ids, as string views, when the input's other column
+/// chunks can be copied; every column, with its stored type, otherwise.
 fn open_parts<'a>(
     builder: CorpusReaderBuilder,
     map: &FieldMap,
@@ -100,9 +101,9 @@ fn open_parts<'a>(
 ) -> anyhow::Result<(CorpusReaderBuilder, Parts<'a>)> {
     let schema = output_schema(builder.schema(), args.provenance)?;
     let writer_options = corpus::writer_options(&args.output);
-    let mut rewritten = map.text_columns();
+    let mut rewritten = map.text_leaves();
     if args.provenance {
-        rewritten.push(PROVENANCE_COLUMN.to_owned());
+        rewritten.push(RewrittenColumn::whole(PROVENANCE_COLUMN));
     }
     let splicer = if args.reencode {
         None
@@ -124,8 +125,11 @@ fn open_parts<'a>(
         splicer.ok()
     };
     if let Some(parts) = splicer {
+        // Text as views: not copied out of the parquet dictionaries, and
+        // written back with the stored types by the splicer.
         let columns = read_columns(map, builder.schema());
-        return Ok((builder.with_columns(columns)?, Parts::Spliced(parts)));
+        let builder = builder.with_columns(columns)?.with_string_views()?;
+        return Ok((builder, Parts::Spliced(parts)));
     }
     let parts = PartWriter::try_new(out, "part", schema, writer_options)?;
     Ok((builder, Parts::Encoded(parts)))

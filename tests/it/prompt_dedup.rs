@@ -489,6 +489,10 @@ fn untouched_columns_are_copied_and_reencode_writes_the_same_rows() {
     let out = parquet_files(&spliced);
     assert_eq!(groups(&out[0]), [1500, 1500, 1500, 500]);
     assert_eq!(leaf_chunks(&out[0], 2), leaf_chunks(&input[0], 2));
+    // So are the turns' speakers (leaf 4); their texts (leaf 5) are
+    // re-encoded.
+    assert_eq!(leaf_chunks(&out[0], 4), leaf_chunks(&input[0], 4));
+    assert_ne!(leaf_chunks(&out[0], 5), leaf_chunks(&input[0], 5));
     // --reencode applies --row-group-rows and compresses every column anew.
     let again = parquet_files(&reencoded);
     assert_eq!(

@@ -7,6 +7,7 @@ use std::path::Path;
 use arrow::datatypes::{DataType, Field, Schema};
 
 use crate::error::{Error, Result};
+use crate::splice::RewrittenColumn;
 
 /// The part a text field plays in a training sample.
 #[derive(
@@ -306,6 +307,18 @@ impl FieldMap {
             .iter()
             .map(|c| c.column.clone())
             .chain(self.columns.iter().map(|(c, _)| c.clone()))
+            .collect()
+    }
+
+    /// What a stage that edits the text fields (and nothing else) rewrites:
+    /// the flat text columns, and the text of the conversation's turns
+    /// (its speakers and shape are copied).
+    #[must_use]
+    pub fn text_leaves(&self) -> Vec<RewrittenColumn> {
+        self.conversation
+            .iter()
+            .map(|c| RewrittenColumn::inner(&c.column, &[c.text_key.as_str()]))
+            .chain(self.columns.iter().map(|(c, _)| RewrittenColumn::whole(c)))
             .collect()
     }
 

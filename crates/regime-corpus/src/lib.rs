@@ -74,7 +74,7 @@ pub use reader::{
 pub use role_census::{RoleCount, role_census};
 pub use row_id::{ROW_BITS, RowId};
 pub use sample::{BatchText, FieldSource, TextField};
-pub use splice::{PartSplicer, Unsplicable};
+pub use splice::{PartSplicer, RewrittenColumn, Unsplicable};
 pub use text_edit::{EditTarget, TextEdit, apply_text_edits};
 pub use writer::{
     DEFAULT_FILE_BYTES, DEFAULT_ROW_GROUP_BYTES, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL,

@@ -234,9 +234,11 @@ impl CorpusReaderBuilder {
     /// Emit string columns (`Utf8`, `LargeUtf8`, nested ones included) as
     /// `Utf8View` (default: the stored types). Dictionary-encoded parquet
     /// text is then read without copying each value out of its dictionary
-    /// (about a fifth of `audit-prompts` on a prompt-heavy corpus); for
-    /// passes that read text, not for ones that write the corpus back with
-    /// its own types. JSONL batches are cast.
+    /// (about a fifth of `audit-prompts` on a prompt-heavy corpus). For
+    /// passes that read text, and for ones that write it back through a
+    /// [`PartSplicer`](crate::PartSplicer), which writes views with the
+    /// stored types; a [`PartWriter`](crate::PartWriter) would write the
+    /// views' type. JSONL batches are cast.
     ///
     /// # Errors
     /// [`Error::Parquet`] naming a file whose columns cannot be read so.

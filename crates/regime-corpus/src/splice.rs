@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use parquet::arrow::arrow_writer::{
     ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory, ArrowWriterOptions,
     compute_leaves,
@@ -33,6 +33,7 @@ use crate::input::FileFormat;
 use crate::manifest::OutputRecord;
 use crate::output::OutputDir;
 use crate::reader::FileInfo;
+use crate::string_views::reads_as;
 use crate::writer::{WriterOptions, part_name, writer_properties};
 
 /// Bytes of the buffers through which column chunks are copied.
@@ -106,29 +107,74 @@ impl std::fmt::Display for Unsplicable {
     }
 }
 
+/// What a stage rewrites of one column: all of it, or only the leaves under
+/// a path of struct fields inside it. The column's other leaves are then
+/// copied, so the stage must keep its nesting (list offsets, nulls of the
+/// lists and structs) and those leaves as they were: a stage that edits the
+/// text of conversation turns rewrites `["conversations", "value"]` and
+/// copies the speakers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RewrittenColumn {
+    /// The top-level column.
+    pub column: String,
+    /// Struct field names from the column down to the rewritten leaves
+    /// (lists and maps are not named); empty for the whole column.
+    pub inner: Vec<String>,
+}
+
+impl RewrittenColumn {
+    /// Every leaf of `column`.
+    #[must_use]
+    pub fn whole(column: &str) -> Self {
+        Self {
+            column: column.to_owned(),
+            inner: Vec::new(),
+        }
+    }
+
+    /// The leaves of `column` under the struct fields `inner`.
+    #[must_use]
+    pub fn inner(column: &str, inner: &[&str]) -> Self {
+        Self {
+            column: column.to_owned(),
+            inner: inner.iter().map(|&name| name.to_owned()).collect(),
+        }
+    }
+
+    /// `column.inner…`, for messages.
+    fn name(&self) -> String {
+        std::iter::once(self.column.as_str())
+            .chain(self.inner.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+}
+
 /// Writes `PREFIX-00000.parquet`, … whose row groups are the input's, with
-/// some columns re-encoded from batches and the rest copied.
+/// some column leaves re-encoded from batches and the rest copied.
 ///
 /// Batches must arrive in input order, as a [`CorpusReader`] emits them
 /// (each within one row group), and hold every rewritten column by name
-/// with the writer's type; other columns in them are ignored. A new part
+/// with the writer's type or its string-view form (as read with
+/// [`CorpusReaderBuilder::with_string_views`]: written with the stored
+/// types, no copy); other columns in them are ignored. A new part
 /// starts after the row group that takes the current one past
 /// [`WriterOptions::file_bytes`]. Memory: the encoded rewritten columns of
 /// one row group.
 ///
 /// ```no_run
-/// # use regime_corpus::{CorpusReaderBuilder, OutputDir, PartSplicer, WriterOptions, resolve_inputs};
+/// # use regime_corpus::{CorpusReaderBuilder, OutputDir, PartSplicer, RewrittenColumn, WriterOptions, resolve_inputs};
 /// # fn demo() -> regime_corpus::Result<()> {
 /// let builder = CorpusReaderBuilder::try_new(resolve_inputs(&["train.parquet"])?)?;
 /// let out = OutputDir::prepare("out".as_ref(), false, &["train.parquet"])?;
 /// let schema = builder.schema().clone();
-/// let rewritten = ["caption".to_owned()];
+/// let rewritten = [RewrittenColumn::whole("caption")];
 /// let options = WriterOptions::default();
 /// let mut parts = match PartSplicer::try_new(&out, "part", builder.files(), schema, &rewritten, options)? {
 ///     Ok(parts) => parts,
 ///     Err(reason) => return Ok(println!("write every column instead: {reason}")),
 /// };
-/// for batch in builder.with_columns(&rewritten)?.build() {
+/// for batch in builder.with_columns(["caption"])?.build() {
 ///     let batch = batch?;
 ///     parts.write(batch.shard, batch.first_row, &batch.batch)?;
 /// }
@@ -137,6 +183,7 @@ impl std::fmt::Display for Unsplicable {
 /// ```
 ///
 /// [`CorpusReader`]: crate::CorpusReader
+/// [`CorpusReaderBuilder::with_string_views`]: crate::CorpusReaderBuilder::with_string_views
 pub struct PartSplicer<'a> {
     dir: &'a OutputDir,
     prefix: String,
@@ -145,7 +192,8 @@ pub struct PartSplicer<'a> {
     descr: SchemaDescriptor,
     props: WriterProperties,
     file_bytes: u64,
-    /// The rewritten columns: index in `schema`, and their parquet leaves.
+    /// The columns with rewritten leaves: index in `schema`, and their
+    /// parquet leaves.
     rewritten: Vec<(usize, Range<usize>)>,
     /// Per output leaf: encoded from batches (else copied).
     encoded: Vec<bool>,
@@ -202,7 +250,8 @@ impl<'a> PartSplicer<'a> {
     /// exceeds the row-group limits of `options` (which then always hold).
     ///
     /// # Errors
-    /// [`Error::MissingColumn`] for a rewritten column not in `schema`;
+    /// [`Error::MissingColumn`] for a rewritten column not in `schema`, or
+    /// a path inside it that names no leaf;
     /// [`Error::ParquetWrite`] for an invalid zstd level or a schema parquet
     /// cannot hold.
     pub fn try_new(
@@ -210,7 +259,7 @@ impl<'a> PartSplicer<'a> {
         prefix: &str,
         files: &[FileInfo],
         schema: SchemaRef,
-        rewritten: &[String],
+        rewritten: &[RewrittenColumn],
         options: WriterOptions,
     ) -> Result<std::result::Result<Self, Unsplicable>> {
         let props = writer_properties(dir, options)?;
@@ -224,13 +273,30 @@ impl<'a> PartSplicer<'a> {
         let leaves = leaf_ranges(&descr);
         let mut encoded = vec![false; descr.num_columns()];
         let mut columns = Vec::with_capacity(rewritten.len());
-        for name in rewritten {
+        for part in rewritten {
             let index = schema
-                .index_of(name)
-                .map_err(|_| Error::missing_column(name, &schema))?;
+                .index_of(&part.column)
+                .map_err(|_| Error::missing_column(&part.column, &schema))?;
             let range = leaves[index].clone();
-            encoded[range.clone()].fill(true);
-            columns.push((index, range));
+            let paths = leaf_paths(schema.field(index).data_type());
+            if paths.len() == range.len() {
+                let mut any = false;
+                for (leaf, path) in range.clone().zip(paths) {
+                    if path.starts_with(&part.inner) {
+                        encoded[leaf] = true;
+                        any = true;
+                    }
+                }
+                if !any {
+                    return Err(Error::missing_column(&part.name(), &schema));
+                }
+            } else {
+                // Leaves laid out otherwise than walked: encode them all.
+                encoded[range.clone()].fill(true);
+            }
+            if !columns.iter().any(|(i, _)| *i == index) {
+                columns.push((index, range));
+            }
         }
         let mut sources = Vec::with_capacity(files.len());
         for file in files {
@@ -331,7 +397,7 @@ impl<'a> PartSplicer<'a> {
         Ok(std::mem::take(&mut self.parts))
     }
 
-    /// The leaves of `batch`'s rewritten columns, one slot per output leaf.
+    /// The rewritten leaves of `batch`'s columns, one slot per output leaf.
     fn leaves(&self, batch: &RecordBatch) -> Result<Vec<Option<ArrowLeafColumn>>> {
         let mut leaves: Vec<Option<ArrowLeafColumn>> = self.encoded.iter().map(|_| None).collect();
         for (index, range) in &self.rewritten {
@@ -344,15 +410,19 @@ impl<'a> PartSplicer<'a> {
                 found: column.data_type().to_string(),
                 expected: field.data_type().to_string(),
             };
-            if column.data_type() != field.data_type() {
+            if !reads_as(field.data_type(), column.data_type()) {
                 return Err(mistyped());
             }
             let computed = compute_leaves(field, column).map_err(|_| mistyped())?;
             if computed.len() != range.len() {
                 return Err(mistyped());
             }
-            for (slot, leaf) in leaves[range.clone()].iter_mut().zip(computed) {
-                *slot = Some(leaf);
+            for ((slot, &encoded), leaf) in leaves[range.clone()]
+                .iter_mut()
+                .zip(&self.encoded[range.clone()])
+                .zip(computed)
+            {
+                *slot = encoded.then_some(leaf);
             }
         }
         Ok(leaves)
@@ -646,6 +716,29 @@ fn distrusted_statistics(created_by: &str) -> bool {
     (next(), next(), next()) < fixed
 }
 
+/// The struct-field path of each parquet leaf of a column of `data_type`,
+/// in leaf order (lists and maps add no name).
+fn leaf_paths(data_type: &DataType) -> Vec<Vec<String>> {
+    match data_type {
+        DataType::Struct(fields) => fields
+            .iter()
+            .flat_map(|field| {
+                leaf_paths(field.data_type()).into_iter().map(|mut path| {
+                    path.insert(0, field.name().clone());
+                    path
+                })
+            })
+            .collect(),
+        DataType::List(item)
+        | DataType::LargeList(item)
+        | DataType::ListView(item)
+        | DataType::LargeListView(item)
+        | DataType::FixedSizeList(item, _)
+        | DataType::Map(item, _) => leaf_paths(item.data_type()),
+        _ => vec![Vec::new()],
+    }
+}
+
 /// The parquet leaves of each top-level column, in order.
 fn leaf_ranges(descr: &SchemaDescriptor) -> Vec<Range<usize>> {
     let mut ranges = vec![0..0; descr.root_schema().get_fields().len()];
@@ -755,6 +848,16 @@ mod tests {
         CorpusReaderBuilder::try_new(files).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// A temporary directory with the [`inputs`], and an output directory
+    /// in it.
+    fn fixture() -> (tempfile::TempDir, CorpusReaderBuilder, OutputDir) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let builder = inputs(dir.path());
+        let out = OutputDir::prepare(&dir.path().join("out"), false, NO_INPUTS)
+            .unwrap_or_else(|e| panic!("{e}"));
+        (dir, builder, out)
+    }
+
     /// The input schema plus a `note` column.
     fn output_schema(input: &Schema) -> SchemaRef {
         let mut fields: Vec<Field> = input.fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -768,6 +871,8 @@ mod tests {
         let captions = batch
             .column_by_name("caption")
             .unwrap_or_else(|| panic!("caption read"));
+        let captions =
+            arrow::compute::cast(captions, &DataType::Utf8).unwrap_or_else(|e| panic!("{e}"));
         let upper: StringArray = captions
             .as_any()
             .downcast_ref::<StringArray>()
@@ -787,10 +892,12 @@ mod tests {
                 .field_with_name("caption")
                 .unwrap_or_else(|e| panic!("{e}"))
                 .clone(),
+            // As read: with string views or not.
             schema
                 .field_with_name("conversations")
                 .unwrap_or_else(|e| panic!("{e}"))
-                .clone(),
+                .clone()
+                .with_data_type(conversations.data_type().clone()),
             schema
                 .field_with_name("note")
                 .unwrap_or_else(|e| panic!("{e}"))
@@ -803,14 +910,23 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn rewritten() -> Vec<String> {
-        ["caption", "conversations", "note"]
-            .map(str::to_owned)
-            .to_vec()
+    /// Captions, turn texts (speakers copied) and notes.
+    fn rewritten() -> Vec<RewrittenColumn> {
+        vec![
+            RewrittenColumn::whole("caption"),
+            RewrittenColumn::inner("conversations", &["value"]),
+            RewrittenColumn::whole("note"),
+        ]
     }
 
-    /// Splices every batch of `builder` into `out` and returns the parts.
-    fn splice(builder: CorpusReaderBuilder, out: &OutputDir, file_bytes: u64) -> Vec<OutputRecord> {
+    /// Splices every batch of `builder` (read with string views or not) into
+    /// `out` and returns the parts.
+    fn splice(
+        builder: CorpusReaderBuilder,
+        out: &OutputDir,
+        file_bytes: u64,
+        views: bool,
+    ) -> Vec<OutputRecord> {
         let schema = output_schema(builder.schema());
         let options = WriterOptions {
             file_bytes,
@@ -826,12 +942,14 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|reason| panic!("inputs are splicable: {reason}"));
-        let reader = builder
+        let mut reader = builder
             .with_columns(["caption", "conversations"])
             .unwrap_or_else(|e| panic!("{e}"))
-            .with_batch_size(2)
-            .build();
-        for batch in reader {
+            .with_batch_size(2);
+        if views {
+            reader = reader.with_string_views().unwrap_or_else(|e| panic!("{e}"));
+        }
+        for batch in reader.build() {
             let batch = batch.unwrap_or_else(|e| panic!("{e}"));
             let output = rewrite(&batch.batch, &schema, batch.shard, batch.first_row);
             parts
@@ -879,11 +997,19 @@ mod tests {
 
     #[test]
     fn copies_untouched_chunks_and_encodes_the_rewritten_columns() {
+        for views in [false, true] {
+            copies_untouched_chunks(views);
+        }
+    }
+
+    /// The rewritten columns read as `views` or with their stored types:
+    /// written with the stored types either way.
+    fn copies_untouched_chunks(views: bool) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let builder = inputs(dir.path());
         let out_dir = dir.path().join("out");
         let out = OutputDir::prepare(&out_dir, false, NO_INPUTS).unwrap_or_else(|e| panic!("{e}"));
-        let parts = splice(builder, &out, u64::MAX);
+        let parts = splice(builder, &out, u64::MAX, views);
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].rows, Some(12));
         let written = out.staged(&parts[0].path);
@@ -914,9 +1040,9 @@ mod tests {
         }
         assert_eq!(rewritten.column_by_name("note").map(Array::len), Some(12));
 
-        // The inputs' row groups, and their id and image chunks byte for
-        // byte in their own codecs; rewritten leaves (caption, from, value,
-        // note) in zstd.
+        // The inputs' row groups, and their id, image and speaker chunks
+        // byte for byte in their own codecs; rewritten leaves (caption,
+        // value, note) in zstd.
         let a = chunks(&dir.path().join("a.parquet"));
         let b = chunks(&dir.path().join("b.parquet"));
         let got = chunks(&written);
@@ -925,10 +1051,11 @@ mod tests {
         assert_eq!(got.len(), 5);
         for (out_group, in_group) in got.iter().zip(a.iter().chain(&b)) {
             assert_eq!(out_group.len(), 6);
-            for leaf in [0, 1] {
+            for leaf in [0, 1, 3] {
                 assert_eq!(out_group[leaf], in_group[leaf], "leaf {leaf}");
             }
-            for (leaf, (_, codec)) in out_group.iter().enumerate().skip(2) {
+            for leaf in [2, 4, 5] {
+                let codec = out_group[leaf].1;
                 // The file records the codec, not its level.
                 assert!(
                     matches!(codec, Compression::ZSTD(_)),
@@ -971,11 +1098,8 @@ mod tests {
 
     #[test]
     fn a_new_part_starts_between_row_groups() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let builder = inputs(dir.path());
-        let out = OutputDir::prepare(&dir.path().join("out"), false, NO_INPUTS)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let parts = splice(builder, &out, 1);
+        let (_dir, builder, out) = fixture();
+        let parts = splice(builder, &out, 1, false);
         let rows: Vec<Option<u64>> = parts.iter().map(|p| p.rows).collect();
         assert_eq!(rows, [Some(3), Some(3), Some(1), Some(4), Some(1)]);
         let total: usize = parts
@@ -987,10 +1111,7 @@ mod tests {
 
     #[test]
     fn rows_out_of_order_or_missing_are_errors() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let builder = inputs(dir.path());
-        let out = OutputDir::prepare(&dir.path().join("out"), false, NO_INPUTS)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (_dir, builder, out) = fixture();
         let schema = output_schema(builder.schema());
         let splicer = |out| {
             PartSplicer::try_new(
@@ -1045,6 +1166,31 @@ mod tests {
         assert!(matches!(err, Some(Error::ColumnType { .. })), "{err:?}");
     }
 
+    #[test]
+    fn a_path_inside_a_column_must_name_leaves() {
+        let (_dir, builder, out) = fixture();
+        let splicer = |part: RewrittenColumn| {
+            PartSplicer::try_new(
+                &out,
+                "part",
+                builder.files(),
+                builder.schema().clone(),
+                &[part],
+                WriterOptions::default(),
+            )
+            .map(|verdict| verdict.map(|parts| parts.encoded))
+        };
+        let encoded = splicer(RewrittenColumn::inner("conversations", &["from"]))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|reason| panic!("splicable: {reason}"));
+        assert_eq!(encoded, [false, false, false, true, false]);
+        let err = splicer(RewrittenColumn::inner("conversations", &["speaker"])).err();
+        assert!(
+            matches!(&err, Some(Error::MissingColumn { column, .. }) if column == "conversations.speaker"),
+            "{err:?}"
+        );
+    }
+
     /// What `try_new` says of the inputs in `dir` with `options`.
     fn verdict(
         builder: &CorpusReaderBuilder,
@@ -1059,7 +1205,7 @@ mod tests {
             "part",
             builder.files(),
             schema,
-            &["caption".to_owned()],
+            &[RewrittenColumn::whole("caption")],
             options,
         )
         .unwrap_or_else(|e| panic!("{e}"))

@@ -3,8 +3,9 @@
 //! A view is 16 bytes pointing into the decoded page: a dictionary-encoded
 //! parquet column (repeated prompts, speaker labels) is then read without
 //! copying every value out of its dictionary, which is most of the decode
-//! cost of prompt-heavy corpora. Views are for passes that only read text;
-//! a pass that writes the corpus back keeps the stored types.
+//! cost of prompt-heavy corpora. Views are for passes that read text, and
+//! for passes that write it back through the splicing writer, which
+//! encodes a view with the column's stored type.
 
 use std::sync::Arc;
 
@@ -23,6 +24,12 @@ fn view_type(data_type: &DataType) -> DataType {
         DataType::Struct(fields) => DataType::Struct(view_fields(fields)),
         other => other.clone(),
     }
+}
+
+/// Whether an array of type `read` holds a column stored as `stored`: the
+/// same type, or the one read with string views ([`view_type`]).
+pub(crate) fn reads_as(stored: &DataType, read: &DataType) -> bool {
+    read == stored || *read == view_type(stored)
 }
 
 fn view_field(field: &FieldRef) -> FieldRef {

@@ -11,9 +11,11 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, GenericListArray, GenericStringArray, GenericStringBuilder,
-    OffsetSizeTrait, RecordBatch, StringViewBuilder, StructArray,
+    OffsetSizeTrait, RecordBatch, StringViewArray, StructArray,
 };
+use arrow::compute::interleave;
 use arrow::datatypes::DataType;
+use arrow::error::ArrowError;
 
 use crate::error::{Error, Result};
 use crate::field_map::FieldMap;
@@ -168,21 +170,28 @@ fn replace_strings(
         DataType::Utf8 => Ok(replace_generic(array.as_string::<i32>(), edits)),
         DataType::LargeUtf8 => Ok(replace_generic(array.as_string::<i64>(), edits)),
         DataType::Utf8View => {
-            let a = array.as_string_view();
-            let mut b = StringViewBuilder::with_capacity(a.len());
-            let mut next = edits.iter().peekable();
-            for i in 0..a.len() {
-                match next.next_if(|(j, _)| *j == i) {
-                    Some((_, Some(v))) => b.append_value(v),
-                    Some((_, None)) => b.append_null(),
-                    None if a.is_null(i) => b.append_null(),
-                    None => b.append_value(a.value(i)),
-                }
-            }
-            Ok(Arc::new(b.finish()))
+            replace_views(array, edits).map_err(|e| rebuild_err(column, e.to_string()))
         }
         other => Err(rebuild_err(column, format!("{other} is not a string type"))),
     }
+}
+
+/// A view array with the values at `edits` replaced: the unedited values
+/// keep their views into the original buffers (nothing is copied but the
+/// 16-byte views), the edited ones point into one new buffer.
+fn replace_views(
+    array: &dyn Array,
+    edits: &[(usize, Option<&str>)],
+) -> std::result::Result<ArrayRef, ArrowError> {
+    let edited: StringViewArray = edits.iter().map(|(_, text)| *text).collect();
+    let mut next = edits.iter().map(|(i, _)| *i).enumerate().peekable();
+    let indices: Vec<(usize, usize)> = (0..array.len())
+        .map(|i| match next.next_if(|(_, j)| *j == i) {
+            Some((k, _)) => (1, k),
+            None => (0, i),
+        })
+        .collect();
+    interleave(&[array, &edited], &indices)
 }
 
 fn replace_generic<O: OffsetSizeTrait>(
@@ -279,5 +288,41 @@ mod tests {
         // Untouched columns are the very same arrays.
         let untouched = apply_text_edits(&map, &batch, &edits[..1]).unwrap();
         assert!(Arc::ptr_eq(&untouched[1], batch.column(1)));
+    }
+
+    #[test]
+    fn edited_views_keep_the_unedited_values_in_place() {
+        let values: StringViewArray = [
+            Some("a question long enough to live out of line"),
+            None,
+            Some("short"),
+            Some("another value stored out of line, untouched"),
+        ]
+        .into_iter()
+        .collect();
+        let edits = [
+            (1, Some("now set, and long enough to be out of line")),
+            (2, None),
+        ];
+        let replaced = replace_strings(&values, &edits, "value").unwrap();
+        let replaced = replaced.as_string_view();
+        let got: Vec<Option<&str>> = replaced.iter().collect();
+        assert_eq!(
+            got,
+            [
+                Some("a question long enough to live out of line"),
+                Some("now set, and long enough to be out of line"),
+                None,
+                Some("another value stored out of line, untouched"),
+            ]
+        );
+        // The unedited values were not copied: their bytes are the input's.
+        assert!(
+            replaced
+                .data_buffers()
+                .iter()
+                .any(|b| b.as_ptr() == values.data_buffers()[0].as_ptr())
+        );
+        assert_eq!(replaced.views()[0], values.views()[0]);
     }
 }
