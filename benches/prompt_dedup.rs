@@ -21,8 +21,8 @@ use regime_corpus::{
     resolve_inputs,
 };
 use regime_dedup::{
-    PromptAudit, PromptDedup, RewriteOptions, SynthConfig, SynthLayout, audit_batch, dedup_batch,
-    output_schema, read_columns, synth_prompt_dup,
+    DedupFigures, PromptAudit, PromptDedup, RewriteOptions, SynthConfig, SynthLayout, audit_batch,
+    dedup_batch, output_schema, read_columns, synth_prompt_dup,
 };
 
 /// Generated rows (fixed seed).
@@ -104,7 +104,7 @@ fn file_to_file(
     out: &Path,
     splice: bool,
 ) -> usize {
-    let audit = PromptAudit::new();
+    let mut figures = DedupFigures::new(&PromptAudit::new());
     let builder =
         CorpusReaderBuilder::try_new(resolve_inputs(&[path]).expect("inputs")).expect("reader");
     let schema = output_schema(builder.schema(), false).expect("schema");
@@ -131,10 +131,8 @@ fn file_to_file(
             .expect("string views");
         for b in reader.build() {
             let b = b.expect("batch");
-            let result = dedup_batch(dedup, map, &b, options, &audit).expect("dedup");
-            parts
-                .write(b.shard, b.first_row, &result.batch)
-                .expect("write");
+            let output = dedup_batch(dedup, map, &b, options, &mut figures).expect("dedup");
+            parts.write(b.shard, b.first_row, &output).expect("write");
             rows += b.num_rows();
         }
         parts.finish().expect("finish");
@@ -143,8 +141,8 @@ fn file_to_file(
             PartWriter::try_new(&dir, "part", schema, WriterOptions::default()).expect("writer");
         for b in builder.build() {
             let b = b.expect("batch");
-            let result = dedup_batch(dedup, map, &b, options, &audit).expect("dedup");
-            parts.write(&result.batch).expect("write");
+            let output = dedup_batch(dedup, map, &b, options, &mut figures).expect("dedup");
+            parts.write(&output).expect("write");
             rows += b.num_rows();
         }
         parts.finish().expect("finish");
@@ -167,11 +165,11 @@ fn bench(c: &mut Criterion) {
             provenance,
             empty_as_null: false,
         };
+        let mut figures = DedupFigures::new(&audit);
         let mut rows = 0;
         for b in &batches {
-            rows += dedup_batch(&dedup, &map, b, options, &audit)
+            rows += dedup_batch(&dedup, &map, b, options, &mut figures)
                 .expect("dedup")
-                .batch
                 .num_rows();
         }
         rows

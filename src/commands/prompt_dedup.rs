@@ -7,7 +7,7 @@ use regime_corpus::{
     RewrittenColumn, Role,
 };
 use regime_dedup::{
-    PROVENANCE_COLUMN, PromptAudit, PromptDedup, PromptDedupReport, ProtectedTokens,
+    DedupFigures, PROVENANCE_COLUMN, PromptAudit, PromptDedup, PromptDedupReport, ProtectedTokens,
     RewriteOptions, dedup_batch, output_schema, read_columns,
 };
 
@@ -147,10 +147,7 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
         provenance: args.provenance,
         empty_as_null: args.empty_as_null,
     };
-    let settings = audit(&args.dedup);
-    let mut before = settings.empty_like();
-    let mut after = settings.empty_like();
-    let mut fields_changed = 0;
+    let mut figures = DedupFigures::new(&audit(&args.dedup));
     let bar = progress::bar(global, Some(rows), "prompt-dedup", "samples");
     // A spliced batch (its text columns only) is written while the next
     // one is de-duplicated, so the serial encoding overlaps the parallel
@@ -161,23 +158,20 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
     for batch in builder.build() {
         let batch = batch?;
         let (result, written) = rayon::join(
-            || dedup_batch(&dedup, &corpus.map, &batch, options, &settings),
+            || dedup_batch(&dedup, &corpus.map, &batch, options, &mut figures),
             || match unwritten.take() {
                 Some((shard, first_row, output)) => writer.write(shard, first_row, &output),
                 None => Ok(()),
             },
         );
         written?;
-        let result = result?;
-        fields_changed += result.fields_changed;
-        before.merge(result.before);
-        after.merge(result.after);
+        let output = result?;
         if overlap {
-            unwritten = Some((batch.shard, batch.first_row, result.batch));
+            unwritten = Some((batch.shard, batch.first_row, output));
         } else {
-            writer.write(batch.shard, batch.first_row, &result.batch)?;
+            writer.write(batch.shard, batch.first_row, &output)?;
         }
-        bar.set_position(before.samples());
+        bar.set_position(figures.before.samples());
     }
     if let Some((shard, first_row, output)) = unwritten {
         writer.write(shard, first_row, &output)?;
@@ -185,11 +179,11 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
     bar.finish_and_clear();
     let outputs = writer.finish()?;
     let report = PromptDedupReport {
-        before: before.report(),
-        after: after.report(),
-        rows_in: before.samples(),
-        rows_out: after.samples(),
-        fields_changed,
+        before: figures.before.report(),
+        after: figures.after.report(),
+        rows_in: figures.before.samples(),
+        rows_out: figures.after.samples(),
+        fields_changed: figures.fields_changed,
     };
     super::corpus::write_json(&out, "report.json", &report)?;
     let mut manifest = clock.manifest(
@@ -212,7 +206,7 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
             report.before.counts.copies,
             100.0 * report.before.segment_dup_rate,
             100.0 * report.before.char_dup_rate,
-            fields_changed,
+            report.fields_changed,
             report.before.repeated_turns,
             dir.display()
         ),

@@ -97,8 +97,58 @@ pub struct PromptReport {
 #[derive(Debug, Clone, Copy)]
 struct TemplateCount {
     samples: u64,
+    text: TextRef,
+}
+
+/// Where a text sits in a [`TextArena`].
+#[derive(Debug, Clone, Copy)]
+struct TextRef {
+    block: u32,
+    len: u32,
     start: usize,
-    end: usize,
+}
+
+/// Texts appended into blocks that never move: a growing `String` would
+/// copy (and fault in again) every text held each time it doubled, which
+/// with ~1M distinct templates was most of the audit's memory traffic.
+/// Blocks double from [`TextArena::FIRST_BLOCK`] up to
+/// [`TextArena::MAX_BLOCK`] bytes, so a chunk's small audit stays small.
+#[derive(Debug, Clone, Default)]
+struct TextArena {
+    blocks: Vec<String>,
+}
+
+impl TextArena {
+    const FIRST_BLOCK: usize = 4 << 10;
+    const MAX_BLOCK: usize = 1 << 20;
+
+    fn push(&mut self, text: &str) -> TextRef {
+        let room = self
+            .blocks
+            .last()
+            .is_some_and(|b| b.capacity() - b.len() >= text.len());
+        if !room {
+            let next = self.blocks.last().map_or(Self::FIRST_BLOCK, |b| {
+                (2 * b.capacity()).min(Self::MAX_BLOCK)
+            });
+            self.blocks
+                .push(String::with_capacity(next.max(text.len())));
+        }
+        let block = self.blocks.len() - 1;
+        let b = &mut self.blocks[block];
+        let start = b.len();
+        b.push_str(text);
+        TextRef {
+            // Segments are far below 4 GiB, and so is the block count.
+            block: u32::try_from(block).unwrap_or(u32::MAX),
+            len: u32::try_from(text.len()).unwrap_or(u32::MAX),
+            start,
+        }
+    }
+
+    fn get(&self, at: TextRef) -> &str {
+        &self.blocks[at.block as usize][at.start..at.start + at.len as usize]
+    }
 }
 
 /// Accumulates samples into a [`PromptReport`].
@@ -109,8 +159,8 @@ pub struct PromptAudit {
     moments: Moments,
     repeated_turns: u64,
     templates: HashMapU64<TemplateCount>,
-    /// The templates' texts, back to back (compacted when pruning).
-    texts: String,
+    /// The templates' texts (compacted when pruning).
+    texts: TextArena,
     capacity: usize,
     undercount: u64,
     top: usize,
@@ -134,7 +184,7 @@ impl PromptAudit {
             moments: Moments::default(),
             repeated_turns: 0,
             templates: HashMapU64::default(),
-            texts: String::new(),
+            texts: TextArena::default(),
             capacity: DEFAULT_TEMPLATE_CAPACITY,
             undercount: 0,
             top: DEFAULT_TOP_TEMPLATES,
@@ -174,7 +224,7 @@ impl PromptAudit {
             moments: Moments::default(),
             repeated_turns: 0,
             templates: HashMapU64::default(),
-            texts: String::new(),
+            texts: TextArena::default(),
             capacity: self.capacity,
             undercount: 0,
             top: self.top,
@@ -223,21 +273,16 @@ impl PromptAudit {
             self.templates
                 .entry(hash)
                 .and_modify(|t| t.samples += 1)
-                .or_insert_with(|| {
-                    let start = texts.len();
-                    texts.push_str(text);
-                    TemplateCount {
-                        samples: 1,
-                        start,
-                        end: texts.len(),
-                    }
+                .or_insert_with(|| TemplateCount {
+                    samples: 1,
+                    text: texts.push(text),
                 });
         }
         self.prune();
     }
 
     fn text(&self, t: &TemplateCount) -> &str {
-        &self.texts[t.start..t.end]
+        self.texts.get(t.text)
     }
 
     /// Adds another audit's samples (call in input order for
@@ -259,14 +304,9 @@ impl PromptAudit {
             self.templates
                 .entry(hash)
                 .and_modify(|mine| mine.samples += t.samples)
-                .or_insert_with(|| {
-                    let start = texts.len();
-                    texts.push_str(&other.texts[t.start..t.end]);
-                    TemplateCount {
-                        samples: t.samples,
-                        start,
-                        end: texts.len(),
-                    }
+                .or_insert_with(|| TemplateCount {
+                    samples: t.samples,
+                    text: texts.push(other.texts.get(t.text)),
                 });
         }
         for (copies, chars, w) in other.worst {
@@ -333,15 +373,9 @@ impl PromptAudit {
         self.templates.retain(|_, t| t.samples > threshold);
         self.undercount += threshold;
         // Compact the arena to the kept texts.
-        let mut texts = String::with_capacity(self.texts.len() / 2);
+        let mut texts = TextArena::default();
         for t in self.templates.values_mut() {
-            let start = texts.len();
-            texts.push_str(&self.texts[t.start..t.end]);
-            *t = TemplateCount {
-                samples: t.samples,
-                start,
-                end: texts.len(),
-            };
+            t.text = texts.push(self.texts.get(t.text));
         }
         self.texts = texts;
     }
@@ -676,6 +710,33 @@ mod tests {
         assert_eq!(r.templates[0].segment, "the frequent question here?");
         assert!(!r.templates_exact);
         assert!(r.templates[0].samples + r.templates_max_undercount >= 100);
+    }
+
+    #[test]
+    fn arena_texts_stay_where_they_were_put() {
+        let mut arena = TextArena::default();
+        let long = "x".repeat(TextArena::MAX_BLOCK + 10);
+        let texts: Vec<String> = (0..20_000)
+            .map(|i| format!("template {i}"))
+            .chain([long, String::new()])
+            .collect();
+        let mut refs = Vec::new();
+        let mut first: Option<*const u8> = None;
+        for text in &texts {
+            refs.push(arena.push(text));
+            // The first block is never reallocated.
+            let start = arena.blocks[0].as_ptr();
+            assert_eq!(*first.get_or_insert(start), start);
+        }
+        for (text, at) in texts.iter().zip(refs) {
+            assert_eq!(arena.get(at), text);
+        }
+        assert!(
+            arena
+                .blocks
+                .iter()
+                .all(|b| b.capacity() <= TextArena::MAX_BLOCK + 10)
+        );
     }
 
     #[test]

@@ -106,7 +106,7 @@ pub use report::{
     sample_rows,
 };
 pub use rewrite::{
-    BatchOutput, CHUNK_ROWS, PROVENANCE_COLUMN, RewriteOptions, audit_batch, dedup_batch,
+    CHUNK_ROWS, DedupFigures, PROVENANCE_COLUMN, RewriteOptions, audit_batch, dedup_batch,
     output_schema, read_columns,
 };
 pub use synth::{

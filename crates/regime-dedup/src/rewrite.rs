@@ -70,17 +70,27 @@ fn provenance_field() -> Field {
     )
 }
 
-/// The result of [`dedup_batch`].
-#[derive(Debug)]
-pub struct BatchOutput {
-    /// The rewritten batch (the output schema).
-    pub batch: RecordBatch,
+/// The figures [`dedup_batch`] adds each batch's rows to.
+#[derive(Debug, Clone)]
+pub struct DedupFigures {
     /// Figures of the input rows.
     pub before: PromptAudit,
     /// Figures of the output rows.
     pub after: PromptAudit,
     /// Text fields changed.
     pub fields_changed: u64,
+}
+
+impl DedupFigures {
+    /// No rows yet; both audits with `audit`'s settings.
+    #[must_use]
+    pub fn new(audit: &PromptAudit) -> Self {
+        Self {
+            before: audit.empty_like(),
+            after: audit.empty_like(),
+            fields_changed: 0,
+        }
+    }
 }
 
 /// One edit: `(row, where, new text or null)`.
@@ -123,9 +133,10 @@ fn to_prompt<'a>(fields: &[TextField<'a>], out: &mut Vec<PromptField<'a>>) {
     out.extend(fields.iter().map(PromptField::from));
 }
 
-/// De-duplicates every row of `batch` (read with all its columns) and
-/// rebuilds its text columns. `audit` gives the settings of the returned
-/// audits.
+/// De-duplicates every row of `batch` and rebuilds its text columns
+/// (every other column is passed through); adds the rows to `figures`
+/// chunk by chunk, in row order (no table per batch between, as in
+/// [`audit_batch`]). Returns the rewritten batch, in the output schema.
 ///
 /// # Errors
 /// [`Error::Corpus`] when a mapped column is missing or mistyped;
@@ -135,17 +146,18 @@ pub fn dedup_batch(
     map: &FieldMap,
     batch: &CorpusBatch,
     options: RewriteOptions,
-    audit: &PromptAudit,
-) -> Result<BatchOutput> {
+    figures: &mut DedupFigures,
+) -> Result<RecordBatch> {
     let text = BatchText::try_new(map, &batch.batch)?;
     let ids = ids(&batch.batch);
     let rows = batch.num_rows();
+    let settings = &figures.before;
     let chunks: Vec<ChunkOut> = (0..rows.div_ceil(CHUNK_ROWS))
         .into_par_iter()
         .map(|chunk| {
             let mut out = ChunkOut {
-                before: audit.empty_like(),
-                after: audit.empty_like(),
+                before: settings.empty_like(),
+                after: settings.empty_like(),
                 edits: Vec::new(),
                 removed: Vec::new(),
             };
@@ -179,24 +191,16 @@ pub fn dedup_batch(
             out
         })
         .collect();
-    let mut before = audit.empty_like();
-    let mut after = audit.empty_like();
     let mut edits = Vec::new();
     let mut removed = Vec::with_capacity(if options.provenance { rows } else { 0 });
     for chunk in chunks {
-        before.merge(chunk.before);
-        after.merge(chunk.after);
+        figures.before.merge(chunk.before);
+        figures.after.merge(chunk.after);
         edits.extend(chunk.edits);
         removed.extend(chunk.removed);
     }
-    let fields_changed = edits.len() as u64;
-    let batch = rebuild(map, &batch.batch, &edits, options, &removed)?;
-    Ok(BatchOutput {
-        batch,
-        before,
-        after,
-        fields_changed,
-    })
+    figures.fields_changed += edits.len() as u64;
+    rebuild(map, &batch.batch, &edits, options, &removed)
 }
 
 /// Runs the audit over `batch`'s rows (all of them, or only `rows`,
