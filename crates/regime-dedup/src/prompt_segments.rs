@@ -60,7 +60,7 @@ thread_local! {
 }
 
 pub(crate) use patterns::HashMapU64;
-use patterns::{Patterns, Probe, word_start_probes};
+use patterns::{Patterns, Probe};
 use span_text::SpanText;
 
 /// Default for [`PromptDedupBuilder::with_min_chars`]: normalised characters
@@ -324,10 +324,6 @@ struct FieldIndex {
     /// Spans in use.
     spans: usize,
     segs: Vec<Seg>,
-    /// The spans' word-start probes, in span and text order.
-    probes: Vec<Probe>,
-    /// Whether `probes` covers every span (see [`word_start_probes`]).
-    probed: bool,
     /// Characters of the text.
     chars: u64,
 }
@@ -337,7 +333,7 @@ impl FieldIndex {
         IndexView {
             spans: &self.mapped[..self.spans],
             segs: &self.segs,
-            probes: self.probed.then_some(self.probes.as_slice()),
+            probes: None,
             chars: self.chars,
         }
     }
@@ -542,11 +538,12 @@ impl PromptDedup {
     }
 
     /// Cuts `text` into normalised plain spans and segments in `field`, or
-    /// finds them in `cache` when `text` recurs; with its word-start probes
-    /// when `probe`. Probes are made only for a search that looks them up
-    /// (not for an automaton's or a shorter probe's), and only for a text
-    /// that can be cached: a longer one is searched once, and scanning it
-    /// costs what probing it would.
+    /// finds them in `cache` when `text` recurs; a cached index gets its
+    /// word-start probes when `probe`. Probes are made only for a search
+    /// that looks them up (not for an automaton's or a shorter probe's),
+    /// and only for a text found in the cache: a text indexed afresh (most
+    /// of them seen once, like each sample's metadata) is searched once,
+    /// and scanning it costs less than making its probes.
     fn index<'a>(
         &self,
         text: &str,
@@ -561,15 +558,15 @@ impl PromptDedup {
             }
             return cache.view(at);
         }
-        self.index_text(text, field, probe && hash.is_some());
+        self.index_text(text, field);
         if let Some(hash) = hash {
             cache.offer(hash, text, field);
         }
         field.view()
     }
 
-    /// [`Self::index`] without the cache, with probes when `probe`.
-    fn index_text(&self, text: &str, f: &mut FieldIndex, probe: bool) {
+    /// [`Self::index`] without the cache.
+    fn index_text(&self, text: &str, f: &mut FieldIndex) {
         f.spans = 0;
         f.segs.clear();
         f.chars = char_count(text);
@@ -605,8 +602,6 @@ impl PromptDedup {
                 });
             }
         }
-        f.probes.clear();
-        f.probed = probe && word_start_probes(&f.mapped[..f.spans], &mut f.probes);
     }
 }
 

@@ -138,6 +138,14 @@ const FILTER_BITS: usize = 1024;
 /// A 1024-bit set of hashed prefixes.
 type Filter = [u64; FILTER_BITS / 64];
 
+/// The first [`PREFIX_BYTES`] bytes of `bytes` as a number (0 when
+/// shorter).
+fn prefix_of(bytes: &[u8]) -> u32 {
+    bytes
+        .first_chunk::<PREFIX_BYTES>()
+        .map_or(0, |&p| u32::from_le_bytes(p))
+}
+
 /// The filter bit of a prefix.
 fn filter_bit(prefix: u32) -> usize {
     (prefix.wrapping_mul(0x9E37_79B1) >> 22) as usize
@@ -249,6 +257,9 @@ pub(super) struct Patterns {
     /// The probe keys of `word_starts` as a bit set, checked before the
     /// list (most word starts are no pattern's).
     word_filter: Filter,
+    /// The [`PREFIX_BYTES`]-byte prefixes of `word_starts`: a scan checks
+    /// them at each word start before making its probe key.
+    word_prefix_filter: Filter,
     /// Bytes of a pattern's start filed in `word_starts`: the shortest
     /// pattern's length, at most [`PROBE_BYTES_MAX`].
     probe_len: usize,
@@ -274,6 +285,7 @@ impl Default for Patterns {
             built: 0,
             word_starts: Vec::new(),
             word_filter: [0; FILTER_BITS / 64],
+            word_prefix_filter: [0; FILTER_BITS / 64],
             probe_len: PROBE_BYTES_MAX,
             others: Vec::new(),
             others_filter: [0; FILTER_BITS / 64],
@@ -292,6 +304,7 @@ impl Patterns {
         self.built = 0;
         self.word_starts.clear();
         self.word_filter = [0; FILTER_BITS / 64];
+        self.word_prefix_filter = [0; FILTER_BITS / 64];
         self.probe_len = PROBE_BYTES_MAX;
         self.others.clear();
         self.others_filter = [0; FILTER_BITS / 64];
@@ -344,10 +357,7 @@ impl Patterns {
                 self.file_word_start(id);
             }
         } else {
-            let prefix = bytes
-                .first_chunk::<PREFIX_BYTES>()
-                .map_or(0, |&p| u32::from_le_bytes(p));
-            let bit = filter_bit(prefix);
+            let bit = filter_bit(prefix_of(bytes));
             self.others_filter[bit / 64] |= 1 << (bit % 64);
             self.others.push(id);
         }
@@ -357,9 +367,12 @@ impl Patterns {
     /// has at least `probe_len` bytes) in `word_starts`.
     fn file_word_start(&mut self, id: u32) {
         let p = self.list[id as usize];
-        let probe = probe_key(&self.keys.as_bytes()[p.start..p.start + self.probe_len]);
+        let start = &self.keys.as_bytes()[p.start..p.start + self.probe_len];
+        let probe = probe_key(start);
         let bit = key_bit(probe);
         self.word_filter[bit / 64] |= 1 << (bit % 64);
+        let bit = filter_bit(prefix_of(start));
+        self.word_prefix_filter[bit / 64] |= 1 << (bit % 64);
         self.word_starts.push((probe, id));
     }
 
@@ -382,6 +395,7 @@ impl Patterns {
     fn refile_word_starts(&mut self) {
         self.word_starts.clear();
         self.word_filter = [0; FILTER_BITS / 64];
+        self.word_prefix_filter = [0; FILTER_BITS / 64];
         // Ids past u32 were never filed (see `insert`).
         let filed = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
         for id in 0..filed {
@@ -518,12 +532,22 @@ impl Patterns {
             return;
         };
         for_each_word_start(&bytes[..=last], |i| {
-            let probe = probe_key(&bytes[i..i + self.probe_len]);
-            if !filter_has(&self.word_filter, key_bit(probe)) {
-                return;
+            // A few instructions rule out most word starts before the key
+            // (and keep this closure small enough to be inlined).
+            if filter_has(&self.word_prefix_filter, filter_bit(prefix_of(&bytes[i..]))) {
+                self.word_start_at(bytes, i, found);
             }
-            self.probe_at(probe, &bytes[i..], &mut |len, key| found(i, i + len, key));
         });
+    }
+
+    /// The word-start patterns at `bytes[i..]`, which has at least
+    /// `probe_len` bytes.
+    #[inline(never)]
+    fn word_start_at(&self, bytes: &[u8], i: usize, found: &mut impl FnMut(usize, usize, &str)) {
+        let probe = probe_key(&bytes[i..i + self.probe_len]);
+        if filter_has(&self.word_filter, key_bit(probe)) {
+            self.probe_at(probe, &bytes[i..], &mut |len, key| found(i, i + len, key));
+        }
     }
 
     /// The search of [`Self::for_each_match`] for the other patterns (when
@@ -536,8 +560,7 @@ impl Patterns {
         }
         let bytes = hay.as_bytes();
         for (i, w) in bytes.windows(PREFIX_BYTES).enumerate() {
-            let prefix = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-            if !filter_has(&self.others_filter, filter_bit(prefix)) {
+            if !filter_has(&self.others_filter, filter_bit(prefix_of(w))) {
                 continue;
             }
             for &id in &self.others {
