@@ -68,15 +68,18 @@ enum Parts<'a> {
 }
 
 impl Parts<'_> {
-    /// Writes `output`, the rewritten rows `first_row..` of input `shard`.
+    /// Writes `output`, the rewritten rows `first_row..` of input `shard`
+    /// (read as `read`: the columns it left as read are copied where no
+    /// batch of their row group changed them).
     fn write(
         &mut self,
         shard: u32,
         first_row: u64,
         output: &RecordBatch,
+        read: &RecordBatch,
     ) -> regime_corpus::Result<()> {
         match self {
-            Self::Spliced(parts) => parts.write(shard, first_row, output),
+            Self::Spliced(parts) => parts.write_edited(shard, first_row, output, read),
             Self::Encoded(parts) => parts.write(output),
         }
     }
@@ -154,27 +157,29 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
     // search; a batch with every column (images) is written at once, so
     // that only one is held.
     let overlap = matches!(writer, Parts::Spliced(_));
-    let mut unwritten: Option<(u32, u64, RecordBatch)> = None;
+    let mut unwritten: Option<(u32, u64, RecordBatch, RecordBatch)> = None;
     for batch in builder.build() {
         let batch = batch?;
         let (result, written) = rayon::join(
             || dedup_batch(&dedup, &corpus.map, &batch, options, &mut figures),
             || match unwritten.take() {
-                Some((shard, first_row, output)) => writer.write(shard, first_row, &output),
+                Some((shard, first_row, output, read)) => {
+                    writer.write(shard, first_row, &output, &read)
+                }
                 None => Ok(()),
             },
         );
         written?;
         let output = result?;
         if overlap {
-            unwritten = Some((batch.shard, batch.first_row, output));
+            unwritten = Some((batch.shard, batch.first_row, output, batch.batch));
         } else {
-            writer.write(batch.shard, batch.first_row, &output)?;
+            writer.write(batch.shard, batch.first_row, &output, &batch.batch)?;
         }
         bar.set_position(figures.before.samples());
     }
-    if let Some((shard, first_row, output)) = unwritten {
-        writer.write(shard, first_row, &output)?;
+    if let Some((shard, first_row, output, read)) = unwritten {
+        writer.write(shard, first_row, &output, &read)?;
     }
     bar.finish_and_clear();
     let outputs = writer.finish()?;

@@ -489,10 +489,14 @@ fn untouched_columns_are_copied_and_reencode_writes_the_same_rows() {
     let out = parquet_files(&spliced);
     assert_eq!(groups(&out[0]), [1500, 1500, 1500, 500]);
     assert_eq!(leaf_chunks(&out[0], 2), leaf_chunks(&input[0], 2));
-    // So are the turns' speakers (leaf 4); their texts (leaf 5) are
+    // So are the turns' speakers (leaf 4), and their texts (leaf 5): the
+    // copies are planted outside the conversation, so no row group has a
+    // turn edited. The system prompts (leaf 6), which hold copies, are
     // re-encoded.
-    assert_eq!(leaf_chunks(&out[0], 4), leaf_chunks(&input[0], 4));
-    assert_ne!(leaf_chunks(&out[0], 5), leaf_chunks(&input[0], 5));
+    for leaf in [4, 5] {
+        assert_eq!(leaf_chunks(&out[0], leaf), leaf_chunks(&input[0], leaf));
+    }
+    assert_ne!(leaf_chunks(&out[0], 6), leaf_chunks(&input[0], 6));
     // --reencode applies --row-group-rows and compresses every column anew.
     let again = parquet_files(&reencoded);
     assert_eq!(

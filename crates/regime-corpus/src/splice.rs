@@ -6,6 +6,8 @@
 //!
 //! A stage that edits a few text columns of a multimodal corpus then neither
 //! decodes nor re-compresses the images, which are most of its bytes.
+//! A rewritten leaf that no batch of a row group changed is copied too
+//! ([`PartSplicer::write_edited`]).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Seek, SeekFrom};
@@ -15,6 +17,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
+use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use parquet::arrow::arrow_writer::{
     ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory, ArrowWriterOptions,
     compute_leaves,
@@ -160,7 +163,8 @@ impl RewrittenColumn {
 /// types, no copy); other columns in them are ignored. A new part
 /// starts after the row group that takes the current one past
 /// [`WriterOptions::file_bytes`]. Memory: the encoded rewritten columns of
-/// one row group.
+/// one row group (and with [`PartSplicer::write_edited`], the arrays of
+/// the leaves it holds).
 ///
 /// ```no_run
 /// # use regime_corpus::{CorpusReaderBuilder, OutputDir, PartSplicer, RewrittenColumn, WriterOptions, resolve_inputs};
@@ -199,6 +203,14 @@ pub struct PartSplicer<'a> {
     encoded: Vec<bool>,
     /// Each input file and the rows of its row groups.
     sources: Vec<(PathBuf, Vec<u64>)>,
+    /// Per input file, per output leaf: stored as the output writes it, so
+    /// that a rewritten leaf no batch changed can be copied.
+    copyable: Vec<Vec<bool>>,
+    /// Per output leaf, the row group's batches of a rewritten leaf that
+    /// every batch so far left as read (see [`Self::write_edited`]).
+    held: Vec<Vec<ArrowLeafColumn>>,
+    /// Per output leaf: encoding began in this row group.
+    started: Vec<bool>,
     cursor: Cursor,
     open_source: Option<OpenSource>,
     /// Encoders of the row group being filled (`None` for copied leaves).
@@ -299,12 +311,15 @@ impl<'a> PartSplicer<'a> {
             }
         }
         let mut sources = Vec::with_capacity(files.len());
+        let mut copyable = Vec::with_capacity(files.len());
         for file in files {
             if let Some(reason) = unsplicable(file, &descr, &encoded, options) {
                 return Ok(Err(reason));
             }
             sources.push((file.path.clone(), file.row_groups.clone()));
+            copyable.push(copyable_leaves(file, &descr));
         }
+        let leaf_count = descr.num_columns();
         Ok(Ok(Self {
             dir,
             prefix: prefix.to_owned(),
@@ -315,6 +330,9 @@ impl<'a> PartSplicer<'a> {
             rewritten: columns,
             encoded,
             sources,
+            copyable,
+            held: (0..leaf_count).map(|_| Vec::new()).collect(),
+            started: vec![false; leaf_count],
             cursor: Cursor::default(),
             open_source: None,
             pending: None,
@@ -334,6 +352,39 @@ impl<'a> PartSplicer<'a> {
     /// [`Error::Io`] / [`Error::Parquet`] / [`Error::InputChanged`] reading
     /// the input file.
     pub fn write(&mut self, shard: u32, first_row: u64, batch: &RecordBatch) -> Result<()> {
+        self.write_leaves(shard, first_row, batch, None)
+    }
+
+    /// [`Self::write`] of a `batch` made from `read`, the batch these rows
+    /// were read as: a rewritten column of `batch` that is still `read`'s
+    /// array (the same `Arc`) is unchanged. Its leaves are held, not
+    /// encoded, while every batch of the row group leaves them so, and if
+    /// all do, the input's chunk is copied instead (when stored as the
+    /// output writes it). A stage that edits few fields then re-encodes
+    /// only the columns it edited in each row group.
+    ///
+    /// Memory: besides what [`Self::write`] holds, the arrays of the held
+    /// leaves, at most the row group's.
+    ///
+    /// # Errors
+    /// As [`Self::write`].
+    pub fn write_edited(
+        &mut self,
+        shard: u32,
+        first_row: u64,
+        batch: &RecordBatch,
+        read: &RecordBatch,
+    ) -> Result<()> {
+        self.write_leaves(shard, first_row, batch, Some(read))
+    }
+
+    fn write_leaves(
+        &mut self,
+        shard: u32,
+        first_row: u64,
+        batch: &RecordBatch,
+        read: Option<&RecordBatch>,
+    ) -> Result<()> {
         let rows = batch.num_rows() as u64;
         if rows == 0 {
             return Ok(());
@@ -351,8 +402,27 @@ impl<'a> PartSplicer<'a> {
             });
         }
         let leaves = self.leaves(batch)?;
+        let unchanged = self.unchanged_leaves(shard, batch, read);
         if self.pending.is_none() {
             self.pending = Some(self.column_writers()?);
+        }
+        // Per leaf, what to encode now, in row order: nothing while every
+        // batch left it as read; else the held batches, then this one.
+        let mut work: Vec<Vec<ArrowLeafColumn>> = Vec::with_capacity(leaves.len());
+        for (l, leaf) in leaves.into_iter().enumerate() {
+            let Some(leaf) = leaf else {
+                work.push(Vec::new());
+                continue;
+            };
+            if unchanged[l] && !self.started[l] {
+                self.held[l].push(leaf);
+                work.push(Vec::new());
+            } else {
+                self.started[l] = true;
+                let mut todo = std::mem::take(&mut self.held[l]);
+                todo.push(leaf);
+                work.push(todo);
+            }
         }
         let path = self
             .dir
@@ -362,10 +432,10 @@ impl<'a> PartSplicer<'a> {
         self.pending
             .get_or_insert_default()
             .par_iter_mut()
-            .zip(leaves.into_par_iter())
-            .try_for_each(|(writer, leaf)| match (writer, leaf) {
-                (Some(writer), Some(leaf)) => writer.write(&leaf),
-                _ => Ok(()),
+            .zip(work.into_par_iter())
+            .try_for_each(|(writer, todo)| match writer {
+                Some(writer) => todo.iter().try_for_each(|leaf| writer.write(leaf)),
+                None => Ok(()),
             })
             .map_err(|source| Error::ParquetWrite { path, source })?;
         self.cursor.done += rows;
@@ -395,6 +465,31 @@ impl<'a> PartSplicer<'a> {
         }
         self.close_part()?;
         Ok(std::mem::take(&mut self.parts))
+    }
+
+    /// Per output leaf: a rewritten leaf of a column of `batch` that is
+    /// still `read`'s array, and whose input chunk can be copied.
+    fn unchanged_leaves(
+        &self,
+        shard: usize,
+        batch: &RecordBatch,
+        read: Option<&RecordBatch>,
+    ) -> Vec<bool> {
+        let mut unchanged = vec![false; self.encoded.len()];
+        let (Some(read), Some(copyable)) = (read, self.copyable.get(shard)) else {
+            return unchanged;
+        };
+        for (index, range) in &self.rewritten {
+            let name = self.schema.field(*index).name();
+            let same = match (batch.column_by_name(name), read.column_by_name(name)) {
+                (Some(out), Some(input)) => Arc::ptr_eq(out, input),
+                _ => false,
+            };
+            for leaf in range.clone() {
+                unchanged[leaf] = same && copyable.get(leaf).copied().unwrap_or(false);
+            }
+        }
+        unchanged
     }
 
     /// The rewritten leaves of `batch`'s columns, one slot per output leaf.
@@ -500,6 +595,10 @@ impl<'a> PartSplicer<'a> {
         } = self.cursor;
         let source = self.take_source(shard)?;
         let writers = self.pending.take().unwrap_or_default();
+        let started = std::mem::replace(&mut self.started, vec![false; self.encoded.len()]);
+        for held in &mut self.held {
+            held.clear();
+        }
         let (dir, file_bytes) = (self.dir, self.file_bytes);
         let part = self.part()?;
         let path = dir.staged(&part.name);
@@ -520,7 +619,8 @@ impl<'a> PartSplicer<'a> {
         let page_index = source.metadata.page_index_for_row_group(group);
         let mut row_group = part.writer.next_row_group().map_err(write_err)?;
         for (leaf, writer) in writers.into_iter().enumerate() {
-            if let Some(writer) = writer {
+            // A rewritten leaf that no batch changed is copied.
+            if let Some(writer) = writer.filter(|_| started[leaf]) {
                 let chunk = writer.close().map_err(write_err)?;
                 chunk
                     .append_to_row_group(&mut row_group)
@@ -670,14 +770,12 @@ fn unsplicable(
             created_by: created_by.to_owned(),
         });
     }
-    let input = meta.parquet_schema();
-    for leaf in (0..descr.num_columns()).filter(|&leaf| !encoded[leaf]) {
-        if leaf >= input.num_columns() || input.column(leaf) != descr.column(leaf) {
-            return Some(Unsplicable::ColumnType {
-                path: path(),
-                column: descr.column(leaf).path().string(),
-            });
-        }
+    let copyable = copyable_leaves(file, descr);
+    if let Some(leaf) = (0..descr.num_columns()).find(|&leaf| !encoded[leaf] && !copyable[leaf]) {
+        return Some(Unsplicable::ColumnType {
+            path: path(),
+            column: descr.column(leaf).path().string(),
+        });
     }
     for (group, g) in meta.metadata().row_groups().iter().enumerate() {
         let rows = u64::try_from(g.num_rows()).unwrap_or(0);
@@ -714,6 +812,22 @@ fn distrusted_statistics(created_by: &str) -> bool {
         .map(|n| n.parse::<u32>().unwrap_or(0));
     let mut next = || numbers.next().unwrap_or(0);
     (next(), next(), next()) < fixed
+}
+
+/// Per leaf of `descr`: whether `file` stores it as `descr` does (so its
+/// chunks can be copied).
+fn copyable_leaves(file: &FileInfo, descr: &SchemaDescriptor) -> Vec<bool> {
+    let input = file
+        .parquet
+        .as_ref()
+        .map(ArrowReaderMetadata::parquet_schema);
+    (0..descr.num_columns())
+        .map(|leaf| {
+            input.is_some_and(|input| {
+                leaf < input.num_columns() && input.column(leaf) == descr.column(leaf)
+            })
+        })
+        .collect()
 }
 
 /// The struct-field path of each parquet leaf of a column of `data_type`,
@@ -1094,6 +1208,77 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn leaves_no_batch_of_a_row_group_changed_are_copied() {
+        let (dir, builder, out) = fixture();
+        let schema = builder.schema().clone();
+        let mut parts = PartSplicer::try_new(
+            &out,
+            "part",
+            builder.files(),
+            schema.clone(),
+            &[RewrittenColumn::whole("caption")],
+            WriterOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|reason| panic!("splicable: {reason}"));
+        let reader = builder
+            .with_columns(["caption"])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_batch_size(2)
+            .build();
+        for batch in reader {
+            let batch = batch.unwrap_or_else(|e| panic!("{e}"));
+            // a.parquet (groups of 3) passes through; in b.parquet (groups
+            // of 4, then 1) the batches from row 2 on are upper-cased, so
+            // its first group holds one unchanged batch, then encodes it.
+            let output = if batch.shard == 1 && batch.first_row >= 2 {
+                let captions = batch.batch.column(0).as_any().downcast_ref::<StringArray>();
+                let upper: StringArray = captions
+                    .unwrap_or_else(|| panic!("utf8"))
+                    .iter()
+                    .map(|c| c.map(str::to_uppercase))
+                    .collect();
+                RecordBatch::try_new(batch.batch.schema(), vec![Arc::new(upper)])
+                    .unwrap_or_else(|e| panic!("{e}"))
+            } else {
+                batch.batch.clone()
+            };
+            parts
+                .write_edited(batch.shard, batch.first_row, &output, &batch.batch)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let written = parts.finish().unwrap_or_else(|e| panic!("{e}"));
+        let written = out.staged(&written[0].path);
+
+        let captions = read(&written);
+        let captions = captions
+            .column_by_name("caption")
+            .unwrap_or_else(|| panic!("caption"))
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap_or_else(|| panic!("utf8"))
+            .iter()
+            .map(|c| c.map(str::to_owned))
+            .collect::<Vec<_>>();
+        let want: Vec<Option<String>> = (0..12)
+            .map(|i| {
+                (i % 3 != 0).then(|| {
+                    let c = format!("caption {i}");
+                    if i >= 9 { c.to_uppercase() } else { c }
+                })
+            })
+            .collect();
+        assert_eq!(captions, want);
+        // a.parquet's caption chunks are its own, byte for byte.
+        let a = chunks(&dir.path().join("a.parquet"));
+        let got = chunks(&written);
+        for group in 0..3 {
+            assert_eq!(got[group][2], a[group][2], "group {group}");
+        }
+        assert_eq!(got[0][2].1, Compression::SNAPPY);
     }
 
     #[test]
