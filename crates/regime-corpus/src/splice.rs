@@ -206,11 +206,10 @@ pub struct PartSplicer<'a> {
     /// Per input file, per output leaf: stored as the output writes it, so
     /// that a rewritten leaf no batch changed can be copied.
     copyable: Vec<Vec<bool>>,
-    /// Per output leaf, the row group's batches of a rewritten leaf that
-    /// every batch so far left as read (see [`Self::write_edited`]).
-    held: Vec<Vec<ArrowLeafColumn>>,
-    /// Per output leaf: encoding began in this row group.
-    started: Vec<bool>,
+    /// Per output leaf, in the row group being filled: the batches of a
+    /// rewritten leaf that every batch so far left as read (see
+    /// [`Self::write_edited`]), or `None` once its encoding began.
+    held: Vec<Option<Vec<ArrowLeafColumn>>>,
     cursor: Cursor,
     open_source: Option<OpenSource>,
     /// Encoders of the row group being filled (`None` for copied leaves).
@@ -313,13 +312,14 @@ impl<'a> PartSplicer<'a> {
         let mut sources = Vec::with_capacity(files.len());
         let mut copyable = Vec::with_capacity(files.len());
         for file in files {
-            if let Some(reason) = unsplicable(file, &descr, &encoded, options) {
+            let stored_alike = copyable_leaves(file, &descr);
+            if let Some(reason) = unsplicable(file, &descr, &encoded, &stored_alike, options) {
                 return Ok(Err(reason));
             }
             sources.push((file.path.clone(), file.row_groups.clone()));
-            copyable.push(copyable_leaves(file, &descr));
+            copyable.push(stored_alike);
         }
-        let leaf_count = descr.num_columns();
+        let held = nothing_held(descr.num_columns());
         Ok(Ok(Self {
             dir,
             prefix: prefix.to_owned(),
@@ -331,8 +331,7 @@ impl<'a> PartSplicer<'a> {
             encoded,
             sources,
             copyable,
-            held: (0..leaf_count).map(|_| Vec::new()).collect(),
-            started: vec![false; leaf_count],
+            held,
             cursor: Cursor::default(),
             open_source: None,
             pending: None,
@@ -414,14 +413,16 @@ impl<'a> PartSplicer<'a> {
                 work.push(Vec::new());
                 continue;
             };
-            if unchanged[l] && !self.started[l] {
-                self.held[l].push(leaf);
-                work.push(Vec::new());
-            } else {
-                self.started[l] = true;
-                let mut todo = std::mem::take(&mut self.held[l]);
-                todo.push(leaf);
-                work.push(todo);
+            match &mut self.held[l] {
+                Some(held) if unchanged[l] => {
+                    held.push(leaf);
+                    work.push(Vec::new());
+                }
+                slot => {
+                    let mut todo = slot.take().unwrap_or_default();
+                    todo.push(leaf);
+                    work.push(todo);
+                }
             }
         }
         let path = self
@@ -595,10 +596,7 @@ impl<'a> PartSplicer<'a> {
         } = self.cursor;
         let source = self.take_source(shard)?;
         let writers = self.pending.take().unwrap_or_default();
-        let started = std::mem::replace(&mut self.started, vec![false; self.encoded.len()]);
-        for held in &mut self.held {
-            held.clear();
-        }
+        let held = std::mem::replace(&mut self.held, nothing_held(writers.len()));
         let (dir, file_bytes) = (self.dir, self.file_bytes);
         let part = self.part()?;
         let path = dir.staged(&part.name);
@@ -620,7 +618,7 @@ impl<'a> PartSplicer<'a> {
         let mut row_group = part.writer.next_row_group().map_err(write_err)?;
         for (leaf, writer) in writers.into_iter().enumerate() {
             // A rewritten leaf that no batch changed is copied.
-            if let Some(writer) = writer.filter(|_| started[leaf]) {
+            if let Some(writer) = writer.filter(|_| held[leaf].is_none()) {
                 let chunk = writer.close().map_err(write_err)?;
                 chunk
                     .append_to_row_group(&mut row_group)
@@ -748,11 +746,13 @@ fn open_part(
 }
 
 /// Why `file` cannot be spliced into parts of `descr` whose `encoded`
-/// leaves are rewritten, if it cannot.
+/// leaves are rewritten, if it cannot; `copyable` is its
+/// [`copyable_leaves`].
 fn unsplicable(
     file: &FileInfo,
     descr: &SchemaDescriptor,
     encoded: &[bool],
+    copyable: &[bool],
     options: WriterOptions,
 ) -> Option<Unsplicable> {
     let path = || file.path.clone();
@@ -770,7 +770,6 @@ fn unsplicable(
             created_by: created_by.to_owned(),
         });
     }
-    let copyable = copyable_leaves(file, descr);
     if let Some(leaf) = (0..descr.num_columns()).find(|&leaf| !encoded[leaf] && !copyable[leaf]) {
         return Some(Unsplicable::ColumnType {
             path: path(),
@@ -812,6 +811,11 @@ fn distrusted_statistics(created_by: &str) -> bool {
         .map(|n| n.parse::<u32>().unwrap_or(0));
     let mut next = || numbers.next().unwrap_or(0);
     (next(), next(), next()) < fixed
+}
+
+/// A row group's start for `leaves` leaves: none encoding, none held.
+fn nothing_held(leaves: usize) -> Vec<Option<Vec<ArrowLeafColumn>>> {
+    (0..leaves).map(|_| Some(Vec::new())).collect()
 }
 
 /// Per leaf of `descr`: whether `file` stores it as `descr` does (so its
