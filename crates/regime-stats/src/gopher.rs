@@ -29,7 +29,8 @@
 //! duplicate n-grams skips ahead `n` words after a match; dolma counts every
 //! line of a repeated group, the first included (`[a,a,a,b]` → 0.75).
 
-use hashbrown::HashMap;
+use hashbrown::hash_table::Entry;
+use hashbrown::HashTable;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
@@ -69,41 +70,131 @@ fn frac(a: usize, b: usize) -> f64 {
 /// Polynomial rolling hash base (odd).
 const BASE: u64 = 0x9E37_79B9_7F4A_7C15;
 
+/// Characters (Unicode scalar values) of `s`.
+fn chars_of(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
 /// Measures one sample's text; `words` are its tokens.
 #[must_use]
 pub fn measure(text: &str, words: &[&str]) -> GopherMetrics {
-    measure_parts(std::slice::from_ref(&text), words)
+    let mut parts = GopherParts::default();
+    parts.push(text, words);
+    parts.measure(|_| true)
 }
 
-/// Measures a sample made of several texts (its fields), as if they were
-/// joined by `\n`; `words` are the tokens of all of them, in order.
-#[must_use]
-pub fn measure_parts(texts: &[&str], words: &[&str]) -> GopherMetrics {
-    let mut out = [0.0; 11];
-    // Lines.
-    let mut seen: HashMap<&str, ()> = HashMap::new();
-    let (mut lines, mut dup_lines, mut chars, mut dup_chars) = (0, 0, 0, 0);
-    for line in texts
-        .iter()
-        .flat_map(|t| t.split('\n'))
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-    {
-        let c = line.chars().count();
-        lines += 1;
-        chars += c;
-        if seen.insert(line, ()).is_some() {
-            dup_lines += 1;
-            dup_chars += c;
+/// One line of a [`GopherParts`]: its text, hash and characters.
+#[derive(Debug, Clone, Copy)]
+struct Line<'a> {
+    text: &'a str,
+    hash: u64,
+    chars: usize,
+}
+
+/// A sample's texts (its fields) read once for the metrics: each line and
+/// each word hashed and its characters counted. [`GopherParts::measure`]
+/// then measures any subset of the parts (the whole sample, or one role's
+/// fields) as if its texts were joined by `\n`, without reading the text
+/// again.
+#[derive(Debug, Clone, Default)]
+pub struct GopherParts<'a> {
+    lines: Vec<Line<'a>>,
+    /// End of each part's lines in `lines`.
+    line_ends: Vec<usize>,
+    word_hashes: Vec<u64>,
+    word_chars: Vec<usize>,
+    /// End of each part's words in `word_hashes`.
+    word_ends: Vec<usize>,
+}
+
+impl<'a> GopherParts<'a> {
+    /// Adds a part: its text and its tokens.
+    pub fn push(&mut self, text: &'a str, words: &[&str]) {
+        let hashes: Vec<u64> = words.iter().map(|w| xxh3_64(w.as_bytes())).collect();
+        self.push_hashed(text, words, &hashes);
+    }
+
+    /// Adds a part whose tokens' `xxh3_64` hashes the caller already made.
+    pub fn push_hashed(&mut self, text: &'a str, words: &[&str], hashes: &[u64]) {
+        debug_assert_eq!(words.len(), hashes.len());
+        self.lines.extend(
+            text.split('\n')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| Line {
+                    text: l,
+                    hash: xxh3_64(l.as_bytes()),
+                    chars: chars_of(l),
+                }),
+        );
+        self.line_ends.push(self.lines.len());
+        self.word_hashes.extend_from_slice(hashes);
+        self.word_chars.extend(words.iter().map(|w| chars_of(w)));
+        self.word_ends.push(self.word_hashes.len());
+    }
+
+    /// Parts added.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.line_ends.len()
+    }
+
+    /// Whether no part was added.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.line_ends.is_empty()
+    }
+
+    /// The metrics of the parts `pick` selects (by index), in order.
+    #[must_use]
+    pub fn measure(&self, pick: impl Fn(usize) -> bool) -> GopherMetrics {
+        let mut out = [0.0; 11];
+        let picked: Vec<usize> = (0..self.len()).filter(|&i| pick(i)).collect();
+        let range = |ends: &[usize], i: usize| (if i == 0 { 0 } else { ends[i - 1] })..ends[i];
+        let lines = picked
+            .iter()
+            .flat_map(|&i| &self.lines[range(&self.line_ends, i)]);
+        line_metrics(lines, &mut out);
+        if picked.len() == self.len() {
+            ngram_metrics(&self.word_hashes, &self.word_chars, &mut out);
+        } else {
+            let mut hashes = Vec::new();
+            let mut chars = Vec::new();
+            for &i in &picked {
+                let r = range(&self.word_ends, i);
+                hashes.extend_from_slice(&self.word_hashes[r.clone()]);
+                chars.extend_from_slice(&self.word_chars[r]);
+            }
+            ngram_metrics(&hashes, &chars, &mut out);
+        }
+        GopherMetrics(out)
+    }
+}
+
+/// The line metrics (`out[0..2]`).
+fn line_metrics<'l, 'a: 'l>(lines: impl Iterator<Item = &'l Line<'a>>, out: &mut [f64; 11]) {
+    // Lines seen, by their hash; equal hashes compare the text.
+    let mut seen: HashTable<(u64, &str)> = HashTable::new();
+    let (mut count, mut dup_lines, mut chars, mut dup_chars) = (0, 0, 0, 0);
+    for line in lines {
+        count += 1;
+        chars += line.chars;
+        match seen.entry(line.hash, |s| s.1 == line.text, |s| s.0) {
+            Entry::Occupied(_) => {
+                dup_lines += 1;
+                dup_chars += line.chars;
+            }
+            Entry::Vacant(v) => {
+                v.insert((line.hash, line.text));
+            }
         }
     }
-    out[0] = frac(dup_lines, lines);
+    out[0] = frac(dup_lines, count);
     out[1] = frac(dup_chars, chars);
-
-    let lens: Vec<usize> = words.iter().map(|w| w.chars().count()).collect();
-    let hashes: Vec<u64> = words.iter().map(|w| xxh3_64(w.as_bytes())).collect();
-    ngram_metrics(&hashes, &lens, &mut out);
-    GopherMetrics(out)
 }
 
 /// The n-gram metrics (`out[2..=10]`) from the words' hashes and lengths.
@@ -130,64 +221,87 @@ fn ngram_metrics(hashes: &[u64], lens: &[usize], out: &mut [f64; 11]) {
         .take(words.saturating_sub(1))
         .map(|(i, &h)| (i, h))
         .collect();
-    let mut covered = vec![false; words];
-    // hash → (occurrences, first position)
-    let mut classes: HashMap<u64, (u32, usize)> = HashMap::with_capacity(cands.len());
+    // The level's distinct n-grams: (hash, class id), found by the n-gram
+    // hash itself (already uniform); per class (occurrences, first
+    // position); per candidate its class id.
+    let mut ids: HashTable<(u64, u32)> = HashTable::with_capacity(cands.len());
+    let mut classes: Vec<(u32, usize)> = Vec::with_capacity(cands.len());
+    let mut class_of: Vec<u32> = Vec::with_capacity(cands.len());
     for n in 2..=10usize {
-        // Extend each candidate to an n-gram; drop those running off the end.
-        cands.retain(|&(i, _)| i + n <= words);
+        // Extend each candidate to an n-gram; drop those running off the end
+        // (the last ones: candidates stay in position order).
+        cands.truncate(cands.partition_point(|&(i, _)| i + n <= words));
         for (i, g) in &mut cands {
             *g = g.wrapping_mul(BASE).wrapping_add(hashes[*i + n - 1]);
         }
         if cands.is_empty() {
             break;
         }
+        ids.clear();
         classes.clear();
+        class_of.clear();
         for &(i, g) in &cands {
-            classes.entry(g).or_insert((0, i)).0 += 1;
+            #[expect(clippy::cast_possible_truncation, reason = "classes ≤ words < 2^32")]
+            let id = match ids.entry(g, |e| e.0 == g, |e| e.0) {
+                Entry::Occupied(e) => e.get().1,
+                Entry::Vacant(e) => {
+                    let id = classes.len() as u32;
+                    classes.push((0, i));
+                    e.insert((g, id));
+                    id
+                }
+            };
+            classes[id as usize].0 += 1;
+            class_of.push(id);
         }
         if n <= 4 {
-            out[n] = top_ngram_chars(&cands, &classes, &prefix, n, total);
+            out[n] = top_ngram_chars(&cands, &class_of, &classes, &prefix, n, total);
         } else {
-            covered.fill(false);
-            for &(i, g) in &cands {
-                if classes.get(&g).is_some_and(|&(_, first)| first < i) {
-                    covered[i..i + n].iter_mut().for_each(|m| *m = true);
+            // Candidates are in position order, so the covered words are a
+            // union of intervals swept left to right.
+            let (mut end, mut cov) = (0, 0);
+            for (&(i, _), &id) in cands.iter().zip(&class_of) {
+                if classes[id as usize].1 < i {
+                    cov += prefix[i + n] - prefix[i.max(end)];
+                    end = i + n;
                 }
             }
-            let cov: usize = covered
-                .iter()
-                .zip(lens)
-                .filter(|(m, _)| **m)
-                .map(|(_, l)| l)
-                .sum();
             out[n] = frac(cov, total);
         }
-        cands.retain(|(_, g)| classes.get(g).is_some_and(|&(c, _)| c >= 2));
+        // Keep the candidates whose n-gram repeats, in position order.
+        let mut kept = 0;
+        for j in 0..cands.len() {
+            if classes[class_of[j] as usize].0 >= 2 {
+                cands[kept] = cands[j];
+                kept += 1;
+            }
+        }
+        cands.truncate(kept);
     }
 }
 
 /// Characters covered by the most frequent n-gram occurring at least twice
 /// (ties: most characters covered, then earliest) / `total`; 0 when none.
+/// `class_of[j]` is candidate `j`'s index in `classes`, whose entries are
+/// (occurrences, first position).
 fn top_ngram_chars(
     cands: &[(usize, u64)],
-    classes: &HashMap<u64, (u32, usize)>,
+    class_of: &[u32],
+    classes: &[(u32, usize)],
     prefix: &[usize],
     n: usize,
     total: usize,
 ) -> f64 {
-    let max = classes.values().map(|v| v.0).max().unwrap_or(0);
+    let max = classes.iter().map(|c| c.0).max().unwrap_or(0);
     if max < 2 {
         return 0.0;
     }
-    // For each tied n-gram: (end of the last covered word, covered chars).
-    let mut cov: HashMap<u64, (usize, usize)> = classes
-        .iter()
-        .filter(|(_, v)| v.0 == max)
-        .map(|(&g, _)| (g, (0, 0)))
-        .collect();
-    for &(i, g) in cands {
-        if let Some((end, chars)) = cov.get_mut(&g) {
+    // For each class: (end of the last covered word, covered chars); only
+    // the tied ones are filled.
+    let mut cov = vec![(0usize, 0usize); classes.len()];
+    for (&(i, _), &id) in cands.iter().zip(class_of) {
+        if classes[id as usize].0 == max {
+            let (end, chars) = &mut cov[id as usize];
             let from = i.max(*end);
             *chars += prefix[i + n] - prefix[from];
             *end = i + n;
@@ -195,7 +309,9 @@ fn top_ngram_chars(
     }
     let best = cov
         .iter()
-        .filter_map(|(g, &(_, chars))| Some((chars, std::cmp::Reverse(classes.get(g)?.1))))
+        .zip(classes)
+        .filter(|(_, c)| c.0 == max)
+        .map(|(&(_, chars), c)| (chars, std::cmp::Reverse(c.1)))
         .max();
     best.map_or(0.0, |b| frac(b.0, total))
 }
@@ -386,6 +502,26 @@ mod tests {
         assert!((m.0[5] - 5.0 / 11.0).abs() < EPS);
         // No 6-gram repeats.
         assert!(m.0[6].abs() < EPS);
+    }
+
+    #[test]
+    fn overlapping_duplicate_ngrams_cover_each_word_once() {
+        // 1..6 twice: the 5-grams at 6 and 7 repeat those at 0 and 1 and
+        // overlap in words 7..=10, so words 6..=11 are covered once: 6/12.
+        let w = ["1", "2", "3", "4", "5", "6", "1", "2", "3", "4", "5", "6"];
+        let m = measure("", &w);
+        assert!((m.0[5] - 0.5).abs() < EPS);
+        assert!((m.0[6] - 0.5).abs() < EPS);
+        assert!(m.0[7].abs() < EPS);
+        // The same words as two parts of one sample, and each part alone.
+        let mut parts = GopherParts::default();
+        parts.push("1 2 3 4 5 6", &w[..6]);
+        parts.push("1 2 3 4 5 6", &w[6..]);
+        let whole = parts.measure(|_| true);
+        assert!((whole.0[5] - 0.5).abs() < EPS);
+        // The second line repeats the first.
+        assert!((whole.0[0] - 0.5).abs() < EPS);
+        assert_eq!(parts.measure(|i| i == 1), measure("1 2 3 4 5 6", &w[6..]));
     }
 
     #[test]

@@ -23,7 +23,7 @@
 //!   → [`CompareReport`].
 //! - Kernels: [`Moments`] (Schubert & Gertz), [`Quantiles`] (exact, then
 //!   `DDSketch`), [`HyperLogLog`], [`SpaceSaving`], [`unigram_figures`],
-//!   [`gopher::measure`] / [`GopherState`], [`CategoryCounts`].
+//!   [`gopher::measure`] / [`GopherParts`] / [`GopherState`], [`CategoryCounts`].
 //!
 //! # Example
 //! ```
@@ -69,7 +69,7 @@ mod vocab;
 
 pub use categorical::{CategoryCounts, CategoryReport, NULL_VALUE};
 pub use error::Error;
-pub use gopher::{GopherMetricReport, GopherMetrics, GopherReport, GopherState};
+pub use gopher::{GopherMetricReport, GopherMetrics, GopherParts, GopherReport, GopherState};
 pub use hll::{DEFAULT_HLL_PRECISION, HyperLogLog};
 pub use moments::{Moments, MomentsSummary};
 pub use ngram::MAX_N;

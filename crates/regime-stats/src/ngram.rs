@@ -31,6 +31,28 @@ pub const MAX_N: usize = 4;
 /// An n-gram as token ids; slots past `n` are 0.
 pub(crate) type Key = [u32; MAX_N];
 
+/// The key of the first `n` ids of `ids` (`n` clamped to 1…[`MAX_N`]).
+/// Each `n` copies a fixed length: the hot loops make millions of keys, and
+/// a copy of runtime length is a call to `memcpy`.
+#[inline]
+pub(crate) fn key_of(ids: &[u32], n: usize) -> Key {
+    let mut k = [0u32; MAX_N];
+    write_key(&mut k, ids, n);
+    k
+}
+
+/// Writes the first `n` ids of `key` to the start of `dst` (`n` clamped
+/// to 1…[`MAX_N`]), a fixed-length copy per `n` as in [`key_of`].
+#[inline]
+pub(crate) fn write_key(dst: &mut [u32], key: &[u32], n: usize) {
+    match n {
+        0 | 1 => dst[0] = key[0],
+        2 => dst[..2].copy_from_slice(&key[..2]),
+        3 => dst[..3].copy_from_slice(&key[..3]),
+        _ => dst[..MAX_N].copy_from_slice(&key[..MAX_N]),
+    }
+}
+
 /// Renders a key as its token ids (model tokenizers).
 pub(crate) type IdsFn<'a> = &'a dyn Fn(&Key) -> Vec<u32>;
 

@@ -26,7 +26,7 @@ use crate::categorical::CategoryCounts;
 use crate::error::Error;
 use crate::gopher::GopherState;
 use crate::hll::DEFAULT_HLL_PRECISION;
-use crate::ngram::{Key, MAX_N, NgramCounter, SketchSettings, exact_figures};
+use crate::ngram::{Key, MAX_N, NgramCounter, SketchSettings, exact_figures, key_of};
 use crate::quantile::Quantiles;
 use crate::ratio;
 use crate::report::{
@@ -540,9 +540,7 @@ const TEMPLATES_EXACT_CAPACITY: usize = usize::MAX / 4;
 const BUDGET_CHECK_EVERY: u32 = 64;
 
 fn pack(ids: &[u32]) -> Key {
-    let mut k = [0u32; MAX_N];
-    k[..ids.len()].copy_from_slice(ids);
-    k
+    key_of(ids, ids.len())
 }
 
 impl ProfileState {
@@ -591,7 +589,10 @@ impl ProfileState {
             ids.clear();
             match sample.tokens(i) {
                 PreparedTokens::Words(words, range) => {
-                    ids.extend(range.map(|w| self.vocab.intern(words.word(w))));
+                    ids.extend(range.map(|w| {
+                        let (word, hash) = words.word(w);
+                        self.vocab.intern_hashed(word, hash)
+                    }));
                 }
                 PreparedTokens::Ids(field_ids) => ids.extend_from_slice(field_ids),
             }

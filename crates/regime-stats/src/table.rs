@@ -17,7 +17,7 @@ use hashbrown::HashMap;
 use serde::{Serialize, Serializer};
 
 use crate::cells::Cells;
-use crate::ngram::{Key, MAX_N};
+use crate::ngram::{Key, MAX_N, key_of, write_key};
 
 /// Keys hashed and touched ahead of probing.
 const BATCH: usize = 32;
@@ -64,7 +64,7 @@ fn probe(cells: &mut [u32], n: usize, key: &Key, h: u64) -> (usize, bool) {
     loop {
         let cell = &mut cells[i * stride..(i + 1) * stride];
         if cell[n] == 0 {
-            cell[..n].copy_from_slice(&key[..n]);
+            write_key(cell, key, n);
             return (i * stride + n, true);
         }
         // Element-wise: a slice `==` of runtime length calls `memcmp`.
@@ -168,9 +168,7 @@ impl CountTable {
     }
 
     fn key_of(&self, cell: &[u32]) -> Key {
-        let mut k = [0u32; MAX_N];
-        k[..self.n].copy_from_slice(&cell[..self.n]);
-        k
+        key_of(cell, self.n)
     }
 
     /// Adds `count` to `key` given its hash; room must be reserved.

@@ -8,7 +8,8 @@
 //! the same values as `regime_text::token_hash` / `id_hash`) for the
 //! `HyperLogLog` sketches.
 
-use hashbrown::HashMap;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
@@ -49,17 +50,29 @@ impl TokenSeq<'_> {
     }
 }
 
-/// The interner.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The interner. Names lie back to back in one string; the table holds ids
+/// and finds them by each name's `xxh3` (kept for the sketches anyway), so a
+/// caller that already hashed a word ([`Self::intern_hashed`]) makes no
+/// hash of its own.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(from = "Vec<String>", into = "Vec<String>")]
 pub(crate) struct Vocab {
-    map: HashMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
+    table: HashTable<u32>,
+    /// Every name, back to back.
+    text: String,
+    /// End of each name in `text`.
+    ends: Vec<usize>,
     hashes: Vec<u64>,
-    /// Σ name lengths, kept so [`Self::bytes`] is O(1) (the memory budget
-    /// asks often).
-    name_bytes: usize,
 }
+
+impl PartialEq for Vocab {
+    /// Same names with the same ids.
+    fn eq(&self, other: &Self) -> bool {
+        self.ends == other.ends && self.text == other.text
+    }
+}
+
+impl Eq for Vocab {}
 
 impl From<Vec<String>> for Vocab {
     fn from(names: Vec<String>) -> Self {
@@ -73,30 +86,57 @@ impl From<Vec<String>> for Vocab {
 
 impl From<Vocab> for Vec<String> {
     fn from(v: Vocab) -> Self {
-        v.names.into_iter().map(String::from).collect()
+        v.names().map(str::to_owned).collect()
     }
 }
 
 impl Vocab {
     pub(crate) fn intern(&mut self, word: &str) -> u32 {
-        if let Some(&id) = self.map.get(word) {
-            return id;
+        self.intern_hashed(word, xxh3_64(word.as_bytes()))
+    }
+
+    /// Interns `word` whose `xxh3_64` is `hash`.
+    pub(crate) fn intern_hashed(&mut self, word: &str, hash: u64) -> u32 {
+        debug_assert_eq!(hash, xxh3_64(word.as_bytes()));
+        let Self {
+            table,
+            text,
+            ends,
+            hashes,
+        } = self;
+        let name = |id: u32| {
+            let i = id as usize;
+            &text[if i == 0 { 0 } else { ends[i - 1] }..ends[i]]
+        };
+        match table.entry(hash, |&id| name(id) == word, |&id| hashes[id as usize]) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                let id = u32::try_from(ends.len()).expect("invariant: fewer than 2^32 types");
+                e.insert(id);
+                text.push_str(word);
+                ends.push(text.len());
+                hashes.push(hash);
+                id
+            }
         }
-        let id = u32::try_from(self.names.len()).expect("invariant: fewer than 2^32 types");
-        let name: Box<str> = word.into();
-        self.map.insert(name.clone(), id);
-        self.names.push(name);
-        self.hashes.push(xxh3_64(word.as_bytes()));
-        self.name_bytes += word.len();
-        id
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.names.len()
+        self.ends.len()
     }
 
     pub(crate) fn name(&self, id: u32) -> Option<&str> {
-        self.names.get(usize::try_from(id).ok()?).map(AsRef::as_ref)
+        let i = usize::try_from(id).ok()?;
+        let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? };
+        self.text.get(start..*self.ends.get(i)?)
+    }
+
+    /// Every name, by id.
+    fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(0)
+            .chain(self.ends.iter().copied())
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.text[start..end])
     }
 
     pub(crate) fn hash(&self, id: u32) -> u64 {
@@ -109,11 +149,19 @@ impl Vocab {
 
     /// Interns every name of `other` and returns other-id → self-id.
     pub(crate) fn absorb(&mut self, other: &Vocab) -> Vec<u32> {
-        other.names.iter().map(|n| self.intern(n)).collect()
+        other
+            .names()
+            .zip(&other.hashes)
+            .map(|(n, &h)| self.intern_hashed(n, h))
+            .collect()
     }
 
+    /// Bytes held: the names, their ends and hashes, and the table's ids
+    /// and control bytes.
     pub(crate) fn bytes(&self) -> usize {
-        self.name_bytes + self.names.len() * 56
+        self.text.capacity()
+            + (self.ends.capacity() + self.hashes.capacity()) * 8
+            + self.table.capacity() * 5
     }
 }
 

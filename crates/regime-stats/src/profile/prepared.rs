@@ -8,7 +8,9 @@
 
 use std::ops::Range;
 
-use crate::gopher::{GopherMetrics, measure_parts};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::gopher::{GopherMetrics, GopherParts};
 use crate::vocab::TokenSeq;
 
 use super::{PromptDupCounts, SampleInput};
@@ -24,6 +26,8 @@ pub struct PreparedSample {
     words: String,
     /// End of each word in `words`.
     word_ends: Vec<usize>,
+    /// `xxh3_64` of each word (for the vocabulary and the Gopher metrics).
+    word_hashes: Vec<u64>,
     /// Token ids of every field, back to back (model token space).
     ids: Vec<u32>,
     /// Gopher metrics of the whole sample and of each role (in `roles`
@@ -68,6 +72,7 @@ impl PreparedSample {
             fields: Vec::with_capacity(sample.fields.len()),
             words: String::new(),
             word_ends: Vec::new(),
+            word_hashes: Vec::new(),
             ids: Vec::new(),
             gopher: None,
             content_hash: None,
@@ -92,6 +97,7 @@ impl PreparedSample {
                     for w in words {
                         p.words.push_str(w);
                         p.word_ends.push(p.words.len());
+                        p.word_hashes.push(xxh3_64(w.as_bytes()));
                     }
                     (start..p.word_ends.len(), true)
                 }
@@ -108,7 +114,7 @@ impl PreparedSample {
                 words,
             });
         }
-        p.gopher = gopher_metrics(sample, &p.roles);
+        p.gopher = gopher_metrics(sample, &p);
         p.content_hash = sample.content_hash;
         p.role_hashes = sample
             .role_hashes
@@ -146,10 +152,10 @@ impl PreparedSample {
         }
     }
 
-    /// Word `i` of the sample.
-    pub(super) fn word(&self, i: usize) -> &str {
+    /// Word `i` of the sample and its `xxh3_64`.
+    pub(super) fn word(&self, i: usize) -> (&str, u64) {
         let start = if i == 0 { 0 } else { self.word_ends[i - 1] };
-        &self.words[start..self.word_ends[i]]
+        (&self.words[start..self.word_ends[i]], self.word_hashes[i])
     }
 
     /// Number of tokens of field `i`.
@@ -165,37 +171,36 @@ impl PreparedSample {
     }
 }
 
-/// Gopher metrics of the whole sample and of each of `roles` (that role's
-/// fields), when every field has its words.
+/// Gopher metrics of the whole sample and of each of its roles (that
+/// role's fields), when every field has its words. Each field's lines and
+/// words are read once for all of them; words that are the field's tokens
+/// reuse the hashes `prepared` made of them.
 fn gopher_metrics(
     sample: &SampleInput<'_>,
-    roles: &[String],
+    prepared: &PreparedSample,
 ) -> Option<(GopherMetrics, Vec<GopherMetrics>)> {
     let fields = sample.fields;
-    let words = fields.iter().map(|f| f.words).collect::<Option<Vec<_>>>()?;
-    let measure = |pick: &dyn Fn(&str) -> bool| {
-        let texts: Vec<&str> = fields
-            .iter()
-            .filter(|f| pick(f.role))
-            .map(|f| f.text)
-            .collect();
-        let all: Vec<&str> = fields
-            .iter()
-            .zip(&words)
-            .filter(|(f, _)| pick(f.role))
-            .flat_map(|(_, w)| w.iter().copied())
-            .collect();
-        measure_parts(&texts, &all)
-    };
-    let whole = measure(&|_| true);
+    let mut parts = GopherParts::default();
+    for (f, p) in fields.iter().zip(&prepared.fields) {
+        let words = f.words?;
+        match f.tokens {
+            TokenSeq::Words(tokens) if std::ptr::eq(tokens, words) => {
+                parts.push_hashed(f.text, words, &prepared.word_hashes[p.tokens.clone()]);
+            }
+            _ => parts.push(f.text, words),
+        }
+    }
+    let whole = parts.measure(|_| true);
+    let roles = &prepared.roles;
     let per_role = roles
         .iter()
-        .map(|role| {
+        .enumerate()
+        .map(|(r, _)| {
             // A one-role sample's role text is the whole sample.
             if roles.len() == 1 {
                 whole
             } else {
-                measure(&|r| r == role)
+                parts.measure(|i| prepared.fields[i].role == r)
             }
         })
         .collect();
