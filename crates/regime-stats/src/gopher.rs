@@ -29,8 +29,8 @@
 //! duplicate n-grams skips ahead `n` words after a match; dolma counts every
 //! line of a repeated group, the first included (`[a,a,a,b]` → 0.75).
 
-use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;

@@ -311,7 +311,14 @@ impl NgramCounter {
         ids: Option<IdsFn<'_>>,
     ) -> NgramFigures {
         match &self.counts {
-            Counts::Exact(m) => exact_figures(self.total, m.iter(), top_k, name, ids),
+            Counts::Exact(m) => exact_figures(
+                self.total,
+                m.counts(),
+                |min| m.iter_at_least(min),
+                top_k,
+                name,
+                ids,
+            ),
             Counts::Sketch { hll, top } => sketch_figures(self.total, hll, top, top_k, name, ids),
         }
     }
@@ -325,8 +332,8 @@ fn sketch_of(table: &CountTable, hash: &dyn Fn(&Key) -> u64, settings: SketchSet
     for (k, _) in table.iter() {
         hll.insert(hash(&k));
     }
-    let total = table.iter().map(|e| e.1).sum();
-    let hist = CountHistogram::new(table.iter().map(|e| e.1));
+    let total = table.counts().sum();
+    let hist = CountHistogram::new(table.counts());
     let cap = settings.capacity.max(1) as u64;
     let d = if hist.distinct > cap {
         hist.kth(cap + 1)
@@ -469,14 +476,19 @@ impl CountHistogram {
 /// Two passes over `entries` (a histogram of the counts, then the keys at
 /// or above the k-th largest count), so a table of millions of keys is
 /// never copied or sorted.
-pub(crate) fn exact_figures<I: Iterator<Item = (Key, u64)> + Clone>(
+pub(crate) fn exact_figures<C, E>(
     total: u64,
-    entries: I,
+    counts: C,
+    entries_at_least: impl FnOnce(u64) -> E,
     top_k: usize,
     name: &dyn Fn(&Key) -> String,
     ids: Option<IdsFn<'_>>,
-) -> NgramFigures {
-    let hist = CountHistogram::new(entries.clone().map(|e| e.1));
+) -> NgramFigures
+where
+    C: Iterator<Item = u64>,
+    E: Iterator<Item = (Key, u64)>,
+{
+    let hist = CountHistogram::new(counts);
     let distinct = hist.distinct;
     let concentration = ratio(hist.top_sum(distinct.div_ceil(100)), total);
     let kth = hist.kth(top_k as u64).max(1);
@@ -485,7 +497,7 @@ pub(crate) fn exact_figures<I: Iterator<Item = (Key, u64)> + Clone>(
         distinct,
         distinct_ratio: ratio(distinct, total),
         concentration,
-        top: top_entries(entries.filter(|&(_, c)| c >= kth), top_k, name, ids),
+        top: top_entries(entries_at_least(kth), top_k, name, ids),
         exact: true,
         distinct_error: 0.0,
         count_error: 0,

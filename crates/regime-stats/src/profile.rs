@@ -884,13 +884,18 @@ impl ProfileState {
         let uni_total: u64 = scope.unigrams.iter().sum();
         let uni_name = |k: &Key| name_of(k, 1);
         let uni_ids = |k: &Key| vec![k[0]];
-        let uni = exact_figures(
-            uni_total,
+        let unigram_entries = |min: u64| {
             scope
                 .unigrams
                 .iter()
                 .enumerate()
-                .map(|(i, &c)| (pack(&[u32::try_from(i).unwrap_or(u32::MAX)]), c)),
+                .filter(move |&(_, &c)| c >= min)
+                .map(|(i, &c)| (pack(&[u32::try_from(i).unwrap_or(u32::MAX)]), c))
+        };
+        let uni = exact_figures(
+            uni_total,
+            scope.unigrams.iter().copied().filter(|&c| c > 0),
+            unigram_entries,
             self.config.top_k,
             &uni_name,
             ids_space.then_some(&uni_ids as &dyn Fn(&Key) -> Vec<u32>),

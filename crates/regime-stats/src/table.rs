@@ -248,20 +248,50 @@ impl CountTable {
 
     /// `(key, count)` of every key held, in slot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, u64)> + Clone + '_ {
+        self.iter_at_least(1)
+    }
+
+    /// `(key, count)` of every key counted at least `min` times, in slot
+    /// order. The slot's count is checked before the key is built.
+    pub(crate) fn iter_at_least(&self, min: u64) -> impl Iterator<Item = (Key, u64)> + Clone + '_ {
+        // A slot holds a key's whole count unless that count spilled.
+        let spilled = !self.overflow.is_empty();
+        self.used_slots()
+            .filter(move |c| spilled || u64::from(c[self.n]) >= min)
+            .map(|c| self.entry(c))
+            .filter(move |e| e.1 >= min)
+    }
+
+    /// The count of every key held, in slot order.
+    pub(crate) fn counts(&self) -> impl Iterator<Item = u64> + '_ {
+        let spilled = !self.overflow.is_empty();
+        self.used_slots().map(move |c| {
+            if spilled {
+                self.entry(c).1
+            } else {
+                u64::from(c[self.n])
+            }
+        })
+    }
+
+    /// The cells of each used slot.
+    fn used_slots(&self) -> impl Iterator<Item = &[u32]> + Clone + '_ {
         let n = self.n;
         self.cells
             .as_slice()
             .chunks_exact(self.stride())
             .filter(move |c| c[n] != 0)
-            .map(move |c| {
-                let key = self.key_of(c);
-                let extra = if self.overflow.is_empty() {
-                    0
-                } else {
-                    self.overflow.get(&key).copied().unwrap_or(0)
-                };
-                (key, u64::from(c[n]) + extra)
-            })
+    }
+
+    /// The key and whole count of a used slot.
+    fn entry(&self, cell: &[u32]) -> (Key, u64) {
+        let key = self.key_of(cell);
+        let extra = if self.overflow.is_empty() {
+            0
+        } else {
+            self.overflow.get(&key).copied().unwrap_or(0)
+        };
+        (key, u64::from(cell[self.n]) + extra)
     }
 
     /// A table of keys of `n` ids holding `entries` (ids past `n` ignored).

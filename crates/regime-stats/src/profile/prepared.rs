@@ -67,12 +67,20 @@ impl PreparedSample {
     /// Measures `sample`.
     #[must_use]
     pub fn new(sample: &SampleInput<'_>) -> Self {
+        // Sized up front: growing these word by word was a copy per doubling.
+        let (mut words, mut text) = (0, 0);
+        for f in sample.fields {
+            if let TokenSeq::Words(w) = f.tokens {
+                words += w.len();
+                text += f.text.len();
+            }
+        }
         let mut p = Self {
             roles: Vec::new(),
             fields: Vec::with_capacity(sample.fields.len()),
-            words: String::new(),
-            word_ends: Vec::new(),
-            word_hashes: Vec::new(),
+            words: String::with_capacity(text),
+            word_ends: Vec::with_capacity(words),
+            word_hashes: Vec::with_capacity(words),
             ids: Vec::new(),
             gopher: None,
             content_hash: None,
