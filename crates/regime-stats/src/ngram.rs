@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::hll::HyperLogLog;
 use crate::ratio;
 use crate::report::{NgramCount, NgramFigures};
-use crate::table::CountTable;
+use crate::table::{CountTable, for_each_union_entry};
 use crate::topk::SpaceSaving;
 
 /// Largest n supported.
@@ -173,20 +173,16 @@ impl NgramCounter {
         }
     }
 
-    /// The union of `parts` (counters of this `n`), leaving them as they
-    /// are. Exact when every part is and `fits(bytes)` accepts the exact
-    /// table's size (allocated once, at that size); otherwise a sketch built
-    /// from each part in turn, so no exact table is ever copied.
-    pub(crate) fn union_of(
+    /// The sketch of the union of `parts` (counters of this `n`), leaving
+    /// them as they are: built from each part in turn, so no exact table is
+    /// ever copied. When every part is exact, [`Self::union_figures`] gives
+    /// the exact figures instead.
+    pub(crate) fn union_sketch(
         n: usize,
         parts: &[&Self],
-        fits: impl Fn(usize) -> bool,
         hash: &dyn Fn(&Key) -> u64,
         settings: SketchSettings,
     ) -> Self {
-        if Self::exact_union_bytes(n, parts).is_some_and(fits) {
-            return Self::exact_union(n, parts);
-        }
         let mut union = Self {
             n,
             total: 0,
@@ -209,39 +205,38 @@ impl NgramCounter {
         union
     }
 
-    /// Bytes the exact union of `parts` allocates (`None` unless every
-    /// part is exact).
-    pub(crate) fn exact_union_bytes(n: usize, parts: &[&Self]) -> Option<usize> {
-        let distinct = parts
+    /// The exact figures of the union of `parts` (`None` unless every part
+    /// is exact), without building it: each key's count is summed by
+    /// looking it up in the other parts, so the union holds no memory.
+    pub(crate) fn union_figures(
+        parts: &[&Self],
+        top_k: usize,
+        name: &dyn Fn(&Key) -> String,
+        ids: Option<IdsFn<'_>>,
+    ) -> Option<NgramFigures> {
+        let tables = parts
             .iter()
             .map(|p| match &p.counts {
-                Counts::Exact(m) => Some(m.len()),
-                Counts::Sketch { .. } => None,
-            })
-            .sum::<Option<usize>>()?;
-        Some(CountTable::bytes_for(n, distinct))
-    }
-
-    /// The exact union of `parts`, allocated once at its
-    /// [`Self::exact_union_bytes`]; sketches among them are skipped (call it
-    /// only when that size is `Some`).
-    pub(crate) fn exact_union(n: usize, parts: &[&Self]) -> Self {
-        let tables: Vec<&CountTable> = parts
-            .iter()
-            .filter_map(|p| match &p.counts {
                 Counts::Exact(m) => Some(m),
                 Counts::Sketch { .. } => None,
             })
-            .collect();
-        let mut union = CountTable::with_room(n, tables.iter().map(|t| t.len()).sum());
-        for t in tables {
-            union.merge(t);
-        }
-        Self {
-            n,
-            total: parts.iter().map(|p| p.total).sum(),
-            counts: Counts::Exact(union),
-        }
+            .collect::<Option<Vec<&CountTable>>>()?;
+        let mut hist = CountHistogram::default();
+        for_each_union_entry(&tables, 1, |_, c| hist.add(c));
+        let top = |kth: u64| {
+            // A key counted `kth` times over all parts is counted at least
+            // kth / parts times in one of them.
+            let min = kth.div_ceil(tables.len().max(1) as u64);
+            let mut cands = Vec::new();
+            for_each_union_entry(&tables, min, |k, c| {
+                if c >= kth {
+                    cands.push((*k, c));
+                }
+            });
+            cands.into_iter()
+        };
+        let total = parts.iter().map(|p| p.total).sum();
+        Some(exact_figures(total, &hist.finish(), top, top_k, name, ids))
     }
 
     /// Re-keys through `remap` (other-id → self-id).
@@ -313,7 +308,7 @@ impl NgramCounter {
         match &self.counts {
             Counts::Exact(m) => exact_figures(
                 self.total,
-                m.counts(),
+                &CountHistogram::new(m.counts()),
                 |min| m.iter_at_least(min),
                 top_k,
                 name,
@@ -405,28 +400,50 @@ const DENSE_COUNTS: usize = 4096;
 /// How many keys have each count: enough for the distinct count, the
 /// concentration (sum of the `m` largest counts) and the k-th largest
 /// count, in one pass and without copying the table.
-#[derive(Debug, Default)]
-struct CountHistogram {
+#[derive(Debug)]
+pub(crate) struct CountHistogram {
     dense: Vec<u64>,
     large: Vec<u64>,
     distinct: u64,
 }
 
-impl CountHistogram {
-    fn new(counts: impl Iterator<Item = u64>) -> Self {
-        let mut h = Self {
+impl Default for CountHistogram {
+    fn default() -> Self {
+        Self {
             dense: vec![0; DENSE_COUNTS],
-            ..Self::default()
-        };
-        for c in counts.filter(|&c| c > 0) {
-            h.distinct += 1;
-            match usize::try_from(c).ok().and_then(|i| h.dense.get_mut(i)) {
-                Some(slot) => *slot += 1,
-                None => h.large.push(c),
-            }
+            large: Vec::new(),
+            distinct: 0,
         }
-        h.large.sort_unstable_by(|a, b| b.cmp(a));
-        h
+    }
+}
+
+impl CountHistogram {
+    /// The histogram of `counts` (zeros skipped).
+    pub(crate) fn new(counts: impl Iterator<Item = u64>) -> Self {
+        let mut h = Self::default();
+        for c in counts {
+            h.add(c);
+        }
+        h.finish()
+    }
+
+    /// Adds one key's count (0 is skipped); call [`Self::finish`] after
+    /// the last.
+    fn add(&mut self, c: u64) {
+        if c == 0 {
+            return;
+        }
+        self.distinct += 1;
+        match usize::try_from(c).ok().and_then(|i| self.dense.get_mut(i)) {
+            Some(slot) => *slot += 1,
+            None => self.large.push(c),
+        }
+    }
+
+    /// Orders the large counts.
+    fn finish(mut self) -> Self {
+        self.large.sort_unstable_by(|a, b| b.cmp(a));
+        self
     }
 
     /// Counts in descending order, as `(count, how many keys)` runs.
@@ -476,19 +493,14 @@ impl CountHistogram {
 /// Two passes over `entries` (a histogram of the counts, then the keys at
 /// or above the k-th largest count), so a table of millions of keys is
 /// never copied or sorted.
-pub(crate) fn exact_figures<C, E>(
+pub(crate) fn exact_figures<E: Iterator<Item = (Key, u64)>>(
     total: u64,
-    counts: C,
+    hist: &CountHistogram,
     entries_at_least: impl FnOnce(u64) -> E,
     top_k: usize,
     name: &dyn Fn(&Key) -> String,
     ids: Option<IdsFn<'_>>,
-) -> NgramFigures
-where
-    C: Iterator<Item = u64>,
-    E: Iterator<Item = (Key, u64)>,
-{
-    let hist = CountHistogram::new(counts);
+) -> NgramFigures {
     let distinct = hist.distinct;
     let concentration = ratio(hist.top_sum(distinct.div_ceil(100)), total);
     let kth = hist.kth(top_k as u64).max(1);
@@ -579,7 +591,7 @@ mod tests {
     }
 
     #[test]
-    fn union_is_exact_only_when_it_fits() {
+    fn union_figures_are_exact_and_union_sketch_prunes() {
         let a = fill(&[(0, 1), (0, 1), (1, 2)]);
         let b = fill(&[(0, 1), (2, 3)]);
         let settings = SketchSettings {
@@ -587,25 +599,21 @@ mod tests {
             precision: 10,
         };
         let hash = |k: &Key| u64::from(k[0]) << 32 | u64::from(k[1]);
-        let exact = NgramCounter::union_of(2, &[&a, &b], |_| true, &hash, settings);
         let mut merged = a.clone();
         merged.combine(b.clone(), &hash, settings);
-        assert_eq!(exact, merged);
-        assert_eq!(exact.figures(3, &name, None).top[0].count, 3);
-        // At most 3 distinct keys: the smallest table, 64 slots of 12 bytes.
-        let asked = std::cell::Cell::new(0);
-        let sketch = NgramCounter::union_of(
-            2,
-            &[&a, &b],
-            |bytes| {
-                asked.set(bytes);
-                false
-            },
-            &hash,
-            settings,
-        );
-        assert_eq!(asked.get(), 64 * 12);
+        // Every k, so that the candidates' threshold (kth / parts) varies.
+        for k in 1..=4 {
+            let union = NgramCounter::union_figures(&[&a, &b], k, &name, None);
+            assert_eq!(union, Some(merged.figures(k, &name, None)));
+        }
+        let f = NgramCounter::union_figures(&[&a, &b], 3, &name, None).unwrap();
+        assert_eq!((f.total, f.distinct, f.top[0].count), (5, 3, 3));
+        let sketch = NgramCounter::union_sketch(2, &[&a, &b], &hash, settings);
         assert!(!sketch.is_exact());
+        assert_eq!(
+            NgramCounter::union_figures(&[&a, &sketch], 3, &name, None),
+            None
+        );
         let f = sketch.figures(3, &name, None);
         assert_eq!((f.total, f.top[0].ngram.as_str()), (5, "0-1"));
         // Capacity 2 over 3 keys: the merge prunes by the third count (1).

@@ -26,7 +26,9 @@ use crate::categorical::CategoryCounts;
 use crate::error::Error;
 use crate::gopher::GopherState;
 use crate::hll::DEFAULT_HLL_PRECISION;
-use crate::ngram::{Key, MAX_N, NgramCounter, SketchSettings, exact_figures, key_of};
+use crate::ngram::{
+    CountHistogram, Key, MAX_N, NgramCounter, SketchSettings, exact_figures, key_of,
+};
 use crate::quantile::Quantiles;
 use crate::ratio;
 use crate::report::{
@@ -894,7 +896,7 @@ impl ProfileState {
         };
         let uni = exact_figures(
             uni_total,
-            scope.unigrams.iter().copied().filter(|&c| c > 0),
+            &CountHistogram::new(scope.unigrams.iter().copied()),
             unigram_entries,
             self.config.top_k,
             &uni_name,
@@ -904,15 +906,18 @@ impl ProfileState {
         let longer: Vec<(String, NgramFigures)> = scope
             .ngrams
             .par_iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(i, c)| {
                 let n = c.n;
                 let nm = |k: &Key| name_of(k, n);
                 let ids = |k: &Key| k[..n].to_vec();
-                let figures = c.figures(
-                    self.config.top_k,
-                    &nm,
-                    ids_space.then_some(&ids as &dyn Fn(&Key) -> Vec<u32>),
-                );
+                let ids = ids_space.then_some(&ids as &dyn Fn(&Key) -> Vec<u32>);
+                let top_k = self.config.top_k;
+                let union = || NgramCounter::union_figures(&self.role_parts(i), top_k, &nm, ids);
+                let figures = overall
+                    .then(union)
+                    .flatten()
+                    .unwrap_or_else(|| c.figures(top_k, &nm, ids));
                 (n.to_string(), figures)
             })
             .collect();
@@ -994,57 +999,31 @@ impl ProfileState {
         out
     }
 
-    /// The overall scope with its type and n-gram counts (roles merged).
-    /// Each overall counter is exact only if it fits the budget beside
-    /// everything already held; otherwise it is sketched from the roles'
-    /// counters directly.
+    /// The roles' counters for n-gram order index `i` (n = i + 2).
+    fn role_parts(&self, i: usize) -> Vec<&NgramCounter> {
+        self.roles
+            .values()
+            .filter_map(|s| s.ngrams.get(i))
+            .collect()
+    }
+
+    /// The overall scope with its type counts (roles summed). Its n-gram
+    /// figures come from the roles' counters: exact ones by looking keys
+    /// up across the roles' tables ([`NgramCounter::union_figures`]), so an
+    /// exact union holds no memory of its own. Where a role's counter is a
+    /// sketch, the overall counter is a sketch built from the roles'.
     fn overall_scope(&self) -> ScopeState {
         let mut scope = self.overall.clone();
         scope.unigrams = self.overall_unigrams();
         let hasher = self.clone_hasher();
         let settings = self.config.sketch();
-        let budget = usize::try_from(self.config.memory_budget).unwrap_or(usize::MAX);
-        let mut held = self.bytes() + scope.unigrams.len() * 8;
-        let parts = |i: usize| -> Vec<&NgramCounter> {
-            self.roles
-                .values()
-                .filter_map(|s| s.ngrams.get(i))
-                .collect()
-        };
-        // Decided in order of n, each beside what the ones before hold. An
-        // exact union's size is known before it is built (exactly, when no
-        // count can pass u32::MAX into the overflow map), so those are built
-        // afterwards, all at once.
-        let mut exact = vec![false; scope.ngrams.len()];
         for (i, counter) in scope.ngrams.iter_mut().enumerate() {
-            let parts = parts(i);
-            let n = counter.n;
-            let total: u64 = parts.iter().map(|p| p.total).sum();
-            match NgramCounter::exact_union_bytes(n, &parts) {
-                Some(bytes)
-                    if held.saturating_add(bytes) <= budget && u32::try_from(total).is_ok() =>
-                {
-                    held += bytes;
-                    exact[i] = true;
-                }
-                _ => {
-                    *counter = NgramCounter::union_of(
-                        n,
-                        &parts,
-                        |bytes| held.saturating_add(bytes) <= budget,
-                        &|k| hasher.hash(k, n),
-                        settings,
-                    );
-                    held += counter.bytes();
-                }
+            let parts = self.role_parts(i);
+            if !parts.iter().all(|p| p.is_exact()) {
+                let n = counter.n;
+                *counter = NgramCounter::union_sketch(n, &parts, &|k| hasher.hash(k, n), settings);
             }
         }
-        scope
-            .ngrams
-            .par_iter_mut()
-            .enumerate()
-            .filter(|(i, _)| exact[*i])
-            .for_each(|(i, counter)| *counter = NgramCounter::exact_union(counter.n, &parts(i)));
         scope
     }
 

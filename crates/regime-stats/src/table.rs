@@ -131,18 +131,6 @@ impl CountTable {
         }
     }
 
-    /// Bytes of a table holding `distinct` keys of `n` ids.
-    pub(crate) fn bytes_for(n: usize, distinct: usize) -> usize {
-        Self::new(n).growth_bytes(distinct)
-    }
-
-    /// An empty table with room for `distinct` keys of `n` ids.
-    pub(crate) fn with_room(n: usize, distinct: usize) -> Self {
-        let mut t = Self::new(n);
-        t.reserve(distinct);
-        t
-    }
-
     /// Makes room for `extra` more keys without passing 3/4 load.
     fn reserve(&mut self, extra: usize) {
         let grown = self.slots_for(extra);
@@ -310,9 +298,82 @@ impl CountTable {
     /// The count of `key` (0 when absent).
     #[cfg(test)]
     pub(crate) fn get(&self, key: &Key) -> u64 {
-        self.iter()
-            .find(|(k, _)| k[..self.n] == key[..self.n])
-            .map_or(0, |e| e.1)
+        let mut out = [0];
+        self.counts_of(std::slice::from_ref(key), &mut out);
+        out[0]
+    }
+
+    /// The count of each of `keys` (0 when absent) into `out`, the keys'
+    /// slots touched first so their cache misses overlap.
+    fn counts_of(&self, keys: &[Key], out: &mut [u64]) {
+        if self.len == 0 {
+            out.fill(0);
+            return;
+        }
+        let (n, stride) = (self.n, self.stride());
+        let cells = self.cells.as_slice();
+        let mask = self.slots() - 1;
+        let mut hashes = [0u64; BATCH];
+        for (chunk, out) in keys.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
+            for (h, k) in hashes.iter_mut().zip(chunk) {
+                *h = hash(k);
+            }
+            self.touch(&hashes[..chunk.len()]);
+            for ((&h, key), out) in hashes.iter().zip(chunk).zip(out) {
+                #[expect(clippy::cast_possible_truncation, reason = "masked to the table size")]
+                let mut i = (h as usize) & mask;
+                *out = loop {
+                    let cell = &cells[i * stride..(i + 1) * stride];
+                    if cell[n] == 0 {
+                        break 0;
+                    }
+                    if cell[..n].iter().zip(key).all(|(a, b)| a == b) {
+                        break self.entry(cell).1;
+                    }
+                    i = (i + 1) & mask;
+                };
+            }
+        }
+    }
+}
+
+/// Calls `f(key, count)` once for each key that some table of `tables`
+/// counts at least `min` times, with its count summed over all of them,
+/// without building their union: a key is visited from the first table
+/// counting it `min` times and looked up in the others (in batches, so
+/// the lookups' cache misses overlap).
+pub(crate) fn for_each_union_entry(tables: &[&CountTable], min: u64, mut f: impl FnMut(&Key, u64)) {
+    let mut keys: Vec<Key> = Vec::with_capacity(BATCH);
+    let mut sums: Vec<u64> = Vec::with_capacity(BATCH);
+    let mut seen = [false; BATCH];
+    let mut found = [0u64; BATCH];
+    let mut flush = |r: usize, keys: &mut Vec<Key>, sums: &mut Vec<u64>| {
+        seen.fill(false);
+        for (q, other) in tables.iter().enumerate().filter(|&(q, _)| q != r) {
+            other.counts_of(keys, &mut found[..keys.len()]);
+            for j in 0..keys.len() {
+                sums[j] += found[j];
+                // Visited already from an earlier table.
+                seen[j] |= q < r && found[j] >= min;
+            }
+        }
+        for j in 0..keys.len() {
+            if !seen[j] {
+                f(&keys[j], sums[j]);
+            }
+        }
+        keys.clear();
+        sums.clear();
+    };
+    for (r, table) in tables.iter().enumerate() {
+        for (key, count) in table.iter_at_least(min) {
+            keys.push(key);
+            sums.push(count);
+            if keys.len() == BATCH {
+                flush(r, &mut keys, &mut sums);
+            }
+        }
+        flush(r, &mut keys, &mut sums);
     }
 }
 
@@ -371,6 +432,27 @@ mod tests {
         let u = CountTable::from_entries(3, [([1, 2, 3, 0], 5)]);
         t.merge(&u);
         assert_eq!(t.iter().collect::<Vec<_>>(), [([1, 2, 3, 0], big + 6)]);
+    }
+
+    #[test]
+    fn union_entries_are_visited_once_with_summed_counts() {
+        // one: x×3, y×1; two: y×2, z×1; three: x×1, w×5.
+        let (x, y, z, w) = ([1, 2, 0, 0], [2, 3, 0, 0], [3, 4, 0, 0], [4, 5, 0, 0]);
+        let one = CountTable::from_entries(2, [(x, 3), (y, 1)]);
+        let two = CountTable::from_entries(2, [(y, 2), (z, 1)]);
+        let three = CountTable::from_entries(2, [(x, 1), (w, 5)]);
+        let empty = CountTable::new(2);
+        let visit = |min: u64| {
+            let mut got = Vec::new();
+            for_each_union_entry(&[&one, &empty, &two, &three], min, |k, c| got.push((*k, c)));
+            got.sort_unstable();
+            got
+        };
+        assert_eq!(visit(1), [(x, 4), (y, 3), (z, 1), (w, 5)]);
+        // At least 2 in some table: y is visited from `two` (`one` has it once).
+        assert_eq!(visit(2), [(x, 4), (y, 3), (w, 5)]);
+        assert_eq!(visit(4), [(w, 5)]);
+        assert_eq!(empty.get(&x), 0);
     }
 
     #[test]
