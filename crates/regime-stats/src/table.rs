@@ -137,22 +137,26 @@ impl CountTable {
         if grown == self.slots() {
             return;
         }
-        let stride = self.stride();
+        let (n, stride) = (self.n, self.stride());
         let old = std::mem::replace(&mut self.cells, Cells::zeroed(grown * stride));
-        self.len = 0;
-        let n = self.n;
-        let mut batch = Vec::with_capacity(BATCH);
+        let mask = grown - 1;
+        let cells = self.cells.as_mut_slice();
+        // The old keys are distinct: each goes to the first empty slot from
+        // its home, no key compared. Its cell moves whole (a count past
+        // u32::MAX keeps its slot's 1 and its overflow entry).
         for cell in old.as_slice().chunks_exact(stride) {
             if cell[n] == 0 {
                 continue;
             }
-            batch.push((self.key_of(cell), u64::from(cell[n])));
-            if batch.len() == BATCH {
-                self.add_batch(&batch);
-                batch.clear();
+            #[expect(clippy::cast_possible_truncation, reason = "masked to the table size")]
+            let mut i = (hash(&key_of(cell, n)) as usize) & mask;
+            while cells[i * stride + n] != 0 {
+                i = (i + 1) & mask;
             }
+            let slot = &mut cells[i * stride..(i + 1) * stride];
+            write_key(slot, cell, n);
+            slot[n] = cell[n];
         }
-        self.add_batch(&batch);
     }
 
     fn key_of(&self, cell: &[u32]) -> Key {
