@@ -119,7 +119,7 @@ impl<'a> GopherParts<'a> {
     }
 
     /// Adds a part whose tokens' `xxh3_64` hashes the caller already made.
-    pub fn push_hashed(&mut self, text: &'a str, words: &[&str], hashes: &[u64]) {
+    pub(crate) fn push_hashed(&mut self, text: &'a str, words: &[&str], hashes: &[u64]) {
         debug_assert_eq!(words.len(), hashes.len());
         self.lines.extend(
             text.split('\n')

@@ -200,10 +200,8 @@ fn gopher_metrics(
     }
     let whole = parts.measure(|_| true);
     let roles = &prepared.roles;
-    let per_role = roles
-        .iter()
-        .enumerate()
-        .map(|(r, _)| {
+    let per_role = (0..roles.len())
+        .map(|r| {
             // A one-role sample's role text is the whole sample.
             if roles.len() == 1 {
                 whole
