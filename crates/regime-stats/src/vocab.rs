@@ -50,19 +50,44 @@ impl TokenSeq<'_> {
     }
 }
 
-/// The interner. Names lie back to back in one string; the table holds ids
-/// and finds them by each name's `xxh3` (kept for the sketches anyway), so a
-/// caller that already hashed a word ([`Self::intern_hashed`]) makes no
-/// hash of its own.
+/// The interner. Names lie back to back in one string; the table holds each
+/// name's id, length and first 8 bytes and finds them by the name's `xxh3`
+/// (kept for the sketches anyway), so a caller that already hashed a word
+/// ([`Self::intern_hashed`]) makes no hash of its own.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(from = "Vec<String>", into = "Vec<String>")]
 pub(crate) struct Vocab {
-    table: HashTable<u32>,
+    table: HashTable<Slot>,
     /// Every name, back to back.
     text: String,
     /// End of each name in `text`.
     ends: Vec<usize>,
     hashes: Vec<u64>,
+}
+
+/// A name's entry in the table: its id, length and first 8 bytes.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    id: u32,
+    /// Length in bytes, saturated at `u32::MAX`.
+    len: u32,
+    /// The first (up to) 8 bytes, little-endian, zero-padded.
+    head: u64,
+}
+
+fn saturating_len(bytes: &[u8]) -> u32 {
+    u32::try_from(bytes.len()).unwrap_or(u32::MAX)
+}
+
+/// The first (up to) 8 bytes of `bytes`, little-endian, zero-padded.
+fn head_of(bytes: &[u8]) -> u64 {
+    match bytes.first_chunk::<8>() {
+        Some(h) => u64::from_le_bytes(*h),
+        None => bytes
+            .iter()
+            .rev()
+            .fold(0, |acc, &b| (acc << 8) | u64::from(b)),
+    }
 }
 
 impl PartialEq for Vocab {
@@ -104,15 +129,24 @@ impl Vocab {
             ends,
             hashes,
         } = self;
-        let name = |id: u32| {
-            let i = id as usize;
-            &text[if i == 0 { 0 } else { ends[i - 1] }..ends[i]]
+        let bytes = word.as_bytes();
+        let (len, head) = (saturating_len(bytes), head_of(bytes));
+        // Most words fit the slot's head: those compare without reading
+        // the names (a cache miss each, beside the big n-gram tables).
+        let eq = |s: &Slot| {
+            s.len == len
+                && s.head == head
+                && (bytes.len() <= 8 || {
+                    let i = s.id as usize;
+                    let start = if i == 0 { 0 } else { ends[i - 1] };
+                    &text.as_bytes()[start..ends[i]] == bytes
+                })
         };
-        match table.entry(hash, |&id| name(id) == word, |&id| hashes[id as usize]) {
-            Entry::Occupied(e) => *e.get(),
+        match table.entry(hash, eq, |s| hashes[s.id as usize]) {
+            Entry::Occupied(e) => e.get().id,
             Entry::Vacant(e) => {
                 let id = u32::try_from(ends.len()).expect("invariant: fewer than 2^32 types");
-                e.insert(id);
+                e.insert(Slot { id, len, head });
                 text.push_str(word);
                 ends.push(text.len());
                 hashes.push(hash);
@@ -156,12 +190,12 @@ impl Vocab {
             .collect()
     }
 
-    /// Bytes held: the names, their ends and hashes, and the table's ids
+    /// Bytes held: the names, their ends and hashes, and the table's slots
     /// and control bytes.
     pub(crate) fn bytes(&self) -> usize {
         self.text.capacity()
             + (self.ends.capacity() + self.hashes.capacity()) * 8
-            + self.table.capacity() * 5
+            + self.table.capacity() * (size_of::<Slot>() + 1)
     }
 }
 
@@ -173,6 +207,23 @@ pub(crate) fn id_hash(id: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heads_pad_short_names_and_long_names_compare_whole() {
+        assert_eq!(head_of(b"ab"), 0x6261);
+        assert_eq!(head_of(b""), 0);
+        assert_eq!(head_of(b"abcdefghij"), u64::from_le_bytes(*b"abcdefgh"));
+        let mut v = Vocab::default();
+        // Same length, same first 8 bytes: told apart by the whole name.
+        assert_eq!(v.intern("abcdefgh-1"), 0);
+        assert_eq!(v.intern("abcdefgh-2"), 1);
+        assert_eq!(v.intern("abcdefgh-1"), 0);
+        // A prefix of a name is a different name.
+        assert_eq!(v.intern("abcdefgh"), 2);
+        assert_eq!(v.intern("ab"), 3);
+        assert_eq!(v.intern("ab\0"), 4);
+        assert_eq!(v.name(1), Some("abcdefgh-2"));
+    }
 
     #[test]
     fn interning_and_absorb_remap() {
