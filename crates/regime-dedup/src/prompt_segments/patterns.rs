@@ -6,9 +6,14 @@
 //! holds a handful of canonical segments, and building an automaton per
 //! sample costs more than it saves on ~100-byte fields, so up to
 //! [`AUTOMATON_MIN_PATTERNS`] patterns are searched one by one; past that
-//! (long OCR text, many-turn conversations) one Aho–Corasick automaton over
-//! all of them is built, and rebuilt only when patterns were added since.
-//! Both report the same occurrences (a unit test pins this).
+//! (long OCR text, many-turn conversations) they are searched with
+//! Aho–Corasick automata. A conversation adds patterns turn by turn, and
+//! rebuilding one automaton over all of them at every turn cost time
+//! quadratic in its length; instead each batch of new patterns gets an
+//! automaton of its own, merged with the newest ones while those are no
+//! larger (as a binary counter carries), so a pattern is built into
+//! O(log patterns) automata and a search runs O(log patterns) of them.
+//! Both searches report the same occurrences (unit tests pin this).
 //!
 //! The one-by-one search looks a pattern that starts with an ASCII word
 //! character up only where an ASCII word starts, by a key of its first
@@ -239,9 +244,13 @@ pub(super) struct Patterns {
     keys: String,
     list: Vec<Pattern>,
     ids: HashMapU64,
-    automaton: Option<AhoCorasick>,
-    /// Patterns the automaton was built over.
+    /// Automata over consecutive runs of `list`, oldest and largest first;
+    /// each with the index of its first pattern.
+    automata: Vec<(usize, AhoCorasick)>,
+    /// Patterns the automata were built over (from the first).
     built: usize,
+    /// An automaton could not be built: every search is one by one.
+    no_automaton: bool,
     /// The patterns that start with an ASCII word character, with the
     /// [`probe_key`] of their first `probe_len` bytes. Such a pattern can
     /// only occur where an ASCII word starts in the searched text (anywhere
@@ -281,8 +290,9 @@ impl Default for Patterns {
             keys: String::new(),
             list: Vec::new(),
             ids: HashMapU64::default(),
-            automaton: None,
+            automata: Vec::new(),
             built: 0,
+            no_automaton: false,
             word_starts: Vec::new(),
             word_filter: [0; FILTER_BITS / 64],
             word_prefix_filter: [0; FILTER_BITS / 64],
@@ -300,8 +310,9 @@ impl Patterns {
         self.keys.clear();
         self.list.clear();
         self.ids.clear();
-        self.automaton = None;
+        self.automata.clear();
         self.built = 0;
+        self.no_automaton = false;
         self.word_starts.clear();
         self.word_filter = [0; FILTER_BITS / 64];
         self.word_prefix_filter = [0; FILTER_BITS / 64];
@@ -425,30 +436,48 @@ impl Patterns {
     }
 
     /// Makes [`Self::for_each_match`] ready for the patterns registered so
-    /// far.
+    /// far: the new ones get an automaton, merged with the newest automata
+    /// no larger than it.
     pub(super) fn prepare(&mut self) {
-        if self.list.len() <= AUTOMATON_MIN_PATTERNS || self.built == self.list.len() {
+        let len = self.list.len();
+        if len <= AUTOMATON_MIN_PATTERNS || self.built == len || self.no_automaton {
             return;
         }
-        self.automaton = AhoCorasick::builder()
+        let mut first = self.built;
+        while let Some(&(start, _)) = self.automata.last() {
+            if first - start > len - first {
+                break;
+            }
+            first = start;
+            self.automata.pop();
+        }
+        let built = AhoCorasick::builder()
             .kind(Some(AhoCorasickKind::NoncontiguousNFA))
             .match_kind(MatchKind::Standard)
-            .build(self.list.iter().map(|p| &self.keys[p.start..p.end]))
-            .ok();
-        self.built = self.list.len();
+            .build(
+                self.list[first..]
+                    .iter()
+                    .map(|p| &self.keys[p.start..p.end]),
+            );
+        if let Ok(ac) = built {
+            self.automata.push((first, ac));
+        } else {
+            // Too large for its state ids, the only failure to build.
+            self.no_automaton = true;
+            self.automata.clear();
+        }
+        self.built = len;
     }
 
     /// Calls `found(start, end, key)` for every occurrence of every pattern
     /// in `hay` (overlapping ones included), after [`Self::prepare`].
     pub(super) fn for_each_match(&self, hay: &str, mut found: impl FnMut(usize, usize, &str)) {
-        if let Some(ac) = self
-            .automaton
-            .as_ref()
-            .filter(|_| self.built == self.list.len())
-        {
-            for m in ac.find_overlapping_iter(hay) {
-                let p = self.list[m.pattern().as_usize()];
-                found(m.start(), m.end(), &self.keys[p.start..p.end]);
+        if !self.automata.is_empty() && self.built == self.list.len() {
+            for (first, ac) in &self.automata {
+                for m in ac.find_overlapping_iter(hay) {
+                    let p = self.list[first + m.pattern().as_usize()];
+                    found(m.start(), m.end(), &self.keys[p.start..p.end]);
+                }
             }
             return;
         }
@@ -457,8 +486,8 @@ impl Patterns {
             self.others_search(hay, &mut found);
             return;
         }
-        // An automaton too large for its state ids is the only failure to
-        // build; the one-by-one search below finds the same occurrences.
+        // Without automata (too few patterns, or too many to build one) the
+        // one-by-one search below finds the same occurrences.
         for p in &self.list {
             let key = &self.keys[p.start..p.end];
             if key.len() > hay.len() || !hay.contains(probe(key)) {
@@ -606,7 +635,7 @@ mod tests {
             small.insert(xxh3_64(k.as_bytes()), k);
         }
         small.prepare();
-        assert!(small.automaton.is_none());
+        assert!(small.automata.is_empty());
         let mut big = Patterns::default();
         for k in ["aa", "shape?", "the shape?", "é s"] {
             big.insert(xxh3_64(k.as_bytes()), k);
@@ -616,7 +645,7 @@ mod tests {
             big.insert(xxh3_64(k.as_bytes()), &k);
         }
         big.prepare();
-        assert!(big.automaton.is_some());
+        assert_eq!(big.automata.len(), 1);
         let want = all_matches(&small, hay);
         // "aa" overlaps itself: 3 in "aaaa", 2 in "aaa".
         assert_eq!(want.iter().filter(|(s, e)| &hay[*s..*e] == "aa").count(), 5);
@@ -780,10 +809,43 @@ mod tests {
         p.prepare();
         assert_eq!(p.built, AUTOMATON_MIN_PATTERNS + 1);
         p.insert(1, "late pattern");
-        // Stale automaton: the one-by-one search is used until prepare.
+        // Stale automata: the one-by-one search is used until prepare.
         assert_eq!(all_matches(&p, "a late pattern"), [(2, 14)]);
         p.prepare();
         assert_eq!(p.built, AUTOMATON_MIN_PATTERNS + 2);
         assert_eq!(all_matches(&p, "a late pattern"), [(2, 14)]);
+    }
+
+    #[test]
+    fn automata_merge_like_a_binary_counter_and_find_every_pattern() {
+        let mut p = Patterns::default();
+        let key = |i: usize| format!("pattern number {i} here");
+        for i in 0..=AUTOMATON_MIN_PATTERNS {
+            p.insert(xxh3_64(key(i).as_bytes()), &key(i));
+        }
+        p.prepare();
+        // Patterns added a few at a time, as turns of a conversation add them.
+        let mut next = AUTOMATON_MIN_PATTERNS + 1;
+        for batch in [1, 1, 2, 5, 3, 30, 1] {
+            for _ in 0..batch {
+                p.insert(xxh3_64(key(next).as_bytes()), &key(next));
+                next += 1;
+            }
+            p.prepare();
+            // Sizes strictly decrease from the oldest, and cover every pattern.
+            let sizes: Vec<usize> = p
+                .automata
+                .iter()
+                .enumerate()
+                .map(|(j, &(first, _))| p.automata.get(j + 1).map_or(p.list.len(), |a| a.0) - first)
+                .collect();
+            assert!(sizes.windows(2).all(|w| w[0] > w[1]), "{sizes:?}");
+            assert_eq!(p.automata[0].0, 0);
+            assert_eq!(sizes.iter().sum::<usize>(), p.list.len());
+            let hay = (0..next).map(key).collect::<Vec<_>>().join(" ");
+            assert_eq!(all_matches(&p, &hay).len(), next);
+        }
+        // 25 + 43 patterns in at most log2(68) + 1 automata.
+        assert!(p.automata.len() <= 7);
     }
 }
