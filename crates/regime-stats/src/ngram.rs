@@ -221,14 +221,29 @@ impl NgramCounter {
                 Counts::Sketch { .. } => None,
             })
             .collect::<Option<Vec<&CountTable>>>()?;
+        // The largest table is read straight, and only the others' keys are
+        // looked up: a key it shares with them first counted by its own
+        // count, then moved to the union's.
+        let largest = (0..tables.len()).max_by_key(|&i| (tables[i].len(), Reverse(i)));
+        let base = largest.map(|i| tables[i]);
+        let others: Vec<&CountTable> = (0..tables.len())
+            .filter(|&i| Some(i) != largest)
+            .map(|i| tables[i])
+            .collect();
         let mut hist = CountHistogram::default();
-        for_each_union_entry(&tables, 1, |_, c| hist.add(c));
+        for c in base.iter().flat_map(|b| b.counts()) {
+            hist.add(c);
+        }
+        for_each_union_entry(&others, base, 1, |_, c, in_base| {
+            hist.remove(in_base);
+            hist.add(c);
+        });
         let top = |kth: u64| {
             // A key counted `kth` times over all parts is counted at least
             // kth / parts times in one of them.
             let min = kth.div_ceil(tables.len().max(1) as u64);
             let mut cands = Vec::new();
-            for_each_union_entry(&tables, min, |k, c| {
+            for_each_union_entry(&tables, None, min, |k, c, _| {
                 if c >= kth {
                     cands.push((*k, c));
                 }
@@ -404,6 +419,8 @@ const DENSE_COUNTS: usize = 4096;
 pub(crate) struct CountHistogram {
     dense: Vec<u64>,
     large: Vec<u64>,
+    /// Large counts removed since the last [`CountHistogram::finish`].
+    removed: Vec<u64>,
     distinct: u64,
 }
 
@@ -412,6 +429,7 @@ impl Default for CountHistogram {
         Self {
             dense: vec![0; DENSE_COUNTS],
             large: Vec::new(),
+            removed: Vec::new(),
             distinct: 0,
         }
     }
@@ -440,9 +458,33 @@ impl CountHistogram {
         }
     }
 
-    /// Orders the large counts.
+    /// Takes back one key's count added before (0 is skipped).
+    fn remove(&mut self, c: u64) {
+        if c == 0 {
+            return;
+        }
+        self.distinct -= 1;
+        match usize::try_from(c).ok().and_then(|i| self.dense.get_mut(i)) {
+            Some(slot) => *slot -= 1,
+            None => self.removed.push(c),
+        }
+    }
+
+    /// Orders the large counts, without the removed ones.
     fn finish(mut self) -> Self {
         self.large.sort_unstable_by(|a, b| b.cmp(a));
+        if !self.removed.is_empty() {
+            self.removed.sort_unstable_by(|a, b| b.cmp(a));
+            // Both descending, and every removed count was added.
+            let mut removed = self.removed.drain(..).peekable();
+            self.large.retain(|&c| {
+                let drop = removed.peek() == Some(&c);
+                if drop {
+                    removed.next();
+                }
+                !drop
+            });
+        }
         self
     }
 
@@ -605,6 +647,21 @@ mod tests {
         for k in 1..=4 {
             let union = NgramCounter::union_figures(&[&a, &b], k, &name, None);
             assert_eq!(union, Some(merged.figures(k, &name, None)));
+        }
+        // Three parts, the largest in the middle, sharing keys; one count
+        // past the histogram's dense range, which the union must take back.
+        let mid: Vec<(u32, u32)> = [(0, 1), (5, 6), (7, 8), (2, 3), (9, 9)]
+            .into_iter()
+            .chain(std::iter::repeat_n((4, 4), DENSE_COUNTS + 7))
+            .collect();
+        let largest = fill(&mid);
+        let last = fill(&[(4, 4), (9, 9), (0, 1), (6, 6)]);
+        let mut all = merged.clone();
+        all.combine(largest.clone(), &hash, settings);
+        all.combine(last.clone(), &hash, settings);
+        for k in 1..=8 {
+            let union = NgramCounter::union_figures(&[&a, &largest, &b, &last], k, &name, None);
+            assert_eq!(union, Some(all.figures(k, &name, None)), "k = {k}");
         }
         let f = NgramCounter::union_figures(&[&a, &b], 3, &name, None).unwrap();
         assert_eq!((f.total, f.distinct, f.top[0].count), (5, 3, 3));

@@ -341,16 +341,24 @@ impl CountTable {
     }
 }
 
-/// Calls `f(key, count)` once for each key that some table of `tables`
-/// counts at least `min` times, with its count summed over all of them,
-/// without building their union: a key is visited from the first table
-/// counting it `min` times and looked up in the others (in batches, so
-/// the lookups' cache misses overlap).
-pub(crate) fn for_each_union_entry(tables: &[&CountTable], min: u64, mut f: impl FnMut(&Key, u64)) {
+/// Calls `f(key, count, in_base)` once for each key that some table of
+/// `tables` counts at least `min` times, with its count summed over them
+/// and `base`, and its count in `base` alone, without building their
+/// union: a key is visited from the first table counting it `min` times
+/// and looked up in the others and in `base` (in batches, so the lookups'
+/// cache misses overlap). Keys only `base` holds are not visited: a caller
+/// reads `base` itself, which costs no lookup.
+pub(crate) fn for_each_union_entry(
+    tables: &[&CountTable],
+    base: Option<&CountTable>,
+    min: u64,
+    mut f: impl FnMut(&Key, u64, u64),
+) {
     let mut keys: Vec<Key> = Vec::with_capacity(BATCH);
     let mut sums: Vec<u64> = Vec::with_capacity(BATCH);
     let mut seen = [false; BATCH];
     let mut found = [0u64; BATCH];
+    let mut in_base = [0u64; BATCH];
     let mut flush = |r: usize, keys: &mut Vec<Key>, sums: &mut Vec<u64>| {
         seen.fill(false);
         for (q, other) in tables.iter().enumerate().filter(|&(q, _)| q != r) {
@@ -361,9 +369,13 @@ pub(crate) fn for_each_union_entry(tables: &[&CountTable], min: u64, mut f: impl
                 seen[j] |= q < r && found[j] >= min;
             }
         }
+        match base {
+            Some(b) => b.counts_of(keys, &mut in_base[..keys.len()]),
+            None => in_base.fill(0),
+        }
         for j in 0..keys.len() {
             if !seen[j] {
-                f(&keys[j], sums[j]);
+                f(&keys[j], sums[j] + in_base[j], in_base[j]);
             }
         }
         keys.clear();
@@ -448,14 +460,22 @@ mod tests {
         let empty = CountTable::new(2);
         let visit = |min: u64| {
             let mut got = Vec::new();
-            for_each_union_entry(&[&one, &empty, &two, &three], min, |k, c| got.push((*k, c)));
+            let tables = [&one, &empty, &two, &three];
+            for_each_union_entry(&tables, None, min, |k, c, b| got.push((*k, c, b)));
             got.sort_unstable();
             got
         };
-        assert_eq!(visit(1), [(x, 4), (y, 3), (z, 1), (w, 5)]);
+        assert_eq!(visit(1), [(x, 4, 0), (y, 3, 0), (z, 1, 0), (w, 5, 0)]);
         // At least 2 in some table: y is visited from `two` (`one` has it once).
-        assert_eq!(visit(2), [(x, 4), (y, 3), (w, 5)]);
-        assert_eq!(visit(4), [(w, 5)]);
+        assert_eq!(visit(2), [(x, 4, 0), (y, 3, 0), (w, 5, 0)]);
+        assert_eq!(visit(4), [(w, 5, 0)]);
+        // `three` as the base: its keys count, but only the others' are visited.
+        let mut got = Vec::new();
+        for_each_union_entry(&[&one, &two], Some(&three), 1, |k, c, b| {
+            got.push((*k, c, b));
+        });
+        got.sort_unstable();
+        assert_eq!(got, [(x, 4, 1), (y, 3, 0), (z, 1, 0)]);
         assert_eq!(empty.get(&x), 0);
     }
 
