@@ -541,10 +541,6 @@ const TEMPLATES_EXACT_CAPACITY: usize = usize::MAX / 4;
 /// Samples between two memory-budget checks.
 const BUDGET_CHECK_EVERY: u32 = 64;
 
-fn pack(ids: &[u32]) -> Key {
-    key_of(ids, ids.len())
-}
-
 impl ProfileState {
     /// An empty state.
     ///
@@ -726,7 +722,7 @@ impl ProfileState {
         let mut keys: Vec<Key> = Vec::with_capacity(ids.len());
         for (counter, n) in scope.ngrams.iter_mut().zip(2..=max_n) {
             keys.clear();
-            keys.extend(ids.windows(n).map(pack));
+            keys.extend(ids.windows(n).map(|w| key_of(w, n)));
             counter.insert_batch(&keys, |k| hash(k, n));
         }
     }
@@ -892,7 +888,7 @@ impl ProfileState {
                 .iter()
                 .enumerate()
                 .filter(move |&(_, &c)| c >= min)
-                .map(|(i, &c)| (pack(&[u32::try_from(i).unwrap_or(u32::MAX)]), c))
+                .map(|(i, &c)| (key_of(&[u32::try_from(i).unwrap_or(u32::MAX)], 1), c))
         };
         let uni = exact_figures(
             uni_total,

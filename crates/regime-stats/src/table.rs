@@ -52,27 +52,37 @@ fn hash(k: &Key) -> u64 {
     fmix64(a ^ fmix64(b ^ 0x9e37_79b9_7f4a_7c15))
 }
 
-/// Finds `key`'s slot by linear probing from `h`, claiming the first empty
-/// slot for it when absent. Returns the index of the slot's count cell and
-/// whether the slot was claimed; the table must have an empty slot.
+/// Finds `key`'s slot by linear probing from `h`: the index of the slot's
+/// count cell, and whether it holds `key` (else it is the empty slot where
+/// `key` would go). The table must have an empty slot.
 #[inline]
-fn probe(cells: &mut [u32], n: usize, key: &Key, h: u64) -> (usize, bool) {
+fn find(cells: &[u32], n: usize, key: &Key, h: u64) -> (usize, bool) {
     let stride = n + 1;
     let mask = cells.len() / stride - 1;
     #[expect(clippy::cast_possible_truncation, reason = "masked to the table size")]
     let mut i = (h as usize) & mask;
     loop {
-        let cell = &mut cells[i * stride..(i + 1) * stride];
+        let cell = &cells[i * stride..(i + 1) * stride];
         if cell[n] == 0 {
-            write_key(cell, key, n);
-            return (i * stride + n, true);
+            return (i * stride + n, false);
         }
         // Element-wise: a slice `==` of runtime length calls `memcmp`.
         if cell[..n].iter().zip(key).all(|(a, b)| a == b) {
-            return (i * stride + n, false);
+            return (i * stride + n, true);
         }
         i = (i + 1) & mask;
     }
+}
+
+/// [`find`], claiming the empty slot for `key` when absent. Returns the
+/// index of the slot's count cell and whether the slot was claimed.
+#[inline]
+fn probe(cells: &mut [u32], n: usize, key: &Key, h: u64) -> (usize, bool) {
+    let (at, held) = find(cells, n, key, h);
+    if !held {
+        write_key(&mut cells[at - n..at], key, n);
+    }
+    (at, !held)
 }
 
 impl CountTable {
@@ -159,10 +169,6 @@ impl CountTable {
         }
     }
 
-    fn key_of(&self, cell: &[u32]) -> Key {
-        key_of(cell, self.n)
-    }
-
     /// Adds `count` to `key` given its hash; room must be reserved.
     #[inline]
     fn add_hashed(&mut self, key: &Key, h: u64, count: u64) {
@@ -180,16 +186,19 @@ impl CountTable {
         }
     }
 
-    /// Touches the home slot of each hash so their cache misses overlap.
+    /// Hashes `keys` (at most [`BATCH`]) into `hashes` and touches each
+    /// one's home slot, so that the cache misses of the batch overlap
+    /// before it is probed.
     #[inline]
-    fn touch(&self, hashes: &[u64]) {
+    fn hash_and_touch<'k>(&self, keys: impl Iterator<Item = &'k Key>, hashes: &mut [u64; BATCH]) {
         let (n, stride) = (self.n, self.stride());
         let mask = self.slots().wrapping_sub(1);
         let cells = self.cells.as_slice();
         let mut acc = 0u32;
-        for &h in hashes {
+        for (h, k) in hashes.iter_mut().zip(keys) {
+            *h = hash(k);
             #[expect(clippy::cast_possible_truncation, reason = "masked to the table size")]
-            let i = (h as usize) & mask;
+            let i = (*h as usize) & mask;
             acc ^= cells[i * stride + n];
         }
         std::hint::black_box(acc);
@@ -200,10 +209,7 @@ impl CountTable {
         self.reserve(keys.len());
         let mut hashes = [0u64; BATCH];
         for chunk in keys.chunks(BATCH) {
-            for (h, k) in hashes.iter_mut().zip(chunk) {
-                *h = hash(k);
-            }
-            self.touch(&hashes[..chunk.len()]);
+            self.hash_and_touch(chunk.iter(), &mut hashes);
             for (&h, k) in hashes.iter().zip(chunk) {
                 self.add_hashed(k, h, 1);
             }
@@ -214,10 +220,7 @@ impl CountTable {
     fn add_batch(&mut self, entries: &[(Key, u64)]) {
         let mut hashes = [0u64; BATCH];
         for chunk in entries.chunks(BATCH) {
-            for (h, (k, _)) in hashes.iter_mut().zip(chunk) {
-                *h = hash(k);
-            }
-            self.touch(&hashes[..chunk.len()]);
+            self.hash_and_touch(chunk.iter().map(|(k, _)| k), &mut hashes);
             for (&h, (k, c)) in hashes.iter().zip(chunk) {
                 self.add_hashed(k, h, *c);
             }
@@ -277,7 +280,7 @@ impl CountTable {
 
     /// The key and whole count of a used slot.
     fn entry(&self, cell: &[u32]) -> (Key, u64) {
-        let key = self.key_of(cell);
+        let key = key_of(cell, self.n);
         let extra = if self.overflow.is_empty() {
             0
         } else {
@@ -292,7 +295,7 @@ impl CountTable {
         let entries: Vec<(Key, u64)> = entries
             .into_iter()
             .filter(|&(_, c)| c > 0)
-            .map(|(k, c)| (t.key_of(&k), c))
+            .map(|(k, c)| (key_of(&k, t.n), c))
             .collect();
         t.reserve(entries.len());
         t.add_batch(&entries);
@@ -314,27 +317,15 @@ impl CountTable {
             out.fill(0);
             return;
         }
-        let (n, stride) = (self.n, self.stride());
+        let n = self.n;
         let cells = self.cells.as_slice();
-        let mask = self.slots() - 1;
         let mut hashes = [0u64; BATCH];
         for (chunk, out) in keys.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
-            for (h, k) in hashes.iter_mut().zip(chunk) {
-                *h = hash(k);
-            }
-            self.touch(&hashes[..chunk.len()]);
+            self.hash_and_touch(chunk.iter(), &mut hashes);
             for ((&h, key), out) in hashes.iter().zip(chunk).zip(out) {
-                #[expect(clippy::cast_possible_truncation, reason = "masked to the table size")]
-                let mut i = (h as usize) & mask;
-                *out = loop {
-                    let cell = &cells[i * stride..(i + 1) * stride];
-                    if cell[n] == 0 {
-                        break 0;
-                    }
-                    if cell[..n].iter().zip(key).all(|(a, b)| a == b) {
-                        break self.entry(cell).1;
-                    }
-                    i = (i + 1) & mask;
+                *out = match find(cells, n, key, h) {
+                    (at, true) => self.entry(&cells[at - n..=at]).1,
+                    (_, false) => 0,
                 };
             }
         }

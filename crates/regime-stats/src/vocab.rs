@@ -75,6 +75,12 @@ struct Slot {
     head: u64,
 }
 
+/// The bytes of name `i` in the names' text, given every name's end.
+fn name_range(ends: &[usize], i: usize) -> Option<std::ops::Range<usize>> {
+    let end = *ends.get(i)?;
+    Some(if i == 0 { 0 } else { ends[i - 1] }..end)
+}
+
 fn saturating_len(bytes: &[u8]) -> u32 {
     u32::try_from(bytes.len()).unwrap_or(u32::MAX)
 }
@@ -136,11 +142,9 @@ impl Vocab {
         let eq = |s: &Slot| {
             s.len == len
                 && s.head == head
-                && (bytes.len() <= 8 || {
-                    let i = s.id as usize;
-                    let start = if i == 0 { 0 } else { ends[i - 1] };
-                    &text.as_bytes()[start..ends[i]] == bytes
-                })
+                && (bytes.len() <= 8
+                    || name_range(ends, s.id as usize)
+                        .is_some_and(|r| &text.as_bytes()[r] == bytes))
         };
         match table.entry(hash, eq, |s| hashes[s.id as usize]) {
             Entry::Occupied(e) => e.get().id,
@@ -160,9 +164,8 @@ impl Vocab {
     }
 
     pub(crate) fn name(&self, id: u32) -> Option<&str> {
-        let i = usize::try_from(id).ok()?;
-        let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? };
-        self.text.get(start..*self.ends.get(i)?)
+        self.text
+            .get(name_range(&self.ends, usize::try_from(id).ok()?)?)
     }
 
     /// Every name, by id.

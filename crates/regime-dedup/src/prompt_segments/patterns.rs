@@ -167,6 +167,11 @@ fn filter_has(filter: &Filter, bit: usize) -> bool {
     filter[bit / 64] & (1 << (bit % 64)) != 0
 }
 
+/// Sets `bit` in `filter`.
+fn filter_set(filter: &mut Filter, bit: usize) {
+    filter[bit / 64] |= 1 << (bit % 64);
+}
+
 /// Calls `at(i)` for every `i` where an ASCII word starts in `bytes`: an
 /// ASCII word byte not preceded by one. Eight bytes are classified at a
 /// time with SWAR arithmetic (one branch-free step per word instead of a
@@ -369,7 +374,7 @@ impl Patterns {
             }
         } else {
             let bit = filter_bit(prefix_of(bytes));
-            self.others_filter[bit / 64] |= 1 << (bit % 64);
+            filter_set(&mut self.others_filter, bit);
             self.others.push(id);
         }
     }
@@ -381,9 +386,9 @@ impl Patterns {
         let start = &self.keys.as_bytes()[p.start..p.start + self.probe_len];
         let probe = probe_key(start);
         let bit = key_bit(probe);
-        self.word_filter[bit / 64] |= 1 << (bit % 64);
+        filter_set(&mut self.word_filter, bit);
         let bit = filter_bit(prefix_of(start));
-        self.word_prefix_filter[bit / 64] |= 1 << (bit % 64);
+        filter_set(&mut self.word_prefix_filter, bit);
         self.word_starts.push((probe, id));
     }
 
