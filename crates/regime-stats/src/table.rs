@@ -194,11 +194,15 @@ impl CountTable {
         let (n, stride) = (self.n, self.stride());
         let mask = self.slots().wrapping_sub(1);
         let cells = self.cells.as_slice();
-        let mut acc = 0u32;
+        let mut len = 0;
         for (h, k) in hashes.iter_mut().zip(keys) {
             *h = hash(k);
+            len += 1;
+        }
+        let mut acc = 0u32;
+        for &h in &hashes[..len] {
             #[expect(clippy::cast_possible_truncation, reason = "masked to the table size")]
-            let i = (*h as usize) & mask;
+            let i = (h as usize) & mask;
             acc ^= cells[i * stride + n];
         }
         std::hint::black_box(acc);
