@@ -405,11 +405,9 @@ fn scan(
     let scanned = super::with_threads(Some(threads), || -> anyhow::Result<()> {
         let mut measured: Vec<PreparedSample> = Vec::new();
         let mut add = |samples: &mut Vec<PreparedSample>| {
-            let n = samples.len() as u64;
-            for s in samples.drain(..) {
-                state.add(&s);
-            }
-            bar.inc(n);
+            state.add_all(samples);
+            bar.inc(samples.len() as u64);
+            samples.clear();
         };
         let mut first = 0u64;
         loop {

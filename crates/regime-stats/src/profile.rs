@@ -5,8 +5,10 @@
 //! Callers feed one [`SampleInput`] per sample (its text fields with role and
 //! tokens, plus optional content hash, prompt segments, prompt-dedup counts
 //! and category values). Threads measure samples into [`PreparedSample`]s
-//! and one state adds them in input order ([`ProfileState::add`]), so the
-//! report does not depend on the thread count in sketch mode either; shards
+//! and one state adds them in input order ([`ProfileState::add_all`]), so
+//! the report does not depend on the thread count in sketch mode either;
+//! its n-gram tables are filled in parallel, one task per table, each in
+//! input order; shards
 //! each fill a [`ProfileState`] and [`ProfileState::combine`] them (exact
 //! tables merge to the single run's counts, sketches within their bounds).
 //! The state serialises with `serde`, so `--shard I/N` partials can be
@@ -326,6 +328,11 @@ struct ScopeState {
     /// duplicates; the overall ones live in [`DuplicationState`]).
     #[serde(default)]
     content: ContentHashes,
+    /// Keys added since the last [`ProfileState::flush_ngrams`], per n
+    /// (index `n - 2`); always empty between two calls of
+    /// [`ProfileState::add_all`].
+    #[serde(skip)]
+    pending: Vec<Vec<Key>>,
 }
 
 impl ScopeState {
@@ -341,6 +348,7 @@ impl ScopeState {
             ngrams: (2..=max_n).map(NgramCounter::new).collect(),
             gopher: GopherState::default(),
             content: ContentHashes::default(),
+            pending: Vec::new(),
         }
     }
 
@@ -532,6 +540,9 @@ pub struct ProfileState {
     scratch: Vec<u32>,
     #[serde(skip)]
     since_check: u32,
+    /// Keys in the scopes' `pending` lists.
+    #[serde(skip)]
+    pending_keys: usize,
 }
 
 /// Template counts are exact (never pruned) until the memory budget moves
@@ -540,6 +551,17 @@ const TEMPLATES_EXACT_CAPACITY: usize = usize::MAX / 4;
 
 /// Samples between two memory-budget checks.
 const BUDGET_CHECK_EVERY: u32 = 64;
+
+/// Most n-gram keys held before they are counted (16 bytes each: 1 MiB, so
+/// the lists stay in the CPU cache between being written and being
+/// counted).
+const PENDING_KEYS: usize = 1 << 16;
+
+/// Bytes of memory budget per n-gram key held: room for the held keys is
+/// made before they are counted, as if each were new, so a small budget
+/// holds fewer of them (that room is then a few percent of the budget,
+/// not a table's worth).
+const BUDGET_BYTES_PER_PENDING_KEY: u64 = 1024;
 
 impl ProfileState {
     /// An empty state.
@@ -556,6 +578,7 @@ impl ProfileState {
             categories: BTreeMap::new(),
             scratch: Vec::new(),
             since_check: 0,
+            pending_keys: 0,
             config,
         })
     }
@@ -571,10 +594,35 @@ impl ProfileState {
         self.add(&PreparedSample::new(sample));
     }
 
-    /// Adds one measured sample. A state fed the same samples in the same
-    /// order is the same however they were measured, so threads may
-    /// prepare samples as long as one state adds them in input order.
+    /// Adds one measured sample ([`Self::add_all`] of one).
     pub fn add(&mut self, sample: &PreparedSample) {
+        self.add_all(std::slice::from_ref(sample));
+    }
+
+    /// Adds measured samples, in order. A state fed the same samples in
+    /// the same order and the same groups is the same however they were
+    /// measured, so threads may prepare samples as long as one state adds
+    /// them in input order.
+    ///
+    /// Each sample's n-gram keys are held in per-table lists (at most
+    /// [`PENDING_KEYS`] of them, fewer under a small memory budget), then
+    /// counted one list per task on the thread pool, so the tables fill in
+    /// parallel, each in input order. Exact counts do not depend on the
+    /// grouping; where a table moves to a sketch does (the budget is
+    /// checked when the lists are counted), so sketched figures depend on
+    /// it, within their bounds.
+    pub fn add_all(&mut self, samples: &[PreparedSample]) {
+        for sample in samples {
+            self.add_one(sample);
+            if self.pending_keys >= self.pending_max() {
+                self.flush_ngrams();
+            }
+        }
+        self.flush_ngrams();
+    }
+
+    /// [`Self::add`] but for counting the n-gram keys it leaves pending.
+    fn add_one(&mut self, sample: &PreparedSample) {
         let mut sample_chars = 0;
         let mut sample_tokens = 0;
         let mut first_seen = vec![false; sample.roles.len()];
@@ -668,34 +716,7 @@ impl ProfileState {
             self.roles
                 .insert(role.to_owned(), ScopeState::new(self.config.max_n));
         }
-        // A table that doubles holds its old and new cells at once: make
-        // room within the budget before that happens, not after.
-        let growth = |state: &Self| {
-            state.roles.get(role).map_or(0, |scope| {
-                scope
-                    .ngrams
-                    .iter()
-                    .map(|c| c.growth_bytes(ids.len().saturating_sub(c.n - 1)))
-                    .sum()
-            })
-        };
-        if growth(self) > 0 {
-            self.enforce_budget(growth);
-        }
         let max_n = self.config.max_n;
-        let space = self.config.token_space;
-        let vocab = &self.vocab;
-        let hash = |key: &Key, n: usize| -> u64 {
-            let mut buf = [0u8; 8 * MAX_N];
-            for (chunk, &id) in buf.chunks_exact_mut(8).zip(key).take(n) {
-                let h = match space {
-                    TokenSpace::Words => vocab.hash(id),
-                    TokenSpace::Ids => id_hash(id),
-                };
-                chunk.copy_from_slice(&h.to_le_bytes());
-            }
-            xxhash_rust::xxh3::xxh3_64(&buf[..8 * n])
-        };
         let Some(scope) = self.roles.get_mut(role) else {
             return;
         };
@@ -719,12 +740,64 @@ impl ProfileState {
                 *c += 1;
             }
         }
-        let mut keys: Vec<Key> = Vec::with_capacity(ids.len());
-        for (counter, n) in scope.ngrams.iter_mut().zip(2..=max_n) {
-            keys.clear();
-            keys.extend(ids.windows(n).map(|w| key_of(w, n)));
-            counter.insert_batch(&keys, |k| hash(k, n));
+        scope.pending.resize_with(scope.ngrams.len(), Vec::new);
+        for (pending, n) in scope.pending.iter_mut().zip(2..=max_n) {
+            let before = pending.len();
+            pending.extend(ids.windows(n).map(|w| key_of(w, n)));
+            self.pending_keys += pending.len() - before;
         }
+    }
+
+    /// Keys held before they are counted, for this memory budget.
+    fn pending_max(&self) -> usize {
+        let by_budget = self.config.memory_budget / BUDGET_BYTES_PER_PENDING_KEY;
+        usize::try_from(by_budget).map_or(PENDING_KEYS, |n| n.clamp(1, PENDING_KEYS))
+    }
+
+    /// Counts the pending n-gram keys: one task per table on the thread
+    /// pool, each adding its table's keys in input order.
+    fn flush_ngrams(&mut self) {
+        if self.pending_keys == 0 {
+            return;
+        }
+        self.pending_keys = 0;
+        // A table that doubles holds its old and new cells at once: make
+        // room within the budget before that happens, not after.
+        let growth = |state: &Self| {
+            state
+                .roles
+                .values()
+                .flat_map(|scope| scope.ngrams.iter().zip(&scope.pending))
+                .map(|(c, keys)| c.growth_bytes(keys.len()))
+                .sum()
+        };
+        if growth(self) > 0 {
+            self.enforce_budget(growth);
+        }
+        let space = self.config.token_space;
+        let vocab = &self.vocab;
+        let hash = |key: &Key, n: usize| -> u64 {
+            let mut buf = [0u8; 8 * MAX_N];
+            for (chunk, &id) in buf.chunks_exact_mut(8).zip(key).take(n) {
+                let h = match space {
+                    TokenSpace::Words => vocab.hash(id),
+                    TokenSpace::Ids => id_hash(id),
+                };
+                chunk.copy_from_slice(&h.to_le_bytes());
+            }
+            xxhash_rust::xxh3::xxh3_64(&buf[..8 * n])
+        };
+        let mut tables: Vec<(&mut NgramCounter, &mut Vec<Key>)> = self
+            .roles
+            .values_mut()
+            .flat_map(|scope| scope.ngrams.iter_mut().zip(scope.pending.iter_mut()))
+            .filter(|(_, keys)| !keys.is_empty())
+            .collect();
+        tables.par_iter_mut().for_each(|(counter, keys)| {
+            let n = counter.n;
+            counter.insert_batch(keys, |k| hash(k, n));
+            keys.clear();
+        });
     }
 
     /// Approximate bytes held by the counting tables.

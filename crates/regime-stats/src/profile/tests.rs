@@ -11,6 +11,11 @@ const EPS: f64 = 1e-12;
 
 /// One sample: (role, text) fields, tokens = whitespace words.
 fn insert(state: &mut ProfileState, fields: &[(&str, &str)]) {
+    state.add(&prepared(fields));
+}
+
+/// [`insert`]'s sample, measured.
+fn prepared(fields: &[(&str, &str)]) -> PreparedSample {
     let words: Vec<Vec<&str>> = fields
         .iter()
         .map(|(_, t)| t.split_whitespace().collect())
@@ -37,12 +42,33 @@ fn insert(state: &mut ProfileState, fields: &[(&str, &str)]) {
     roles.sort_unstable();
     roles.dedup();
     let role_hashes: Vec<(&str, u128)> = roles.iter().map(|&r| (r, hash(Some(r)))).collect();
-    state.insert(&SampleInput {
+    PreparedSample::new(&SampleInput {
         fields: &inputs,
         content_hash: Some(hash(None)),
         role_hashes: &role_hashes,
         ..SampleInput::default()
-    });
+    })
+}
+
+/// `count` samples of 30 pseudo-random words out of 97 (mostly distinct
+/// 4-grams), alternating two roles.
+fn random_samples(count: usize) -> Vec<PreparedSample> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    (0..count)
+        .map(|i| {
+            let text = (0..30)
+                .map(|_| {
+                    // xorshift64: a fixed pseudo-random word sequence.
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    format!("w{}", x % 97)
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            prepared(&[(["user", "assistant"][i % 2], &text)])
+        })
+        .collect()
 }
 
 fn words_state() -> ProfileState {
@@ -249,34 +275,48 @@ fn small_budget_switches_to_sketches_within_bounds() {
 fn tables_make_room_before_they_grow_past_the_budget() {
     // 4-grams over 97 words are mostly distinct, so the exact tables keep
     // doubling; the budget is checked before each doubling, not some samples
-    // after it.
+    // after it, whether samples come one by one or in groups (whose keys
+    // are counted together).
     let budget = 512 << 10;
-    let mut state = ProfileState::new(
-        ProfileConfig::new(TokenSpace::Words)
-            .with_memory_budget(budget)
-            .with_sketch_capacity(256),
-    )
-    .unwrap();
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    for i in 0..3000 {
-        let text = (0..30)
-            .map(|_| {
-                // xorshift64: a fixed pseudo-random word sequence.
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                format!("w{}", x % 97)
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        insert(&mut state, &[("user", &text)]);
-        assert!(
-            state.bytes() as u64 <= budget,
-            "sample {i}: {}",
-            state.bytes()
-        );
+    let samples = random_samples(3000);
+    for group in [1, 64] {
+        let mut state = ProfileState::new(
+            ProfileConfig::new(TokenSpace::Words)
+                .with_memory_budget(budget)
+                .with_sketch_capacity(256),
+        )
+        .unwrap();
+        for (i, step) in samples.chunks(group).enumerate() {
+            state.add_all(step);
+            assert!(
+                state.bytes() as u64 <= budget,
+                "group of {group}, step {i}: {}",
+                state.bytes()
+            );
+        }
+        assert!(!state.is_exact());
     }
-    assert!(!state.is_exact());
+}
+
+#[test]
+fn exact_counts_do_not_depend_on_how_samples_are_grouped() {
+    // 6,000 samples of 30 words: 504k keys, so groups of 1,000 samples
+    // are counted in several parts (past `PENDING_KEYS`) and the tables
+    // fill in parallel.
+    let samples = random_samples(6000);
+    let report = |group: usize| {
+        let mut state = words_state();
+        for step in samples.chunks(group) {
+            state.add_all(step);
+        }
+        assert!(state.is_exact());
+        serde_json::to_string(&state.finalize(None)).unwrap()
+    };
+    let one_by_one = report(1);
+    assert!(one_by_one.contains("\"assistant\""));
+    for group in [7, 1000, 6000] {
+        assert_eq!(report(group), one_by_one, "groups of {group}");
+    }
 }
 
 #[test]
