@@ -14,6 +14,7 @@
 //!   kept counts become lower bounds and `templates_exact` turns false with
 //!   the bound in `templates_max_undercount`.
 
+use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -92,8 +93,8 @@ pub struct PromptReport {
     pub templates_max_undercount: u64,
 }
 
-/// A template's count and where its text sits in `PromptAudit::texts`
-/// (one arena instead of one allocation per distinct segment).
+/// A template's count and where its text sits in its table's arena (one
+/// arena instead of one allocation per distinct segment).
 #[derive(Debug, Clone, Copy)]
 struct TemplateCount {
     samples: u64,
@@ -151,6 +152,56 @@ impl TextArena {
     }
 }
 
+/// Template tables an audit's templates are split into by hash, so that
+/// merging audits runs one task per table.
+const TEMPLATE_SHARDS: usize = 16;
+
+/// The table of a template's hash: bits 52–55, clear of the bits the
+/// map takes its bucket (lowest) and its tag (highest 7) from, so each
+/// table's keys stay spread over its buckets.
+fn shard_of(hash: u64) -> usize {
+    usize::try_from((hash >> 52) % TEMPLATE_SHARDS as u64).unwrap_or(0)
+}
+
+/// Counts of the templates of one shard, with their texts.
+#[derive(Debug, Clone, Default)]
+struct TemplateTable {
+    counts: HashMapU64<TemplateCount>,
+    /// The templates' texts (compacted when pruning).
+    texts: TextArena,
+}
+
+impl TemplateTable {
+    /// Adds `samples` to the template `text` (hash `hash`).
+    fn add(&mut self, hash: u64, text: &str, samples: u64) {
+        let texts = &mut self.texts;
+        self.counts
+            .entry(hash)
+            .and_modify(|t| t.samples += samples)
+            .or_insert_with(|| TemplateCount {
+                samples,
+                text: texts.push(text),
+            });
+    }
+
+    /// Adds every count of `other`.
+    fn absorb(&mut self, other: &Self) {
+        for (&hash, t) in &other.counts {
+            self.add(hash, other.texts.get(t.text), t.samples);
+        }
+    }
+
+    /// Drops the templates counted `threshold` times or fewer.
+    fn retain_above(&mut self, threshold: u64) {
+        self.counts.retain(|_, t| t.samples > threshold);
+        let mut texts = TextArena::default();
+        for t in self.counts.values_mut() {
+            t.text = texts.push(self.texts.get(t.text));
+        }
+        self.texts = texts;
+    }
+}
+
 /// Accumulates samples into a [`PromptReport`].
 #[derive(Debug, Clone)]
 pub struct PromptAudit {
@@ -158,9 +209,8 @@ pub struct PromptAudit {
     counts: Counts,
     moments: Moments,
     repeated_turns: u64,
-    templates: HashMapU64<TemplateCount>,
-    /// The templates' texts (compacted when pruning).
-    texts: TextArena,
+    /// The template counts, [`TEMPLATE_SHARDS`] tables by hash.
+    templates: Vec<TemplateTable>,
     capacity: usize,
     undercount: u64,
     top: usize,
@@ -183,8 +233,7 @@ impl PromptAudit {
             counts: Counts::default(),
             moments: Moments::default(),
             repeated_turns: 0,
-            templates: HashMapU64::default(),
-            texts: TextArena::default(),
+            templates: vec![TemplateTable::default(); TEMPLATE_SHARDS],
             capacity: DEFAULT_TEMPLATE_CAPACITY,
             undercount: 0,
             top: DEFAULT_TOP_TEMPLATES,
@@ -223,8 +272,7 @@ impl PromptAudit {
             counts: Counts::default(),
             moments: Moments::default(),
             repeated_turns: 0,
-            templates: HashMapU64::default(),
-            texts: TextArena::default(),
+            templates: vec![TemplateTable::default(); TEMPLATE_SHARDS],
             capacity: self.capacity,
             undercount: 0,
             top: self.top,
@@ -269,25 +317,57 @@ impl PromptAudit {
 
     fn add_templates<'a>(&mut self, templates: impl Iterator<Item = (u64, &'a str)>) {
         for (hash, text) in templates {
-            let texts = &mut self.texts;
-            self.templates
-                .entry(hash)
-                .and_modify(|t| t.samples += 1)
-                .or_insert_with(|| TemplateCount {
-                    samples: 1,
-                    text: texts.push(text),
-                });
+            self.templates[shard_of(hash)].add(hash, text, 1);
         }
         self.prune();
     }
 
-    fn text(&self, t: &TemplateCount) -> &str {
-        self.texts.get(t.text)
+    /// Distinct templates held.
+    fn templates_held(&self) -> usize {
+        self.templates.iter().map(|t| t.counts.len()).sum()
+    }
+
+    /// Every template held, with its text.
+    fn template_counts(&self) -> impl Iterator<Item = (&TemplateCount, &str)> {
+        self.templates
+            .iter()
+            .flat_map(|t| t.counts.values().map(|c| (c, t.texts.get(c.text))))
     }
 
     /// Adds another audit's samples (call in input order for
     /// order-independent results).
     pub fn merge(&mut self, other: Self) {
+        self.merge_all(vec![other]);
+    }
+
+    /// Adds other audits' samples, in order: [`Self::merge`] of each, but
+    /// the template tables are merged on the thread pool, one task per
+    /// table, and pruned once at the end. Results depend only on the
+    /// audits given and their order (pruning, past the template capacity,
+    /// also on how they are grouped into calls).
+    pub fn merge_all(&mut self, others: Vec<Self>) {
+        for other in &others {
+            self.merge_figures(other);
+        }
+        self.templates
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(shard, table)| {
+                for other in &others {
+                    table.absorb(&other.templates[shard]);
+                }
+            });
+        for other in others {
+            for (copies, chars, w) in other.worst {
+                self.insert_worst(copies, chars, w.row_id, || w);
+            }
+        }
+        self.prune();
+    }
+
+    /// Adds the figures of `other` other than its templates and worst
+    /// samples.
+    fn merge_figures(&mut self, other: &Self) {
         self.samples += other.samples;
         self.moments.merge(&other.moments);
         self.counts.dup_samples += other.counts.dup_samples;
@@ -297,22 +377,6 @@ impl PromptAudit {
         self.counts.dup_chars += other.counts.dup_chars;
         self.repeated_turns += other.repeated_turns;
         self.undercount += other.undercount;
-        // Entries are keyed by hash and only added up, so the order they
-        // arrive in changes nothing (pruning runs after all of them).
-        for (hash, t) in other.templates {
-            let texts = &mut self.texts;
-            self.templates
-                .entry(hash)
-                .and_modify(|mine| mine.samples += t.samples)
-                .or_insert_with(|| TemplateCount {
-                    samples: t.samples,
-                    text: texts.push(other.texts.get(t.text)),
-                });
-        }
-        for (copies, chars, w) in other.worst {
-            self.insert_worst(copies, chars, w.row_id, || w);
-        }
-        self.prune();
     }
 
     fn offer_worst(
@@ -362,22 +426,18 @@ impl PromptAudit {
     /// Lossy counting: past capacity, drops every template at or below the
     /// count that brings the table back to half its capacity.
     fn prune(&mut self) {
-        if self.templates.len() <= self.capacity {
+        if self.templates_held() <= self.capacity {
             return;
         }
-        let mut counts: Vec<u64> = self.templates.values().map(|t| t.samples).collect();
+        let mut counts: Vec<u64> = self.template_counts().map(|(t, _)| t.samples).collect();
         let keep = self.capacity / 2;
         let cut = counts.len().saturating_sub(keep).saturating_sub(1);
         let (_, threshold, _) = counts.select_nth_unstable(cut);
         let threshold = *threshold;
-        self.templates.retain(|_, t| t.samples > threshold);
-        self.undercount += threshold;
-        // Compact the arena to the kept texts.
-        let mut texts = TextArena::default();
-        for t in self.templates.values_mut() {
-            t.text = texts.push(self.texts.get(t.text));
+        for table in &mut self.templates {
+            table.retain_above(threshold);
         }
-        self.texts = texts;
+        self.undercount += threshold;
     }
 
     /// 95% intervals of the three rates when these samples are a uniform
@@ -427,22 +487,20 @@ impl PromptAudit {
     /// keeps the best so far sorted: a template ranked below the last kept
     /// one costs one comparison, which for ~1M distinct templates, most
     /// seen once, is a count comparison rather than a text one.
-    fn top_templates(&self) -> Vec<&TemplateCount> {
-        let order = |a: &TemplateCount, b: &TemplateCount| {
-            b.samples
-                .cmp(&a.samples)
-                .then_with(|| self.text(a).cmp(self.text(b)))
+    fn top_templates(&self) -> Vec<(&TemplateCount, &str)> {
+        let order = |(a, a_text): &(&TemplateCount, &str), (b, b_text): &(&TemplateCount, &str)| {
+            b.samples.cmp(&a.samples).then_with(|| a_text.cmp(b_text))
         };
-        let n = self.top.min(self.templates.len());
-        let mut top: Vec<&TemplateCount> = Vec::with_capacity(n + 1);
+        let n = self.top.min(self.templates_held());
+        let mut top: Vec<(&TemplateCount, &str)> = Vec::with_capacity(n + 1);
         if n == 0 {
             return top;
         }
-        for t in self.templates.values() {
-            if top.len() == n && top.last().is_some_and(|last| order(last, t).is_lt()) {
+        for t in self.template_counts() {
+            if top.len() == n && top.last().is_some_and(|last| order(last, &t).is_lt()) {
                 continue;
             }
-            let at = top.partition_point(|kept| order(kept, t).is_lt());
+            let at = top.partition_point(|kept| order(kept, &t).is_lt());
             top.insert(at, t);
             top.truncate(n);
         }
@@ -456,7 +514,7 @@ impl PromptAudit {
             if den == 0 { 0.0 } else { ratio(num, den) }
         };
         let templates = self.top_templates();
-        let max_samples = self.templates.values().map(|t| t.samples).max();
+        let max_samples = self.template_counts().map(|(t, _)| t.samples).max();
         PromptReport {
             samples: self.samples,
             sample_dup_rate: rate(self.counts.dup_samples, self.samples),
@@ -466,8 +524,8 @@ impl PromptAudit {
             max_template_share: max_samples.map_or(0.0, |m| rate(m, self.samples)),
             templates: templates
                 .into_iter()
-                .map(|t| Template {
-                    segment: self.text(t).to_owned(),
+                .map(|(t, text)| Template {
+                    segment: text.to_owned(),
                     samples: t.samples,
                     share: rate(t.samples, self.samples),
                 })
@@ -663,6 +721,43 @@ mod tests {
     }
 
     #[test]
+    fn merging_many_at_once_equals_merging_one_by_one() {
+        let dedup = PromptDedup::builder().build().unwrap();
+        let audit = PromptAudit::new().with_worst(4).with_top_templates(50);
+        // Five parts of 12 samples, 30 distinct templates spread over the
+        // template tables.
+        let parts: Vec<PromptAudit> = (0..5u64)
+            .map(|p| {
+                let mut part = audit.empty_like();
+                for i in p * 12..(p + 1) * 12 {
+                    let user = format!("question number {} about the shape?", i % 17);
+                    let caption = if i % 3 == 0 {
+                        format!("A caption. {user}")
+                    } else {
+                        format!("caption number {} of the image.", i % 13)
+                    };
+                    part.add(i, None, &sample(&dedup, &user, &caption));
+                }
+                part
+            })
+            .collect();
+        let mut one_by_one = audit.empty_like();
+        for part in parts.clone() {
+            one_by_one.merge(part);
+        }
+        let mut at_once = audit.empty_like();
+        at_once.merge_all(parts);
+        assert_eq!(at_once.report(), one_by_one.report());
+        assert_eq!(at_once.report().templates.len(), 30);
+        let used = at_once
+            .templates
+            .iter()
+            .filter(|t| !t.counts.is_empty())
+            .count();
+        assert!(used > 1, "templates in {used} table(s)");
+    }
+
+    #[test]
     fn top_templates_are_the_first_of_a_full_sort() {
         let dedup = PromptDedup::builder().build().unwrap();
         let mut audit = PromptAudit::new();
@@ -672,24 +767,19 @@ mod tests {
             let caption = format!("caption number {} of the image.", i % 4);
             audit.add(i, None, &sample(&dedup, &user, &caption));
         }
-        let mut all: Vec<&TemplateCount> = audit.templates.values().collect();
-        all.sort_by(|a, b| {
-            b.samples
-                .cmp(&a.samples)
-                .then_with(|| audit.text(a).cmp(audit.text(b)))
-        });
+        let mut all: Vec<(&str, u64)> = audit
+            .template_counts()
+            .map(|(t, text)| (text, t.samples))
+            .collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         for top in [0, 1, 3, 5, 16, 17, 100] {
             let audit = audit.clone().with_top_templates(top);
             let got: Vec<(&str, u64)> = audit
                 .top_templates()
                 .into_iter()
-                .map(|t| (audit.text(t), t.samples))
+                .map(|(t, text)| (text, t.samples))
                 .collect();
-            let want: Vec<(&str, u64)> = all
-                .iter()
-                .take(top)
-                .map(|t| (audit.text(t), t.samples))
-                .collect();
+            let want: Vec<(&str, u64)> = all.iter().take(top).copied().collect();
             assert_eq!(got, want, "top {top}");
         }
     }

@@ -134,9 +134,8 @@ fn to_prompt<'a>(fields: &[TextField<'a>], out: &mut Vec<PromptField<'a>>) {
 }
 
 /// De-duplicates every row of `batch` and rebuilds its text columns
-/// (every other column is passed through); adds the rows to `figures`
-/// chunk by chunk, in row order (no table per batch between, as in
-/// [`audit_batch`]). Returns the rewritten batch, in the output schema.
+/// (every other column is passed through); adds the rows' chunks to
+/// `figures` in row order, as [`audit_batch`] does. Returns the rewritten batch, in the output schema.
 ///
 /// # Errors
 /// [`Error::Corpus`] when a mapped column is missing or mistyped;
@@ -193,20 +192,26 @@ pub fn dedup_batch(
         .collect();
     let mut edits = Vec::new();
     let mut removed = Vec::with_capacity(if options.provenance { rows } else { 0 });
+    let mut before = Vec::with_capacity(chunks.len());
+    let mut after = Vec::with_capacity(chunks.len());
     for chunk in chunks {
-        figures.before.merge(chunk.before);
-        figures.after.merge(chunk.after);
+        before.push(chunk.before);
+        after.push(chunk.after);
         edits.extend(chunk.edits);
         removed.extend(chunk.removed);
     }
+    figures.before.merge_all(before);
+    figures.after.merge_all(after);
     figures.fields_changed += edits.len() as u64;
     rebuild(map, &batch.batch, &edits, options, &removed)
 }
 
 /// Runs the audit over `batch`'s rows (all of them, or only `rows`,
 /// ascending), reading only the mapped text columns and `id`, and adds
-/// them to `total` (chunk by chunk, in row order: each template reaches
-/// the run's table from its chunk's, with no table per batch between).
+/// them to `total`: each chunk's audit, in row order, with
+/// [`PromptAudit::merge_all`] (each template reaches the run's table from
+/// its chunk's, with no table per batch between, on one task per template
+/// table).
 ///
 /// # Errors
 /// [`Error::Corpus`] when a mapped column is missing or mistyped.
@@ -247,9 +252,7 @@ pub fn audit_batch(
             part
         })
         .collect();
-    for part in parts {
-        total.merge(part);
-    }
+    total.merge_all(parts);
     Ok(())
 }
 
