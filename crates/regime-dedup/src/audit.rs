@@ -758,6 +758,53 @@ mod tests {
     }
 
     #[test]
+    fn pruned_merges_are_the_same_at_any_thread_count_and_bounded() {
+        let dedup = PromptDedup::builder().build().unwrap();
+        // Ten parts of ten samples: one frequent question, 100 one-off
+        // captions, past a capacity of 8 templates.
+        let audit = PromptAudit::new().with_template_capacity(8);
+        let parts: Vec<PromptAudit> = (0..10u64)
+            .map(|p| {
+                let mut part = audit.empty_like();
+                for i in p * 10..(p + 1) * 10 {
+                    let caption = format!("unique caption number {i} here.");
+                    let user = if i % 4 == 0 {
+                        "a rarer question about it?"
+                    } else {
+                        "the frequent question here?"
+                    };
+                    part.add(i, None, &sample(&dedup, user, &caption));
+                }
+                part
+            })
+            .collect();
+        let merged = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut total = audit.empty_like();
+            pool.install(|| total.merge_all(parts.clone()));
+            total.report()
+        };
+        let one = merged(1);
+        assert_eq!(merged(4), one);
+        assert!(!one.templates_exact);
+        for (segment, truth) in [
+            ("the frequent question here?", 75),
+            ("a rarer question about it?", 25),
+        ] {
+            let t = one.templates.iter().find(|t| t.segment == segment);
+            let counted = t.map_or(0, |t| t.samples);
+            assert!(
+                counted <= truth && truth <= counted + one.templates_max_undercount,
+                "{segment}: {counted} + {} against {truth}",
+                one.templates_max_undercount
+            );
+        }
+    }
+
+    #[test]
     fn top_templates_are_the_first_of_a_full_sort() {
         let dedup = PromptDedup::builder().build().unwrap();
         let mut audit = PromptAudit::new();

@@ -135,7 +135,8 @@ fn to_prompt<'a>(fields: &[TextField<'a>], out: &mut Vec<PromptField<'a>>) {
 
 /// De-duplicates every row of `batch` and rebuilds its text columns
 /// (every other column is passed through); adds the rows' chunks to
-/// `figures` in row order, as [`audit_batch`] does. Returns the rewritten batch, in the output schema.
+/// `figures` in row order, as [`audit_batch`] does. Returns the rewritten
+/// batch, in the output schema.
 ///
 /// # Errors
 /// [`Error::Corpus`] when a mapped column is missing or mistyped;

@@ -9,9 +9,10 @@
 //! (STYLE.md §13): `new`, `insert`, `combine`, `finalize`, so shards and
 //! `regime merge` share one code path. Threads measure samples into
 //! [`PreparedSample`]s and one state adds them in input order
-//! ([`ProfileState::add`]): sketches depend on that order, and a report must
-//! not depend on the thread count. The crate uses `rayon` only to finalise
-//! (each scope and n on the caller's pool). Every definition follows
+//! ([`ProfileState::add_all`]): sketches depend on that order, and a report
+//! must not depend on the thread count. The crate uses `rayon` to fill the
+//! n-gram tables (one task per table, each in input order) and to finalise
+//! (each scope and n), on the caller's pool. Every definition follows
 //! CORPUS.md and is written out in the module docs of the kernel that
 //! computes it; every report type derives `serde` and
 //! [`schemars::JsonSchema`].

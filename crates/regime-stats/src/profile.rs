@@ -6,15 +6,15 @@
 //! tokens, plus optional content hash, prompt segments, prompt-dedup counts
 //! and category values). Threads measure samples into [`PreparedSample`]s
 //! and one state adds them in input order ([`ProfileState::add_all`]), so
-//! the report does not depend on the thread count in sketch mode either;
-//! its n-gram tables are filled in parallel, one task per table, each in
-//! input order; shards
-//! each fill a [`ProfileState`] and [`ProfileState::combine`] them (exact
-//! tables merge to the single run's counts, sketches within their bounds).
-//! The state serialises with `serde`, so `--shard I/N` partials can be
-//! written and merged later. Exact n-gram tables are kept while they fit
-//! [`ProfileConfig::with_memory_budget`]; past it the largest tables move to
-//! sketches one at a time (see [`crate::ngram`]).
+//! the report does not depend on the thread count in sketch mode either
+//! (its n-gram tables are filled in parallel, one task per table, each in
+//! input order); shards each fill a [`ProfileState`] and
+//! [`ProfileState::combine`] them (exact tables merge to the single run's
+//! counts, sketches within their bounds). The state serialises with
+//! `serde`, so `--shard I/N` partials can be written and merged later.
+//! Exact n-gram tables are kept while they fit
+//! [`ProfileConfig::with_memory_budget`]; past it the largest tables move
+//! to sketches one at a time (see [`crate::ngram`]).
 //! Unigram (type) counts are always exact: the vocabulary is charged to the
 //! budget but never sketched.
 
@@ -356,6 +356,11 @@ impl ScopeState {
         self.unigrams.capacity() * 8
             + self.ngrams.iter().map(NgramCounter::bytes).sum::<usize>()
             + self.content.bytes()
+            + self
+                .pending
+                .iter()
+                .map(|keys| keys.capacity() * std::mem::size_of::<Key>())
+                .sum::<usize>()
     }
 }
 
@@ -552,10 +557,13 @@ const TEMPLATES_EXACT_CAPACITY: usize = usize::MAX / 4;
 /// Samples between two memory-budget checks.
 const BUDGET_CHECK_EVERY: u32 = 64;
 
-/// Most n-gram keys held before they are counted (16 bytes each: 1 MiB, so
-/// the lists stay in the CPU cache between being written and being
-/// counted).
+/// n-gram keys held before they are counted (16 bytes each: 1 MiB, so the
+/// lists stay in the CPU cache between being written and being counted);
+/// a flush may find up to one more slice of a field's keys.
 const PENDING_KEYS: usize = 1 << 16;
+
+/// Held n-gram keys below which the tables are filled one after another.
+const PARALLEL_MIN_KEYS: usize = 4096;
 
 /// Bytes of memory budget per n-gram key held: room for the held keys is
 /// made before they are counted, as if each were new, so a small budget
@@ -604,13 +612,14 @@ impl ProfileState {
     /// measured, so threads may prepare samples as long as one state adds
     /// them in input order.
     ///
-    /// Each sample's n-gram keys are held in per-table lists (at most
-    /// [`PENDING_KEYS`] of them, fewer under a small memory budget), then
-    /// counted one list per task on the thread pool, so the tables fill in
-    /// parallel, each in input order. Exact counts do not depend on the
-    /// grouping; where a table moves to a sketch does (the budget is
-    /// checked when the lists are counted), so sketched figures depend on
-    /// it, within their bounds.
+    /// The samples' n-gram keys are held in one list per table (up to
+    /// 65,536 keys in all, fewer under a small memory budget; a longer
+    /// field is cut into parts) and then counted one list per task on the
+    /// thread pool, so the tables fill in parallel, each in input order.
+    /// The lists' capacity is charged to the budget. Exact counts do not
+    /// depend on the grouping; where a table moves to a sketch does (the
+    /// budget is checked when the lists are counted), so sketched figures
+    /// depend on it, within their bounds.
     pub fn add_all(&mut self, samples: &[PreparedSample]) {
         for sample in samples {
             self.add_one(sample);
@@ -703,7 +712,9 @@ impl ProfileState {
         }
     }
 
-    /// Counts one field's tokens (`ids`, interned) in its role's scope.
+    /// Counts one field's tokens (`ids`, interned) in its role's scope and
+    /// holds its n-gram keys for [`Self::flush_ngrams`], counting them part
+    /// by part when the field has more than the keys held at most.
     fn insert_field(
         &mut self,
         role: &str,
@@ -717,6 +728,7 @@ impl ProfileState {
                 .insert(role.to_owned(), ScopeState::new(self.config.max_n));
         }
         let max_n = self.config.max_n;
+        let pending_max = self.pending_max();
         let Some(scope) = self.roles.get_mut(role) else {
             return;
         };
@@ -741,10 +753,25 @@ impl ProfileState {
             }
         }
         scope.pending.resize_with(scope.ngrams.len(), Vec::new);
-        for (pending, n) in scope.pending.iter_mut().zip(2..=max_n) {
-            let before = pending.len();
-            pending.extend(ids.windows(n).map(|w| key_of(w, n)));
-            self.pending_keys += pending.len() - before;
+        // The keys of the windows starting in `from..to`, a slice of start
+        // positions at a time, so one long field cannot hold more keys.
+        let step = pending_max.div_ceil(scope.ngrams.len().max(1));
+        let mut from = 0;
+        while from < ids.len() {
+            let to = from.saturating_add(step).min(ids.len());
+            let Some(scope) = self.roles.get_mut(role) else {
+                return;
+            };
+            for (pending, n) in scope.pending.iter_mut().zip(2..=max_n) {
+                let end = to.saturating_add(n - 1).min(ids.len());
+                let before = pending.len();
+                pending.extend(ids[from..end].windows(n).map(|w| key_of(w, n)));
+                self.pending_keys += pending.len() - before;
+            }
+            from = to;
+            if self.pending_keys >= pending_max {
+                self.flush_ngrams();
+            }
         }
     }
 
@@ -757,10 +784,10 @@ impl ProfileState {
     /// Counts the pending n-gram keys: one task per table on the thread
     /// pool, each adding its table's keys in input order.
     fn flush_ngrams(&mut self) {
-        if self.pending_keys == 0 {
+        let held = std::mem::take(&mut self.pending_keys);
+        if held == 0 {
             return;
         }
-        self.pending_keys = 0;
         // A table that doubles holds its old and new cells at once: make
         // room within the budget before that happens, not after.
         let growth = |state: &Self| {
@@ -793,11 +820,18 @@ impl ProfileState {
             .flat_map(|scope| scope.ngrams.iter_mut().zip(scope.pending.iter_mut()))
             .filter(|(_, keys)| !keys.is_empty())
             .collect();
-        tables.par_iter_mut().for_each(|(counter, keys)| {
+        let count = |(counter, keys): &mut (&mut NgramCounter, &mut Vec<Key>)| {
             let n = counter.n;
             counter.insert_batch(keys, |k| hash(k, n));
             keys.clear();
-        });
+        };
+        if held < PARALLEL_MIN_KEYS {
+            // A few keys (a sample at a time, a small budget): not worth a
+            // round trip through the thread pool.
+            tables.iter_mut().for_each(count);
+        } else {
+            tables.par_iter_mut().for_each(count);
+        }
     }
 
     /// Approximate bytes held by the counting tables.

@@ -129,16 +129,19 @@ impl CountTable {
         grown
     }
 
-    /// Bytes a growth to hold `extra` more keys would allocate (0 when they
-    /// fit). The old cells are held until the keys are moved, so the
-    /// allocation adds to [`Self::bytes`] at its peak.
+    /// Bytes the table adds to [`Self::bytes`] at its peak while growing to
+    /// hold `extra` more keys (0 when they fit). Each doubling holds the old
+    /// cells until its keys are moved, and keys are inserted a batch at a
+    /// time, so the peak is the last doubling: the final cells plus the
+    /// half-size ones, which exceed the current cells when the table
+    /// doubles more than once.
     pub(crate) fn growth_bytes(&self, extra: usize) -> usize {
         let grown = self.slots_for(extra);
         if grown == self.slots() {
-            0
-        } else {
-            grown.saturating_mul(self.stride()).saturating_mul(4)
+            return 0;
         }
+        let bytes = |slots: usize| slots.saturating_mul(self.stride()).saturating_mul(4);
+        bytes(grown).saturating_add(bytes(grown / 2).saturating_sub(self.cells.len() * 4))
     }
 
     /// Makes room for `extra` more keys without passing 3/4 load.
@@ -210,9 +213,11 @@ impl CountTable {
 
     /// Counts one occurrence of each key.
     pub(crate) fn insert_batch(&mut self, keys: &[Key]) {
-        self.reserve(keys.len());
         let mut hashes = [0u64; BATCH];
         for chunk in keys.chunks(BATCH) {
+            // Room batch by batch, not for every key at once: a table grows
+            // only as far as its distinct keys need.
+            self.reserve(chunk.len());
             self.hash_and_touch(chunk.iter(), &mut hashes);
             for (&h, k) in hashes.iter().zip(chunk) {
                 self.add_hashed(k, h, 1);

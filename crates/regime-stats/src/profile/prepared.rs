@@ -16,7 +16,7 @@ use crate::vocab::TokenSeq;
 use super::{PromptDupCounts, SampleInput};
 
 /// One sample, measured and owned; build with [`PreparedSample::new`], add
-/// with [`ProfileState::add`](super::ProfileState::add).
+/// with [`ProfileState::add_all`](super::ProfileState::add_all).
 #[derive(Debug, Clone)]
 pub struct PreparedSample {
     /// The sample's roles, in order of first appearance.

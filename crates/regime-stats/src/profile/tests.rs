@@ -299,6 +299,28 @@ fn tables_make_room_before_they_grow_past_the_budget() {
 }
 
 #[test]
+fn a_long_field_is_counted_in_parts() {
+    // 5,000 distinct words: every n-gram distinct, 3 × ≈ 5,000 keys against
+    // 4,096 held at most under a 4 MiB budget.
+    let text = (0..5000)
+        .map(|i| format!("w{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut state =
+        ProfileState::new(ProfileConfig::new(TokenSpace::Words).with_memory_budget(4 << 20))
+            .unwrap();
+    insert(&mut state, &[("user", &text)]);
+    let held: usize = state.roles["user"].pending.iter().map(Vec::capacity).sum();
+    assert!(held <= 2 * state.pending_max(), "{held} keys' room held");
+    assert!(state.is_exact());
+    let report = state.finalize(None);
+    for n in 2..=4u64 {
+        let f = &report.roles["user"].ngrams[&n.to_string()];
+        assert_eq!((f.total, f.distinct), (5001 - n, 5001 - n), "n={n}");
+    }
+}
+
+#[test]
 fn exact_counts_do_not_depend_on_how_samples_are_grouped() {
     // 6,000 samples of 30 words: 504k keys, so groups of 1,000 samples
     // are counted in several parts (past `PENDING_KEYS`) and the tables
