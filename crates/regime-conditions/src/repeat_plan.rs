@@ -76,19 +76,9 @@ impl RepeatConfig {
         layout: Layout,
         seed: u64,
     ) -> Result<Self> {
-        if !(split > 0.0 && split <= 1.0) {
-            return Err(Error::Config {
-                option: "--split",
-                reason: format!("must be in (0, 1], got {split}"),
-            });
-        }
+        check_split(split)?;
         let repeat = match (fraction, repeat) {
-            (_, Some(0)) => {
-                return Err(Error::Config {
-                    option: "--repeat",
-                    reason: "must be at least 1".into(),
-                });
-            }
+            (_, Some(0)) => return Err(repeat_below_one()),
             (_, Some(r)) => r,
             (Some(f), None) => {
                 let r = (1.0 / f).round();
@@ -130,6 +120,26 @@ impl RepeatConfig {
     }
 }
 
+/// [`Error::Config`] unless `split` is in (0, 1].
+fn check_split(split: f64) -> Result<()> {
+    if split > 0.0 && split <= 1.0 {
+        Ok(())
+    } else {
+        Err(Error::Config {
+            option: "--split",
+            reason: format!("must be in (0, 1], got {split}"),
+        })
+    }
+}
+
+/// The error for a repeat of 0.
+fn repeat_below_one() -> Error {
+    Error::Config {
+        option: "--repeat",
+        reason: "must be at least 1".into(),
+    }
+}
+
 /// The rows condition C emits for the D1 phase.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepeatPlan {
@@ -147,8 +157,14 @@ impl RepeatPlan {
     /// Plans condition C for an input of `rows` rows.
     ///
     /// # Errors
-    /// [`Error::Config`] when D1 is too large to index on this platform.
+    /// [`Error::Config`] when D1 is too large to index on this platform, or
+    /// when `config` (its fields are public) has a split outside (0, 1] or a
+    /// repeat of 0, which [`RepeatConfig::new`] would have refused.
     pub fn new(rows: u64, config: &RepeatConfig) -> Result<Self> {
+        check_split(config.split)?;
+        if config.repeat == 0 {
+            return Err(repeat_below_one());
+        }
         #[expect(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,
@@ -267,6 +283,17 @@ mod tests {
         assert!(RepeatConfig::new(0.5, Some(0.3), Some(3), Layout::Shuffled, 0).is_err());
         assert!(RepeatConfig::new(0.0, None, None, Layout::Shuffled, 0).is_err());
         assert!(RepeatConfig::new(0.5, None, Some(0), Layout::Shuffled, 0).is_err());
+    }
+
+    #[test]
+    fn plans_refuse_configs_built_by_hand_out_of_range() {
+        for (split, repeat) in [(0.5, 0), (1.5, 10), (f64::NAN, 10), (0.0, 10)] {
+            let mut c = config(Layout::Shuffled);
+            (c.split, c.repeat) = (split, repeat);
+            let err = RepeatPlan::new(100, &c).unwrap_err().to_string();
+            let option = if repeat == 0 { "--repeat" } else { "--split" };
+            assert!(err.starts_with(option), "{split} {repeat}: {err}");
+        }
     }
 
     #[test]
