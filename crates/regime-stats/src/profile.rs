@@ -622,10 +622,9 @@ impl ProfileState {
     /// depend on it, within their bounds.
     pub fn add_all(&mut self, samples: &[PreparedSample]) {
         for sample in samples {
+            // Counts the held keys whenever there are enough of them
+            // (`insert_field`).
             self.add_one(sample);
-            if self.pending_keys >= self.pending_max() {
-                self.flush_ngrams();
-            }
         }
         self.flush_ngrams();
     }
