@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::quantile::Quantiles;
-use crate::ratio;
+use crate::{part_range, ratio};
 
 /// Metric names, in report order.
 pub const METRICS: [&str; 11] = [
@@ -154,7 +154,8 @@ impl<'a> GopherParts<'a> {
     pub fn measure(&self, pick: impl Fn(usize) -> bool) -> GopherMetrics {
         let mut out = [0.0; 11];
         let picked: Vec<usize> = (0..self.len()).filter(|&i| pick(i)).collect();
-        let range = |ends: &[usize], i: usize| (if i == 0 { 0 } else { ends[i - 1] })..ends[i];
+        // `picked` holds indexes of parts only.
+        let range = |ends: &[usize], i: usize| part_range(ends, i).unwrap_or_default();
         let lines = picked
             .iter()
             .flat_map(|&i| &self.lines[range(&self.line_ends, i)]);

@@ -53,6 +53,13 @@ pub(crate) fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
+/// The range of part `i` of items laid back to back, given each part's
+/// end (`None` past the last part).
+pub(crate) fn part_range(ends: &[usize], i: usize) -> Option<std::ops::Range<usize>> {
+    let end = *ends.get(i)?;
+    Some(if i == 0 { 0 } else { ends[i - 1] }..end)
+}
+
 mod categorical;
 mod cells;
 mod error;

@@ -530,11 +530,10 @@ impl CountHistogram {
     }
 }
 
-/// Figures from exact `(key, count)` pairs (also used for unigrams).
-///
-/// Two passes over `entries` (a histogram of the counts, then the keys at
-/// or above the k-th largest count), so a table of millions of keys is
-/// never copied or sorted.
+/// Figures from exact counts (also used for unigrams): `hist`, the
+/// histogram of every key's count, then the keys counted at least the k-th
+/// largest count (`entries_at_least(kth)`), so a table of millions of keys
+/// is never copied or sorted.
 pub(crate) fn exact_figures<E: Iterator<Item = (Key, u64)>>(
     total: u64,
     hist: &CountHistogram,

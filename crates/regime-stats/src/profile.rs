@@ -802,17 +802,7 @@ impl ProfileState {
         }
         let space = self.config.token_space;
         let vocab = &self.vocab;
-        let hash = |key: &Key, n: usize| -> u64 {
-            let mut buf = [0u8; 8 * MAX_N];
-            for (chunk, &id) in buf.chunks_exact_mut(8).zip(key).take(n) {
-                let h = match space {
-                    TokenSpace::Words => vocab.hash(id),
-                    TokenSpace::Ids => id_hash(id),
-                };
-                chunk.copy_from_slice(&h.to_le_bytes());
-            }
-            xxhash_rust::xxh3::xxh3_64(&buf[..8 * n])
-        };
+        let hash = |key: &Key, n: usize| key_hash(space, |id| vocab.hash(id), key, n);
         let mut tables: Vec<(&mut NgramCounter, &mut Vec<Key>)> = self
             .roles
             .values_mut()
@@ -1318,20 +1308,29 @@ struct Hasher {
 
 impl Hasher {
     fn hash(&self, key: &Key, n: usize) -> u64 {
-        let mut buf = [0u8; 8 * MAX_N];
-        for (chunk, &id) in buf.chunks_exact_mut(8).zip(key).take(n) {
-            let h = match self.space {
-                TokenSpace::Words => usize::try_from(id)
-                    .ok()
-                    .and_then(|i| self.hashes.get(i))
-                    .copied()
-                    .unwrap_or(0),
-                TokenSpace::Ids => id_hash(id),
-            };
-            chunk.copy_from_slice(&h.to_le_bytes());
-        }
-        xxhash_rust::xxh3::xxh3_64(&buf[..8 * n])
+        let word = |id: u32| {
+            usize::try_from(id)
+                .ok()
+                .and_then(|i| self.hashes.get(i))
+                .copied()
+                .unwrap_or(0)
+        };
+        key_hash(self.space, word, key, n)
     }
+}
+
+/// The hash the sketches take of an n-gram key: `xxh3_64` of its first
+/// `n` token hashes (`word(id)` for words, [`id_hash`] for model ids).
+fn key_hash(space: TokenSpace, word: impl Fn(u32) -> u64, key: &Key, n: usize) -> u64 {
+    let mut buf = [0u8; 8 * MAX_N];
+    for (chunk, &id) in buf.chunks_exact_mut(8).zip(key).take(n) {
+        let h = match space {
+            TokenSpace::Words => word(id),
+            TokenSpace::Ids => id_hash(id),
+        };
+        chunk.copy_from_slice(&h.to_le_bytes());
+    }
+    xxhash_rust::xxh3::xxh3_64(&buf[..8 * n])
 }
 
 fn remap_scope(mut scope: ScopeState, remap: Option<&[u32]>) -> ScopeState {

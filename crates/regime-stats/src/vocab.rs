@@ -14,6 +14,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::part_range;
+
 /// What the tokens of a profile are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -73,12 +75,6 @@ struct Slot {
     len: u32,
     /// The first (up to) 8 bytes, little-endian, zero-padded.
     head: u64,
-}
-
-/// The bytes of name `i` in the names' text, given every name's end.
-fn name_range(ends: &[usize], i: usize) -> Option<std::ops::Range<usize>> {
-    let end = *ends.get(i)?;
-    Some(if i == 0 { 0 } else { ends[i - 1] }..end)
 }
 
 fn saturating_len(bytes: &[u8]) -> u32 {
@@ -143,7 +139,7 @@ impl Vocab {
             s.len == len
                 && s.head == head
                 && (bytes.len() <= 8
-                    || name_range(ends, s.id as usize)
+                    || part_range(ends, s.id as usize)
                         .is_some_and(|r| &text.as_bytes()[r] == bytes))
         };
         match table.entry(hash, eq, |s| hashes[s.id as usize]) {
@@ -165,15 +161,12 @@ impl Vocab {
 
     pub(crate) fn name(&self, id: u32) -> Option<&str> {
         self.text
-            .get(name_range(&self.ends, usize::try_from(id).ok()?)?)
+            .get(part_range(&self.ends, usize::try_from(id).ok()?)?)
     }
 
     /// Every name, by id.
     fn names(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(0)
-            .chain(self.ends.iter().copied())
-            .zip(&self.ends)
-            .map(|(start, &end)| &self.text[start..end])
+        (0..self.ends.len()).filter_map(|i| self.text.get(part_range(&self.ends, i)?))
     }
 
     pub(crate) fn hash(&self, id: u32) -> u64 {
