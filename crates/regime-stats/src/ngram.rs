@@ -56,7 +56,7 @@ pub(crate) fn write_key(dst: &mut [u32], key: &[u32], n: usize) {
 /// Renders a key as its token ids (model tokenizers).
 pub(crate) type IdsFn<'a> = &'a dyn Fn(&Key) -> Vec<u32>;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Counts {
     Exact(CountTable),
@@ -99,7 +99,7 @@ impl From<CounterRepr> for NgramCounter {
 }
 
 /// The counter for one `n` in one scope.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(from = "CounterRepr")]
 pub(crate) struct NgramCounter {
     pub(crate) n: usize,

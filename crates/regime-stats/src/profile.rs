@@ -210,7 +210,7 @@ pub struct SampleInput<'a> {
     pub categories: &'a [(&'a str, Option<&'a str>)],
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct LengthState {
     /// n, Σx, Σx², min, max as integers: exact and order-independent, so
     /// shard merges reproduce a single run bit for bit.
@@ -310,7 +310,7 @@ impl LengthState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct ScopeState {
     samples: u64,
     fields: u64,
@@ -388,7 +388,7 @@ mod u128_set {
 
 /// The text of each counted template, by hash, with the bytes it holds
 /// kept current (the memory budget asks for them every few samples).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(from = "BTreeMap<u64, String>")]
 struct TemplateTexts {
     texts: BTreeMap<u64, String>,
@@ -458,7 +458,7 @@ impl TemplateTexts {
 
 /// Content hashes of the samples seen: exact duplicates are the samples
 /// whose hash was seen before.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct ContentHashes {
     hashed: u64,
     #[serde(with = "u128_set")]
@@ -500,7 +500,7 @@ impl ContentHashes {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct DuplicationState {
     #[serde(flatten)]
     content: ContentHashes,
@@ -533,7 +533,7 @@ impl DuplicationState {
 }
 
 /// The mergeable profile state; see the module docs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProfileState {
     config: ProfileConfig,
     vocab: Vocab,
