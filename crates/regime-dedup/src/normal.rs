@@ -132,22 +132,6 @@ pub(crate) fn normalize_mapped(src: &str, base: usize, case_fold: bool, out: &mu
     }
 }
 
-/// Whether `c` belongs to a word (letters, digits, marks, `_`).
-fn is_word(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
-}
-
-/// Whether cutting between `before` and `after` splits no word. Every
-/// Han / kana / Hangul character is a word of its own.
-pub(crate) fn is_cut_ok(before: Option<char>, after: Option<char>) -> bool {
-    match (before, after) {
-        (Some(a), Some(b)) => {
-            !(is_word(a) && is_word(b)) || regime_text::is_cjk(a) || regime_text::is_cjk(b)
-        }
-        _ => true,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use regime_text::Normalizer;
@@ -195,14 +179,5 @@ mod tests {
         let start = m.text.find('\u{e9}').unwrap();
         let (s, e) = m.original(start, start + '\u{e9}'.len_utf8());
         assert_eq!(&text[s..e], "e\u{301}");
-    }
-
-    #[test]
-    fn cuts_respect_words_and_cjk() {
-        assert!(!is_cut_ok(Some('a'), Some('b')));
-        assert!(is_cut_ok(Some('"'), Some('?')));
-        assert!(is_cut_ok(Some(' '), Some('w')));
-        assert!(is_cut_ok(Some('中'), Some('文')));
-        assert!(is_cut_ok(None, Some('a')));
     }
 }

@@ -34,17 +34,16 @@
 //! The figures (`segments`, `chars`, the templates) describe the sample as
 //! stored.
 //!
-//! "Cuts no word": the character before the occurrence and its first
-//! character are not both word characters (letters, digits, `_`), and
-//! likewise its last character and the one after it; every Han / kana /
-//! Hangul character counts as a word of its own.
+//! "Cuts no word": both ends of the occurrence are boundaries of the
+//! built-in tokenizer's words ([`regime_text::is_token_boundary`]: UAX #29
+//! word boundaries, and every Han / kana / Hangul character a word of its
+//! own). So `image` is no copy inside `image's`, nor `3` inside `3.5`.
 
 use regime_corpus::{Role, TextField};
-use regime_text::ProtectedTokens;
+use regime_text::{ProtectedTokens, is_token_boundary};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::{Error, Result};
-use crate::normal::is_cut_ok;
 use crate::tidy::remove_spans;
 
 mod index_cache;
@@ -617,12 +616,10 @@ impl Search {
             self.patterns.prepare();
             let candidates = &mut self.candidates;
             self.patterns
-                .for_each_match_in(f.spans, f.probes, |span, ns, ne, key| {
+                .for_each_match_in(f.spans, f.probes, |span, ns, ne| {
                     let mapped = &f.spans[span];
                     let hay = mapped.text();
-                    if is_cut_ok(hay[..ns].chars().next_back(), key.chars().next())
-                        && is_cut_ok(key.chars().next_back(), hay[ne..].chars().next())
-                    {
+                    if is_token_boundary(hay, ns) && is_token_boundary(hay, ne) {
                         candidates.push(mapped.original(ns, ne));
                     }
                 });

@@ -58,4 +58,4 @@ pub use normalize::{DEFAULT_CASE_FOLD, DEFAULT_STRIP_PUNCTUATION, Normalizer, is
 pub use protect::{DEFAULT_PROTECTED, MAX_SPECIAL_LEN, ProtectedTokens, Span, Spans};
 pub use segment::{Segment, Segments, is_sentence_end, segments};
 pub use tokenizer::{TokenKind, Tokenizer, Tokens};
-pub use words::{WordTokenizer, is_cjk};
+pub use words::{WordTokenizer, is_cjk, is_token_boundary};

@@ -160,6 +160,85 @@ fn ascii_words<'t>(text: &'t str, f: &mut impl FnMut(&'t str)) {
     }
 }
 
+/// Whether cutting `text` at byte `at` splits no token of the built-in
+/// tokenizer: `at` is a UAX #29 word boundary (both ends of the text are)
+/// or sits next to a Han, kana or Hangul character, each a token of its
+/// own. `false` when `at` is not a char boundary of `text`.
+///
+/// ```
+/// use regime_text::is_token_boundary;
+/// let t = "the image's 3.5 中文";
+/// assert!(is_token_boundary(t, 4)); // "the |image"
+/// assert!(!is_token_boundary(t, 9)); // "image|'s"
+/// assert!(!is_token_boundary(t, 13)); // "3|.5"
+/// assert!(is_token_boundary(t, t.len() - 3)); // "中|文"
+/// ```
+#[must_use]
+pub fn is_token_boundary(text: &str, at: usize) -> bool {
+    if !text.is_char_boundary(at) {
+        return false;
+    }
+    let (Some(x), Some(y)) = (text[..at].chars().next_back(), text[at..].chars().next()) else {
+        return true;
+    };
+    if is_cjk(x) || is_cjk(y) {
+        return true;
+    }
+    let b = text.as_bytes();
+    let x2 = at.checked_sub(2).and_then(|i| b.get(i)).copied();
+    let y2 = b.get(at + 1).copied();
+    // With ASCII on both sides no rule needs more than the two characters
+    // each way (no combining marks or regional indicators to skip).
+    match (u8::try_from(x), u8::try_from(y)) {
+        (Ok(x), Ok(y))
+            if x.is_ascii()
+                && y.is_ascii()
+                && x2.is_none_or(|c| c.is_ascii())
+                && y2.is_none_or(|c| c.is_ascii()) =>
+        {
+            ascii_boundary(x2, x, y, y2)
+        }
+        _ => uax29_boundary(text, at),
+    }
+}
+
+/// [`is_token_boundary`] between the ASCII bytes `x` and `y`, given the
+/// ASCII bytes around them (`None` at an end of the text): the rules of
+/// [`ascii_words`] plus CR LF (rule WB3) and space runs (rule 3d).
+fn ascii_boundary(x2: Option<u8>, x: u8, y: u8, y2: Option<u8>) -> bool {
+    let word = |k| matches!(k, LETTER | DIGIT | CONNECTOR);
+    let (kx, ky) = (class(x), class(y));
+    let (kx2, ky2) = (x2.map_or(OTHER, class), y2.map_or(OTHER, class));
+    let joined = (x == b'\r' && y == b'\n')
+        || (x == b' ' && y == b' ')
+        || (word(kx) && word(ky))
+        || (kx == LETTER && matches!(ky, MID_LETTER | MID_BOTH) && ky2 == LETTER)
+        || (kx2 == LETTER && matches!(kx, MID_LETTER | MID_BOTH) && ky == LETTER)
+        || (kx == DIGIT && matches!(ky, MID_NUM | MID_BOTH) && ky2 == DIGIT)
+        || (kx2 == DIGIT && matches!(kx, MID_NUM | MID_BOTH) && ky == DIGIT);
+    !joined
+}
+
+/// [`is_token_boundary`] through `unicode-segmentation`, for a cut with
+/// non-ASCII text around it. Only the piece of `text` from the run of
+/// ASCII whitespace before `at` to the first one after it is segmented: no
+/// UAX #29 rule looks across whitespace (see [`mixed_words`]), and the
+/// whitespace itself is kept, since rules 3d and 4 join to it.
+fn uax29_boundary(text: &str, at: usize) -> bool {
+    let b = text.as_bytes();
+    let ws = |c: &u8| c.is_ascii_whitespace() || *c == 0x0b;
+    let start = b[..at].iter().rposition(ws).map_or(0, |i| {
+        b[..i].iter().rposition(|c| !ws(c)).map_or(0, |j| j + 1)
+    });
+    let end = b[at + 1..]
+        .iter()
+        .position(ws)
+        .map_or(b.len(), |i| at + 2 + i);
+    text[start..end]
+        .split_word_bound_indices()
+        .any(|(i, _)| start + i == at)
+}
+
 /// Words of text with non-ASCII characters.
 ///
 /// The text is cut after each run of ASCII whitespace that an ASCII byte
@@ -354,6 +433,68 @@ mod tests {
             ).unwrap()
         ) {
             proptest::prop_assert_eq!(w(&t), reference(&t));
+        }
+
+        #[test]
+        fn token_boundaries_match_unicode_segmentation(
+            t in proptest::string::string_regex(
+                "[a-zA-Z0-9_.,;:'\" \t\n\r\u{b}\u{c}<>|!é中ä\u{301}\u{93e}\u{200d}\u{3000}\u{2019}\u{ad}\u{1F600}\u{1F1E6}]{0,40}"
+            ).unwrap()
+        ) {
+            proptest::prop_assert_eq!(cuts(&t), boundaries(&t));
+        }
+    }
+
+    /// `is_token_boundary` by its definition: the UAX #29 boundaries of the
+    /// whole text, plus every cut next to a Han / kana / Hangul character.
+    fn boundaries(t: &str) -> Vec<usize> {
+        let uax: Vec<usize> = t.split_word_bound_indices().map(|(i, _)| i).collect();
+        (0..=t.len())
+            .filter(|&i| t.is_char_boundary(i))
+            .filter(|&i| {
+                i == t.len()
+                    || uax.contains(&i)
+                    || t[..i].chars().next_back().is_some_and(is_cjk)
+                    || t[i..].chars().next().is_some_and(is_cjk)
+            })
+            .collect()
+    }
+
+    fn cuts(t: &str) -> Vec<usize> {
+        (0..=t.len()).filter(|&i| is_token_boundary(t, i)).collect()
+    }
+
+    #[test]
+    fn token_boundaries_by_hand() {
+        let t = "image's 3.5 a:b x.Y it\u{2019}s";
+        assert!(!is_token_boundary(t, 5), "image|'s");
+        assert!(!is_token_boundary(t, 6), "image'|s");
+        assert!(!is_token_boundary(t, 9), "3|.5");
+        assert!(!is_token_boundary(t, 13), "a|:b");
+        assert!(!is_token_boundary(t, 17), "x|.Y");
+        assert!(!is_token_boundary(t, 22), "it|\u{2019}s");
+        assert!(is_token_boundary(t, 7), "image's| ");
+        assert!(is_token_boundary(t, 8), " |3.5");
+        assert!(!is_token_boundary("e\u{301}x", 1), "e|\u{301}");
+        assert!(!is_token_boundary("\u{1F1E6}\u{1F1E8}", 4), "one flag");
+        assert!(is_token_boundary("end. Next", 4), "end.| Next");
+        assert!(is_token_boundary("a\u{3000}b", 1), "a|ideographic space");
+        assert!(is_token_boundary("中文", 3));
+        assert!(!is_token_boundary("中", 1), "not a char boundary");
+        assert!(is_token_boundary("", 0));
+    }
+
+    #[test]
+    fn token_boundaries_match_definition() {
+        for t in [
+            "caf\u{e9} \u{301}a b\u{301}",
+            " \u{93e}x \u{200d}y",
+            "\u{3000} a\tb\r\nc\u{b}d",
+            "\u{2019}s it\u{2019}s 3\u{2019}000",
+            "a \u{1F1E6}\u{1F1E8}\u{1F1E6} b",
+            "  \u{301}x",
+        ] {
+            assert_eq!(cuts(t), boundaries(t), "{t:?}");
         }
     }
 

@@ -259,8 +259,8 @@ pub(super) struct Patterns {
     /// The patterns that start with an ASCII word character, with the
     /// [`probe_key`] of their first `probe_len` bytes. Such a pattern can
     /// only occur where an ASCII word starts in the searched text (anywhere
-    /// else its copy would cut a word, see `is_cut_ok`), so those are the
-    /// only places looked up. A list, not a map: it is only read where
+    /// else its copy would cut a word, see `is_token_boundary`), so those
+    /// are the only places looked up. A list, not a map: it is only read where
     /// `word_filter` lets a probe through (a few word starts per sample),
     /// and holds at most [`AUTOMATON_MIN_PATTERNS`] patterns whenever it is
     /// read (past that the automaton searches; only an automaton that
@@ -392,9 +392,9 @@ impl Patterns {
         self.word_starts.push((probe, id));
     }
 
-    /// Calls `found(len, key)` for each word-start pattern filed under
-    /// `probe` that starts `bytes`.
-    fn probe_at(&self, probe: u64, bytes: &[u8], found: &mut impl FnMut(usize, &str)) {
+    /// Calls `found(len)` for each word-start pattern filed under `probe`
+    /// that starts `bytes`, `len` being the pattern's length.
+    fn probe_at(&self, probe: u64, bytes: &[u8], found: &mut impl FnMut(usize)) {
         for &(filed, id) in &self.word_starts {
             if filed != probe {
                 continue;
@@ -402,7 +402,7 @@ impl Patterns {
             let p = self.list[id as usize];
             let key = &self.keys[p.start..p.end];
             if bytes.starts_with(key.as_bytes()) {
-                found(key.len(), key);
+                found(key.len());
             }
         }
     }
@@ -474,14 +474,13 @@ impl Patterns {
         self.built = len;
     }
 
-    /// Calls `found(start, end, key)` for every occurrence of every pattern
-    /// in `hay` (overlapping ones included), after [`Self::prepare`].
-    pub(super) fn for_each_match(&self, hay: &str, mut found: impl FnMut(usize, usize, &str)) {
+    /// Calls `found(start, end)` for every occurrence of every pattern in
+    /// `hay` (overlapping ones included), after [`Self::prepare`].
+    pub(super) fn for_each_match(&self, hay: &str, mut found: impl FnMut(usize, usize)) {
         if !self.automata.is_empty() && self.built == self.list.len() {
-            for (first, ac) in &self.automata {
+            for (_, ac) in &self.automata {
                 for m in ac.find_overlapping_iter(hay) {
-                    let p = self.list[first + m.pattern().as_usize()];
-                    found(m.start(), m.end(), &self.keys[p.start..p.end]);
+                    found(m.start(), m.end());
                 }
             }
             return;
@@ -504,7 +503,7 @@ impl Patterns {
             let mut from = 0;
             while let Some(at) = hay.get(from..).and_then(|h| h.find(key)) {
                 let start = from + at;
-                found(start, start + key.len(), key);
+                found(start, start + key.len());
                 from = start + step;
             }
         }
@@ -512,7 +511,7 @@ impl Patterns {
 }
 
 impl Patterns {
-    /// Calls `found(span, start, end, key)` for every occurrence of every
+    /// Calls `found(span, start, end)` for every occurrence of every
     /// pattern in the normalised text of every span of `spans` (what
     /// [`Self::for_each_match`] finds in each), after [`Self::prepare`].
     /// `probes`, when given, are the spans' [`Probe`]s: when
@@ -522,12 +521,12 @@ impl Patterns {
         &self,
         spans: &[SpanText],
         probes: Option<&[Probe]>,
-        mut found: impl FnMut(usize, usize, usize, &str),
+        mut found: impl FnMut(usize, usize, usize),
     ) {
         let usable = probes.filter(|_| self.takes_probes());
         let Some(probes) = usable else {
             for (i, span) in spans.iter().enumerate() {
-                self.for_each_match(span.text(), |s, e, key| found(i, s, e, key));
+                self.for_each_match(span.text(), |s, e| found(i, s, e));
             }
             return;
         };
@@ -540,13 +539,11 @@ impl Patterns {
                 let Some(bytes) = spans.get(span).map(|s| s.text().as_bytes()) else {
                     continue;
                 };
-                self.probe_at(p.key, &bytes[at..], &mut |len, key| {
-                    found(span, at, at + len, key);
-                });
+                self.probe_at(p.key, &bytes[at..], &mut |len| found(span, at, at + len));
             }
         }
         for (i, span) in spans.iter().enumerate() {
-            self.others_search(span.text(), &mut |s, e, key| found(i, s, e, key));
+            self.others_search(span.text(), &mut |s, e| found(i, s, e));
         }
     }
 
@@ -556,8 +553,9 @@ impl Patterns {
     /// starts, the next `probe_len` bytes are looked up in `word_starts`,
     /// and only the patterns filed there are compared whole. Positions
     /// right after an ASCII word character are skipped: an occurrence there
-    /// cuts a word, so it would be dropped (`is_cut_ok`); nothing else is.
-    fn word_start_search(&self, hay: &str, found: &mut impl FnMut(usize, usize, &str)) {
+    /// cuts a word, so it would be dropped (`is_token_boundary`); nothing
+    /// else is.
+    fn word_start_search(&self, hay: &str, found: &mut impl FnMut(usize, usize)) {
         if self.word_starts.is_empty() {
             return;
         }
@@ -577,10 +575,10 @@ impl Patterns {
     /// The word-start patterns at `bytes[i..]`, which has at least
     /// `probe_len` bytes.
     #[inline(never)]
-    fn word_start_at(&self, bytes: &[u8], i: usize, found: &mut impl FnMut(usize, usize, &str)) {
+    fn word_start_at(&self, bytes: &[u8], i: usize, found: &mut impl FnMut(usize, usize)) {
         let probe = probe_key(&bytes[i..i + self.probe_len]);
         if filter_has(&self.word_filter, key_bit(probe)) {
-            self.probe_at(probe, &bytes[i..], &mut |len, key| found(i, i + len, key));
+            self.probe_at(probe, &bytes[i..], &mut |len| found(i, i + len));
         }
     }
 
@@ -588,7 +586,7 @@ impl Patterns {
     /// every pattern has at least [`PREFIX_BYTES`] bytes): one pass over
     /// `hay`, looking at each position's next 4 bytes in a bit set of their
     /// prefixes, and comparing them whole only there.
-    fn others_search(&self, hay: &str, found: &mut impl FnMut(usize, usize, &str)) {
+    fn others_search(&self, hay: &str, found: &mut impl FnMut(usize, usize)) {
         if self.others.is_empty() {
             return;
         }
@@ -601,7 +599,7 @@ impl Patterns {
                 let p = self.list[id as usize];
                 let key = &self.keys[p.start..p.end];
                 if bytes[i..].starts_with(key.as_bytes()) {
-                    found(i, i + key.len(), key);
+                    found(i, i + key.len());
                 }
             }
         }
@@ -627,7 +625,7 @@ mod tests {
 
     fn all_matches(p: &Patterns, hay: &str) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        p.for_each_match(hay, |s, e, _| out.push((s, e)));
+        p.for_each_match(hay, |s, e| out.push((s, e)));
         out.sort_unstable();
         out
     }
@@ -749,9 +747,9 @@ mod tests {
             }
             p.prepare();
             let mut scanned = Vec::new();
-            p.for_each_match_in(&spans, None, |i, s, e, _| scanned.push((i, s, e)));
+            p.for_each_match_in(&spans, None, |i, s, e| scanned.push((i, s, e)));
             let mut looked_up = Vec::new();
-            p.for_each_match_in(&spans, Some(&probes), |i, s, e, _| {
+            p.for_each_match_in(&spans, Some(&probes), |i, s, e| {
                 looked_up.push((i, s, e));
             });
             scanned.sort_unstable();

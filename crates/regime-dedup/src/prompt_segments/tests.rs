@@ -104,6 +104,41 @@ fn substrings_only_at_word_boundaries() {
 }
 
 #[test]
+fn substrings_never_end_inside_a_uax29_word() {
+    // UAX #29 keeps `image's`, `3.5`, `it’s` and `x.Then` whole: a copy
+    // ending or starting inside them would cut a word.
+    for (user, later) in [
+        (
+            "How many people are in the image",
+            "How many people are in the image's foreground? Three.",
+        ),
+        (
+            "The final answer is 3",
+            "The final answer is 3.5 metres long.",
+        ),
+        (
+            "Describe what you see in it",
+            "Describe what you see in it\u{2019}s frame.",
+        ),
+        (
+            "Look at the picture below",
+            "Look at the picture below.Then answer.",
+        ),
+        ("hidden in the text here", "s'hidden in the text here"),
+    ] {
+        let out = run(&[(Role::User, user), (Role::Caption, later)]);
+        assert!(out.removed.is_empty(), "{later:?}: {:?}", out.removed);
+    }
+    // A sentence end is a boundary: the copy goes.
+    let out = run(&[
+        (Role::User, "The final answer is 3"),
+        (Role::Caption, "The final answer is 3. Check it."),
+    ]);
+    assert_eq!(out.removed, ["The final answer is 3"]);
+    assert_eq!(edit(&out, 1), Some(". Check it."));
+}
+
+#[test]
 fn short_segments_are_never_canonical() {
     let out = run(&[(Role::User, "is it red?"), (Role::Caption, "is it red?")]);
     assert!(out.removed.is_empty());
