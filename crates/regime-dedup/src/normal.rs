@@ -7,10 +7,12 @@
 //! covers, so this module records, for every normalised byte, the original
 //! byte range it came from. A unit test pins the two to the same output.
 //!
-//! NFC is applied per combining sequence (a starter and the non-starters
-//! after it), which is exact except for compositions across two starters
-//! (conjoining Hangul jamo); text already in NFC (the common case, checked
-//! up front) skips it.
+//! NFC is applied per composition unit: a character and every following one
+//! that may compose or reorder with what precedes it (a non-zero canonical
+//! combining class, or `NFC_Quick_Check` = Maybe: Hangul vowel and final
+//! jamo, the second half of a two-part vowel sign). Each normalised
+//! character maps back to its whole unit. Text already in NFC (the common
+//! case, checked up front) skips it.
 
 use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
@@ -107,16 +109,17 @@ pub(crate) fn normalize_mapped(src: &str, base: usize, case_fold: bool, out: &mu
         }
         return;
     }
-    // Combining sequences: a starter plus the non-starters that follow it.
+    // Composition units: a character plus those that may join it.
     let mut group_start = 0;
     let mut chars = src.char_indices().peekable();
     let mut buf = String::new();
     while let Some((i, c)) = chars.next() {
         buf.push(c);
-        let next_is_mark = chars
-            .peek()
-            .is_some_and(|&(_, d)| canonical_combining_class(d) != 0);
-        if next_is_mark {
+        let next_joins = chars.peek().is_some_and(|&(_, d)| {
+            canonical_combining_class(d) != 0
+                || is_nfc_quick(std::iter::once(d)) == IsNormalized::Maybe
+        });
+        if next_joins {
             continue;
         }
         let end = i + c.len_utf8();
@@ -153,6 +156,10 @@ mod tests {
             "",
             " \n ",
             "a\u{2028}b",
+            // Decomposed Hangul (L V T, and LV + T) and a Tamil two-part
+            // vowel sign compose across two starters.
+            "\u{1112}\u{1161}\u{11ab}\u{1100}\u{116e}\u{11a8} \u{ac00}\u{11a8}",
+            "\u{b95}\u{bc6}\u{bbe}",
         ] {
             for fold in [false, true] {
                 let want = Normalizer::new().with_case_fold(fold).normalize(text);

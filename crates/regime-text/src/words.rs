@@ -10,7 +10,7 @@
 //! slices of the input: no normalisation is applied (normalise first with
 //! [`crate::Normalizer`] when wanted).
 
-use unicode_segmentation::UnicodeSegmentation;
+use unicode_segmentation::{GraphemeCursor, UnicodeSegmentation};
 
 use crate::protect::ProtectedTokens;
 
@@ -161,9 +161,9 @@ fn ascii_words<'t>(text: &'t str, f: &mut impl FnMut(&'t str)) {
 }
 
 /// Whether cutting `text` at byte `at` splits no token of the built-in
-/// tokenizer: `at` is a UAX #29 word boundary (both ends of the text are)
-/// or sits next to a Han, kana or Hangul character, each a token of its
-/// own. `false` when `at` is not a char boundary of `text`.
+/// tokenizer: `at` is a UAX #29 word boundary (both ends of the text are),
+/// or a grapheme cluster boundary next to a Han, kana or Hangul character,
+/// each a token of its own. `false` when `at` is not a char boundary.
 ///
 /// ```
 /// use regime_text::is_token_boundary;
@@ -182,7 +182,10 @@ pub fn is_token_boundary(text: &str, at: usize) -> bool {
         return true;
     };
     if is_cjk(x) || is_cjk(y) {
-        return true;
+        // A Han / kana / Hangul token ends where its grapheme cluster does.
+        return GraphemeCursor::new(at, text.len(), true)
+            .is_boundary(text, 0)
+            .unwrap_or(true);
     }
     let b = text.as_bytes();
     let x2 = at.checked_sub(2).and_then(|i| b.get(i)).copied();
@@ -297,20 +300,28 @@ fn uax29_words<'t>(text: &'t str, f: &mut impl FnMut(&'t str)) {
     }
 }
 
-/// Emits the pieces of a non-ASCII word-boundary segment.
+/// Emits the pieces of a non-ASCII word-boundary segment: each Han, kana
+/// or Hangul character with the marks that join it (a grapheme cluster, so
+/// `か` + U+3099 and decomposed Hangul jamo stay one token), and the runs
+/// of other characters between them that hold an alphanumeric.
 fn split_cjk<'t>(seg: &'t str, f: &mut impl FnMut(&'t str)) {
+    if !seg.chars().any(is_cjk) {
+        if seg.chars().any(char::is_alphanumeric) {
+            f(seg);
+        }
+        return;
+    }
     let mut run_start = 0;
     let mut run_alnum = false;
-    for (i, c) in seg.char_indices() {
-        if is_cjk(c) {
+    for (i, g) in seg.grapheme_indices(true) {
+        if g.chars().next().is_some_and(is_cjk) {
             if run_alnum {
                 f(&seg[run_start..i]);
             }
-            let end = i + c.len_utf8();
-            f(&seg[i..end]);
-            run_start = end;
+            f(g);
+            run_start = i + g.len();
             run_alnum = false;
-        } else if c.is_alphanumeric() {
+        } else if g.chars().any(char::is_alphanumeric) {
             run_alnum = true;
         }
     }
@@ -374,6 +385,12 @@ mod tests {
         );
         assert_eq!(w("안녕 abc한"), ["안", "녕", "abc", "한"]);
         assert_eq!(w("x中y"), ["x", "中", "y"]);
+        // Marks and conjoining jamo stay with their character.
+        assert_eq!(w("か\u{3099}き\u{3099}"), ["か\u{3099}", "き\u{3099}"]);
+        assert_eq!(
+            w("\u{1112}\u{1161}\u{11ab}\u{1100}\u{116e}\u{11a8} x"),
+            ["\u{1112}\u{1161}\u{11ab}", "\u{1100}\u{116e}\u{11a8}", "x"]
+        );
     }
 
     #[test]
@@ -438,7 +455,7 @@ mod tests {
         #[test]
         fn token_boundaries_match_unicode_segmentation(
             t in proptest::string::string_regex(
-                "[a-zA-Z0-9_.,;:'\" \t\n\r\u{b}\u{c}<>|!é中ä\u{301}\u{93e}\u{200d}\u{3000}\u{2019}\u{ad}\u{1F600}\u{1F1E6}]{0,40}"
+                "[a-zA-Z0-9_.,;:'\" \t\n\r\u{b}\u{c}<>|!é中ä\u{301}\u{93e}\u{200d}\u{3000}\u{2019}\u{ad}\u{1F600}\u{1F1E6}か\u{3099}\u{1112}\u{1161}\u{11ab}]{0,40}"
             ).unwrap()
         ) {
             proptest::prop_assert_eq!(cuts(&t), boundaries(&t));
@@ -446,16 +463,19 @@ mod tests {
     }
 
     /// `is_token_boundary` by its definition: the UAX #29 boundaries of the
-    /// whole text, plus every cut next to a Han / kana / Hangul character.
+    /// whole text, plus the grapheme cluster boundaries next to a Han /
+    /// kana / Hangul character.
     fn boundaries(t: &str) -> Vec<usize> {
         let uax: Vec<usize> = t.split_word_bound_indices().map(|(i, _)| i).collect();
+        let graphemes: Vec<usize> = t.grapheme_indices(true).map(|(i, _)| i).collect();
         (0..=t.len())
             .filter(|&i| t.is_char_boundary(i))
             .filter(|&i| {
                 i == t.len()
                     || uax.contains(&i)
-                    || t[..i].chars().next_back().is_some_and(is_cjk)
-                    || t[i..].chars().next().is_some_and(is_cjk)
+                    || (graphemes.contains(&i)
+                        && (t[..i].chars().next_back().is_some_and(is_cjk)
+                            || t[i..].chars().next().is_some_and(is_cjk)))
             })
             .collect()
     }
@@ -480,6 +500,8 @@ mod tests {
         assert!(is_token_boundary("end. Next", 4), "end.| Next");
         assert!(is_token_boundary("a\u{3000}b", 1), "a|ideographic space");
         assert!(is_token_boundary("中文", 3));
+        assert!(!is_token_boundary("か\u{3099}", 3), "か|dakuten");
+        assert!(!is_token_boundary("\u{1112}\u{1161}", 3), "jamo L|V");
         assert!(!is_token_boundary("中", 1), "not a char boundary");
         assert!(is_token_boundary("", 0));
     }
@@ -493,6 +515,7 @@ mod tests {
             "\u{2019}s it\u{2019}s 3\u{2019}000",
             "a \u{1F1E6}\u{1F1E8}\u{1F1E6} b",
             "  \u{301}x",
+            "か\u{3099}x \u{1112}\u{1161}\u{11ab}a 中\u{301}中",
         ] {
             assert_eq!(cuts(t), boundaries(t), "{t:?}");
         }

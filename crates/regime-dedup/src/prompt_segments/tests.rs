@@ -1,3 +1,5 @@
+use unicode_normalization::UnicodeNormalization;
+
 use super::*;
 
 fn run_with(dedup: &PromptDedup, fields: &[(Role, &str)]) -> SampleDedup {
@@ -136,6 +138,21 @@ fn substrings_never_end_inside_a_uax29_word() {
     ]);
     assert_eq!(out.removed, ["The final answer is 3"]);
     assert_eq!(edit(&out, 1), Some(". Check it."));
+}
+
+#[test]
+fn decomposed_hangul_matches_its_nfc_form() {
+    // NFC joins conjoining jamo (two starters) into syllables, so the
+    // decomposed copy is the same segment.
+    let nfc = "이 그림에서 무엇을 볼 수 있습니까?";
+    let nfd: String = nfc.nfd().collect();
+    assert_ne!(nfd, nfc);
+    let caption = format!("사진 설명. {nfd}");
+    let out = run(&[(Role::User, nfc), (Role::Caption, &caption)]);
+    assert_eq!(out.removed, [nfd.as_str()]);
+    assert_eq!(edit(&out, 1), Some("사진 설명."));
+    // The short caption sentence is no template; both forms are one.
+    assert_eq!(out.templates().count(), 1);
 }
 
 #[test]
