@@ -94,7 +94,7 @@ pub(crate) fn normalize_mapped(src: &str, base: usize, case_fold: bool, out: &mu
             out.push(' ', s, e);
         }
         if case_fold && !c.is_ascii() {
-            for l in c.to_lowercase() {
+            for l in regime_text::case_fold(c) {
                 out.push(l, start, end);
             }
         } else if case_fold {
@@ -152,7 +152,7 @@ mod tests {
         for text in [
             "  plain   text\t\nhere ",
             "e\u{301}cole  Ünï\u{308}",
-            "MiXeD Case İ ß",
+            "MiXeD Case İ ß ΟΔΟΣ ﬁ",
             "",
             " \n ",
             "a\u{2028}b",

@@ -54,7 +54,9 @@ pub use minhash::{
     DEFAULT_BANDS, DEFAULT_ROWS, DEFAULT_SHINGLE_WORDS, MAX_HASHES, MERSENNE_61, MinHasher,
     bands_for_threshold, char_shingles, estimate_jaccard, jaccard, word_shingles,
 };
-pub use normalize::{DEFAULT_CASE_FOLD, DEFAULT_STRIP_PUNCTUATION, Normalizer, is_punctuation};
+pub use normalize::{
+    DEFAULT_CASE_FOLD, DEFAULT_STRIP_PUNCTUATION, Normalizer, case_fold, is_punctuation,
+};
 pub use protect::{DEFAULT_PROTECTED, MAX_SPECIAL_LEN, ProtectedTokens, Span, Spans};
 pub use segment::{Segment, Segments, is_sentence_end, segments};
 pub use tokenizer::{TokenKind, Tokenizer, Tokens};

@@ -1,12 +1,13 @@
 //! Normalisation for hashing and matching (never for output).
 //!
 //! Steps, in order, applied to every plain span (protected tokens are copied
-//! unchanged): Unicode NFC; optional case fold (full Unicode lower-casing,
-//! [`char::to_lowercase`]); optional punctuation strip (Unicode general
+//! unchanged): Unicode NFC; optional case fold (full Unicode case folding,
+//! [`case_fold`]); optional punctuation strip (Unicode general
 //! category P\* plus every ASCII punctuation or symbol character, removed
 //! without replacement); whitespace runs become one ASCII space; leading and
 //! trailing whitespace is trimmed.
 
+use caseless::Caseless;
 use unicode_categories::UnicodeCategories;
 use unicode_normalization::UnicodeNormalization;
 
@@ -48,7 +49,8 @@ impl Normalizer {
         }
     }
 
-    /// Lower-case every plain character. Default: [`DEFAULT_CASE_FOLD`].
+    /// Case-fold every plain character ([`case_fold`]). Default:
+    /// [`DEFAULT_CASE_FOLD`].
     #[must_use]
     pub fn with_case_fold(mut self, on: bool) -> Self {
         self.case_fold = on;
@@ -120,7 +122,7 @@ impl Normalizer {
                 }
             };
             if span.text.is_ascii() {
-                // ASCII is already NFC and lower-cases one to one.
+                // ASCII is already NFC and case-folds to lower case.
                 for c in span.text.chars() {
                     emit(
                         if self.case_fold {
@@ -134,7 +136,7 @@ impl Normalizer {
             } else {
                 for c in span.text.nfc() {
                     if self.case_fold {
-                        for l in c.to_lowercase() {
+                        for l in case_fold(c) {
                             emit(l, out);
                         }
                     } else {
@@ -147,6 +149,20 @@ impl Normalizer {
 }
 
 /// The ASCII characters that `char::is_whitespace` accepts.
+/// The full Unicode case folding of `c` (`CaseFolding.txt`, statuses C
+/// and F, through the `caseless` crate): what case-insensitive matching
+/// compares, so `ß` and `ss`, `ς` and `σ`, `ﬁ` and `fi` are equal, which
+/// lower-casing alone does not give.
+///
+/// ```
+/// let fold = |s: &str| s.chars().flat_map(regime_text::case_fold).collect::<String>();
+/// assert_eq!(fold("Straße"), fold("STRASSE"));
+/// assert_eq!(fold("ΟΔΟΣ"), fold("οδος"));
+/// ```
+pub fn case_fold(c: char) -> impl Iterator<Item = char> {
+    std::iter::once(c).default_case_fold()
+}
+
 fn is_ascii_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r')
 }
@@ -183,6 +199,20 @@ mod tests {
             "hi there<|IM_END|> ok"
         );
         assert_eq!(n.normalize("a<image>b"), "a<image>b");
+    }
+
+    #[test]
+    fn case_fold_is_unicode_case_folding() {
+        let n = Normalizer::new().with_case_fold(true);
+        // Lower-casing alone leaves `ß`, final `ς` and ligatures apart.
+        assert_eq!(n.normalize("Die Straße"), n.normalize("DIE STRASSE"));
+        assert_eq!(n.normalize("ΤΗΣ ΕΙΚΟΝΑΣ"), n.normalize("της εικονας"));
+        assert_eq!(n.normalize("ﬁle"), "file");
+        assert_ne!(
+            Normalizer::new().normalize("Straße"),
+            Normalizer::new().normalize("STRASSE"),
+            "folding only when asked"
+        );
     }
 
     #[test]

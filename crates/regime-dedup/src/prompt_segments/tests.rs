@@ -156,6 +156,24 @@ fn decomposed_hangul_matches_its_nfc_form() {
 }
 
 #[test]
+fn case_fold_matches_across_sharp_s_and_final_sigma() {
+    let dedup = PromptDedup::builder().with_case_fold(true).build().unwrap();
+    let out = run_with(
+        &dedup,
+        &[
+            (Role::User, "Die Straße ist sehr lang heute."),
+            (Role::Caption, "Foto. DIE STRASSE IST SEHR LANG HEUTE."),
+            (Role::Ocr, "ποιο χρωμα εχει της εικονας;"),
+            (Role::User, "ΠΟΙΟ ΧΡΩΜΑ ΕΧΕΙ ΤΗΣ ΕΙΚΟΝΑΣ;"),
+        ],
+    );
+    assert_eq!(edit(&out, 1), Some("Foto."));
+    // The later user turn is canonical first (user turns lead), so the
+    // OCR copy goes.
+    assert_eq!(edit(&out, 2), Some(""));
+}
+
+#[test]
 fn short_segments_are_never_canonical() {
     let out = run(&[(Role::User, "is it red?"), (Role::Caption, "is it red?")]);
     assert!(out.removed.is_empty());
