@@ -1,7 +1,12 @@
 //! Removing duplicate copies from a text and tidying what is left.
 //!
-//! Rules, for each removed span (spans separated only by whitespace are
-//! merged first, the whitespace between them going too):
+//! Rules, for each removed span. First, on the span's line, an emptied
+//! bracket or emphasis pair (`[COPY]`, `(COPY)`, `*COPY*`) goes with it,
+//! then a separator (`,` `;` `|` `/` dashes `·` `•` `、`) the removal leaves
+//! doubled (`x, COPY, y` → `x, y`: the second goes) or at the start or end
+//! of the line (`COPY, and more` → `and more`). Quotes stay, so JSON
+//! metadata stays well formed. Then (spans separated only by whitespace
+//! merged, the whitespace between them going too):
 //! - at the start or the end of the text, the whitespace next to the span
 //!   goes with it;
 //! - with whitespace on both sides, one run is kept: the one after, from
@@ -59,6 +64,103 @@ fn is_opening(c: char) -> bool {
     )
 }
 
+/// List separators: a removal that leaves two of them side by side drops
+/// the second, and one left at the start or the end of its line goes.
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ',' | ';'
+            | '|'
+            | '/'
+            | '-'
+            | '\u{2013}'
+            | '\u{2014}'
+            | '\u{b7}'
+            | '\u{2022}'
+            | '\u{3001}'
+            | '\u{ff0c}'
+            | '\u{ff1b}'
+    )
+}
+
+/// The closing partner of a bracket or emphasis mark: a removal that
+/// leaves the pair empty drops it. Quotes are not paired: an emptied
+/// quoted string (`"prompt": ""` in JSON metadata) must stay well formed.
+fn partner(open: char) -> Option<char> {
+    match open {
+        '(' => Some(')'),
+        '[' => Some(']'),
+        '{' => Some('}'),
+        '*' | '`' | '~' => Some(open),
+        '\u{300c}' => Some('\u{300d}'),
+        '\u{300e}' => Some('\u{300f}'),
+        '\u{ff08}' => Some('\u{ff09}'),
+        _ => None,
+    }
+}
+
+/// Whitespace that does not end a line.
+fn is_inline_space(c: char) -> bool {
+    c.is_whitespace()
+        && !matches!(
+            c,
+            '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+        )
+}
+
+/// The character before `at` on its line, past inline whitespace, and its
+/// byte offset; `None` at the start of the line or of `text[floor..]`.
+fn left_neighbour(text: &str, floor: usize, at: usize) -> Option<(usize, char)> {
+    let head = text[floor..at].trim_end_matches(is_inline_space);
+    let c = head.chars().next_back()?;
+    (!c.is_whitespace()).then(|| (floor + head.len() - c.len_utf8(), c))
+}
+
+/// The character after `at` on its line, past inline whitespace, and its
+/// byte offset; `None` at the end of the line or the text.
+fn right_neighbour(text: &str, at: usize) -> Option<(usize, char)> {
+    let tail = text[at..].trim_start_matches(is_inline_space);
+    let c = tail.chars().next()?;
+    (!c.is_whitespace()).then(|| (text.len() - tail.len(), c))
+}
+
+/// `spans` (sorted, non-overlapping) widened over what their removal would
+/// leave dangling on their line: an emptied bracket or emphasis pair, then
+/// a second separator (`x, COPY, y` → `x, y`) or one at the start or end
+/// of the line (`COPY, and more` → `and more`). Overlapping results merge.
+fn widen(text: &str, spans: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for &(mut s, mut e) in spans {
+        // Never look back into the span before: it goes too.
+        let floor = out.last().map_or(0, |p| p.1).min(s);
+        loop {
+            let left = left_neighbour(text, floor, s);
+            let right = right_neighbour(text, e);
+            match (left, right) {
+                (Some((ls, lc)), Some((rs, rc))) if partner(lc) == Some(rc) => {
+                    (s, e) = (ls, rs + rc.len_utf8());
+                }
+                (_, Some((rs, rc)))
+                    if is_separator(rc) && left.is_none_or(|(_, lc)| is_separator(lc)) =>
+                {
+                    e = rs + rc.len_utf8();
+                    break;
+                }
+                (Some((ls, lc)), None) if is_separator(lc) => {
+                    s = ls;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        match out.last_mut() {
+            Some(p) if s <= p.1 => p.1 = p.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
 fn ws_before(text: &str, at: usize) -> usize {
     let head = &text[..at];
     at - head.trim_end().len()
@@ -74,7 +176,7 @@ fn ws_after(text: &str, at: usize) -> usize {
 pub(crate) fn remove_spans(text: &str, spans: &[(usize, usize)]) -> String {
     // Merge spans separated only by whitespace.
     let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
-    for &(s, e) in spans {
+    for (s, e) in widen(text, spans) {
         match merged.last_mut() {
             Some(last) if text[last.1..s].trim().is_empty() => last.1 = e,
             _ => merged.push((s, e)),
@@ -176,5 +278,33 @@ mod tests {
         assert_eq!(remove("asked COPY, then", &["COPY"]), "asked, then");
         assert_eq!(remove("(COPY and more)", &["COPY"]), "(and more)");
         assert_eq!(remove("Q:COPY more", &["COPY"]), "Q: more");
+    }
+    #[test]
+    fn dangling_separators_and_empty_pairs_go() {
+        assert_eq!(remove("Tags: x, COPY, y", &["COPY"]), "Tags: x, y");
+        assert_eq!(
+            remove("COPY, and a blue square.", &["COPY"]),
+            "and a blue square."
+        );
+        assert_eq!(remove("A - COPY - B", &["COPY"]), "A - B");
+        assert_eq!(remove("Tags: x, y, COPY", &["COPY"]), "Tags: x, y");
+        assert_eq!(remove("[COPY]", &["COPY"]), "");
+        assert_eq!(remove("See (COPY) here", &["COPY"]), "See here");
+        assert_eq!(remove("x, (COPY), y", &["COPY"]), "x, y");
+        assert_eq!(remove("a | **COPY** | b", &["COPY"]), "a | b");
+        assert_eq!(remove("x\u{3001}COPY\u{3001}y", &["COPY"]), "x\u{3001}y");
+        // Only on the copy's own line: list bullets elsewhere stay.
+        assert_eq!(
+            remove("intro\n- COPY\n- other", &["COPY"]),
+            "intro\n- other"
+        );
+        assert_eq!(remove("- a,\nCOPY\n- b", &["COPY"]), "- a,\n- b");
+        // Quotes and colons stay.
+        assert_eq!(
+            remove(r#"{"p": "COPY", "q": 1}"#, &["COPY"]),
+            r#"{"p": "", "q": 1}"#
+        );
+        assert_eq!(remove("Q: COPY", &["COPY"]), "Q:");
+        assert_eq!(remove("x, C1, C2, y", &["C1", "C2"]), "x, y");
     }
 }

@@ -101,7 +101,7 @@ fn substrings_only_at_word_boundaries() {
     assert_eq!(out.removed, ["describe the picture"]);
     assert_eq!(
         edit(&out, 1),
-        Some("Please describe the pictures now;, then stop")
+        Some("Please describe the pictures now; then stop")
     );
 }
 
