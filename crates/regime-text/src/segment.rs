@@ -1,6 +1,7 @@
 //! Segment splitting for prompt-segment de-duplication and template counts.
 //!
-//! A text is cut at line breaks (`\n`, `\r`, U+2028, U+2029) and after a
+//! A text is cut at line breaks (`\n`, VT, FF, `\r`, NEL, U+2028, U+2029:
+//! Unicode's mandatory breaks) and after a
 //! sentence end: one of `.?!。？！` followed by whitespace or the end of the
 //! text (CORPUS.md, "Prompt-segment de-duplication", step 1). The terminator
 //! stays with the segment before it; the whitespace after it is a separator.
@@ -32,7 +33,10 @@ pub fn is_sentence_end(c: char) -> bool {
 }
 
 fn is_line_break(c: char) -> bool {
-    matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}')
+    matches!(
+        c,
+        '\n' | '\u{b}' | '\u{c}' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
 }
 
 /// The segments of `text`, in order.
@@ -114,6 +118,8 @@ fn trim(text: &str) -> (usize, &str) {
 const fn cut_bytes() -> [bool; 256] {
     let mut t = [false; 256];
     t[b'\n' as usize] = true;
+    t[0x0b] = true;
+    t[0x0c] = true;
     t[b'\r' as usize] = true;
     t[b'.' as usize] = true;
     t[b'?' as usize] = true;
@@ -137,7 +143,7 @@ fn may_cut(x: u64) -> bool {
     // Bit 7 of some lane set iff some lane of `v` is zero (exact for "any").
     let zero = |v: u64| v.wrapping_sub(LOW) & !v & HIGH;
     let eq = |b: u8| zero(x ^ (LOW * u64::from(b)));
-    (x & HIGH) | eq(b'\n') | eq(b'\r') | eq(b'.') | eq(b'?') | eq(b'!') != 0
+    (x & HIGH) | eq(b'\n') | eq(0x0b) | eq(0x0c) | eq(b'\r') | eq(b'.') | eq(b'?') | eq(b'!') != 0
 }
 
 /// The end of the segment starting at byte `start` of `text` and where the
@@ -234,6 +240,11 @@ mod tests {
             texts("A b. C d?  E!\r\n\nF 3.14 g"),
             ["A b.", "C d?", "E!", "F 3.14 g"]
         );
+        // Every mandatory line break cuts.
+        assert_eq!(
+            texts("one\u{b}two\u{c}three\u{85}four\u{2028}five"),
+            ["one", "two", "three", "four", "five"]
+        );
     }
 
     #[test]
@@ -254,8 +265,8 @@ mod tests {
     #[test]
     fn byte_scan_agrees_with_the_char_scan() {
         let pieces = [
-            "a", " ", ".", "?", "!", "\n", "\r", "\u{2028}", "\u{2029}", "。", "？", "！",
-            "\u{3000}", "\u{a0}", "é", "中", "\t", "\u{85}",
+            "a", " ", ".", "?", "!", "\n", "\r", "\u{b}", "\u{c}", "\u{85}", "\u{2028}",
+            "\u{2029}", "。", "？", "！", "\u{3000}", "\u{a0}", "é", "中", "\t", "\u{85}",
         ];
         // Every text of up to 4 pieces, from every char boundary.
         let mut texts = vec![String::new()];
