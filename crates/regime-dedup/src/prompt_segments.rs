@@ -19,9 +19,10 @@
 //!    removed and the text tidied (`tidy` module); the search repeats on the
 //!    result until it finds nothing, since a removal can join text into a
 //!    new copy.
-//! 3. A user field left without plain text (a repeated turn) stays as
-//!    stored and is counted in `repeated_turns`; any other field emptied
-//!    entirely becomes `""`.
+//! 3. A user field left without a letter or digit outside protected
+//!    tokens (a repeated turn, perhaps in quotes) stays as stored and is
+//!    counted in `repeated_turns`; any other field emptied entirely
+//!    becomes `""`.
 //! 4. The field's segments of canonical length *as it leaves step 2–3*
 //!    become canonical segments for the fields after it. Taking them from
 //!    the output rather than the stored text makes the algorithm
@@ -506,9 +507,10 @@ impl PromptDedup {
                     && !self
                         .protected
                         .spans(t)
-                        .any(|sp| !sp.protected && !sp.text.trim().is_empty())
+                        .any(|sp| !sp.protected && sp.text.chars().any(char::is_alphanumeric))
             }) {
-                // A user turn is never emptied: it stays as stored.
+                // A user turn is never emptied (nor left with punctuation
+                // alone, like the quotes of `"COPY"`): it stays as stored.
                 removed.truncate(mark);
                 counts.repeated_turns += 1;
                 edited = None;

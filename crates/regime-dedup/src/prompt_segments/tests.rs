@@ -174,6 +174,20 @@ fn case_fold_matches_across_sharp_s_and_final_sigma() {
 }
 
 #[test]
+fn a_user_turn_left_with_punctuation_alone_is_a_repeated_turn() {
+    for turn in [
+        "\"what is the blue shape?\"",
+        "(what is the blue shape?)",
+        "what is the blue shape? !",
+    ] {
+        let out = run(&[(Role::User, Q), (Role::User, turn)]);
+        assert_eq!(edit(&out, 1), None, "{turn:?} stays as stored");
+        assert_eq!(out.counts.repeated_turns, 1, "{turn:?}");
+        assert!(out.removed.is_empty());
+    }
+}
+
+#[test]
 fn short_segments_are_never_canonical() {
     let out = run(&[(Role::User, "is it red?"), (Role::Caption, "is it red?")]);
     assert!(out.removed.is_empty());
