@@ -157,6 +157,7 @@ fn config(args: &ProfileArgs, space: TokenSpace) -> ProfileConfig {
 
 pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let clock = RunClock::start();
+    check_by(&args.by)?;
     let tokenizer = AnyTokenizer::load(args.tokenizer.as_deref())?;
     let threads = args
         .threads
@@ -455,6 +456,16 @@ fn scan(
     Ok((state, corpus, hi - lo, total))
 }
 
+/// Refuses a `--by` column named twice, before any output is prepared: each
+/// sample would be counted once per mention, and the report keys the
+/// figures by column name, so the copies would land in one entry.
+fn check_by(by: &[String]) -> anyhow::Result<()> {
+    for (i, col) in by.iter().enumerate() {
+        anyhow::ensure!(!by[..i].contains(col), "--by column `{col}` is given twice");
+    }
+    Ok(())
+}
+
 /// Opens the corpus and checks that every `--by` column is in its schema
 /// and holds one scalar per row, before anything is read.
 fn open(input: &InputArgs, by: &[String], global: &GlobalArgs) -> anyhow::Result<corpus::Corpus> {
@@ -625,7 +636,7 @@ mod tests {
     use arrow::datatypes::{DataType, Field, Fields, Schema};
     use regime_corpus::{BatchText, FieldMap};
 
-    use super::{STEP_BYTES, STEP_ROWS, is_category_type, step_end};
+    use super::{STEP_BYTES, STEP_ROWS, check_by, is_category_type, step_end};
 
     /// Steps end after `STEP_ROWS` rows, or after the row that takes them
     /// past `STEP_BYTES` of text; a step always has a row.
@@ -681,5 +692,14 @@ mod tests {
         ] {
             assert!(!is_category_type(&bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_by_column_named_twice_is_refused() {
+        let by = |cols: &[&str]| cols.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+        assert!(check_by(&by(&["src", "task"])).is_ok());
+        assert!(check_by(&[]).is_ok());
+        let err = check_by(&by(&["src", "task", "src"])).expect_err("src twice");
+        assert_eq!(err.to_string(), "--by column `src` is given twice");
     }
 }

@@ -706,6 +706,31 @@ fn by_takes_scalar_columns_only() {
     assert_eq!(cats["flag"]["counts"]["true"], 1);
 }
 
+/// A `--by` column named twice would count every sample twice: it is
+/// refused with one error line, exit 2 and nothing written, with or
+/// without `--compare`.
+#[test]
+fn by_column_named_twice_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for compare in [false, true] {
+        let out = tmp.path().join(format!("twice-{compare}"));
+        let mut cmd = regime();
+        cmd.arg("profile").arg(sample());
+        if compare {
+            cmd.arg(sample()).arg("--compare");
+        }
+        let output = run_expect(cmd.arg("--out").arg(&out).args(["--by", "split,split"]), 2);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(
+            errors,
+            ["error: --by column `split` is given twice"],
+            "{stderr}"
+        );
+        assert!(!out.exists());
+    }
+}
+
 /// `--top-k 0` is a choice, not a mistake: no top lists (an empty
 /// `ngrams.parquet`), every other figure as with the default.
 #[test]
