@@ -28,7 +28,9 @@ pub(crate) const PARTIAL_FILE: &str = "partial.json";
 
 /// Format of [`Partial`] this build writes and reads. 2: records the
 /// inputs' fingerprint and the settings, so `regime merge` can check them.
-pub(crate) const PARTIAL_VERSION: u32 = 2;
+/// 3: a `--by` column's null cells are counted apart (`nulls`), no longer
+/// as the string `<null>` among its values.
+pub(crate) const PARTIAL_VERSION: u32 = 3;
 
 /// What `--shard` writes and `regime merge` reads.
 #[derive(Serialize, Deserialize)]

@@ -563,7 +563,7 @@ fn merge_refuses_anything_but_one_complete_split() {
     let partial = std::fs::read_to_string(p[2].join("partial.json")).expect("partial");
     std::fs::write(
         old_format.join("partial.json"),
-        partial.replacen("\"version\":2", "\"version\":1", 1),
+        partial.replacen("\"version\":3", "\"version\":1", 1),
     )
     .expect("write");
     let not_a_partial = dir.join("not-a-partial");
@@ -729,6 +729,72 @@ fn by_column_named_twice_is_refused() {
         );
         assert!(!out.exists());
     }
+}
+
+/// A null `--by` cell is its own category, apart from a string spelled
+/// `<null>`: `nulls` in report.json, a null `value` in categories.parquet,
+/// kept through `--shard` + `regime merge`.
+#[test]
+fn null_category_is_apart_from_the_string_null() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let corpus = tmp.path().join("c.jsonl");
+    let mut body = String::new();
+    for (i, source) in [
+        Some("<null>"),
+        None,
+        Some("a"),
+        None,
+        Some("<null>"),
+        Some("a"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let row = serde_json::json!({
+            "conversations": [{"from": "human", "value": format!("q{i}")}],
+            "source": source,
+        });
+        body.push_str(&row.to_string());
+        body.push('\n');
+    }
+    std::fs::write(&corpus, body).expect("write");
+    let single = tmp.path().join("single");
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&single)
+            .args(["--by", "source", "-q"]),
+        0,
+    );
+    let cats = &report(&single)["categories"]["source"];
+    assert_eq!(cats["counts"], serde_json::json!({"<null>": 2, "a": 2}));
+    assert_eq!(cats["nulls"], 2);
+    assert_eq!((&cats["samples"], &cats["values"]), (&6.into(), &3.into()));
+    let batch = crate::common::read_parquet(&single.join("categories.parquet"));
+    let values = batch
+        .column_by_name("value")
+        .expect("value column")
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .expect("strings");
+    let got: Vec<Option<&str>> = values.iter().collect();
+    assert_eq!(got, [Some("<null>"), Some("a"), None]);
+    let parts = ["0/2", "1/2"].map(|i| {
+        let name = format!("s{}", &i[..1]);
+        shard(tmp.path(), &corpus, &name, i, &["--by", "source"])
+    });
+    let merged = tmp.path().join("merged");
+    run_expect(
+        regime().arg("merge").args(&parts).arg("--out").arg(&merged),
+        0,
+    );
+    assert_same_outputs(&merged, &single);
+    assert_eq!(
+        std::fs::read(merged.join("categories.parquet")).expect("merged"),
+        std::fs::read(single.join("categories.parquet")).expect("single")
+    );
 }
 
 /// `--top-k 0` is a choice, not a mistake: no top lists (an empty
