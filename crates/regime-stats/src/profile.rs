@@ -436,6 +436,20 @@ impl TemplateTexts {
         });
     }
 
+    /// [`Self::bytes`] once `top` is cut to `capacity` counters and
+    /// [`Self::keep_counted`] has run: the texts of the templates whose
+    /// count is above the cut (as `SpaceSaving::set_capacity` prunes).
+    fn bytes_kept_at(&self, top: &SpaceSaving<u64>, capacity: usize) -> usize {
+        let Some(cut) = top.cut_at(capacity) else {
+            return self.bytes;
+        };
+        self.texts
+            .iter()
+            .filter(|(k, _)| top.count(k) > cut)
+            .map(|(_, t)| t.len() + TEMPLATE_TEXT_OVERHEAD)
+            .sum()
+    }
+
     /// Adds the texts of `other` that `self` lacks.
     fn absorb(&mut self, other: Self) {
         for (k, t) in other.texts {
@@ -548,6 +562,14 @@ pub struct ProfileState {
     /// Keys in the scopes' `pending` lists.
     #[serde(skip)]
     pending_keys: usize,
+}
+
+/// What [`ProfileState::enforce_budget`] moves to sketch mode.
+enum Sketchable {
+    /// The template counts, with their texts.
+    Templates,
+    /// The n-gram table of index `n − 2` of a role.
+    Table(String, usize),
 }
 
 /// Template counts are exact (never pruned) until the memory budget moves
@@ -707,7 +729,7 @@ impl ProfileState {
         self.since_check += 1;
         if self.since_check >= BUDGET_CHECK_EVERY {
             self.since_check = 0;
-            self.enforce_budget(|_| 0);
+            self.enforce_budget(false);
         }
     }
 
@@ -789,16 +811,8 @@ impl ProfileState {
         }
         // A table that doubles holds its old and new cells at once: make
         // room within the budget before that happens, not after.
-        let growth = |state: &Self| {
-            state
-                .roles
-                .values()
-                .flat_map(|scope| scope.ngrams.iter().zip(&scope.pending))
-                .map(|(c, keys)| c.growth_bytes(keys.len()))
-                .sum()
-        };
-        if growth(self) > 0 {
-            self.enforce_budget(growth);
+        if self.growth_bytes() > 0 {
+            self.enforce_budget(true);
         }
         let space = self.config.token_space;
         let vocab = &self.vocab;
@@ -843,42 +857,88 @@ impl ProfileState {
             .all(|s| s.ngrams.iter().all(NgramCounter::is_exact))
     }
 
-    /// Moves the largest exact tables to sketches until what is held plus
-    /// `pending(self)` (bytes about to be allocated) fits the budget.
-    fn enforce_budget(&mut self, pending: impl Fn(&Self) -> usize) {
+    /// Bytes the exact n-gram tables would allocate to count their pending
+    /// keys.
+    fn growth_bytes(&self) -> usize {
+        self.roles
+            .values()
+            .flat_map(|scope| scope.ngrams.iter().zip(&scope.pending))
+            .map(|(c, keys)| c.growth_bytes(keys.len()))
+            .sum()
+    }
+
+    /// Moves to sketch mode, one at a time, what frees the most memory,
+    /// until what is held (plus, with `growth`, [`Self::growth_bytes`])
+    /// fits the budget or nothing left would free any.
+    fn enforce_budget(&mut self, growth: bool) {
         let budget = usize::try_from(self.config.memory_budget).unwrap_or(usize::MAX);
-        while self.bytes().saturating_add(pending(self)) > budget {
-            let largest = self
-                .roles
-                .iter()
-                .flat_map(|(r, s)| {
-                    s.ngrams
-                        .iter()
-                        .enumerate()
-                        .map(move |(i, c)| (c.exact_len(), r.clone(), i))
-                })
-                .filter(|c| c.0 > 0)
-                .max();
-            let templates = &mut self.duplication;
-            if templates.templates.capacity() > self.config.sketch_capacity
-                && largest
-                    .as_ref()
-                    .is_none_or(|l| templates.templates.len() > l.0)
-            {
-                templates
-                    .templates
-                    .set_capacity(self.config.sketch_capacity);
-                templates.template_text.keep_counted(&templates.templates);
-                continue;
+        loop {
+            let pending = if growth { self.growth_bytes() } else { 0 };
+            if self.bytes().saturating_add(pending) <= budget {
+                break;
             }
-            let Some((_, role, i)) = largest else { break };
             let settings = self.config.sketch();
-            let n = i + 2;
-            let hasher = self.clone_hasher();
-            if let Some(c) = self.roles.get_mut(&role).and_then(|s| s.ngrams.get_mut(i)) {
-                c.make_sketch(&|k| hasher.hash(k, n), settings);
+            match self.most_freeing(growth) {
+                None => break,
+                Some(Sketchable::Templates) => {
+                    let d = &mut self.duplication;
+                    d.templates.set_capacity(settings.capacity);
+                    d.template_text.keep_counted(&d.templates);
+                }
+                Some(Sketchable::Table(role, i)) => {
+                    let n = i + 2;
+                    let hasher = self.clone_hasher();
+                    if let Some(c) = self.roles.get_mut(&role).and_then(|s| s.ngrams.get_mut(i)) {
+                        c.make_sketch(&|k| hasher.hash(k, n), settings);
+                    }
+                }
             }
         }
+    }
+
+    /// What sketch mode would free the most bytes of now, if anything.
+    ///
+    /// The candidates are every exact n-gram table and the template counts
+    /// (while they are exact). Each frees what it holds (a table, with
+    /// `growth`, also what it would allocate for its pending keys) less
+    /// what its sketch holds. A sketch has a fixed size (`HyperLogLog`
+    /// registers, space-saving counters), so a small table can be smaller
+    /// than its sketch, and template counts that fit the sketch's capacity
+    /// keep every text: such candidates free nothing and are never chosen.
+    /// Every figure follows from the counts alone, not from a hash map's
+    /// capacity, so the choice is the same at every thread count; ties go
+    /// to the last candidate in the order templates, then each role's
+    /// tables by n.
+    fn most_freeing(&self, growth: bool) -> Option<Sketchable> {
+        let settings = self.config.sketch();
+        let d = &self.duplication;
+        let templates = (d.templates.capacity() > settings.capacity).then(|| {
+            let held = d.templates.bytes() + d.template_text.bytes();
+            let cut = d.templates.bytes_at_capacity(settings.capacity)
+                + d.template_text
+                    .bytes_kept_at(&d.templates, settings.capacity);
+            (held.saturating_sub(cut), None)
+        });
+        let tables = self.roles.iter().flat_map(|(role, scope)| {
+            scope
+                .ngrams
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.is_exact())
+                .map(move |(i, c)| {
+                    let keys = scope.pending.get(i).map_or(0, Vec::len);
+                    let held = c.bytes() + if growth { c.growth_bytes(keys) } else { 0 };
+                    (
+                        held.saturating_sub(c.sketch_bytes(settings)),
+                        Some((role, i)),
+                    )
+                })
+        });
+        let (freed, pick) = templates.into_iter().chain(tables).max_by_key(|c| c.0)?;
+        (freed > 0).then(|| match pick {
+            None => Sketchable::Templates,
+            Some((role, i)) => Sketchable::Table(role.clone(), i),
+        })
     }
 
     /// Merges `other` into `self`.
@@ -933,7 +993,7 @@ impl ProfileState {
         for (col, c) in other.categories {
             self.categories.entry(col).or_default().combine(&c);
         }
-        self.enforce_budget(|_| 0);
+        self.enforce_budget(false);
         Ok(())
     }
 

@@ -298,6 +298,81 @@ fn tables_make_room_before_they_grow_past_the_budget() {
     }
 }
 
+/// A user turn of `text` whose one prompt segment is `segment`.
+fn with_segment(text: &str, segment: &str) -> PreparedSample {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let fields = [FieldInput {
+        role: "user",
+        text,
+        tokens: TokenSeq::Words(&words),
+        words: Some(&words),
+    }];
+    PreparedSample::new(&SampleInput {
+        fields: &fields,
+        segments: &[segment],
+        ..SampleInput::default()
+    })
+}
+
+#[test]
+fn template_text_does_not_push_small_tables_into_sketches() {
+    // The reviewer's case: one 200 KB prompt segment of 5 distinct words
+    // (5 distinct n-grams per n). The text is over a 200 KB budget, but a
+    // table's sketch (16 KiB of registers alone) outweighs its exact form
+    // and one template fits the sketch's capacity: nothing would free
+    // memory, so everything stays exact, at every budget around the text.
+    let long = "a b c d e ".repeat(20_000);
+    let samples = [
+        with_segment(&long, &long),
+        with_segment("a b c d e", "a b c d e"),
+    ];
+    for budget in [150 << 10, 200 << 10, 300 << 10] {
+        let mut state =
+            ProfileState::new(ProfileConfig::new(TokenSpace::Words).with_memory_budget(budget))
+                .unwrap();
+        let before = state.config().sketch_capacity;
+        state.add_all(&samples);
+        assert!(state.is_exact(), "budget {budget}");
+        assert!(state.duplication.templates.capacity() > before);
+        let r = state.finalize(None);
+        for n in ["2", "3", "4"] {
+            assert!(r.overall.ngrams[n].exact, "budget {budget}, n = {n}");
+            assert_eq!(r.overall.ngrams[n].distinct, 5, "budget {budget}, n = {n}");
+        }
+    }
+}
+
+#[test]
+fn the_budget_sketches_what_frees_memory_and_only_that() {
+    // 600 distinct 100-character templates over one short user turn: the
+    // texts are what the budget is spent on. Cutting them to the sketch's
+    // 16 counters frees most of it; the tiny tables would only grow if
+    // sketched, so they stay exact though the budget is still exceeded.
+    let samples: Vec<PreparedSample> = (0..600)
+        .map(|i| with_segment("a b c d e", &format!("{i:0>100}")))
+        .collect();
+    let config = || {
+        ProfileConfig::new(TokenSpace::Words)
+            .with_memory_budget(1)
+            .with_sketch_capacity(16)
+    };
+    let mut state = ProfileState::new(config()).unwrap();
+    state.add_all(&samples);
+    assert!(state.is_exact());
+    assert_eq!(state.duplication.templates.capacity(), 16);
+    assert!(state.duplication.template_text.len() <= 16);
+    // A table big enough to free memory is still sketched: 4-grams over 97
+    // words are mostly distinct, 2-grams are at most 97².
+    let mut state = ProfileState::new(config()).unwrap();
+    state.add_all(&random_samples(3000));
+    let user = &state.roles["user"].ngrams;
+    assert!(!user[2].is_exact(), "4-grams");
+    assert!(
+        user.iter()
+            .all(|c| c.is_exact() || c.bytes() <= c.sketch_bytes(state.config.sketch()))
+    );
+}
+
 #[test]
 fn a_long_field_is_counted_in_parts() {
     // 5,000 distinct words: every n-gram distinct, 3 × ≈ 5,000 keys against
