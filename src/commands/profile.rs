@@ -9,7 +9,7 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::DataType;
 use rayon::prelude::*;
 use regime_corpus::{BatchText, CorpusBatch, FieldMap, InputRecord, Role, TextField};
-use regime_dedup::{PromptDedup, PromptField, SampleDedup};
+use regime_dedup::{ExactContent, PromptDedup, PromptField, SampleDedup};
 use regime_stats::{
     FieldInput, PreparedSample, ProfileComparison, ProfileConfig, ProfileReport, ProfileState,
     PromptDupCounts, SampleInput, TokenSeq, TokenSpace,
@@ -29,7 +29,8 @@ pub(crate) const PARTIAL_FILE: &str = "partial.json";
 /// Format of [`Partial`] this build writes and reads. 2: records the
 /// inputs' fingerprint and the settings, so `regime merge` can check them.
 /// 3: a `--by` column's null cells are counted apart (`nulls`), no longer
-/// as the string `<null>` among its values.
+/// as the string `<null>` among its values; exact duplicates use `regime
+/// dedup exact`'s key and count empty samples apart (`empty`).
 pub(crate) const PARTIAL_VERSION: u32 = 3;
 
 /// What `--shard` writes and `regime merge` reads.
@@ -356,10 +357,14 @@ fn step_end(text: &BatchText<'_>, from: usize, to: usize) -> usize {
 struct Measurer<'a> {
     tokenizer: &'a AnyTokenizer,
     words: WordTokenizer,
+    /// The exact-duplicate normaliser: `regime dedup exact`'s default (no
+    /// case fold), so both count the same duplicates.
     normalizer: Normalizer,
     by: &'a [String],
-    /// Reused buffer for the exact-duplicate key.
-    key: String,
+    /// Reused exact-duplicate content of the whole sample.
+    content: ExactContent,
+    /// Reused buffer for one normalised field.
+    field: String,
     /// The prompt-segment audit (default settings, as `regime audit-prompts`):
     /// its rates and its template candidates.
     prompt: PromptDedup,
@@ -514,7 +519,8 @@ impl<'a> Measurer<'a> {
             words: WordTokenizer::new(),
             normalizer: Normalizer::new(),
             by,
-            key: String::new(),
+            content: ExactContent::default(),
+            field: String::new(),
             prompt: prompt.clone(),
             prompt_out: SampleDedup::default(),
         }
@@ -553,26 +559,28 @@ impl<'a> Measurer<'a> {
                 }
             })
             .collect();
-        // Exact-duplicate key: normalised text of every field with its role;
-        // a role's key is its fields' pieces of it, in order.
-        let mut key = std::mem::take(&mut self.key);
-        key.clear();
-        let mut role_keys: Vec<(Role, String)> = Vec::new();
+        // Exact-duplicate keys, as `regime dedup exact` keys rows: the whole
+        // sample's (every text field) and each role's (`--on ROLE`). Each
+        // field is normalised once, into both.
+        let mut whole = std::mem::take(&mut self.content);
+        whole.clear();
+        let mut role_contents: Vec<(Role, ExactContent)> = Vec::new();
         for f in &local {
-            let start = key.len();
-            key.push_str(f.role.as_str());
-            key.push('\u{1f}');
-            self.normalizer.normalize_into(f.text, &mut key);
-            key.push('\u{1e}');
-            let piece = &key[start..];
-            match role_keys.iter_mut().find(|(r, _)| *r == f.role) {
-                Some((_, k)) => k.push_str(piece),
-                None => role_keys.push((f.role, piece.to_owned())),
-            }
+            self.field.clear();
+            self.normalizer.normalize_into(f.text, &mut self.field);
+            whole.push_normalized(&self.field);
+            let i = role_contents
+                .iter()
+                .position(|(r, _)| *r == f.role)
+                .unwrap_or_else(|| {
+                    role_contents.push((f.role, ExactContent::default()));
+                    role_contents.len() - 1
+                });
+            role_contents[i].1.push_normalized(&self.field);
         }
-        let role_hashes: Vec<(&str, u128)> = role_keys
+        let role_hashes: Vec<(&str, Option<u128>)> = role_contents
             .iter()
-            .map(|(r, k)| (r.as_str(), regime_text::content_hash(k)))
+            .map(|(r, c)| (r.as_str(), c.key()))
             .collect();
         // Prompt-segment duplication and the template candidates (the
         // sample's distinct normalised prompt segments), as the audit finds them.
@@ -598,13 +606,13 @@ impl<'a> Measurer<'a> {
             .collect();
         let measured = PreparedSample::new(&SampleInput {
             fields: &inputs,
-            content_hash: Some(regime_text::content_hash(&key)),
+            content_hash: whole.key(),
             role_hashes: &role_hashes,
             segments: &seg_refs,
             prompt_dup: Some(prompt_dup),
             categories: &cats,
         });
-        self.key = key;
+        self.content = whole;
         Ok(measured)
     }
 }

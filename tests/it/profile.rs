@@ -818,6 +818,67 @@ fn null_category_is_apart_from_the_string_null() {
     );
 }
 
+/// Exact duplicates are what `regime dedup exact` (default fields) removes:
+/// the same key (role names and empty fields left out, so a user turn
+/// moved to another role or an extra empty turn still matches), and
+/// samples with no text are `empty`, never duplicates of each other.
+#[test]
+fn exact_duplicates_are_what_dedup_exact_removes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let corpus = tmp.path().join("c.jsonl");
+    let turns: [&[(&str, &str)]; 7] = [
+        &[("human", "hello world"), ("gpt", "bye")],
+        &[("human", "hello world bye")],
+        &[("human", "hello  world"), ("gpt", "bye"), ("gpt", "")],
+        &[("gpt", "hello world"), ("human", "bye")],
+        &[("human", "hello world"), ("gpt", "bye")],
+        &[("human", "   ")],
+        &[("human", "")],
+    ];
+    let mut body = String::new();
+    for (i, conv) in turns.iter().enumerate() {
+        let conv: Vec<_> = conv
+            .iter()
+            .map(|(from, value)| serde_json::json!({"from": from, "value": value}))
+            .collect();
+        body.push_str(&serde_json::json!({"id": i.to_string(), "conversations": conv}).to_string());
+        body.push('\n');
+    }
+    std::fs::write(&corpus, body).expect("write");
+    let (profile, dedup) = (tmp.path().join("profile"), tmp.path().join("dedup"));
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&profile)
+            .arg("-q"),
+        0,
+    );
+    run_expect(
+        regime()
+            .args(["dedup", "exact"])
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&dedup)
+            .arg("-q"),
+        0,
+    );
+    let d = &report(&profile)["overall"]["duplication"];
+    let bytes = std::fs::read(dedup.join("report.json")).expect("dedup report");
+    let want: Value = serde_json::from_slice(&bytes).expect("JSON");
+    assert_eq!(want["duplicates"], 3);
+    assert_eq!(d["exact_duplicates"], want["duplicates"]);
+    assert_eq!(d["empty"], want["empty"]);
+    assert_eq!(d["samples"], want["rows"]);
+    // Per role, as `dedup exact --on ROLE` keys rows: user turns "hello
+    // world" in samples 0, 2 and 4; assistant turns "bye" in 0, 2 and 4.
+    let roles = &report(&profile)["roles"];
+    assert_eq!(roles["user"]["duplication"]["exact_duplicates"], 2);
+    assert_eq!(roles["user"]["duplication"]["empty"], 2);
+    assert_eq!(roles["assistant"]["duplication"]["exact_duplicates"], 2);
+}
+
 /// `--top-k 0` is a choice, not a mistake: no top lists (an empty
 /// `ngrams.parquet`), every other figure as with the default.
 #[test]

@@ -197,15 +197,19 @@ impl PromptDupCounts {
 pub struct SampleInput<'a> {
     /// Text fields in sample order.
     pub fields: &'a [FieldInput<'a>],
-    /// Hash of the sample's normalised content (exact duplicates).
+    /// The sample's exact-duplicate key: a hash of its normalised content
+    /// (as `regime dedup exact` keys rows: the text fields' normalised text,
+    /// empty ones left out, joined by newlines). `None` when that content
+    /// is empty: the sample is counted as `empty`, never as a duplicate.
     pub content_hash: Option<u128>,
     /// The sample's distinct normalised prompt segments (template counts).
     pub segments: &'a [&'a str],
     /// Prompt-segment duplication counts, when computed.
     pub prompt_dup: Option<PromptDupCounts>,
-    /// `(role, hash)` of each role's normalised content in the sample
-    /// (per-role exact duplicates).
-    pub role_hashes: &'a [(&'a str, u128)],
+    /// `(role, key)` for each role in the sample: its exact-duplicate key
+    /// over that role's fields alone (as `content_hash`, `None` when
+    /// empty), for the per-role exact duplicates.
+    pub role_hashes: &'a [(&'a str, Option<u128>)],
     /// `(column, value)` for each `--by` column.
     pub categories: &'a [(&'a str, Option<&'a str>)],
 }
@@ -471,23 +475,38 @@ impl TemplateTexts {
 }
 
 /// Content hashes of the samples seen: exact duplicates are the samples
-/// whose hash was seen before.
+/// whose hash was seen before; samples with empty content have none.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct ContentHashes {
+    /// Samples with a hash.
     hashed: u64,
+    /// Samples whose content is empty.
+    empty: u64,
     #[serde(with = "u128_set")]
     hashes: HashSet<u128>,
 }
 
 impl ContentHashes {
-    fn insert(&mut self, hash: u128) {
-        self.hashed += 1;
-        self.hashes.insert(hash);
+    /// Counts one sample's key (`None`: empty content).
+    fn insert(&mut self, hash: Option<u128>) {
+        match hash {
+            Some(h) => {
+                self.hashed += 1;
+                self.hashes.insert(h);
+            }
+            None => self.empty += 1,
+        }
     }
 
     fn combine(&mut self, other: Self) {
         self.hashed += other.hashed;
+        self.empty += other.empty;
         self.hashes.extend(other.hashes);
+    }
+
+    /// Samples counted, empty ones included.
+    fn samples(&self) -> u64 {
+        self.hashed + self.empty
     }
 
     fn duplicates(&self) -> u64 {
@@ -501,10 +520,11 @@ impl ContentHashes {
     /// A role's duplication figures: exact duplicates only (near, prompt
     /// and template figures are the whole sample's).
     fn report(&self) -> Option<DuplicationReport> {
-        (self.hashed > 0).then(|| DuplicationReport {
-            samples: self.hashed,
+        (self.samples() > 0).then(|| DuplicationReport {
+            samples: self.samples(),
+            empty: self.empty,
             exact_duplicates: self.duplicates(),
-            exact_duplicate_share: ratio(self.duplicates(), self.hashed),
+            exact_duplicate_share: ratio(self.duplicates(), self.samples()),
             near_duplicate_share: None,
             prompt: None,
             templates: Vec::new(),
@@ -692,9 +712,7 @@ impl ProfileState {
             }
         }
         let d = &mut self.duplication;
-        if let Some(h) = sample.content_hash {
-            d.content.insert(h);
-        }
+        d.content.insert(sample.content_hash);
         for (role, h) in &sample.role_hashes {
             if let Some(scope) = self.roles.get_mut(role) {
                 scope.content.insert(*h);
@@ -1117,9 +1135,10 @@ impl ProfileState {
         });
         templates.truncate(TEMPLATES_REPORTED);
         DuplicationReport {
-            samples: d.content.hashed,
+            samples: d.content.samples(),
+            empty: d.content.empty,
             exact_duplicates: dups,
-            exact_duplicate_share: ratio(dups, d.content.hashed),
+            exact_duplicate_share: ratio(dups, d.content.samples()),
             near_duplicate_share: None,
             prompt: (d.prompt_samples > 0).then(|| PromptDupReport {
                 samples: d.prompt_samples,

@@ -41,7 +41,8 @@ fn prepared(fields: &[(&str, &str)]) -> PreparedSample {
     let mut roles: Vec<&str> = fields.iter().map(|f| f.0).collect();
     roles.sort_unstable();
     roles.dedup();
-    let role_hashes: Vec<(&str, u128)> = roles.iter().map(|&r| (r, hash(Some(r)))).collect();
+    let role_hashes: Vec<(&str, Option<u128>)> =
+        roles.iter().map(|&r| (r, Some(hash(Some(r))))).collect();
     PreparedSample::new(&SampleInput {
         fields: &inputs,
         content_hash: Some(hash(None)),
@@ -185,6 +186,37 @@ fn exact_duplicates_templates_and_prompt_rates() {
     assert!((p.char_dup_rate - 10.0 / 120.0).abs() < EPS);
     let c = &r.categories["source"];
     assert_eq!(c.counts["b"], 2);
+}
+
+#[test]
+fn empty_samples_are_counted_apart_and_never_duplicates() {
+    // Keys a, a, empty, empty, b: one duplicate (the second a); the two
+    // empty samples are `empty`, not a duplicate of each other. Share =
+    // 1 / 5, as `regime dedup exact` gives duplicates / rows.
+    let mut s = words_state();
+    for key in [Some(1u128), Some(1), None, None, Some(2)] {
+        let w = ["x"];
+        let f = [FieldInput {
+            role: "user",
+            text: "x",
+            tokens: TokenSeq::Words(&w),
+            words: None,
+        }];
+        s.insert(&SampleInput {
+            fields: &f,
+            content_hash: key,
+            role_hashes: &[("user", key)],
+            ..SampleInput::default()
+        });
+    }
+    let r = s.finalize(None);
+    for d in [
+        r.overall.duplication.unwrap(),
+        r.roles["user"].duplication.clone().unwrap(),
+    ] {
+        assert_eq!((d.samples, d.empty, d.exact_duplicates), (5, 2, 1));
+        assert!((d.exact_duplicate_share - 0.2).abs() < EPS);
+    }
 }
 
 #[test]
