@@ -9,7 +9,7 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::DataType;
 use rayon::prelude::*;
 use regime_corpus::{BatchText, CorpusBatch, FieldMap, InputRecord, Role, TextField};
-use regime_dedup::{PromptDedup, PromptField, SampleDedup};
+use regime_dedup::{ExactContent, PromptDedup, PromptField, SampleDedup};
 use regime_stats::{
     FieldInput, PreparedSample, ProfileComparison, ProfileConfig, ProfileReport, ProfileState,
     PromptDupCounts, SampleInput, TokenSeq, TokenSpace,
@@ -28,7 +28,10 @@ pub(crate) const PARTIAL_FILE: &str = "partial.json";
 
 /// Format of [`Partial`] this build writes and reads. 2: records the
 /// inputs' fingerprint and the settings, so `regime merge` can check them.
-pub(crate) const PARTIAL_VERSION: u32 = 2;
+/// 3: a `--by` column's null cells are counted apart (`nulls`), no longer
+/// as the string `<null>` among its values; exact duplicates use `regime
+/// dedup exact`'s key and count empty samples apart (`empty`).
+pub(crate) const PARTIAL_VERSION: u32 = 3;
 
 /// What `--shard` writes and `regime merge` reads.
 #[derive(Serialize, Deserialize)]
@@ -157,6 +160,7 @@ fn config(args: &ProfileArgs, space: TokenSpace) -> ProfileConfig {
 
 pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let clock = RunClock::start();
+    check_by(&args.by)?;
     let tokenizer = AnyTokenizer::load(args.tokenizer.as_deref())?;
     let threads = args
         .threads
@@ -353,10 +357,14 @@ fn step_end(text: &BatchText<'_>, from: usize, to: usize) -> usize {
 struct Measurer<'a> {
     tokenizer: &'a AnyTokenizer,
     words: WordTokenizer,
+    /// The exact-duplicate normaliser: `regime dedup exact`'s default (no
+    /// case fold), so both count the same duplicates.
     normalizer: Normalizer,
     by: &'a [String],
-    /// Reused buffer for the exact-duplicate key.
-    key: String,
+    /// Reused exact-duplicate content of the whole sample.
+    content: ExactContent,
+    /// Reused buffer for one normalised field.
+    field: String,
     /// The prompt-segment audit (default settings, as `regime audit-prompts`):
     /// its rates and its template candidates.
     prompt: PromptDedup,
@@ -455,6 +463,16 @@ fn scan(
     Ok((state, corpus, hi - lo, total))
 }
 
+/// Refuses a `--by` column named twice, before any output is prepared: each
+/// sample would be counted once per mention, and the report keys the
+/// figures by column name, so the copies would land in one entry.
+fn check_by(by: &[String]) -> anyhow::Result<()> {
+    for (i, col) in by.iter().enumerate() {
+        anyhow::ensure!(!by[..i].contains(col), "--by column `{col}` is given twice");
+    }
+    Ok(())
+}
+
 /// Opens the corpus and checks that every `--by` column is in its schema
 /// and holds one scalar per row, before anything is read.
 fn open(input: &InputArgs, by: &[String], global: &GlobalArgs) -> anyhow::Result<corpus::Corpus> {
@@ -501,7 +519,8 @@ impl<'a> Measurer<'a> {
             words: WordTokenizer::new(),
             normalizer: Normalizer::new(),
             by,
-            key: String::new(),
+            content: ExactContent::default(),
+            field: String::new(),
             prompt: prompt.clone(),
             prompt_out: SampleDedup::default(),
         }
@@ -540,26 +559,28 @@ impl<'a> Measurer<'a> {
                 }
             })
             .collect();
-        // Exact-duplicate key: normalised text of every field with its role;
-        // a role's key is its fields' pieces of it, in order.
-        let mut key = std::mem::take(&mut self.key);
-        key.clear();
-        let mut role_keys: Vec<(Role, String)> = Vec::new();
+        // Exact-duplicate keys, as `regime dedup exact` keys rows: the whole
+        // sample's (every text field) and each role's (`--on ROLE`). Each
+        // field is normalised once, into both.
+        let mut whole = std::mem::take(&mut self.content);
+        whole.clear();
+        let mut role_contents: Vec<(Role, ExactContent)> = Vec::new();
         for f in &local {
-            let start = key.len();
-            key.push_str(f.role.as_str());
-            key.push('\u{1f}');
-            self.normalizer.normalize_into(f.text, &mut key);
-            key.push('\u{1e}');
-            let piece = &key[start..];
-            match role_keys.iter_mut().find(|(r, _)| *r == f.role) {
-                Some((_, k)) => k.push_str(piece),
-                None => role_keys.push((f.role, piece.to_owned())),
-            }
+            self.field.clear();
+            self.normalizer.normalize_into(f.text, &mut self.field);
+            whole.push_normalized(&self.field);
+            let i = role_contents
+                .iter()
+                .position(|(r, _)| *r == f.role)
+                .unwrap_or_else(|| {
+                    role_contents.push((f.role, ExactContent::default()));
+                    role_contents.len() - 1
+                });
+            role_contents[i].1.push_normalized(&self.field);
         }
-        let role_hashes: Vec<(&str, u128)> = role_keys
+        let role_hashes: Vec<(&str, Option<u128>)> = role_contents
             .iter()
-            .map(|(r, k)| (r.as_str(), regime_text::content_hash(k)))
+            .map(|(r, c)| (r.as_str(), c.key()))
             .collect();
         // Prompt-segment duplication and the template candidates (the
         // sample's distinct normalised prompt segments), as the audit finds them.
@@ -585,13 +606,13 @@ impl<'a> Measurer<'a> {
             .collect();
         let measured = PreparedSample::new(&SampleInput {
             fields: &inputs,
-            content_hash: Some(regime_text::content_hash(&key)),
+            content_hash: whole.key(),
             role_hashes: &role_hashes,
             segments: &seg_refs,
             prompt_dup: Some(prompt_dup),
             categories: &cats,
         });
-        self.key = key;
+        self.content = whole;
         Ok(measured)
     }
 }
@@ -625,7 +646,7 @@ mod tests {
     use arrow::datatypes::{DataType, Field, Fields, Schema};
     use regime_corpus::{BatchText, FieldMap};
 
-    use super::{STEP_BYTES, STEP_ROWS, is_category_type, step_end};
+    use super::{STEP_BYTES, STEP_ROWS, check_by, is_category_type, step_end};
 
     /// Steps end after `STEP_ROWS` rows, or after the row that takes them
     /// past `STEP_BYTES` of text; a step always has a row.
@@ -681,5 +702,14 @@ mod tests {
         ] {
             assert!(!is_category_type(&bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_by_column_named_twice_is_refused() {
+        let by = |cols: &[&str]| cols.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+        assert!(check_by(&by(&["src", "task"])).is_ok());
+        assert!(check_by(&[]).is_ok());
+        let err = check_by(&by(&["src", "task", "src"])).expect_err("src twice");
+        assert_eq!(err.to_string(), "--by column `src` is given twice");
     }
 }

@@ -12,10 +12,14 @@ use parquet::arrow::ArrowWriter;
 use regime_corpus::OutputDir;
 use regime_stats::{ProfileComparison, ProfileReport, ScopeReport};
 
+/// Writes `columns` as the parquet file `name`. Float columns are nullable
+/// (a figure may be undefined), and so is every column named in `nullable`;
+/// the rest are required.
 fn write_parquet(
     out: &OutputDir,
     name: &str,
     columns: Vec<(&str, ArrayRef)>,
+    nullable: &[&str],
 ) -> anyhow::Result<()> {
     let schema = Arc::new(Schema::new(
         columns
@@ -24,7 +28,7 @@ fn write_parquet(
                 Field::new(
                     *n,
                     a.data_type().clone(),
-                    a.data_type() == &DataType::Float64,
+                    a.data_type() == &DataType::Float64 || nullable.contains(n),
                 )
             })
             .collect::<Vec<_>>(),
@@ -156,9 +160,11 @@ fn category_columns(report: &ProfileReport) -> Vec<(&'static str, ArrayRef)> {
     let (mut column, mut value, mut count, mut share) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (c, r) in &report.categories {
-        for (v, &n) in &r.counts {
+        // A null cell is a null `value` (last), apart from every string.
+        let nulls = (r.nulls > 0).then_some((None, r.nulls));
+        for (v, n) in r.counts.iter().map(|(v, &n)| (Some(v), n)).chain(nulls) {
             column.push(c.clone());
-            value.push(v.clone());
+            value.push(v.cloned());
             count.push(n);
             share.push(Some(if r.samples == 0 {
                 0.0
@@ -178,10 +184,16 @@ fn category_columns(report: &ProfileReport) -> Vec<(&'static str, ArrayRef)> {
 /// Stages every output of a profile run.
 pub(crate) fn write_report(out: &OutputDir, report: &ProfileReport) -> anyhow::Result<()> {
     super::corpus::write_json(out, "report.json", report)?;
-    write_parquet(out, "ngrams.parquet", ngram_columns(scopes(report)))?;
-    write_parquet(out, "roles.parquet", role_columns(report))?;
+    write_parquet(out, "ngrams.parquet", ngram_columns(scopes(report)), &[])?;
+    write_parquet(out, "roles.parquet", role_columns(report), &[])?;
     if !report.categories.is_empty() {
-        write_parquet(out, "categories.parquet", category_columns(report))?;
+        // `value` is null for the null cells of a `--by` column.
+        write_parquet(
+            out,
+            "categories.parquet",
+            category_columns(report),
+            &["value"],
+        )?;
     }
     write_html(out, &regime_report::profile::profile_page(report))
 }
@@ -192,6 +204,6 @@ pub(crate) fn write_comparison(out: &OutputDir, cmp: &ProfileComparison) -> anyh
     let both = scopes(&cmp.a)
         .map(|(s, r)| (format!("a:{s}"), r))
         .chain(scopes(&cmp.b).map(|(s, r)| (format!("b:{s}"), r)));
-    write_parquet(out, "ngrams.parquet", ngram_columns(both))?;
+    write_parquet(out, "ngrams.parquet", ngram_columns(both), &[])?;
     write_html(out, &regime_report::profile::compare_page(cmp))
 }

@@ -173,8 +173,10 @@ fn merge_of_any_split_is_byte_identical_to_a_single_run() {
 
 /// Sketches (space-saving counters) and the moment a table moves to one
 /// depend on the order samples arrive in, so the profile adds them in input
-/// order whatever the thread count: all-sketch (`--memory-budget 1`) and
-/// mixed runs are byte-identical at 1, 2 and 3 threads, and a merge of
+/// order whatever the thread count: runs with as many sketches as the
+/// budget allows (`--memory-budget 1`: every table whose sketch is smaller
+/// than it would be exact) and with fewer are byte-identical at 1, 2 and 3
+/// threads, and a merge of
 /// sketched partials does not depend on the order they are given in. Four
 /// input files give four batches for the threads to share (one batch would
 /// hide any dependence on how they are shared out).
@@ -203,7 +205,11 @@ fn sketch_mode_is_byte_identical_at_any_thread_count() {
         );
         out
     };
-    for (budget, sketched) in [("1", 18), ("600K", 6)] {
+    // A sketch holds 16 KiB of registers and 64 counters, so the small
+    // tables (user, system, ocr turns) stay exact even at a budget of 1:
+    // only the caption and metadata tables and the overall figures they
+    // feed are sketched.
+    for (budget, sketched) in [("1", 8), ("600K", 6)] {
         let outs: Vec<PathBuf> = ["1", "2", "3"]
             .iter()
             .map(|j| {
@@ -255,14 +261,21 @@ fn sketch_mode_is_byte_identical_at_any_thread_count() {
     }
 }
 
+/// Past the budget, the tables that sketches make smaller move to sketch
+/// mode, with figures within their printed bounds of the exact ones; a
+/// table smaller than its sketch stays exact and equal.
 #[test]
 fn sketch_mode_agrees_with_exact_within_bounds() {
     let tmp = tempfile::tempdir().expect("tempdir");
+    // The metadata turns of a synthesised corpus hold thousands of
+    // distinct n-grams; its user turns under 200.
+    let corpus = tmp.path().join("corpus");
+    synth_corpus(&corpus, "0.25", "1", "1500");
     let (exact, sketch) = (tmp.path().join("exact"), tmp.path().join("sketch"));
     run_expect(
         regime()
             .arg("profile")
-            .arg(sample())
+            .arg(&corpus)
             .arg("--out")
             .arg(&exact),
         0,
@@ -270,13 +283,21 @@ fn sketch_mode_agrees_with_exact_within_bounds() {
     run_expect(
         regime()
             .arg("profile")
-            .arg(sample())
+            .arg(&corpus)
             .arg("--out")
             .arg(&sketch)
             .args(["--memory-budget", "1", "--sketch-capacity", "512"]),
         0,
     );
     let (e, s) = (report(&exact), report(&sketch));
+    for n in ["2", "3", "4"] {
+        let (fe, fs) = (
+            &e["roles"]["user"]["ngrams"][n],
+            &s["roles"]["user"]["ngrams"][n],
+        );
+        assert_eq!(fs["exact"], true, "user n={n}");
+        assert_eq!(fe, fs, "user n={n}");
+    }
     for n in ["2", "3", "4"] {
         let (fe, fs) = (&e["overall"]["ngrams"][n], &s["overall"]["ngrams"][n]);
         assert_eq!(fs["exact"], false, "n={n}");
@@ -563,7 +584,7 @@ fn merge_refuses_anything_but_one_complete_split() {
     let partial = std::fs::read_to_string(p[2].join("partial.json")).expect("partial");
     std::fs::write(
         old_format.join("partial.json"),
-        partial.replacen("\"version\":2", "\"version\":1", 1),
+        partial.replacen("\"version\":3", "\"version\":1", 1),
     )
     .expect("write");
     let not_a_partial = dir.join("not-a-partial");
@@ -704,6 +725,158 @@ fn by_takes_scalar_columns_only() {
     assert_eq!(cats["source"]["counts"]["a"], 3);
     assert_eq!(cats["n"]["counts"]["1"], 3);
     assert_eq!(cats["flag"]["counts"]["true"], 1);
+}
+
+/// A `--by` column named twice would count every sample twice: it is
+/// refused with one error line, exit 2 and nothing written, with or
+/// without `--compare`.
+#[test]
+fn by_column_named_twice_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for compare in [false, true] {
+        let out = tmp.path().join(format!("twice-{compare}"));
+        let mut cmd = regime();
+        cmd.arg("profile").arg(sample());
+        if compare {
+            cmd.arg(sample()).arg("--compare");
+        }
+        let output = run_expect(cmd.arg("--out").arg(&out).args(["--by", "split,split"]), 2);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(
+            errors,
+            ["error: --by column `split` is given twice"],
+            "{stderr}"
+        );
+        assert!(!out.exists());
+    }
+}
+
+/// A null `--by` cell is its own category, apart from a string spelled
+/// `<null>`: `nulls` in report.json, a null `value` in categories.parquet,
+/// kept through `--shard` + `regime merge`.
+#[test]
+fn null_category_is_apart_from_the_string_null() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let corpus = tmp.path().join("c.jsonl");
+    let mut body = String::new();
+    for (i, source) in [
+        Some("<null>"),
+        None,
+        Some("a"),
+        None,
+        Some("<null>"),
+        Some("a"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let row = serde_json::json!({
+            "conversations": [{"from": "human", "value": format!("q{i}")}],
+            "source": source,
+        });
+        body.push_str(&row.to_string());
+        body.push('\n');
+    }
+    std::fs::write(&corpus, body).expect("write");
+    let single = tmp.path().join("single");
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&single)
+            .args(["--by", "source", "-q"]),
+        0,
+    );
+    let cats = &report(&single)["categories"]["source"];
+    assert_eq!(cats["counts"], serde_json::json!({"<null>": 2, "a": 2}));
+    assert_eq!(cats["nulls"], 2);
+    assert_eq!((&cats["samples"], &cats["values"]), (&6.into(), &3.into()));
+    let batch = crate::common::read_parquet(&single.join("categories.parquet"));
+    let values = batch
+        .column_by_name("value")
+        .expect("value column")
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .expect("strings");
+    let got: Vec<Option<&str>> = values.iter().collect();
+    assert_eq!(got, [Some("<null>"), Some("a"), None]);
+    let parts = ["0/2", "1/2"].map(|i| {
+        let name = format!("s{}", &i[..1]);
+        shard(tmp.path(), &corpus, &name, i, &["--by", "source"])
+    });
+    let merged = tmp.path().join("merged");
+    run_expect(
+        regime().arg("merge").args(&parts).arg("--out").arg(&merged),
+        0,
+    );
+    assert_same_outputs(&merged, &single);
+    assert_eq!(
+        std::fs::read(merged.join("categories.parquet")).expect("merged"),
+        std::fs::read(single.join("categories.parquet")).expect("single")
+    );
+}
+
+/// Exact duplicates are what `regime dedup exact` (default fields) removes:
+/// the same key (role names and empty fields left out, so a user turn
+/// moved to another role or an extra empty turn still matches), and
+/// samples with no text are `empty`, never duplicates of each other.
+#[test]
+fn exact_duplicates_are_what_dedup_exact_removes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let corpus = tmp.path().join("c.jsonl");
+    let turns: [&[(&str, &str)]; 7] = [
+        &[("human", "hello world"), ("gpt", "bye")],
+        &[("human", "hello world bye")],
+        &[("human", "hello  world"), ("gpt", "bye"), ("gpt", "")],
+        &[("gpt", "hello world"), ("human", "bye")],
+        &[("human", "hello world"), ("gpt", "bye")],
+        &[("human", "   ")],
+        &[("human", "")],
+    ];
+    let mut body = String::new();
+    for (i, conv) in turns.iter().enumerate() {
+        let conv: Vec<_> = conv
+            .iter()
+            .map(|(from, value)| serde_json::json!({"from": from, "value": value}))
+            .collect();
+        body.push_str(&serde_json::json!({"id": i.to_string(), "conversations": conv}).to_string());
+        body.push('\n');
+    }
+    std::fs::write(&corpus, body).expect("write");
+    let (profile, dedup) = (tmp.path().join("profile"), tmp.path().join("dedup"));
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&profile)
+            .arg("-q"),
+        0,
+    );
+    run_expect(
+        regime()
+            .args(["dedup", "exact"])
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&dedup)
+            .arg("-q"),
+        0,
+    );
+    let d = &report(&profile)["overall"]["duplication"];
+    let bytes = std::fs::read(dedup.join("report.json")).expect("dedup report");
+    let want: Value = serde_json::from_slice(&bytes).expect("JSON");
+    assert_eq!(want["duplicates"], 3);
+    assert_eq!(d["exact_duplicates"], want["duplicates"]);
+    assert_eq!(d["empty"], want["empty"]);
+    assert_eq!(d["samples"], want["rows"]);
+    // Per role, as `dedup exact --on ROLE` keys rows: user turns "hello
+    // world" in samples 0, 2 and 4; assistant turns "bye" in 0, 2 and 4.
+    let roles = &report(&profile)["roles"];
+    assert_eq!(roles["user"]["duplication"]["exact_duplicates"], 2);
+    assert_eq!(roles["user"]["duplication"]["empty"], 2);
+    assert_eq!(roles["assistant"]["duplication"]["exact_duplicates"], 2);
 }
 
 /// `--top-k 0` is a choice, not a mistake: no top lists (an empty

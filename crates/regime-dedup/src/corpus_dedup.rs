@@ -33,6 +33,7 @@ use regime_text::{
 use crate::band_runs::{RunFile, RunWriter, links_from_runs};
 use crate::dedup_index::{IndexWriter, NearIndex};
 use crate::error::Error;
+use crate::exact_content::ExactContent;
 
 fn too_many_rows() -> Error {
     Error::Config {
@@ -147,14 +148,15 @@ pub struct DedupConfig {
     pub max_cluster: usize,
 }
 
-/// A row's content: its chosen fields, normalised, joined by newlines.
+/// A row's content: its chosen fields, normalised, as [`ExactContent`]
+/// joins them.
 fn content(
     text: &BatchText<'_>,
     row: usize,
     config: &DedupConfig,
     normalizer: &Normalizer,
 ) -> String {
-    let mut out = String::new();
+    let mut out = ExactContent::default();
     for field in text.fields(row) {
         if config
             .roles
@@ -163,16 +165,9 @@ fn content(
         {
             continue;
         }
-        let field_text = normalizer.normalize(field.text);
-        if field_text.is_empty() {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(&field_text);
+        out.push_normalized(&normalizer.normalize(field.text));
     }
-    out
+    out.into_string()
 }
 
 fn shingle_set(content: &str, shingles: Shingles, words: &WordTokenizer) -> Vec<u64> {

@@ -36,7 +36,9 @@
 //!   kept rows, [`ClusterMember`]s and a [`DedupReport`] with the S-curve);
 //!   [`DedupConfig`] / [`NearConfig`] choose fields, shingles and banding;
 //!   [`IndexWriter`] / [`NearIndex`] save the kept rows as an index and
-//!   de-duplicate a new corpus against it.
+//!   de-duplicate a new corpus against it. [`ExactContent`] is the content
+//!   exact de-duplication keys rows by, which `regime profile` counts its
+//!   exact duplicates with too.
 //!
 //! # Example
 //! ```
@@ -69,6 +71,7 @@ mod band_runs;
 mod corpus_dedup;
 mod dedup_index;
 mod error;
+mod exact_content;
 mod near_clusters;
 mod normal;
 mod prompt_segments;
@@ -94,6 +97,7 @@ pub use corpus_dedup::{
 };
 pub use dedup_index::{INDEX_FILE, IndexWriter, NearIndex};
 pub use error::{Error, Result};
+pub use exact_content::ExactContent;
 pub use near_clusters::{Membership, UnionFind, band_links, components, verify_component};
 pub use prompt_segments::{
     DEFAULT_CASE_FOLD, DEFAULT_MIN_CHARS, DEFAULT_PRIORITY, FieldEdit, PromptDedup,

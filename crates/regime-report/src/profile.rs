@@ -130,24 +130,43 @@ fn ngram_table(scope: &ScopeReport) -> Block {
     }
 }
 
+/// Label of the bar of null cells in a category chart.
+const NULL_LABEL: &str = "∅";
+
 fn category_chart(column: &str, c: &CategoryReport) -> String {
     #[expect(clippy::cast_precision_loss, reason = "plot values")]
-    let mut bars: Vec<(String, f64)> = c
+    let mut bars: Vec<(Option<&str>, f64)> = c
         .counts
         .iter()
-        .map(|(k, &v)| (k.clone(), v as f64))
+        .map(|(k, &v)| (Some(k.as_str()), v as f64))
         .collect();
+    if c.nulls > 0 {
+        #[expect(clippy::cast_precision_loss, reason = "plot values")]
+        bars.push((None, c.nulls as f64));
+    }
+    // Ties by value, null (`None`) first: the same bars in the same order
+    // on every run.
     bars.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     bars.truncate(30);
+    // A bar label is any string; null gets one that the title explains,
+    // so a value spelled like it stays tellable apart.
+    let null_note = if c.nulls > 0 {
+        format!(" ({NULL_LABEL} = {} null cells)", c.nulls)
+    } else {
+        String::new()
+    };
     BarChart {
         title: format!(
-            "{column}: {} values, H = {} bits, exp(H) = {}",
+            "{column}: {} values, H = {} bits, exp(H) = {}{null_note}",
             c.values,
             fmt_value(c.entropy_bits),
             fmt_value(c.effective)
         ),
         y_label: "samples".into(),
-        bars,
+        bars: bars
+            .into_iter()
+            .map(|(k, v)| (k.unwrap_or(NULL_LABEL).to_owned(), v))
+            .collect(),
     }
     .to_svg()
 }
@@ -409,5 +428,17 @@ mod tests {
         assert_eq!(binary_size(3 << 40), "3 TiB");
         assert_eq!(binary_size((1 << 30) + (1 << 20)), "1025 MiB");
         assert_eq!(binary_size(0), "0 bytes");
+    }
+
+    #[test]
+    fn null_category_has_its_own_bar_apart_from_a_string_spelled_like_one() {
+        let mut counts = regime_stats::CategoryCounts::new(&[Some("<null>"), Some("a"), None]);
+        counts.insert(None);
+        let svg = category_chart("src", &counts.finalize());
+        assert!(svg.contains("src: 3 values"), "{svg}");
+        assert!(svg.contains("(∅ = 2 null cells)"), "{svg}");
+        assert!(svg.contains(">∅<") && svg.contains("&lt;null&gt;"), "{svg}");
+        let no_nulls = regime_stats::CategoryCounts::new(&[Some("a")]).finalize();
+        assert!(!category_chart("src", &no_nulls).contains('∅'));
     }
 }

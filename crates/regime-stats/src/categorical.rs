@@ -1,36 +1,40 @@
 //! Coverage of categorical columns.
 //!
-//! For counts `n_v` over values `v`, `N = Σ n_v`, `p_v = n_v / N`:
-//! `entropy_bits H = −Σ p_v log₂ p_v` and the effective number of categories
-//! `exp(H_nats) = 2^H`.
+//! A null cell is its own category, apart from every string (the string
+//! `"null"` or `"<null>"` is a value like any other). For counts `n_v` over
+//! the categories `v` (the values and, when any cell is null, null),
+//! `N = Σ n_v`, `p_v = n_v / N`: `entropy_bits H = −Σ p_v log₂ p_v` and the
+//! effective number of categories `exp(H_nats) = 2^H`.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Value recorded for a null cell.
-pub const NULL_VALUE: &str = "<null>";
-
 /// Mergeable value counts of one column.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CategoryCounts {
+    /// Count per non-null value.
     counts: BTreeMap<String, u64>,
+    /// Null cells: kept apart from `counts`, whose keys are any string.
+    nulls: u64,
 }
 
 /// The coverage figures of one column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CategoryReport {
-    /// Samples counted.
+    /// Samples counted, null cells included.
     pub samples: u64,
-    /// Number of distinct values.
+    /// Number of categories: distinct values, plus one when any cell is null.
     pub values: u64,
-    /// Shannon entropy of the value distribution, bits.
+    /// Shannon entropy of the category distribution (null one of them), bits.
     pub entropy_bits: f64,
     /// Effective number of categories, `exp(H)`.
     pub effective: f64,
-    /// Count per value (nulls as `<null>`), sorted by value.
+    /// Count per non-null value, sorted by value.
     pub counts: BTreeMap<String, u64>,
+    /// Samples whose cell is null (a category of its own, not in `counts`).
+    pub nulls: u64,
 }
 
 impl CategoryCounts {
@@ -44,9 +48,12 @@ impl CategoryCounts {
         c
     }
 
-    /// Counts one value.
+    /// Counts one value (`None` = null).
     pub fn insert(&mut self, value: Option<&str>) {
-        let v = value.unwrap_or(NULL_VALUE);
+        let Some(v) = value else {
+            self.nulls += 1;
+            return;
+        };
         if let Some(c) = self.counts.get_mut(v) {
             *c += 1;
         } else {
@@ -59,14 +66,16 @@ impl CategoryCounts {
         for (k, &c) in &other.counts {
             *self.counts.entry(k.clone()).or_insert(0) += c;
         }
+        self.nulls += other.nulls;
     }
 
     /// The figures.
     #[must_use]
     #[expect(clippy::cast_precision_loss, reason = "counts below 2^52")]
     pub fn finalize(&self) -> CategoryReport {
-        let n: u64 = self.counts.values().sum();
-        let mut ps: Vec<u64> = self.counts.values().copied().collect();
+        let nulls = (self.nulls > 0).then_some(self.nulls);
+        let mut ps: Vec<u64> = self.counts.values().copied().chain(nulls).collect();
+        let n: u64 = ps.iter().sum();
         ps.sort_unstable();
         let h = if n == 0 {
             0.0
@@ -84,10 +93,11 @@ impl CategoryCounts {
         };
         CategoryReport {
             samples: n,
-            values: self.counts.len() as u64,
+            values: ps.len() as u64,
             entropy_bits: h,
             effective: h.exp2(),
             counts: self.counts.clone(),
+            nulls: self.nulls,
         }
     }
 }
@@ -102,8 +112,34 @@ mod tests {
         let r = CategoryCounts::new(&[Some("a"), Some("a"), Some("b"), None]).finalize();
         assert!((r.entropy_bits - 1.5).abs() < 1e-12);
         assert!((r.effective - 2f64.powf(1.5)).abs() < 1e-12);
-        assert_eq!(r.counts[NULL_VALUE], 1);
+        assert_eq!(r.nulls, 1);
         assert_eq!((r.samples, r.values), (4, 3));
+    }
+
+    #[test]
+    fn null_is_apart_from_every_string() {
+        // "<null>", "null", "" and a null cell are four categories:
+        // p = ¼ each → H = 2 bits.
+        let mut c = CategoryCounts::new(&[Some("<null>"), Some("null"), Some("")]);
+        c.combine(&CategoryCounts::new(&[None]));
+        let r = c.finalize();
+        assert_eq!((r.samples, r.values, r.nulls), (4, 4, 1));
+        assert_eq!(r.counts.len(), 3);
+        assert_eq!(r.counts["<null>"], 1);
+        assert!((r.entropy_bits - 2.0).abs() < 1e-12);
+        // The state keeps it through serialisation (a `--shard` partial).
+        let json = serde_json::to_string(&c).expect("serialise");
+        let back: CategoryCounts = serde_json::from_str(&json).expect("deserialise");
+        assert_eq!(back, c);
+        assert_eq!(back.finalize(), r);
+    }
+
+    #[test]
+    fn only_nulls_is_one_category() {
+        let r = CategoryCounts::new(&[None, None]).finalize();
+        assert_eq!((r.samples, r.values, r.nulls), (2, 1, 2));
+        assert!(r.counts.is_empty());
+        assert!(r.entropy_bits == 0.0 && r.entropy_bits.is_sign_positive());
     }
 
     #[test]

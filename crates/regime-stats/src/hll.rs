@@ -138,6 +138,18 @@ impl HyperLogLog {
     pub fn bytes(&self) -> usize {
         self.registers.len()
     }
+
+    /// [`Self::bytes`] of a new sketch of `precision`, or of the default
+    /// one where `precision` is out of range (as callers that fall back on
+    /// [`Self::default`] get).
+    pub(crate) fn bytes_at(precision: u8) -> usize {
+        let p = if (4..=18).contains(&precision) {
+            precision
+        } else {
+            DEFAULT_HLL_PRECISION
+        };
+        1 << p
+    }
 }
 
 #[cfg(test)]

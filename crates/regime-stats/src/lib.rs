@@ -75,7 +75,7 @@ mod topk;
 mod unigram;
 mod vocab;
 
-pub use categorical::{CategoryCounts, CategoryReport, NULL_VALUE};
+pub use categorical::{CategoryCounts, CategoryReport};
 pub use error::Error;
 pub use gopher::{GopherMetricReport, GopherMetrics, GopherParts, GopherReport, GopherState};
 pub use hll::{DEFAULT_HLL_PRECISION, HyperLogLog};

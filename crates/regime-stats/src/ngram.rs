@@ -127,18 +127,25 @@ impl NgramCounter {
         matches!(self.counts, Counts::Exact(_))
     }
 
-    /// Exact entries held (0 for a sketch).
-    pub(crate) fn exact_len(&self) -> usize {
-        match &self.counts {
-            Counts::Exact(m) => m.len(),
-            Counts::Sketch { .. } => 0,
-        }
-    }
-
     pub(crate) fn bytes(&self) -> usize {
         match &self.counts {
             Counts::Exact(m) => m.bytes(),
             Counts::Sketch { hll, top } => hll.bytes() + top.bytes(),
+        }
+    }
+
+    /// [`Self::bytes`] once in sketch mode: the `HyperLogLog` registers plus
+    /// the space-saving counters [`sketch_of`] keeps (every entry while they
+    /// fit `settings.capacity`, else a pruned summary). A fixed cost, so a
+    /// small exact table can be the smaller of the two.
+    pub(crate) fn sketch_bytes(&self, settings: SketchSettings) -> usize {
+        match &self.counts {
+            Counts::Exact(m) => {
+                let cap = settings.capacity.max(1);
+                HyperLogLog::bytes_at(settings.precision)
+                    + SpaceSaving::<Key>::bytes_for(m.len().min(cap), m.len() > cap, cap)
+            }
+            Counts::Sketch { .. } => self.bytes(),
         }
     }
 

@@ -197,15 +197,19 @@ impl PromptDupCounts {
 pub struct SampleInput<'a> {
     /// Text fields in sample order.
     pub fields: &'a [FieldInput<'a>],
-    /// Hash of the sample's normalised content (exact duplicates).
+    /// The sample's exact-duplicate key: a hash of its normalised content
+    /// (as `regime dedup exact` keys rows: the text fields' normalised text,
+    /// empty ones left out, joined by newlines). `None` when that content
+    /// is empty: the sample is counted as `empty`, never as a duplicate.
     pub content_hash: Option<u128>,
     /// The sample's distinct normalised prompt segments (template counts).
     pub segments: &'a [&'a str],
     /// Prompt-segment duplication counts, when computed.
     pub prompt_dup: Option<PromptDupCounts>,
-    /// `(role, hash)` of each role's normalised content in the sample
-    /// (per-role exact duplicates).
-    pub role_hashes: &'a [(&'a str, u128)],
+    /// `(role, key)` for each role in the sample: its exact-duplicate key
+    /// over that role's fields alone (as `content_hash`, `None` when
+    /// empty), for the per-role exact duplicates.
+    pub role_hashes: &'a [(&'a str, Option<u128>)],
     /// `(column, value)` for each `--by` column.
     pub categories: &'a [(&'a str, Option<&'a str>)],
 }
@@ -436,6 +440,20 @@ impl TemplateTexts {
         });
     }
 
+    /// [`Self::bytes`] once `top` is cut to `capacity` counters and
+    /// [`Self::keep_counted`] has run: the texts of the templates whose
+    /// count is above the cut (as `SpaceSaving::set_capacity` prunes).
+    fn bytes_kept_at(&self, top: &SpaceSaving<u64>, capacity: usize) -> usize {
+        let Some(cut) = top.cut_at(capacity) else {
+            return self.bytes;
+        };
+        self.texts
+            .iter()
+            .filter(|(k, _)| top.count(k) > cut)
+            .map(|(_, t)| t.len() + TEMPLATE_TEXT_OVERHEAD)
+            .sum()
+    }
+
     /// Adds the texts of `other` that `self` lacks.
     fn absorb(&mut self, other: Self) {
         for (k, t) in other.texts {
@@ -457,23 +475,38 @@ impl TemplateTexts {
 }
 
 /// Content hashes of the samples seen: exact duplicates are the samples
-/// whose hash was seen before.
+/// whose hash was seen before; samples with empty content have none.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct ContentHashes {
+    /// Samples with a hash.
     hashed: u64,
+    /// Samples whose content is empty.
+    empty: u64,
     #[serde(with = "u128_set")]
     hashes: HashSet<u128>,
 }
 
 impl ContentHashes {
-    fn insert(&mut self, hash: u128) {
-        self.hashed += 1;
-        self.hashes.insert(hash);
+    /// Counts one sample's key (`None`: empty content).
+    fn insert(&mut self, hash: Option<u128>) {
+        match hash {
+            Some(h) => {
+                self.hashed += 1;
+                self.hashes.insert(h);
+            }
+            None => self.empty += 1,
+        }
     }
 
     fn combine(&mut self, other: Self) {
         self.hashed += other.hashed;
+        self.empty += other.empty;
         self.hashes.extend(other.hashes);
+    }
+
+    /// Samples counted, empty ones included.
+    fn samples(&self) -> u64 {
+        self.hashed + self.empty
     }
 
     fn duplicates(&self) -> u64 {
@@ -487,10 +520,11 @@ impl ContentHashes {
     /// A role's duplication figures: exact duplicates only (near, prompt
     /// and template figures are the whole sample's).
     fn report(&self) -> Option<DuplicationReport> {
-        (self.hashed > 0).then(|| DuplicationReport {
-            samples: self.hashed,
+        (self.samples() > 0).then(|| DuplicationReport {
+            samples: self.samples(),
+            empty: self.empty,
             exact_duplicates: self.duplicates(),
-            exact_duplicate_share: ratio(self.duplicates(), self.hashed),
+            exact_duplicate_share: ratio(self.duplicates(), self.samples()),
             near_duplicate_share: None,
             prompt: None,
             templates: Vec::new(),
@@ -548,6 +582,14 @@ pub struct ProfileState {
     /// Keys in the scopes' `pending` lists.
     #[serde(skip)]
     pending_keys: usize,
+}
+
+/// What [`ProfileState::enforce_budget`] moves to sketch mode.
+enum Sketchable {
+    /// The template counts, with their texts.
+    Templates,
+    /// The n-gram table of index `n − 2` of a role.
+    Table(String, usize),
 }
 
 /// Template counts are exact (never pruned) until the memory budget moves
@@ -670,9 +712,7 @@ impl ProfileState {
             }
         }
         let d = &mut self.duplication;
-        if let Some(h) = sample.content_hash {
-            d.content.insert(h);
-        }
+        d.content.insert(sample.content_hash);
         for (role, h) in &sample.role_hashes {
             if let Some(scope) = self.roles.get_mut(role) {
                 scope.content.insert(*h);
@@ -707,7 +747,7 @@ impl ProfileState {
         self.since_check += 1;
         if self.since_check >= BUDGET_CHECK_EVERY {
             self.since_check = 0;
-            self.enforce_budget(|_| 0);
+            self.enforce_budget(false);
         }
     }
 
@@ -789,16 +829,8 @@ impl ProfileState {
         }
         // A table that doubles holds its old and new cells at once: make
         // room within the budget before that happens, not after.
-        let growth = |state: &Self| {
-            state
-                .roles
-                .values()
-                .flat_map(|scope| scope.ngrams.iter().zip(&scope.pending))
-                .map(|(c, keys)| c.growth_bytes(keys.len()))
-                .sum()
-        };
-        if growth(self) > 0 {
-            self.enforce_budget(growth);
+        if self.growth_bytes() > 0 {
+            self.enforce_budget(true);
         }
         let space = self.config.token_space;
         let vocab = &self.vocab;
@@ -843,42 +875,88 @@ impl ProfileState {
             .all(|s| s.ngrams.iter().all(NgramCounter::is_exact))
     }
 
-    /// Moves the largest exact tables to sketches until what is held plus
-    /// `pending(self)` (bytes about to be allocated) fits the budget.
-    fn enforce_budget(&mut self, pending: impl Fn(&Self) -> usize) {
+    /// Bytes the exact n-gram tables would allocate to count their pending
+    /// keys.
+    fn growth_bytes(&self) -> usize {
+        self.roles
+            .values()
+            .flat_map(|scope| scope.ngrams.iter().zip(&scope.pending))
+            .map(|(c, keys)| c.growth_bytes(keys.len()))
+            .sum()
+    }
+
+    /// Moves to sketch mode, one at a time, what frees the most memory,
+    /// until what is held (plus, with `growth`, [`Self::growth_bytes`])
+    /// fits the budget or nothing left would free any.
+    fn enforce_budget(&mut self, growth: bool) {
         let budget = usize::try_from(self.config.memory_budget).unwrap_or(usize::MAX);
-        while self.bytes().saturating_add(pending(self)) > budget {
-            let largest = self
-                .roles
-                .iter()
-                .flat_map(|(r, s)| {
-                    s.ngrams
-                        .iter()
-                        .enumerate()
-                        .map(move |(i, c)| (c.exact_len(), r.clone(), i))
-                })
-                .filter(|c| c.0 > 0)
-                .max();
-            let templates = &mut self.duplication;
-            if templates.templates.capacity() > self.config.sketch_capacity
-                && largest
-                    .as_ref()
-                    .is_none_or(|l| templates.templates.len() > l.0)
-            {
-                templates
-                    .templates
-                    .set_capacity(self.config.sketch_capacity);
-                templates.template_text.keep_counted(&templates.templates);
-                continue;
+        loop {
+            let pending = if growth { self.growth_bytes() } else { 0 };
+            if self.bytes().saturating_add(pending) <= budget {
+                break;
             }
-            let Some((_, role, i)) = largest else { break };
             let settings = self.config.sketch();
-            let n = i + 2;
-            let hasher = self.clone_hasher();
-            if let Some(c) = self.roles.get_mut(&role).and_then(|s| s.ngrams.get_mut(i)) {
-                c.make_sketch(&|k| hasher.hash(k, n), settings);
+            match self.most_freeing(growth) {
+                None => break,
+                Some(Sketchable::Templates) => {
+                    let d = &mut self.duplication;
+                    d.templates.set_capacity(settings.capacity);
+                    d.template_text.keep_counted(&d.templates);
+                }
+                Some(Sketchable::Table(role, i)) => {
+                    let n = i + 2;
+                    let hasher = self.clone_hasher();
+                    if let Some(c) = self.roles.get_mut(&role).and_then(|s| s.ngrams.get_mut(i)) {
+                        c.make_sketch(&|k| hasher.hash(k, n), settings);
+                    }
+                }
             }
         }
+    }
+
+    /// What sketch mode would free the most bytes of now, if anything.
+    ///
+    /// The candidates are every exact n-gram table and the template counts
+    /// (while they are exact). Each frees what it holds (a table, with
+    /// `growth`, also what it would allocate for its pending keys) less
+    /// what its sketch holds. A sketch has a fixed size (`HyperLogLog`
+    /// registers, space-saving counters), so a small table can be smaller
+    /// than its sketch, and template counts that fit the sketch's capacity
+    /// keep every text: such candidates free nothing and are never chosen.
+    /// Every figure follows from the counts alone, not from a hash map's
+    /// capacity, so the choice is the same at every thread count; ties go
+    /// to the last candidate in the order templates, then each role's
+    /// tables by n.
+    fn most_freeing(&self, growth: bool) -> Option<Sketchable> {
+        let settings = self.config.sketch();
+        let d = &self.duplication;
+        let templates = (d.templates.capacity() > settings.capacity).then(|| {
+            let held = d.templates.bytes() + d.template_text.bytes();
+            let cut = d.templates.bytes_at_capacity(settings.capacity)
+                + d.template_text
+                    .bytes_kept_at(&d.templates, settings.capacity);
+            (held.saturating_sub(cut), None)
+        });
+        let tables = self.roles.iter().flat_map(|(role, scope)| {
+            scope
+                .ngrams
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.is_exact())
+                .map(move |(i, c)| {
+                    let keys = scope.pending.get(i).map_or(0, Vec::len);
+                    let held = c.bytes() + if growth { c.growth_bytes(keys) } else { 0 };
+                    (
+                        held.saturating_sub(c.sketch_bytes(settings)),
+                        Some((role, i)),
+                    )
+                })
+        });
+        let (freed, pick) = templates.into_iter().chain(tables).max_by_key(|c| c.0)?;
+        (freed > 0).then(|| match pick {
+            None => Sketchable::Templates,
+            Some((role, i)) => Sketchable::Table(role.clone(), i),
+        })
     }
 
     /// Merges `other` into `self`.
@@ -933,7 +1011,7 @@ impl ProfileState {
         for (col, c) in other.categories {
             self.categories.entry(col).or_default().combine(&c);
         }
-        self.enforce_budget(|_| 0);
+        self.enforce_budget(false);
         Ok(())
     }
 
@@ -1057,9 +1135,10 @@ impl ProfileState {
         });
         templates.truncate(TEMPLATES_REPORTED);
         DuplicationReport {
-            samples: d.content.hashed,
+            samples: d.content.samples(),
+            empty: d.content.empty,
             exact_duplicates: dups,
-            exact_duplicate_share: ratio(dups, d.content.hashed),
+            exact_duplicate_share: ratio(dups, d.content.samples()),
             near_duplicate_share: None,
             prompt: (d.prompt_samples > 0).then(|| PromptDupReport {
                 samples: d.prompt_samples,

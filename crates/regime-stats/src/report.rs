@@ -189,9 +189,16 @@ pub struct NgramCount {
 /// Duplication figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DuplicationReport {
-    /// Samples with a content hash.
+    /// Samples counted, `empty` ones included.
     pub samples: u64,
-    /// Samples whose normalised content equals an earlier sample's.
+    /// Samples whose normalised content is empty (every text field empty
+    /// after normalisation): never counted as duplicates, as `regime dedup
+    /// exact` keeps them.
+    pub empty: u64,
+    /// Samples whose content equals an earlier sample's, with the key of
+    /// `regime dedup exact` (default fields): xxh3-128 of the text fields'
+    /// normalised text in sample order, empty fields left out, joined by
+    /// newlines. The duplicates that command removes.
     pub exact_duplicates: u64,
     /// `exact_duplicates / samples`.
     pub exact_duplicate_share: f64,

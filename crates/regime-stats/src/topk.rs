@@ -205,9 +205,40 @@ impl<K: Eq + Hash + Clone> SpaceSaving<K> {
     /// be the same on every run.
     #[must_use]
     pub fn bytes(&self) -> usize {
-        let mut counters = self.counts.len();
-        if self.decrement > 0 {
-            counters = counters.max(self.capacity.saturating_mul(2).saturating_add(1));
+        Self::bytes_for(self.counts.len(), self.decrement > 0, self.capacity)
+    }
+
+    /// [`Self::bytes`] once [`Self::set_capacity`]`(capacity)` has pruned,
+    /// without pruning: the memory budget weighs what a sketch would free
+    /// before making one.
+    pub(crate) fn bytes_at_capacity(&self, capacity: usize) -> usize {
+        let capacity = capacity.max(1);
+        let (kept, cut) = match self.cut_at(capacity) {
+            None => (self.counts.len(), 0),
+            Some(d) => (self.counts.values().filter(|&&c| c > d).count(), d),
+        };
+        Self::bytes_for(kept, self.decrement.saturating_add(cut) > 0, capacity)
+    }
+
+    /// What a prune to `capacity` counters takes off every counter (as
+    /// `prune` does: the (capacity + 1)-th largest count; the counters it
+    /// empties go), or `None` when `capacity` or fewer are held.
+    pub(crate) fn cut_at(&self, capacity: usize) -> Option<u64> {
+        let capacity = capacity.max(1);
+        if self.counts.len() <= capacity {
+            return None;
+        }
+        let mut values: Vec<u64> = self.counts.values().copied().collect();
+        let (_, &mut d, _) = values.select_nth_unstable_by(capacity, |a, b| b.cmp(a));
+        Some(d)
+    }
+
+    /// [`Self::bytes`] of a summary of `capacity` holding `counters`, that
+    /// has `pruned` before (or not).
+    pub(crate) fn bytes_for(counters: usize, pruned: bool, capacity: usize) -> usize {
+        let mut counters = counters;
+        if pruned {
+            counters = counters.max(capacity.saturating_mul(2).saturating_add(1));
         }
         let buckets = (counters.saturating_mul(8) / 7 + 1).next_power_of_two();
         buckets * (size_of::<K>() + size_of::<u64>() + 1)

@@ -75,10 +75,15 @@ fn zipf_exponent(sorted_desc: &[u64]) -> Option<f64> {
         .collect();
     let n = points.len() as f64;
     let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    // Σ(x − x̄)(y − c) is the same for every constant c; c = the first y
+    // (not ȳ, whose division rounds) makes every term exactly 0 when the
+    // counts in range are all equal, so a flat tail has slope exactly 0.
+    let y0 = points[0].1;
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - y0)).sum();
     let sxx: f64 = points.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
-    (sxx > 0.0).then(|| -sxy / sxx)
+    // Then sxy = ±0 and −sxy/sxx may be −0.0, which the report would print
+    // as `-0`; adding +0.0 makes it 0 and changes nothing else.
+    (sxx > 0.0).then(|| -sxy / sxx + 0.0)
 }
 
 #[cfg(test)]
@@ -126,6 +131,22 @@ mod tests {
             .collect();
         let s = unigram_figures(&counts).zipf_exponent.unwrap();
         assert!((s - 2.0).abs() < 1e-4, "{s}");
+    }
+
+    #[test]
+    fn zipf_exponent_of_a_flat_tail_is_zero_not_minus_zero() {
+        // 11 or 20 types seen 3 times each: ln c is constant over ranks
+        // 10..V, so the slope is 0 and s = 0, which must print as 0, not -0
+        // (nor as a rounding error such as -1e-30).
+        for v in [11, 20, 10_500] {
+            let s = unigram_figures(&vec![3; v]).zipf_exponent.unwrap();
+            assert!(s == 0.0 && s.is_sign_positive(), "V = {v}: {s}");
+        }
+        // Flat only past rank 10: still 0.
+        let mut counts = vec![1000, 900, 800, 700, 600, 500, 400, 300, 200];
+        counts.extend([7; 30]);
+        let s = unigram_figures(&counts).zipf_exponent.unwrap();
+        assert!(s == 0.0 && s.is_sign_positive(), "{s}");
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub struct PreparedSample {
     /// order), when every field has its words.
     pub(super) gopher: Option<(GopherMetrics, Vec<GopherMetrics>)>,
     pub(super) content_hash: Option<u128>,
-    pub(super) role_hashes: Vec<(String, u128)>,
+    pub(super) role_hashes: Vec<(String, Option<u128>)>,
     /// Distinct template candidates by xxh3-64, ascending: `(hash, start,
     /// end)` in `segment_text`.
     segments: Vec<(u64, usize, usize)>,

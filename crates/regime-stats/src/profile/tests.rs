@@ -41,7 +41,8 @@ fn prepared(fields: &[(&str, &str)]) -> PreparedSample {
     let mut roles: Vec<&str> = fields.iter().map(|f| f.0).collect();
     roles.sort_unstable();
     roles.dedup();
-    let role_hashes: Vec<(&str, u128)> = roles.iter().map(|&r| (r, hash(Some(r)))).collect();
+    let role_hashes: Vec<(&str, Option<u128>)> =
+        roles.iter().map(|&r| (r, Some(hash(Some(r))))).collect();
     PreparedSample::new(&SampleInput {
         fields: &inputs,
         content_hash: Some(hash(None)),
@@ -188,6 +189,37 @@ fn exact_duplicates_templates_and_prompt_rates() {
 }
 
 #[test]
+fn empty_samples_are_counted_apart_and_never_duplicates() {
+    // Keys a, a, empty, empty, b: one duplicate (the second a); the two
+    // empty samples are `empty`, not a duplicate of each other. Share =
+    // 1 / 5, as `regime dedup exact` gives duplicates / rows.
+    let mut s = words_state();
+    for key in [Some(1u128), Some(1), None, None, Some(2)] {
+        let w = ["x"];
+        let f = [FieldInput {
+            role: "user",
+            text: "x",
+            tokens: TokenSeq::Words(&w),
+            words: None,
+        }];
+        s.insert(&SampleInput {
+            fields: &f,
+            content_hash: key,
+            role_hashes: &[("user", key)],
+            ..SampleInput::default()
+        });
+    }
+    let r = s.finalize(None);
+    for d in [
+        r.overall.duplication.unwrap(),
+        r.roles["user"].duplication.clone().unwrap(),
+    ] {
+        assert_eq!((d.samples, d.empty, d.exact_duplicates), (5, 2, 1));
+        assert!((d.exact_duplicate_share - 0.2).abs() < EPS);
+    }
+}
+
+#[test]
 fn ids_space_uses_names_and_reports_ids() {
     let mut s = ProfileState::new(ProfileConfig::new(TokenSpace::Ids).with_max_n(2)).unwrap();
     let ids = [5u32, 7, 5, 7];
@@ -296,6 +328,81 @@ fn tables_make_room_before_they_grow_past_the_budget() {
         }
         assert!(!state.is_exact());
     }
+}
+
+/// A user turn of `text` whose one prompt segment is `segment`.
+fn with_segment(text: &str, segment: &str) -> PreparedSample {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let fields = [FieldInput {
+        role: "user",
+        text,
+        tokens: TokenSeq::Words(&words),
+        words: Some(&words),
+    }];
+    PreparedSample::new(&SampleInput {
+        fields: &fields,
+        segments: &[segment],
+        ..SampleInput::default()
+    })
+}
+
+#[test]
+fn template_text_does_not_push_small_tables_into_sketches() {
+    // The reviewer's case: one 200 KB prompt segment of 5 distinct words
+    // (5 distinct n-grams per n). The text is over a 200 KB budget, but a
+    // table's sketch (16 KiB of registers alone) outweighs its exact form
+    // and one template fits the sketch's capacity: nothing would free
+    // memory, so everything stays exact, at every budget around the text.
+    let long = "a b c d e ".repeat(20_000);
+    let samples = [
+        with_segment(&long, &long),
+        with_segment("a b c d e", "a b c d e"),
+    ];
+    for budget in [150 << 10, 200 << 10, 300 << 10] {
+        let mut state =
+            ProfileState::new(ProfileConfig::new(TokenSpace::Words).with_memory_budget(budget))
+                .unwrap();
+        let before = state.config().sketch_capacity;
+        state.add_all(&samples);
+        assert!(state.is_exact(), "budget {budget}");
+        assert!(state.duplication.templates.capacity() > before);
+        let r = state.finalize(None);
+        for n in ["2", "3", "4"] {
+            assert!(r.overall.ngrams[n].exact, "budget {budget}, n = {n}");
+            assert_eq!(r.overall.ngrams[n].distinct, 5, "budget {budget}, n = {n}");
+        }
+    }
+}
+
+#[test]
+fn the_budget_sketches_what_frees_memory_and_only_that() {
+    // 600 distinct 100-character templates over one short user turn: the
+    // texts are what the budget is spent on. Cutting them to the sketch's
+    // 16 counters frees most of it; the tiny tables would only grow if
+    // sketched, so they stay exact though the budget is still exceeded.
+    let samples: Vec<PreparedSample> = (0..600)
+        .map(|i| with_segment("a b c d e", &format!("{i:0>100}")))
+        .collect();
+    let config = || {
+        ProfileConfig::new(TokenSpace::Words)
+            .with_memory_budget(1)
+            .with_sketch_capacity(16)
+    };
+    let mut state = ProfileState::new(config()).unwrap();
+    state.add_all(&samples);
+    assert!(state.is_exact());
+    assert_eq!(state.duplication.templates.capacity(), 16);
+    assert!(state.duplication.template_text.len() <= 16);
+    // A table big enough to free memory is still sketched: 4-grams over 97
+    // words are mostly distinct, 2-grams are at most 97².
+    let mut state = ProfileState::new(config()).unwrap();
+    state.add_all(&random_samples(3000));
+    let user = &state.roles["user"].ngrams;
+    assert!(!user[2].is_exact(), "4-grams");
+    assert!(
+        user.iter()
+            .all(|c| c.is_exact() || c.bytes() <= c.sketch_bytes(state.config.sketch()))
+    );
 }
 
 #[test]
