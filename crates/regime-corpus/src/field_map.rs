@@ -365,9 +365,12 @@ impl FieldMap {
 pub(crate) const STRING_TYPES: &str =
     "a string column (utf8, large_utf8, utf8_view, or a dictionary of one of them)";
 
+/// Columns and their roles, and columns left out with their types.
+type FlatColumns = (Vec<(String, Role)>, Vec<(String, String)>);
+
 /// The flat columns named like a role: those of a string type with their
 /// role, and the others with their type.
-fn detect_flat_columns(schema: &Schema) -> (Vec<(String, Role)>, Vec<(String, String)>) {
+fn detect_flat_columns(schema: &Schema) -> FlatColumns {
     let mut mapped = Vec::new();
     let mut unmapped = Vec::new();
     for field in schema.fields() {

@@ -83,7 +83,7 @@ enum Keys<'a> {
 
 impl<'a> Keys<'a> {
     fn try_new(keys: &'a dyn Array) -> Option<Self> {
-        fn values<'b, T: ArrowPrimitiveType>(keys: &'b dyn Array) -> &'b [T::Native] {
+        fn values<T: ArrowPrimitiveType>(keys: &dyn Array) -> &[T::Native] {
             keys.as_primitive::<T>().values()
         }
         Some(match keys.data_type() {
