@@ -225,3 +225,34 @@ fn dictionary_encoded_corpus_matches_the_plain_one() {
         assert_eq!(&decoded, plain_out.column(i), "column {i}");
     }
 }
+
+/// A column named like a role whose type holds no text is named in what
+/// the command prints it mapped, detected layout or named, never dropped
+/// without a word.
+#[test]
+fn role_named_column_of_another_type_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch = corpus();
+    let system = batch.schema().index_of("system").unwrap();
+    let mut columns = batch.columns().to_vec();
+    columns[system] = cast(&columns[system], &DataType::Utf8).unwrap();
+    columns[system] = cast(&columns[system], &DataType::Binary).unwrap();
+    let mut fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields[system] = fields[system].clone().with_data_type(DataType::Binary);
+    let binary = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+    let input = dir.path().join("binary.parquet");
+    write_parquet(&input, &[binary], 4);
+    for extra in [&[][..], &["--profile", "llava"][..]] {
+        let run = run_expect(regime().arg("audit-prompts").arg(&input).args(extra), 0);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            stderr.contains("; not mapped: system (Binary is not a string type)"),
+            "{extra:?}: {stderr}"
+        );
+    }
+}
