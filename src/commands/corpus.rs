@@ -110,7 +110,9 @@ pub(crate) fn open(input: &InputArgs, global: &GlobalArgs) -> anyhow::Result<Cor
             FieldMap::for_profile(profile, &schema).with_context(in_file)?
         }
     };
-    if map.detected {
+    // A role-named column left out for its type is said even when the
+    // layout was named: else a gate would pass on text it never read.
+    if map.detected || !map.unmapped.is_empty() {
         progress::summary(global, &format!("profile: {}", map.describe()));
     }
     Ok(Corpus { builder, map })

@@ -10,6 +10,7 @@ mod common;
 mod condition_c;
 mod dedup;
 mod dedup_scale;
+mod dictionary;
 mod input_errors;
 mod inputs;
 mod inspect;

@@ -860,3 +860,74 @@ fn protected_tokens_stay_out_of_requests_and_must_come_back() {
         1
     );
 }
+
+/// Condition D on a corpus whose turns' `from` and `value` are
+/// `dictionary<int32, utf8>`: D1's turns are rewritten, and the output
+/// keeps the input's column types.
+#[test]
+fn dictionary_encoded_turns_are_rewritten_and_keep_their_type() {
+    use std::sync::Arc;
+
+    use arrow::compute::cast;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    let dir = tempfile::tempdir().unwrap();
+    let plain = read_parquet(&sample()).slice(0, 100);
+    let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let turn_type = DataType::Struct(
+        vec![
+            Field::new("from", dict.clone(), true),
+            Field::new("value", dict, true),
+        ]
+        .into(),
+    );
+    let list_type = DataType::List(Arc::new(Field::new("element", turn_type, true)));
+    let index = plain.schema().index_of("conversations").unwrap();
+    let mut columns = plain.columns().to_vec();
+    columns[index] = cast(&columns[index], &list_type).unwrap();
+    let mut fields: Vec<Field> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields[index] = fields[index].clone().with_data_type(list_type);
+    let encoded = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+    let input = dir.path().join("dict.parquet");
+    write_parquet(&input, std::slice::from_ref(&encoded), 50);
+
+    let rt = runtime();
+    let server = rt.block_on(start_server(ServerConfig {
+        model: MODEL.into(),
+        ..ServerConfig::default()
+    }));
+    let out = dir.path().join("d");
+    run_expect(
+        &mut condition_d(&input, &out, &format!("http://{server}")),
+        0,
+    );
+    let after = output(&out);
+    for field in encoded.schema().fields() {
+        assert_eq!(
+            after.schema().field_with_name(field.name()).unwrap(),
+            field.as_ref()
+        );
+    }
+    let turns = |batch: &RecordBatch, rows: std::ops::Range<usize>| {
+        let column = batch.column_by_name("conversations").unwrap();
+        let plain = cast(column, plain.schema().field(index).data_type()).unwrap();
+        plain.slice(rows.start, rows.len()).to_data()
+    };
+    // D2 unchanged, D1 rewritten.
+    assert_eq!(turns(&encoded, 50..100), turns(&after, 50..100));
+    assert_ne!(turns(&encoded, 0..50), turns(&after, 0..50));
+    let by_status: BTreeMap<String, usize> =
+        statuses(&after)
+            .into_iter()
+            .flatten()
+            .fold(BTreeMap::new(), |mut m, (s, _)| {
+                *m.entry(s).or_default() += 1;
+                m
+            });
+    assert_eq!(by_status.keys().collect::<Vec<_>>(), ["rewritten"]);
+}

@@ -146,12 +146,15 @@ pub enum Error {
         expected: String,
     },
     /// The schema has no text column regime could map to a role.
-    #[error("{}: no text column found: expected a `conversations` or `messages` column or string columns (columns: {available}); pass --profile columns --fields FILE to name them", path.display())]
+    #[error("{}: no text column found: expected a `conversations` or `messages` column or string columns (columns: {available}){}; pass --profile columns --fields FILE to name them", path.display(), not_mapped(unsupported))]
     NoTextColumns {
         /// The first input file.
         path: PathBuf,
         /// The columns the input has, comma-separated.
         available: String,
+        /// Columns named like a role whose type holds no text regime
+        /// reads, each with its type, comma-separated (empty if none).
+        unsupported: String,
     },
     /// A field-map (`columns` profile) TOML file is invalid.
     #[error("{}: {reason}", path.display())]
@@ -211,6 +214,16 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+}
+
+/// `; not mapped: …` naming the role-named columns of unsupported types,
+/// or nothing.
+fn not_mapped(unsupported: &str) -> String {
+    if unsupported.is_empty() {
+        String::new()
+    } else {
+        format!("; not mapped: {unsupported}")
+    }
 }
 
 /// Shorthand for results of this crate.

@@ -146,6 +146,11 @@ pub struct FieldMap {
     pub conversation: Option<ConversationColumn>,
     /// Flat string columns and their roles, in schema order.
     pub columns: Vec<(String, Role)>,
+    /// Columns named like a flat role column (`system`, `caption`, …) that
+    /// are left out because their type holds no text regime reads, with
+    /// that type as Arrow prints it: [`FieldMap::describe`] names them, so that a role is
+    /// never dropped without a word.
+    pub unmapped: Vec<(String, String)>,
 }
 
 /// The flat columns auto-detection maps to roles, by name.
@@ -182,16 +187,18 @@ impl FieldMap {
                 detected: true,
                 conversation: None,
                 columns: Vec::new(),
+                unmapped: Vec::new(),
             },
         };
         map.detected = true;
         if map.conversation.is_none() {
-            map.columns = detect_flat_columns(schema);
+            (map.columns, map.unmapped) = detect_flat_columns(schema);
         }
         if map.conversation.is_none() && map.columns.is_empty() {
             return Err(Error::NoTextColumns {
                 path: path.to_path_buf(),
                 available: column_list(schema),
+                unsupported: unsupported_list(&map.unmapped),
             });
         }
         Ok(map)
@@ -218,6 +225,7 @@ impl FieldMap {
                 available: column_list(schema),
             })?;
         check_conversation_type(field, speaker, text)?;
+        let (columns, unmapped) = detect_flat_columns(schema);
         Ok(Self {
             profile,
             detected: false,
@@ -226,7 +234,8 @@ impl FieldMap {
                 speaker_key: speaker.into(),
                 text_key: text.into(),
             }),
-            columns: detect_flat_columns(schema),
+            columns,
+            unmapped,
         })
     }
 
@@ -284,7 +293,7 @@ impl FieldMap {
                 return Err(Error::ColumnType {
                     column: column.clone(),
                     found: field.data_type().to_string(),
-                    expected: "a string column".into(),
+                    expected: STRING_TYPES.into(),
                 });
             }
             named.insert(index, (column.clone(), role));
@@ -297,6 +306,7 @@ impl FieldMap {
             detected: false,
             conversation: None,
             columns: named.into_values().collect(),
+            unmapped: Vec::new(),
         })
     }
 
@@ -323,7 +333,8 @@ impl FieldMap {
     }
 
     /// One line saying what was mapped, e.g.
-    /// `llava (detected): conversations[from/value] → user/assistant turns, caption → caption`.
+    /// `llava (detected): conversations[from/value] → user/assistant turns, caption → caption`,
+    /// and what was not: `; not mapped: system (Binary is not a string type)`.
     #[must_use]
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
@@ -336,36 +347,74 @@ impl FieldMap {
         for (column, role) in &self.columns {
             parts.push(format!("{column} → {role}"));
         }
-        format!(
+        let mut line = format!(
             "{}{}: {}",
             self.profile.as_str(),
             if self.detected { " (detected)" } else { "" },
             parts.join(", ")
-        )
+        );
+        if !self.unmapped.is_empty() {
+            line.push_str("; not mapped: ");
+            line.push_str(&unsupported_list(&self.unmapped));
+        }
+        line
     }
 }
 
-fn detect_flat_columns(schema: &Schema) -> Vec<(String, Role)> {
-    schema
-        .fields()
-        .iter()
-        .filter(|f| is_string(f.data_type()))
-        .filter_map(|f| {
-            FLAT_ROLE_COLUMNS
-                .iter()
-                .find(|(name, _)| f.name().eq_ignore_ascii_case(name))
-                .map(|(_, role)| (f.name().clone(), *role))
-        })
-        .collect()
+/// What a text column may be stored as, for error messages.
+pub(crate) const STRING_TYPES: &str =
+    "a string column (utf8, large_utf8, utf8_view, or a dictionary of one of them)";
+
+/// Columns and their roles, and columns left out with their types.
+type FlatColumns = (Vec<(String, Role)>, Vec<(String, String)>);
+
+/// The flat columns named like a role: those of a string type with their
+/// role, and the others with their type.
+fn detect_flat_columns(schema: &Schema) -> FlatColumns {
+    let mut mapped = Vec::new();
+    let mut unmapped = Vec::new();
+    for field in schema.fields() {
+        let Some((_, role)) = FLAT_ROLE_COLUMNS
+            .iter()
+            .find(|(name, _)| field.name().eq_ignore_ascii_case(name))
+        else {
+            continue;
+        };
+        if is_string(field.data_type()) {
+            mapped.push((field.name().clone(), *role));
+        } else {
+            unmapped.push((field.name().clone(), field.data_type().to_string()));
+        }
+    }
+    (mapped, unmapped)
 }
 
-/// Whether a type holds UTF-8 strings regime can read as text.
+/// `system (Binary is not a string type), …`.
+fn unsupported_list(unmapped: &[(String, String)]) -> String {
+    unmapped
+        .iter()
+        .map(|(column, data_type)| format!("{column} ({data_type} is not a string type)"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether a type holds UTF-8 strings regime can read as text: `Utf8`,
+/// `LargeUtf8`, `Utf8View`, or a dictionary of one of them with any
+/// integer keys (what pyarrow writes for a `DictionaryArray` or a pandas
+/// categorical).
 #[must_use]
 pub fn is_string(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-    )
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(key, value) => {
+            key.is_dictionary_key_type()
+                && matches!(
+                    value.as_ref(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                )
+        }
+        _ => false,
+    }
 }
 
 fn check_conversation_type(field: &Field, speaker: &str, text: &str) -> Result<()> {
@@ -471,6 +520,56 @@ mod tests {
     }
 
     #[test]
+    fn dictionary_string_columns_are_mapped() {
+        let dict =
+            |key: DataType, value: DataType| DataType::Dictionary(Box::new(key), Box::new(value));
+        let schema = Schema::new(vec![
+            Field::new("system", dict(DataType::Int32, DataType::Utf8), true),
+            Field::new("caption", dict(DataType::UInt8, DataType::LargeUtf8), true),
+            Field::new("ocr", dict(DataType::Int64, DataType::Utf8View), true),
+        ]);
+        let map = FieldMap::detect(&schema, Path::new("x")).unwrap();
+        assert_eq!(
+            map.columns,
+            [
+                ("system".to_owned(), Role::System),
+                ("caption".to_owned(), Role::Caption),
+                ("ocr".to_owned(), Role::Ocr)
+            ]
+        );
+        assert!(map.unmapped.is_empty());
+        assert!(!is_string(&dict(DataType::Int32, DataType::Binary)));
+    }
+
+    #[test]
+    fn role_named_columns_of_other_types_are_named_not_dropped() {
+        let schema = Schema::new(vec![
+            Field::new("conversations", conversation_type("from", "value"), true),
+            Field::new("system", DataType::Binary, true),
+            Field::new("caption", DataType::Utf8, true),
+        ]);
+        let map = FieldMap::detect(&schema, Path::new("x")).unwrap();
+        assert_eq!(map.columns, [("caption".to_owned(), Role::Caption)]);
+        let line = map.describe();
+        assert!(
+            line.ends_with("caption → caption; not mapped: system (Binary is not a string type)"),
+            "{line}"
+        );
+        // With nothing else to read, the error names the column and type.
+        let schema = Schema::new(vec![Field::new(
+            "meta",
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Binary)),
+            true,
+        )]);
+        let err = FieldMap::detect(&schema, Path::new("x.parquet")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not mapped: meta (Dictionary(Int32, Binary) is not a string type)"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn no_text_column_is_an_error() {
         let schema = Schema::new(vec![Field::new("id", DataType::Int64, false)]);
         let err = FieldMap::detect(&schema, Path::new("x.parquet")).unwrap_err();
@@ -499,7 +598,11 @@ mod tests {
         .unwrap();
         let schema = Schema::new(vec![
             Field::new("answer", DataType::Utf8, true),
-            Field::new("prompt", DataType::Utf8, true),
+            Field::new(
+                "prompt",
+                DataType::Dictionary(Box::new(DataType::Int16), Box::new(DataType::Utf8)),
+                true,
+            ),
         ]);
         let map = FieldMap::from_toml(&path, &schema).unwrap();
         assert_eq!(

@@ -238,7 +238,9 @@ impl CorpusReaderBuilder {
     /// passes that read text, and for ones that write it back through a
     /// [`PartSplicer`](crate::PartSplicer), which writes views with the
     /// stored types; a [`PartWriter`](crate::PartWriter) would write the
-    /// views' type. JSONL batches are cast.
+    /// views' type. JSONL batches are cast. Dictionary-typed columns are
+    /// left as dictionaries: they are already read without copying each
+    /// value, and [`BatchText`](crate::BatchText) reads them in place.
     ///
     /// # Errors
     /// [`Error::Parquet`] naming a file whose columns cannot be read so.

@@ -3,13 +3,16 @@
 //! order, then flat columns in schema order).
 
 use arrow::array::{
-    Array, AsArray, GenericListArray, LargeStringArray, OffsetSizeTrait, RecordBatch, StringArray,
-    StringViewArray, StructArray,
+    Array, ArrowPrimitiveType, AsArray, GenericListArray, LargeStringArray, OffsetSizeTrait,
+    RecordBatch, StringArray, StringViewArray, StructArray,
 };
-use arrow::datatypes::DataType;
+use arrow::datatypes::{
+    DataType, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
+    UInt64Type,
+};
 
 use crate::error::{Error, Result};
-use crate::field_map::{FieldMap, Role};
+use crate::field_map::{FieldMap, Role, STRING_TYPES};
 
 /// Where a text field lives in its row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,31 +41,127 @@ pub struct TextField<'a> {
 
 /// A string array of any of Arrow's three string layouts.
 #[derive(Debug, Clone, Copy)]
-enum Strings<'a> {
+enum Plain<'a> {
     Utf8(&'a StringArray),
     Large(&'a LargeStringArray),
     View(&'a StringViewArray),
 }
 
+impl<'a> Plain<'a> {
+    fn try_new(array: &'a dyn Array) -> Option<Self> {
+        match array.data_type() {
+            DataType::Utf8 => Some(Self::Utf8(array.as_string::<i32>())),
+            DataType::LargeUtf8 => Some(Self::Large(array.as_string::<i64>())),
+            DataType::Utf8View => Some(Self::View(array.as_string_view())),
+            _ => None,
+        }
+    }
+
+    /// Value `i`, or `None` when null or past the end (a dictionary key
+    /// out of range reads as null rather than panicking).
+    fn get(self, i: usize) -> Option<&'a str> {
+        match self {
+            Self::Utf8(a) => (i < a.len() && a.is_valid(i)).then(|| a.value(i)),
+            Self::Large(a) => (i < a.len() && a.is_valid(i)).then(|| a.value(i)),
+            Self::View(a) => (i < a.len() && a.is_valid(i)).then(|| a.value(i)),
+        }
+    }
+}
+
+/// The keys of a dictionary array, of any of Arrow's integer key types.
+#[derive(Debug, Clone, Copy)]
+enum Keys<'a> {
+    I8(&'a [i8]),
+    I16(&'a [i16]),
+    I32(&'a [i32]),
+    I64(&'a [i64]),
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+    U32(&'a [u32]),
+    U64(&'a [u64]),
+}
+
+impl<'a> Keys<'a> {
+    fn try_new(keys: &'a dyn Array) -> Option<Self> {
+        fn values<T: ArrowPrimitiveType>(keys: &dyn Array) -> &[T::Native] {
+            keys.as_primitive::<T>().values()
+        }
+        Some(match keys.data_type() {
+            DataType::Int8 => Self::I8(values::<Int8Type>(keys)),
+            DataType::Int16 => Self::I16(values::<Int16Type>(keys)),
+            DataType::Int32 => Self::I32(values::<Int32Type>(keys)),
+            DataType::Int64 => Self::I64(values::<Int64Type>(keys)),
+            DataType::UInt8 => Self::U8(values::<UInt8Type>(keys)),
+            DataType::UInt16 => Self::U16(values::<UInt16Type>(keys)),
+            DataType::UInt32 => Self::U32(values::<UInt32Type>(keys)),
+            DataType::UInt64 => Self::U64(values::<UInt64Type>(keys)),
+            _ => return None,
+        })
+    }
+
+    /// Key `i` as an index (`None` for a negative one or past the end).
+    fn get(self, i: usize) -> Option<usize> {
+        match self {
+            Self::I8(k) => usize::try_from(*k.get(i)?).ok(),
+            Self::I16(k) => usize::try_from(*k.get(i)?).ok(),
+            Self::I32(k) => usize::try_from(*k.get(i)?).ok(),
+            Self::I64(k) => usize::try_from(*k.get(i)?).ok(),
+            Self::U8(k) => Some(usize::from(*k.get(i)?)),
+            Self::U16(k) => Some(usize::from(*k.get(i)?)),
+            Self::U32(k) => usize::try_from(*k.get(i)?).ok(),
+            Self::U64(k) => usize::try_from(*k.get(i)?).ok(),
+        }
+    }
+}
+
+/// A text column as stored: plain strings, or a dictionary of them (what
+/// pyarrow writes for a `DictionaryArray` or a pandas categorical), read
+/// in place without decoding the dictionary.
+#[derive(Debug, Clone, Copy)]
+enum Strings<'a> {
+    Plain(Plain<'a>),
+    Dictionary {
+        /// The dictionary array, whose keys' validity says which rows are null.
+        array: &'a dyn Array,
+        keys: Keys<'a>,
+        values: Plain<'a>,
+    },
+}
+
 impl<'a> Strings<'a> {
     fn try_new(array: &'a dyn Array, column: &str) -> Result<Self> {
-        match array.data_type() {
-            DataType::Utf8 => Ok(Self::Utf8(array.as_string::<i32>())),
-            DataType::LargeUtf8 => Ok(Self::Large(array.as_string::<i64>())),
-            DataType::Utf8View => Ok(Self::View(array.as_string_view())),
-            other => Err(Error::ColumnType {
-                column: column.to_owned(),
-                found: other.to_string(),
-                expected: "a string column".into(),
-            }),
-        }
+        let strings = match array.as_any_dictionary_opt() {
+            Some(dictionary) => Keys::try_new(dictionary.keys())
+                .zip(Plain::try_new(dictionary.values().as_ref()))
+                .map(|(keys, values)| Self::Dictionary {
+                    array,
+                    keys,
+                    values,
+                }),
+            None => Plain::try_new(array).map(Self::Plain),
+        };
+        strings.ok_or_else(|| Error::ColumnType {
+            column: column.to_owned(),
+            found: array.data_type().to_string(),
+            expected: STRING_TYPES.into(),
+        })
     }
 
     fn get(self, i: usize) -> Option<&'a str> {
         match self {
-            Self::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
-            Self::Large(a) => a.is_valid(i).then(|| a.value(i)),
-            Self::View(a) => a.is_valid(i).then(|| a.value(i)),
+            Self::Plain(plain) => plain.get(i),
+            // A null key is a null row; a valid key may still point at a
+            // null value.
+            Self::Dictionary {
+                array,
+                keys,
+                values,
+            } => {
+                if array.is_null(i) {
+                    return None;
+                }
+                values.get(keys.get(i)?)
+            }
         }
     }
 }
@@ -251,8 +350,10 @@ mod tests {
     use std::path::Path;
     use std::sync::Arc;
 
-    use arrow::array::{ListBuilder, StringBuilder, StructBuilder};
-    use arrow::datatypes::{Field, Fields, Schema};
+    use arrow::array::{
+        ArrayRef, DictionaryArray, ListBuilder, PrimitiveArray, StringBuilder, StructBuilder,
+    };
+    use arrow::datatypes::{ArrowDictionaryKeyType, Field, Fields, Schema};
 
     use super::*;
 
@@ -285,6 +386,114 @@ mod tests {
             Field::new("caption", DataType::Utf8, true),
         ]);
         RecordBatch::try_new(Arc::new(schema), vec![Arc::new(list), Arc::new(caption)]).unwrap()
+    }
+
+    fn dictionary<K: ArrowDictionaryKeyType>(
+        keys: Vec<Option<K::Native>>,
+        values: ArrayRef,
+    ) -> ArrayRef {
+        let keys: PrimitiveArray<K> = keys.into_iter().collect();
+        Arc::new(DictionaryArray::<K>::try_new(keys, values).unwrap())
+    }
+
+    #[test]
+    fn dictionary_columns_read_as_their_values() {
+        // Every key type reads alike; a null key and a key to a null value
+        // are both a null field.
+        let system = dictionary::<Int8Type>(
+            vec![Some(0), None, Some(1), Some(0)],
+            Arc::new(StringArray::from(vec![Some("Be brief."), None])),
+        );
+        let caption = dictionary::<UInt64Type>(
+            vec![Some(1), Some(1), Some(0), None],
+            Arc::new(LargeStringArray::from(vec!["a cat", "a dog"])),
+        );
+        let ocr = dictionary::<UInt16Type>(
+            vec![None, Some(0), Some(0), Some(0)],
+            Arc::new(StringViewArray::from(vec!["STOP"])),
+        );
+        let schema = Schema::new(vec![
+            Field::new("system", system.data_type().clone(), true),
+            Field::new("caption", caption.data_type().clone(), true),
+            Field::new("ocr", ocr.data_type().clone(), true),
+        ]);
+        let batch = RecordBatch::try_new(Arc::new(schema), vec![system, caption, ocr]).unwrap();
+        let map = FieldMap::detect(&batch.schema(), Path::new("x")).unwrap();
+        let texts = |batch: &RecordBatch| {
+            let view = BatchText::try_new(&map, batch).unwrap();
+            (0..view.num_rows())
+                .map(|row| {
+                    view.fields(row)
+                        .iter()
+                        .map(|f| (f.role, f.text))
+                        .collect::<Vec<_>>()
+                })
+                .map(|fields| format!("{fields:?}"))
+                .collect::<Vec<_>>()
+        };
+        let all = texts(&batch);
+        assert_eq!(
+            all,
+            [
+                r#"[(System, "Be brief."), (Caption, "a dog")]"#,
+                r#"[(Caption, "a dog"), (Ocr, "STOP")]"#,
+                r#"[(Caption, "a cat"), (Ocr, "STOP")]"#,
+                r#"[(System, "Be brief."), (Ocr, "STOP")]"#,
+            ]
+        );
+        // A slice reads its own rows.
+        assert_eq!(texts(&batch.slice(1, 3)), all[1..]);
+    }
+
+    #[test]
+    fn dictionary_encoded_turns_are_read() {
+        let batch = llava_batch();
+        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        let turns = Fields::from(vec![
+            Field::new("from", dict.clone(), true),
+            Field::new("value", dict, true),
+        ]);
+        let list_type = DataType::List(Arc::new(Field::new_list_field(
+            DataType::Struct(turns),
+            true,
+        )));
+        let list = arrow::compute::cast(batch.column(0), &list_type).unwrap();
+        let schema = Schema::new(vec![
+            Field::new("conversations", list_type, true),
+            batch.schema().field(1).clone(),
+        ]);
+        let encoded =
+            RecordBatch::try_new(Arc::new(schema), vec![list, batch.column(1).clone()]).unwrap();
+        let map = FieldMap::detect(&encoded.schema(), Path::new("x")).unwrap();
+        let plain_map = FieldMap::detect(&batch.schema(), Path::new("x")).unwrap();
+        let view = BatchText::try_new(&map, &encoded).unwrap();
+        let plain = BatchText::try_new(&plain_map, &batch).unwrap();
+        for row in 0..batch.num_rows() {
+            assert_eq!(view.fields(row), plain.fields(row));
+        }
+    }
+
+    #[test]
+    fn a_dictionary_of_other_values_is_a_type_error() {
+        let system = dictionary::<Int32Type>(
+            vec![Some(0)],
+            Arc::new(arrow::array::BinaryArray::from(vec![b"x".as_slice()])),
+        );
+        let schema = Schema::new(vec![Field::new("system", system.data_type().clone(), true)]);
+        let batch = RecordBatch::try_new(Arc::new(schema), vec![system]).unwrap();
+        let map = FieldMap {
+            profile: crate::Profile::Columns,
+            detected: false,
+            conversation: None,
+            columns: vec![("system".to_owned(), Role::System)],
+            unmapped: Vec::new(),
+        };
+        let err = BatchText::try_new(&map, &batch).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("column `system` has type Dictionary(Int32, Binary), expected"),
+            "{err}"
+        );
     }
 
     #[test]

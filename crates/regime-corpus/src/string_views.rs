@@ -15,7 +15,10 @@ use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
 use arrow::error::ArrowError;
 
 /// `data_type` with every `Utf8` and `LargeUtf8`, nested ones included
-/// (lists, large lists, structs), replaced by `Utf8View`.
+/// (lists, large lists, structs), replaced by `Utf8View`. Dictionaries are
+/// kept: the parquet reader already makes a column chunk's dictionary the
+/// array's values rather than copying a value per row, and the stored type
+/// is what an edited column must be written back as.
 fn view_type(data_type: &DataType) -> DataType {
     match data_type {
         DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,

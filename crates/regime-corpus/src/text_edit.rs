@@ -13,12 +13,12 @@ use arrow::array::{
     Array, ArrayRef, AsArray, GenericListArray, GenericStringArray, GenericStringBuilder,
     OffsetSizeTrait, RecordBatch, StringViewArray, StructArray,
 };
-use arrow::compute::interleave;
+use arrow::compute::{cast, interleave};
 use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
 
 use crate::error::{Error, Result};
-use crate::field_map::FieldMap;
+use crate::field_map::{FieldMap, is_string};
 use crate::sample::FieldSource;
 
 /// Where an edited field lives in its row.
@@ -172,8 +172,37 @@ fn replace_strings(
         DataType::Utf8View => {
             replace_views(array, edits).map_err(|e| rebuild_err(column, e.to_string()))
         }
+        DataType::Dictionary(_, values) if is_string(array.data_type()) => {
+            replace_dictionary(array, values, edits, column)
+        }
         other => Err(rebuild_err(column, format!("{other} is not a string type"))),
     }
+}
+
+/// A dictionary array with the values at `edits` replaced, as a
+/// dictionary of the same key and value types (the output keeps the
+/// input's schema): decoded to its values' type, edited, and encoded
+/// again, which also drops the values no row uses any more.
+fn replace_dictionary(
+    array: &dyn Array,
+    values: &DataType,
+    edits: &[(usize, Option<&str>)],
+    column: &str,
+) -> Result<ArrayRef> {
+    let err = |e: ArrowError| rebuild_err(column, e.to_string());
+    let plain = cast(array, values).map_err(err)?;
+    let replaced = replace_strings(plain.as_ref(), edits, column)?;
+    // Fails, rather than wraps, when the distinct values outgrow the keys
+    // (say an `int8` dictionary past 128 values).
+    cast(replaced.as_ref(), array.data_type()).map_err(|e| {
+        rebuild_err(
+            column,
+            format!(
+                "the edited values cannot be stored as {}: {e}",
+                array.data_type()
+            ),
+        )
+    })
 }
 
 /// A view array with the values at `edits` replaced: the unedited values
@@ -288,6 +317,74 @@ mod tests {
         // Untouched columns are the very same arrays.
         let untouched = apply_text_edits(&map, &batch, &edits[..1]).unwrap();
         assert!(Arc::ptr_eq(&untouched[1], batch.column(1)));
+    }
+
+    #[test]
+    fn edited_dictionaries_keep_their_key_and_value_types() {
+        let dict =
+            |key: DataType, value: DataType| DataType::Dictionary(Box::new(key), Box::new(value));
+        let texts = StringArray::from(vec![Some("copy. keep"), None, Some("copy. keep"), None]);
+        for data_type in [
+            dict(DataType::Int32, DataType::Utf8),
+            dict(DataType::UInt8, DataType::LargeUtf8),
+            dict(DataType::Int64, DataType::Utf8View),
+        ] {
+            let column = cast(&texts, &data_type).unwrap();
+            let edits = [(1, Some("set")), (2, Some("keep"))];
+            let replaced = replace_strings(column.as_ref(), &edits, "system").unwrap();
+            assert_eq!(replaced.data_type(), &data_type);
+            let got = cast(&replaced, &DataType::Utf8).unwrap();
+            let got: Vec<Option<&str>> = got.as_string::<i32>().iter().collect();
+            assert_eq!(got, [Some("copy. keep"), Some("set"), Some("keep"), None]);
+        }
+    }
+
+    #[test]
+    fn edited_dictionary_turns_stay_dictionaries() {
+        let (_, batch) = batch();
+        let dict = DataType::Dictionary(Box::new(DataType::Int16), Box::new(DataType::Utf8));
+        let turns = Fields::from(vec![
+            Field::new("from", dict.clone(), true),
+            Field::new("value", dict, true),
+        ]);
+        let list_type = DataType::List(Arc::new(Field::new_list_field(
+            DataType::Struct(turns),
+            true,
+        )));
+        let list = cast(batch.column(0), &list_type).unwrap();
+        let schema = Schema::new(vec![
+            Field::new("conversations", list_type, true),
+            batch.schema().field(1).clone(),
+        ]);
+        let batch =
+            RecordBatch::try_new(Arc::new(schema), vec![list, batch.column(1).clone()]).unwrap();
+        let map = FieldMap::detect(&batch.schema(), "t.parquet".as_ref()).unwrap();
+        let edits = [TextEdit {
+            row: 1,
+            target: EditTarget::Turn(0),
+            text: Some("Q1"),
+        }];
+        let columns = apply_text_edits(&map, &batch, &edits).unwrap();
+        let edited = RecordBatch::try_new(batch.schema(), columns).unwrap();
+        let text = BatchText::try_new(&map, &edited).unwrap();
+        let texts = |row| text.fields(row).iter().map(|f| f.text).collect::<Vec<_>>();
+        assert_eq!(texts(0), ["q0", "a0", "c0"]);
+        assert_eq!(texts(1), ["Q1", "a1"]);
+    }
+
+    #[test]
+    fn a_dictionary_whose_keys_overflow_is_an_error_naming_the_column() {
+        // 128 distinct values fill `int8` keys; one more cannot be stored.
+        let texts: StringArray = (0..129).map(|i| Some(format!("v{}", i % 128))).collect();
+        let data_type = DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8));
+        let column = cast(&texts, &data_type).unwrap();
+        let err = replace_strings(column.as_ref(), &[(128, Some("new"))], "meta").unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "column `meta`: the edited values cannot be stored as Dictionary(Int8, Utf8)"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

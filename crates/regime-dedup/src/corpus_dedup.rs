@@ -1005,6 +1005,15 @@ fn id_column(batch: &RecordBatch) -> Option<IdReader<'_>> {
                 a.is_valid(i).then(|| a.value(i).to_string())
             }))
         }
+        // Views and dictionaries (a pandas categorical): decoded once per
+        // batch, so that ids of every string layout reach the clusters.
+        other if regime_corpus::is_string(other) => {
+            let plain = arrow::compute::cast(column, &DataType::Utf8).ok()?;
+            Some(Box::new(move |i| {
+                let a = plain.as_string::<i32>();
+                a.is_valid(i).then(|| a.value(i).to_owned())
+            }))
+        }
         _ => None,
     }
 }
@@ -1076,10 +1085,33 @@ pub fn clusters_batch(
 /// Whether a schema has an `id` column [`deduplicate`] can read.
 #[must_use]
 pub fn has_id_column(schema: &arrow::datatypes::Schema) -> bool {
-    schema.field_with_name("id").is_ok_and(|f| {
-        matches!(
-            f.data_type(),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Int64
-        )
-    })
+    schema
+        .field_with_name("id")
+        .is_ok_and(|f| regime_corpus::is_string(f.data_type()) || *f.data_type() == DataType::Int64)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{DictionaryArray, StringViewArray};
+    use arrow::datatypes::{Field, Int8Type, Schema};
+
+    use super::*;
+
+    #[test]
+    fn dictionary_and_view_ids_are_read() {
+        let dict: DictionaryArray<Int8Type> = [Some("a"), None, Some("a")].into_iter().collect();
+        let view = StringViewArray::from(vec![Some("a"), None, Some("a")]);
+        for column in [Arc::new(dict) as arrow::array::ArrayRef, Arc::new(view)] {
+            let schema = Schema::new(vec![Field::new("id", column.data_type().clone(), true)]);
+            assert!(has_id_column(&schema), "{}", column.data_type());
+            let batch = RecordBatch::try_new(Arc::new(schema), vec![column]).unwrap();
+            let ids = id_column(&batch).unwrap();
+            assert_eq!(
+                (0..3).map(ids).collect::<Vec<_>>(),
+                [Some("a".to_owned()), None, Some("a".to_owned())]
+            );
+        }
+    }
 }
