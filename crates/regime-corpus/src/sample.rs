@@ -57,13 +57,21 @@ impl<'a> Plain<'a> {
         }
     }
 
-    /// Value `i`, or `None` when null or past the end (a dictionary key
-    /// out of range reads as null rather than panicking).
+    /// Value `i` (in range), or `None` when null.
+    #[inline]
     fn get(self, i: usize) -> Option<&'a str> {
         match self {
-            Self::Utf8(a) => (i < a.len() && a.is_valid(i)).then(|| a.value(i)),
-            Self::Large(a) => (i < a.len() && a.is_valid(i)).then(|| a.value(i)),
-            Self::View(a) => (i < a.len() && a.is_valid(i)).then(|| a.value(i)),
+            Self::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
+            Self::Large(a) => a.is_valid(i).then(|| a.value(i)),
+            Self::View(a) => a.is_valid(i).then(|| a.value(i)),
+        }
+    }
+
+    fn len(self) -> usize {
+        match self {
+            Self::Utf8(a) => a.len(),
+            Self::Large(a) => a.len(),
+            Self::View(a) => a.len(),
         }
     }
 }
@@ -147,23 +155,36 @@ impl<'a> Strings<'a> {
         })
     }
 
+    // Inlined for plain strings (the per-row hot path); a dictionary
+    // look-up stays out of line.
+    #[inline(always)]
     fn get(self, i: usize) -> Option<&'a str> {
         match self {
             Self::Plain(plain) => plain.get(i),
-            // A null key is a null row; a valid key may still point at a
-            // null value.
             Self::Dictionary {
                 array,
                 keys,
                 values,
-            } => {
-                if array.is_null(i) {
-                    return None;
-                }
-                values.get(keys.get(i)?)
-            }
+            } => dictionary_get(array, keys, values, i),
         }
     }
+}
+
+/// Row `i` of a dictionary column: a null key is a null row; a valid key
+/// may still point at a null value, and one out of range reads as null
+/// rather than panicking.
+#[inline(never)]
+fn dictionary_get<'a>(
+    array: &'a dyn Array,
+    keys: Keys<'a>,
+    values: Plain<'a>,
+    i: usize,
+) -> Option<&'a str> {
+    if array.is_null(i) {
+        return None;
+    }
+    let key = keys.get(i).filter(|&k| k < values.len())?;
+    values.get(key)
 }
 
 #[derive(Debug)]

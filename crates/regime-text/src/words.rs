@@ -175,6 +175,21 @@ fn ascii_words<'t>(text: &'t str, f: &mut impl FnMut(&'t str)) {
 /// ```
 #[must_use]
 pub fn is_token_boundary(text: &str, at: usize) -> bool {
+    let b = text.as_bytes();
+    let (Some(&x), Some(&y)) = (at.checked_sub(1).and_then(|i| b.get(i)), b.get(at)) else {
+        return text.is_char_boundary(at);
+    };
+    // With ASCII two characters each way no rule needs more (no combining
+    // marks or regional indicators to skip), and no Han / kana / Hangul.
+    let x2 = at.checked_sub(2).and_then(|i| b.get(i)).copied();
+    let y2 = b.get(at + 1).copied();
+    if x.is_ascii()
+        && y.is_ascii()
+        && x2.is_none_or(|c| c.is_ascii())
+        && y2.is_none_or(|c| c.is_ascii())
+    {
+        return ascii_boundary(x2, x, y, y2);
+    }
     if !text.is_char_boundary(at) {
         return false;
     }
@@ -187,22 +202,7 @@ pub fn is_token_boundary(text: &str, at: usize) -> bool {
             .is_boundary(text, 0)
             .unwrap_or(true);
     }
-    let b = text.as_bytes();
-    let x2 = at.checked_sub(2).and_then(|i| b.get(i)).copied();
-    let y2 = b.get(at + 1).copied();
-    // With ASCII on both sides no rule needs more than the two characters
-    // each way (no combining marks or regional indicators to skip).
-    match (u8::try_from(x), u8::try_from(y)) {
-        (Ok(x), Ok(y))
-            if x.is_ascii()
-                && y.is_ascii()
-                && x2.is_none_or(|c| c.is_ascii())
-                && y2.is_none_or(|c| c.is_ascii()) =>
-        {
-            ascii_boundary(x2, x, y, y2)
-        }
-        _ => uax29_boundary(text, at),
-    }
+    uax29_boundary(text, at)
 }
 
 /// [`is_token_boundary`] between the ASCII bytes `x` and `y`, given the
