@@ -157,7 +157,7 @@ impl<'a> Strings<'a> {
 
     // Inlined for plain strings (the per-row hot path); a dictionary
     // look-up stays out of line.
-    #[inline(always)]
+    #[inline]
     fn get(self, i: usize) -> Option<&'a str> {
         match self {
             Self::Plain(plain) => plain.get(i),
