@@ -37,6 +37,11 @@ pub(crate) struct ProfileArgs {
     /// tokens added, text passed as is [env: `REGIME_TOKENIZER`].
     #[arg(long, value_name = "PATH", env = "REGIME_TOKENIZER")]
     pub(crate) tokenizer: Option<PathBuf>,
+    /// One more protected token, one built-in word token and never cut
+    /// into prompt segments (repeatable); <image>, <video> and <|…|>
+    /// specials always are. Shards merge only with the same list.
+    #[arg(long = "protect", value_name = "TOKEN", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub(crate) protect: Vec<String>,
     /// Largest n of the n-gram figures (1–4).
     #[arg(long, default_value_t = regime_stats::DEFAULT_MAX_N, value_name = "N", allow_negative_numbers = true, value_parser = between(1_usize, regime_stats::MAX_N))]
     pub(crate) max_n: usize,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use regime_corpus::OutputDir;
+use regime_text::ProtectedTokens;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -67,7 +68,14 @@ pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outco
             given.display()
         );
     }
-    let tokenizer = AnyTokenizer::load(args.tokenizer.as_deref().or(merged.tokenizer.as_deref()))?;
+    // The tokenizer only names token ids here; its protected tokens are the
+    // partials' for consistency.
+    let protected =
+        ProtectedTokens::default().with_tokens(merged.state.config().protected().iter().cloned());
+    let tokenizer = AnyTokenizer::load(
+        args.tokenizer.as_deref().or(merged.tokenizer.as_deref()),
+        &protected,
+    )?;
     let report = tokenizer.finalize(&merged.state);
     let out = OutputDir::prepare(&args.out, args.overwrite, &args.partials)?;
     profile_output::write_report(&out, &report)?;

@@ -14,7 +14,7 @@ use regime_stats::{
     FieldInput, PreparedSample, ProfileComparison, ProfileConfig, ProfileReport, ProfileState,
     PromptDupCounts, SampleInput, TokenSeq, TokenSpace,
 };
-use regime_text::{HfTokenizer, Normalizer, Tokenizer, Tokens, WordTokenizer};
+use regime_text::{HfTokenizer, Normalizer, ProtectedTokens, Tokenizer, Tokens, WordTokenizer};
 use serde::{Deserialize, Serialize};
 
 use super::Outcome;
@@ -30,8 +30,9 @@ pub(crate) const PARTIAL_FILE: &str = "partial.json";
 /// inputs' fingerprint and the settings, so `regime merge` can check them.
 /// 3: a `--by` column's null cells are counted apart (`nulls`), no longer
 /// as the string `<null>` among its values; exact duplicates use `regime
-/// dedup exact`'s key and count empty samples apart (`empty`).
-pub(crate) const PARTIAL_VERSION: u32 = 3;
+/// dedup exact`'s key and count empty samples apart (`empty`). 4: the
+/// configuration records the `--protect` tokens.
+pub(crate) const PARTIAL_VERSION: u32 = 4;
 
 /// What `--shard` writes and `regime merge` reads.
 #[derive(Serialize, Deserialize)]
@@ -120,9 +121,13 @@ pub(crate) enum AnyTokenizer {
 }
 
 impl AnyTokenizer {
-    pub(crate) fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+    /// The model tokenizer at `path`, or the built-in words keeping
+    /// `protected` whole (a model tokenizer gets the text as it is).
+    pub(crate) fn load(path: Option<&Path>, protected: &ProtectedTokens) -> anyhow::Result<Self> {
         Ok(match path {
-            None => Self::Words(Box::default()),
+            None => Self::Words(Box::new(
+                WordTokenizer::new().with_protected(protected.clone()),
+            )),
             Some(p) => Self::Hf(Box::new(HfTokenizer::from_file(p)?)),
         })
     }
@@ -152,6 +157,7 @@ impl AnyTokenizer {
 
 fn config(args: &ProfileArgs, space: TokenSpace) -> ProfileConfig {
     ProfileConfig::new(space)
+        .with_protected(args.protect.iter().cloned())
         .with_max_n(args.max_n)
         .with_top_k(args.top_k)
         .with_memory_budget(args.memory_budget)
@@ -161,7 +167,7 @@ fn config(args: &ProfileArgs, space: TokenSpace) -> ProfileConfig {
 pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let clock = RunClock::start();
     check_by(&args.by)?;
-    let tokenizer = AnyTokenizer::load(args.tokenizer.as_deref())?;
+    let tokenizer = AnyTokenizer::load(args.tokenizer.as_deref(), &protected(args))?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
@@ -327,6 +333,11 @@ fn run_compare(
     Ok(Outcome::Success)
 }
 
+/// The protected tokens of a run: the defaults plus `--protect`.
+fn protected(args: &ProfileArgs) -> ProtectedTokens {
+    ProtectedTokens::default().with_tokens(args.protect.iter().cloned())
+}
+
 /// Rows measured per step of [`scan`]: the threads measure one step's rows
 /// while one of them adds the previous step's to the state.
 const STEP_ROWS: usize = 256;
@@ -365,7 +376,8 @@ struct Measurer<'a> {
     content: ExactContent,
     /// Reused buffer for one normalised field.
     field: String,
-    /// The prompt-segment audit (default settings, as `regime audit-prompts`):
+    /// The prompt-segment audit (default settings, as `regime audit-prompts`,
+    /// plus `--protect`):
     /// its rates and its template candidates.
     prompt: PromptDedup,
     /// Reused result of [`Self::prompt`].
@@ -408,7 +420,10 @@ fn scan(
     let mut state = ProfileState::new(config(args, tokenizer.space()))?;
     // One configuration for every thread: its id keys each thread's cache
     // of field indexes.
-    let prompt = PromptDedup::builder().build()?;
+    let protected = protected(args);
+    let prompt = PromptDedup::builder()
+        .with_protected(protected.clone())
+        .build()?;
     let bar = progress::bar(global, Some(hi - lo), "profile", "samples");
     let scanned = super::with_threads(Some(threads), || -> anyhow::Result<()> {
         let mut measured: Vec<PreparedSample> = Vec::new();
@@ -444,7 +459,7 @@ fn scan(
                     || {
                         rows.into_par_iter()
                             .map_init(
-                                || Measurer::new(tokenizer, &args.by, &prompt),
+                                || Measurer::new(tokenizer, &protected, &args.by, &prompt),
                                 |m, row| m.measure(&text, &batch, row),
                             )
                             .collect::<anyhow::Result<Vec<_>>>()
@@ -513,10 +528,15 @@ fn block_start(total: u64, i: u64, n: u64) -> u64 {
 }
 
 impl<'a> Measurer<'a> {
-    fn new(tokenizer: &'a AnyTokenizer, by: &'a [String], prompt: &PromptDedup) -> Self {
+    fn new(
+        tokenizer: &'a AnyTokenizer,
+        protected: &ProtectedTokens,
+        by: &'a [String],
+        prompt: &PromptDedup,
+    ) -> Self {
         Self {
             tokenizer,
-            words: WordTokenizer::new(),
+            words: WordTokenizer::new().with_protected(protected.clone()),
             normalizer: Normalizer::new(),
             by,
             content: ExactContent::default(),

@@ -584,7 +584,7 @@ fn merge_refuses_anything_but_one_complete_split() {
     let partial = std::fs::read_to_string(p[2].join("partial.json")).expect("partial");
     std::fs::write(
         old_format.join("partial.json"),
-        partial.replacen("\"version\":3", "\"version\":1", 1),
+        partial.replacen("\"version\":4", "\"version\":1", 1),
     )
     .expect("write");
     let not_a_partial = dir.join("not-a-partial");
@@ -642,6 +642,96 @@ fn merge_refuses_anything_but_one_complete_split() {
         0,
     );
     assert_eq!(report(&out)["overall"]["samples"], 60);
+}
+
+/// `--protect TOKEN` keeps a token whole: `[IMG]` is one word token (UAX #29
+/// alone gives `IMG`, the brackets being punctuation), and one more in the
+/// counts of every scope.
+#[test]
+fn protect_keeps_a_token_whole() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let corpus = tmp.path().join("img.jsonl");
+    let lines: Vec<String> = (0..20)
+        .map(|i| format!("[IMG] describe picture {i}"))
+        .collect();
+    write_jsonl(&corpus, &lines);
+    let top_unigrams = |extra: &[&str], name: &str| -> Vec<String> {
+        let out = tmp.path().join(name);
+        run_expect(
+            regime()
+                .arg("profile")
+                .arg(&corpus)
+                .arg("--out")
+                .arg(&out)
+                .arg("-q")
+                .args(extra),
+            0,
+        );
+        let r = report(&out);
+        r["roles"]["user"]["ngrams"]["1"]["top"]
+            .as_array()
+            .expect("top unigrams")
+            .iter()
+            .map(|t| t["ngram"].as_str().expect("ngram").to_owned())
+            .collect()
+    };
+    let plain = top_unigrams(&[], "plain");
+    assert!(plain.iter().any(|t| t == "IMG"), "{plain:?}");
+    assert!(!plain.iter().any(|t| t == "[IMG]"), "{plain:?}");
+    let protected = top_unigrams(&["--protect", "[IMG]"], "protected");
+    assert!(protected.iter().any(|t| t == "[IMG]"), "{protected:?}");
+    assert!(!protected.iter().any(|t| t == "IMG"), "{protected:?}");
+}
+
+/// Shards counted with other `--protect` lists counted other tokens, so
+/// `regime merge` refuses them, naming the setting; the order the tokens
+/// were given in does not matter.
+#[test]
+fn merge_refuses_other_protected_tokens() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let a = dir.join("a.jsonl");
+    small_corpus(&a, "red");
+    let p0 = shard(dir, &a, "p0", "0/2", &["--protect", "[IMG]"]);
+    let p1 = shard(dir, &a, "p1", "1/2", &[]);
+    let out = dir.join("out");
+    let output = run_expect(
+        regime()
+            .arg("merge")
+            .args([&p0, &p1])
+            .arg("--out")
+            .arg(&out),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("other settings than") && stderr.contains("protected"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    let q0 = shard(
+        dir,
+        &a,
+        "q0",
+        "0/2",
+        &["--protect", "[A]", "--protect", "[B]"],
+    );
+    let q1 = shard(
+        dir,
+        &a,
+        "q1",
+        "1/2",
+        &["--protect", "[B]", "--protect", "[A]"],
+    );
+    run_expect(
+        regime()
+            .arg("merge")
+            .args([&q0, &q1])
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
 }
 
 /// `merge --tokenizer` only names token ids, so it must be the file the

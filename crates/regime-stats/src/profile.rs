@@ -69,6 +69,11 @@ pub struct ProfileConfig {
     memory_budget: u64,
     sketch_capacity: usize,
     hll_precision: u8,
+    /// Protected tokens added to the caller's defaults, sorted and
+    /// deduplicated. The state never reads them: they are recorded because
+    /// they change what a token and a prompt segment are, so states made
+    /// with different lists must not be combined.
+    protected: Vec<String>,
 }
 
 impl ProfileConfig {
@@ -82,6 +87,7 @@ impl ProfileConfig {
             memory_budget: DEFAULT_MEMORY_BUDGET,
             sketch_capacity: DEFAULT_SKETCH_CAPACITY,
             hll_precision: DEFAULT_HLL_PRECISION,
+            protected: Vec::new(),
         }
     }
 
@@ -119,6 +125,29 @@ impl ProfileConfig {
     pub fn with_hll_precision(mut self, p: u8) -> Self {
         self.hll_precision = p;
         self
+    }
+
+    /// Protected tokens the caller's tokenizer and segmenter added to their
+    /// defaults (`--protect`), recorded so that states made with other
+    /// lists are not combined. Kept sorted and deduplicated, so the order
+    /// they were given in does not matter; empty tokens are dropped.
+    /// Default: none.
+    #[must_use]
+    pub fn with_protected<T: Into<String>>(mut self, tokens: impl IntoIterator<Item = T>) -> Self {
+        self.protected = tokens
+            .into_iter()
+            .map(Into::into)
+            .filter(|t: &String| !t.is_empty())
+            .collect();
+        self.protected.sort();
+        self.protected.dedup();
+        self
+    }
+
+    /// The added protected tokens (see [`Self::with_protected`]).
+    #[must_use]
+    pub fn protected(&self) -> &[String] {
+        &self.protected
     }
 
     /// Checks the settings.
@@ -962,9 +991,17 @@ impl ProfileState {
     /// Merges `other` into `self`.
     ///
     /// # Errors
-    /// [`Error::Incompatible`] when the token space or max n differ.
+    /// [`Error::Incompatible`] when the token space, max n, `HyperLogLog`
+    /// precision or protected tokens differ.
     pub fn combine(&mut self, other: Self) -> Result<(), Error> {
         let (a, b) = (&self.config, &other.config);
+        if a.protected != b.protected {
+            return Err(Error::Incompatible {
+                what: "protected tokens",
+                left: format!("{:?}", a.protected),
+                right: format!("{:?}", b.protected),
+            });
+        }
         if a.token_space != b.token_space {
             return Err(Error::Incompatible {
                 what: "token space",

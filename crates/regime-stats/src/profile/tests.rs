@@ -523,6 +523,34 @@ fn combine_rejects_mismatched_settings() {
     assert!(ProfileState::new(ProfileConfig::new(TokenSpace::Words).with_max_n(5)).is_err());
 }
 
+/// Protected tokens change what a token is, so states counted with other
+/// lists are not combined; the order the tokens were given in does not
+/// matter.
+#[test]
+fn combine_rejects_other_protected_tokens() {
+    let with = |tokens: &[&str]| {
+        ProfileState::new(
+            ProfileConfig::new(TokenSpace::Words).with_protected(tokens.iter().copied()),
+        )
+        .unwrap()
+    };
+    let mut a = with(&["[IMG]"]);
+    let err = a.combine(with(&[])).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Incompatible {
+                what: "protected tokens",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let mut b = with(&["[IMG]", "[SEP]", ""]);
+    b.combine(with(&["[SEP]", "[IMG]", "[SEP]"])).unwrap();
+    assert_eq!(b.config().protected(), ["[IMG]", "[SEP]"]);
+}
+
 fn sample_strategy() -> impl Strategy<Value = Vec<(u8, Vec<u8>)>> {
     prop::collection::vec((0u8..3, prop::collection::vec(0u8..12, 0..12)), 1..4)
 }
