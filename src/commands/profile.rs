@@ -321,8 +321,11 @@ fn run_compare(
     progress::summary(
         global,
         &format!(
-            "profile --compare: JS = {:.4} bits, Δtypes = {}, ΔH = {:+.4} bits, Δtail = {:+.4}, rare-type survival = {:.3} → {}",
-            c.js_divergence_bits,
+            "profile --compare: JS = {}, Δtypes = {}, ΔH = {:+.4} bits, Δtail = {:+.4}, rare-type survival = {:.3} → {}",
+            c.js_divergence_bits.map_or_else(
+                || "n/a (a corpus has no tokens)".into(),
+                |js| format!("{js:.4} bits")
+            ),
             c.delta_types,
             c.delta_entropy_bits,
             c.delta_tail_mass,

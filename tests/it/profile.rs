@@ -377,6 +377,47 @@ fn compare_detects_a_frequency_concentrated_copy() {
     assert!(c["js_divergence_bits"].as_f64().unwrap() > 0.0);
 }
 
+/// A corpus of empty texts has no unigram distribution: the divergence
+/// from it is null (and "n/a" on the page), whichever side it is on, while
+/// the other figures are still reported.
+#[test]
+fn compare_with_a_tokenless_corpus_has_null_divergence() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (empty, full) = (
+        tmp.path().join("empty.jsonl"),
+        tmp.path().join("full.jsonl"),
+    );
+    let mut body = String::new();
+    for _ in 0..10 {
+        body.push_str(r#"{"caption": ""}"#);
+        body.push('\n');
+    }
+    std::fs::write(&empty, body).expect("write");
+    let mut body = String::new();
+    for i in 0..10 {
+        body.push_str(&serde_json::json!({"caption": format!("a red square {i}")}).to_string());
+        body.push('\n');
+    }
+    std::fs::write(&full, body).expect("write");
+    for (name, a, b, delta_types) in [("ef", &empty, &full, 13), ("fe", &full, &empty, -13)] {
+        let out = tmp.path().join(name);
+        run_expect(
+            regime()
+                .args(["profile", "--compare", "-q"])
+                .arg(a)
+                .arg(b)
+                .arg("--out")
+                .arg(&out),
+            0,
+        );
+        let c = &report(&out)["compare"];
+        assert!(c["js_divergence_bits"].is_null(), "{name}: {c}");
+        assert_eq!(c["delta_types"], delta_types, "{name}");
+        let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+        assert!(html.contains("n/a"), "{name}");
+    }
+}
+
 #[test]
 fn compare_needs_two_inputs_and_shard_is_validated() {
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -321,7 +321,8 @@ pub fn compare_page(cmp: &ProfileComparison) -> HtmlPage {
     let figures = vec![
         (
             "Jensen–Shannon divergence (bits)".into(),
-            fmt_value(c.js_divergence_bits),
+            // Undefined when a corpus has no tokens.
+            c.js_divergence_bits.map_or_else(|| "n/a".into(), fmt_value),
         ),
         ("Δ types (B − A)".into(), c.delta_types.to_string()),
         ("Δ entropy (bits)".into(), fmt_value(c.delta_entropy_bits)),

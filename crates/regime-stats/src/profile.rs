@@ -1371,7 +1371,9 @@ impl ProfileState {
             .collect();
         let (ua, ub) = (&a.overall.unigram, &b.overall.unigram);
         Ok(CompareReport {
-            js_divergence_bits: js.clamp(0.0, 1.0),
+            // A side without tokens has no distribution to diverge from
+            // (the sum above would give ½ or 0, figures of nothing).
+            js_divergence_bits: (ta > 0 && tb > 0).then(|| js.clamp(0.0, 1.0)),
             delta_types: ub.types as i64 - ua.types as i64,
             delta_entropy_bits: ub.entropy_bits - ua.entropy_bits,
             delta_head_mass: ub.head_mass - ua.head_mass,

@@ -254,8 +254,10 @@ pub struct ProfileComparison {
 /// `regime profile --compare A B`: B relative to A.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CompareReport {
-    /// Jensen–Shannon divergence of the unigram distributions, bits (0…1).
-    pub js_divergence_bits: f64,
+    /// Jensen–Shannon divergence of the unigram distributions, bits (0…1);
+    /// `None` (null) when either corpus has no tokens, whose distribution
+    /// is undefined.
+    pub js_divergence_bits: Option<f64>,
     /// `V_B − V_A`.
     pub delta_types: i64,
     /// `H_B − H_A`, bits.

@@ -454,7 +454,7 @@ fn compare_with_itself_is_zero() {
     insert(&mut a, &[("user", "a b c a b a d e f")]);
     let ra = a.finalize(None);
     let c = a.compare(&a, &ra, &ra).unwrap();
-    assert!(c.js_divergence_bits.abs() < EPS);
+    assert!(c.js_divergence_bits.unwrap().abs() < EPS);
     assert_eq!(c.delta_types, 0);
     assert!(c.delta_entropy_bits.abs() < EPS);
     assert!(c.delta_head_mass.abs() < EPS && c.delta_tail_mass.abs() < EPS);
@@ -477,7 +477,7 @@ fn compare_closed_form_js_and_survival() {
     let (ra, rb) = (a.finalize(None), b.finalize(None));
     let c = a.compare(&b, &ra, &rb).unwrap();
     let js = 0.5 * (0.5 * (2.0f64 / 3.0).log2() + 0.5) + 0.5 * (4.0f64 / 3.0).log2();
-    assert!((c.js_divergence_bits - js).abs() < 1e-12);
+    assert!((c.js_divergence_bits.unwrap() - js).abs() < 1e-12);
     assert_eq!(c.delta_types, -1);
     // Both of A's types are rare (≤ 10); only "a" survives.
     assert_eq!(c.rare_types_a, 2);
@@ -488,7 +488,7 @@ fn compare_closed_form_js_and_survival() {
     let mut e = words_state();
     insert(&mut e, &[("user", "a a")]);
     let (rd, re) = (d.finalize(None), e.finalize(None));
-    assert!((e.compare(&d, &re, &rd).unwrap().js_divergence_bits - 1.0).abs() < EPS);
+    assert!((e.compare(&d, &re, &rd).unwrap().js_divergence_bits.unwrap() - 1.0).abs() < EPS);
 }
 
 #[test]
@@ -512,7 +512,29 @@ fn frequency_concentrated_copy_compares_lower() {
     assert!(c.delta_types < 0);
     assert!(c.delta_tail_mass < 0.0);
     assert!(c.rare_type_survival < 0.1);
-    assert!(c.js_divergence_bits > 0.0);
+    assert!(c.js_divergence_bits.unwrap() > 0.0);
+}
+
+/// A corpus without tokens has no unigram distribution, so the divergence
+/// from it is undefined (`None`), whichever side it is on, and between two
+/// such corpora too; the other figures are still given.
+#[test]
+fn compare_with_a_tokenless_side_has_no_divergence() {
+    let mut full = words_state();
+    insert(&mut full, &[("user", "a b c a")]);
+    let mut empty = words_state();
+    insert(&mut empty, &[("user", "")]);
+    let (rf, re) = (full.finalize(None), empty.finalize(None));
+    let c = full.compare(&empty, &rf, &re).unwrap();
+    assert_eq!(c.js_divergence_bits, None);
+    assert_eq!(c.delta_types, -3);
+    let c = empty.compare(&full, &re, &rf).unwrap();
+    assert_eq!(c.js_divergence_bits, None);
+    assert_eq!(c.delta_types, 3);
+    assert_eq!(
+        empty.compare(&empty, &re, &re).unwrap().js_divergence_bits,
+        None
+    );
 }
 
 #[test]
