@@ -64,9 +64,16 @@ pub struct ScopeReport {
     /// Rank–frequency curve of the unigrams at about 64 log-spaced ranks
     /// (rank 1 and V included), for plots.
     pub rank_frequency: Vec<RankCount>,
-    /// Duplication figures (overall only; `null` for roles).
+    /// Duplication figures. Overall: every figure, of whole samples. A
+    /// role: its exact duplicates only, keyed by that role's fields of each
+    /// sample (`regime dedup exact --on ROLE`); the near-duplicate and
+    /// prompt figures are `null` and `templates` is empty there, since
+    /// they are the whole sample's. `null` for a role only when the
+    /// caller gave no content keys for it (`regime profile` always does).
     pub duplication: Option<DuplicationReport>,
-    /// Gopher repetition metrics (overall only; `null` for roles).
+    /// Gopher repetition metrics per sample: overall of the whole sample,
+    /// for a role of that role's fields in each sample. `null` when no
+    /// sample came with its words.
     pub gopher: Option<GopherReport>,
 }
 
