@@ -12,7 +12,9 @@
 //! combining class, or `NFC_Quick_Check` = Maybe: Hangul vowel and final
 //! jamo, the second half of a two-part vowel sign). Each normalised
 //! character maps back to its whole unit. Text already in NFC (the common
-//! case, checked up front) skips it.
+//! case, checked up front) skips it. Not exact for the Tibetan vowel signs
+//! U+0F73, U+0F75 and U+0F81 after other marks: of combining class 0, they
+//! decompose into marks that reorder with those before them.
 
 use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};

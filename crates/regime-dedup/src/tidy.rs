@@ -2,9 +2,10 @@
 //!
 //! Rules, for each removed span. First, on the span's line, an emptied
 //! bracket or emphasis pair (`[COPY]`, `(COPY)`, `*COPY*`) goes with it,
-//! then a separator (`,` `;` `|` `/` dashes `·` `•` `、`) the removal leaves
+//! then a separator (`,` `;` `/` dashes `·` `•` `、`) the removal leaves
 //! doubled (`x, COPY, y` → `x, y`: the second goes) or at the start or end
-//! of the line (`COPY, and more` → `and more`). Quotes stay, so JSON
+//! of the line (`COPY, and more` → `and more`), when it stands alone (not
+//! `-5` or the empty cell of `12,,cat`). Quotes stay, so JSON
 //! metadata stays well formed. Then (spans separated only by whitespace
 //! merged, the whitespace between them going too):
 //! - at the start or the end of the text, the whitespace next to the span
@@ -65,12 +66,13 @@ fn is_opening(c: char) -> bool {
 }
 
 /// List separators: a removal that leaves two of them side by side drops
-/// the second, and one left at the start or the end of its line goes.
+/// the second, and one left at the start or the end of its line goes (when
+/// it stands alone, see [`stands_alone`]). Not `|`: dropping one would
+/// merge two cells of a Markdown table.
 fn is_separator(c: char) -> bool {
     matches!(
         c,
         ',' | ';'
-            | '|'
             | '/'
             | '-'
             | '\u{2013}'
@@ -81,6 +83,19 @@ fn is_separator(c: char) -> bool {
             | '\u{ff0c}'
             | '\u{ff1b}'
     )
+}
+
+/// Whether the character `c` at byte `at` is a separator standing alone:
+/// a full-width one (CJK text has no spaces), or one followed by
+/// whitespace or the end of the text. One glued to what follows belongs
+/// to it (`-5`, `/usr`, the empty cell of `12,,cat`).
+fn stands_alone(text: &str, at: usize, c: char) -> bool {
+    is_separator(c)
+        && (matches!(c, '\u{3001}' | '\u{ff0c}' | '\u{ff1b}')
+            || text[at + c.len_utf8()..]
+                .chars()
+                .next()
+                .is_none_or(char::is_whitespace))
 }
 
 /// The closing partner of a bracket or emphasis mark: a removal that
@@ -136,17 +151,23 @@ fn widen(text: &str, spans: &[(usize, usize)]) -> Vec<(usize, usize)> {
         loop {
             let left = left_neighbour(text, floor, s);
             let right = right_neighbour(text, e);
+            // A symmetric mark (`*`, `` ` ``, `~`) pairs only when both touch
+            // the span: in `*a* COPY *b*` they close one span and open the next.
+            let touching = |ls: usize, lc: char, rs: usize| ls + lc.len_utf8() == s && rs == e;
             match (left, right) {
-                (Some((ls, lc)), Some((rs, rc))) if partner(lc) == Some(rc) => {
+                (Some((ls, lc)), Some((rs, rc)))
+                    if partner(lc) == Some(rc) && (lc != rc || touching(ls, lc, rs)) =>
+                {
                     (s, e) = (ls, rs + rc.len_utf8());
                 }
                 (_, Some((rs, rc)))
-                    if is_separator(rc) && left.is_none_or(|(_, lc)| is_separator(lc)) =>
+                    if stands_alone(text, rs, rc)
+                        && left.is_none_or(|(ls, lc)| stands_alone(text, ls, lc)) =>
                 {
                     e = rs + rc.len_utf8();
                     break;
                 }
-                (Some((ls, lc)), None) if is_separator(lc) => {
+                (Some((ls, lc)), None) if stands_alone(text, ls, lc) => {
                     s = ls;
                     break;
                 }
@@ -291,7 +312,7 @@ mod tests {
         assert_eq!(remove("[COPY]", &["COPY"]), "");
         assert_eq!(remove("See (COPY) here", &["COPY"]), "See here");
         assert_eq!(remove("x, (COPY), y", &["COPY"]), "x, y");
-        assert_eq!(remove("a | **COPY** | b", &["COPY"]), "a | b");
+        assert_eq!(remove("a; **COPY**; b", &["COPY"]), "a; b");
         assert_eq!(remove("x\u{3001}COPY\u{3001}y", &["COPY"]), "x\u{3001}y");
         // Only on the copy's own line: list bullets elsewhere stay.
         assert_eq!(
@@ -306,5 +327,22 @@ mod tests {
         );
         assert_eq!(remove("Q: COPY", &["COPY"]), "Q:");
         assert_eq!(remove("x, C1, C2, y", &["C1", "C2"]), "x, y");
+    }
+
+    #[test]
+    fn marks_and_separators_of_other_tokens_stay() {
+        // Two emphasis spans around a copy are not one emptied pair.
+        assert_eq!(remove("*bold* COPY *more*", &["COPY"]), "*bold* *more*");
+        assert_eq!(
+            remove("Use `ls` COPY `pwd` too.", &["COPY"]),
+            "Use `ls` `pwd` too."
+        );
+        assert_eq!(remove("2 * COPY * 3", &["COPY"]), "2 * * 3");
+        // A separator glued to the next token belongs to it.
+        assert_eq!(remove("COPY -5 degrees", &["COPY"]), "-5 degrees");
+        assert_eq!(remove("COPY /usr/bin/python", &["COPY"]), "/usr/bin/python");
+        assert_eq!(remove("12,COPY,cat", &["COPY"]), "12,,cat");
+        // Table cells stay cells.
+        assert_eq!(remove("| COPY | cat |", &["COPY"]), "| | cat |");
     }
 }

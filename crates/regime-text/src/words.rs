@@ -161,9 +161,10 @@ fn ascii_words<'t>(text: &'t str, f: &mut impl FnMut(&'t str)) {
 }
 
 /// Whether cutting `text` at byte `at` splits no token of the built-in
-/// tokenizer: `at` is a UAX #29 word boundary (both ends of the text are),
-/// or a grapheme cluster boundary next to a Han, kana or Hangul character,
-/// each a token of its own. `false` when `at` is not a char boundary.
+/// tokenizer: next to a Han, kana or Hangul character (each, with the marks
+/// that join it, a token of its own) exactly the grapheme cluster
+/// boundaries; elsewhere the UAX #29 word boundaries. Both ends of the
+/// text are boundaries; `false` when `at` is not a char boundary.
 ///
 /// ```
 /// use regime_text::is_token_boundary;
@@ -230,17 +231,33 @@ fn ascii_boundary(x2: Option<u8>, x: u8, y: u8, y2: Option<u8>) -> bool {
 fn uax29_boundary(text: &str, at: usize) -> bool {
     let b = text.as_bytes();
     let ws = |c: &u8| c.is_ascii_whitespace() || *c == 0x0b;
-    let start = b[..at].iter().rposition(ws).map_or(0, |i| {
-        b[..i].iter().rposition(|c| !ws(c)).map_or(0, |j| j + 1)
+    // Text without ASCII whitespace (CJK, Thai, NBSP-separated) could make
+    // the piece the whole field, and every check a pass over it: cap it at
+    // `UAX29_REACH` bytes each way. The rules look two characters past
+    // runs of combining marks and at the parity of a run of regional
+    // indicators, so the cap changes nothing short of such a run of ≈ 60
+    // characters.
+    let floor = text.floor_char_boundary(at.saturating_sub(UAX29_REACH));
+    let start = b[floor..at].iter().rposition(ws).map_or(floor, |i| {
+        b[floor..floor + i]
+            .iter()
+            .rposition(|c| !ws(c))
+            .map_or(floor, |j| floor + j + 1)
     });
-    let end = b[at + 1..]
+    let ceiling = text.ceil_char_boundary(at.saturating_add(UAX29_REACH));
+    let end = b[at + 1..ceiling]
         .iter()
         .position(ws)
-        .map_or(b.len(), |i| at + 2 + i);
+        .map_or(ceiling, |i| at + 2 + i);
     text[start..end]
         .split_word_bound_indices()
-        .any(|(i, _)| start + i == at)
+        .map(|(i, _)| start + i)
+        .take_while(|&i| i <= at)
+        .any(|i| i == at)
 }
+
+/// Bytes each way [`uax29_boundary`] segments at most.
+const UAX29_REACH: usize = 256;
 
 /// Words of text with non-ASCII characters.
 ///
@@ -455,27 +472,30 @@ mod tests {
         #[test]
         fn token_boundaries_match_unicode_segmentation(
             t in proptest::string::string_regex(
-                "[a-zA-Z0-9_.,;:'\" \t\n\r\u{b}\u{c}<>|!é中ä\u{301}\u{93e}\u{200d}\u{3000}\u{2019}\u{ad}\u{1F600}\u{1F1E6}か\u{3099}\u{1112}\u{1161}\u{11ab}]{0,40}"
+                "[a-zA-Z0-9_.,;:'\" \t\n\r\u{b}\u{c}<>|!é中ä\u{301}\u{93e}\u{200d}\u{3000}\u{2019}\u{ad}\u{1F600}\u{1F1E6}か\u{3099}\u{1112}\u{1161}\u{11ab}\u{e33}\u{600}]{0,40}"
             ).unwrap()
         ) {
             proptest::prop_assert_eq!(cuts(&t), boundaries(&t));
         }
     }
 
-    /// `is_token_boundary` by its definition: the UAX #29 boundaries of the
-    /// whole text, plus the grapheme cluster boundaries next to a Han /
-    /// kana / Hangul character.
+    /// `is_token_boundary` by its definition: next to a Han / kana /
+    /// Hangul character the grapheme cluster boundaries of the whole text,
+    /// elsewhere its UAX #29 boundaries.
     fn boundaries(t: &str) -> Vec<usize> {
         let uax: Vec<usize> = t.split_word_bound_indices().map(|(i, _)| i).collect();
         let graphemes: Vec<usize> = t.grapheme_indices(true).map(|(i, _)| i).collect();
         (0..=t.len())
             .filter(|&i| t.is_char_boundary(i))
             .filter(|&i| {
+                let cjk = t[..i].chars().next_back().is_some_and(is_cjk)
+                    || t[i..].chars().next().is_some_and(is_cjk);
                 i == t.len()
-                    || uax.contains(&i)
-                    || (graphemes.contains(&i)
-                        && (t[..i].chars().next_back().is_some_and(is_cjk)
-                            || t[i..].chars().next().is_some_and(is_cjk)))
+                    || if cjk {
+                        graphemes.contains(&i)
+                    } else {
+                        uax.contains(&i)
+                    }
             })
             .collect()
     }
@@ -504,6 +524,21 @@ mod tests {
         assert!(!is_token_boundary("\u{1112}\u{1161}", 3), "jamo L|V");
         assert!(!is_token_boundary("中", 1), "not a char boundary");
         assert!(is_token_boundary("", 0));
+    }
+
+    #[test]
+    fn long_text_without_spaces_is_checked_near_the_cut() {
+        // 360 KB of Thai without a space: the check segments ≤ 512 bytes
+        // around each cut and agrees with the whole text's boundaries.
+        let t = "\u{e2a}\u{e27}\u{e31}\u{e2a}\u{e14}\u{e35}".repeat(20_000);
+        let whole: Vec<usize> = t.split_word_bound_indices().map(|(i, _)| i).collect();
+        for at in (t.len() / 2..t.len() / 2 + 60).filter(|&i| t.is_char_boundary(i)) {
+            assert_eq!(
+                is_token_boundary(&t, at),
+                whole.binary_search(&at).is_ok(),
+                "{at}"
+            );
+        }
     }
 
     #[test]
