@@ -3,13 +3,10 @@
 //! order, then flat columns in schema order).
 
 use arrow::array::{
-    Array, ArrowPrimitiveType, AsArray, GenericListArray, LargeStringArray, OffsetSizeTrait,
-    RecordBatch, StringArray, StringViewArray, StructArray,
+    Array, AsArray, GenericListArray, LargeStringArray, OffsetSizeTrait, RecordBatch, StringArray,
+    StringViewArray, StructArray,
 };
-use arrow::datatypes::{
-    DataType, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type,
-    UInt64Type,
-};
+use arrow::datatypes::DataType;
 
 use crate::error::{Error, Result};
 use crate::field_map::{FieldMap, Role, STRING_TYPES};
@@ -76,62 +73,18 @@ impl<'a> Plain<'a> {
     }
 }
 
-/// The keys of a dictionary array, of any of Arrow's integer key types.
-#[derive(Debug, Clone, Copy)]
-enum Keys<'a> {
-    I8(&'a [i8]),
-    I16(&'a [i16]),
-    I32(&'a [i32]),
-    I64(&'a [i64]),
-    U8(&'a [u8]),
-    U16(&'a [u16]),
-    U32(&'a [u32]),
-    U64(&'a [u64]),
-}
-
-impl<'a> Keys<'a> {
-    fn try_new(keys: &'a dyn Array) -> Option<Self> {
-        fn values<T: ArrowPrimitiveType>(keys: &dyn Array) -> &[T::Native] {
-            keys.as_primitive::<T>().values()
-        }
-        Some(match keys.data_type() {
-            DataType::Int8 => Self::I8(values::<Int8Type>(keys)),
-            DataType::Int16 => Self::I16(values::<Int16Type>(keys)),
-            DataType::Int32 => Self::I32(values::<Int32Type>(keys)),
-            DataType::Int64 => Self::I64(values::<Int64Type>(keys)),
-            DataType::UInt8 => Self::U8(values::<UInt8Type>(keys)),
-            DataType::UInt16 => Self::U16(values::<UInt16Type>(keys)),
-            DataType::UInt32 => Self::U32(values::<UInt32Type>(keys)),
-            DataType::UInt64 => Self::U64(values::<UInt64Type>(keys)),
-            _ => return None,
-        })
-    }
-
-    /// Key `i` as an index (`None` for a negative one or past the end).
-    fn get(self, i: usize) -> Option<usize> {
-        match self {
-            Self::I8(k) => usize::try_from(*k.get(i)?).ok(),
-            Self::I16(k) => usize::try_from(*k.get(i)?).ok(),
-            Self::I32(k) => usize::try_from(*k.get(i)?).ok(),
-            Self::I64(k) => usize::try_from(*k.get(i)?).ok(),
-            Self::U8(k) => Some(usize::from(*k.get(i)?)),
-            Self::U16(k) => Some(usize::from(*k.get(i)?)),
-            Self::U32(k) => usize::try_from(*k.get(i)?).ok(),
-            Self::U64(k) => usize::try_from(*k.get(i)?).ok(),
-        }
-    }
-}
-
 /// A text column as stored: plain strings, or a dictionary of them (what
 /// pyarrow writes for a `DictionaryArray` or a pandas categorical), read
 /// in place without decoding the dictionary.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 enum Strings<'a> {
     Plain(Plain<'a>),
     Dictionary {
         /// The dictionary array, whose keys' validity says which rows are null.
         array: &'a dyn Array,
-        keys: Keys<'a>,
+        /// Each row's key as an index (Arrow's `normalized_keys`, once per
+        /// batch, whatever the integer key type).
+        keys: Vec<usize>,
         values: Plain<'a>,
     },
 }
@@ -139,13 +92,13 @@ enum Strings<'a> {
 impl<'a> Strings<'a> {
     fn try_new(array: &'a dyn Array, column: &str) -> Result<Self> {
         let strings = match array.as_any_dictionary_opt() {
-            Some(dictionary) => Keys::try_new(dictionary.keys())
-                .zip(Plain::try_new(dictionary.values().as_ref()))
-                .map(|(keys, values)| Self::Dictionary {
+            Some(dictionary) => {
+                Plain::try_new(dictionary.values().as_ref()).map(|values| Self::Dictionary {
                     array,
-                    keys,
+                    keys: dictionary.normalized_keys(),
                     values,
-                }),
+                })
+            }
             None => Plain::try_new(array).map(Self::Plain),
         };
         strings.ok_or_else(|| Error::ColumnType {
@@ -158,14 +111,14 @@ impl<'a> Strings<'a> {
     // Inlined for plain strings (the per-row hot path); a dictionary
     // look-up stays out of line.
     #[inline]
-    fn get(self, i: usize) -> Option<&'a str> {
+    fn get(&self, i: usize) -> Option<&'a str> {
         match self {
             Self::Plain(plain) => plain.get(i),
             Self::Dictionary {
                 array,
                 keys,
                 values,
-            } => dictionary_get(array, keys, values, i),
+            } => dictionary_get(*array, keys, *values, i),
         }
     }
 }
@@ -176,14 +129,14 @@ impl<'a> Strings<'a> {
 #[inline(never)]
 fn dictionary_get<'a>(
     array: &'a dyn Array,
-    keys: Keys<'a>,
+    keys: &[usize],
     values: Plain<'a>,
     i: usize,
 ) -> Option<&'a str> {
     if array.is_null(i) {
         return None;
     }
-    let key = keys.get(i).filter(|&k| k < values.len())?;
+    let key = keys.get(i).copied().filter(|&k| k < values.len())?;
     values.get(key)
 }
 
@@ -374,7 +327,9 @@ mod tests {
     use arrow::array::{
         ArrayRef, DictionaryArray, ListBuilder, PrimitiveArray, StringBuilder, StructBuilder,
     };
-    use arrow::datatypes::{ArrowDictionaryKeyType, Field, Fields, Schema};
+    use arrow::datatypes::{
+        ArrowDictionaryKeyType, Field, Fields, Int8Type, Int32Type, Schema, UInt16Type, UInt64Type,
+    };
 
     use super::*;
 

@@ -70,29 +70,26 @@ fn is_opening(c: char) -> bool {
 /// it stands alone, see [`stands_alone`]). Not `|`: dropping one would
 /// merge two cells of a Markdown table.
 fn is_separator(c: char) -> bool {
-    matches!(
-        c,
-        ',' | ';'
-            | '/'
-            | '-'
-            | '\u{2013}'
-            | '\u{2014}'
-            | '\u{b7}'
-            | '\u{2022}'
-            | '\u{3001}'
-            | '\u{ff0c}'
-            | '\u{ff1b}'
-    )
+    is_full_width_separator(c)
+        || matches!(
+            c,
+            ',' | ';' | '/' | '-' | '\u{2013}' | '\u{2014}' | '\u{b7}' | '\u{2022}'
+        )
+}
+
+/// `、` `，` `；`: CJK text puts no space after them.
+fn is_full_width_separator(c: char) -> bool {
+    matches!(c, '\u{3001}' | '\u{ff0c}' | '\u{ff1b}')
 }
 
 /// Whether the character `c` at byte `at` is a separator standing alone:
-/// a full-width one (CJK text has no spaces), or one followed by
-/// whitespace or the end of the text. One glued to what follows belongs
-/// to it (`-5`, `/usr`, the empty cell of `12,,cat`).
+/// a full-width one, or one followed by whitespace or the end of the text.
+/// One glued to what follows belongs to it (`-5`, `/usr`, the empty cell
+/// of `12,,cat`).
 fn stands_alone(text: &str, at: usize, c: char) -> bool {
-    is_separator(c)
-        && (matches!(c, '\u{3001}' | '\u{ff0c}' | '\u{ff1b}')
-            || text[at + c.len_utf8()..]
+    is_full_width_separator(c)
+        || (is_separator(c)
+            && text[at + c.len_utf8()..]
                 .chars()
                 .next()
                 .is_none_or(char::is_whitespace))
