@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::UInt64Type;
+use arrow::datatypes::{DataType, UInt64Type};
 
 use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, write_parquet};
 
@@ -125,6 +125,60 @@ fn jsonl_plain_gzip_and_zstd_are_read() {
     assert_eq!(result.num_rows(), 50);
     let ids = result.column_by_name("id").unwrap().as_string::<i32>();
     assert_eq!(ids.value(25), "s25");
+}
+
+/// Columns, and the fields of nested objects, keep the order the file
+/// writes them in (as pyarrow and pandas read it), not arrow inference's
+/// alphabetical one; a key first seen in a later record comes last.
+#[test]
+fn jsonl_columns_keep_the_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("llava.jsonl");
+    std::fs::write(
+        &path,
+        concat!(
+            r#"{"id": "a", "image": "a.png", "conversations": [{"value": "<image>\nWhat?", "from": "human"}, {"from": "gpt", "value": "A."}], "meta": {"z": 1, "a": "x"}}"#,
+            "\n",
+            r#"{"meta": {"a": "y", "z": 2}, "id": "b", "image": "b.png", "conversations": [{"from": "human", "value": "Why?"}], "extra": true}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("d");
+    run_expect(
+        regime()
+            .args(["dedup", "exact", "-q"])
+            .arg(&path)
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
+    let part = parquet_files(&out)
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+        })
+        .unwrap();
+    let schema = read_parquet(&part).schema();
+    let names = |fields: &arrow::datatypes::Fields| -> Vec<String> {
+        fields.iter().map(|f| f.name().clone()).collect()
+    };
+    assert_eq!(
+        names(schema.fields()),
+        ["id", "image", "conversations", "meta", "extra"]
+    );
+    let DataType::List(turn) = schema.field(2).data_type() else {
+        panic!("conversations: {schema:?}")
+    };
+    let DataType::Struct(turn) = turn.data_type() else {
+        panic!("turns: {schema:?}")
+    };
+    assert_eq!(names(turn), ["value", "from"]);
+    let DataType::Struct(meta) = schema.field(3).data_type() else {
+        panic!("meta: {schema:?}")
+    };
+    assert_eq!(names(meta), ["z", "a"]);
 }
 
 #[test]

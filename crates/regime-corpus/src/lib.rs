@@ -50,6 +50,7 @@ mod bad_line;
 mod error;
 mod field_map;
 mod input;
+mod jsonl_order;
 mod manifest;
 mod output;
 mod reader;

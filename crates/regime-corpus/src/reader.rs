@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use crate::bad_line;
 use crate::error::{Error, Result};
 use crate::input::{Compression, FileFormat, InputFile};
+use crate::jsonl_order;
 use crate::row_id::RowId;
 use crate::string_views::{cast_to, view_schema};
 
@@ -674,7 +675,11 @@ fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<F
                         reason: "no JSON objects found".into(),
                     });
                 }
-                *jsonl_schema = Some(Arc::new(schema));
+                // Columns in the file's order, not the alphabetical one
+                // inference gives.
+                let order =
+                    jsonl_order::key_order(&input.path, input.format, DEFAULT_JSONL_INFER_RECORDS)?;
+                *jsonl_schema = Some(Arc::new(jsonl_order::in_key_order(&schema, &order)));
             }
             Ok(FileInfo {
                 path: input.path,

@@ -1,0 +1,247 @@
+//! The column order of a JSONL corpus: keys in the order the records write
+//! them. arrow's schema inference reads records as `serde_json` maps, which
+//! iterate their keys sorted, so it lists a file's columns (and each nested
+//! object's fields) alphabetically; pyarrow and pandas keep the file's
+//! order, and so does this module: it reads the same first records again,
+//! noting where each key first appears at each nesting level, and reorders
+//! the inferred schema to match. Types come from arrow's inference alone.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::error::Result;
+use crate::input::FileFormat;
+use crate::reader::for_each_record;
+
+/// Object keys in the order they first appear, with the order of the
+/// objects nested under each (the elements of an array of objects share
+/// one order).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct KeyOrder {
+    keys: Vec<(String, KeyOrder)>,
+    /// Position of each key in `keys`.
+    index: HashMap<String, usize>,
+}
+
+impl KeyOrder {
+    /// The order of `key`'s nested objects, registering `key` after the
+    /// keys seen so far when it is new.
+    fn child(&mut self, key: &str) -> &mut KeyOrder {
+        let at = if let Some(&at) = self.index.get(key) {
+            at
+        } else {
+            let at = self.keys.len();
+            self.index.insert(key.to_owned(), at);
+            self.keys.push((key.to_owned(), KeyOrder::default()));
+            at
+        };
+        &mut self.keys[at].1
+    }
+
+    /// Where `key` first appeared, and the order under it.
+    fn find(&self, key: &str) -> Option<(usize, &KeyOrder)> {
+        self.index.get(key).map(|&at| (at, &self.keys[at].1))
+    }
+}
+
+/// The key order of the first `records` non-blank lines of `path`. Lines
+/// that are not valid JSON end the scan: schema inference, which reads the
+/// same lines first, reports them.
+pub(crate) fn key_order(path: &Path, format: FileFormat, records: usize) -> Result<KeyOrder> {
+    let mut order = KeyOrder::default();
+    let mut seen = 0;
+    for_each_record(path, format, |_, line| {
+        if seen == records {
+            return Some(());
+        }
+        seen += 1;
+        let mut de = serde_json::Deserializer::from_slice(line);
+        // Depth past serde_json's recursion limit fails here as it does in
+        // inference: stop, keeping the order read so far.
+        Merge(&mut order).deserialize(&mut de).err().map(|_| ())
+    })?;
+    Ok(order)
+}
+
+/// `schema` with its fields, and the fields of every nested struct, in
+/// `order`; fields `order` does not name keep their place after those it
+/// does.
+pub(crate) fn in_key_order(schema: &Schema, order: &KeyOrder) -> Schema {
+    Schema::new_with_metadata(
+        fields_in_order(schema.fields(), order),
+        schema.metadata().clone(),
+    )
+}
+
+fn fields_in_order(fields: &Fields, order: &KeyOrder) -> Fields {
+    let mut ranked: Vec<(usize, FieldRef)> = fields
+        .iter()
+        .map(|field| match order.find(field.name()) {
+            Some((at, nested)) => (at, field_in_order(field, nested)),
+            None => (usize::MAX, Arc::clone(field)),
+        })
+        .collect();
+    // Stable: unnamed fields keep their relative order.
+    ranked.sort_by_key(|&(at, _)| at);
+    ranked.into_iter().map(|(_, field)| field).collect()
+}
+
+fn field_in_order(field: &Field, order: &KeyOrder) -> FieldRef {
+    Arc::new(
+        field
+            .clone()
+            .with_data_type(type_in_order(field.data_type(), order)),
+    )
+}
+
+/// What JSON inference makes of objects and arrays: structs and lists.
+fn type_in_order(data_type: &DataType, order: &KeyOrder) -> DataType {
+    match data_type {
+        DataType::Struct(fields) => DataType::Struct(fields_in_order(fields, order)),
+        DataType::List(item) => DataType::List(field_in_order(item, order)),
+        DataType::LargeList(item) => DataType::LargeList(field_in_order(item, order)),
+        other => other.clone(),
+    }
+}
+
+/// Reads one JSON value into a [`KeyOrder`].
+struct Merge<'a>(&'a mut KeyOrder);
+
+impl<'de> DeserializeSeed<'de> for Merge<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> std::result::Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Merge<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        while seq.next_element_seed(Merge(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            map.next_value_seed(Merge(self.0.child(&key)))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order_of(lines: &[&str]) -> KeyOrder {
+        let mut order = KeyOrder::default();
+        for line in lines {
+            let mut de = serde_json::Deserializer::from_str(line);
+            Merge(&mut order).deserialize(&mut de).unwrap();
+        }
+        order
+    }
+
+    fn names(order: &KeyOrder) -> Vec<&str> {
+        order.keys.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    #[test]
+    fn keys_in_first_seen_order_across_records_and_levels() {
+        let order = order_of(&[
+            r#"{"id": 1, "conversations": [{"value": "a", "from": "human"}], "meta": {"z": 1}}"#,
+            r#"{"meta": {"a": 2, "z": 3}, "id": 2, "extra": null,
+                "conversations": [{"from": "gpt", "turn": 1}]}"#,
+        ]);
+        assert_eq!(names(&order), ["id", "conversations", "meta", "extra"]);
+        let (_, turns) = order.find("conversations").unwrap();
+        assert_eq!(names(turns), ["value", "from", "turn"]);
+        let (_, meta) = order.find("meta").unwrap();
+        assert_eq!(names(meta), ["z", "a"]);
+    }
+
+    #[test]
+    fn escaped_keys_are_read_as_text() {
+        let order = order_of(&[r#"{"b\u00e9": 1, "a\"q": 2}"#]);
+        assert_eq!(names(&order), ["bé", "a\"q"]);
+    }
+
+    #[test]
+    fn schema_follows_the_order_at_every_level() {
+        let order = order_of(&[
+            r#"{"id": 1, "conversations": [{"value": "a", "from": "b"}], "meta": {"z": 1, "a": 2}}"#,
+        ]);
+        let turn = DataType::Struct(Fields::from(vec![
+            Field::new("from", DataType::Utf8, true),
+            Field::new("value", DataType::Utf8, true),
+        ]));
+        let inferred = Schema::new(vec![
+            Field::new(
+                "conversations",
+                DataType::List(Arc::new(Field::new("item", turn, true))),
+                true,
+            ),
+            Field::new("id", DataType::Int64, true),
+            Field::new(
+                "meta",
+                DataType::Struct(Fields::from(vec![
+                    Field::new("a", DataType::Int64, true),
+                    Field::new("z", DataType::Int64, true),
+                ])),
+                true,
+            ),
+            Field::new("unnamed", DataType::Utf8, true),
+        ]);
+        let ordered = in_key_order(&inferred, &order);
+        let top: Vec<_> = ordered.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(top, ["id", "conversations", "meta", "unnamed"]);
+        let DataType::List(item) = ordered.field(1).data_type() else {
+            panic!("conversations is a list")
+        };
+        let DataType::Struct(turn) = item.data_type() else {
+            panic!("turns are structs")
+        };
+        let turn: Vec<_> = turn.iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(turn, ["value", "from"]);
+        let DataType::Struct(meta) = ordered.field(2).data_type() else {
+            panic!("meta is a struct")
+        };
+        let meta: Vec<_> = meta.iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(meta, ["z", "a"]);
+    }
+}
