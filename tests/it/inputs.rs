@@ -112,19 +112,75 @@ fn jsonl_plain_gzip_and_zstd_are_read() {
         assert_eq!(json["roles"]["system"]["fields"], 50);
         assert_eq!(json["roles"]["user"]["fields"], 50);
     }
-    let out = dir.path().join("c");
+    condition_c_keeps_every_row(&zst, &dir.path().join("c"));
+}
+
+/// Runs condition C over the 50 rows of [`jsonl_lines`] read from `input`
+/// and checks the output holds them, in order.
+fn condition_c_keeps_every_row(input: &Path, out: &Path) {
     run_expect(
         regime()
-            .args(["condition", "c", "--repeat", "5"])
-            .arg(&zst)
+            .args(["condition", "c", "-q", "--overwrite", "--repeat", "5"])
+            .arg(input)
             .arg("--out")
-            .arg(&out),
+            .arg(out),
         0,
     );
-    let result = read_parquet(&parquet_files(&out)[0]);
+    let result = read_parquet(&parquet_files(out)[0]);
     assert_eq!(result.num_rows(), 50);
     let ids = result.column_by_name("id").unwrap().as_string::<i32>();
     assert_eq!(ids.value(25), "s25");
+}
+
+/// A `.json` file holding one array of records (LLaVA's
+/// `llava_v1_5_mix665k.json`, pretty-printed) reads as its elements, plain
+/// or compressed, the same corpus as the JSON Lines form; a bad element is
+/// named by its position in the array.
+#[test]
+fn json_array_files_read_as_their_elements() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = jsonl_lines();
+    let jsonl = dir.path().join("chat.jsonl");
+    std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+    let mut values: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let array = dir.path().join("chat.json");
+    std::fs::write(&array, serde_json::to_string_pretty(&values).unwrap()).unwrap();
+    let zst = dir.path().join("chat.json.zst");
+    std::fs::write(
+        &zst,
+        zstd::encode_all(serde_json::to_string(&values).unwrap().as_bytes(), 3).unwrap(),
+    )
+    .unwrap();
+
+    let audit = |path: &Path| {
+        run_expect(
+            regime()
+                .args(["audit-prompts", "--format", "json", "--min-chars", "4"])
+                .arg(path),
+            0,
+        )
+        .stdout
+    };
+    let expected = audit(&jsonl);
+    let json: serde_json::Value = serde_json::from_slice(&expected).unwrap();
+    assert_eq!(json["samples"], 50);
+    for path in [&array, &zst] {
+        assert_eq!(audit(path), expected, "{}", path.display());
+        condition_c_keeps_every_row(path, &dir.path().join("c"));
+    }
+
+    values[30] = serde_json::json!(5);
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, serde_json::to_string_pretty(&values).unwrap()).unwrap();
+    let output = run_expect(regime().arg("audit-prompts").arg(&bad), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad.json: array element 31: not a JSON object"),
+        "{stderr}"
+    );
 }
 
 /// Columns, and the fields of nested objects, keep the order the file

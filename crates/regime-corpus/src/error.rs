@@ -90,13 +90,13 @@ pub enum Error {
         #[source]
         source: arrow::error::ArrowError,
     },
-    /// A JSONL file could not be parsed.
-    #[error("{}: line {line}: {reason}", path.display())]
+    /// A JSON Lines file (or JSON array) could not be parsed.
+    #[error("{}: {record}: {reason}", path.display())]
     Jsonl {
         /// The file.
         path: PathBuf,
-        /// 1-based line number where parsing failed (0 when unknown).
-        line: u64,
+        /// The record where parsing failed.
+        record: JsonRecord,
         /// What went wrong.
         reason: String,
     },
@@ -248,6 +248,37 @@ impl Error {
         Self::Io {
             path: path.into(),
             source,
+        }
+    }
+}
+
+/// Where a record of a JSON input sits, as error messages name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonRecord {
+    /// A line of a JSON Lines file (1-based, blank lines counted; 0 when
+    /// unknown).
+    Line(u64),
+    /// An element of a file holding one JSON array (1-based).
+    Element(u64),
+}
+
+impl JsonRecord {
+    /// Record `number` (1-based, as the JSON Lines reading counts them) of
+    /// a file holding its records as `layout` says.
+    #[must_use]
+    pub(crate) fn of(layout: crate::reader::JsonLayout, number: u64) -> Self {
+        match layout {
+            crate::reader::JsonLayout::Lines => Self::Line(number),
+            crate::reader::JsonLayout::Array => Self::Element(number),
+        }
+    }
+}
+
+impl std::fmt::Display for JsonRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Line(n) => write!(f, "line {n}"),
+            Self::Element(n) => write!(f, "array element {n}"),
         }
     }
 }

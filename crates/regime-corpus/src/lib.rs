@@ -50,6 +50,7 @@ mod bad_line;
 mod error;
 mod field_map;
 mod input;
+mod json_array;
 mod jsonl_order;
 mod manifest;
 mod output;
@@ -63,7 +64,7 @@ mod text_edit;
 mod writer;
 
 pub use atomic::{AtomicFile, write_atomic, write_json};
-pub use error::{Error, Result};
+pub use error::{Error, JsonRecord, Result};
 pub use field_map::{ConversationColumn, FieldMap, Profile, Role, is_string};
 pub use input::{Compression, FileFormat, InputFile, resolve_inputs};
 pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, OutputRecord, hash_file, hash_inputs};

@@ -23,8 +23,9 @@ use parquet::arrow::arrow_reader::{
 use rayon::prelude::*;
 
 use crate::bad_line;
-use crate::error::{Error, Result};
+use crate::error::{Error, JsonRecord, Result};
 use crate::input::{Compression, FileFormat, InputFile};
+use crate::json_array::{self, ArrayElements};
 use crate::jsonl_order;
 use crate::row_id::RowId;
 use crate::string_views::{cast_to, view_schema};
@@ -352,6 +353,7 @@ enum Unit {
 
 struct JsonlStream {
     shard: u32,
+    layout: JsonLayout,
     next_row: u64,
     reader: arrow::json::reader::Reader<Box<dyn BufRead + Send>>,
 }
@@ -413,7 +415,7 @@ impl CorpusReader {
 
     fn open_jsonl(&self, shard: u32) -> Result<JsonlStream> {
         let info = &self.decoder.files[shard as usize];
-        let input = open_text(&info.path, info.format)?;
+        let (input, layout) = open_text(&info.path, info.format)?;
         let reader = arrow::json::ReaderBuilder::new(self.full_schema.clone())
             .with_batch_size(self.decoder.batch_size)
             .build(input)
@@ -423,6 +425,7 @@ impl CorpusReader {
             })?;
         Ok(JsonlStream {
             shard,
+            layout,
             next_row: 0,
             reader,
         })
@@ -431,6 +434,7 @@ impl CorpusReader {
     fn next_jsonl(&mut self) -> Option<Result<CorpusBatch>> {
         let stream = self.jsonl.as_mut()?;
         let shard = stream.shard;
+        let layout = stream.layout;
         let first_row = stream.next_row;
         match stream.reader.next() {
             None => {
@@ -458,7 +462,7 @@ impl CorpusReader {
                 });
                 Some(Err(Error::Jsonl {
                     path: info.path.clone(),
-                    line,
+                    record: JsonRecord::of(layout, line),
                     reason,
                 }))
             }
@@ -647,7 +651,7 @@ fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<F
         }
         FileFormat::Jsonl(_) => {
             if jsonl_schema.is_none() {
-                let reader = open_text(&input.path, input.format)?;
+                let (reader, layout) = open_text(&input.path, input.format)?;
                 let (schema, _) = arrow::json::reader::infer_json_schema(
                     reader,
                     Some(DEFAULT_JSONL_INFER_RECORDS),
@@ -664,14 +668,14 @@ fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<F
                     .unwrap_or_else(|| (0, format!("cannot infer a schema: {e}")));
                     Error::Jsonl {
                         path: input.path.clone(),
-                        line,
+                        record: JsonRecord::of(layout, line),
                         reason,
                     }
                 })?;
                 if schema.fields().is_empty() {
                     return Err(Error::Jsonl {
                         path: input.path.clone(),
-                        line: 1,
+                        record: JsonRecord::of(layout, 1),
                         reason: "no JSON objects found".into(),
                     });
                 }
@@ -693,8 +697,19 @@ fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<F
     }
 }
 
-/// Opens a (possibly compressed) text file as a buffered reader.
-fn open_text(path: &Path, format: FileFormat) -> Result<Box<dyn BufRead + Send>> {
+/// How a JSON input holds its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JsonLayout {
+    /// JSON Lines: one object per line.
+    Lines,
+    /// One array of objects, read through [`ArrayElements`] as JSON Lines
+    /// (line N is element N).
+    Array,
+}
+
+/// Opens a (possibly compressed) JSON file as a buffered reader of JSON
+/// Lines: a file holding one array yields its elements, one per line.
+fn open_text(path: &Path, format: FileFormat) -> Result<(Box<dyn BufRead + Send>, JsonLayout)> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let raw: Box<dyn Read + Send> = match format {
         FileFormat::Jsonl(Compression::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(file)),
@@ -703,7 +718,16 @@ fn open_text(path: &Path, format: FileFormat) -> Result<Box<dyn BufRead + Send>>
         }
         _ => Box::new(file),
     };
-    Ok(Box::new(BufReader::with_capacity(1 << 20, raw)))
+    let mut reader = BufReader::with_capacity(1 << 20, raw);
+    let start = reader.fill_buf().map_err(|e| Error::io(path, e))?;
+    if json_array::opens_array(start) {
+        let elements = ArrayElements::new(reader);
+        return Ok((
+            Box::new(BufReader::with_capacity(1 << 20, elements)),
+            JsonLayout::Array,
+        ));
+    }
+    Ok((Box::new(reader), JsonLayout::Lines))
 }
 
 fn count_jsonl_records(path: &Path, format: FileFormat) -> Result<u64> {
@@ -722,7 +746,7 @@ pub(crate) fn for_each_record<T>(
     format: FileFormat,
     mut visit: impl FnMut(u64, &[u8]) -> Option<T>,
 ) -> Result<Option<T>> {
-    let mut reader = open_text(path, format)?;
+    let (mut reader, _) = open_text(path, format)?;
     let mut line = Vec::new();
     let mut number = 0u64;
     loop {
