@@ -63,6 +63,9 @@ pub(crate) enum SynthLayoutArg {
     /// `messages: [{role, content}]` (system first) plus flat `caption`,
     /// `ocr_text`, `metadata`.
     Messages,
+    /// As `messages`, each content a list of parts `[{type, text}]` (the
+    /// Hugging Face chat-template layout), the image a part of its own.
+    Parts,
     /// Flat `prompt`, `response`, `system`, `caption`, `ocr_text`, `metadata`.
     Columns,
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use regime_corpus::{BatchText, FieldSource, FileFormat, Role, RoleCount, role_census};
+use regime_corpus::{BatchText, FileFormat, Role, RoleCount, role_census};
 use serde::Serialize;
 
 use super::Outcome;
@@ -89,10 +89,7 @@ pub(crate) fn run(args: &InspectArgs, global: &GlobalArgs) -> anyhow::Result<Out
                     .into_iter()
                     .map(|f| SampleField {
                         role: f.role,
-                        source: match f.source {
-                            FieldSource::Turn { column, index } => format!("{column}[{index}]"),
-                            FieldSource::Column(column) => column.to_owned(),
-                        },
+                        source: f.source.to_string(),
                         text: f.text.to_owned(),
                     })
                     .collect(),

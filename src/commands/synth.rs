@@ -15,6 +15,7 @@ pub(crate) fn run(args: &SynthPromptDupArgs, global: &GlobalArgs) -> anyhow::Res
     let layout = match args.layout {
         SynthLayoutArg::Llava => SynthLayout::Llava,
         SynthLayoutArg::Messages => SynthLayout::Messages,
+        SynthLayoutArg::Parts => SynthLayout::Parts,
         SynthLayoutArg::Columns => SynthLayout::Columns,
     };
     let mut config = SynthConfig::new(args.share, args.seed, layout)?;

@@ -1,7 +1,7 @@
 //! `regime synth prompt-dup`, `regime prompt-dedup` and `regime
 //! audit-prompts` end to end: planted duplication at 0%, 25%, 75% and 100%
-//! in the llava, messages and columns layouts is measured exactly, removed
-//! exactly, and nothing else changes.
+//! in the llava, messages (string or parts content) and columns layouts is
+//! measured exactly, removed exactly, and nothing else changes.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -168,9 +168,28 @@ fn assert_zero(json: &Value) {
     assert!(json["worst"].as_array().expect("test data").is_empty());
 }
 
+/// The text of turn `j` of a conversation's turns: the string, or the
+/// texts of its parts joined by `|` (the `parts` layout).
+fn turn_text(turns: &arrow::array::StructArray, key: &str, j: usize) -> String {
+    let content = turns.column_by_name(key).expect("test data");
+    match content.data_type() {
+        DataType::List(_) => {
+            let parts = content.as_list::<i32>().value(j);
+            let text = parts
+                .as_struct()
+                .column_by_name("text")
+                .expect("test data")
+                .as_string::<i32>()
+                .clone();
+            text.iter().flatten().collect::<Vec<_>>().join("|")
+        }
+        _ => content.as_string::<i32>().value(j).to_owned(),
+    }
+}
+
 /// The system text of each row (a flat column, or the first message).
 fn system_texts(batch: &RecordBatch, layout: &str) -> Vec<Option<String>> {
-    if layout == "messages" {
+    if matches!(layout, "messages" | "parts") {
         let list = batch
             .column_by_name("messages")
             .expect("test data")
@@ -184,11 +203,7 @@ fn system_texts(batch: &RecordBatch, layout: &str) -> Vec<Option<String>> {
                     .expect("test data")
                     .as_string::<i32>();
                 assert_eq!(role.value(0), "system");
-                let content = turns
-                    .column_by_name("content")
-                    .expect("test data")
-                    .as_string::<i32>();
-                Some(content.value(0).to_owned())
+                Some(turn_text(turns, "content", 0))
             })
             .collect()
     } else {
@@ -199,7 +214,7 @@ fn system_texts(batch: &RecordBatch, layout: &str) -> Vec<Option<String>> {
 /// Every turn but the system one, as (role, text).
 fn other_turns(batch: &RecordBatch, layout: &str) -> Vec<Vec<(String, String)>> {
     let Some(list) = batch
-        .column_by_name(if layout == "messages" {
+        .column_by_name(if matches!(layout, "messages" | "parts") {
             "messages"
         } else {
             "conversations"
@@ -208,7 +223,7 @@ fn other_turns(batch: &RecordBatch, layout: &str) -> Vec<Vec<(String, String)>> 
     else {
         return Vec::new();
     };
-    let (speaker, text) = if layout == "messages" {
+    let (speaker, text) = if matches!(layout, "messages" | "parts") {
         ("role", "content")
     } else {
         ("from", "value")
@@ -221,13 +236,9 @@ fn other_turns(batch: &RecordBatch, layout: &str) -> Vec<Vec<(String, String)>> 
                 .column_by_name(speaker)
                 .expect("test data")
                 .as_string::<i32>();
-            let t = turns
-                .column_by_name(text)
-                .expect("test data")
-                .as_string::<i32>();
             (0..turns.len())
                 .filter(|&j| s.value(j) != "system")
-                .map(|j| (s.value(j).to_owned(), t.value(j).to_owned()))
+                .map(|j| (s.value(j).to_owned(), turn_text(turns, text, j)))
                 .collect()
         })
         .collect()
@@ -349,6 +360,13 @@ fn planted_duplication_llava() {
 #[test]
 fn planted_duplication_messages() {
     check_layout("messages");
+}
+
+/// Hugging Face chat-template messages: each content a list of
+/// `{type, text}` parts, the image a part without text.
+#[test]
+fn planted_duplication_parts() {
+    check_layout("parts");
 }
 
 #[test]

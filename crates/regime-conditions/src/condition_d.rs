@@ -21,7 +21,7 @@ use arrow::buffer::OffsetBuffer;
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use regime_corpus::{
-    BatchText, CorpusBatch, CorpusReader, EditTarget, FieldMap, FieldSource, PartWriter, TextEdit,
+    BatchText, CorpusBatch, CorpusReader, EditTarget, FieldMap, PartWriter, TextEdit,
     apply_text_edits,
 };
 use regime_teacher::{
@@ -314,10 +314,7 @@ fn jobs_of(map: &FieldMap, batch: &RecordBatch, ctx: &FieldContext) -> Result<Ve
             let Some(target) = EditTarget::of(map, f.source) else {
                 continue;
             };
-            let field = match f.source {
-                FieldSource::Turn { column, index } => format!("{column}[{index}]"),
-                FieldSource::Column(name) => name.to_owned(),
-            };
+            let field = f.source.to_string();
             jobs.push((
                 Job {
                     row,

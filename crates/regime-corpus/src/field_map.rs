@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{DataType, Field, Fields, Schema};
 
 use crate::error::{Error, Result};
 use crate::splice::RewrittenColumn;
@@ -133,6 +133,11 @@ pub struct ConversationColumn {
     pub speaker_key: String,
     /// The struct field holding the text (`value`, `content`).
     pub text_key: String,
+    /// When that field holds a list of parts rather than a string (the
+    /// Hugging Face chat-template layout, `content: [{type, text}, …]`,
+    /// images as parts without text): the part field holding the text
+    /// (`text`). Each part with text is then a field of the turn's role.
+    pub part_text_key: Option<String>,
 }
 
 /// Maps a corpus schema to role-tagged text fields.
@@ -224,7 +229,7 @@ impl FieldMap {
                 column: column.into(),
                 available: column_list(schema),
             })?;
-        check_conversation_type(field, speaker, text)?;
+        let part_text_key = check_conversation_type(field, speaker, text)?;
         let (columns, unmapped) = detect_flat_columns(schema);
         Ok(Self {
             profile,
@@ -233,6 +238,7 @@ impl FieldMap {
                 column: column.into(),
                 speaker_key: speaker.into(),
                 text_key: text.into(),
+                part_text_key,
             }),
             columns,
             unmapped,
@@ -327,7 +333,12 @@ impl FieldMap {
     pub fn text_leaves(&self) -> Vec<RewrittenColumn> {
         self.conversation
             .iter()
-            .map(|c| RewrittenColumn::inner(&c.column, &[c.text_key.as_str()]))
+            .map(|c| {
+                let inner: Vec<&str> = std::iter::once(c.text_key.as_str())
+                    .chain(c.part_text_key.as_deref())
+                    .collect();
+                RewrittenColumn::inner(&c.column, &inner)
+            })
             .chain(self.columns.iter().map(|(c, _)| RewrittenColumn::whole(c)))
             .collect()
     }
@@ -339,9 +350,13 @@ impl FieldMap {
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(c) = &self.conversation {
+            let text = match &c.part_text_key {
+                Some(part) => format!("{}[].{part}", c.text_key),
+                None => c.text_key.clone(),
+            };
             parts.push(format!(
-                "{}[{}/{}] → system/user/assistant turns",
-                c.column, c.speaker_key, c.text_key
+                "{}[{}/{text}] → system/user/assistant turns",
+                c.column, c.speaker_key
             ));
         }
         for (column, role) in &self.columns {
@@ -417,8 +432,16 @@ pub fn is_string(data_type: &DataType) -> bool {
     }
 }
 
-fn check_conversation_type(field: &Field, speaker: &str, text: &str) -> Result<()> {
-    let expected = || format!("list<struct<{speaker}: string, {text}: string>>");
+/// Checks that `field` is a list of `{speaker, text}` structs whose text is
+/// a string, or a list of parts with a string [`PART_TEXT_KEY`]; returns
+/// the part key in that case.
+fn check_conversation_type(field: &Field, speaker: &str, text: &str) -> Result<Option<String>> {
+    let expected = || {
+        format!(
+            "list<struct<{speaker}: string, {text}: string>> or \
+             list<struct<{speaker}: string, {text}: list<struct<{PART_TEXT_KEY}: string, …>>>>"
+        )
+    };
     let type_err = || Error::ColumnType {
         column: field.name().clone(),
         found: field.data_type().to_string(),
@@ -430,14 +453,30 @@ fn check_conversation_type(field: &Field, speaker: &str, text: &str) -> Result<(
     let DataType::Struct(children) = item.data_type() else {
         return Err(type_err());
     };
-    for key in [speaker, text] {
-        match children.iter().find(|c| c.name() == key) {
-            Some(child) if is_string(child.data_type()) => {}
-            _ => return Err(type_err()),
-        }
+    let child = |fields: &Fields, key: &str| {
+        fields
+            .iter()
+            .find(|c| c.name() == key)
+            .map(|c| c.data_type().clone())
+    };
+    if !child(children, speaker).is_some_and(|t| is_string(&t)) {
+        return Err(type_err());
     }
-    Ok(())
+    match child(children, text) {
+        Some(t) if is_string(&t) => Ok(None),
+        Some(DataType::List(part) | DataType::LargeList(part)) => match part.data_type() {
+            DataType::Struct(part) if child(part, PART_TEXT_KEY).is_some_and(|t| is_string(&t)) => {
+                Ok(Some(PART_TEXT_KEY.to_owned()))
+            }
+            _ => Err(type_err()),
+        },
+        _ => Err(type_err()),
+    }
 }
+
+/// The field of a message part holding its text, in the Hugging Face
+/// chat-template layout (`{"type": "text", "text": …}`).
+const PART_TEXT_KEY: &str = "text";
 
 fn column_list(schema: &Schema) -> String {
     schema
@@ -451,8 +490,6 @@ fn column_list(schema: &Schema) -> String {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-
-    use arrow::datatypes::Fields;
 
     use super::*;
 
@@ -490,6 +527,54 @@ mod tests {
         assert_eq!(
             map.text_columns(),
             ["conversations", "caption", "ocr_text", "meta"]
+        );
+    }
+
+    #[test]
+    fn detects_messages_with_parts() {
+        let parts = |text: &str| {
+            DataType::LargeList(Arc::new(Field::new(
+                "item",
+                DataType::Struct(Fields::from(vec![
+                    Field::new("type", DataType::Utf8, true),
+                    Field::new(text, DataType::Utf8View, true),
+                ])),
+                true,
+            )))
+        };
+        let messages = |content: DataType| {
+            Schema::new(vec![Field::new(
+                "messages",
+                DataType::List(Arc::new(Field::new(
+                    "item",
+                    DataType::Struct(Fields::from(vec![
+                        Field::new("role", DataType::Utf8, true),
+                        Field::new("content", content, true),
+                    ])),
+                    true,
+                ))),
+                true,
+            )])
+        };
+        let map = FieldMap::detect(&messages(parts("text")), Path::new("x")).unwrap();
+        let conversation = map.conversation.as_ref().unwrap();
+        assert_eq!(conversation.part_text_key.as_deref(), Some("text"));
+        assert!(
+            map.describe()
+                .starts_with("messages (detected): messages[role/content[].text] → "),
+            "{}",
+            map.describe()
+        );
+        assert_eq!(
+            map.text_leaves(),
+            [RewrittenColumn::inner("messages", &["content", "text"])]
+        );
+        // Parts without a `text` string are no conversation regime reads.
+        let err = FieldMap::detect(&messages(parts("value")), Path::new("x")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("list<struct<role: string, content: list<struct<text: string, …>>>>"),
+            "{err}"
         );
     }
 

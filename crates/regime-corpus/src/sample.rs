@@ -21,8 +21,36 @@ pub enum FieldSource<'a> {
         /// The turn's position in the conversation.
         index: usize,
     },
+    /// Part `part` (0-based, counting every part) of turn `turn` of a
+    /// conversation column whose turns hold lists of parts.
+    TurnPart {
+        /// The conversation column.
+        column: &'a str,
+        /// The turn's position in the conversation.
+        turn: usize,
+        /// The turn's field holding the parts (`content`).
+        key: &'a str,
+        /// The part's position in the turn.
+        part: usize,
+    },
     /// A flat string column.
     Column(&'a str),
+}
+
+impl std::fmt::Display for FieldSource<'_> {
+    /// `conversations[2]`, `messages[0].content[1]`, `caption`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Turn { column, index } => write!(f, "{column}[{index}]"),
+            Self::TurnPart {
+                column,
+                turn,
+                key,
+                part,
+            } => write!(f, "{column}[{turn}].{key}[{part}]"),
+            Self::Column(column) => f.write_str(column),
+        }
+    }
 }
 
 /// One text field of one row.
@@ -147,7 +175,32 @@ struct Conversation<'a> {
     offsets: Offsets<'a>,
     turns: &'a StructArray,
     speaker: Strings<'a>,
-    text: Strings<'a>,
+    text: TurnText<'a>,
+}
+
+/// What a turn's text field holds.
+#[derive(Debug)]
+enum TurnText<'a> {
+    /// A string.
+    Strings(Strings<'a>),
+    /// A list of parts, some with text.
+    Parts {
+        /// The turn's field holding them (`content`).
+        key: &'a str,
+        list: &'a dyn Array,
+        offsets: Offsets<'a>,
+        parts: &'a StructArray,
+        text: Strings<'a>,
+    },
+}
+
+/// The offsets and items of a list or large list array.
+fn list_of(list: &dyn Array) -> Option<(Offsets<'_>, &dyn Array)> {
+    match list.data_type() {
+        DataType::List(_) => Some(list_parts::<i32>(list.as_list::<i32>(), Offsets::Small)),
+        DataType::LargeList(_) => Some(list_parts::<i64>(list.as_list::<i64>(), Offsets::Large)),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -194,32 +247,47 @@ impl<'a> BatchText<'a> {
                 let type_err = || Error::ColumnType {
                     column: c.column.clone(),
                     found: list.data_type().to_string(),
-                    expected: format!(
-                        "list<struct<{}: string, {}: string>>",
-                        c.speaker_key, c.text_key
-                    ),
+                    expected: match &c.part_text_key {
+                        None => format!(
+                            "list<struct<{}: string, {}: string>>",
+                            c.speaker_key, c.text_key
+                        ),
+                        Some(part) => format!(
+                            "list<struct<{}: string, {}: list<struct<{part}: string, …>>>>",
+                            c.speaker_key, c.text_key
+                        ),
+                    },
                 };
-                let (offsets, values) = match list.data_type() {
-                    DataType::List(_) => list_parts::<i32>(list.as_list::<i32>(), Offsets::Small),
-                    DataType::LargeList(_) => {
-                        list_parts::<i64>(list.as_list::<i64>(), Offsets::Large)
-                    }
-                    _ => return Err(type_err()),
-                };
+                let (offsets, values) = list_of(list).ok_or_else(type_err)?;
                 let turns = values.as_struct_opt().ok_or_else(type_err)?;
-                let child = |key: &str| {
-                    turns
-                        .column_by_name(key)
-                        .ok_or_else(type_err)
-                        .and_then(|a| Strings::try_new(a.as_ref(), &c.column))
+                let child = |items: &'a StructArray, key: &str| {
+                    items.column_by_name(key).ok_or_else(type_err)
+                };
+                let strings = |items: &'a StructArray, key: &str| {
+                    child(items, key).and_then(|a| Strings::try_new(a.as_ref(), &c.column))
+                };
+                let text = match &c.part_text_key {
+                    None => TurnText::Strings(strings(turns, &c.text_key)?),
+                    Some(part_key) => {
+                        let list = child(turns, &c.text_key)?.as_ref();
+                        let (offsets, values) = list_of(list).ok_or_else(type_err)?;
+                        let parts = values.as_struct_opt().ok_or_else(type_err)?;
+                        TurnText::Parts {
+                            key: &c.text_key,
+                            list,
+                            offsets,
+                            parts,
+                            text: strings(parts, part_key)?,
+                        }
+                    }
                 };
                 Some(Conversation {
                     column: &c.column,
                     list,
                     offsets,
                     turns,
-                    speaker: child(&c.speaker_key)?,
-                    text: child(&c.text_key)?,
+                    speaker: strings(turns, &c.speaker_key)?,
+                    text,
                 })
             }
         };
@@ -256,16 +324,47 @@ impl<'a> BatchText<'a> {
                 if !c.turns.is_valid(turn) {
                     continue;
                 }
-                if let Some(text) = c.text.get(turn) {
-                    let role = c.speaker.get(turn).map_or(Role::Other, |s| known.role(s));
-                    out.push(TextField {
-                        role,
-                        source: FieldSource::Turn {
-                            column: c.column,
-                            index,
-                        },
+                match &c.text {
+                    TurnText::Strings(strings) => {
+                        if let Some(text) = strings.get(turn) {
+                            let role = c.speaker.get(turn).map_or(Role::Other, |s| known.role(s));
+                            out.push(TextField {
+                                role,
+                                source: FieldSource::Turn {
+                                    column: c.column,
+                                    index,
+                                },
+                                text,
+                            });
+                        }
+                    }
+                    TurnText::Parts {
+                        key,
+                        list,
+                        offsets,
+                        parts,
                         text,
-                    });
+                    } => {
+                        if !list.is_valid(turn) {
+                            continue;
+                        }
+                        let role = c.speaker.get(turn).map_or(Role::Other, |s| known.role(s));
+                        let (first, last) = offsets.range(turn);
+                        for (part, at) in (first..last).enumerate() {
+                            if let Some(text) = parts.is_valid(at).then(|| text.get(at)).flatten() {
+                                out.push(TextField {
+                                    role,
+                                    source: FieldSource::TurnPart {
+                                        column: c.column,
+                                        turn: index,
+                                        key,
+                                        part,
+                                    },
+                                    text,
+                                });
+                            }
+                        }
+                    }
                 }
             }
         }

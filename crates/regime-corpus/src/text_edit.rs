@@ -26,6 +26,9 @@ use crate::sample::FieldSource;
 pub enum EditTarget {
     /// Turn `index` of the row's conversation.
     Turn(usize),
+    /// Part `.1` of turn `.0` of the row's conversation, whose turns hold
+    /// lists of parts.
+    TurnPart(usize, usize),
     /// Flat column number `index` of [`FieldMap::columns`].
     Column(usize),
 }
@@ -37,6 +40,7 @@ impl EditTarget {
     pub fn of(map: &FieldMap, source: FieldSource<'_>) -> Option<Self> {
         match source {
             FieldSource::Turn { index, .. } => Some(Self::Turn(index)),
+            FieldSource::TurnPart { turn, part, .. } => Some(Self::TurnPart(turn, part)),
             FieldSource::Column(name) => map
                 .columns
                 .iter()
@@ -90,10 +94,11 @@ pub fn apply_text_edits(
         columns[index] = replace_strings(batch.column(index).as_ref(), &col, name)?;
     }
     if let Some(conversation) = &map.conversation {
-        let turns: Vec<(usize, usize, Option<&str>)> = edits
+        let turns: Vec<(usize, usize, PartEdit<'_>)> = edits
             .iter()
             .filter_map(|e| match e.target {
-                EditTarget::Turn(i) => Some((e.row, i, e.text)),
+                EditTarget::Turn(i) => Some((e.row, i, (None, e.text))),
+                EditTarget::TurnPart(i, part) => Some((e.row, i, (Some(part), e.text))),
                 EditTarget::Column(_) => None,
             })
             .collect();
@@ -101,15 +106,29 @@ pub fn apply_text_edits(
             let name = &conversation.column;
             let (index, _) = schema.column_with_name(name).ok_or_else(|| missing(name))?;
             let list = batch.column(index).as_ref();
-            columns[index] = match list.data_type() {
-                DataType::List(_) => {
-                    rebuild_turns(list.as_list::<i32>(), &conversation.text_key, &turns, name)?
-                }
-                DataType::LargeList(_) => {
-                    rebuild_turns(list.as_list::<i64>(), &conversation.text_key, &turns, name)?
-                }
-                _ => return Err(rebuild_err(name, "not a list column")),
-            };
+            let part_key = conversation.part_text_key.as_deref();
+            columns[index] = rebuild_list(
+                list,
+                &conversation.text_key,
+                &turns,
+                name,
+                |text, nullable, at| match part_key {
+                    None => {
+                        let at: Vec<(usize, Option<&str>)> =
+                            at.iter().map(|&(i, (_, value))| (i, value)).collect();
+                        replace_strings_in(text, nullable, &at, name)
+                    }
+                    Some(part_key) => {
+                        let at: Vec<(usize, usize, Option<&str>)> = at
+                            .iter()
+                            .filter_map(|&(i, (part, value))| part.map(|p| (i, p, value)))
+                            .collect();
+                        rebuild_list(text, part_key, &at, name, |text, nullable, at| {
+                            replace_strings_in(text, nullable, at, name)
+                        })
+                    }
+                },
+            )?;
         }
     }
     Ok(columns)
@@ -122,11 +141,33 @@ fn rebuild_err(column: &str, reason: impl Into<String>) -> Error {
     }
 }
 
-fn rebuild_turns<O: OffsetSizeTrait>(
-    list: &GenericListArray<O>,
-    text_key: &str,
-    turns: &[(usize, usize, Option<&str>)],
+/// A turn edit: the part it edits (when turns hold parts) and the new text.
+type PartEdit<'a> = (Option<usize>, Option<&'a str>);
+
+/// `list` (a list of structs) with struct field `key` of item `item` of
+/// row `row` replaced, for each `(row, item, edit)` of `edits`: `replace`
+/// gets the field's array, whether the field is nullable, and the edits at
+/// their flat item positions, sorted, and returns the field's new array.
+fn rebuild_list<T: Copy>(
+    list: &dyn Array,
+    key: &str,
+    edits: &[(usize, usize, T)],
     column: &str,
+    replace: impl FnOnce(&dyn Array, bool, &[(usize, T)]) -> Result<ArrayRef>,
+) -> Result<ArrayRef> {
+    match list.data_type() {
+        DataType::List(_) => rebuild_items(list.as_list::<i32>(), key, edits, column, replace),
+        DataType::LargeList(_) => rebuild_items(list.as_list::<i64>(), key, edits, column, replace),
+        _ => Err(rebuild_err(column, "not a list column")),
+    }
+}
+
+fn rebuild_items<O: OffsetSizeTrait, T: Copy>(
+    list: &GenericListArray<O>,
+    key: &str,
+    edits: &[(usize, usize, T)],
+    column: &str,
+    replace: impl FnOnce(&dyn Array, bool, &[(usize, T)]) -> Result<ArrayRef>,
 ) -> Result<ArrayRef> {
     let values = list
         .values()
@@ -135,28 +176,38 @@ fn rebuild_turns<O: OffsetSizeTrait>(
     let (fields, children, nulls) = values.clone().into_parts();
     let child = fields
         .iter()
-        .position(|f| f.name() == text_key)
-        .ok_or_else(|| rebuild_err(column, format!("turns have no `{text_key}` field")))?;
-    let nullable = fields[child].is_nullable();
+        .position(|f| f.name() == key)
+        .ok_or_else(|| rebuild_err(column, format!("items have no `{key}` field")))?;
     let offsets = list.value_offsets();
-    let mut at: Vec<(usize, Option<&str>)> = turns
+    let mut at: Vec<(usize, T)> = edits
         .iter()
-        .map(|&(row, index, value)| {
-            (
-                offsets[row].as_usize() + index,
-                if nullable { value } else { value.or(Some("")) },
-            )
-        })
+        .map(|&(row, item, edit)| (offsets[row].as_usize() + item, edit))
         .collect();
     at.sort_by_key(|(i, _)| *i);
     let mut children = children;
-    children[child] = replace_strings(children[child].as_ref(), &at, column)?;
+    children[child] = replace(children[child].as_ref(), fields[child].is_nullable(), &at)?;
     let values = StructArray::try_new(fields, children, nulls)
         .map_err(|e| rebuild_err(column, e.to_string()))?;
     let (field, offsets, _, list_nulls) = list.clone().into_parts();
     let rebuilt = GenericListArray::<O>::try_new(field, offsets, Arc::new(values), list_nulls)
         .map_err(|e| rebuild_err(column, e.to_string()))?;
     Ok(Arc::new(rebuilt))
+}
+
+/// [`replace_strings`] into a struct field, `""` standing for null where
+/// the field is not `nullable`.
+fn replace_strings_in(
+    array: &dyn Array,
+    nullable: bool,
+    edits: &[(usize, Option<&str>)],
+    column: &str,
+) -> Result<ArrayRef> {
+    if nullable {
+        return replace_strings(array, edits, column);
+    }
+    let edits: Vec<(usize, Option<&str>)> =
+        edits.iter().map(|&(i, v)| (i, v.or(Some("")))).collect();
+    replace_strings(array, &edits, column)
 }
 
 /// A copy of a string array with the values at `edits` (sorted by index)
@@ -421,5 +472,106 @@ mod tests {
                 .any(|b| b.as_ptr() == values.data_buffers()[0].as_ptr())
         );
         assert_eq!(replaced.views()[0], values.views()[0]);
+    }
+    /// Hugging Face chat-template rows: each content a list of parts.
+    fn parts_batch() -> (FieldMap, RecordBatch) {
+        let rows = concat!(
+            r#"{"messages": [{"role": "system", "content": [{"type": "text", "text": "Be brief."}]}, "#,
+            r#"{"role": "user", "content": [{"type": "image", "text": null}, {"type": "text", "text": "What shape?"}]}, "#,
+            r#"{"role": "assistant", "content": [{"type": "text", "text": "A circle."}]}]}"#,
+            "\n",
+            r#"{"messages": [{"role": "user", "content": null}, "#,
+            r#"{"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "there"}]}]}"#,
+            "\n",
+        );
+        let (schema, _) =
+            arrow::json::reader::infer_json_schema(std::io::Cursor::new(rows), None).unwrap();
+        let batch = arrow::json::ReaderBuilder::new(Arc::new(schema))
+            .build(std::io::Cursor::new(rows))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let map = FieldMap::detect(&batch.schema(), "t.parquet".as_ref()).unwrap();
+        (map, batch)
+    }
+
+    #[test]
+    fn parts_are_fields_of_their_turns_role_and_edited_in_place() {
+        let (map, batch) = parts_batch();
+        let conversation = map.conversation.as_ref().unwrap();
+        assert_eq!(conversation.part_text_key.as_deref(), Some("text"));
+        let text = BatchText::try_new(&map, &batch).unwrap();
+        // Each row's fields as (role, source, text).
+        let read = |text: &BatchText<'_>| {
+            (0..text.num_rows())
+                .map(|row| {
+                    text.fields(row)
+                        .iter()
+                        .map(|f| format!("{} {} {}", f.role, f.source, f.text))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            read(&text),
+            [
+                vec![
+                    "system messages[0].content[0] Be brief.",
+                    // The image part has no text: no field.
+                    "user messages[1].content[1] What shape?",
+                    "assistant messages[2].content[0] A circle.",
+                ],
+                vec![
+                    "user messages[1].content[0] Hi",
+                    "user messages[1].content[1] there",
+                ],
+            ]
+        );
+        let fields = text.fields(0);
+        let target = EditTarget::of(&map, fields[1].source).unwrap();
+        assert_eq!(target, EditTarget::TurnPart(1, 1));
+        let edits = [
+            TextEdit {
+                row: 0,
+                target,
+                text: Some("What?"),
+            },
+            TextEdit {
+                row: 1,
+                target: EditTarget::TurnPart(1, 0),
+                text: None,
+            },
+        ];
+        let columns = apply_text_edits(&map, &batch, &edits).unwrap();
+        let edited = RecordBatch::try_new(batch.schema(), columns).unwrap();
+        let text = BatchText::try_new(&map, &edited).unwrap();
+        assert_eq!(
+            read(&text),
+            [
+                vec![
+                    "system messages[0].content[0] Be brief.",
+                    "user messages[1].content[1] What?",
+                    "assistant messages[2].content[0] A circle.",
+                ],
+                vec!["user messages[1].content[1] there"],
+            ]
+        );
+        // Only the parts' text changed: their types are the same array.
+        let types = |batch: &RecordBatch| {
+            let turns = batch
+                .column(0)
+                .as_list::<i32>()
+                .values()
+                .as_struct()
+                .clone();
+            let parts = turns
+                .column_by_name("content")
+                .unwrap()
+                .as_list::<i32>()
+                .clone();
+            Arc::clone(parts.values().as_struct().column_by_name("type").unwrap())
+        };
+        assert!(Arc::ptr_eq(&types(&edited), &types(&batch)));
     }
 }

@@ -20,7 +20,10 @@
 //!
 //! Layouts: `llava` (`conversations` plus flat `system`, `caption`,
 //! `ocr_text`, `metadata`), `messages` (`messages: [{role, content}]` with
-//! the system prompt as the first message, plus the flat columns) and
+//! the system prompt as the first message, plus the flat columns), `parts`
+//! (the same with each content a list of parts `[{type, text}]`, the
+//! Hugging Face chat-template layout: the `<image>` token becomes an image
+//! part, without text, ahead of the question's text part) and
 //! `columns` (flat `prompt`, `response`, `system`, `caption`, `ocr_text`,
 //! `metadata`; the first exchange only; map it with [`COLUMNS_FIELDS_TOML`]).
 
@@ -54,6 +57,8 @@ pub enum SynthLayout {
     Llava,
     /// `messages: [{role, content}]` (system first) plus flat role columns.
     Messages,
+    /// As [`Self::Messages`], each content a list of `{type, text}` parts.
+    Parts,
     /// Flat columns only.
     Columns,
 }
@@ -350,6 +355,89 @@ fn chars(s: &str) -> u64 {
     s.chars().count() as u64
 }
 
+/// LLaVA's image token.
+const IMAGE_TOKEN: &str = "<image>";
+
+/// A LLaVA turn's text without its image token (and the line break that
+/// sets it apart).
+fn without_image(text: &str) -> String {
+    text.replacen("<image>\n", "", 1)
+        .replacen("\n<image>", "", 1)
+        .replacen(IMAGE_TOKEN, "", 1)
+}
+
+/// A row's messages as (role, content): its system prompt, then the
+/// source's turns.
+fn message_turns<'a>(
+    row: &'a Row,
+    source: &'a SourceRow,
+) -> impl Iterator<Item = (&'static str, &'a str)> {
+    std::iter::once(("system", row.system.as_str())).chain(
+        source
+            .turns
+            .iter()
+            .map(|(f, v)| (if f == "human" { "user" } else { "assistant" }, v.as_str())),
+    )
+}
+
+/// The `parts` layout's `messages` column: the system prompt, then the
+/// source turns, each content a list of `{type, text}` parts; a turn with
+/// the image token gets an image part (null text) before its text.
+fn parts_messages(src_rows: &[SourceRow], sources: &[u32], rows: &[(String, Row)]) -> ArrayRef {
+    let part = Fields::from(vec![
+        Field::new("type", DataType::Utf8, true),
+        Field::new("text", DataType::Utf8, true),
+    ]);
+    let item = Fields::from(vec![
+        Field::new("role", DataType::Utf8, true),
+        Field::new(
+            "content",
+            DataType::List(Arc::new(Field::new_list_field(
+                DataType::Struct(part.clone()),
+                true,
+            ))),
+            true,
+        ),
+    ]);
+    let mut list = ListBuilder::new(StructBuilder::new(
+        item,
+        vec![
+            Box::new(StringBuilder::new()),
+            Box::new(ListBuilder::new(StructBuilder::from_fields(part, 0))),
+        ],
+    ));
+    for (&s, (_, row)) in sources.iter().zip(rows) {
+        for (role, content) in message_turns(row, &src_rows[s as usize]) {
+            let item = list.values();
+            if let Some(b) = item.field_builder::<StringBuilder>(0) {
+                b.append_value(role);
+            }
+            if let Some(b) = item.field_builder::<ListBuilder<StructBuilder>>(1) {
+                let mut push = |kind: &str, text: Option<&str>| {
+                    let p = b.values();
+                    if let Some(t) = p.field_builder::<StringBuilder>(0) {
+                        t.append_value(kind);
+                    }
+                    if let Some(t) = p.field_builder::<StringBuilder>(1) {
+                        t.append_option(text);
+                    }
+                    p.append(true);
+                };
+                if content.contains(IMAGE_TOKEN) {
+                    push("image", None);
+                    push("text", Some(&without_image(content)));
+                } else {
+                    push("text", Some(content));
+                }
+                b.append(true);
+            }
+            item.append(true);
+        }
+        list.append(true);
+    }
+    Arc::new(list.finish())
+}
+
 /// Generates the corpus, handing each batch to `sink` in order.
 ///
 /// # Errors
@@ -508,6 +596,9 @@ fn build_batch(
                     .iter()
                     .find(|(f, _)| f == "human")
                     .map_or((0, 0), |(_, v)| (1, chars(v))),
+                SynthLayout::Parts => users.fold((0, 0), |(n, c), (_, v)| {
+                    (n + 1, c + chars(&without_image(v)))
+                }),
                 _ => users.fold((0, 0), |(n, c), (_, v)| (n + 1, c + chars(v))),
             }
         })
@@ -526,12 +617,7 @@ fn build_batch(
             ]);
             let mut list = ListBuilder::new(StructBuilder::from_fields(item, 0));
             for (&s, (_, row)) in sources.iter().zip(rows) {
-                let turns = std::iter::once(("system", row.system.as_str())).chain(
-                    src_rows[s as usize].turns.iter().map(|(f, v)| {
-                        (if f == "human" { "user" } else { "assistant" }, v.as_str())
-                    }),
-                );
-                for (role, content) in turns {
+                for (role, content) in message_turns(row, &src_rows[s as usize]) {
                     let item = list.values();
                     if let Some(b) = item.field_builder::<StringBuilder>(0) {
                         b.append_value(role);
@@ -546,6 +632,11 @@ fn build_batch(
             let array = list.finish();
             fields.push(Field::new("messages", array.data_type().clone(), true));
             columns.push(Arc::new(array));
+        }
+        SynthLayout::Parts => {
+            let array = parts_messages(src_rows, sources, rows);
+            fields.push(Field::new("messages", array.data_type().clone(), true));
+            columns.push(array);
         }
         SynthLayout::Columns => {
             let first = |who: &str| {
@@ -566,7 +657,7 @@ fn build_batch(
             columns.push(string_column(first("gpt").into_iter()));
         }
     }
-    if layout != SynthLayout::Messages {
+    if !matches!(layout, SynthLayout::Messages | SynthLayout::Parts) {
         fields.push(Field::new("system", DataType::Utf8, true));
         columns.push(string_column(
             rows.iter().map(|(_, r)| Some(r.system.clone())),
@@ -714,6 +805,7 @@ mod tests {
         for layout in [
             SynthLayout::Llava,
             SynthLayout::Messages,
+            SynthLayout::Parts,
             SynthLayout::Columns,
         ] {
             let (batches, summary) = generate(0.25, layout, 40);
