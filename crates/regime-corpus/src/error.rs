@@ -146,7 +146,7 @@ pub enum Error {
         expected: String,
     },
     /// The schema has no text column regime could map to a role.
-    #[error("{}: no text column found: expected a `conversations` or `messages` column or string columns (columns: {available}){}; pass --profile columns --fields FILE to name them", path.display(), not_mapped(unsupported))]
+    #[error("{}: no text column found: expected a `conversations`, `messages` or `conversation` column or string columns (columns: {available}){}; pass --profile columns --fields FILE to name them", path.display(), not_mapped(unsupported))]
     NoTextColumns {
         /// The first input file.
         path: PathBuf,

@@ -158,6 +158,9 @@ pub struct FieldMap {
     pub unmapped: Vec<(String, String)>,
 }
 
+/// The columns auto-detection takes for a conversation, first found first.
+const CONVERSATION_COLUMNS: [&str; 3] = ["conversations", "messages", "conversation"];
+
 /// The flat columns auto-detection maps to roles, by name.
 const FLAT_ROLE_COLUMNS: [(&str, Role); 6] = [
     ("system", Role::System),
@@ -169,36 +172,33 @@ const FLAT_ROLE_COLUMNS: [(&str, Role); 6] = [
 ];
 
 impl FieldMap {
-    /// Detects the layout: a `conversations` (`from`/`value`) or `messages`
-    /// (`role`/`content`) column, plus flat string columns named `system`,
+    /// Detects the layout: a conversation column (the first of
+    /// `conversations`, `messages`, `conversation` the schema has) whose
+    /// turns are `{from, value}` (the llava profile) or `{role, content}`
+    /// (the messages profile), plus flat string columns named `system`,
     /// `caption`, `ocr`/`ocr_text`, `metadata`/`meta`.
     ///
     /// # Errors
     /// [`Error::NoTextColumns`] when nothing maps to a role (`path` names the
     /// corpus in the message); [`Error::ColumnType`] when a conversation column
-    /// has the wrong nested type.
+    /// has neither turn layout.
     pub fn detect(schema: &Schema, path: &Path) -> Result<Self> {
-        let profile = if schema.field_with_name("conversations").is_ok() {
-            Some(Profile::Llava)
-        } else if schema.field_with_name("messages").is_ok() {
-            Some(Profile::Messages)
+        let conversation = CONVERSATION_COLUMNS
+            .iter()
+            .find_map(|name| schema.field_with_name(name).ok());
+        let mut map = if let Some(field) = conversation {
+            Self::for_column(field, schema)?
         } else {
-            None
-        };
-        let mut map = match profile {
-            Some(profile) => Self::for_profile(profile, schema)?,
-            None => Self {
+            let (columns, unmapped) = detect_flat_columns(schema);
+            Self {
                 profile: Profile::Columns,
                 detected: true,
                 conversation: None,
-                columns: Vec::new(),
-                unmapped: Vec::new(),
-            },
+                columns,
+                unmapped,
+            }
         };
         map.detected = true;
-        if map.conversation.is_none() {
-            (map.columns, map.unmapped) = detect_flat_columns(schema);
-        }
         if map.conversation.is_none() && map.columns.is_empty() {
             return Err(Error::NoTextColumns {
                 path: path.to_path_buf(),
@@ -230,19 +230,62 @@ impl FieldMap {
                 available: column_list(schema),
             })?;
         let part_text_key = check_conversation_type(field, speaker, text)?;
-        let (columns, unmapped) = detect_flat_columns(schema);
-        Ok(Self {
+        Ok(Self::with_conversation(
             profile,
-            detected: false,
-            conversation: Some(ConversationColumn {
+            schema,
+            ConversationColumn {
                 column: column.into(),
                 speaker_key: speaker.into(),
                 text_key: text.into(),
                 part_text_key,
-            }),
+            },
+        ))
+    }
+
+    /// The map of a detected conversation column: the profile whose turn
+    /// keys it has, `{from, value}` tried first.
+    fn for_column(field: &Field, schema: &Schema) -> Result<Self> {
+        let mut first_err = None;
+        for profile in [Profile::Llava, Profile::Messages] {
+            let Some((_, speaker, text)) = profile.conversation_layout() else {
+                continue;
+            };
+            match check_conversation_type(field, speaker, text) {
+                Ok(part_text_key) => {
+                    let conversation = ConversationColumn {
+                        column: field.name().clone(),
+                        speaker_key: speaker.into(),
+                        text_key: text.into(),
+                        part_text_key,
+                    };
+                    return Ok(Self::with_conversation(profile, schema, conversation));
+                }
+                // The error of the layout the column's name suggests.
+                Err(e) if first_err.is_none() || field.name() == "messages" => {
+                    first_err = Some(e);
+                }
+                Err(_) => {}
+            }
+        }
+        Err(first_err.unwrap_or_else(|| Error::MissingColumn {
+            column: field.name().clone(),
+            available: column_list(schema),
+        }))
+    }
+
+    fn with_conversation(
+        profile: Profile,
+        schema: &Schema,
+        conversation: ConversationColumn,
+    ) -> Self {
+        let (columns, unmapped) = detect_flat_columns(schema);
+        Self {
+            profile,
+            detected: false,
+            conversation: Some(conversation),
             columns,
             unmapped,
-        })
+        }
     }
 
     /// A `columns` profile from a TOML file of `column = "role"` lines, under
@@ -528,6 +571,40 @@ mod tests {
             map.text_columns(),
             ["conversations", "caption", "ocr_text", "meta"]
         );
+    }
+
+    #[test]
+    fn detects_the_turn_keys_whatever_the_column_name() {
+        // `conversations` of {role, content} (OpenHermes-style exports),
+        // lmsys-chat-1m's `conversation`, `messages` of {from, value}.
+        for (column, speaker, text, profile) in [
+            ("conversations", "role", "content", Profile::Messages),
+            ("conversation", "role", "content", Profile::Messages),
+            ("messages", "from", "value", Profile::Llava),
+        ] {
+            let schema = Schema::new(vec![
+                Field::new("id", DataType::Utf8, true),
+                Field::new(column, conversation_type(speaker, text), true),
+            ]);
+            let map = FieldMap::detect(&schema, Path::new("x")).unwrap();
+            assert_eq!(map.profile, profile, "{column}");
+            let c = map.conversation.unwrap();
+            assert_eq!(
+                (
+                    c.column.as_str(),
+                    c.speaker_key.as_str(),
+                    c.text_key.as_str()
+                ),
+                (column, speaker, text)
+            );
+        }
+        // A given profile still names its own column and keys.
+        let schema = Schema::new(vec![Field::new(
+            "conversations",
+            conversation_type("role", "content"),
+            true,
+        )]);
+        assert!(FieldMap::for_profile(Profile::Llava, &schema).is_err());
     }
 
     #[test]
