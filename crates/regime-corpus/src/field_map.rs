@@ -183,11 +183,24 @@ impl FieldMap {
     /// corpus in the message); [`Error::ColumnType`] when a conversation column
     /// has neither turn layout.
     pub fn detect(schema: &Schema, path: &Path) -> Result<Self> {
-        let conversation = CONVERSATION_COLUMNS
-            .iter()
-            .find_map(|name| schema.field_with_name(name).ok());
-        let mut map = if let Some(field) = conversation {
-            Self::for_column(field, schema)?
+        let mut conversation = None;
+        for name in CONVERSATION_COLUMNS {
+            let Ok(field) = schema.field_with_name(name) else {
+                continue;
+            };
+            match Self::for_column(field, schema) {
+                Ok(map) => {
+                    conversation = Some(map);
+                    break;
+                }
+                // `conversation` may well be a column of another kind (a
+                // transcript string): the flat columns are read instead.
+                Err(_) if name == "conversation" => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut map = if let Some(map) = conversation {
+            map
         } else {
             let (columns, unmapped) = detect_flat_columns(schema);
             Self {
@@ -210,7 +223,11 @@ impl FieldMap {
     }
 
     /// The field map of a conversation profile (`llava`, `sharegpt`,
-    /// `messages`), with the flat role columns the schema also has.
+    /// `messages`), with the flat role columns the schema also has. The
+    /// conversation is the profile's own column (`conversations`,
+    /// `messages`) or, when the schema has none, the first of
+    /// `conversations`, `messages`, `conversation` with the profile's turn
+    /// keys (as [`FieldMap::detect`] finds it).
     ///
     /// # Errors
     /// [`Error::MissingColumn`] or [`Error::ColumnType`] naming the
@@ -223,18 +240,23 @@ impl FieldMap {
                 reason: "the columns profile needs a TOML file naming its columns".into(),
             });
         };
-        let field = schema
-            .field_with_name(column)
-            .map_err(|_| Error::MissingColumn {
-                column: column.into(),
-                available: column_list(schema),
-            })?;
+        let field = match schema.field_with_name(column) {
+            Ok(field) => field,
+            Err(_) => CONVERSATION_COLUMNS
+                .iter()
+                .filter_map(|name| schema.field_with_name(name).ok())
+                .find(|field| check_conversation_type(field, speaker, text).is_ok())
+                .ok_or_else(|| Error::MissingColumn {
+                    column: column.into(),
+                    available: column_list(schema),
+                })?,
+        };
         let part_text_key = check_conversation_type(field, speaker, text)?;
         Ok(Self::with_conversation(
             profile,
             schema,
             ConversationColumn {
-                column: column.into(),
+                column: field.name().clone(),
                 speaker_key: speaker.into(),
                 text_key: text.into(),
                 part_text_key,
@@ -598,13 +620,25 @@ mod tests {
                 (column, speaker, text)
             );
         }
-        // A given profile still names its own column and keys.
+        // A given profile finds the column detection finds, and no other.
         let schema = Schema::new(vec![Field::new(
-            "conversations",
+            "conversation",
             conversation_type("role", "content"),
             true,
         )]);
+        let given = FieldMap::for_profile(Profile::Messages, &schema).unwrap();
+        let mut detected = FieldMap::detect(&schema, Path::new("x")).unwrap();
+        detected.detected = false;
+        assert_eq!(given, detected);
         assert!(FieldMap::for_profile(Profile::Llava, &schema).is_err());
+        // A `conversation` column of another kind is not a conversation.
+        let schema = Schema::new(vec![
+            Field::new("conversation", DataType::Utf8, true),
+            Field::new("caption", DataType::Utf8, true),
+        ]);
+        let map = FieldMap::detect(&schema, Path::new("x")).unwrap();
+        assert_eq!(map.profile, Profile::Columns);
+        assert_eq!(map.columns, [("caption".to_owned(), Role::Caption)]);
     }
 
     #[test]
