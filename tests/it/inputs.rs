@@ -181,6 +181,29 @@ fn json_array_files_read_as_their_elements() {
         stderr.contains("bad.json: array element 31: not a JSON object"),
         "{stderr}"
     );
+
+    // A cut-off array is an error, not a shorter corpus: nothing written.
+    let whole = format!("[{}]", lines[..40].join(",\n"));
+    let cut = dir.path().join("cut.json");
+    std::fs::write(&cut, &whole[..whole.len() - 1]).unwrap();
+    let out = dir.path().join("cut-out");
+    let output = run_expect(
+        regime()
+            .args(["dedup", "exact"])
+            .arg(&cut)
+            .arg("--out")
+            .arg(&out),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "cut.json: array element 40: the file ends before the array's closing `]` (cut off?)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!out.exists());
 }
 
 /// Columns, and the fields of nested objects, keep the order the file

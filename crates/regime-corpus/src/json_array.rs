@@ -23,8 +23,12 @@ pub(crate) fn opens_array(start: &[u8]) -> bool {
 /// before it) is dropped, the commas between elements and the closing `]`
 /// become line feeds, and line breaks outside strings (whitespace in
 /// JSON) become spaces, so a pretty-printed element stays on one line.
-/// Every other byte, strings included, passes as it is: invalid JSON stays
-/// invalid, and is reported by the JSON reader at its element.
+/// Every other byte, strings included, passes as it is, so an invalid
+/// element stays invalid and the JSON reader reports it at its line. What
+/// the reader could not see is an error of the read itself
+/// ([`io::ErrorKind::InvalidData`], naming the element): an array cut off
+/// before its `]`, text after it, an empty element (`,,` or `,]`) and two
+/// elements without a `,` between them.
 pub(crate) struct ArrayElements<R> {
     inner: R,
     scan: Scan,
@@ -37,6 +41,13 @@ struct Scan {
     /// Brackets and braces open within the current element.
     depth: u64,
     string: StringState,
+    /// The current element, 1-based.
+    element: u64,
+    value: Value,
+    /// The last element ended with a `,`.
+    after_comma: bool,
+    /// The first structural error, returned once the bytes before it are.
+    error: Option<String>,
 }
 
 /// Where the rewrite stands in the top-level array.
@@ -60,23 +71,41 @@ enum StringState {
     Escaped,
 }
 
+/// How much of the current element's value has been read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    /// None of it.
+    #[default]
+    Empty,
+    /// An object, array or string, still open.
+    Open,
+    /// A number or literal, maybe not over.
+    Scalar,
+    /// All of it.
+    Done,
+}
+
 impl<R: BufRead> ArrayElements<R> {
     /// Reads the array from `inner`, which must start as [`opens_array`]
     /// says.
     pub(crate) fn new(inner: R) -> Self {
         Self {
             inner,
-            scan: Scan::default(),
+            scan: Scan {
+                element: 1,
+                ..Scan::default()
+            },
         }
     }
 }
 
 impl Scan {
     /// Rewrites a prefix of `input` into `out` (each input byte gives at
-    /// most one output byte); returns the bytes used and written.
+    /// most one output byte), stopping at a structural error; returns the
+    /// bytes used and written.
     fn rewrite(&mut self, input: &[u8], out: &mut [u8]) -> (usize, usize) {
         let (mut used, mut written) = (0, 0);
-        while used < input.len() && written < out.len() {
+        while used < input.len() && written < out.len() && self.error.is_none() {
             if self.string == StringState::Inside {
                 // Text, most of a record: copied up to its next quote or
                 // backslash at once.
@@ -90,60 +119,123 @@ impl Scan {
                     continue;
                 }
             }
-            if let Some(b) = self.step(input[used]) {
-                out[written] = b;
-                written += 1;
+            match self.step(input[used]) {
+                Ok(Some(b)) => {
+                    out[written] = b;
+                    written += 1;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.error = Some(e);
+                    break;
+                }
             }
             used += 1;
         }
         (used, written)
     }
 
-    /// The byte `b` becomes, if any.
-    fn step(&mut self, b: u8) -> Option<u8> {
+    /// The byte `b` becomes, if any; an error names what is wrong where.
+    fn step(&mut self, b: u8) -> Result<Option<u8>, String> {
         if self.array == Array::Before {
             if b == b'[' {
                 self.array = Array::Inside;
             }
-            return None;
+            return Ok(None);
         }
         match self.string {
             StringState::Outside => {}
             StringState::Escaped => {
                 self.string = StringState::Inside;
-                return Some(b);
+                return Ok(Some(b));
             }
             StringState::Inside => {
                 match b {
-                    b'"' => self.string = StringState::Outside,
+                    b'"' => {
+                        self.string = StringState::Outside;
+                        if self.depth == 0 {
+                            self.value = Value::Done;
+                        }
+                    }
                     b'\\' => self.string = StringState::Escaped,
                     _ => {}
                 }
-                return Some(b);
+                return Ok(Some(b));
             }
         }
-        Some(match b {
-            b'"' => {
-                self.string = StringState::Inside;
-                b
-            }
-            b'{' | b'[' => {
-                self.depth += 1;
-                b
-            }
-            b'}' | b']' if self.depth > 0 => {
-                self.depth -= 1;
-                b
-            }
-            b']' | b',' if self.depth == 0 && self.array == Array::Inside => {
-                if b == b']' {
-                    self.array = Array::After;
+        if self.array == Array::After {
+            return if b.is_ascii_whitespace() {
+                Ok(Some(b' '))
+            } else {
+                Err("text after the array's closing `]`".into())
+            };
+        }
+        let at_top = self.depth == 0;
+        match b {
+            b'\n' | b'\r' | b' ' | b'\t' => {
+                if self.value == Value::Scalar {
+                    self.value = Value::Done;
                 }
-                b'\n'
+                return Ok(Some(if b == b'\t' { b } else { b' ' }));
             }
-            b'\n' | b'\r' => b' ',
-            _ => b,
-        })
+            b',' | b']' if at_top => return self.end_element(b == b']').map(|()| Some(b'\n')),
+            b'}' | b']' => {
+                // Unbalanced at the top: passed on for the reader to report.
+                self.depth = self.depth.saturating_sub(1);
+                if self.depth == 0 && !at_top {
+                    self.value = Value::Done;
+                }
+                return Ok(Some(b));
+            }
+            _ => {}
+        }
+        if at_top {
+            // A value starts, or a scalar goes on.
+            match (self.value, b) {
+                (Value::Done, _) | (Value::Scalar, b'{' | b'[' | b'"') => {
+                    return Err(self.at("another value follows with no `,` before it"));
+                }
+                (Value::Scalar, _) => {}
+                (_, b'{' | b'[' | b'"') => self.value = Value::Open,
+                _ => self.value = Value::Scalar,
+            }
+        }
+        match b {
+            b'"' => self.string = StringState::Inside,
+            b'{' | b'[' => self.depth += 1,
+            _ => {}
+        }
+        Ok(Some(b))
+    }
+
+    /// The current element ends at a `,` or at the array's `]` (`last`).
+    fn end_element(&mut self, last: bool) -> Result<(), String> {
+        if self.value == Value::Empty && (!last || self.after_comma) {
+            return Err(self.at(if last {
+                "a `,` before the array's closing `]`"
+            } else {
+                "an empty element (`,` with no value before it)"
+            }));
+        }
+        if last {
+            self.array = Array::After;
+        } else {
+            self.element += 1;
+            self.value = Value::Empty;
+            self.after_comma = true;
+        }
+        Ok(())
+    }
+
+    /// `reason`, at the current element.
+    fn at(&self, reason: &str) -> String {
+        format!("array element {}: {reason}", self.element)
+    }
+
+    /// The error of a read that found the end of the input here.
+    fn at_end(&self) -> Option<String> {
+        (self.array != Array::After)
+            .then(|| self.at("the file ends before the array's closing `]` (cut off?)"))
     }
 }
 
@@ -153,8 +245,15 @@ impl<R: BufRead> Read for ArrayElements<R> {
             return Ok(0);
         }
         loop {
+            if let Some(e) = &self.scan.error {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e.clone()));
+            }
             let input = self.inner.fill_buf()?;
             if input.is_empty() {
+                self.scan.error = self.scan.at_end();
+                if self.scan.error.is_some() {
+                    continue;
+                }
                 return Ok(0);
             }
             let (used, written) = self.scan.rewrite(input, out);
@@ -206,6 +305,61 @@ mod tests {
             lines(text),
             "{\"s\": \"a, ] [ } \\\" \\\\\", \"t\": \"\\n,\"}\n {\"u\": \"\\\\\"}\n"
         );
+    }
+
+    /// The error a read of `text` ends with.
+    fn error_of(text: &str) -> String {
+        let mut out = String::new();
+        match ArrayElements::new(text.as_bytes()).read_to_string(&mut out) {
+            Ok(_) => panic!("{text:?} read as {out:?}"),
+            Err(e) => {
+                assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+                e.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn what_the_lines_would_hide_is_an_error() {
+        let cut = "the file ends before the array's closing `]` (cut off?)";
+        let no_comma = "another value follows with no `,` before it";
+        for (text, want) in [
+            (r#"[{"a": 1}, {"a": 2}"#, format!("array element 2: {cut}")),
+            (r#"[{"a": 1},"#, format!("array element 2: {cut}")),
+            (r#"[{"a": "x]"#, format!("array element 1: {cut}")),
+            ("[", format!("array element 1: {cut}")),
+            (
+                r#"[{"a": 1}] {"a": 2}"#,
+                "text after the array's closing `]`".into(),
+            ),
+            (
+                r#"[{"a": 1},]"#,
+                "array element 2: a `,` before the array's closing `]`".into(),
+            ),
+            (
+                r#"[{"a": 1},, {"a": 2}]"#,
+                "array element 2: an empty element (`,` with no value before it)".into(),
+            ),
+            (
+                "[, {}]",
+                "array element 1: an empty element (`,` with no value before it)".into(),
+            ),
+            (
+                r#"[{"a": 1}, {"a": 2} {"a": 3}]"#,
+                format!("array element 2: {no_comma}"),
+            ),
+            (
+                r#"[{"a": 1}, "s" {}]"#,
+                format!("array element 2: {no_comma}"),
+            ),
+            ("[1 2]", format!("array element 1: {no_comma}")),
+            ("[true\n[]]", format!("array element 1: {no_comma}")),
+        ] {
+            assert_eq!(error_of(text), want, "{text:?}");
+        }
+        // Well-formed arrays of any values read; the reader then judges
+        // each element.
+        assert_eq!(lines("[1, \"s\", [2], {}]\n\n"), "1\n \"s\"\n [2]\n {}\n  ");
     }
 
     #[test]

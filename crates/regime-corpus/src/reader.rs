@@ -445,25 +445,29 @@ impl CorpusReader {
                 self.jsonl = None;
                 let info = &self.decoder.files[shard as usize];
                 // Name the line itself when it can be found; else the
-                // record the failing batch starts at.
-                let (line, reason) = bad_line::first_undecodable(
+                // record the failing batch starts at. A read that fails
+                // again (a JSON array cut off or malformed) says why itself.
+                let found = bad_line::first_undecodable(
                     &info.path,
                     info.format,
                     &self.full_schema,
                     first_row,
-                )
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| {
-                    (
-                        first_row + 1,
-                        format!("in the batch of records starting here: {err}"),
-                    )
-                });
-                Some(Err(Error::Jsonl {
-                    path: info.path.clone(),
-                    record: JsonRecord::of(layout, line),
-                    reason,
+                );
+                Some(Err(match found {
+                    Err(read) => read,
+                    Ok(found) => {
+                        let (line, reason) = found.unwrap_or_else(|| {
+                            (
+                                first_row + 1,
+                                format!("in the batch of records starting here: {err}"),
+                            )
+                        });
+                        Error::Jsonl {
+                            path: info.path.clone(),
+                            record: JsonRecord::of(layout, line),
+                            reason,
+                        }
+                    }
                 }))
             }
             Some(Ok(batch)) => {
@@ -657,19 +661,24 @@ fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<F
                     Some(DEFAULT_JSONL_INFER_RECORDS),
                 )
                 .map_err(|e| {
-                    // Name the line itself when it can be found.
-                    let (line, reason) = bad_line::first_uninferable(
+                    // Name the line itself when it can be found; a read
+                    // that fails again says why itself.
+                    let found = bad_line::first_uninferable(
                         &input.path,
                         input.format,
                         DEFAULT_JSONL_INFER_RECORDS,
-                    )
-                    .ok()
-                    .flatten()
-                    .unwrap_or_else(|| (0, format!("cannot infer a schema: {e}")));
-                    Error::Jsonl {
-                        path: input.path.clone(),
-                        record: JsonRecord::of(layout, line),
-                        reason,
+                    );
+                    match found {
+                        Err(read) => read,
+                        Ok(found) => {
+                            let (line, reason) =
+                                found.unwrap_or_else(|| (0, format!("cannot infer a schema: {e}")));
+                            Error::Jsonl {
+                                path: input.path.clone(),
+                                record: JsonRecord::of(layout, line),
+                                reason,
+                            }
+                        }
                     }
                 })?;
                 if schema.fields().is_empty() {
