@@ -622,14 +622,8 @@ mod tests {
         let mut out = SampleDedup::default();
         dedup.run(
             &[
-                PromptField {
-                    role: Role::User,
-                    text: user,
-                },
-                PromptField {
-                    role: Role::Caption,
-                    text: caption,
-                },
+                PromptField::new(Role::User, user),
+                PromptField::new(Role::Caption, caption),
             ],
             &mut out,
         );

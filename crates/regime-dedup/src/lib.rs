@@ -54,8 +54,8 @@
 //! ];
 //! for (row, [user, system]) in samples.iter().enumerate() {
 //!     let fields = [
-//!         PromptField { role: Role::User, text: user },
-//!         PromptField { role: Role::System, text: system },
+//!         PromptField::new(Role::User, user),
+//!         PromptField::new(Role::System, system),
 //!     ];
 //!     dedup.run(&fields, &mut out);
 //!     audit.add(row as u64, None, &out);

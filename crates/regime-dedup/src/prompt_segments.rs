@@ -22,7 +22,11 @@
 //! 3. A user field left without a letter or digit outside protected
 //!    tokens (a repeated turn, perhaps in quotes) stays as stored and is
 //!    counted in `repeated_turns`; any other field emptied entirely
-//!    becomes `""`.
+//!    becomes `""`. The text parts of one turn (fields with the same
+//!    [`PromptField::turn`]) go through steps 2–4 one after another and
+//!    are judged together: only when none keeps a letter or digit does
+//!    the turn stay as stored (one repeated turn), and the canonical
+//!    segments its parts gave are then those of the stored parts.
 //! 4. The field's segments of canonical length *as it leaves step 2–3*
 //!    become canonical segments for the fields after it. Taking them from
 //!    the output rather than the stored text makes the algorithm
@@ -40,7 +44,7 @@
 //! word boundaries, and every Han / kana / Hangul character a word of its
 //! own). So `image` is no copy inside `image's`, nor `3` inside `3.5`.
 
-use regime_corpus::{Role, TextField};
+use regime_corpus::{FieldSource, Role, TextField};
 use regime_text::{ProtectedTokens, is_token_boundary};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -87,6 +91,23 @@ pub struct PromptField<'a> {
     pub role: Role,
     /// Its text, as stored.
     pub text: &'a str,
+    /// The conversation turn the field is a text part of, when turns hold
+    /// lists of parts (`None` for a turn's whole text or a flat column).
+    /// Consecutive fields of one turn are decided together: a user turn
+    /// stays as stored only when all its parts would go.
+    pub turn: Option<usize>,
+}
+
+impl<'a> PromptField<'a> {
+    /// A field that is no part of a turn.
+    #[must_use]
+    pub const fn new(role: Role, text: &'a str) -> Self {
+        Self {
+            role,
+            text,
+            turn: None,
+        }
+    }
 }
 
 impl<'a> From<&TextField<'a>> for PromptField<'a> {
@@ -94,6 +115,10 @@ impl<'a> From<&TextField<'a>> for PromptField<'a> {
         Self {
             role: f.role,
             text: f.text,
+            turn: match f.source {
+                FieldSource::TurnPart { turn, .. } => Some(turn),
+                FieldSource::Turn { .. } | FieldSource::Column(_) => None,
+            },
         }
     }
 }
@@ -199,9 +224,9 @@ impl PromptDedupBuilder {
 ///
 /// let dedup = PromptDedup::builder().build()?;
 /// let fields = [
-///     PromptField { role: Role::User, text: "<image>\nWhat colour is the shape?" },
-///     PromptField { role: Role::Assistant, text: "Blue." },
-///     PromptField { role: Role::Caption, text: "A blue square. What colour is the shape?" },
+///     PromptField::new(Role::User, "<image>\nWhat colour is the shape?"),
+///     PromptField::new(Role::Assistant, "Blue."),
+///     PromptField::new(Role::Caption, "A blue square. What colour is the shape?"),
 /// ];
 /// let mut out = SampleDedup::default();
 /// dedup.run(&fields, &mut out);
@@ -357,6 +382,42 @@ impl<'a> IndexView<'a> {
     }
 }
 
+/// Adds the canonical-length segments of `f` not listed yet to the
+/// sample's templates (text in `text`, ids by hash in `ids`).
+fn record_templates(
+    f: IndexView<'_>,
+    templates: &mut Vec<(u64, usize, usize)>,
+    text: &mut String,
+    ids: &mut HashMapU64,
+) {
+    for g in f.segs {
+        let Some(hash) = g.hash else { continue };
+        let key = f.key(g);
+        // One probe: the map keeps the first template of a hash; a
+        // different text with the same hash is listed too.
+        let next = templates.len();
+        let first = *ids.entry(hash).or_insert(next);
+        if first != next {
+            let (_, ts, te) = templates[first];
+            if &text[ts..te] == key {
+                continue;
+            }
+        }
+        let at = text.len();
+        text.push_str(key);
+        templates.push((hash, at, text.len()));
+    }
+}
+
+/// Registers the canonical-length segments of `f` as patterns.
+fn register_canonical(patterns: &mut Patterns, f: IndexView<'_>) {
+    for g in f.segs {
+        if let Some(hash) = g.hash {
+            patterns.insert(hash, f.key(g));
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Scratch {
     /// Prompt fields in priority order.
@@ -463,79 +524,102 @@ impl PromptDedup {
             search,
             template_ids,
         } = s;
-        for &field in order.iter() {
-            let stored = fields[field].text;
-            // Probes only where this field's search will look them up.
-            let probe = search.patterns.takes_probes();
-            let mut f = self.index(stored, scratch_field, cache, probe);
-            counts.chars += f.chars;
-            counts.segments += f.segs.len() as u64;
-            for g in f.segs {
-                let Some(hash) = g.hash else { continue };
-                let key = f.key(g);
-                // One probe: the map keeps the first template of a hash; a
-                // different text with the same hash is listed too.
-                let next = templates.len();
-                let first = *template_ids.entry(hash).or_insert(next);
-                if first != next {
-                    let (_, ts, te) = templates[first];
-                    if &template_text[ts..te] == key {
-                        continue;
+        let mut next = 0;
+        while next < order.len() {
+            // The text parts of one turn (fields with the same `turn`) are
+            // decided together: a user turn is kept as stored only when all
+            // of it would go.
+            let first = order[next];
+            let end = next
+                + 1
+                + fields[first].turn.map_or(0, |turn| {
+                    order[next + 1..]
+                        .iter()
+                        .take_while(|&&i| {
+                            fields[i].turn == Some(turn) && fields[i].role == fields[first].role
+                        })
+                        .count()
+                });
+            let group = &order[next..end];
+            next = end;
+            let (mark, edits_mark, patterns_mark) =
+                (removed.len(), edits.len(), search.patterns.len());
+            // The output's segments and characters.
+            let mut produced = (0, 0);
+            for &field in group {
+                let stored = fields[field].text;
+                // Probes only where this field's search will look them up.
+                let probe = search.patterns.takes_probes();
+                let mut f = self.index(stored, scratch_field, cache, probe);
+                counts.chars += f.chars;
+                counts.segments += f.segs.len() as u64;
+                record_templates(f, templates, template_text, template_ids);
+                // Remove copies until none is left: a removal can join text
+                // into a new copy, which a second run would otherwise find.
+                let mut edited: Option<String> = None;
+                loop {
+                    let text = edited.as_deref().unwrap_or(stored);
+                    search.find_copies(f);
+                    if search.copies.is_empty() {
+                        break;
                     }
+                    removed.extend(search.copies.iter().map(|&(a, b)| text[a..b].to_owned()));
+                    let next = remove_spans(text, &search.copies);
+                    f = self.index(&next, scratch_field, cache, probe);
+                    edited = Some(next);
                 }
-                let at = template_text.len();
-                template_text.push_str(key);
-                templates.push((hash, at, template_text.len()));
-            }
-            // Remove copies until none is left: a removal can join text
-            // into a new copy, which a second run would otherwise find.
-            let mark = removed.len();
-            let mut edited: Option<String> = None;
-            loop {
-                let text = edited.as_deref().unwrap_or(stored);
-                search.find_copies(f);
-                if search.copies.is_empty() {
-                    break;
+                // Canonical instances come from the text as it leaves this
+                // field, so a second run over the output sees the same ones.
+                register_canonical(&mut search.patterns, f);
+                produced.0 += f.segs.len() as u64;
+                // `f` indexes the text the field leaves with.
+                produced.1 += f.chars;
+                if let Some(text) = edited {
+                    edits.push(FieldEdit { field, text });
                 }
-                removed.extend(search.copies.iter().map(|&(a, b)| text[a..b].to_owned()));
-                let next = remove_spans(text, &search.copies);
-                f = self.index(&next, scratch_field, cache, probe);
-                edited = Some(next);
             }
-            if edited.as_deref().is_some_and(|t| {
-                fields[field].role == Role::User
-                    && !self
-                        .protected
-                        .spans(t)
-                        .any(|sp| !sp.protected && sp.text.chars().any(char::is_alphanumeric))
-            }) {
+            if fields[first].role == Role::User
+                && edits.len() > edits_mark
+                && !self.keeps_text(group, fields, &edits[edits_mark..])
+            {
                 // A user turn is never emptied (nor left with punctuation
-                // alone, like the quotes of `"COPY"`): it stays as stored.
+                // alone, like the quotes of `"COPY"`): it stays as stored,
+                // and so do the canonical instances it gives.
                 removed.truncate(mark);
+                edits.truncate(edits_mark);
+                search.patterns.truncate(patterns_mark);
                 counts.repeated_turns += 1;
-                edited = None;
-                f = self.index(stored, scratch_field, cache, false);
+                produced = (0, 0);
+                for &field in group {
+                    let f = self.index(fields[field].text, scratch_field, cache, false);
+                    register_canonical(&mut search.patterns, f);
+                    produced.0 += f.segs.len() as u64;
+                    produced.1 += f.chars;
+                }
             }
             for copy in &removed[mark..] {
                 counts.copies += 1;
                 counts.copy_chars += char_count(copy);
             }
-            // Canonical instances come from the text as it leaves this
-            // field, so a second run over the output sees the same ones.
-            for g in f.segs {
-                if let Some(hash) = g.hash {
-                    search.patterns.insert(hash, f.key(g));
-                }
-            }
-            output.segments += f.segs.len() as u64;
-            // `f` indexes the text the field leaves with.
-            output.chars += f.chars;
-            if let Some(text) = edited {
-                edits.push(FieldEdit { field, text });
-            }
+            output.segments += produced.0;
+            output.chars += produced.1;
         }
         output.repeated_turns = counts.repeated_turns;
         edits.sort_by_key(|e| e.field);
+    }
+
+    /// Whether the fields `group` of a turn, with `edits`, keep a letter or
+    /// digit outside protected tokens.
+    fn keeps_text(&self, group: &[usize], fields: &[PromptField<'_>], edits: &[FieldEdit]) -> bool {
+        group.iter().any(|&field| {
+            let text = edits
+                .iter()
+                .find(|e| e.field == field)
+                .map_or(fields[field].text, |e| e.text.as_str());
+            self.protected
+                .spans(text)
+                .any(|sp| !sp.protected && sp.text.chars().any(char::is_alphanumeric))
+        })
     }
 
     /// Cuts `text` into normalised plain spans and segments in `field`, or

@@ -5,7 +5,7 @@ use super::*;
 fn run_with(dedup: &PromptDedup, fields: &[(Role, &str)]) -> SampleDedup {
     let fields: Vec<PromptField<'_>> = fields
         .iter()
-        .map(|&(role, text)| PromptField { role, text })
+        .map(|&(role, text)| PromptField::new(role, text))
         .collect();
     let mut out = SampleDedup::default();
     dedup.run(&fields, &mut out);
@@ -407,4 +407,105 @@ mod props {
             prop_assert_eq!(t2, t1);
         }
     }
+}
+
+/// Runs parts: `(role, turn, text)`, `turn` set for text parts of a turn.
+fn run_parts(parts: &[(Role, Option<usize>, &str)]) -> SampleDedup {
+    let fields: Vec<PromptField<'_>> = parts
+        .iter()
+        .map(|&(role, turn, text)| PromptField { role, text, turn })
+        .collect();
+    let mut out = SampleDedup::default();
+    PromptDedup::builder()
+        .build()
+        .unwrap()
+        .run(&fields, &mut out);
+    out
+}
+
+const INS: &str = "Answer the question using a single word.";
+
+#[test]
+fn a_copied_part_goes_when_its_turn_keeps_text() {
+    // As if the turns were strings `INS\nQ`: the later INS is removed.
+    let parts = [
+        (Role::User, Some(0), INS),
+        (Role::User, Some(0), "What colour is the shape?"),
+        (Role::Assistant, Some(1), "Blue."),
+        (Role::User, Some(2), INS),
+        (Role::User, Some(2), "What shape is it?"),
+    ];
+    let out = run_parts(&parts);
+    assert_eq!(out.removed, [INS]);
+    assert_eq!(edit(&out, 3), Some(""));
+    assert_eq!(out.edits.len(), 1);
+    assert_eq!(out.counts.repeated_turns, 0);
+    assert_eq!(out.counts.copies, 1);
+    let joined = run(&[
+        (Role::User, &format!("{INS}\nWhat colour is the shape?")),
+        (Role::Assistant, "Blue."),
+        (Role::User, &format!("{INS}\nWhat shape is it?")),
+    ]);
+    assert_eq!(out.counts.copies, joined.counts.copies);
+    assert_eq!(out.counts.copy_chars, joined.counts.copy_chars);
+    assert_eq!(out.counts.segments, joined.counts.segments);
+}
+
+#[test]
+fn a_turn_of_copied_parts_is_one_repeated_turn_kept_whole() {
+    let parts = [
+        (Role::User, Some(0), INS),
+        (Role::User, Some(0), "What colour is the shape?"),
+        (Role::User, Some(2), INS),
+        (Role::User, Some(2), "What colour is the shape?"),
+        (
+            Role::Caption,
+            None,
+            "A red square. What colour is the shape?",
+        ),
+    ];
+    let out = run_parts(&parts);
+    // The turn stays as stored, counted once; the caption loses its copy.
+    assert_eq!(out.counts.repeated_turns, 1);
+    assert_eq!(out.output.repeated_turns, 1);
+    assert_eq!(edit(&out, 2), None);
+    assert_eq!(edit(&out, 3), None);
+    assert_eq!(edit(&out, 4), Some("A red square."));
+    assert_eq!(out.removed, ["What colour is the shape?"]);
+    // A second run over the output finds nothing more and the same turn.
+    let fields: Vec<(Role, Option<usize>, String)> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, &(role, turn, text))| (role, turn, edit(&out, i).unwrap_or(text).to_owned()))
+        .collect();
+    let again: Vec<(Role, Option<usize>, &str)> = fields
+        .iter()
+        .map(|(role, turn, text)| (*role, *turn, text.as_str()))
+        .collect();
+    let second = run_parts(&again);
+    assert_eq!(second.counts.copies, 0);
+    assert_eq!(second.counts.repeated_turns, 1);
+    assert_eq!(second.counts, out.output);
+    let templates: Vec<_> = second.templates().collect();
+    let output_templates: Vec<_> = out.output_templates().collect();
+    assert_eq!(templates, output_templates);
+}
+
+#[test]
+fn a_restored_turn_gives_its_stored_canonical_segments() {
+    // Turn 2 would be left with `«»` alone, so it stays as stored, and its
+    // stored `«Q»` (not what was left of it) is canonical: the caption's
+    // copy of it goes whole.
+    let q = "What colour is the shape?";
+    let quoted = "«What colour is the shape?»";
+    let parts = [
+        (Role::User, Some(0), q),
+        (Role::User, Some(2), quoted),
+        (Role::Caption, None, quoted),
+    ];
+    let out = run_parts(&parts);
+    assert_eq!(out.counts.repeated_turns, 1);
+    assert_eq!(edit(&out, 1), None);
+    assert_eq!(out.removed, [quoted]);
+    assert_eq!(edit(&out, 2), Some(""));
 }
