@@ -194,8 +194,9 @@ impl FieldMap {
                     break;
                 }
                 // `conversation` may well be a column of another kind (a
-                // transcript string): the flat columns are read instead.
-                Err(_) if name == "conversation" => {}
+                // transcript string): without turn keys, the flat columns
+                // are read instead.
+                Err(_) if name == "conversation" && !has_turn_keys(field) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -245,7 +246,7 @@ impl FieldMap {
             Err(_) => CONVERSATION_COLUMNS
                 .iter()
                 .filter_map(|name| schema.field_with_name(name).ok())
-                .find(|field| check_conversation_type(field, speaker, text).is_ok())
+                .find(|field| turn_keys(field).contains(&(speaker, text)))
                 .ok_or_else(|| Error::MissingColumn {
                     column: column.into(),
                     available: column_list(schema),
@@ -539,6 +540,30 @@ fn check_conversation_type(field: &Field, speaker: &str, text: &str) -> Result<O
     }
 }
 
+/// The (speaker, text) key pairs of the built-in profiles that `field`'s
+/// turns have, whatever their types: `field` is a list of structs with
+/// those fields.
+fn turn_keys(field: &Field) -> Vec<(&'static str, &'static str)> {
+    let (DataType::List(item) | DataType::LargeList(item)) = field.data_type() else {
+        return Vec::new();
+    };
+    let DataType::Struct(children) = item.data_type() else {
+        return Vec::new();
+    };
+    let has = |key: &str| children.iter().any(|c| c.name() == key);
+    [Profile::Llava, Profile::Messages]
+        .into_iter()
+        .filter_map(Profile::conversation_layout)
+        .map(|(_, speaker, text)| (speaker, text))
+        .filter(|&(speaker, text)| has(speaker) && has(text))
+        .collect()
+}
+
+/// Whether `field` is a list of turns of a built-in profile's keys.
+fn has_turn_keys(field: &Field) -> bool {
+    !turn_keys(field).is_empty()
+}
+
 /// The field of a message part holding its text, in the Hugging Face
 /// chat-template layout (`{"type": "text", "text": …}`).
 const PART_TEXT_KEY: &str = "text";
@@ -639,6 +664,30 @@ mod tests {
         let map = FieldMap::detect(&schema, Path::new("x")).unwrap();
         assert_eq!(map.profile, Profile::Columns);
         assert_eq!(map.columns, [("caption".to_owned(), Role::Caption)]);
+        // One with turn keys but text of another type is an error, found
+        // or given, never silently skipped.
+        let binary_turns = Schema::new(vec![
+            Field::new(
+                "conversation",
+                DataType::List(Arc::new(Field::new(
+                    "item",
+                    DataType::Struct(Fields::from(vec![
+                        Field::new("role", DataType::Utf8, true),
+                        Field::new("content", DataType::Binary, true),
+                    ])),
+                    true,
+                ))),
+                true,
+            ),
+            Field::new("caption", DataType::Utf8, true),
+        ]);
+        for map in [
+            FieldMap::detect(&binary_turns, Path::new("x")),
+            FieldMap::for_profile(Profile::Messages, &binary_turns),
+        ] {
+            let err = map.unwrap_err().to_string();
+            assert!(err.starts_with("column `conversation` has type"), "{err}");
+        }
     }
 
     #[test]

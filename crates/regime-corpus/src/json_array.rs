@@ -164,7 +164,9 @@ impl Scan {
             }
         }
         if self.array == Array::After {
-            return if b.is_ascii_whitespace() {
+            // JSON's whitespace (not `is_ascii_whitespace`, which takes
+            // a form feed too).
+            return if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
                 Ok(Some(b' '))
             } else {
                 Err("text after the array's closing `]`".into())
@@ -354,6 +356,7 @@ mod tests {
             ),
             ("[1 2]", format!("array element 1: {no_comma}")),
             ("[true\n[]]", format!("array element 1: {no_comma}")),
+            ("[{}]\u{c}", "text after the array's closing `]`".into()),
         ] {
             assert_eq!(error_of(text), want, "{text:?}");
         }

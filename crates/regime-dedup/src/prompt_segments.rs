@@ -23,10 +23,13 @@
 //!    tokens (a repeated turn, perhaps in quotes) stays as stored and is
 //!    counted in `repeated_turns`; any other field emptied entirely
 //!    becomes `""`. The text parts of one turn (fields with the same
-//!    [`PromptField::turn`]) go through steps 2–4 one after another and
-//!    are judged together: only when none keeps a letter or digit does
-//!    the turn stay as stored (one repeated turn), and the canonical
-//!    segments its parts gave are then those of the stored parts.
+//!    [`PromptField::turn`]) are one field cut in pieces: each is searched
+//!    for the canonical segments of earlier fields and for whole repeats
+//!    of the turn's earlier segments, the turn's own segments become
+//!    canonical once the turn is done, and the turn is judged as a whole:
+//!    only when no part keeps a letter or digit does it stay as stored
+//!    (one repeated turn). Unlike in one string, a copy never runs across
+//!    two parts.
 //! 4. The field's segments of canonical length *as it leaves step 2–3*
 //!    become canonical segments for the fields after it. Taking them from
 //!    the output rather than the stored text makes the algorithm
@@ -382,6 +385,74 @@ impl<'a> IndexView<'a> {
     }
 }
 
+/// The canonical segments of a turn's parts done so far, as stored and
+/// as left (see [`PromptField::turn`]): a whole repeat of either in a
+/// later part is a copy, as in one string (whose first search sees the
+/// stored segments, the next ones what is left); the segments left become
+/// patterns once the turn is decided.
+#[derive(Debug, Default)]
+struct TurnSegments {
+    keys: String,
+    /// Hash, key range, and whether the segment is what a part left.
+    list: Vec<(u64, usize, usize, bool)>,
+    /// Entries of parts done: the part being searched sees only those.
+    done: usize,
+}
+
+impl TurnSegments {
+    /// Adds the canonical-length segments of `f`, the current part as
+    /// stored (`left` false) or as left.
+    fn push(&mut self, f: IndexView<'_>, left: bool) {
+        for g in f.segs {
+            if let Some(hash) = g.hash {
+                let at = self.keys.len();
+                self.keys.push_str(f.key(g));
+                self.list.push((hash, at, self.keys.len(), left));
+            }
+        }
+    }
+
+    /// The current part is done.
+    fn part_done(&mut self) {
+        self.done = self.list.len();
+    }
+
+    /// The segments the turn's parts left.
+    fn left(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.list
+            .iter()
+            .filter(|e| e.3)
+            .map(|&(h, s, e, _)| (h, &self.keys[s..e]))
+    }
+
+    fn contains(&self, hash: u64, key: &str) -> bool {
+        self.list[..self.done]
+            .iter()
+            .any(|&(h, s, e, _)| h == hash && &self.keys[s..e] == key)
+    }
+
+    fn clear(&mut self) {
+        self.keys.clear();
+        self.list.clear();
+        self.done = 0;
+    }
+}
+
+/// Where the fields of the turn starting at `order[start]` end in `order`
+/// (the next field alone, unless it is a text part of a turn).
+#[inline]
+fn turn_end(fields: &[PromptField<'_>], order: &[usize], start: usize) -> usize {
+    let first = fields[order[start]];
+    start
+        + 1
+        + first.turn.map_or(0, |turn| {
+            order[start + 1..]
+                .iter()
+                .take_while(|&&i| fields[i].turn == Some(turn) && fields[i].role == first.role)
+                .count()
+        })
+}
+
 /// Adds the canonical-length segments of `f` not listed yet to the
 /// sample's templates (text in `text`, ids by hash in `ids`).
 fn record_templates(
@@ -434,6 +505,9 @@ struct Search {
     patterns: Patterns,
     /// First segment by normalised text (within-field repeats).
     seen: HashMapU64,
+    /// The canonical segments the earlier parts of the current turn left
+    /// with (see [`PromptField::turn`]).
+    turn: TurnSegments,
     candidates: Vec<(usize, usize)>,
     copies: Vec<(usize, usize)>,
 }
@@ -444,6 +518,7 @@ impl Scratch {
         self.field.spans = 0;
         self.field.segs.clear();
         self.search.patterns.clear();
+        self.search.turn.clear();
         self.template_ids.clear();
     }
 }
@@ -530,23 +605,13 @@ impl PromptDedup {
             // decided together: a user turn is kept as stored only when all
             // of it would go.
             let first = order[next];
-            let end = next
-                + 1
-                + fields[first].turn.map_or(0, |turn| {
-                    order[next + 1..]
-                        .iter()
-                        .take_while(|&&i| {
-                            fields[i].turn == Some(turn) && fields[i].role == fields[first].role
-                        })
-                        .count()
-                });
+            let end = turn_end(fields, order, next);
             let group = &order[next..end];
             next = end;
-            let (mark, edits_mark, patterns_mark) =
-                (removed.len(), edits.len(), search.patterns.len());
+            let (mark, edits_mark) = (removed.len(), edits.len());
             // The output's segments and characters.
             let mut produced = (0, 0);
-            for &field in group {
+            for (part, &field) in group.iter().enumerate() {
                 let stored = fields[field].text;
                 // Probes only where this field's search will look them up.
                 let probe = search.patterns.takes_probes();
@@ -554,6 +619,10 @@ impl PromptDedup {
                 counts.chars += f.chars;
                 counts.segments += f.segs.len() as u64;
                 record_templates(f, templates, template_text, template_ids);
+                let more = part + 1 < group.len();
+                if more {
+                    search.turn.push(f, false);
+                }
                 // Remove copies until none is left: a removal can join text
                 // into a new copy, which a second run would otherwise find.
                 let mut edited: Option<String> = None;
@@ -568,33 +637,48 @@ impl PromptDedup {
                     f = self.index(&next, scratch_field, cache, probe);
                     edited = Some(next);
                 }
-                // Canonical instances come from the text as it leaves this
-                // field, so a second run over the output sees the same ones.
-                register_canonical(&mut search.patterns, f);
                 produced.0 += f.segs.len() as u64;
                 // `f` indexes the text the field leaves with.
                 produced.1 += f.chars;
                 if let Some(text) = edited {
                     edits.push(FieldEdit { field, text });
                 }
-            }
-            if fields[first].role == Role::User
-                && edits.len() > edits_mark
-                && !self.keeps_text(group, fields, &edits[edits_mark..])
-            {
-                // A user turn is never emptied (nor left with punctuation
-                // alone, like the quotes of `"COPY"`): it stays as stored,
-                // and so do the canonical instances it gives.
-                removed.truncate(mark);
-                edits.truncate(edits_mark);
-                search.patterns.truncate(patterns_mark);
-                counts.repeated_turns += 1;
-                produced = (0, 0);
-                for &field in group {
-                    let f = self.index(fields[field].text, scratch_field, cache, false);
+                if more {
+                    // Later parts of the turn are searched as the rest of
+                    // one field: for whole repeats of these segments.
+                    search.turn.push(f, true);
+                    search.turn.part_done();
+                    continue;
+                }
+                if fields[first].role == Role::User
+                    && edits.len() > edits_mark
+                    && !self.keeps_text(group, fields, &edits[edits_mark..])
+                {
+                    // A user turn is never emptied (nor left with
+                    // punctuation alone, like the quotes of `"COPY"`): it
+                    // stays as stored, and so do the canonical instances it
+                    // gives.
+                    removed.truncate(mark);
+                    edits.truncate(edits_mark);
+                    counts.repeated_turns += 1;
+                    produced = (0, 0);
+                    for &field in group {
+                        let f = self.index(fields[field].text, scratch_field, cache, false);
+                        register_canonical(&mut search.patterns, f);
+                        produced.0 += f.segs.len() as u64;
+                        produced.1 += f.chars;
+                    }
+                } else {
+                    // Canonical instances come from the text as it leaves
+                    // the turn, so a second run over the output sees the
+                    // same ones.
+                    for (hash, key) in search.turn.left() {
+                        search.patterns.insert(hash, key);
+                    }
                     register_canonical(&mut search.patterns, f);
-                    produced.0 += f.segs.len() as u64;
-                    produced.1 += f.chars;
+                }
+                if search.turn.done > 0 {
+                    search.turn.clear();
                 }
             }
             for copy in &removed[mark..] {
@@ -734,6 +818,14 @@ impl Search {
                     None => {
                         self.seen.insert(hash, i);
                     }
+                }
+            }
+        }
+        // Whole repeats of the turn's earlier parts' segments.
+        if self.turn.done > 0 {
+            for g in f.segs {
+                if g.hash.is_some_and(|h| self.turn.contains(h, f.key(g))) {
+                    self.candidates.push((g.start, g.end));
                 }
             }
         }

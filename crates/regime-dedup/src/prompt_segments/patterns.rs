@@ -423,28 +423,6 @@ impl Patterns {
         }
     }
 
-    /// Patterns registered.
-    pub(super) fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    /// Keeps the first `n` patterns registered: as if the others never
-    /// were (the rest is built again; a rare path, see `run_with`).
-    pub(super) fn truncate(&mut self, n: usize) {
-        if n >= self.list.len() {
-            return;
-        }
-        let kept: Vec<(u64, String)> = self
-            .iter()
-            .take(n)
-            .map(|(hash, key)| (hash, key.to_owned()))
-            .collect();
-        self.clear();
-        for (hash, key) in &kept {
-            self.insert(*hash, key);
-        }
-    }
-
     /// The patterns with their hashes, in registration order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (u64, &str)> {
         self.list

@@ -509,3 +509,59 @@ fn a_restored_turn_gives_its_stored_canonical_segments() {
     assert_eq!(out.removed, [quoted]);
     assert_eq!(edit(&out, 2), Some(""));
 }
+
+#[test]
+fn parts_of_one_turn_are_one_field_in_pieces() {
+    // Within one field only whole repeated segments are copies: a part
+    // quoting an earlier part of its turn is not one, a part repeating it
+    // whole is (as `Q\n«Q»` and `Q\nQ` in one string).
+    let q = "What colour is the shape?";
+    let quoted = "«What colour is the shape?»";
+    for (second, copies) in [(quoted, 0), (q, 1)] {
+        let parts = [(Role::User, Some(0), q), (Role::User, Some(0), second)];
+        let out = run_parts(&parts);
+        let joined = run(&[(Role::User, &format!("{q}\n{second}"))]);
+        assert_eq!(out.counts.copies, copies, "{second}");
+        assert_eq!(joined.counts.copies, copies, "{second}");
+        assert_eq!(out.counts.repeated_turns, 0);
+    }
+    // The turn's segments are canonical for the fields after it.
+    let parts = [
+        (Role::User, Some(0), q),
+        (Role::User, Some(0), quoted),
+        (Role::Caption, None, quoted),
+    ];
+    assert_eq!(run_parts(&parts).removed, [quoted]);
+}
+
+#[test]
+fn a_later_part_repeating_an_earlier_part_as_stored_is_a_copy() {
+    // In one string the first search sees every line as stored: the third
+    // line repeats the first whole (quotes included) and goes whole,
+    // though the first line loses its inner copy.
+    let a = "Answer the question using a single word.";
+    let quoted = "\"Answer the question using a single word.\"";
+    let parts = [
+        (Role::User, Some(0), a),
+        (Role::User, Some(2), quoted),
+        (Role::User, Some(2), "Look closely now, please."),
+        (Role::User, Some(2), quoted),
+    ];
+    let out = run_parts(&parts);
+    let joined = run(&[
+        (Role::User, a),
+        (
+            Role::User,
+            &format!("{quoted}\nLook closely now, please.\n{quoted}"),
+        ),
+    ]);
+    assert_eq!(joined.removed, [a, quoted]);
+    assert_eq!(out.removed, [a, quoted]);
+    assert_eq!(
+        out.counts,
+        SampleCounts {
+            chars: out.counts.chars,
+            ..joined.counts
+        }
+    );
+}
