@@ -29,6 +29,28 @@ pub(crate) fn synth_corpus(out: &Path, share: &str, seed: &str, rows: &str) {
 }
 
 /// The `regime` binary built for this test run.
+/// The columns of a generated llava corpus that hold text (and the id):
+/// what the layout tests rewrite into other encodings.
+pub(crate) fn llava_text_columns(batch: &RecordBatch) -> RecordBatch {
+    let keep: Vec<usize> = [
+        "id",
+        "conversations",
+        "system",
+        "caption",
+        "ocr_text",
+        "metadata",
+    ]
+    .iter()
+    .map(|name| {
+        batch
+            .schema()
+            .index_of(name)
+            .expect("a generated llava corpus")
+    })
+    .collect();
+    batch.project(&keep).expect("columns in range")
+}
+
 pub(crate) fn regime() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("regime").expect("regime binary is built");
     cmd.env_remove("REGIME_SEED").env_remove("REGIME_PROFILE");

@@ -16,7 +16,9 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Int32Type, Schema};
 use serde_json::Value;
 
-use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, write_parquet};
+use crate::common::{
+    llava_text_columns, parquet_files, read_parquet, regime, run_expect, sample, write_parquet,
+};
 
 const QUESTION: &str = "What colour is the shape in the picture?";
 const SYSTEM: &str = "You are a careful assistant who answers in one word.";
@@ -166,18 +168,7 @@ fn dictionary_encoded_corpus_matches_the_plain_one() {
         0,
     );
     let stored = read_parquet(&parquet_files(&synth)[0]);
-    let keep: Vec<usize> = [
-        "id",
-        "conversations",
-        "system",
-        "caption",
-        "ocr_text",
-        "metadata",
-    ]
-    .iter()
-    .map(|name| stored.schema().index_of(name).unwrap())
-    .collect();
-    let plain = stored.project(&keep).unwrap();
+    let plain = llava_text_columns(&stored);
     let columns: Vec<ArrayRef> = plain
         .columns()
         .iter()

@@ -12,7 +12,9 @@ use arrow::datatypes::{DataType, Field, FieldRef, Schema};
 use arrow::json::LineDelimitedWriter;
 use serde_json::Value;
 
-use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, write_parquet};
+use crate::common::{
+    llava_text_columns, parquet_files, read_parquet, regime, run_expect, sample, write_parquet,
+};
 
 const SHARES: [f64; 4] = [0.0, 0.25, 0.75, 1.0];
 
@@ -589,18 +591,7 @@ fn audit_is_the_same_from_large_strings_and_jsonl() {
     let dir = tempfile::tempdir().expect("test data");
     let corpus = synth(dir.path(), 0.75, "llava", 13);
     let stored = one_part(&corpus);
-    let text_columns: Vec<usize> = [
-        "id",
-        "conversations",
-        "system",
-        "caption",
-        "ocr_text",
-        "metadata",
-    ]
-    .iter()
-    .map(|name| stored.schema().index_of(name).expect("text column"))
-    .collect();
-    let text_only = stored.project(&text_columns).expect("text columns");
+    let text_only = llava_text_columns(&stored);
     let plain = dir.path().join("plain.parquet");
     write_parquet(&plain, std::slice::from_ref(&text_only), 1000);
     let expected = audit_json(&plain, &[], 0);

@@ -44,8 +44,6 @@ struct Scan {
     /// The current element, 1-based.
     element: u64,
     value: Value,
-    /// The last element ended with a `,`.
-    after_comma: bool,
     /// The first structural error, returned once the bytes before it are.
     error: Option<String>,
 }
@@ -212,7 +210,9 @@ impl Scan {
 
     /// The current element ends at a `,` or at the array's `]` (`last`).
     fn end_element(&mut self, last: bool) -> Result<(), String> {
-        if self.value == Value::Empty && (!last || self.after_comma) {
+        // An empty element is one only after a `,` (element 2 on) or
+        // before one: `[]` is an empty array.
+        if self.value == Value::Empty && (!last || self.element > 1) {
             return Err(self.at(if last {
                 "a `,` before the array's closing `]`"
             } else {
@@ -224,7 +224,6 @@ impl Scan {
         } else {
             self.element += 1;
             self.value = Value::Empty;
-            self.after_comma = true;
         }
         Ok(())
     }

@@ -418,6 +418,32 @@ fn list_parts<'a, O: OffsetSizeTrait>(
     (wrap(list.value_offsets()), list.values().as_ref())
 }
 
+/// `batch` (a `conversations` column then one more) with the turns'
+/// `from` and `value` as dictionaries of `key` (a test fixture shared by
+/// the read and the edit tests).
+#[cfg(test)]
+pub(crate) fn with_dictionary_turns(batch: &RecordBatch, key: DataType) -> RecordBatch {
+    use std::sync::Arc;
+
+    use arrow::datatypes::{Field, Fields, Schema};
+
+    let dict = DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8));
+    let turns = Fields::from(vec![
+        Field::new("from", dict.clone(), true),
+        Field::new("value", dict, true),
+    ]);
+    let list_type = DataType::List(Arc::new(Field::new_list_field(
+        DataType::Struct(turns),
+        true,
+    )));
+    let list = arrow::compute::cast(batch.column(0), &list_type).unwrap();
+    let schema = Schema::new(vec![
+        Field::new("conversations", list_type, true),
+        batch.schema().field(1).clone(),
+    ]);
+    RecordBatch::try_new(Arc::new(schema), vec![list, batch.column(1).clone()]).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -523,22 +549,7 @@ mod tests {
     #[test]
     fn dictionary_encoded_turns_are_read() {
         let batch = llava_batch();
-        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-        let turns = Fields::from(vec![
-            Field::new("from", dict.clone(), true),
-            Field::new("value", dict, true),
-        ]);
-        let list_type = DataType::List(Arc::new(Field::new_list_field(
-            DataType::Struct(turns),
-            true,
-        )));
-        let list = arrow::compute::cast(batch.column(0), &list_type).unwrap();
-        let schema = Schema::new(vec![
-            Field::new("conversations", list_type, true),
-            batch.schema().field(1).clone(),
-        ]);
-        let encoded =
-            RecordBatch::try_new(Arc::new(schema), vec![list, batch.column(1).clone()]).unwrap();
+        let encoded = with_dictionary_turns(&batch, DataType::Int32);
         let map = FieldMap::detect(&encoded.schema(), Path::new("x")).unwrap();
         let plain_map = FieldMap::detect(&batch.schema(), Path::new("x")).unwrap();
         let view = BatchText::try_new(&map, &encoded).unwrap();

@@ -393,22 +393,7 @@ mod tests {
     #[test]
     fn edited_dictionary_turns_stay_dictionaries() {
         let (_, batch) = batch();
-        let dict = DataType::Dictionary(Box::new(DataType::Int16), Box::new(DataType::Utf8));
-        let turns = Fields::from(vec![
-            Field::new("from", dict.clone(), true),
-            Field::new("value", dict, true),
-        ]);
-        let list_type = DataType::List(Arc::new(Field::new_list_field(
-            DataType::Struct(turns),
-            true,
-        )));
-        let list = cast(batch.column(0), &list_type).unwrap();
-        let schema = Schema::new(vec![
-            Field::new("conversations", list_type, true),
-            batch.schema().field(1).clone(),
-        ]);
-        let batch =
-            RecordBatch::try_new(Arc::new(schema), vec![list, batch.column(1).clone()]).unwrap();
+        let batch = crate::sample::with_dictionary_turns(&batch, DataType::Int16);
         let map = FieldMap::detect(&batch.schema(), "t.parquet".as_ref()).unwrap();
         let edits = [TextEdit {
             row: 1,
