@@ -196,7 +196,7 @@ impl FieldMap {
                 // `conversation` may well be a column of another kind (a
                 // transcript string): without turn keys, the flat columns
                 // are read instead.
-                Err(_) if name == "conversation" && !has_turn_keys(field) => {}
+                Err(_) if name == "conversation" && turn_keys(field).is_empty() => {}
                 Err(e) => return Err(e),
             }
         }
@@ -519,25 +519,27 @@ fn check_conversation_type(field: &Field, speaker: &str, text: &str) -> Result<O
     let DataType::Struct(children) = item.data_type() else {
         return Err(type_err());
     };
-    let child = |fields: &Fields, key: &str| {
-        fields
-            .iter()
-            .find(|c| c.name() == key)
-            .map(|c| c.data_type().clone())
-    };
-    if !child(children, speaker).is_some_and(|t| is_string(&t)) {
+    if !struct_child(children, speaker).is_some_and(is_string) {
         return Err(type_err());
     }
-    match child(children, text) {
-        Some(t) if is_string(&t) => Ok(None),
+    match struct_child(children, text) {
+        Some(t) if is_string(t) => Ok(None),
         Some(DataType::List(part) | DataType::LargeList(part)) => match part.data_type() {
-            DataType::Struct(part) if child(part, PART_TEXT_KEY).is_some_and(|t| is_string(&t)) => {
+            DataType::Struct(part) if struct_child(part, PART_TEXT_KEY).is_some_and(is_string) => {
                 Ok(Some(PART_TEXT_KEY.to_owned()))
             }
             _ => Err(type_err()),
         },
         _ => Err(type_err()),
     }
+}
+
+/// The type of struct field `key` among `fields`.
+fn struct_child<'f>(fields: &'f Fields, key: &str) -> Option<&'f DataType> {
+    fields
+        .iter()
+        .find(|c| c.name() == key)
+        .map(|c| c.data_type())
 }
 
 /// The (speaker, text) key pairs of the built-in profiles that `field`'s
@@ -557,11 +559,6 @@ fn turn_keys(field: &Field) -> Vec<(&'static str, &'static str)> {
         .map(|(_, speaker, text)| (speaker, text))
         .filter(|&(speaker, text)| has(speaker) && has(text))
         .collect()
-}
-
-/// Whether `field` is a list of turns of a built-in profile's keys.
-fn has_turn_keys(field: &Field) -> bool {
-    !turn_keys(field).is_empty()
 }
 
 /// The field of a message part holding its text, in the Hugging Face

@@ -445,30 +445,19 @@ impl CorpusReader {
                 self.jsonl = None;
                 let info = &self.decoder.files[shard as usize];
                 // Name the line itself when it can be found; else the
-                // record the failing batch starts at. A read that fails
-                // again (a JSON array cut off or malformed) says why itself.
+                // record the failing batch starts at.
                 let found = bad_line::first_undecodable(
                     &info.path,
                     info.format,
                     &self.full_schema,
                     first_row,
                 );
-                Some(Err(match found {
-                    Err(read) => read,
-                    Ok(found) => {
-                        let (line, reason) = found.unwrap_or_else(|| {
-                            (
-                                first_row + 1,
-                                format!("in the batch of records starting here: {err}"),
-                            )
-                        });
-                        Error::Jsonl {
-                            path: info.path.clone(),
-                            record: JsonRecord::of(layout, line),
-                            reason,
-                        }
-                    }
-                }))
+                Some(Err(bad_record(&info.path, layout, found, || {
+                    (
+                        first_row + 1,
+                        format!("in the batch of records starting here: {err}"),
+                    )
+                })))
             }
             Some(Ok(batch)) => {
                 stream.next_row += batch.num_rows() as u64;
@@ -661,25 +650,15 @@ fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<F
                     Some(DEFAULT_JSONL_INFER_RECORDS),
                 )
                 .map_err(|e| {
-                    // Name the line itself when it can be found; a read
-                    // that fails again says why itself.
+                    // Name the line itself when it can be found.
                     let found = bad_line::first_uninferable(
                         &input.path,
                         input.format,
                         DEFAULT_JSONL_INFER_RECORDS,
                     );
-                    match found {
-                        Err(read) => read,
-                        Ok(found) => {
-                            let (line, reason) =
-                                found.unwrap_or_else(|| (0, format!("cannot infer a schema: {e}")));
-                            Error::Jsonl {
-                                path: input.path.clone(),
-                                record: JsonRecord::of(layout, line),
-                                reason,
-                            }
-                        }
-                    }
+                    bad_record(&input.path, layout, found, || {
+                        (0, format!("cannot infer a schema: {e}"))
+                    })
                 })?;
                 if schema.fields().is_empty() {
                     return Err(Error::Jsonl {
@@ -702,6 +681,28 @@ fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<F
                 row_groups: Vec::new(),
                 parquet: None,
             })
+        }
+    }
+}
+
+/// The error for a JSON input that failed to read: the bad record
+/// `found` by re-reading it one record at a time, else `otherwise`; or the
+/// re-read's own error (a JSON array cut off or malformed says why itself).
+fn bad_record(
+    path: &Path,
+    layout: JsonLayout,
+    found: Result<Option<bad_line::BadLine>>,
+    otherwise: impl FnOnce() -> bad_line::BadLine,
+) -> Error {
+    match found {
+        Err(read) => read,
+        Ok(found) => {
+            let (line, reason) = found.unwrap_or_else(otherwise);
+            Error::Jsonl {
+                path: path.to_path_buf(),
+                record: JsonRecord::of(layout, line),
+                reason,
+            }
         }
     }
 }
