@@ -29,6 +29,9 @@ struct FileEntry {
     bytes: u64,
     rows: Option<u64>,
     row_groups: usize,
+    /// JSON fields whose strings are read as one text part.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    strings_as_parts: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -70,6 +73,7 @@ pub(crate) fn run(args: &InspectArgs, global: &GlobalArgs) -> anyhow::Result<Out
             bytes: f.bytes,
             rows: f.rows,
             row_groups: f.row_groups.len(),
+            strings_as_parts: f.strings_as_parts(),
         })
         .collect();
     let rows = corpus.builder.total_rows()?;
@@ -146,6 +150,13 @@ fn render(out: &mut impl Write, i: &Inspection) -> std::io::Result<()> {
             "  {}  {rows}, {} row groups, {} bytes",
             f.path, f.row_groups, f.bytes
         )?;
+        if !f.strings_as_parts.is_empty() {
+            writeln!(
+                out,
+                "    strings read as one text part: {}",
+                f.strings_as_parts.join(", ")
+            )?;
+        }
     }
     writeln!(out, "rows: {}  row groups: {}", i.rows, i.row_groups)?;
     writeln!(out, "schema:")?;

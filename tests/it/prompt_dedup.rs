@@ -984,3 +984,86 @@ fn check_text(text: &str) {
         rest = &rest[end + 1..];
     }
 }
+
+/// `rows` as JSON Lines, one object per row (nulls left out).
+fn json_lines(rows: &RecordBatch) -> Vec<Value> {
+    let mut buffer = Vec::new();
+    let mut writer = LineDelimitedWriter::new(&mut buffer);
+    writer.write(rows).expect("write jsonl");
+    writer.finish().expect("finish jsonl");
+    buffer
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| serde_json::from_slice(line).expect("a JSON line"))
+        .collect()
+}
+
+/// OpenAI's chat format writes a message's content as a string unless it
+/// carries an image: the generated parts corpus written that way (system
+/// and assistant messages as strings, user messages as parts) is read with
+/// each string as one text part, so its audit, its de-duplicated rows and
+/// a bad line's number are those of the corpus it came from.
+#[test]
+fn openai_string_or_parts_content_reads_as_parts() {
+    let dir = tempfile::tempdir().expect("test data");
+    let corpus = synth(dir.path(), 0.75, "parts", 17);
+    let expected = audit_json(&corpus, &[], 0);
+    assert!(
+        expected["counts"]["copies"].as_u64() > Some(0),
+        "{expected}"
+    );
+    let mut lines = json_lines(&one_part(&corpus));
+    let mut strings = 0;
+    for line in &mut lines {
+        for message in line["messages"].as_array_mut().expect("messages") {
+            let [part] = message["content"].as_array().expect("parts").as_slice() else {
+                continue;
+            };
+            if message["role"] != "user" && part["type"] == "text" {
+                message["content"] = part["text"].clone();
+                strings += 1;
+            }
+        }
+    }
+    assert!(strings >= lines.len(), "{strings}");
+    let openai = dir.path().join("openai.jsonl");
+    let text: String = lines.iter().map(|l| l.to_string() + "\n").collect();
+    std::fs::write(&openai, &text).expect("write jsonl");
+
+    let inspect = run_expect(regime().arg("inspect").arg(&openai).arg("--json"), 0);
+    let inspect: Value = serde_json::from_slice(&inspect.stdout).expect("inspect JSON");
+    assert_eq!(
+        inspect["files"][0]["strings_as_parts"],
+        serde_json::json!(["messages[].content"])
+    );
+    assert_eq!(audit_json(&openai, &[], 0), expected);
+
+    let dedup = |input: &Path, out: &Path| {
+        run_expect(
+            regime()
+                .args(["prompt-dedup", "-q", "--provenance"])
+                .arg(input)
+                .arg("--out")
+                .arg(out),
+            0,
+        );
+        assert_zero(&audit_json(out, &[], 0));
+        json_lines(&one_part(out))
+    };
+    let from_parquet = dedup(&parquet_files(&corpus)[0], &dir.path().join("a"));
+    let from_openai = dedup(&openai, &dir.path().join("b"));
+    assert_eq!(from_openai.len(), from_parquet.len());
+    assert!(from_openai == from_parquet, "rows differ");
+
+    // A bad line keeps its number: lines are rewritten one for one.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, format!("{text}\n{{\"messages\": 5}}\n")).expect("write jsonl");
+    let output = run_expect(regime().arg("audit-prompts").arg(&bad), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = lines.len() + 2;
+    assert!(
+        stderr.contains(&format!("bad.jsonl: line {line}: ")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

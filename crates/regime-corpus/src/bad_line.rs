@@ -9,22 +9,25 @@ use arrow::datatypes::SchemaRef;
 
 use crate::error::Result;
 use crate::input::FileFormat;
-use crate::reader::for_each_record;
+use crate::reader::{FileInfo, for_each_record};
+use crate::text_parts::TextParts;
 
 /// A line (1-based, blank lines counted) and what is wrong with it.
 pub(crate) type BadLine = (u64, String);
 
 /// The first non-blank line of `path` that is not a JSON object, or whose
 /// type conflicts with the lines before it, among the first `records`
-/// records (those schema inference reads).
+/// records (those schema inference reads), read as inference reads them
+/// (the strings of `text_parts`' fields as parts).
 pub(crate) fn first_uninferable(
     path: &Path,
     format: FileFormat,
+    text_parts: &TextParts,
     records: usize,
 ) -> Result<Option<BadLine>> {
     let mut values = Vec::new();
     let mut numbers = Vec::new();
-    let found = for_each_record(path, format, |number, line| {
+    let found = for_each_record(path, format, text_parts, |number, line| {
         if values.len() == records {
             return Some(None);
         }
@@ -70,16 +73,16 @@ pub(crate) fn first_uninferable(
     Ok(Some((numbers[bad - 1], reason)))
 }
 
-/// The first record of `path`, from record `from` (0-based, blank lines
-/// not counted) on, that does not decode under `schema`.
+/// The first record of `file`, from record `from` (0-based, blank lines
+/// not counted) on, that does not decode under `schema`, read as the
+/// decoder reads it.
 pub(crate) fn first_undecodable(
-    path: &Path,
-    format: FileFormat,
+    file: &FileInfo,
     schema: &SchemaRef,
     from: u64,
 ) -> Result<Option<BadLine>> {
     let mut record = 0u64;
-    let found = for_each_record(path, format, |number, line| {
+    let found = for_each_record(&file.path, file.format, &file.text_parts, |number, line| {
         record += 1;
         if record <= from {
             return None;
@@ -118,22 +121,26 @@ mod tests {
     #[test]
     fn names_the_line_that_is_not_json_blank_lines_counted() {
         let f = file("{\"a\":1}\n\n{\"a\":2}\n{bad\n{\"a\":3}\n");
-        let found = first_uninferable(f.path(), PLAIN, 1000).unwrap_or_else(|e| panic!("{e}"));
+        let found = first_uninferable(f.path(), PLAIN, &TextParts::default(), 1000)
+            .unwrap_or_else(|e| panic!("{e}"));
         let (line, reason) = found.unwrap_or_else(|| panic!("not found"));
         assert_eq!(line, 4);
         assert!(reason.starts_with("column 2: not valid JSON"), "{reason}");
         let f = file("{\"a\":1}\n[1, 2]\n");
-        let found = first_uninferable(f.path(), PLAIN, 1000).unwrap_or_else(|e| panic!("{e}"));
+        let found = first_uninferable(f.path(), PLAIN, &TextParts::default(), 1000)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(found, Some((2, "not a JSON object".to_owned())));
     }
 
     #[test]
     fn names_the_line_whose_type_conflicts_with_earlier_ones() {
         let f = file("{\"a\":\"x\"}\n{\"a\":\"y\"}\n\n{\"a\":{\"b\":1}}\n{\"a\":\"z\"}\n");
-        let found = first_uninferable(f.path(), PLAIN, 1000).unwrap_or_else(|e| panic!("{e}"));
+        let found = first_uninferable(f.path(), PLAIN, &TextParts::default(), 1000)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(found.map(|(line, _)| line), Some(4));
         // Only the records inference reads are looked at.
-        let found = first_uninferable(f.path(), PLAIN, 2).unwrap_or_else(|e| panic!("{e}"));
+        let found = first_uninferable(f.path(), PLAIN, &TextParts::default(), 2)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(found, None);
     }
 
@@ -141,8 +148,17 @@ mod tests {
     fn names_the_first_line_that_does_not_decode_from_a_record_on() {
         let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new("a", DataType::Utf8, true)]));
         let f = file("{\"a\":1}\n{\"a\":\"x\"}\n\n{\"a\":[1]}\n");
+        let info = FileInfo {
+            path: f.path().to_path_buf(),
+            format: PLAIN,
+            bytes: 0,
+            rows: None,
+            row_groups: Vec::new(),
+            parquet: None,
+            text_parts: TextParts::default(),
+        };
         let at = |from| {
-            first_undecodable(f.path(), PLAIN, &schema, from)
+            first_undecodable(&info, &schema, from)
                 .unwrap_or_else(|e| panic!("{e}"))
                 .map(|(line, _)| line)
         };

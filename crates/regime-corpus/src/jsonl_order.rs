@@ -5,6 +5,10 @@
 //! order, and so does this module: it reads the same first records again,
 //! noting where each key first appears at each nesting level, and reorders
 //! the inferred schema to match. Types come from arrow's inference alone.
+//!
+//! The same scan notes which kinds of value each key holds (strings, lists,
+//! objects), which is how [`crate::text_parts`] finds fields that hold a
+//! string in some records and a list of message parts in others.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,15 +21,60 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use crate::error::Result;
 use crate::input::FileFormat;
 use crate::reader::for_each_record;
+use crate::text_parts::TextParts;
 
 /// Object keys in the order they first appear, with the order of the
 /// objects nested under each (the elements of an array of objects share
-/// one order).
+/// one order) and the kinds of value each key holds.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct KeyOrder {
     keys: Vec<(String, KeyOrder)>,
     /// Position of each key in `keys`.
     index: HashMap<String, usize>,
+    /// The [`Kinds`] of the values seen under this key.
+    kinds: Kinds,
+}
+
+/// Which kinds of JSON value a key held, as values and as elements of
+/// array values (an array's elements are merged into its key's node, as
+/// their keys are). Nulls are not counted: they fit any type.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Kinds(u8);
+
+impl Kinds {
+    /// A string.
+    pub(crate) const STRING: Kinds = Kinds(1);
+    /// An array.
+    pub(crate) const ARRAY: Kinds = Kinds(1 << 1);
+    /// An object.
+    pub(crate) const OBJECT: Kinds = Kinds(1 << 2);
+    /// A number or a boolean.
+    pub(crate) const SCALAR: Kinds = Kinds(1 << 3);
+
+    /// The same kinds, seen as elements of arrays.
+    const fn items(self) -> Kinds {
+        Kinds(self.0 << 4)
+    }
+
+    /// The kinds of values as such, without array elements.
+    pub(crate) const fn values(self) -> Kinds {
+        Kinds(self.0 & 0x0f)
+    }
+
+    /// The kinds of array elements (as value kinds).
+    pub(crate) const fn elements(self) -> Kinds {
+        Kinds(self.0 >> 4)
+    }
+
+    /// Whether every kind of `other` is in this set.
+    pub(crate) const fn contains(self, other: Kinds) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Both sets.
+    pub(crate) const fn with(self, other: Kinds) -> Kinds {
+        Kinds(self.0 | other.0)
+    }
 }
 
 impl KeyOrder {
@@ -47,6 +96,21 @@ impl KeyOrder {
     fn find(&self, key: &str) -> Option<(usize, &KeyOrder)> {
         self.index.get(key).map(|&at| (at, &self.keys[at].1))
     }
+
+    /// The keys seen under this one, in order, each with what is under it.
+    pub(crate) fn children(&self) -> impl Iterator<Item = (&str, &KeyOrder)> {
+        self.keys.iter().map(|(key, order)| (key.as_str(), order))
+    }
+
+    /// The order and kinds under `key`.
+    pub(crate) fn child_named(&self, key: &str) -> Option<&KeyOrder> {
+        self.find(key).map(|(_, order)| order)
+    }
+
+    /// The kinds of value seen under this key.
+    pub(crate) fn kinds(&self) -> Kinds {
+        self.kinds
+    }
 }
 
 /// The key order of the first `records` non-blank lines of `path`. Lines
@@ -55,7 +119,7 @@ impl KeyOrder {
 pub(crate) fn key_order(path: &Path, format: FileFormat, records: usize) -> Result<KeyOrder> {
     let mut order = KeyOrder::default();
     let mut seen = 0;
-    for_each_record(path, format, |_, line| {
+    for_each_record(path, format, &TextParts::default(), |_, line| {
         if seen == records {
             return Some(());
         }
@@ -63,7 +127,10 @@ pub(crate) fn key_order(path: &Path, format: FileFormat, records: usize) -> Resu
         let mut de = serde_json::Deserializer::from_slice(line);
         // Depth past serde_json's recursion limit fails here as it does in
         // inference: stop, keeping the order read so far.
-        Merge(&mut order).deserialize(&mut de).err().map(|_| ())
+        Merge::value(&mut order)
+            .deserialize(&mut de)
+            .err()
+            .map(|_| ())
     })?;
     Ok(order)
 }
@@ -109,8 +176,26 @@ fn type_in_order(data_type: &DataType, order: &KeyOrder) -> DataType {
     }
 }
 
-/// Reads one JSON value into a [`KeyOrder`].
-struct Merge<'a>(&'a mut KeyOrder);
+/// Reads one JSON value into a [`KeyOrder`]: as a value of its key, or
+/// as an element of an array under it.
+struct Merge<'a> {
+    order: &'a mut KeyOrder,
+    element: bool,
+}
+
+impl<'a> Merge<'a> {
+    fn value(order: &'a mut KeyOrder) -> Self {
+        Merge {
+            order,
+            element: false,
+        }
+    }
+
+    fn note(&mut self, kind: Kinds) {
+        let kind = if self.element { kind.items() } else { kind };
+        self.order.kinds = self.order.kinds.with(kind);
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for Merge<'_> {
     type Value = ();
@@ -127,23 +212,28 @@ impl<'de> Visitor<'de> for Merge<'_> {
         f.write_str("a JSON value")
     }
 
-    fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> {
+    fn visit_bool<E>(mut self, _: bool) -> std::result::Result<(), E> {
+        self.note(Kinds::SCALAR);
         Ok(())
     }
 
-    fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> {
+    fn visit_i64<E>(mut self, _: i64) -> std::result::Result<(), E> {
+        self.note(Kinds::SCALAR);
         Ok(())
     }
 
-    fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> {
+    fn visit_u64<E>(mut self, _: u64) -> std::result::Result<(), E> {
+        self.note(Kinds::SCALAR);
         Ok(())
     }
 
-    fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> {
+    fn visit_f64<E>(mut self, _: f64) -> std::result::Result<(), E> {
+        self.note(Kinds::SCALAR);
         Ok(())
     }
 
-    fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> {
+    fn visit_str<E>(mut self, _: &str) -> std::result::Result<(), E> {
+        self.note(Kinds::STRING);
         Ok(())
     }
 
@@ -151,17 +241,38 @@ impl<'de> Visitor<'de> for Merge<'_> {
         Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
-        while seq.next_element_seed(Merge(&mut *self.0))?.is_some() {}
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> std::result::Result<(), A::Error> {
+        self.note(Kinds::ARRAY);
+        while seq
+            .next_element_seed(Merge {
+                order: &mut *self.order,
+                element: true,
+            })?
+            .is_some()
+        {}
         Ok(())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> std::result::Result<(), A::Error> {
+        self.note(Kinds::OBJECT);
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            map.next_value_seed(Merge(self.0.child(&key)))?;
+            map.next_value_seed(Merge::value(self.order.child(&key)))?;
         }
         Ok(())
     }
+}
+
+/// The key order and kinds of `lines`, each one JSON value.
+#[cfg(test)]
+pub(crate) fn scan_lines(lines: &[&str]) -> KeyOrder {
+    let mut order = KeyOrder::default();
+    for line in lines {
+        let mut de = serde_json::Deserializer::from_str(line);
+        Merge::value(&mut order)
+            .deserialize(&mut de)
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+    order
 }
 
 #[cfg(test)]
@@ -169,12 +280,7 @@ mod tests {
     use super::*;
 
     fn order_of(lines: &[&str]) -> KeyOrder {
-        let mut order = KeyOrder::default();
-        for line in lines {
-            let mut de = serde_json::Deserializer::from_str(line);
-            Merge(&mut order).deserialize(&mut de).unwrap();
-        }
-        order
+        scan_lines(lines)
     }
 
     fn names(order: &KeyOrder) -> Vec<&str> {

@@ -61,6 +61,7 @@ mod sample;
 mod splice;
 mod string_views;
 mod text_edit;
+mod text_parts;
 mod writer;
 
 pub use atomic::{AtomicFile, write_atomic, write_json};

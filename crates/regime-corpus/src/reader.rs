@@ -29,6 +29,7 @@ use crate::json_array::{self, ArrayElements};
 use crate::jsonl_order;
 use crate::row_id::RowId;
 use crate::string_views::{cast_to, view_schema};
+use crate::text_parts::{PartsLines, TextParts};
 
 /// Default number of rows per emitted batch.
 pub const DEFAULT_BATCH_SIZE: usize = 8192;
@@ -79,6 +80,22 @@ pub struct FileInfo {
     /// Rows per row group (parquet only).
     pub row_groups: Vec<u64>,
     pub(crate) parquet: Option<ArrowReaderMetadata>,
+    /// JSON fields whose strings are read as one text part
+    /// (see [`FileInfo::strings_as_parts`]).
+    pub(crate) text_parts: TextParts,
+}
+
+impl FileInfo {
+    /// The JSON fields (as `messages[].content`) that hold a string in some
+    /// records and a list of message parts (`[{"type": "text", "text": …},
+    /// …]`) in others, as OpenAI's chat format writes `content`: each
+    /// string is read as the one text part `{"type": "text", "text": s}`,
+    /// so the column has one type. Empty for parquet and for JSON files
+    /// without such a field.
+    #[must_use]
+    pub fn strings_as_parts(&self) -> Vec<String> {
+        self.text_parts.paths()
+    }
 }
 
 /// Opens a corpus and configures how it is streamed.
@@ -117,10 +134,10 @@ impl CorpusReaderBuilder {
     pub fn try_new(inputs: Vec<InputFile>) -> Result<Self> {
         let mut files = Vec::with_capacity(inputs.len());
         let mut schema: Option<SchemaRef> = None;
-        let mut jsonl_schema: Option<SchemaRef> = None;
+        let mut jsonl_shape: Option<(SchemaRef, TextParts)> = None;
         for input in inputs {
-            let info = open_file(input, &mut jsonl_schema)?;
-            let file_schema = info.schema(jsonl_schema.as_ref());
+            let info = open_file(input, &mut jsonl_shape)?;
+            let file_schema = info.schema(jsonl_shape.as_ref().map(|(schema, _)| schema));
             schema = Some(match schema {
                 None => file_schema,
                 Some(first) => {
@@ -177,7 +194,7 @@ impl CorpusReaderBuilder {
         for file in &self.files {
             total += match file.rows {
                 Some(rows) => rows,
-                None => count_jsonl_records(&file.path, file.format)?,
+                None => count_jsonl_records(file)?,
             };
         }
         Ok(total)
@@ -415,7 +432,7 @@ impl CorpusReader {
 
     fn open_jsonl(&self, shard: u32) -> Result<JsonlStream> {
         let info = &self.decoder.files[shard as usize];
-        let (input, layout) = open_text(&info.path, info.format)?;
+        let (input, layout) = open_text(&info.path, info.format, &info.text_parts)?;
         let reader = arrow::json::ReaderBuilder::new(self.full_schema.clone())
             .with_batch_size(self.decoder.batch_size)
             .build(input)
@@ -446,12 +463,7 @@ impl CorpusReader {
                 let info = &self.decoder.files[shard as usize];
                 // Name the line itself when it can be found; else the
                 // record the failing batch starts at.
-                let found = bad_line::first_undecodable(
-                    &info.path,
-                    info.format,
-                    &self.full_schema,
-                    first_row,
-                );
+                let found = bad_line::first_undecodable(info, &self.full_schema, first_row);
                 Some(Err(bad_record(&info.path, layout, found, || {
                     (
                         first_row + 1,
@@ -613,7 +625,13 @@ impl FileInfo {
     }
 }
 
-fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<FileInfo> {
+/// Opens one input's metadata. The first JSON input's schema (and the
+/// fields whose strings are read as parts) is inferred from its first
+/// records and kept in `jsonl_shape` for the others.
+fn open_file(
+    input: InputFile,
+    jsonl_shape: &mut Option<(SchemaRef, TextParts)>,
+) -> Result<FileInfo> {
     let bytes = std::fs::metadata(&input.path)
         .map_err(|e| Error::io(&input.path, e))?
         .len();
@@ -640,39 +658,14 @@ fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<F
                 format: input.format,
                 bytes,
                 parquet: Some(meta),
+                text_parts: TextParts::default(),
             })
         }
         FileFormat::Jsonl(_) => {
-            if jsonl_schema.is_none() {
-                let (reader, layout) = open_text(&input.path, input.format)?;
-                let (schema, _) = arrow::json::reader::infer_json_schema(
-                    reader,
-                    Some(DEFAULT_JSONL_INFER_RECORDS),
-                )
-                .map_err(|e| {
-                    // Name the line itself when it can be found.
-                    let found = bad_line::first_uninferable(
-                        &input.path,
-                        input.format,
-                        DEFAULT_JSONL_INFER_RECORDS,
-                    );
-                    bad_record(&input.path, layout, found, || {
-                        (0, format!("cannot infer a schema: {e}"))
-                    })
-                })?;
-                if schema.fields().is_empty() {
-                    return Err(Error::Jsonl {
-                        path: input.path.clone(),
-                        record: JsonRecord::of(layout, 1),
-                        reason: "no JSON objects found".into(),
-                    });
-                }
-                // Columns in the file's order, not the alphabetical one
-                // inference gives.
-                let order =
-                    jsonl_order::key_order(&input.path, input.format, DEFAULT_JSONL_INFER_RECORDS)?;
-                *jsonl_schema = Some(Arc::new(jsonl_order::in_key_order(&schema, &order)));
-            }
+            let (_, text_parts) = match jsonl_shape {
+                Some(shape) => shape,
+                None => jsonl_shape.insert(infer_jsonl(&input.path, input.format)?),
+            };
             Ok(FileInfo {
                 path: input.path,
                 format: input.format,
@@ -680,9 +673,43 @@ fn open_file(input: InputFile, jsonl_schema: &mut Option<SchemaRef>) -> Result<F
                 rows: None,
                 row_groups: Vec::new(),
                 parquet: None,
+                text_parts: text_parts.clone(),
             })
         }
     }
+}
+
+/// A JSON input's schema, from its first records, with its columns in the
+/// file's order, and the fields whose strings are read as parts.
+fn infer_jsonl(path: &Path, format: FileFormat) -> Result<(SchemaRef, TextParts)> {
+    // Key order and value kinds first: they say which strings to wrap
+    // before inference sees them.
+    let order = jsonl_order::key_order(path, format, DEFAULT_JSONL_INFER_RECORDS)?;
+    let text_parts = TextParts::find(&order);
+    let (reader, layout) = open_text(path, format, &text_parts)?;
+    let (schema, _) = arrow::json::reader::infer_json_schema(
+        reader,
+        Some(DEFAULT_JSONL_INFER_RECORDS),
+    )
+    .map_err(|e| {
+        // Name the line itself when it can be found.
+        let found =
+            bad_line::first_uninferable(path, format, &text_parts, DEFAULT_JSONL_INFER_RECORDS);
+        bad_record(path, layout, found, || {
+            (0, format!("cannot infer a schema: {e}"))
+        })
+    })?;
+    if schema.fields().is_empty() {
+        return Err(Error::Jsonl {
+            path: path.to_path_buf(),
+            record: JsonRecord::of(layout, 1),
+            reason: "no JSON objects found".into(),
+        });
+    }
+    // Columns in the file's order, not the alphabetical one inference
+    // gives.
+    let schema = Arc::new(jsonl_order::in_key_order(&schema, &order));
+    Ok((schema, text_parts))
 }
 
 /// The error for a JSON input that failed to read: the bad record
@@ -718,8 +745,13 @@ pub(crate) enum JsonLayout {
 }
 
 /// Opens a (possibly compressed) JSON file as a buffered reader of JSON
-/// Lines: a file holding one array yields its elements, one per line.
-fn open_text(path: &Path, format: FileFormat) -> Result<(Box<dyn BufRead + Send>, JsonLayout)> {
+/// Lines: a file holding one array yields its elements, one per line; the
+/// strings of `text_parts`' fields are read as parts.
+fn open_text(
+    path: &Path,
+    format: FileFormat,
+    text_parts: &TextParts,
+) -> Result<(Box<dyn BufRead + Send>, JsonLayout)> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let raw: Box<dyn Read + Send> = match format {
         FileFormat::Jsonl(Compression::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(file)),
@@ -730,19 +762,29 @@ fn open_text(path: &Path, format: FileFormat) -> Result<(Box<dyn BufRead + Send>
     };
     let mut reader = BufReader::with_capacity(1 << 20, raw);
     let start = reader.fill_buf().map_err(|e| Error::io(path, e))?;
-    if json_array::opens_array(start) {
+    let (lines, layout): (Box<dyn BufRead + Send>, _) = if json_array::opens_array(start) {
         let elements = ArrayElements::new(reader);
-        return Ok((
+        (
             Box::new(BufReader::with_capacity(1 << 20, elements)),
             JsonLayout::Array,
-        ));
+        )
+    } else {
+        (Box::new(reader), JsonLayout::Lines)
+    };
+    if text_parts.is_empty() {
+        return Ok((lines, layout));
     }
-    Ok((Box::new(reader), JsonLayout::Lines))
+    let rewritten = PartsLines::new(lines, text_parts.clone());
+    Ok((
+        Box::new(BufReader::with_capacity(1 << 20, rewritten)),
+        layout,
+    ))
 }
 
-fn count_jsonl_records(path: &Path, format: FileFormat) -> Result<u64> {
+fn count_jsonl_records(file: &FileInfo) -> Result<u64> {
     let mut count = 0u64;
-    for_each_record(path, format, |_, _| {
+    // Rewriting keeps lines as they are numbered: count them as stored.
+    for_each_record(&file.path, file.format, &TextParts::default(), |_, _| {
         count += 1;
         None::<()>
     })?;
@@ -750,13 +792,15 @@ fn count_jsonl_records(path: &Path, format: FileFormat) -> Result<u64> {
 }
 
 /// Calls `visit(line_number, line)` (1-based, blank lines counted) for each
-/// non-blank line of a JSONL file until it returns `Some`.
+/// non-blank line of a JSONL file, the strings of `text_parts`' fields read
+/// as parts, until it returns `Some`.
 pub(crate) fn for_each_record<T>(
     path: &Path,
     format: FileFormat,
+    text_parts: &TextParts,
     mut visit: impl FnMut(u64, &[u8]) -> Option<T>,
 ) -> Result<Option<T>> {
-    let (mut reader, _) = open_text(path, format)?;
+    let (mut reader, _) = open_text(path, format, text_parts)?;
     let mut line = Vec::new();
     let mut number = 0u64;
     loop {
