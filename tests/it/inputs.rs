@@ -206,6 +206,25 @@ fn json_array_files_read_as_their_elements() {
     assert!(!out.exists());
 }
 
+/// The data part `regime dedup exact INPUT --out OUT` writes.
+fn exact_dedup_part(input: &Path, out: &Path) -> std::path::PathBuf {
+    run_expect(
+        regime()
+            .args(["dedup", "exact", "-q"])
+            .arg(input)
+            .arg("--out")
+            .arg(out),
+        0,
+    );
+    parquet_files(out)
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+        })
+        .unwrap()
+}
+
 /// Columns, and the fields of nested objects, keep the order the file
 /// writes them in (as pyarrow and pandas read it), not arrow inference's
 /// alphabetical one; a key first seen in a later record comes last.
@@ -223,22 +242,7 @@ fn jsonl_columns_keep_the_file_order() {
         ),
     )
     .unwrap();
-    let out = dir.path().join("d");
-    run_expect(
-        regime()
-            .args(["dedup", "exact", "-q"])
-            .arg(&path)
-            .arg("--out")
-            .arg(&out),
-        0,
-    );
-    let part = parquet_files(&out)
-        .into_iter()
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
-        })
-        .unwrap();
+    let part = exact_dedup_part(&path, &dir.path().join("d"));
     let schema = read_parquet(&part).schema();
     let names = |fields: &arrow::datatypes::Fields| -> Vec<String> {
         fields.iter().map(|f| f.name().clone()).collect()
@@ -260,6 +264,37 @@ fn jsonl_columns_keep_the_file_order() {
     assert_eq!(names(meta), ["z", "a"]);
 }
 
+/// A field inferred as text because its records mix strings with numbers
+/// and booleans reads those as their JSON text, as stored, wherever they
+/// come (before or after the records inference reads).
+#[test]
+fn jsonl_numbers_in_a_text_field_read_as_their_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ids.jsonl");
+    let mut lines = vec![
+        r#"{"id": "a1", "caption": "a red square"}"#.to_owned(),
+        r#"{"id": 5, "caption": "a blue circle"}"#.to_owned(),
+    ];
+    lines.extend((0..10_000).map(|i| format!(r#"{{"id": "b{i}", "caption": "shape {i}"}}"#)));
+    lines.push(r#"{"id": 3.50, "caption": 7}"#.to_owned());
+    lines.push(r#"{"id": true, "caption": "a green dot"}"#.to_owned());
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let part = exact_dedup_part(&path, &dir.path().join("d"));
+    let rows = read_parquet(&part);
+    assert_eq!(rows.num_rows(), 10_004);
+    let text = |name: &str, row: usize| {
+        rows.column_by_name(name)
+            .unwrap()
+            .as_string::<i32>()
+            .value(row)
+            .to_owned()
+    };
+    assert_eq!(text("id", 1), "5");
+    assert_eq!(text("id", 10_002), "3.50");
+    assert_eq!(text("caption", 10_002), "7");
+    assert_eq!(text("id", 10_003), "true");
+}
+
 #[test]
 fn malformed_jsonl_names_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -279,12 +314,12 @@ fn malformed_jsonl_names_the_file_and_line() {
     assert!(stderr.contains("bad.jsonl: line 31: "), "{stderr}");
     assert!(!dir.path().join("out").exists());
 
-    // A numeric `id` among string ones: inference keeps the column a
-    // string and decoding fails on that line. Blank lines count.
+    // An object where the first records hold a string: decoding fails on
+    // that line. Blank lines count.
     let mut lines = jsonl_lines();
     lines.insert(10, String::new());
     let last = lines.len();
-    lines.push("{\"id\": 7, \"messages\": []}".into());
+    lines.push("{\"id\": {\"n\": 7}, \"messages\": []}".into());
     std::fs::write(&bad, lines.join("\n")).unwrap();
     let output = run_expect(regime().args(["audit-prompts"]).arg(&bad), 2);
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -433,7 +433,7 @@ impl CorpusReader {
     fn open_jsonl(&self, shard: u32) -> Result<JsonlStream> {
         let info = &self.decoder.files[shard as usize];
         let (input, layout) = open_text(&info.path, info.format, &info.text_parts)?;
-        let reader = arrow::json::ReaderBuilder::new(self.full_schema.clone())
+        let reader = json_decoding(&self.full_schema)
             .with_batch_size(self.decoder.batch_size)
             .build(input)
             .map_err(|source| Error::Arrow {
@@ -710,6 +710,15 @@ fn infer_jsonl(path: &Path, format: FileFormat) -> Result<(SchemaRef, TextParts)
     // gives.
     let schema = Arc::new(jsonl_order::in_key_order(&schema, &order));
     Ok((schema, text_parts))
+}
+
+/// How JSON records are decoded under an inferred `schema`. Inference
+/// makes a column text when its records mix strings with numbers or
+/// booleans (an `id` of `"a1"` in one record, `5` in another); the decoder
+/// then reads those numbers and booleans as their JSON text (`5`, `3.50`,
+/// `true`) rather than stopping at them.
+pub(crate) fn json_decoding(schema: &SchemaRef) -> arrow::json::ReaderBuilder {
+    arrow::json::ReaderBuilder::new(SchemaRef::clone(schema)).with_coerce_primitive(true)
 }
 
 /// The error for a JSON input that failed to read: the bad record
