@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use regime_corpus::{BatchText, FileFormat, Role, RoleCount, role_census};
+use regime_corpus::{BatchText, FileFormat, MixedRead, Role, RoleCount, role_census};
 use serde::Serialize;
 
 use super::Outcome;
@@ -29,9 +29,18 @@ struct FileEntry {
     bytes: u64,
     rows: Option<u64>,
     row_groups: usize,
-    /// JSON fields whose strings are read as one text part.
+    /// JSON fields whose records disagree on their type, and how each is
+    /// read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    strings_as_parts: Vec<String>,
+    mixed_fields: Vec<MixedEntry>,
+}
+
+#[derive(Serialize)]
+struct MixedEntry {
+    path: String,
+    read_as: &'static str,
+    #[serde(skip)]
+    read: MixedRead,
 }
 
 #[derive(Serialize)]
@@ -73,7 +82,15 @@ pub(crate) fn run(args: &InspectArgs, global: &GlobalArgs) -> anyhow::Result<Out
             bytes: f.bytes,
             rows: f.rows,
             row_groups: f.row_groups.len(),
-            strings_as_parts: f.strings_as_parts(),
+            mixed_fields: f
+                .mixed_fields()
+                .into_iter()
+                .map(|m| MixedEntry {
+                    read_as: m.read.name(),
+                    read: m.read,
+                    path: m.path,
+                })
+                .collect(),
         })
         .collect();
     let rows = corpus.builder.total_rows()?;
@@ -150,12 +167,8 @@ fn render(out: &mut impl Write, i: &Inspection) -> std::io::Result<()> {
             "  {}  {rows}, {} row groups, {} bytes",
             f.path, f.row_groups, f.bytes
         )?;
-        if !f.strings_as_parts.is_empty() {
-            writeln!(
-                out,
-                "    strings read as one text part: {}",
-                f.strings_as_parts.join(", ")
-            )?;
+        for m in &f.mixed_fields {
+            writeln!(out, "    mixed types: {} ({})", m.path, m.read)?;
         }
     }
     writeln!(out, "rows: {}  row groups: {}", i.rows, i.row_groups)?;

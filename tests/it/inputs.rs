@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, UInt64Type};
 
 use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, write_parquet};
@@ -295,6 +295,56 @@ fn jsonl_numbers_in_a_text_field_read_as_their_text() {
     assert_eq!(text("id", 10_003), "true");
 }
 
+/// Fields whose records disagree on their type are read as one: a scalar
+/// among (as many) lists as a list of one, an object or a list among
+/// (more) strings as its JSON text (strings as they are), at any depth;
+/// `inspect` names them.
+#[test]
+fn jsonl_fields_of_mixed_types_read_as_one_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.jsonl");
+    std::fs::write(
+        &path,
+        concat!(
+            r#"{"id": "a", "caption": "a red square", "tags": "shape", "meta": {"src": {"w": 64, "h": 64}}}"#,
+            "\n",
+            r#"{"id": "b", "caption": "a blue circle", "tags": ["shape", 2], "meta": {"src": "n/a"}}"#,
+            "\n",
+            r#"{"id": "c", "caption": "a green dot", "tags": null, "meta": {"src": [1, 2]}}"#,
+            "\n",
+            r#"{"id": "d", "caption": "a grey line", "tags": ["line"], "meta": {"src": "unknown"}}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let inspect = run_expect(regime().arg("inspect").arg(&path).arg("--json"), 0);
+    let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        inspect["files"][0]["mixed_fields"],
+        serde_json::json!([
+            {"path": "tags", "read_as": "one_item_list"},
+            {"path": "meta.src", "read_as": "json_text"},
+        ])
+    );
+    let rows = read_parquet(&exact_dedup_part(&path, &dir.path().join("d")));
+    let tags = rows.column_by_name("tags").unwrap().as_list::<i32>();
+    let tag_list = |row: usize| -> Vec<String> {
+        let list = tags.value(row);
+        list.as_string::<i32>()
+            .iter()
+            .map(|t| t.unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(tag_list(0), ["shape"]);
+    assert_eq!(tag_list(1), ["shape", "2"]);
+    assert!(tags.is_null(2));
+    let meta = rows.column_by_name("meta").unwrap().as_struct();
+    let src = meta.column_by_name("src").unwrap().as_string::<i32>();
+    assert_eq!(src.value(0), r#"{"w": 64, "h": 64}"#);
+    assert_eq!(src.value(1), "n/a");
+    assert_eq!(src.value(2), "[1, 2]");
+}
+
 #[test]
 fn malformed_jsonl_names_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -314,12 +364,13 @@ fn malformed_jsonl_names_the_file_and_line() {
     assert!(stderr.contains("bad.jsonl: line 31: "), "{stderr}");
     assert!(!dir.path().join("out").exists());
 
-    // An object where the first records hold a string: decoding fails on
-    // that line. Blank lines count.
+    // An object where the other records hold a list of turns: a bad
+    // record, not a field of mixed types; its line is named. Blank lines
+    // count.
     let mut lines = jsonl_lines();
     lines.insert(10, String::new());
     let last = lines.len();
-    lines.push("{\"id\": {\"n\": 7}, \"messages\": []}".into());
+    lines.push("{\"id\": \"s99\", \"messages\": {\"role\": \"user\"}}".into());
     std::fs::write(&bad, lines.join("\n")).unwrap();
     let output = run_expect(regime().args(["audit-prompts"]).arg(&bad), 2);
     let stderr = String::from_utf8_lossy(&output.stderr);

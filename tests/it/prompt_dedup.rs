@@ -1033,8 +1033,8 @@ fn openai_string_or_parts_content_reads_as_parts() {
     let inspect = run_expect(regime().arg("inspect").arg(&openai).arg("--json"), 0);
     let inspect: Value = serde_json::from_slice(&inspect.stdout).expect("inspect JSON");
     assert_eq!(
-        inspect["files"][0]["strings_as_parts"],
-        serde_json::json!(["messages[].content"])
+        inspect["files"][0]["mixed_fields"],
+        serde_json::json!([{"path": "messages[].content", "read_as": "text_part"}])
     );
     assert_eq!(audit_json(&openai, &[], 0), expected);
 

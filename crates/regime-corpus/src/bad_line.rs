@@ -9,8 +9,8 @@ use arrow::datatypes::SchemaRef;
 
 use crate::error::Result;
 use crate::input::FileFormat;
+use crate::json_mixed::MixedFields;
 use crate::reader::{FileInfo, for_each_record, json_decoding};
-use crate::text_parts::TextParts;
 
 /// A line (1-based, blank lines counted) and what is wrong with it.
 pub(crate) type BadLine = (u64, String);
@@ -18,16 +18,16 @@ pub(crate) type BadLine = (u64, String);
 /// The first non-blank line of `path` that is not a JSON object, or whose
 /// type conflicts with the lines before it, among the first `records`
 /// records (those schema inference reads), read as inference reads them
-/// (the strings of `text_parts`' fields as parts).
+/// (its mixed fields read as one type).
 pub(crate) fn first_uninferable(
     path: &Path,
     format: FileFormat,
-    text_parts: &TextParts,
+    mixed: &MixedFields,
     records: usize,
 ) -> Result<Option<BadLine>> {
     let mut values = Vec::new();
     let mut numbers = Vec::new();
-    let found = for_each_record(path, format, text_parts, |number, line| {
+    let found = for_each_record(path, format, mixed, |number, line| {
         if values.len() == records {
             return Some(None);
         }
@@ -82,7 +82,7 @@ pub(crate) fn first_undecodable(
     from: u64,
 ) -> Result<Option<BadLine>> {
     let mut record = 0u64;
-    let found = for_each_record(&file.path, file.format, &file.text_parts, |number, line| {
+    let found = for_each_record(&file.path, file.format, &file.mixed, |number, line| {
         record += 1;
         if record <= from {
             return None;
@@ -121,13 +121,13 @@ mod tests {
     #[test]
     fn names_the_line_that_is_not_json_blank_lines_counted() {
         let f = file("{\"a\":1}\n\n{\"a\":2}\n{bad\n{\"a\":3}\n");
-        let found = first_uninferable(f.path(), PLAIN, &TextParts::default(), 1000)
+        let found = first_uninferable(f.path(), PLAIN, &MixedFields::default(), 1000)
             .unwrap_or_else(|e| panic!("{e}"));
         let (line, reason) = found.unwrap_or_else(|| panic!("not found"));
         assert_eq!(line, 4);
         assert!(reason.starts_with("column 2: not valid JSON"), "{reason}");
         let f = file("{\"a\":1}\n[1, 2]\n");
-        let found = first_uninferable(f.path(), PLAIN, &TextParts::default(), 1000)
+        let found = first_uninferable(f.path(), PLAIN, &MixedFields::default(), 1000)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(found, Some((2, "not a JSON object".to_owned())));
     }
@@ -135,11 +135,11 @@ mod tests {
     #[test]
     fn names_the_line_whose_type_conflicts_with_earlier_ones() {
         let f = file("{\"a\":\"x\"}\n{\"a\":\"y\"}\n\n{\"a\":{\"b\":1}}\n{\"a\":\"z\"}\n");
-        let found = first_uninferable(f.path(), PLAIN, &TextParts::default(), 1000)
+        let found = first_uninferable(f.path(), PLAIN, &MixedFields::default(), 1000)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(found.map(|(line, _)| line), Some(4));
         // Only the records inference reads are looked at.
-        let found = first_uninferable(f.path(), PLAIN, &TextParts::default(), 2)
+        let found = first_uninferable(f.path(), PLAIN, &MixedFields::default(), 2)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(found, None);
     }
@@ -157,7 +157,7 @@ mod tests {
             rows: None,
             row_groups: Vec::new(),
             parquet: None,
-            text_parts: TextParts::default(),
+            mixed: MixedFields::default(),
         };
         let at = |from| {
             first_undecodable(&info, &schema, from)

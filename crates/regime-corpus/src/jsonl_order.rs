@@ -7,8 +7,8 @@
 //! the inferred schema to match. Types come from arrow's inference alone.
 //!
 //! The same scan notes which kinds of value each key holds (strings, lists,
-//! objects), which is how [`crate::text_parts`] finds fields that hold a
-//! string in some records and a list of message parts in others.
+//! objects), which is how [`crate::json_mixed`] finds fields whose records
+//! disagree on their type.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,8 +20,8 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::error::Result;
 use crate::input::FileFormat;
+use crate::json_mixed::MixedFields;
 use crate::reader::for_each_record;
-use crate::text_parts::TextParts;
 
 /// Object keys in the order they first appear, with the order of the
 /// objects nested under each (the elements of an array of objects share
@@ -33,11 +33,15 @@ pub(crate) struct KeyOrder {
     index: HashMap<String, usize>,
     /// The [`Kinds`] of the values seen under this key.
     kinds: Kinds,
+    /// How many values of each kind (string, array, object, scalar) were
+    /// seen under this key, array elements aside.
+    counts: [u32; 4],
 }
 
 /// Which kinds of JSON value a key held, as values and as elements of
 /// array values (an array's elements are merged into its key's node, as
-/// their keys are). Nulls are not counted: they fit any type.
+/// their keys are; the elements of arrays within arrays are not noted).
+/// Nulls are not counted: they fit any type.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Kinds(u8);
 
@@ -69,6 +73,11 @@ impl Kinds {
     /// Whether every kind of `other` is in this set.
     pub(crate) const fn contains(self, other: Kinds) -> bool {
         self.0 & other.0 == other.0
+    }
+
+    /// Whether any kind of `other` is in this set.
+    pub(crate) const fn intersects(self, other: Kinds) -> bool {
+        self.0 & other.0 != 0
     }
 
     /// Both sets.
@@ -111,6 +120,13 @@ impl KeyOrder {
     pub(crate) fn kinds(&self) -> Kinds {
         self.kinds
     }
+
+    /// How many of the values seen under this key (array elements aside)
+    /// are of `kind`, one of [`Kinds::STRING`], [`Kinds::ARRAY`],
+    /// [`Kinds::OBJECT`], [`Kinds::SCALAR`].
+    pub(crate) fn count(&self, kind: Kinds) -> u32 {
+        self.counts[kind.0.trailing_zeros() as usize % 4]
+    }
 }
 
 /// The key order of the first `records` non-blank lines of `path`. Lines
@@ -119,7 +135,7 @@ impl KeyOrder {
 pub(crate) fn key_order(path: &Path, format: FileFormat, records: usize) -> Result<KeyOrder> {
     let mut order = KeyOrder::default();
     let mut seen = 0;
-    for_each_record(path, format, &TextParts::default(), |_, line| {
+    for_each_record(path, format, &MixedFields::default(), |_, line| {
         if seen == records {
             return Some(());
         }
@@ -176,23 +192,30 @@ fn type_in_order(data_type: &DataType, order: &KeyOrder) -> DataType {
     }
 }
 
-/// Reads one JSON value into a [`KeyOrder`]: as a value of its key, or
-/// as an element of an array under it.
+/// Reads one JSON value into a [`KeyOrder`]: as a value of its key
+/// (`depth` 0), an element of an array under it (1), or deeper, in arrays
+/// of arrays (2: merged for their keys, their kinds not noted, so that
+/// `[[{…}]]` does not read as an array holding both arrays and objects).
 struct Merge<'a> {
     order: &'a mut KeyOrder,
-    element: bool,
+    depth: u8,
 }
 
 impl<'a> Merge<'a> {
     fn value(order: &'a mut KeyOrder) -> Self {
-        Merge {
-            order,
-            element: false,
-        }
+        Merge { order, depth: 0 }
     }
 
     fn note(&mut self, kind: Kinds) {
-        let kind = if self.element { kind.items() } else { kind };
+        let kind = match self.depth {
+            0 => {
+                let count = &mut self.order.counts[kind.0.trailing_zeros() as usize % 4];
+                *count = count.saturating_add(1);
+                kind
+            }
+            1 => kind.items(),
+            _ => return,
+        };
         self.order.kinds = self.order.kinds.with(kind);
     }
 }
@@ -246,7 +269,7 @@ impl<'de> Visitor<'de> for Merge<'_> {
         while seq
             .next_element_seed(Merge {
                 order: &mut *self.order,
-                element: true,
+                depth: self.depth.saturating_add(1).min(2),
             })?
             .is_some()
         {}

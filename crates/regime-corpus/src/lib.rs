@@ -51,6 +51,7 @@ mod error;
 mod field_map;
 mod input;
 mod json_array;
+mod json_mixed;
 mod jsonl_order;
 mod manifest;
 mod output;
@@ -61,13 +62,13 @@ mod sample;
 mod splice;
 mod string_views;
 mod text_edit;
-mod text_parts;
 mod writer;
 
 pub use atomic::{AtomicFile, write_atomic, write_json};
 pub use error::{Error, JsonRecord, Result};
 pub use field_map::{ConversationColumn, FieldMap, Profile, Role, is_string};
 pub use input::{Compression, FileFormat, InputFile, resolve_inputs};
+pub use json_mixed::{MixedField, MixedRead};
 pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, OutputRecord, hash_file, hash_inputs};
 pub use output::OutputDir;
 pub use reader::{

@@ -26,10 +26,10 @@ use crate::bad_line;
 use crate::error::{Error, JsonRecord, Result};
 use crate::input::{Compression, FileFormat, InputFile};
 use crate::json_array::{self, ArrayElements};
+use crate::json_mixed::{MixedField, MixedFields, MixedLines};
 use crate::jsonl_order;
 use crate::row_id::RowId;
 use crate::string_views::{cast_to, view_schema};
-use crate::text_parts::{PartsLines, TextParts};
 
 /// Default number of rows per emitted batch.
 pub const DEFAULT_BATCH_SIZE: usize = 8192;
@@ -80,21 +80,22 @@ pub struct FileInfo {
     /// Rows per row group (parquet only).
     pub row_groups: Vec<u64>,
     pub(crate) parquet: Option<ArrowReaderMetadata>,
-    /// JSON fields whose strings are read as one text part
-    /// (see [`FileInfo::strings_as_parts`]).
-    pub(crate) text_parts: TextParts,
+    /// JSON fields whose records disagree on their type
+    /// (see [`FileInfo::mixed_fields`]).
+    pub(crate) mixed: MixedFields,
 }
 
 impl FileInfo {
-    /// The JSON fields (as `messages[].content`) that hold a string in some
-    /// records and a list of message parts (`[{"type": "text", "text": …},
-    /// …]`) in others, as OpenAI's chat format writes `content`: each
-    /// string is read as the one text part `{"type": "text", "text": s}`,
-    /// so the column has one type. Empty for parquet and for JSON files
-    /// without such a field.
+    /// The JSON fields whose records disagree on their type, and how each
+    /// is read as one: a string among message parts as one text part
+    /// (OpenAI's chat `content`), a scalar among lists as a list of one,
+    /// a value among mostly strings as its JSON text (see
+    /// [`MixedRead`](crate::MixedRead)). Found
+    /// in the first JSON input's first records and applied to every JSON
+    /// input; empty for parquet and for JSON files without such a field.
     #[must_use]
-    pub fn strings_as_parts(&self) -> Vec<String> {
-        self.text_parts.paths()
+    pub fn mixed_fields(&self) -> Vec<MixedField> {
+        self.mixed.fields()
     }
 }
 
@@ -134,7 +135,7 @@ impl CorpusReaderBuilder {
     pub fn try_new(inputs: Vec<InputFile>) -> Result<Self> {
         let mut files = Vec::with_capacity(inputs.len());
         let mut schema: Option<SchemaRef> = None;
-        let mut jsonl_shape: Option<(SchemaRef, TextParts)> = None;
+        let mut jsonl_shape: Option<(SchemaRef, MixedFields)> = None;
         for input in inputs {
             let info = open_file(input, &mut jsonl_shape)?;
             let file_schema = info.schema(jsonl_shape.as_ref().map(|(schema, _)| schema));
@@ -432,7 +433,7 @@ impl CorpusReader {
 
     fn open_jsonl(&self, shard: u32) -> Result<JsonlStream> {
         let info = &self.decoder.files[shard as usize];
-        let (input, layout) = open_text(&info.path, info.format, &info.text_parts)?;
+        let (input, layout) = open_text(&info.path, info.format, &info.mixed)?;
         let reader = json_decoding(&self.full_schema)
             .with_batch_size(self.decoder.batch_size)
             .build(input)
@@ -625,12 +626,12 @@ impl FileInfo {
     }
 }
 
-/// Opens one input's metadata. The first JSON input's schema (and the
-/// fields whose strings are read as parts) is inferred from its first
-/// records and kept in `jsonl_shape` for the others.
+/// Opens one input's metadata. The first JSON input's schema (and its
+/// mixed fields) is inferred from its first records and kept in
+/// `jsonl_shape` for the others.
 fn open_file(
     input: InputFile,
-    jsonl_shape: &mut Option<(SchemaRef, TextParts)>,
+    jsonl_shape: &mut Option<(SchemaRef, MixedFields)>,
 ) -> Result<FileInfo> {
     let bytes = std::fs::metadata(&input.path)
         .map_err(|e| Error::io(&input.path, e))?
@@ -658,11 +659,11 @@ fn open_file(
                 format: input.format,
                 bytes,
                 parquet: Some(meta),
-                text_parts: TextParts::default(),
+                mixed: MixedFields::default(),
             })
         }
         FileFormat::Jsonl(_) => {
-            let (_, text_parts) = match jsonl_shape {
+            let (_, mixed) = match jsonl_shape {
                 Some(shape) => shape,
                 None => jsonl_shape.insert(infer_jsonl(&input.path, input.format)?),
             };
@@ -673,28 +674,27 @@ fn open_file(
                 rows: None,
                 row_groups: Vec::new(),
                 parquet: None,
-                text_parts: text_parts.clone(),
+                mixed: mixed.clone(),
             })
         }
     }
 }
 
 /// A JSON input's schema, from its first records, with its columns in the
-/// file's order, and the fields whose strings are read as parts.
-fn infer_jsonl(path: &Path, format: FileFormat) -> Result<(SchemaRef, TextParts)> {
-    // Key order and value kinds first: they say which strings to wrap
-    // before inference sees them.
+/// file's order, and its mixed fields.
+fn infer_jsonl(path: &Path, format: FileFormat) -> Result<(SchemaRef, MixedFields)> {
+    // Key order and value kinds first: they say which fields to read as
+    // one type before inference sees them.
     let order = jsonl_order::key_order(path, format, DEFAULT_JSONL_INFER_RECORDS)?;
-    let text_parts = TextParts::find(&order);
-    let (reader, layout) = open_text(path, format, &text_parts)?;
+    let mixed = MixedFields::find(&order);
+    let (reader, layout) = open_text(path, format, &mixed)?;
     let (schema, _) = arrow::json::reader::infer_json_schema(
         reader,
         Some(DEFAULT_JSONL_INFER_RECORDS),
     )
     .map_err(|e| {
         // Name the line itself when it can be found.
-        let found =
-            bad_line::first_uninferable(path, format, &text_parts, DEFAULT_JSONL_INFER_RECORDS);
+        let found = bad_line::first_uninferable(path, format, &mixed, DEFAULT_JSONL_INFER_RECORDS);
         bad_record(path, layout, found, || {
             (0, format!("cannot infer a schema: {e}"))
         })
@@ -709,7 +709,7 @@ fn infer_jsonl(path: &Path, format: FileFormat) -> Result<(SchemaRef, TextParts)
     // Columns in the file's order, not the alphabetical one inference
     // gives.
     let schema = Arc::new(jsonl_order::in_key_order(&schema, &order));
-    Ok((schema, text_parts))
+    Ok((schema, mixed))
 }
 
 /// How JSON records are decoded under an inferred `schema`. Inference
@@ -754,12 +754,12 @@ pub(crate) enum JsonLayout {
 }
 
 /// Opens a (possibly compressed) JSON file as a buffered reader of JSON
-/// Lines: a file holding one array yields its elements, one per line; the
-/// strings of `text_parts`' fields are read as parts.
+/// Lines: a file holding one array yields its elements, one per line;
+/// `mixed` fields are read as one type each.
 fn open_text(
     path: &Path,
     format: FileFormat,
-    text_parts: &TextParts,
+    mixed: &MixedFields,
 ) -> Result<(Box<dyn BufRead + Send>, JsonLayout)> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let raw: Box<dyn Read + Send> = match format {
@@ -780,10 +780,10 @@ fn open_text(
     } else {
         (Box::new(reader), JsonLayout::Lines)
     };
-    if text_parts.is_empty() {
+    if mixed.is_empty() {
         return Ok((lines, layout));
     }
-    let rewritten = PartsLines::new(lines, text_parts.clone());
+    let rewritten = MixedLines::new(lines, mixed.clone());
     Ok((
         Box::new(BufReader::with_capacity(1 << 20, rewritten)),
         layout,
@@ -793,7 +793,7 @@ fn open_text(
 fn count_jsonl_records(file: &FileInfo) -> Result<u64> {
     let mut count = 0u64;
     // Rewriting keeps lines as they are numbered: count them as stored.
-    for_each_record(&file.path, file.format, &TextParts::default(), |_, _| {
+    for_each_record(&file.path, file.format, &MixedFields::default(), |_, _| {
         count += 1;
         None::<()>
     })?;
@@ -801,15 +801,15 @@ fn count_jsonl_records(file: &FileInfo) -> Result<u64> {
 }
 
 /// Calls `visit(line_number, line)` (1-based, blank lines counted) for each
-/// non-blank line of a JSONL file, the strings of `text_parts`' fields read
-/// as parts, until it returns `Some`.
+/// non-blank line of a JSONL file, `mixed` fields read as one type each,
+/// until it returns `Some`.
 pub(crate) fn for_each_record<T>(
     path: &Path,
     format: FileFormat,
-    text_parts: &TextParts,
+    mixed: &MixedFields,
     mut visit: impl FnMut(u64, &[u8]) -> Option<T>,
 ) -> Result<Option<T>> {
-    let (mut reader, _) = open_text(path, format, text_parts)?;
+    let (mut reader, _) = open_text(path, format, mixed)?;
     let mut line = Vec::new();
     let mut number = 0u64;
     loop {
