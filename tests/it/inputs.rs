@@ -379,3 +379,122 @@ fn malformed_jsonl_names_the_file_and_line() {
         "{stderr}"
     );
 }
+
+/// Writes `batches` to `path` in the Arrow IPC stream format (what
+/// `datasets`' `save_to_disk` writes) or the file format (Feather v2).
+fn write_ipc(path: &Path, batches: &[RecordBatch], file_format: bool) {
+    let file = std::fs::File::create(path).unwrap();
+    let schema = batches[0].schema();
+    if file_format {
+        let mut writer = arrow::ipc::writer::FileWriter::try_new(file, &schema).unwrap();
+        for batch in batches {
+            writer.write(batch).unwrap();
+        }
+        writer.finish().unwrap();
+    } else {
+        let mut writer = arrow::ipc::writer::StreamWriter::try_new(file, &schema).unwrap();
+        for batch in batches {
+            writer.write(batch).unwrap();
+        }
+        writer.finish().unwrap();
+    }
+}
+
+/// Arrow IPC inputs (a `datasets` `save_to_disk` directory, a Feather
+/// file) read as the parquet they came from: the same audit; a stored
+/// batch larger than the batch size is read in order; a directory skips
+/// `datasets`' `cache-*.arrow` files; a cut-off stream names the row its
+/// bad batch starts at, exit 2, nothing written.
+#[test]
+fn arrow_ipc_files_read_as_their_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = read_parquet(&sample());
+    let audit = |path: &Path| {
+        run_expect(
+            regime()
+                .args(["audit-prompts", "--format", "json"])
+                .arg(path),
+            0,
+        )
+        .stdout
+    };
+    let expected = audit(&sample());
+
+    let saved = dir.path().join("saved");
+    std::fs::create_dir(&saved).unwrap();
+    let halves = [
+        rows.slice(0, 2000),
+        rows.slice(2000, rows.num_rows() - 2000),
+    ];
+    for (i, half) in halves.iter().enumerate() {
+        let chunks: Vec<RecordBatch> = (0..half.num_rows())
+            .step_by(1000)
+            .map(|at| half.slice(at, 1000.min(half.num_rows() - at)))
+            .collect();
+        write_ipc(
+            &saved.join(format!("data-0000{i}-of-00002.arrow")),
+            &chunks,
+            false,
+        );
+    }
+    std::fs::write(saved.join("dataset_info.json"), "{}").unwrap();
+    // A `map` cache: rows that are not the dataset's.
+    write_ipc(
+        &saved.join("cache-0123abcd.arrow"),
+        &[rows.slice(0, 10)],
+        false,
+    );
+    assert_eq!(audit(&saved), expected);
+
+    assert_eq!(
+        audit(&saved.join("data-00000-of-00002.arrow")),
+        audit(&saved.join("data-00000-of-00002.arrow"))
+    );
+
+    // One stored batch of 10,000 rows, more than the 8,192 read at once.
+    let twice = arrow::compute::concat_batches(&rows.schema(), [&rows, &rows]).unwrap();
+    let feather = dir.path().join("one-batch.feather");
+    write_ipc(&feather, std::slice::from_ref(&twice), true);
+    let output = run_expect(regime().arg("inspect").arg(&feather).arg("--json"), 0);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["rows"], 10_000);
+    let out = dir.path().join("c");
+    run_expect(
+        regime()
+            .args(["condition", "c", "-q", "--split", "0.2", "--seed", "1"])
+            .arg(&feather)
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
+    let result = read_parquet(&parquet_files(&out)[0]);
+    let source = result
+        .column_by_name("regime_source_row")
+        .unwrap()
+        .as_primitive::<UInt64Type>();
+    // D2 (rows 2,000 on) is copied in order, across the slice at 8,192.
+    assert_eq!(
+        source.values()[2000..],
+        (2000..10_000).collect::<Vec<u64>>()
+    );
+
+    let stream = std::fs::read(saved.join("data-00001-of-00002.arrow")).unwrap();
+    let cut = dir.path().join("cut.arrow");
+    std::fs::write(&cut, &stream[..stream.len() * 2 / 3]).unwrap();
+    let out = dir.path().join("cut-out");
+    let output = run_expect(
+        regime()
+            .args(["prompt-dedup", "-q"])
+            .arg(&cut)
+            .arg("--out")
+            .arg(&out),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cut.arrow: not a readable Arrow IPC file: record batch at row "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!out.exists());
+}

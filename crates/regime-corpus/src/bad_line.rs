@@ -157,6 +157,7 @@ mod tests {
             rows: None,
             row_groups: Vec::new(),
             parquet: None,
+            ipc: None,
             mixed: MixedFields::default(),
         };
         let at = |from| {

@@ -16,7 +16,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// A directory held no file of a supported format.
-    #[error("{}: directory holds no .parquet or .jsonl files", path.display())]
+    #[error("{}: directory holds no .parquet, .jsonl or .arrow files", path.display())]
     EmptyDirectory {
         /// The directory.
         path: PathBuf,
@@ -30,7 +30,7 @@ pub enum Error {
         reason: String,
     },
     /// A file's extension names no format regime reads.
-    #[error("{}: unsupported file type (expected .parquet, .jsonl, .jsonl.gz or .jsonl.zst)", path.display())]
+    #[error("{}: unsupported file type (expected .parquet, .jsonl, .jsonl.gz, .jsonl.zst, .json or .arrow)", path.display())]
     UnsupportedFormat {
         /// The file.
         path: PathBuf,
@@ -86,6 +86,18 @@ pub enum Error {
     Arrow {
         /// The file.
         path: PathBuf,
+        /// What Arrow said.
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+    /// An Arrow IPC file could not be read: its schema, or a record batch
+    /// (cut off, corrupt, compressed with a codec not built in).
+    #[error("{}: not a readable Arrow IPC file: {at}: {source}", path.display())]
+    Ipc {
+        /// The file.
+        path: PathBuf,
+        /// Where: `schema`, or `record batch at row N`.
+        at: String,
         /// What Arrow said.
         #[source]
         source: arrow::error::ArrowError,

@@ -17,6 +17,10 @@ pub enum FileFormat {
     Parquet,
     /// JSON Lines, one object per line, optionally compressed.
     Jsonl(Compression),
+    /// Arrow IPC, the stream or the file (Feather v2) format: what
+    /// Hugging Face `datasets` writes with `save_to_disk` and keeps in its
+    /// cache.
+    Arrow,
 }
 
 /// Whole-file compression of a JSONL input.
@@ -52,6 +56,11 @@ impl FileFormat {
         };
         if name.ends_with(".parquet") {
             Some(Self::Parquet)
+        } else if [".arrow", ".arrows", ".feather", ".ipc"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+        {
+            Some(Self::Arrow)
         } else if let Some(stem) = name.strip_suffix(".gz") {
             jsonl(stem).then_some(Self::Jsonl(Compression::Gzip))
         } else if let Some(stem) = name.strip_suffix(".zst") {
@@ -65,9 +74,11 @@ impl FileFormat {
 /// Resolves INPUT arguments into a sorted, de-duplicated file list.
 ///
 /// - a file is taken as it is (its extension must name a supported format);
-/// - a directory contributes every parquet, `.jsonl` and `.ndjson` file
-///   (plain, `.gz`, `.zst`) below it, recursively, skipping hidden entries
-///   (names starting with `.`, such as regime's own staging directories);
+/// - a directory contributes every parquet, Arrow IPC, `.jsonl` and
+///   `.ndjson` file (plain, `.gz`, `.zst`) below it, recursively, skipping
+///   hidden entries (names starting with `.`, such as regime's own staging
+///   directories) and the `cache-*.arrow` files `datasets` keeps beside a
+///   dataset's own (the results of `map` and `filter`, not more rows);
 ///   plain `.json` files are taken only when named directly, so reports and
 ///   manifests are never read as data; a regime output directory (one with a
 ///   `manifest.json`) contributes only its data parts (`part-*.parquet`), not
@@ -146,11 +157,23 @@ fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             if name.starts_with("part-") && name.ends_with(".parquet") {
                 out.push(path);
             }
-        } else if FileFormat::from_path(&path).is_some() && !is_plain_json(&name) {
+        } else if FileFormat::from_path(&path).is_some()
+            && !is_plain_json(&name)
+            && !is_datasets_cache(&name)
+        {
             out.push(path);
         }
     }
     Ok(())
+}
+
+/// `cache-<fingerprint>.arrow`: a Hugging Face `datasets` cache of a `map`
+/// or `filter` result, kept beside the dataset's own files.
+fn is_datasets_cache(name: &str) -> bool {
+    name.starts_with("cache-")
+        && Path::new(name)
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("arrow"))
 }
 
 /// `x.json` (not `.jsonl`/`.ndjson`): a report or config, not a corpus,
@@ -179,6 +202,8 @@ mod tests {
             f("x.ndjson.zst"),
             Some(FileFormat::Jsonl(Compression::Zstd))
         );
+        assert_eq!(f("data-00000-of-00002.arrow"), Some(FileFormat::Arrow));
+        assert_eq!(f("x.feather"), Some(FileFormat::Arrow));
         assert_eq!(f("x.csv"), None);
         assert_eq!(f("x.tar.gz"), None);
     }
@@ -192,6 +217,8 @@ mod tests {
             "notes.txt",
             ".hidden.parquet",
             "report.json",
+            "c.arrow",
+            "cache-0123abcd.arrow",
         ] {
             std::fs::write(dir.path().join(name), b"").map_err(|e| Error::io(name, e))?;
         }
@@ -203,7 +230,7 @@ mod tests {
             .iter()
             .filter_map(|f| f.path.file_name()?.to_str())
             .collect();
-        assert_eq!(names, ["a.parquet", "b.parquet"]);
+        assert_eq!(names, ["a.parquet", "b.parquet", "c.arrow"]);
         Ok(())
     }
 

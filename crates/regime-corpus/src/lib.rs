@@ -1,7 +1,8 @@
-//! The corpus layer of regime: reads parquet and JSONL corpora as one ordered,
-//! bounded stream of Arrow [`RecordBatch`](arrow::array::RecordBatch)es, maps
-//! their columns to field roles, identifies every row stably, and writes
-//! parquet outputs atomically with a run manifest.
+//! The corpus layer of regime: reads parquet, JSONL and Arrow IPC corpora as
+//! one ordered, bounded stream of Arrow
+//! [`RecordBatch`](arrow::array::RecordBatch)es, maps their columns to field
+//! roles, identifies every row stably, and writes parquet outputs atomically
+//! with a run manifest.
 //!
 //! It knows nothing about statistics, de-duplication or teachers: stages
 //! build on it.
@@ -50,6 +51,7 @@ mod bad_line;
 mod error;
 mod field_map;
 mod input;
+mod ipc;
 mod json_array;
 mod json_mixed;
 mod jsonl_order;

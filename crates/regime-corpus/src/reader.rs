@@ -6,7 +6,8 @@
 //! [`CorpusReaderBuilder::with_max_in_flight_bytes`] uncompressed bytes (one
 //! is always admitted) — is decoded in parallel (rayon) and handed out in
 //! input order, so memory is bounded by the window, not by the corpus. JSONL
-//! files are decoded sequentially in batches.
+//! and Arrow IPC files are decoded sequentially in batches (an IPC batch
+//! larger than the batch size is handed out in slices of it).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -25,6 +26,7 @@ use rayon::prelude::*;
 use crate::bad_line;
 use crate::error::{Error, JsonRecord, Result};
 use crate::input::{Compression, FileFormat, InputFile};
+use crate::ipc::{self, IpcFile};
 use crate::json_array::{self, ArrayElements};
 use crate::json_mixed::{MixedField, MixedFields, MixedLines};
 use crate::jsonl_order;
@@ -75,11 +77,13 @@ pub struct FileInfo {
     pub format: FileFormat,
     /// Its size in bytes.
     pub bytes: u64,
-    /// Its row count, known up front for parquet (`None` for JSONL).
+    /// Its row count, known up front for parquet (`None` for JSONL and
+    /// Arrow IPC).
     pub rows: Option<u64>,
     /// Rows per row group (parquet only).
     pub row_groups: Vec<u64>,
     pub(crate) parquet: Option<ArrowReaderMetadata>,
+    pub(crate) ipc: Option<IpcFile>,
     /// JSON fields whose records disagree on their type
     /// (see [`FileInfo::mixed_fields`]).
     pub(crate) mixed: MixedFields,
@@ -186,16 +190,18 @@ impl CorpusReaderBuilder {
     }
 
     /// Total rows when every file knows its count up front (parquet);
-    /// otherwise counts JSONL records by streaming through those files.
+    /// otherwise counts JSONL records and IPC rows by streaming through
+    /// those files.
     ///
     /// # Errors
-    /// I/O errors while counting JSONL lines.
+    /// I/O and decoding errors while counting.
     pub fn total_rows(&self) -> Result<u64> {
         let mut total = 0u64;
         for file in &self.files {
-            total += match file.rows {
-                Some(rows) => rows,
-                None => count_jsonl_records(file)?,
+            total += match (file.rows, &file.ipc) {
+                (Some(rows), _) => rows,
+                (None, Some(ipc)) => ipc.count_rows(&file.path)?,
+                (None, None) => count_jsonl_records(file)?,
             };
         }
         Ok(total)
@@ -315,7 +321,9 @@ impl CorpusReaderBuilder {
                         first_row += rows;
                     }
                 }
-                FileFormat::Jsonl(_) => units.push_back(Unit::Jsonl { shard }),
+                FileFormat::Jsonl(_) | FileFormat::Arrow => {
+                    units.push_back(Unit::Stream { shard });
+                }
             }
         }
         CorpusReader {
@@ -330,7 +338,7 @@ impl CorpusReaderBuilder {
             max_in_flight_bytes: self.max_in_flight_bytes,
             units,
             ready: VecDeque::new(),
-            jsonl: None,
+            stream: None,
         }
     }
 }
@@ -343,7 +351,8 @@ pub struct CorpusReader {
     max_in_flight_bytes: u64,
     units: VecDeque<Unit>,
     ready: VecDeque<Result<CorpusBatch>>,
-    jsonl: Option<JsonlStream>,
+    /// The JSONL or IPC file being read.
+    stream: Option<FileStream>,
 }
 
 impl std::fmt::Debug for CorpusReader {
@@ -364,16 +373,27 @@ enum Unit {
         /// Uncompressed bytes of the projected columns.
         bytes: u64,
     },
-    Jsonl {
-        shard: u32,
-    },
+    /// A JSONL or IPC file, read in order.
+    Stream { shard: u32 },
 }
 
-struct JsonlStream {
+/// A file read batch after batch.
+struct FileStream {
     shard: u32,
-    layout: JsonLayout,
     next_row: u64,
-    reader: arrow::json::reader::Reader<Box<dyn BufRead + Send>>,
+    source: StreamSource,
+}
+
+enum StreamSource {
+    Json {
+        layout: JsonLayout,
+        reader: arrow::json::reader::Reader<Box<dyn BufRead + Send>>,
+    },
+    Ipc {
+        batches: ipc::Batches,
+        /// The rest of a stored batch larger than the batch size.
+        rest: Option<RecordBatch>,
+    },
 }
 
 impl CorpusReader {
@@ -406,11 +426,11 @@ impl CorpusReader {
                         window.push(unit);
                     }
                 }
-                Some(Unit::Jsonl { shard }) if window.is_empty() => {
+                Some(Unit::Stream { shard }) if window.is_empty() => {
                     let shard = *shard;
                     self.units.pop_front();
-                    match self.open_jsonl(shard) {
-                        Ok(stream) => self.jsonl = Some(stream),
+                    match self.open_stream(shard) {
+                        Ok(stream) => self.stream = Some(stream),
                         Err(err) => self.ready.push_back(Err(err)),
                     }
                     return;
@@ -431,66 +451,109 @@ impl CorpusReader {
         }
     }
 
-    fn open_jsonl(&self, shard: u32) -> Result<JsonlStream> {
+    fn open_stream(&self, shard: u32) -> Result<FileStream> {
         let info = &self.decoder.files[shard as usize];
-        let (input, layout) = open_text(&info.path, info.format, &info.mixed)?;
-        let reader = json_decoding(&self.full_schema)
-            .with_batch_size(self.decoder.batch_size)
-            .build(input)
-            .map_err(|source| Error::Arrow {
-                path: info.path.clone(),
-                source,
-            })?;
-        Ok(JsonlStream {
+        let source = if let Some(ipc) = &info.ipc {
+            StreamSource::Ipc {
+                batches: ipc.batches(&info.path, self.decoder.projection.clone())?,
+                rest: None,
+            }
+        } else {
+            let (input, layout) = open_text(&info.path, info.format, &info.mixed)?;
+            let reader = json_decoding(&self.full_schema)
+                .with_batch_size(self.decoder.batch_size)
+                .build(input)
+                .map_err(|source| Error::Arrow {
+                    path: info.path.clone(),
+                    source,
+                })?;
+            StreamSource::Json { layout, reader }
+        };
+        Ok(FileStream {
             shard,
-            layout,
             next_row: 0,
-            reader,
+            source,
         })
     }
 
-    fn next_jsonl(&mut self) -> Option<Result<CorpusBatch>> {
-        let stream = self.jsonl.as_mut()?;
+    /// The next batch of the file being read; `None` (and the stream
+    /// dropped) at its end, and the stream dropped after an error.
+    fn next_streamed(&mut self) -> Option<Result<CorpusBatch>> {
+        let stream = self.stream.as_mut()?;
         let shard = stream.shard;
-        let layout = stream.layout;
         let first_row = stream.next_row;
-        match stream.reader.next() {
-            None => {
-                self.jsonl = None;
-                None
+        let info = &self.decoder.files[shard as usize];
+        let next = match &mut stream.source {
+            StreamSource::Json { layout, reader } => {
+                let layout = *layout;
+                reader.next().map(|batch| {
+                    batch
+                        .map_err(|err| {
+                            // Name the line itself when it can be found;
+                            // else the record the failing batch starts at.
+                            let found =
+                                bad_line::first_undecodable(info, &self.full_schema, first_row);
+                            bad_record(&info.path, layout, found, || {
+                                (
+                                    first_row + 1,
+                                    format!("in the batch of records starting here: {err}"),
+                                )
+                            })
+                        })
+                        .and_then(|batch| self.decoder.project(batch, &info.path))
+                })
             }
-            Some(Err(err)) => {
-                self.jsonl = None;
-                let info = &self.decoder.files[shard as usize];
-                // Name the line itself when it can be found; else the
-                // record the failing batch starts at.
-                let found = bad_line::first_undecodable(info, &self.full_schema, first_row);
-                Some(Err(bad_record(&info.path, layout, found, || {
-                    (
-                        first_row + 1,
-                        format!("in the batch of records starting here: {err}"),
-                    )
-                })))
+            StreamSource::Ipc { batches, rest } => {
+                next_slice(batches, rest, self.decoder.batch_size).map(|batch| {
+                    batch.map_err(|source| ipc::batch_error(&info.path, first_row, source))
+                })
             }
-            Some(Ok(batch)) => {
+        };
+        let Some(batch) = next else {
+            self.stream = None;
+            return None;
+        };
+        match batch.and_then(|batch| self.decoder.conform(batch, &info.path)) {
+            Ok(batch) => {
                 stream.next_row += batch.num_rows() as u64;
-                let path = self.decoder.files[shard as usize].path.clone();
-                let batch = match &self.decoder.projection {
-                    Some(indices) => batch.project(indices).map_err(|source| Error::Arrow {
-                        path: path.clone(),
-                        source,
-                    }),
-                    None => Ok(batch),
-                }
-                .and_then(|b| self.decoder.conform(b, &path));
-                Some(batch.map(|batch| CorpusBatch {
+                Some(Ok(CorpusBatch {
                     shard,
                     first_row,
                     batch,
                 }))
             }
+            Err(err) => {
+                self.stream = None;
+                Some(Err(err))
+            }
         }
     }
+}
+
+/// The next non-empty batch of `batches`, at most `batch_size` rows: a
+/// larger stored batch is handed out in slices (views of the same buffers).
+fn next_slice(
+    batches: &mut ipc::Batches,
+    rest: &mut Option<RecordBatch>,
+    batch_size: usize,
+) -> Option<std::result::Result<RecordBatch, arrow::error::ArrowError>> {
+    let batch = loop {
+        let batch = match rest.take() {
+            Some(batch) => batch,
+            None => match batches.next()? {
+                Ok(batch) => batch,
+                Err(err) => return Some(Err(err)),
+            },
+        };
+        if batch.num_rows() > 0 {
+            break batch;
+        }
+    };
+    if batch.num_rows() > batch_size {
+        *rest = Some(batch.slice(batch_size, batch.num_rows() - batch_size));
+        return Some(Ok(batch.slice(0, batch_size)));
+    }
+    Some(Ok(batch))
 }
 
 /// What decoding needs, shared by the worker threads.
@@ -554,6 +617,17 @@ impl Decoder {
         Ok(out)
     }
 
+    /// A decoded JSON batch (all columns) with only the projected ones.
+    fn project(&self, batch: RecordBatch, path: &Path) -> Result<RecordBatch> {
+        match &self.projection {
+            Some(indices) => batch.project(indices).map_err(|source| Error::Arrow {
+                path: path.to_path_buf(),
+                source,
+            }),
+            None => Ok(batch),
+        }
+    }
+
     /// Re-labels a batch with the unified schema (nullability may have been
     /// widened across files; the data is unchanged), casting the columns
     /// whose type differs (JSONL strings when views are read).
@@ -577,12 +651,12 @@ impl Iterator for CorpusReader {
                 if item.is_err() {
                     // Stop after the first error: later units are not read.
                     self.units.clear();
-                    self.jsonl = None;
+                    self.stream = None;
                 }
                 return Some(item);
             }
-            if self.jsonl.is_some() {
-                if let Some(item) = self.next_jsonl() {
+            if self.stream.is_some() {
+                if let Some(item) = self.next_streamed() {
                     return Some(item);
                 }
                 continue;
@@ -618,10 +692,11 @@ impl FileInfo {
     }
 
     fn schema(&self, jsonl: Option<&SchemaRef>) -> SchemaRef {
-        match (&self.parquet, jsonl) {
-            (Some(meta), _) => meta.schema().clone(),
-            (None, Some(schema)) => schema.clone(),
-            (None, None) => Arc::new(Schema::empty()),
+        match (&self.parquet, &self.ipc, jsonl) {
+            (Some(meta), _, _) => meta.schema().clone(),
+            (None, Some(ipc), _) => ipc.schema().clone(),
+            (None, None, Some(schema)) => schema.clone(),
+            (None, None, None) => Arc::new(Schema::empty()),
         }
     }
 }
@@ -659,23 +734,43 @@ fn open_file(
                 format: input.format,
                 bytes,
                 parquet: Some(meta),
+                ipc: None,
                 mixed: MixedFields::default(),
             })
+        }
+        FileFormat::Arrow => {
+            let ipc = IpcFile::open(&input.path)?;
+            Ok(FileInfo::streamed(
+                input,
+                bytes,
+                Some(ipc),
+                MixedFields::default(),
+            ))
         }
         FileFormat::Jsonl(_) => {
             let (_, mixed) = match jsonl_shape {
                 Some(shape) => shape,
                 None => jsonl_shape.insert(infer_jsonl(&input.path, input.format)?),
             };
-            Ok(FileInfo {
-                path: input.path,
-                format: input.format,
-                bytes,
-                rows: None,
-                row_groups: Vec::new(),
-                parquet: None,
-                mixed: mixed.clone(),
-            })
+            let mixed = mixed.clone();
+            Ok(FileInfo::streamed(input, bytes, None, mixed))
+        }
+    }
+}
+
+impl FileInfo {
+    /// A file read from start to end (JSONL, Arrow IPC): no row groups, its
+    /// row count unknown until read.
+    fn streamed(input: InputFile, bytes: u64, ipc: Option<IpcFile>, mixed: MixedFields) -> Self {
+        FileInfo {
+            path: input.path,
+            format: input.format,
+            bytes,
+            rows: None,
+            row_groups: Vec::new(),
+            parquet: None,
+            ipc,
+            mixed,
         }
     }
 }
