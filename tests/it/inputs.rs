@@ -345,6 +345,26 @@ fn jsonl_fields_of_mixed_types_read_as_one_type() {
     assert_eq!(src.value(2), "[1, 2]");
 }
 
+/// Characters at or above U+20000 written as escape pairs (as Python's
+/// `json.dumps` writes every non-ASCII character) read as themselves:
+/// arrow-json 60.1 alone would read `\ud86e\ude4f` as U+1BA4F.
+#[test]
+fn jsonl_escaped_astral_characters_read_as_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zh.jsonl");
+    std::fs::write(
+        &path,
+        concat!(
+            r#"{"id": "a", "caption": "\ud86e\ude4f\u4e2d \ud83d\ude00 \ud840\udc00"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let rows = read_parquet(&exact_dedup_part(&path, &dir.path().join("d")));
+    let caption = rows.column_by_name("caption").unwrap().as_string::<i32>();
+    assert_eq!(caption.value(0), "\u{2BA4F}\u{4E2D} \u{1F600} \u{20000}");
+}
+
 #[test]
 fn malformed_jsonl_names_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();

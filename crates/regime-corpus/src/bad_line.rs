@@ -9,6 +9,7 @@ use arrow::datatypes::SchemaRef;
 
 use crate::error::Result;
 use crate::input::FileFormat;
+use crate::json_line::{decode_astral_escapes, escape_raw_controls};
 use crate::json_mixed::MixedFields;
 use crate::reader::{FileInfo, for_each_record, json_decoding};
 
@@ -17,8 +18,9 @@ pub(crate) type BadLine = (u64, String);
 
 /// The first non-blank line of `path` that is not a JSON object, or whose
 /// type conflicts with the lines before it, among the first `records`
-/// records (those schema inference reads), read as inference reads them
-/// (its mixed fields read as one type).
+/// records (those schema inference reads). Syntax is checked on each line
+/// as stored (so a column is one of the file's); types as inference reads
+/// them (repaired, `mixed` fields as one type).
 pub(crate) fn first_uninferable(
     path: &Path,
     format: FileFormat,
@@ -27,12 +29,17 @@ pub(crate) fn first_uninferable(
 ) -> Result<Option<BadLine>> {
     let mut values = Vec::new();
     let mut numbers = Vec::new();
-    let found = for_each_record(path, format, mixed, |number, line| {
+    let mut repaired = Vec::new();
+    let found = for_each_record(path, format, None, |number, line| {
         if values.len() == records {
             return Some(None);
         }
-        match serde_json::from_slice::<serde_json::Value>(line) {
+        let strict = escape_raw_controls(line);
+        match serde_json::from_slice::<serde_json::Value>(&strict) {
             Ok(value) if value.is_object() => {
+                repaired.clear();
+                mixed.rewrite_line(&decode_astral_escapes(&strict), &mut repaired);
+                let value = serde_json::from_slice(&repaired).unwrap_or(value);
                 values.push(value);
                 numbers.push(number);
                 None
@@ -82,13 +89,18 @@ pub(crate) fn first_undecodable(
     from: u64,
 ) -> Result<Option<BadLine>> {
     let mut record = 0u64;
-    let found = for_each_record(&file.path, file.format, &file.mixed, |number, line| {
-        record += 1;
-        if record <= from {
-            return None;
-        }
-        decode_one(schema, line).err().map(|e| (number, e))
-    })?;
+    let found = for_each_record(
+        &file.path,
+        file.format,
+        Some(&file.mixed),
+        |number, line| {
+            record += 1;
+            if record <= from {
+                return None;
+            }
+            decode_one(schema, line).err().map(|e| (number, e))
+        },
+    )?;
     Ok(found)
 }
 

@@ -35,11 +35,11 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io::{self, BufRead, Read};
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::json_line::escape_raw_controls;
 use crate::jsonl_order::{KeyOrder, Kinds};
 
 /// The key a message part holds its text under.
@@ -138,6 +138,25 @@ impl MixedFields {
         mixed
     }
 
+    /// Places the keys of the text parts strings are read as in `order`
+    /// (the order these fields were found in), where the lines as rewritten
+    /// would first show them.
+    pub(crate) fn place_part_keys(&self, order: &mut KeyOrder) {
+        for (key, mixed) in &self.children {
+            let Some(child) = order.child_named_mut(key) else {
+                continue;
+            };
+            match mixed.read {
+                Some(MixedRead::TextPart { typed: true }) => {
+                    child.place_part_keys(&[TYPE_KEY, TEXT_KEY]);
+                }
+                Some(MixedRead::TextPart { typed: false }) => child.place_part_keys(&[TEXT_KEY]),
+                _ => {}
+            }
+            mixed.place_part_keys(child);
+        }
+    }
+
     /// No field to rewrite.
     pub(crate) fn is_empty(&self) -> bool {
         self.children.is_empty() && self.read.is_none()
@@ -171,11 +190,16 @@ impl MixedFields {
     /// to change is copied whole, as is one that does not parse (the
     /// decoder then names it).
     pub(crate) fn rewrite_line(&self, line: &[u8], out: &mut Vec<u8>) {
+        if self.is_empty() {
+            out.extend_from_slice(line);
+            return;
+        }
         let body = line.strip_suffix(b"\n").unwrap_or(line);
         let start = out.len();
         let mut changed = false;
-        let rewritten = serde_json::from_slice::<&RawValue>(body)
-            .and_then(|record| self.write(record, out, &mut changed));
+        let strict = escape_raw_controls(body);
+        let rewritten = serde_json::from_slice::<&RawValue>(&strict)
+            .and_then(|record| self.write(record, out, &mut changed, Depth::default(), false));
         if rewritten.is_ok() && changed {
             if body.len() < line.len() {
                 out.push(b'\n');
@@ -186,17 +210,21 @@ impl MixedFields {
         }
     }
 
-    /// Writes `value`, a value of this key (or an item of one), read as
-    /// the field's type.
+    /// Writes `value`, a value of this key read as the field's type, or
+    /// an item of a list value (`item`: written as it is, fields under it
+    /// rewritten), at `depth`.
     fn write(
         &self,
         value: &RawValue,
         out: &mut Vec<u8>,
         changed: &mut bool,
+        depth: Depth,
+        item: bool,
     ) -> serde_json::Result<()> {
         let text = value.get();
         let first = text.as_bytes().first().copied();
-        let written = match (self.read, first) {
+        let read = if item { None } else { self.read };
+        let written = match (read, first) {
             // Nulls fit any type.
             (_, Some(b'n') | None) | (None, _) => false,
             (Some(MixedRead::TextPart { typed }), Some(b'"')) => {
@@ -231,6 +259,7 @@ impl MixedFields {
                 mixed: self,
                 out,
                 changed,
+                depth: depth.deeper()?,
             }
             .deserialize(&mut de);
         }
@@ -253,6 +282,25 @@ struct Transcode<'a> {
     mixed: &'a MixedFields,
     out: &'a mut Vec<u8>,
     changed: &'a mut bool,
+    depth: Depth,
+}
+
+/// How deeply nested the object or list being written is. Each level is
+/// parsed by a parser of its own, so `serde_json`'s limit (128) is kept
+/// here: past it, the line is kept as stored, and the parser that reads it
+/// next names it.
+#[derive(Debug, Default, Clone, Copy)]
+struct Depth(u8);
+
+impl Depth {
+    const LIMIT: u8 = 128;
+
+    fn deeper(self) -> serde_json::Result<Depth> {
+        if self.0 >= Self::LIMIT {
+            return Err(de::Error::custom("nested too deeply"));
+        }
+        Ok(Depth(self.0 + 1))
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Transcode<'_> {
@@ -283,7 +331,7 @@ impl<'de> Visitor<'de> for Transcode<'_> {
             let value: &'de RawValue = map.next_value()?;
             match self.mixed.child(&key) {
                 Some(child) => child
-                    .write(value, self.out, self.changed)
+                    .write(value, self.out, self.changed, self.depth, false)
                     .map_err(de::Error::custom)?,
                 None => self.out.extend_from_slice(value.get().as_bytes()),
             }
@@ -301,7 +349,7 @@ impl<'de> Visitor<'de> for Transcode<'_> {
             }
             first = false;
             self.mixed
-                .write(item, self.out, self.changed)
+                .write(item, self.out, self.changed, self.depth, true)
                 .map_err(de::Error::custom)?;
         }
         self.out.push(b']');
@@ -319,23 +367,23 @@ fn mixed_read(order: &KeyOrder) -> Option<MixedRead> {
     let kinds = order.kinds();
     let (values, items) = (kinds.values(), kinds.elements());
     let scalars = Kinds::STRING.with(Kinds::SCALAR);
-    let holds_strings = |key| {
+    // The kinds a key of the parts holds (none when absent or only null).
+    let part_key = |key| {
         order
             .child_named(key)
-            .map(|child| child.kinds().contains(Kinds::STRING))
+            .map_or(Kinds::default(), KeyOrder::kinds)
     };
-    let typed = holds_strings(TYPE_KEY) == Some(true);
+    let typed = part_key(TYPE_KEY).contains(Kinds::STRING);
     // Parts hold their text as strings under `text`; where no part scanned
-    // had text (an image next to a string message), a string `type` still
-    // says these are message parts. Strings beside parts are read as parts
+    // had text (an image next to a string message, its `text` absent or
+    // null), a string `type` still says these are message parts. Strings
+    // beside parts are read as parts
     // however many there are: a list with an image part has no string
     // form. Other kinds beside them (a number) do not stop it: inference
     // then names the line that holds one, rather than the first string
     // next to a list.
-    let text_parts = match holds_strings(TEXT_KEY) {
-        Some(strings) => strings,
-        None => typed,
-    };
+    let text = part_key(TEXT_KEY);
+    let text_parts = text.contains(Kinds::STRING) || (text == Kinds::default() && typed);
     if values.contains(Kinds::STRING.with(Kinds::ARRAY))
         && items.contains(Kinds::OBJECT)
         && text_parts
@@ -363,46 +411,6 @@ fn mixed_read(order: &KeyOrder) -> Option<MixedRead> {
         return Some(MixedRead::OneItemList);
     }
     (strings > lists && strings > count(Kinds::OBJECT)).then_some(MixedRead::JsonText)
-}
-
-/// A JSON Lines reader with each line passed through
-/// [`MixedFields::rewrite_line`]; lines keep their numbers.
-pub(crate) struct MixedLines<R> {
-    inner: R,
-    mixed: MixedFields,
-    line: Vec<u8>,
-    out: Vec<u8>,
-    at: usize,
-}
-
-impl<R: BufRead> MixedLines<R> {
-    pub(crate) fn new(inner: R, mixed: MixedFields) -> Self {
-        MixedLines {
-            inner,
-            mixed,
-            line: Vec::new(),
-            out: Vec::new(),
-            at: 0,
-        }
-    }
-}
-
-impl<R: BufRead> Read for MixedLines<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.at == self.out.len() {
-            self.line.clear();
-            self.out.clear();
-            self.at = 0;
-            if self.inner.read_until(b'\n', &mut self.line)? == 0 {
-                return Ok(0);
-            }
-            self.mixed.rewrite_line(&self.line, &mut self.out);
-        }
-        let n = buf.len().min(self.out.len() - self.at);
-        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
 }
 
 #[cfg(test)]
@@ -614,20 +622,77 @@ mod tests {
     }
 
     #[test]
-    fn reading_through_keeps_line_numbers_and_blank_lines() {
-        let mixed = mixed_of(&OPENAI);
-        let input = format!("{}\n\n{}\n{{bad", OPENAI[0], OPENAI[1]);
-        let mut read = String::new();
-        MixedLines::new(input.as_bytes(), mixed)
-            .read_to_string(&mut read)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let lines: Vec<&str> = read.split('\n').collect();
-        assert_eq!(lines.len(), 4, "{read}");
-        assert_eq!(lines[1], "");
-        assert!(
-            lines[2].contains(r#"[{"type":"text","text":"Hi"}]"#),
-            "{read}"
+    fn parts_with_null_text_are_parts_by_their_type() {
+        let lines = [
+            r#"{"m": [{"content": "s"}]}"#,
+            r#"{"m": [{"content": [{"type": "image", "text": null}]}]}"#,
+        ];
+        assert_eq!(reads(&lines), [("m[].content".to_owned(), TYPED)]);
+    }
+
+    #[test]
+    fn items_of_a_list_are_not_read_as_the_field() {
+        // A part list holding a stray string stays a list (inference names
+        // it), not a list of lists.
+        let lines = [
+            r#"{"c": "a"}"#,
+            r#"{"c": [{"type": "text", "text": "b", "meta": "x"}]}"#,
+            r#"{"c": [{"type": "text", "text": "b", "meta": "y"}]}"#,
+            r#"{"c": [{"type": "text", "text": "b", "meta": {"k": 1}}]}"#,
+        ];
+        let mixed = mixed_of(&lines);
+        assert_eq!(
+            reads(&lines),
+            [
+                ("c".to_owned(), TYPED),
+                ("c[].meta".to_owned(), MixedRead::JsonText)
+            ]
         );
-        assert_eq!(lines[3], "{bad");
+        assert_eq!(
+            rewritten(
+                &mixed,
+                r#"{"c": ["x", {"type": "text", "text": "y", "meta": {"k": 2}}]}"#
+            ),
+            r#"{"c":["x",{"type":"text","text":"y","meta":"{\"k\": 2}"}]}"#
+        );
+    }
+
+    #[test]
+    fn lines_nested_past_the_parser_limit_are_kept_as_stored() {
+        let mixed = mixed_of(&[r#"{"c": "a"}"#, r#"{"c": [{"text": "b", "d": {"e": 1}}]}"#]);
+        let deep = format!(r#"{{"c": [{}{}]}}"#, "[".repeat(200), "]".repeat(200));
+        assert_eq!(rewritten(&mixed, &deep), deep);
+    }
+
+    /// The key names at every level, depth first.
+    fn all_keys(order: &KeyOrder) -> Vec<String> {
+        order
+            .children()
+            .flat_map(|(key, child)| std::iter::once(key.to_owned()).chain(all_keys(child)))
+            .collect()
+    }
+
+    #[test]
+    fn part_keys_come_where_the_rewritten_lines_first_show_them() {
+        for (mixed_lines, wrapped_lines) in [
+            (
+                [
+                    r#"{"m": [{"c": "hi"}, {"c": [{"type": "image_url", "image_url": {"u": 1}}, {"type": "text", "text": "x"}]}]}"#,
+                ],
+                [
+                    r#"{"m": [{"c": [{"type": "text", "text": "hi"}]}, {"c": [{"type": "image_url", "image_url": {"u": 1}}, {"type": "text", "text": "x"}]}]}"#,
+                ],
+            ),
+            (
+                [r#"{"m": [{"c": [{"type": "image_url", "image_url": {"u": 1}}]}, {"c": "hi"}]}"#],
+                [
+                    r#"{"m": [{"c": [{"type": "image_url", "image_url": {"u": 1}}]}, {"c": [{"type": "text", "text": "hi"}]}]}"#,
+                ],
+            ),
+        ] {
+            let mut order = scan_lines(&mixed_lines);
+            MixedFields::find(&order).place_part_keys(&mut order);
+            assert_eq!(all_keys(&order), all_keys(&scan_lines(&wrapped_lines)));
+        }
     }
 }

@@ -20,7 +20,7 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::error::Result;
 use crate::input::FileFormat;
-use crate::json_mixed::MixedFields;
+use crate::json_line::escape_raw_controls;
 use crate::reader::for_each_record;
 
 /// Object keys in the order they first appear, with the order of the
@@ -36,6 +36,10 @@ pub(crate) struct KeyOrder {
     /// How many values of each kind (string, array, object, scalar) were
     /// seen under this key, array elements aside.
     counts: [u32; 4],
+    /// How many keys this one had when it first held a string: where the
+    /// keys of a text part that string is read as come
+    /// ([`KeyOrder::place_part_keys`]).
+    keys_at_first_string: Option<usize>,
 }
 
 /// Which kinds of JSON value a key held, as values and as elements of
@@ -121,6 +125,43 @@ impl KeyOrder {
         self.kinds
     }
 
+    /// The order and kinds under `key`, to change.
+    pub(crate) fn child_named_mut(&mut self, key: &str) -> Option<&mut KeyOrder> {
+        let at = *self.index.get(key)?;
+        Some(&mut self.keys[at].1)
+    }
+
+    /// Orders this key's fields as if each string it holds were written
+    /// as the part `{part_keys[0]: …, part_keys[1]: …}`: a part key not
+    /// seen before the first string comes right after the keys that were.
+    pub(crate) fn place_part_keys(&mut self, part_keys: &[&str]) {
+        let Some(before) = self.keys_at_first_string else {
+            return;
+        };
+        let mut at = before;
+        for key in part_keys {
+            match self.index.get(*key) {
+                Some(&found) if found < at => {}
+                Some(&found) => {
+                    let entry = self.keys.remove(found);
+                    self.keys.insert(at, entry);
+                    at += 1;
+                }
+                None => {
+                    self.keys
+                        .insert(at, ((*key).to_owned(), KeyOrder::default()));
+                    at += 1;
+                }
+            }
+        }
+        self.index = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(at, (key, _))| (key.clone(), at))
+            .collect();
+    }
+
     /// How many of the values seen under this key (array elements aside)
     /// are of `kind`, one of [`Kinds::STRING`], [`Kinds::ARRAY`],
     /// [`Kinds::OBJECT`], [`Kinds::SCALAR`].
@@ -129,18 +170,19 @@ impl KeyOrder {
     }
 }
 
-/// The key order of the first `records` non-blank lines of `path`. Lines
-/// that are not valid JSON end the scan: schema inference, which reads the
-/// same lines first, reports them.
+/// The key order of the first `records` non-blank lines of `path`, as
+/// stored. Lines that are not valid JSON end the scan: schema inference,
+/// which reads the same lines first, reports them.
 pub(crate) fn key_order(path: &Path, format: FileFormat, records: usize) -> Result<KeyOrder> {
     let mut order = KeyOrder::default();
     let mut seen = 0;
-    for_each_record(path, format, &MixedFields::default(), |_, line| {
+    for_each_record(path, format, None, |_, line| {
         if seen == records {
             return Some(());
         }
         seen += 1;
-        let mut de = serde_json::Deserializer::from_slice(line);
+        let line = escape_raw_controls(line);
+        let mut de = serde_json::Deserializer::from_slice(&line);
         // Depth past serde_json's recursion limit fails here as it does in
         // inference: stop, keeping the order read so far.
         Merge::value(&mut order)
@@ -207,6 +249,9 @@ impl<'a> Merge<'a> {
     }
 
     fn note(&mut self, kind: Kinds) {
+        if self.depth == 0 && kind == Kinds::STRING && self.order.keys_at_first_string.is_none() {
+            self.order.keys_at_first_string = Some(self.order.keys.len());
+        }
         let kind = match self.depth {
             0 => {
                 let count = &mut self.order.counts[kind.0.trailing_zeros() as usize % 4];

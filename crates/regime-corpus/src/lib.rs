@@ -53,6 +53,7 @@ mod field_map;
 mod input;
 mod ipc;
 mod json_array;
+mod json_line;
 mod json_mixed;
 mod jsonl_order;
 mod manifest;

@@ -28,7 +28,8 @@ use crate::error::{Error, JsonRecord, Result};
 use crate::input::{Compression, FileFormat, InputFile};
 use crate::ipc::{self, IpcFile};
 use crate::json_array::{self, ArrayElements};
-use crate::json_mixed::{MixedField, MixedFields, MixedLines};
+use crate::json_line::JsonLines;
+use crate::json_mixed::{MixedField, MixedFields};
 use crate::jsonl_order;
 use crate::row_id::RowId;
 use crate::string_views::{cast_to, view_schema};
@@ -459,7 +460,7 @@ impl CorpusReader {
                 rest: None,
             }
         } else {
-            let (input, layout) = open_text(&info.path, info.format, &info.mixed)?;
+            let (input, layout) = open_text(&info.path, info.format, Some(&info.mixed))?;
             let reader = json_decoding(&self.full_schema)
                 .with_batch_size(self.decoder.batch_size)
                 .build(input)
@@ -780,9 +781,12 @@ impl FileInfo {
 fn infer_jsonl(path: &Path, format: FileFormat) -> Result<(SchemaRef, MixedFields)> {
     // Key order and value kinds first: they say which fields to read as
     // one type before inference sees them.
-    let order = jsonl_order::key_order(path, format, DEFAULT_JSONL_INFER_RECORDS)?;
+    let mut order = jsonl_order::key_order(path, format, DEFAULT_JSONL_INFER_RECORDS)?;
     let mixed = MixedFields::find(&order);
-    let (reader, layout) = open_text(path, format, &mixed)?;
+    // The fields of the parts strings become (`type`, `text`) take their
+    // place where the lines as inference reads them first show them.
+    mixed.place_part_keys(&mut order);
+    let (reader, layout) = open_text(path, format, Some(&mixed))?;
     let (schema, _) = arrow::json::reader::infer_json_schema(
         reader,
         Some(DEFAULT_JSONL_INFER_RECORDS),
@@ -849,12 +853,14 @@ pub(crate) enum JsonLayout {
 }
 
 /// Opens a (possibly compressed) JSON file as a buffered reader of JSON
-/// Lines: a file holding one array yields its elements, one per line;
-/// `mixed` fields are read as one type each.
+/// Lines: a file holding one array yields its elements, one per line. With
+/// `repair`, lines are read as arrow is given them ([`JsonLines`]: astral
+/// escapes decoded, the given mixed fields read as one type each); without,
+/// as stored.
 fn open_text(
     path: &Path,
     format: FileFormat,
-    mixed: &MixedFields,
+    repair: Option<&MixedFields>,
 ) -> Result<(Box<dyn BufRead + Send>, JsonLayout)> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let raw: Box<dyn Read + Send> = match format {
@@ -875,12 +881,12 @@ fn open_text(
     } else {
         (Box::new(reader), JsonLayout::Lines)
     };
-    if mixed.is_empty() {
+    let Some(mixed) = repair else {
         return Ok((lines, layout));
-    }
-    let rewritten = MixedLines::new(lines, mixed.clone());
+    };
+    let repaired = JsonLines::new(lines, mixed.clone());
     Ok((
-        Box::new(BufReader::with_capacity(1 << 20, rewritten)),
+        Box::new(BufReader::with_capacity(1 << 20, repaired)),
         layout,
     ))
 }
@@ -888,7 +894,7 @@ fn open_text(
 fn count_jsonl_records(file: &FileInfo) -> Result<u64> {
     let mut count = 0u64;
     // Rewriting keeps lines as they are numbered: count them as stored.
-    for_each_record(&file.path, file.format, &MixedFields::default(), |_, _| {
+    for_each_record(&file.path, file.format, None, |_, _| {
         count += 1;
         None::<()>
     })?;
@@ -896,15 +902,15 @@ fn count_jsonl_records(file: &FileInfo) -> Result<u64> {
 }
 
 /// Calls `visit(line_number, line)` (1-based, blank lines counted) for each
-/// non-blank line of a JSONL file, `mixed` fields read as one type each,
-/// until it returns `Some`.
+/// non-blank line of a JSONL file, read as [`open_text`] reads it with
+/// `repair`, until it returns `Some`.
 pub(crate) fn for_each_record<T>(
     path: &Path,
     format: FileFormat,
-    mixed: &MixedFields,
+    repair: Option<&MixedFields>,
     mut visit: impl FnMut(u64, &[u8]) -> Option<T>,
 ) -> Result<Option<T>> {
-    let (mut reader, _) = open_text(path, format, mixed)?;
+    let (mut reader, _) = open_text(path, format, repair)?;
     let mut line = Vec::new();
     let mut number = 0u64;
     loop {
