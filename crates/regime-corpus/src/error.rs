@@ -96,7 +96,7 @@ pub enum Error {
     Ipc {
         /// The file.
         path: PathBuf,
-        /// Where: `schema`, or `record batch at row N`.
+        /// Where: `schema`, `record batch at row N`, `end of stream`.
         at: String,
         /// What Arrow said.
         #[source]

@@ -4,7 +4,7 @@
 //! batches are read one at a time, projected as they are decoded.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use arrow::array::RecordBatch;
@@ -30,13 +30,22 @@ pub(crate) struct IpcFile {
 }
 
 impl IpcFile {
-    /// Opens `path` and reads its schema.
+    /// Opens `path` and reads its schema. A stream must end with the
+    /// end-of-stream marker: one cut at a batch boundary would otherwise
+    /// read as a shorter corpus (the file format's footer says the same).
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let mut magic = [0u8; 6];
         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
         let read = file.read(&mut magic).map_err(|e| Error::io(path, e))?;
         let file_format = read == magic.len() && &magic == FILE_MAGIC;
         let (schema, _) = read_batches(path, file_format, None)?;
+        if !file_format && !ends_stream(&mut file).map_err(|e| Error::io(path, e))? {
+            return Err(Error::Ipc {
+                path: path.to_path_buf(),
+                at: "end of stream".to_owned(),
+                source: ArrowError::IpcError("no end-of-stream marker (cut off?)".to_owned()),
+            });
+        }
         Ok(Self {
             file_format,
             schema,
@@ -74,6 +83,22 @@ pub(crate) fn batch_error(path: &Path, row: u64, source: ArrowError) -> Error {
         at: format!("record batch at row {row}"),
         source,
     }
+}
+
+/// Whether `file` ends with the IPC end-of-stream marker: the `0xFFFFFFFF`
+/// continuation and a zero length. (Writers before Arrow 0.15 wrote the
+/// zero length alone; a batch's zero padding could end a cut file the same
+/// way, so that form is not taken.)
+fn ends_stream(file: &mut File) -> std::io::Result<bool> {
+    const END: [u8; 8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0];
+    let len = file.metadata()?.len();
+    if len < 8 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::Start(len - 8))?;
+    let mut tail = [0u8; 8];
+    file.read_exact(&mut tail)?;
+    Ok(tail == END)
 }
 
 /// The schema and record batches of the IPC file at `path`.

@@ -5,9 +5,8 @@
 //!
 //! - [`escape_raw_controls`]: control characters written raw inside
 //!   strings (a tab, a form feed) are not valid JSON; arrow's decoder reads
-//!   them, `serde_json` does not. Escaping them lets the `serde_json`
-//!   passes (key order, mixed-type rewriting, naming a bad line) read every
-//!   line arrow reads.
+//!   them, `serde_json` (and arrow's schema inference, built on it) does
+//!   not. Escaping them reads every such line the same way everywhere.
 //! - [`decode_astral_escapes`]: arrow-json 60.1 decodes the escape pair of
 //!   a character at or above U+20000 wrongly (`char_from_surrogate_pair`
 //!   ORs in 0x10000 where it must add it, so `\ud86e\ude4f`, U+2BA4F,
@@ -20,9 +19,12 @@ use std::io::{self, BufRead, Read};
 
 use crate::json_mixed::MixedFields;
 
-/// A JSON Lines reader with each line's astral escapes decoded
-/// ([`decode_astral_escapes`]) and its mixed-type fields read as one type
-/// ([`MixedFields::rewrite_line`]); lines keep their numbers.
+/// A JSON Lines reader with each line's raw control characters escaped
+/// ([`escape_raw_controls`]: arrow's schema inference, built on
+/// `serde_json`, stops at them where its decoder would not), its astral
+/// escapes decoded ([`decode_astral_escapes`]) and its mixed-type fields
+/// read as one type ([`MixedFields::rewrite_line`]); lines keep their
+/// numbers.
 pub(crate) struct JsonLines<R> {
     inner: R,
     mixed: MixedFields,
@@ -49,16 +51,44 @@ impl<R: BufRead> Read for JsonLines<R> {
             self.line.clear();
             self.out.clear();
             self.at = 0;
-            if self.inner.read_until(b'\n', &mut self.line)? == 0 {
+            if read_line(&mut self.inner, &mut self.line)? == 0 {
                 return Ok(0);
             }
-            let line = decode_astral_escapes(&self.line);
+            let strict = escape_raw_controls(&self.line);
+            let line = decode_astral_escapes(&strict);
             self.mixed.rewrite_line(&line, &mut self.out);
         }
         let n = buf.len().min(self.out.len() - self.at);
         buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
         self.at += n;
         Ok(n)
+    }
+}
+
+/// `BufRead::read_until(b'\n', line)`, with `memchr`'s vector search for
+/// the newline (the standard library's is several times slower on long
+/// lines).
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<usize> {
+    let mut read = 0;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(read);
+        }
+        let (take, done) = match memchr::memchr(b'\n', buf) {
+            Some(at) => (at + 1, true),
+            None => (buf.len(), false),
+        };
+        line.extend_from_slice(&buf[..take]);
+        reader.consume(take);
+        read += take;
+        if done {
+            return Ok(read);
+        }
     }
 }
 

@@ -1,33 +1,27 @@
 //! JSON fields whose records disagree on their type.
 //!
 //! An Arrow column has one type; arrow's schema inference (pyarrow's too)
-//! stops at a field that is a string in one record and a list or an object
-//! in another, and its decoder at a scalar where inference chose a list.
-//! Real corpora hold such fields: OpenAI's chat format writes a message's
-//! `content` as a string, or, where the message carries an image, as a list
-//! of parts (`[{"type": "text", "text": …}, {"type": "image_url", …}]`);
-//! `tags` is `"x"` here and `["x", "y"]` there; `metadata` an object in
-//! one record and `"n/a"` in the next. regime reads each such field as one
+//! stops at a field that is a string in one record and a list in another,
+//! and arrow's decoder at a scalar where inference chose a list. Two such
+//! mixes are how real corpora are written, and regime reads each as one
 //! type, chosen from the first records (those inference reads), by
 //! rewriting the lines before inference and decoding see them:
 //!
-//! - **strings beside lists of message parts** (objects with a string
-//!   `text`, or, where none scanned has text, a string `type`): each string
-//!   `s` becomes the one text part `[{"type": "text", "text": s}]` (no
-//!   `type` where the parts have none), which chat templates that take
-//!   parts render as `s`;
-//! - **scalars beside lists of scalars**, where lists are at least as
-//!   common: each scalar `v` becomes `[v]`, the list type inference
-//!   already gives the field;
-//! - **strings beside anything else**, where strings are the most common
-//!   kind (an object or a list where text is expected): the field is text,
-//!   strings as they are and every other value (nulls aside) as its JSON
-//!   text, as stored.
+//! - **strings beside lists of message parts** (objects naming their kind
+//!   with a string `type`, holding text, if any, as a string `text`):
+//!   OpenAI's chat format writes a message's `content` as a string, or,
+//!   where the message carries an image, as
+//!   `[{"type": "text", "text": …}, {"type": "image_url", …}]`. Each string
+//!   `s` becomes the one text part `[{"type": "text", "text": s}]`, which
+//!   chat templates that take parts render as `s`;
+//! - **scalars beside at least as many lists of scalars** (`"tags": "x"`
+//!   here, `["x", "y"]` there): each scalar `v` becomes `[v]`, the list
+//!   type inference already gives the field.
 //!
-//! Any other mix (a list of turns beside a number or a string, objects
-//! beside lists) has no reading that keeps what most records hold as it
-//! is: it is most likely a bad record, and inference or the decoder names
-//! its line.
+//! Any other mix (a string where other records hold an object, a list of
+//! turns beside a number, a lone list in a text field) has no reading
+//! that keeps every record as it is stored, and is most likely a bad
+//! record: inference or the decoder names its line.
 //!
 //! Outputs then hold the field in that one type. Only the objects on the
 //! way to a mixed field are parsed again (`serde_json`'s [`RawValue`]);
@@ -50,28 +44,22 @@ const TYPE_KEY: &str = "type";
 /// How a field whose records disagree on its type is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MixedRead {
-    /// Strings among lists of message parts: each string is one text part.
-    TextPart {
-        /// The parts name their kind under `type`.
-        typed: bool,
-    },
+    /// Strings among lists of message parts: each string is one text part
+    /// (`{"type": "text", "text": s}`).
+    TextPart,
     /// Scalars among (at least as many) lists of scalars: each scalar is a
     /// list of one.
     OneItemList,
-    /// Mostly strings, with other values: strings as they are, other
-    /// values as their JSON text.
-    JsonText,
 }
 
 impl MixedRead {
     /// A short name, for machine-readable output: `text_part`,
-    /// `one_item_list`, `json_text`.
+    /// `one_item_list`.
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
-            MixedRead::TextPart { .. } => "text_part",
+            MixedRead::TextPart => "text_part",
             MixedRead::OneItemList => "one_item_list",
-            MixedRead::JsonText => "json_text",
         }
     }
 }
@@ -79,9 +67,8 @@ impl MixedRead {
 impl fmt::Display for MixedRead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            MixedRead::TextPart { .. } => "strings read as one text part",
+            MixedRead::TextPart => "strings read as one text part",
             MixedRead::OneItemList => "scalars read as one-item lists",
-            MixedRead::JsonText => "read as text, non-strings as their JSON",
         })
     }
 }
@@ -125,15 +112,9 @@ impl MixedFields {
     }
 
     fn at(order: &KeyOrder) -> Self {
-        let read = mixed_read(order);
-        // A field read as text has no fields of its own; parts may (an
-        // image part's fields can disagree too).
-        let mut mixed = if read == Some(MixedRead::JsonText) {
-            MixedFields::default()
-        } else {
-            Self::find(order)
-        };
-        mixed.read = read;
+        // Parts may hold mixed fields of their own (an image part's too).
+        let mut mixed = Self::find(order);
+        mixed.read = mixed_read(order);
         mixed.list = order.kinds().values().contains(Kinds::ARRAY);
         mixed
     }
@@ -146,12 +127,8 @@ impl MixedFields {
             let Some(child) = order.child_named_mut(key) else {
                 continue;
             };
-            match mixed.read {
-                Some(MixedRead::TextPart { typed: true }) => {
-                    child.place_part_keys(&[TYPE_KEY, TEXT_KEY]);
-                }
-                Some(MixedRead::TextPart { typed: false }) => child.place_part_keys(&[TEXT_KEY]),
-                _ => {}
+            if mixed.read == Some(MixedRead::TextPart) {
+                child.place_part_keys(&[TYPE_KEY, TEXT_KEY]);
             }
             mixed.place_part_keys(child);
         }
@@ -227,12 +204,8 @@ impl MixedFields {
         let written = match (read, first) {
             // Nulls fit any type.
             (_, Some(b'n') | None) | (None, _) => false,
-            (Some(MixedRead::TextPart { typed }), Some(b'"')) => {
-                out.extend_from_slice(if typed {
-                    br#"[{"type":"text","text":"#
-                } else {
-                    br#"[{"text":"#
-                });
+            (Some(MixedRead::TextPart), Some(b'"')) => {
+                out.extend_from_slice(br#"[{"type":"text","text":"#);
                 out.extend_from_slice(text.as_bytes());
                 out.extend_from_slice(b"}]");
                 true
@@ -241,10 +214,6 @@ impl MixedFields {
                 out.push(b'[');
                 out.extend_from_slice(text.as_bytes());
                 out.push(b']');
-                true
-            }
-            (Some(MixedRead::JsonText), Some(b)) if b != b'"' => {
-                serde_json::to_writer(&mut *out, text)?;
                 true
             }
             _ => false,
@@ -360,57 +329,43 @@ impl<'de> Visitor<'de> for Transcode<'_> {
 /// How `order`'s values are read when its records disagree on their
 /// type; `None` when they agree (or differ only as arrow reconciles: a
 /// number beside a string is text, an integer beside a float a float),
-/// and when no reading keeps the values most records hold as they are: a
-/// list of turns beside one number is a bad record, which inference (or
-/// the decoder) then names by its line.
+/// and when no reading keeps every record as it is stored: a list of turns
+/// beside one number is a bad record, which inference (or the decoder)
+/// then names by its line.
 fn mixed_read(order: &KeyOrder) -> Option<MixedRead> {
     let kinds = order.kinds();
     let (values, items) = (kinds.values(), kinds.elements());
-    let scalars = Kinds::STRING.with(Kinds::SCALAR);
     // The kinds a key of the parts holds (none when absent or only null).
     let part_key = |key| {
         order
             .child_named(key)
             .map_or(Kinds::default(), KeyOrder::kinds)
     };
-    let typed = part_key(TYPE_KEY).contains(Kinds::STRING);
-    // Parts hold their text as strings under `text`; where no part scanned
-    // had text (an image next to a string message, its `text` absent or
-    // null), a string `type` still says these are message parts. Strings
-    // beside parts are read as parts
-    // however many there are: a list with an image part has no string
-    // form. Other kinds beside them (a number) do not stop it: inference
-    // then names the line that holds one, rather than the first string
-    // next to a list.
+    // Message parts name their kind with a string `type`, and hold text,
+    // if any, as a string `text` (an image part has none, or null). A list
+    // of other objects beside strings (`[{"text": …}]` in a text field) is
+    // not read as parts: it is left to inference, which names its line.
+    // Strings beside parts are read as parts however few the parts: a
+    // list with an image part has no string form. Other kinds beside them
+    // (a number) do not stop it: inference then names the line that holds
+    // one, rather than the first string next to a list.
     let text = part_key(TEXT_KEY);
-    let text_parts = text.contains(Kinds::STRING) || (text == Kinds::default() && typed);
+    let message_parts = part_key(TYPE_KEY).contains(Kinds::STRING)
+        && (text.contains(Kinds::STRING) || text == Kinds::default());
     if values.contains(Kinds::STRING.with(Kinds::ARRAY))
         && items.contains(Kinds::OBJECT)
-        && text_parts
+        && message_parts
     {
-        return Some(MixedRead::TextPart { typed });
+        return Some(MixedRead::TextPart);
     }
-    let shapes = [
-        values.intersects(scalars),
-        values.contains(Kinds::ARRAY),
-        values.contains(Kinds::OBJECT),
-    ]
-    .into_iter()
-    .filter(|&shape| shape)
-    .count();
-    if shapes < 2 {
-        return None;
-    }
-    let count = |kind| order.count(kind);
-    let lists = count(Kinds::ARRAY);
-    let strings = count(Kinds::STRING);
-    if !values.contains(Kinds::OBJECT)
+    let scalars = Kinds::STRING.with(Kinds::SCALAR);
+    let lists = order.count(Kinds::ARRAY);
+    let one_item_lists = values.intersects(scalars)
+        && values.contains(Kinds::ARRAY)
+        && !values.contains(Kinds::OBJECT)
         && !items.intersects(Kinds::OBJECT.with(Kinds::ARRAY))
-        && lists >= strings + count(Kinds::SCALAR)
-    {
-        return Some(MixedRead::OneItemList);
-    }
-    (strings > lists && strings > count(Kinds::OBJECT)).then_some(MixedRead::JsonText)
+        && lists >= order.count(Kinds::STRING) + order.count(Kinds::SCALAR);
+    one_item_lists.then_some(MixedRead::OneItemList)
 }
 
 #[cfg(test)]
@@ -436,17 +391,26 @@ mod tests {
         String::from_utf8(out).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    const TYPED: MixedRead = MixedRead::TextPart { typed: true };
+    const PARTS: MixedRead = MixedRead::TextPart;
 
     const OPENAI: [&str; 2] = [
         r#"{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "What is it?"}, {"type": "image_url", "image_url": {"url": "a.png"}}]}]}"#,
         r#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": null, "tool_calls": [{"type": "function"}]}]}"#,
     ];
 
+    /// Parts whose `tags` are a string in one and a list in two: a mixed
+    /// field inside the parts, so that rewriting goes into them.
+    const TAGGED: [&str; 4] = [
+        r#"{"c": "a"}"#,
+        r#"{"c": [{"type": "text", "text": "b", "tags": ["x"]}]}"#,
+        r#"{"c": [{"type": "text", "text": "b", "tags": ["y"]}]}"#,
+        r#"{"c": [{"type": "text", "text": "b", "tags": "z"}]}"#,
+    ];
+
     #[test]
-    fn strings_among_text_parts_become_one_typed_text_part() {
+    fn strings_among_text_parts_become_one_text_part() {
         let mixed = mixed_of(&OPENAI);
-        assert_eq!(reads(&OPENAI), [("messages[].content".to_owned(), TYPED)]);
+        assert_eq!(reads(&OPENAI), [("messages[].content".to_owned(), PARTS)]);
         assert_eq!(
             rewritten(&mixed, &format!("{}\n", OPENAI[1])),
             concat!(
@@ -454,6 +418,14 @@ mod tests {
                 r#"{"role":"assistant","content":null,"tool_calls":[{"type": "function"}]}]}"#,
                 "\n"
             )
+        );
+        // Strings are copied as stored, escapes and all.
+        assert_eq!(
+            rewritten(
+                &mixed,
+                r#"{"messages": [{"content": "a\u00e9\n\"q\""}], "d": 1.50}"#
+            ),
+            r#"{"messages":[{"content":[{"type":"text","text":"a\u00e9\n\"q\""}]}],"d":1.50}"#
         );
         // Lists stay as they are; a line with nothing to change is kept
         // byte for byte, as is one that does not parse (the decoder names
@@ -465,24 +437,16 @@ mod tests {
     }
 
     #[test]
-    fn parts_without_a_type_key_get_none() {
-        let lines = [r#"{"c": "a"}"#, r#"{"c": [{"text": "b"}]}"#];
-        assert_eq!(
-            reads(&lines),
-            [("c".to_owned(), MixedRead::TextPart { typed: false })]
-        );
-        assert_eq!(
-            rewritten(&mixed_of(&lines), r#"{"c": "a\u00e9\n", "d": 1.50}"#),
-            r#"{"c":[{"text":"a\u00e9\n"}],"d":1.50}"#
-        );
-    }
-
-    #[test]
-    fn image_only_lists_next_to_strings_are_parts_by_their_type() {
-        let lines = [
-            r#"{"messages": [{"role": "user", "content": "What is it?"}, {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "a.png"}}]}]}"#,
-        ];
-        assert_eq!(reads(&lines), [("messages[].content".to_owned(), TYPED)]);
+    fn image_only_parts_next_to_strings_are_parts_by_their_type() {
+        for image in [
+            r#"{"type": "image_url", "image_url": {"url": "a.png"}}"#,
+            r#"{"type": "image", "text": null}"#,
+        ] {
+            let line = format!(
+                r#"{{"messages": [{{"role": "user", "content": "What is it?"}}, {{"role": "user", "content": [{image}]}}]}}"#
+            );
+            assert_eq!(reads(&[&line]), [("messages[].content".to_owned(), PARTS)]);
+        }
     }
 
     #[test]
@@ -505,41 +469,7 @@ mod tests {
     }
 
     #[test]
-    fn mostly_strings_beside_other_values_are_text() {
-        for lines in [
-            [r#"{"c": "a"}"#, r#"{"c": "b"}"#, r#"{"c": {"text": "b"}}"#],
-            [r#"{"c": "a"}"#, r#"{"c": "b"}"#, r#"{"c": ["b"]}"#],
-            [
-                r#"{"c": "a"}"#,
-                r#"{"c": [{"name": "b"}]}"#,
-                r#"{"c": "d"}"#,
-            ],
-        ] {
-            assert_eq!(
-                reads(&lines),
-                [("c".to_owned(), MixedRead::JsonText)],
-                "{lines:?}"
-            );
-        }
-        let mixed = mixed_of(&[r#"{"c": "a"}"#, r#"{"c": "b"}"#, r#"{"c": {"text": "b"}}"#]);
-        // Strings and nulls as they are; anything else as its JSON text,
-        // as stored.
-        assert_eq!(
-            rewritten(&mixed, r#"{"c": {"text": "b", "n": 1.50}}"#),
-            r#"{"c":"{\"text\": \"b\", \"n\": 1.50}"}"#
-        );
-        assert_eq!(
-            rewritten(&mixed, r#"{"c": [1, "x"]}"#),
-            r#"{"c":"[1, \"x\"]"}"#
-        );
-        assert_eq!(rewritten(&mixed, r#"{"c": 7}"#), r#"{"c":"7"}"#);
-        for kept in [r#"{"c": "a"}"#, r#"{"c": null}"#] {
-            assert_eq!(rewritten(&mixed, kept), kept);
-        }
-    }
-
-    #[test]
-    fn mixes_that_would_change_most_records_are_left_to_inference() {
+    fn other_mixes_are_left_to_inference() {
         for lines in [
             // A conversation beside a number, a string, an object.
             [
@@ -557,11 +487,23 @@ mod tests {
                 r#"{"c": [{"role": "a"}]}"#,
                 r#"{"c": {}}"#,
             ],
-            // Objects beside a string; as many strings as objects.
-            [r#"{"c": {"a": 1}}"#, r#"{"c": {"a": 2}}"#, r#"{"c": "x"}"#],
-            [r#"{"c": {"a": 1}}"#, r#"{"c": "x"}"#, r#"{"c": null}"#],
-            // Lists of objects and of numbers; numbers beside lists.
-            [r#"{"c": [{"b": 1}]}"#, r#"{"c": [2]}"#, r#"{"c": null}"#],
+            // A lone list of objects without a `type`, or a list of
+            // strings, in a text field; an object among strings.
+            [
+                r#"{"c": "a"}"#,
+                r#"{"c": "b"}"#,
+                r#"{"c": [{"text": "x"}]}"#,
+            ],
+            [r#"{"c": "a"}"#, r#"{"c": "b"}"#, r#"{"c": ["x"]}"#],
+            [r#"{"c": "a"}"#, r#"{"c": "b"}"#, r#"{"c": {"w": 1}}"#],
+            // Parts whose text is not a string.
+            [
+                r#"{"c": "a"}"#,
+                r#"{"c": [{"type": "text", "text": 1}]}"#,
+                r#"{"c": null}"#,
+            ],
+            // Objects beside lists; numbers beside fewer lists.
+            [r#"{"c": {"a": 1}}"#, r#"{"c": [1]}"#, r#"{"c": null}"#],
             [r#"{"c": 1}"#, r#"{"c": 2}"#, r#"{"c": [3]}"#],
         ] {
             assert!(mixed_of(&lines).is_empty(), "{lines:?}");
@@ -578,7 +520,10 @@ mod tests {
             [r#"{"c": ["a"]}"#, r#"{"c": null}"#],
             [r#"{"c": [{"a": 1}]}"#, r#"{"c": [{"b": "x"}]}"#],
             [r#"{"c": {"a": 1}}"#, r#"{"c": {"b": [1]}}"#],
-            [r#"{"c": null}"#, r#"{"c": [{"text": "b"}]}"#],
+            [
+                r#"{"c": null}"#,
+                r#"{"c": [{"type": "text", "text": "b"}]}"#,
+            ],
         ] {
             assert!(mixed_of(&lines).is_empty(), "{lines:?}");
         }
@@ -587,79 +532,65 @@ mod tests {
     #[test]
     fn strings_and_parts_beside_a_number_are_still_parts() {
         // Inference then names the number's line.
-        let lines = [r#"{"c": "a"}"#, r#"{"c": [{"text": "b"}]}"#, r#"{"c": 1}"#];
-        assert_eq!(
-            reads(&lines),
-            [("c".to_owned(), MixedRead::TextPart { typed: false })]
-        );
+        let lines = [
+            r#"{"c": "a"}"#,
+            r#"{"c": [{"type": "text", "text": "b"}]}"#,
+            r#"{"c": 1}"#,
+        ];
+        assert_eq!(reads(&lines), [("c".to_owned(), PARTS)]);
     }
 
     #[test]
     fn nested_fields_and_lists_are_looked_through() {
         let lines = [
-            r#"{"input": {"messages": [{"content": "a"}]}, "output": [[{"content": [{"type": "text", "text": "b"}]}]], "meta": {"x": {"y": 1}}}"#,
-            r#"{"input": {"messages": [{"content": [{"type": "text", "text": "c"}]}]}, "output": [[{"content": "d"}]], "meta": {"x": "none"}}"#,
-            r#"{"meta": {"x": "n/a"}}"#,
+            r#"{"input": {"messages": [{"content": "a"}]}, "output": [[{"content": [{"type": "text", "text": "b"}]}]], "meta": {"x": ["y"]}}"#,
+            r#"{"input": {"messages": [{"content": [{"type": "text", "text": "c"}]}]}, "output": [[{"content": "d"}]], "meta": {"x": "z"}}"#,
+            r#"{"meta": {"x": ["w"]}}"#,
         ];
         assert_eq!(
             reads(&lines),
             [
-                ("input.messages[].content".to_owned(), TYPED),
-                ("output[].content".to_owned(), TYPED),
-                ("meta.x".to_owned(), MixedRead::JsonText),
+                ("input.messages[].content".to_owned(), PARTS),
+                ("output[].content".to_owned(), PARTS),
+                ("meta.x".to_owned(), MixedRead::OneItemList),
             ]
         );
         assert_eq!(
             rewritten(
                 &mixed_of(&lines),
-                r#"{"input": {"messages": [{"content": "a"}]}, "output": [[{"content": "d"}]], "meta": {"x": {"y": 1}}}"#
+                r#"{"input": {"messages": [{"content": "a"}]}, "output": [[{"content": "d"}]], "meta": {"x": "v"}}"#
             ),
             concat!(
                 r#"{"input":{"messages":[{"content":[{"type":"text","text":"a"}]}]},"#,
-                r#""output":[[{"content":[{"type":"text","text":"d"}]}]],"meta":{"x":"{\"y\": 1}"}}"#
+                r#""output":[[{"content":[{"type":"text","text":"d"}]}]],"meta":{"x":["v"]}}"#
             )
         );
     }
 
     #[test]
-    fn parts_with_null_text_are_parts_by_their_type() {
-        let lines = [
-            r#"{"m": [{"content": "s"}]}"#,
-            r#"{"m": [{"content": [{"type": "image", "text": null}]}]}"#,
-        ];
-        assert_eq!(reads(&lines), [("m[].content".to_owned(), TYPED)]);
-    }
-
-    #[test]
     fn items_of_a_list_are_not_read_as_the_field() {
-        // A part list holding a stray string stays a list (inference names
-        // it), not a list of lists.
-        let lines = [
-            r#"{"c": "a"}"#,
-            r#"{"c": [{"type": "text", "text": "b", "meta": "x"}]}"#,
-            r#"{"c": [{"type": "text", "text": "b", "meta": "y"}]}"#,
-            r#"{"c": [{"type": "text", "text": "b", "meta": {"k": 1}}]}"#,
-        ];
-        let mixed = mixed_of(&lines);
+        let mixed = mixed_of(&TAGGED);
         assert_eq!(
-            reads(&lines),
+            reads(&TAGGED),
             [
-                ("c".to_owned(), TYPED),
-                ("c[].meta".to_owned(), MixedRead::JsonText)
+                ("c".to_owned(), PARTS),
+                ("c[].tags".to_owned(), MixedRead::OneItemList)
             ]
         );
+        // A part list holding a stray string stays a list (inference names
+        // it), not a list of lists; the parts' own fields are rewritten.
         assert_eq!(
             rewritten(
                 &mixed,
-                r#"{"c": ["x", {"type": "text", "text": "y", "meta": {"k": 2}}]}"#
+                r#"{"c": ["x", {"type": "text", "text": "y", "tags": "t"}]}"#
             ),
-            r#"{"c":["x",{"type":"text","text":"y","meta":"{\"k\": 2}"}]}"#
+            r#"{"c":["x",{"type":"text","text":"y","tags":["t"]}]}"#
         );
     }
 
     #[test]
     fn lines_nested_past_the_parser_limit_are_kept_as_stored() {
-        let mixed = mixed_of(&[r#"{"c": "a"}"#, r#"{"c": [{"text": "b", "d": {"e": 1}}]}"#]);
+        let mixed = mixed_of(&TAGGED);
         let deep = format!(r#"{{"c": [{}{}]}}"#, "[".repeat(200), "]".repeat(200));
         assert_eq!(rewritten(&mixed, &deep), deep);
     }
