@@ -1,10 +1,11 @@
-//! Reading corpora as several files, directories, globs and JSONL.
+//! Reading corpora as several files, directories, globs, JSONL and Arrow IPC.
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, UInt64Type};
+use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
 
 use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, write_parquet};
 
@@ -522,4 +523,54 @@ fn arrow_ipc_files_read_as_their_batches() {
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(!out.exists());
+}
+
+/// `rows` with the items of its list columns named `name`.
+fn with_list_items_named(rows: &RecordBatch, name: &str) -> RecordBatch {
+    let columns: Vec<_> = rows
+        .columns()
+        .iter()
+        .map(|column| match column.data_type() {
+            DataType::List(item) => arrow::compute::cast(
+                column,
+                &DataType::List(Arc::new(Field::clone(item).with_name(name))),
+            )
+            .unwrap(),
+            _ => Arc::clone(column),
+        })
+        .collect();
+    let fields: Vec<Field> = rows
+        .schema()
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| Field::clone(f).with_data_type(c.data_type().clone()))
+        .collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+}
+
+/// A parquet corpus and a copy of it whose list items are named `item`
+/// (as Arrow IPC and JSON inference name them; parquet's are `element`)
+/// read together as one corpus.
+#[test]
+fn list_item_names_may_differ_between_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = read_parquet(&sample());
+    let item_named = with_list_items_named(&rows, "item");
+    assert_ne!(item_named.schema().fields(), rows.schema().fields());
+    let renamed = dir.path().join("renamed.arrow");
+    write_ipc(&renamed, &[item_named], false);
+    let audit = |inputs: &[&Path]| -> serde_json::Value {
+        let output = run_expect(
+            regime()
+                .args(["audit-prompts", "--format", "json"])
+                .args(inputs),
+            0,
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let one = audit(&[&sample()]);
+    let both = audit(&[&sample(), &renamed]);
+    assert_eq!(both["samples"], 10_000);
+    assert_eq!(both["sample_dup_rate"], one["sample_dup_rate"]);
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -931,9 +931,36 @@ pub(crate) fn for_each_record<T>(
     }
 }
 
-/// The schema both files can be written under: same names and types,
-/// nullable where either is; the first file's metadata (pandas, HF features)
-/// is kept so writers can pass it through.
+/// Whether two files' column types are the same but for the names of list
+/// items, which writers choose differently (pyarrow's parquet and arrow-rs
+/// write `element`, Arrow IPC and JSON inference `item`); a file's batches
+/// are cast to the first file's names ([`Decoder::conform`]).
+fn same_type(a: &DataType, b: &DataType) -> bool {
+    match (a, b) {
+        (DataType::List(a), DataType::List(b))
+        | (DataType::LargeList(a), DataType::LargeList(b)) => {
+            a.is_nullable() == b.is_nullable() && same_type(a.data_type(), b.data_type())
+        }
+        (DataType::FixedSizeList(a, a_len), DataType::FixedSizeList(b, b_len)) => {
+            a_len == b_len
+                && a.is_nullable() == b.is_nullable()
+                && same_type(a.data_type(), b.data_type())
+        }
+        (DataType::Struct(a), DataType::Struct(b)) => {
+            a.len() == b.len()
+                && a.iter().zip(b).all(|(a, b)| {
+                    a.name() == b.name()
+                        && a.is_nullable() == b.is_nullable()
+                        && same_type(a.data_type(), b.data_type())
+                })
+        }
+        _ => a == b,
+    }
+}
+
+/// The schema both files can be written under: same names and types (list
+/// item names aside), nullable where either is; the first file's types and
+/// metadata (pandas, HF features) are kept so writers can pass them through.
 fn unify(first: &SchemaRef, other: &SchemaRef) -> std::result::Result<SchemaRef, String> {
     if first.fields().len() != other.fields().len() {
         return Err(format!(
@@ -951,7 +978,7 @@ fn unify(first: &SchemaRef, other: &SchemaRef) -> std::result::Result<SchemaRef,
                 a.name()
             ));
         }
-        if a.data_type() != b.data_type() {
+        if !same_type(a.data_type(), b.data_type()) {
             return Err(format!(
                 "column `{}` has type {} instead of {}",
                 a.name(),
