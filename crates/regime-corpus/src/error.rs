@@ -96,7 +96,7 @@ pub enum Error {
     Ipc {
         /// The file.
         path: PathBuf,
-        /// Where: `schema`, `record batch at row N`, `end of stream`.
+        /// Where: `schema`, or `record batch at row N`.
         at: String,
         /// What Arrow said.
         #[source]

@@ -2,10 +2,19 @@
 //! with `save_to_disk` and keeps in its cache) and the file format (Feather
 //! v2), told apart by the file format's `ARROW1` magic. Their record
 //! batches are read one at a time, projected as they are decoded.
+//!
+//! The IPC format lets a stream end at the end of its bytes without the
+//! end-of-stream message, and arrow's reader takes it so; but pyarrow and
+//! `datasets` always write that message, and a file that stops without it
+//! was cut off (a copy interrupted between two batches). Such a stream is
+//! an error here, not a shorter corpus: [`EndOfStream`] notes whether the
+//! reader had to go past the file's last byte to find its end.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -30,22 +39,13 @@ pub(crate) struct IpcFile {
 }
 
 impl IpcFile {
-    /// Opens `path` and reads its schema. A stream must end with the
-    /// end-of-stream marker: one cut at a batch boundary would otherwise
-    /// read as a shorter corpus (the file format's footer says the same).
+    /// Opens `path` and reads its schema.
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let mut magic = [0u8; 6];
         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
         let read = file.read(&mut magic).map_err(|e| Error::io(path, e))?;
         let file_format = read == magic.len() && &magic == FILE_MAGIC;
         let (schema, _) = read_batches(path, file_format, None)?;
-        if !file_format && !ends_stream(&mut file).map_err(|e| Error::io(path, e))? {
-            return Err(Error::Ipc {
-                path: path.to_path_buf(),
-                at: "end of stream".to_owned(),
-                source: ArrowError::IpcError("no end-of-stream marker (cut off?)".to_owned()),
-            });
-        }
         Ok(Self {
             file_format,
             schema,
@@ -85,20 +85,50 @@ pub(crate) fn batch_error(path: &Path, row: u64, source: ArrowError) -> Error {
     }
 }
 
-/// Whether `file` ends with the IPC end-of-stream marker: the `0xFFFFFFFF`
-/// continuation and a zero length. (Writers before Arrow 0.15 wrote the
-/// zero length alone; a batch's zero padding could end a cut file the same
-/// way, so that form is not taken.)
-fn ends_stream(file: &mut File) -> std::io::Result<bool> {
-    const END: [u8; 8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0];
-    let len = file.metadata()?.len();
-    if len < 8 {
-        return Ok(false);
+/// A reader that notes when a read found nothing more: arrow's stream
+/// reader reads past the last byte only when the stream has no
+/// end-of-stream message (after that message it stops reading).
+struct EndOfStream<R> {
+    inner: R,
+    past_end: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for EndOfStream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.past_end.store(true, Ordering::Relaxed);
+        }
+        Ok(n)
     }
-    file.seek(SeekFrom::Start(len - 8))?;
-    let mut tail = [0u8; 8];
-    file.read_exact(&mut tail)?;
-    Ok(tail == END)
+}
+
+/// A stream's batches, then an error if it ended without its end-of-stream
+/// message.
+struct CheckedStream<R: Read> {
+    reader: StreamReader<R>,
+    past_end: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl<R: Read> Iterator for CheckedStream<R> {
+    type Item = std::result::Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.reader.next();
+        if next.is_none() {
+            self.done = true;
+            if self.past_end.load(Ordering::Relaxed) {
+                return Some(Err(ArrowError::IpcError(
+                    "the stream ends without its end-of-stream message (cut off?)".to_owned(),
+                )));
+            }
+        }
+        next
+    }
 }
 
 /// The schema and record batches of the IPC file at `path`.
@@ -117,7 +147,74 @@ fn read_batches(
         let reader = FileReader::try_new_buffered(file, projection).map_err(arrow_err)?;
         Ok((reader.schema(), Box::new(reader)))
     } else {
-        let reader = StreamReader::try_new_buffered(file, projection).map_err(arrow_err)?;
-        Ok((reader.schema(), Box::new(reader)))
+        let past_end = Arc::new(AtomicBool::new(false));
+        let file = BufReader::new(EndOfStream {
+            inner: file,
+            past_end: Arc::clone(&past_end),
+        });
+        let reader = StreamReader::try_new(file, projection).map_err(arrow_err)?;
+        let schema = reader.schema();
+        let batches = CheckedStream {
+            reader,
+            past_end,
+            done: false,
+        };
+        Ok((schema, Box::new(batches)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::Int32Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::ipc::MetadataVersion;
+    use arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
+
+    use super::*;
+
+    fn rows_read(bytes: &[u8]) -> Result<u64> {
+        let file = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(file.path(), bytes).unwrap_or_else(|e| panic!("{e}"));
+        IpcFile::open(file.path())?.count_rows(file.path())
+    }
+
+    #[test]
+    fn a_stream_cut_between_batches_is_an_error_whatever_its_last_bytes() {
+        // An odd number of int32 rows ending in -1: the batch's last bytes
+        // (the value, then four bytes of padding) are those of the
+        // end-of-stream message.
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int32, false)]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(Int32Array::from(vec![0, 1, -1]))],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        // 8-byte alignment, as pyarrow writes (arrow-rs pads to 64).
+        let options = IpcWriteOptions::try_new(8, false, MetadataVersion::V5)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut writer = StreamWriter::try_new_with_options(Vec::new(), &schema, options)
+            .unwrap_or_else(|e| panic!("{e}"));
+        writer.write(&batch).unwrap_or_else(|e| panic!("{e}"));
+        let one_batch = writer.get_ref().len();
+        writer.write(&batch).unwrap_or_else(|e| panic!("{e}"));
+        writer.finish().unwrap_or_else(|e| panic!("{e}"));
+        let whole = writer.into_inner().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            whole[one_batch - 8..one_batch],
+            [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]
+        );
+
+        assert_eq!(rows_read(&whole).unwrap_or_else(|e| panic!("{e}")), 6);
+        let cut = rows_read(&whole[..one_batch])
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(cut.contains("without its end-of-stream message"), "{cut}");
+        // Anything after the end-of-stream message is not read.
+        let mut padded = whole.clone();
+        padded.extend_from_slice(&[0; 8]);
+        assert_eq!(rows_read(&padded).unwrap_or_else(|e| panic!("{e}")), 6);
     }
 }

@@ -326,6 +326,46 @@ impl<'de> Visitor<'de> for Transcode<'_> {
     }
 }
 
+/// The first field of `order` holding lists beside more scalars (a lone
+/// `["x"]` where the other records hold `"x"`): arrow's inference makes
+/// such a field a list, and its decoder would then stop at the first
+/// scalar, naming a good line. The line of the first list, and why.
+pub(crate) fn lists_among_scalars(order: &KeyOrder) -> Option<(u64, String)> {
+    lists_among_scalars_under(order, "")
+}
+
+fn lists_among_scalars_under(order: &KeyOrder, prefix: &str) -> Option<(u64, String)> {
+    order.children().find_map(|(key, child)| {
+        let path = format!("{prefix}{key}");
+        let kinds = child.kinds();
+        let (values, items) = (kinds.values(), kinds.elements());
+        let scalars = Kinds::STRING.with(Kinds::SCALAR);
+        let inferred_list = values.intersects(scalars)
+            && values.contains(Kinds::ARRAY)
+            && !values.contains(Kinds::OBJECT)
+            && !items.intersects(Kinds::OBJECT.with(Kinds::ARRAY));
+        if inferred_list && mixed_read(child) != Some(MixedRead::OneItemList) {
+            let others = child.count(Kinds::STRING) + child.count(Kinds::SCALAR);
+            let found = child.first_line(Kinds::ARRAY).map(|line| {
+                let reason = format!(
+                    "field `{path}` holds a list here, where {others} other records hold a \
+                     single value (a bad record?)"
+                );
+                (line, reason)
+            });
+            if found.is_some() {
+                return found;
+            }
+        }
+        let through = if kinds.values().contains(Kinds::ARRAY) {
+            "[]."
+        } else {
+            "."
+        };
+        lists_among_scalars_under(child, &format!("{path}{through}"))
+    })
+}
+
 /// How `order`'s values are read when its records disagree on their
 /// type; `None` when they agree (or differ only as arrow reconciles: a
 /// number beside a string is text, an integer beside a float a float),
@@ -625,5 +665,36 @@ mod tests {
             MixedFields::find(&order).place_part_keys(&mut order);
             assert_eq!(all_keys(&order), all_keys(&scan_lines(&wrapped_lines)));
         }
+    }
+
+    #[test]
+    fn a_lone_list_among_single_values_is_named_by_its_line() {
+        let lines = [
+            r#"{"t": "ok1", "c": "x"}"#,
+            r#"{"t": "ok2", "c": "z"}"#,
+            r#"{"t": "ok3", "c": ["y"], "m": {"n": [1]}}"#,
+            r#"{"t": "ok4", "c": "w", "m": {"n": 2}}"#,
+        ];
+        let order = scan_lines(&lines);
+        let (line, reason) = lists_among_scalars(&order).unwrap_or_else(|| panic!("found"));
+        assert_eq!(line, 3);
+        assert!(
+            reason.starts_with("field `c` holds a list here, where 3 other"),
+            "{reason}"
+        );
+        // As many lists as scalars: read as lists of one, not an error.
+        assert_eq!(
+            lists_among_scalars(&scan_lines(&[r#"{"c": "x"}"#, r#"{"c": ["y"]}"#])),
+            None
+        );
+        assert_eq!(
+            lists_among_scalars(&scan_lines(&[
+                r#"{"m": {"n": 1}}"#,
+                r#"{"m": {"n": 2}}"#,
+                r#"{"m": {"n": [3]}}"#
+            ]))
+            .map(|(line, _)| line),
+            Some(3)
+        );
     }
 }

@@ -40,6 +40,9 @@ pub(crate) struct KeyOrder {
     /// keys of a text part that string is read as come
     /// ([`KeyOrder::place_part_keys`]).
     keys_at_first_string: Option<usize>,
+    /// The line (1-based) where a value of each kind first came under this
+    /// key, array elements aside; 0 for none.
+    first_lines: [u64; 4],
 }
 
 /// Which kinds of JSON value a key held, as values and as elements of
@@ -125,6 +128,12 @@ impl KeyOrder {
         self.kinds
     }
 
+    /// The line where a value of `kind` (one of the four kinds) first came
+    /// under this key, array elements aside.
+    pub(crate) fn first_line(&self, kind: Kinds) -> Option<u64> {
+        Some(self.first_lines[kind.0.trailing_zeros() as usize % 4]).filter(|&line| line > 0)
+    }
+
     /// The order and kinds under `key`, to change.
     pub(crate) fn child_named_mut(&mut self, key: &str) -> Option<&mut KeyOrder> {
         let at = *self.index.get(key)?;
@@ -176,7 +185,7 @@ impl KeyOrder {
 pub(crate) fn key_order(path: &Path, format: FileFormat, records: usize) -> Result<KeyOrder> {
     let mut order = KeyOrder::default();
     let mut seen = 0;
-    for_each_record(path, format, None, |_, line| {
+    for_each_record(path, format, None, |number, line| {
         if seen == records {
             return Some(());
         }
@@ -185,7 +194,7 @@ pub(crate) fn key_order(path: &Path, format: FileFormat, records: usize) -> Resu
         let mut de = serde_json::Deserializer::from_slice(&line);
         // Depth past serde_json's recursion limit fails here as it does in
         // inference: stop, keeping the order read so far.
-        Merge::value(&mut order)
+        Merge::value(&mut order, number)
             .deserialize(&mut de)
             .err()
             .map(|_| ())
@@ -241,11 +250,17 @@ fn type_in_order(data_type: &DataType, order: &KeyOrder) -> DataType {
 struct Merge<'a> {
     order: &'a mut KeyOrder,
     depth: u8,
+    /// The line being read.
+    line: u64,
 }
 
 impl<'a> Merge<'a> {
-    fn value(order: &'a mut KeyOrder) -> Self {
-        Merge { order, depth: 0 }
+    fn value(order: &'a mut KeyOrder, line: u64) -> Self {
+        Merge {
+            order,
+            depth: 0,
+            line,
+        }
     }
 
     fn note(&mut self, kind: Kinds) {
@@ -254,8 +269,11 @@ impl<'a> Merge<'a> {
         }
         let kind = match self.depth {
             0 => {
-                let count = &mut self.order.counts[kind.0.trailing_zeros() as usize % 4];
-                *count = count.saturating_add(1);
+                let at = kind.0.trailing_zeros() as usize % 4;
+                self.order.counts[at] = self.order.counts[at].saturating_add(1);
+                if self.order.first_lines[at] == 0 {
+                    self.order.first_lines[at] = self.line;
+                }
                 kind
             }
             1 => kind.items(),
@@ -313,6 +331,7 @@ impl<'de> Visitor<'de> for Merge<'_> {
         self.note(Kinds::ARRAY);
         while seq
             .next_element_seed(Merge {
+                line: self.line,
                 order: &mut *self.order,
                 depth: self.depth.saturating_add(1).min(2),
             })?
@@ -324,7 +343,7 @@ impl<'de> Visitor<'de> for Merge<'_> {
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> std::result::Result<(), A::Error> {
         self.note(Kinds::OBJECT);
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            map.next_value_seed(Merge::value(self.order.child(&key)))?;
+            map.next_value_seed(Merge::value(self.order.child(&key), self.line))?;
         }
         Ok(())
     }
@@ -334,9 +353,9 @@ impl<'de> Visitor<'de> for Merge<'_> {
 #[cfg(test)]
 pub(crate) fn scan_lines(lines: &[&str]) -> KeyOrder {
     let mut order = KeyOrder::default();
-    for line in lines {
+    for (number, line) in (1..).zip(lines) {
         let mut de = serde_json::Deserializer::from_str(line);
-        Merge::value(&mut order)
+        Merge::value(&mut order, number)
             .deserialize(&mut de)
             .unwrap_or_else(|e| panic!("{line}: {e}"));
     }

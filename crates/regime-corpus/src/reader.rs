@@ -29,7 +29,7 @@ use crate::input::{Compression, FileFormat, InputFile};
 use crate::ipc::{self, IpcFile};
 use crate::json_array::{self, ArrayElements};
 use crate::json_line::JsonLines;
-use crate::json_mixed::{MixedField, MixedFields};
+use crate::json_mixed::{self, MixedField, MixedFields};
 use crate::jsonl_order;
 use crate::row_id::RowId;
 use crate::string_views::{cast_to, view_schema};
@@ -787,6 +787,15 @@ fn infer_jsonl(path: &Path, format: FileFormat) -> Result<(SchemaRef, MixedField
     // place where the lines as inference reads them first show them.
     mixed.place_part_keys(&mut order);
     let (reader, layout) = open_text(path, format, Some(&mixed))?;
+    // Inference would make this mix a list and the decoder name a good
+    // line: name the list's.
+    if let Some((line, reason)) = json_mixed::lists_among_scalars(&order) {
+        return Err(Error::Jsonl {
+            path: path.to_path_buf(),
+            record: JsonRecord::of(layout, line),
+            reason,
+        });
+    }
     let (schema, _) = arrow::json::reader::infer_json_schema(
         reader,
         Some(DEFAULT_JSONL_INFER_RECORDS),
