@@ -38,8 +38,7 @@ struct FileEntry {
 #[derive(Serialize)]
 struct MixedEntry {
     path: String,
-    read_as: &'static str,
-    #[serde(skip)]
+    #[serde(rename = "read_as")]
     read: MixedRead,
 }
 
@@ -86,7 +85,6 @@ pub(crate) fn run(args: &InspectArgs, global: &GlobalArgs) -> anyhow::Result<Out
                 .mixed_fields()
                 .into_iter()
                 .map(|m| MixedEntry {
-                    read_as: m.read.name(),
                     read: m.read,
                     path: m.path,
                 })

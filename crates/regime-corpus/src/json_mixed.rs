@@ -33,7 +33,6 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::json_line::escape_raw_controls;
 use crate::jsonl_order::{KeyOrder, Kinds};
 
 /// The key a message part holds its text under.
@@ -61,6 +60,13 @@ impl MixedRead {
             MixedRead::TextPart => "text_part",
             MixedRead::OneItemList => "one_item_list",
         }
+    }
+}
+
+/// Serialized as its [`MixedRead::name`].
+impl serde::Serialize for MixedRead {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 
@@ -160,7 +166,9 @@ impl MixedFields {
         }
     }
 
-    /// One JSON line with every mixed field's values read as one type,
+    /// One JSON line (raw control characters escaped, as
+    /// [`JsonLines`](crate::json_line::JsonLines)
+    /// gives it) with every mixed field's values read as one type,
     /// appended to `out`. Only the objects on the way to those fields are
     /// parsed and written again (without the whitespace between their
     /// tokens); everything else is copied as stored. A line with nothing
@@ -174,8 +182,7 @@ impl MixedFields {
         let body = line.strip_suffix(b"\n").unwrap_or(line);
         let start = out.len();
         let mut changed = false;
-        let strict = escape_raw_controls(body);
-        let rewritten = serde_json::from_slice::<&RawValue>(&strict)
+        let rewritten = serde_json::from_slice::<&RawValue>(body)
             .and_then(|record| self.write(record, out, &mut changed, Depth::default(), false));
         if rewritten.is_ok() && changed {
             if body.len() < line.len() {
@@ -338,14 +345,8 @@ fn lists_among_scalars_under(order: &KeyOrder, prefix: &str) -> Option<(u64, Str
     order.children().find_map(|(key, child)| {
         let path = format!("{prefix}{key}");
         let kinds = child.kinds();
-        let (values, items) = (kinds.values(), kinds.elements());
-        let scalars = Kinds::STRING.with(Kinds::SCALAR);
-        let inferred_list = values.intersects(scalars)
-            && values.contains(Kinds::ARRAY)
-            && !values.contains(Kinds::OBJECT)
-            && !items.intersects(Kinds::OBJECT.with(Kinds::ARRAY));
-        if inferred_list && mixed_read(child) != Some(MixedRead::OneItemList) {
-            let others = child.count(Kinds::STRING) + child.count(Kinds::SCALAR);
+        let others = single_values(child);
+        if lists_beside_scalars(kinds) && child.count(Kinds::ARRAY) < others {
             let found = child.first_line(Kinds::ARRAY).map(|line| {
                 let reason = format!(
                     "field `{path}` holds a list here, where {others} other records hold a \
@@ -398,14 +399,24 @@ fn mixed_read(order: &KeyOrder) -> Option<MixedRead> {
     {
         return Some(MixedRead::TextPart);
     }
-    let scalars = Kinds::STRING.with(Kinds::SCALAR);
-    let lists = order.count(Kinds::ARRAY);
-    let one_item_lists = values.intersects(scalars)
+    let one_item_lists =
+        lists_beside_scalars(kinds) && order.count(Kinds::ARRAY) >= single_values(order);
+    one_item_lists.then_some(MixedRead::OneItemList)
+}
+
+/// Whether `kinds` are those of scalars beside lists of scalars, which
+/// arrow's inference makes a list.
+fn lists_beside_scalars(kinds: Kinds) -> bool {
+    let (values, items) = (kinds.values(), kinds.elements());
+    values.intersects(Kinds::STRING.with(Kinds::SCALAR))
         && values.contains(Kinds::ARRAY)
         && !values.contains(Kinds::OBJECT)
         && !items.intersects(Kinds::OBJECT.with(Kinds::ARRAY))
-        && lists >= order.count(Kinds::STRING) + order.count(Kinds::SCALAR);
-    one_item_lists.then_some(MixedRead::OneItemList)
+}
+
+/// How many of `order`'s values are strings, numbers or booleans.
+fn single_values(order: &KeyOrder) -> u32 {
+    order.count(Kinds::STRING) + order.count(Kinds::SCALAR)
 }
 
 #[cfg(test)]

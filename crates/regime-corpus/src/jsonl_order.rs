@@ -31,8 +31,9 @@ pub(crate) struct KeyOrder {
     keys: Vec<(String, KeyOrder)>,
     /// Position of each key in `keys`.
     index: HashMap<String, usize>,
-    /// The [`Kinds`] of the values seen under this key.
-    kinds: Kinds,
+    /// The kinds of the array elements seen under this key (those of its
+    /// values are the ones `counts` holds).
+    element_kinds: Kinds,
     /// How many values of each kind (string, array, object, scalar) were
     /// seen under this key, array elements aside.
     counts: [u32; 4],
@@ -61,6 +62,11 @@ impl Kinds {
     pub(crate) const OBJECT: Kinds = Kinds(1 << 2);
     /// A number or a boolean.
     pub(crate) const SCALAR: Kinds = Kinds(1 << 3);
+
+    /// Where one kind's count and first line are kept in a [`KeyOrder`].
+    const fn slot(self) -> usize {
+        self.0.trailing_zeros() as usize % 4
+    }
 
     /// The same kinds, seen as elements of arrays.
     const fn items(self) -> Kinds {
@@ -125,13 +131,16 @@ impl KeyOrder {
 
     /// The kinds of value seen under this key.
     pub(crate) fn kinds(&self) -> Kinds {
-        self.kinds
+        let values = (0..4)
+            .filter(|&at| self.counts[at] > 0)
+            .fold(Kinds::default(), |kinds, at| kinds.with(Kinds(1 << at)));
+        values.with(self.element_kinds.items())
     }
 
     /// The line where a value of `kind` (one of the four kinds) first came
     /// under this key, array elements aside.
     pub(crate) fn first_line(&self, kind: Kinds) -> Option<u64> {
-        Some(self.first_lines[kind.0.trailing_zeros() as usize % 4]).filter(|&line| line > 0)
+        Some(self.first_lines[kind.slot()]).filter(|&line| line > 0)
     }
 
     /// The order and kinds under `key`, to change.
@@ -175,7 +184,7 @@ impl KeyOrder {
     /// are of `kind`, one of [`Kinds::STRING`], [`Kinds::ARRAY`],
     /// [`Kinds::OBJECT`], [`Kinds::SCALAR`].
     pub(crate) fn count(&self, kind: Kinds) -> u32 {
-        self.counts[kind.0.trailing_zeros() as usize % 4]
+        self.counts[kind.slot()]
     }
 }
 
@@ -267,19 +276,17 @@ impl<'a> Merge<'a> {
         if self.depth == 0 && kind == Kinds::STRING && self.order.keys_at_first_string.is_none() {
             self.order.keys_at_first_string = Some(self.order.keys.len());
         }
-        let kind = match self.depth {
+        match self.depth {
             0 => {
-                let at = kind.0.trailing_zeros() as usize % 4;
+                let at = kind.slot();
                 self.order.counts[at] = self.order.counts[at].saturating_add(1);
                 if self.order.first_lines[at] == 0 {
                     self.order.first_lines[at] = self.line;
                 }
-                kind
             }
-            1 => kind.items(),
-            _ => return,
-        };
-        self.order.kinds = self.order.kinds.with(kind);
+            1 => self.order.element_kinds = self.order.element_kinds.with(kind),
+            _ => {}
+        }
     }
 }
 
