@@ -1,6 +1,7 @@
 //! `regime profile`: scan a corpus into a mergeable profile state and write
 //! its report (or a partial state with `--shard`), or `--compare` two.
 
+use std::borrow::Cow;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -31,8 +32,9 @@ pub(crate) const PARTIAL_FILE: &str = "partial.json";
 /// 3: a `--by` column's null cells are counted apart (`nulls`), no longer
 /// as the string `<null>` among its values; exact duplicates use `regime
 /// dedup exact`'s key and count empty samples apart (`empty`). 4: the
-/// configuration records the `--protect` tokens.
-pub(crate) const PARTIAL_VERSION: u32 = 4;
+/// configuration records the `--protect` tokens. 5: word tokens, lengths
+/// and Gopher metrics are of the text in NFC.
+pub(crate) const PARTIAL_VERSION: u32 = 5;
 
 /// What `--shard` writes and `regime merge` reads.
 #[derive(Serialize, Deserialize)]
@@ -557,26 +559,36 @@ impl<'a> Measurer<'a> {
         row: usize,
     ) -> anyhow::Result<PreparedSample> {
         let local: Vec<TextField<'_>> = text.fields(row);
+        // Word tokens, lengths and Gopher metrics are of the text in NFC
+        // (CORPUS.md normalises for hashing and matching), so a word stored
+        // composed and decomposed is one type; a model tokenizer gets the
+        // text as stored (its own normaliser applies).
+        let nfc: Vec<Cow<'_, str>> = local.iter().map(|f| regime_text::nfc(f.text)).collect();
         let toks: Vec<Tokens<'_>> = local
             .iter()
-            .map(|f| self.tokenizer.as_dyn().tokenize(f.text))
+            .zip(&nfc)
+            .map(|(f, t)| match self.tokenizer {
+                AnyTokenizer::Words(_) => self.tokenizer.as_dyn().tokenize(t),
+                AnyTokenizer::Hf(_) => self.tokenizer.as_dyn().tokenize(f.text),
+            })
             .collect::<Result<_, _>>()?;
         let built_in: Vec<Vec<&str>> = match self.tokenizer {
             AnyTokenizer::Words(_) => Vec::new(),
-            AnyTokenizer::Hf(_) => local.iter().map(|f| self.words.words(f.text)).collect(),
+            AnyTokenizer::Hf(_) => nfc.iter().map(|t| self.words.words(t)).collect(),
         };
         let inputs: Vec<FieldInput<'_>> = local
             .iter()
+            .zip(&nfc)
             .zip(&toks)
             .enumerate()
-            .map(|(i, (f, t))| {
+            .map(|(i, ((f, text), t))| {
                 let (tokens, words) = match t {
                     Tokens::Words(w) => (TokenSeq::Words(w), Some(&w[..])),
                     Tokens::Ids(ids) => (TokenSeq::Ids(ids), built_in.get(i).map(|w| &w[..])),
                 };
                 FieldInput {
                     role: f.role.as_str(),
-                    text: f.text,
+                    text,
                     tokens,
                     words,
                 }

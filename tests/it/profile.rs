@@ -623,11 +623,9 @@ fn merge_refuses_anything_but_one_complete_split() {
     let old_format = dir.join("old-format");
     std::fs::create_dir_all(&old_format).expect("mkdir");
     let partial = std::fs::read_to_string(p[2].join("partial.json")).expect("partial");
-    std::fs::write(
-        old_format.join("partial.json"),
-        partial.replacen("\"version\":4", "\"version\":1", 1),
-    )
-    .expect("write");
+    let mut partial: Value = serde_json::from_str(&partial).expect("partial is JSON");
+    partial["version"] = 1.into();
+    std::fs::write(old_format.join("partial.json"), partial.to_string()).expect("write");
     let not_a_partial = dir.join("not-a-partial");
     std::fs::create_dir_all(&not_a_partial).expect("mkdir");
     let cases: Vec<(Vec<&Path>, Option<&Path>, &str)> = vec![
@@ -688,6 +686,37 @@ fn merge_refuses_anything_but_one_complete_split() {
 /// `--protect TOKEN` keeps a token whole: `[IMG]` is one word token (UAX #29
 /// alone gives `IMG`, the brackets being punctuation), and one more in the
 /// counts of every scope.
+/// Word tokens are counted on the text in NFC: a word stored composed in
+/// one record and decomposed in another is one type, and the characters
+/// are NFC characters.
+#[test]
+fn composed_and_decomposed_forms_are_one_type() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let corpus = tmp.path().join("nfc.jsonl");
+    // "café" with U+00E9, then with "e" + U+0301.
+    write_jsonl(
+        &corpus,
+        &["caf\u{e9} noir".to_owned(), "cafe\u{301} noir".to_owned()],
+    );
+    let out = tmp.path().join("out");
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&out)
+            .arg("-q"),
+        0,
+    );
+    let user = &report(&out)["roles"]["user"];
+    assert_eq!(user["unigram"]["tokens"], 4, "{user}");
+    assert_eq!(user["unigram"]["types"], 2, "{user}");
+    assert_eq!(user["chars"], 18, "{user}");
+    let top = &user["ngrams"]["2"]["top"][0];
+    assert_eq!(top["ngram"], "caf\u{e9} noir", "{top}");
+    assert_eq!(top["count"], 2, "{top}");
+}
+
 #[test]
 fn protect_keeps_a_token_whole() {
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -9,7 +9,8 @@
 //!
 //! # Overview
 //! - [`Normalizer`]: NFC, whitespace runs → one space, trim; optional case
-//!   fold and punctuation strip. For hashing and matching only.
+//!   fold and punctuation strip. For hashing and matching only. [`nfc`]:
+//!   NFC alone (what the profile's built-in tokens are counted on).
 //! - [`ProtectedTokens`]: `<image>`, `<video>`, `<|…|>` specials and a
 //!   configurable list, never split, removed or rewritten.
 //! - [`WordTokenizer`]: UAX #29 words, one token per Han/kana/Hangul
@@ -55,7 +56,7 @@ pub use minhash::{
     bands_for_threshold, char_shingles, estimate_jaccard, jaccard, word_shingles,
 };
 pub use normalize::{
-    DEFAULT_CASE_FOLD, DEFAULT_STRIP_PUNCTUATION, Normalizer, case_fold, is_punctuation,
+    DEFAULT_CASE_FOLD, DEFAULT_STRIP_PUNCTUATION, Normalizer, case_fold, is_punctuation, nfc,
 };
 pub use protect::{DEFAULT_PROTECTED, MAX_SPECIAL_LEN, ProtectedTokens, Span, Spans};
 pub use segment::{Segment, Segments, is_sentence_end, segments};

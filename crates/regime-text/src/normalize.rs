@@ -8,8 +8,10 @@
 //! trailing whitespace is trimmed.
 
 use caseless::Caseless;
+use std::borrow::Cow;
 use unicode_categories::UnicodeCategories;
-use unicode_normalization::UnicodeNormalization;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::protect::ProtectedTokens;
 
@@ -148,7 +150,6 @@ impl Normalizer {
     }
 }
 
-/// The ASCII characters that `char::is_whitespace` accepts.
 /// The full Unicode case folding of `c` (`CaseFolding.txt`, statuses C
 /// and F, through the `caseless` crate): what case-insensitive matching
 /// compares, so `ß` and `ss`, `ς` and `σ`, `ﬁ` and `fi` are equal, which
@@ -163,8 +164,27 @@ pub fn case_fold(c: char) -> impl Iterator<Item = char> {
     std::iter::once(c).default_case_fold()
 }
 
+/// The ASCII characters that `char::is_whitespace` accepts.
 fn is_ascii_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r')
+}
+
+/// `text` in Unicode NFC, and nothing else changed: borrowed when it is
+/// NFC already (ASCII, or by the NFC quick check), so that text, the
+/// common case, costs no copy.
+///
+/// ```
+/// // "e" + U+0301 COMBINING ACUTE ACCENT composes to U+00E9.
+/// assert_eq!(regime_text::nfc("cafe\u{301}  au lait"), "caf\u{e9}  au lait");
+/// assert!(matches!(regime_text::nfc("café"), std::borrow::Cow::Borrowed(_)));
+/// ```
+#[must_use]
+pub fn nfc(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfc().collect())
+    }
 }
 
 /// Unicode punctuation (general category P\*) or ASCII punctuation/symbol.
@@ -187,6 +207,18 @@ mod tests {
     fn nfc_composes() {
         // "e" + U+0301 COMBINING ACUTE -> U+00E9.
         assert_eq!(Normalizer::new().normalize("e\u{301}"), "\u{e9}");
+    }
+
+    #[test]
+    fn nfc_composes_only_what_needs_it() {
+        // Hangul jamo compose to a syllable; a lone combining mark stays.
+        assert_eq!(nfc("\u{1100}\u{1161}\u{11a8}"), "\u{ac01}");
+        assert_eq!(nfc("\u{301}x"), "\u{301}x");
+        // Reordered canonically: dot below (ccc 220) before acute (230).
+        assert_eq!(nfc("q\u{301}\u{323}"), "q\u{323}\u{301}");
+        for text in ["plain ASCII", "\u{e9}t\u{e9}", "中文 <image>", ""] {
+            assert!(matches!(nfc(text), Cow::Borrowed(t) if t == text));
+        }
     }
 
     #[test]

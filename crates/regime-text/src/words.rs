@@ -8,7 +8,7 @@
 //! [`is_cjk`]) is its own token, and the runs of other characters between
 //! them are tokens when they hold an alphanumeric character. Tokens are
 //! slices of the input: no normalisation is applied (normalise first with
-//! [`crate::Normalizer`] when wanted).
+//! [`crate::nfc`] or [`crate::Normalizer`] when wanted).
 
 use unicode_segmentation::{GraphemeCursor, UnicodeSegmentation};
 
