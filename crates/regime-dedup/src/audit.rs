@@ -5,6 +5,7 @@
 //!
 //! - `sample_dup_rate` = samples with ≥ 1 duplicate copy / samples
 //! - `segment_dup_rate` = duplicate copies / prompt-segment occurrences
+//!   (can exceed 1: one segment may hold several copies)
 //! - `char_dup_rate` = characters in duplicate copies / characters in
 //!   prompt fields
 //! - templates: distinct normalised segments of canonical length, each
@@ -73,7 +74,9 @@ pub struct PromptReport {
     pub samples: u64,
     /// Samples with ≥ 1 duplicate copy / samples.
     pub sample_dup_rate: f64,
-    /// Duplicate copies / prompt-segment occurrences.
+    /// Duplicate copies / prompt-segment occurrences. A segment holding
+    /// several copies (a metadata line with the instruction under two keys)
+    /// counts each, so the rate can exceed 1.
     pub segment_dup_rate: f64,
     /// Characters in duplicate copies / characters in prompt fields.
     pub char_dup_rate: f64,

@@ -239,7 +239,9 @@ pub struct PromptDupReport {
     pub samples: u64,
     /// Samples with ≥ 1 duplicate copy / samples.
     pub sample_dup_rate: f64,
-    /// Duplicate copies / prompt-segment occurrences.
+    /// Duplicate copies / prompt-segment occurrences. A segment holding
+    /// several copies (a metadata line with the instruction under two keys)
+    /// counts each, so the rate can exceed 1.
     pub segment_dup_rate: f64,
     /// Chars in duplicate copies / chars in non-protected fields.
     pub char_dup_rate: f64,

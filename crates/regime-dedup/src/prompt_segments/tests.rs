@@ -38,6 +38,22 @@ fn borrowed(fields: &[(Role, String)]) -> Vec<(Role, &str)> {
 
 const Q: &str = "what is the blue shape?";
 
+/// One segment can hold several copies, each counted: more copies than
+/// segments, so `segment_dup_rate` can exceed 1.
+#[test]
+fn one_segment_can_hold_several_copies() {
+    let out = run(&[
+        (Role::User, "what is the blue shape"),
+        (
+            Role::Metadata,
+            r#"{"prompt": "what is the blue shape", "question": "what is the blue shape", "q": "what is the blue shape"}"#,
+        ),
+    ]);
+    assert_eq!(out.counts.segments, 2);
+    assert_eq!(out.counts.copies, 3);
+    assert_eq!(out.removed, ["what is the blue shape"; 3]);
+}
+
 #[test]
 fn verbatim_copy_in_a_later_field_is_removed() {
     let out = run(&[
