@@ -57,6 +57,10 @@ pub struct Histogram {
     pub counts: Vec<usize>,
     /// Vertical lines.
     pub markers: Vec<Marker>,
+    /// Draw every bin equally wide, its edges labelled: for geometric
+    /// bins (powers of two), which a linear axis would crush into the
+    /// first pixels but for the widest.
+    pub equal_bins: bool,
 }
 
 /// One line of a [`LineChart`].
@@ -176,14 +180,49 @@ pub fn fmt_tick(v: f64) -> String {
     }
     let a = v.abs();
     if !(1e-3..1e5).contains(&a) {
-        return format!("{v:.0e}");
+        // Three significant digits, so 100000 and 120000 read apart.
+        let s = format!("{v:.2e}");
+        let (mantissa, exponent) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        return format!("{mantissa}e{exponent}");
     }
     let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     s.to_owned()
 }
 
-fn axes(svg: &mut String, f: &Frame, x_label: &str, y_label: &str) {
+/// A bin edge: whole numbers in full (`131072`, not `1.31e5`), others as
+/// [`fmt_tick`].
+fn fmt_edge(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        fmt_tick(v)
+    }
+}
+
+/// A bin edge as an axis label: multiples of 1024 as `k` (`2k`, `128k`,
+/// as context lengths are said), of 1024² as `M`; others as [`fmt_edge`].
+fn fmt_edge_short(v: f64) -> String {
+    const K: f64 = 1024.0;
+    if v >= K * K && v % (K * K) == 0.0 {
+        format!("{}M", fmt_edge(v / (K * K)))
+    } else if v >= K && v % K == 0.0 {
+        format!("{}k", fmt_edge(v / K))
+    } else {
+        fmt_edge(v)
+    }
+}
+
+/// Draws the axes of `f`, with x ticks at `x_ticks` (position, label)
+/// when given, else at nice values of the frame's range.
+fn axes(
+    svg: &mut String,
+    f: &Frame,
+    x_ticks: Option<&[(f64, String)]>,
+    x_label: &str,
+    y_label: &str,
+) {
     let (l, r, t, b) = (LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM);
     let yt: Vec<f64> = if f.log_y {
         log_ticks(f.y0, f.y1)
@@ -201,12 +240,18 @@ fn axes(svg: &mut String, f: &Frame, x_label: &str, y_label: &str) {
             fmt_tick(y)
         );
     }
-    let xt: Vec<f64> = if f.log_x {
-        log_ticks(f.x0, f.x1)
-    } else {
-        nice_ticks(f.x0, f.x1, 8)
+    let xt: Vec<(f64, String)> = match x_ticks {
+        Some(ticks) => ticks.to_vec(),
+        None if f.log_x => log_ticks(f.x0, f.x1)
+            .into_iter()
+            .map(|x| (x, fmt_tick(x)))
+            .collect(),
+        None => nice_ticks(f.x0, f.x1, 8)
+            .into_iter()
+            .map(|x| (x, fmt_tick(x)))
+            .collect(),
     };
-    for x in xt {
+    for (x, label) in xt {
         let px = f.px(x);
         let _ = write!(
             svg,
@@ -214,7 +259,7 @@ fn axes(svg: &mut String, f: &Frame, x_label: &str, y_label: &str) {
              <text x=\"{px:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#57606a\">{}</text>",
             b + 4.0,
             b + 15.0,
-            fmt_tick(x)
+            escape(&label)
         );
     }
     let _ = write!(
@@ -239,13 +284,31 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 impl Histogram {
+    /// Where value `x` lies on the plot's x axis: `x` itself, or with
+    /// [`Self::equal_bins`] its bin's index plus its fraction of the bin.
+    fn position(&self, x: f64) -> f64 {
+        if !self.equal_bins {
+            return x;
+        }
+        let last = self.edges.len().saturating_sub(1);
+        let bin = self.edges[..last].partition_point(|&e| e <= x);
+        match bin.checked_sub(1) {
+            // Left of the first edge, or past the last.
+            None => 0.0,
+            Some(_) if x >= self.edges[last] => last as f64,
+            Some(i) => i as f64 + (x - self.edges[i]) / (self.edges[i + 1] - self.edges[i]),
+        }
+    }
+
     /// Renders the chart.
     #[must_use]
     pub fn to_svg(&self) -> String {
         let mut svg = String::new();
         open(&mut svg, &self.title);
-        let x0 = self.edges.first().copied().unwrap_or(0.0);
-        let x1 = self.edges.last().copied().unwrap_or(1.0).max(x0 + 1.0);
+        let x0 = self.position(self.edges.first().copied().unwrap_or(0.0));
+        let x1 = self
+            .position(self.edges.last().copied().unwrap_or(1.0))
+            .max(x0 + 1.0);
         let top = self.counts.iter().copied().max().unwrap_or(0).max(1) as f64;
         let f = Frame {
             x0,
@@ -255,12 +318,29 @@ impl Histogram {
             log_x: false,
             log_y: false,
         };
-        axes(&mut svg, &f, &self.x_label, &self.y_label);
+        // Equal bins: their edges, at most 9 labelled.
+        let edge_ticks: Option<Vec<(f64, String)>> = self.equal_bins.then(|| {
+            let every = self.edges.len().div_ceil(9).max(1);
+            (0..self.edges.len())
+                .step_by(every)
+                .map(|i| (i as f64, fmt_edge_short(self.edges[i])))
+                .collect()
+        });
+        axes(
+            &mut svg,
+            &f,
+            edge_ticks.as_deref(),
+            &self.x_label,
+            &self.y_label,
+        );
         for (i, &c) in self.counts.iter().enumerate() {
             if c == 0 {
                 continue;
             }
-            let (a, b) = (f.px(self.edges[i]), f.px(self.edges[i + 1]));
+            let (a, b) = (
+                f.px(self.position(self.edges[i])),
+                f.px(self.position(self.edges[i + 1])),
+            );
             let y = f.py(c as f64);
             let _ = write!(
                 svg,
@@ -269,12 +349,15 @@ impl Histogram {
                 (b - a - 1.0).max(0.5),
                 f.py(0.0) - y,
                 PALETTE[0],
-                fmt_tick(self.edges[i]),
-                fmt_tick(self.edges[i + 1]),
+                fmt_edge(self.edges[i]),
+                fmt_edge(self.edges[i + 1]),
             );
         }
-        for m in self.markers.iter().filter(|m| (x0..=x1).contains(&m.x)) {
-            draw_marker(&mut svg, f.px(m.x), &m.label);
+        for m in &self.markers {
+            let x = self.position(m.x);
+            if (x0..=x1).contains(&x) {
+                draw_marker(&mut svg, f.px(x), &m.label);
+            }
         }
         svg.push_str("</svg>");
         svg
@@ -332,7 +415,7 @@ impl LineChart {
             log_x: self.log_x,
             log_y: self.log_y,
         };
-        axes(&mut svg, &f, &self.x_label, &self.y_label);
+        axes(&mut svg, &f, None, &self.x_label, &self.y_label);
         for (y, label) in &self.hlines {
             if *y < y0 || *y > y1 {
                 continue;
@@ -581,11 +664,60 @@ mod tests {
                 x: 2.0,
                 label: "α = 2".into(),
             }],
+            equal_bins: false,
         };
         let a = h.to_svg();
         assert_eq!(a, h.to_svg());
         assert!(a.contains("α = 2"));
         assert_eq!(a.matches("<rect x=").count(), 2);
+    }
+
+    /// Power-of-two bins drawn equally wide: each bin as wide as the
+    /// next, edges labelled in full.
+    #[test]
+    fn equal_bins_are_equally_wide() {
+        let h = Histogram {
+            title: "tokens".into(),
+            x_label: "tokens".into(),
+            y_label: "samples".into(),
+            edges: vec![0.0, 1.0, 2.0, 4.0, 8.0, 131_072.0],
+            counts: vec![1, 2, 3, 4, 5],
+            markers: vec![],
+            equal_bins: true,
+        };
+        let svg = h.to_svg();
+        let widths: Vec<&str> = svg
+            .split("<rect x=")
+            .skip(1)
+            .map(|r| {
+                r.split("width=\"")
+                    .nth(1)
+                    .and_then(|w| w.split('"').next())
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(widths.len(), 5);
+        assert!(widths.iter().all(|w| *w == widths[0]), "{widths:?}");
+        assert!(svg.contains("<title>[8, 131072): 5</title>"), "{svg}");
+        assert!(svg.contains(">128k</text>"), "{svg}");
+        assert_eq!(fmt_edge_short(2048.0), "2k");
+        assert_eq!(fmt_edge_short(3_145_728.0), "3M");
+        assert_eq!(fmt_edge_short(1000.0), "1000");
+        for (x, at) in [(3.0, 2.5), (131_072.0, 5.0), (-1.0, 0.0)] {
+            assert!(
+                (h.position(x) - at).abs() < 1e-12,
+                "{x} at {}",
+                h.position(x)
+            );
+        }
+    }
+
+    #[test]
+    fn large_ticks_keep_three_significant_digits() {
+        assert_eq!(fmt_tick(100_000.0), "1e5");
+        assert_eq!(fmt_tick(120_000.0), "1.2e5");
+        assert_eq!(fmt_tick(131_072.0), "1.31e5");
+        assert_eq!(fmt_tick(0.000_25), "2.5e-4");
     }
 
     #[test]

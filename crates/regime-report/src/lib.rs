@@ -30,6 +30,7 @@
 //!     edges: vec![0.0, 2.0, 4.0, 6.0],
 //!     counts: vec![1, 5, 2],
 //!     markers: vec![Marker { x: 2.0, label: "α = 2".into() }],
+//!     equal_bins: false,
 //! };
 //! let page = HtmlPage::new("Report").with_section(Section::new("α").with(Block::Svg(hist.to_svg())));
 //! let mut html = Vec::new();

@@ -59,6 +59,7 @@ fn length_histogram(role: &str, scope: &ScopeReport) -> Option<String> {
             edges,
             counts: d.histogram.iter().map(|b| b.count as usize).collect(),
             markers: Vec::new(),
+            equal_bins: true,
         }
         .to_svg(),
     )

@@ -38,6 +38,7 @@ fn alpha_histogram(title: &str, summary: &ModelSummary) -> Histogram {
                 label: "α = 6".to_owned(),
             },
         ],
+        equal_bins: false,
     }
 }
 
