@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod progress;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -66,9 +67,13 @@ fn init_tracing(verbose: u8, quiet: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("REGIME_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Colour only on a terminal: logs redirected to a file or a CI log
+    // get plain text (and never with NO_COLOR set).
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .without_time()
         .with_target(false)
         .init();

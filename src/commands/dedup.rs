@@ -200,7 +200,13 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     manifest.outputs = outputs;
     let dir = out.path().to_path_buf();
     out.commit(manifest)?;
-    summarize(&report, common.max_cluster, stage, &dir, global);
+    let compared = if common.roles.is_empty() {
+        "in any text field".to_owned()
+    } else {
+        let roles: Vec<&str> = common.roles.iter().map(|r| role(*r).as_str()).collect();
+        format!("in the fields --on {} chose", roles.join(","))
+    };
+    summarize(&report, common.max_cluster, &compared, stage, &dir, global);
     Ok(Outcome::Success)
 }
 
@@ -253,12 +259,21 @@ pub(crate) fn near_report(
     Ok(report)
 }
 
-fn summarize(report: &DedupReport, max: usize, stage: &str, dir: &Path, global: &GlobalArgs) {
+/// Prints the run's warnings and summary line; `compared` says where
+/// rows without text had none ("in any text field").
+fn summarize(
+    report: &DedupReport,
+    max: usize,
+    compared: &str,
+    stage: &str,
+    dir: &Path,
+    global: &GlobalArgs,
+) {
     if report.empty > 0 {
         // Silent, this looks like a corpus without duplicates: `--on
         // system` on a corpus without system prompts keeps every row.
         tracing::warn!(
-            "{} of {} rows have no text in the fields chosen by --on: they are never compared and always kept",
+            "{} of {} rows have no text {compared}: they are never compared and always kept",
             report.empty,
             report.rows
         );

@@ -234,6 +234,14 @@ fn near_finds_copies_above_085_with_high_precision_and_recall() {
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     let curve = report["s_curve"].as_array().unwrap();
     assert_eq!(curve.len(), 10);
+    // J = 0.5, 0.55, … as written (no 0.6000000000000001).
+    let js: Vec<String> = curve.iter().map(|p| p["jaccard"].to_string()).collect();
+    assert_eq!(
+        js,
+        [
+            "0.5", "0.55", "0.6", "0.65", "0.7", "0.75", "0.8", "0.85", "0.9", "0.95"
+        ]
+    );
     for point in curve {
         let j = point["jaccard"].as_f64().unwrap();
         let p = point["probability"].as_f64().unwrap();
@@ -415,9 +423,11 @@ fn rows_without_text_in_the_chosen_fields_are_counted_and_warned_about() {
         let stderr = String::from_utf8_lossy(&shown.stderr);
         assert!(
             stderr.contains(&format!(
-                "{empty} of 20 rows have no text in the fields chosen by --on"
+                "{empty} of 20 rows have no text in the fields --on {on} chose"
             )),
             "{stderr}"
         );
+        // Off a terminal, the warning is plain text.
+        assert!(!stderr.contains('\x1b'), "{stderr:?}");
     }
 }

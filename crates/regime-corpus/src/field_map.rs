@@ -72,7 +72,15 @@ impl Role {
         let is = |names: &[&str]| names.iter().any(|n| speaker.eq_ignore_ascii_case(n));
         if is(&["human", "user"]) {
             Self::User
-        } else if is(&["gpt", "assistant", "model", "bot", "chatgpt", "bard"]) {
+        } else if is(&[
+            "gpt",
+            "assistant",
+            "model",
+            "bot",
+            "chatgpt",
+            "bard",
+            "bing",
+        ]) {
             Self::Assistant
         } else if is(&["system"]) {
             Self::System
@@ -822,6 +830,7 @@ mod tests {
     fn speakers_map_to_roles() {
         assert_eq!(Role::from_speaker("human"), Role::User);
         assert_eq!(Role::from_speaker("GPT"), Role::Assistant);
+        assert_eq!(Role::from_speaker("bing"), Role::Assistant);
         assert_eq!(Role::from_speaker("system"), Role::System);
         assert_eq!(Role::from_speaker("tool"), Role::Other);
         assert_eq!(Role::from_speaker("User"), Role::User);

@@ -100,7 +100,8 @@ impl NearConfig {
     pub fn s_curve(&self) -> Vec<SCurvePoint> {
         (10..=19)
             .map(|i| {
-                let j = f64::from(i) * 0.05;
+                // i / 20, not i · 0.05: 0.6, not 0.6000000000000001.
+                let j = f64::from(i) / 20.0;
                 SCurvePoint {
                     jaccard: j,
                     probability: candidate_probability(j, self.bands, self.rows),

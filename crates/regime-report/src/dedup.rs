@@ -133,7 +133,7 @@ pub fn dedup_page(report: &DedupReport) -> HtmlPage {
                     .and_then(|n| n.verify)
                     .map(|t| Marker {
                         x: t,
-                        label: format!("verified at J ≥ {t}"),
+                        label: format!("verified at J ≥ {}", fmt_value(t)),
                     })
                     .into_iter()
                     .collect(),
@@ -232,7 +232,7 @@ mod tests {
         // The verification threshold is marked on the S-curve; counts are
         // whole numbers.
         let t = near.verify.unwrap();
-        assert!(html.contains(&format!("verified at J ≥ {t}")));
+        assert!(html.contains(&format!("verified at J ≥ {}", fmt_value(t))));
         assert!(html.contains(">2</text>") && !html.contains(">2.0</text>"));
         assert!(!html.contains("without text"));
         // The S-curve table lists J = 0.50 … 0.95.
