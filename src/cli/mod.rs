@@ -51,7 +51,8 @@ pub(crate) struct Cli {
 /// Options accepted by every subcommand.
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
-    /// More log output on stderr (-v info, -vv debug); hides progress bars.
+    /// More log output on stderr (-v info, -vv debug); progress as a log
+    /// line every 10 s instead of bars.
     #[arg(global = true, short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub(crate) verbose: u8,
     /// Less output: no progress bars, no summaries, errors only.

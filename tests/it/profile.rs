@@ -64,6 +64,31 @@ fn sample_corpus_profile_has_every_output() {
     assert!(html.contains("<svg") && html.contains("Rank–frequency"));
 }
 
+/// Off a terminal no bar is drawn; under `-v` progress comes as info log
+/// lines, plain text.
+#[test]
+fn verbose_logs_progress_off_a_terminal() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let progress = "/5000 samples (";
+    for (flags, logged) in [(&[][..], false), (&["-v"][..], true)] {
+        let shown = run_expect(
+            regime()
+                .arg("profile")
+                .arg(sample())
+                .arg("--out")
+                .arg(tmp.path().join(format!("out{}", flags.len())))
+                .args(flags),
+            0,
+        );
+        let stderr = String::from_utf8_lossy(&shown.stderr);
+        assert_eq!(stderr.contains(progress), logged, "{flags:?}: {stderr}");
+        if logged {
+            assert!(stderr.contains(" INFO profile: "), "{stderr}");
+            assert!(!stderr.contains('\x1b'), "{stderr:?}");
+        }
+    }
+}
+
 #[test]
 fn merged_shards_equal_the_single_run() {
     let tmp = tempfile::tempdir().expect("tempdir");
