@@ -10,9 +10,10 @@ use super::number::{at_least, between};
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Input options")]
 pub(crate) struct InputArgs {
-    /// Parquet or JSONL (.jsonl, .jsonl.gz, .jsonl.zst) files, directories
-    /// (read recursively) or glob patterns; read in the order given, each
-    /// directory or glob in sorted path order.
+    /// Parquet, JSON Lines or JSON array (.jsonl, .ndjson, .json; plain,
+    /// .gz or .zst) or Arrow IPC (.arrow, .arrows, .feather, .ipc) files,
+    /// directories (read recursively) or glob patterns; read in the order
+    /// given, each directory or glob in sorted path order.
     #[arg(required = true, value_name = "INPUT")]
     pub(crate) inputs: Vec<PathBuf>,
     /// Field layout; detected from the schema when not given (and printed).

@@ -157,14 +157,16 @@ pub(crate) fn run(args: &InspectArgs, global: &GlobalArgs) -> anyhow::Result<Out
 fn render(out: &mut impl Write, i: &Inspection) -> std::io::Result<()> {
     writeln!(out, "files: {}", i.files.len())?;
     for f in &i.files {
-        let rows = f
-            .rows
-            .map_or_else(|| "? rows".to_owned(), |r| format!("{r} rows"));
-        writeln!(
-            out,
-            "  {}  {rows}, {} row groups, {} bytes",
-            f.path, f.row_groups, f.bytes
-        )?;
+        match f.rows {
+            Some(rows) => writeln!(
+                out,
+                "  {}  {rows} rows, {} row groups, {} bytes",
+                f.path, f.row_groups, f.bytes
+            )?,
+            // JSON and Arrow IPC files know their rows only once read (in
+            // the total below).
+            None => writeln!(out, "  {}  {} bytes, read as a stream", f.path, f.bytes)?,
+        }
         for m in &f.mixed_fields {
             writeln!(out, "    mixed types: {} ({})", m.path, m.read)?;
         }

@@ -26,3 +26,24 @@ fn human_output_names_profile_and_roles() {
     assert!(text.contains("profile: llava (detected)"), "{text}");
     assert!(text.contains("[user] conversations[0]"), "{text}");
 }
+
+/// A JSON file knows its rows only once read: the total says them, the
+/// file line does not guess.
+#[test]
+fn streamed_file_line_names_no_row_count() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("two.jsonl");
+    std::fs::write(
+        &path,
+        "{\"caption\": \"a red square\"}\n{\"caption\": \"a blue circle\"}\n",
+    )
+    .expect("write");
+    let output = run_expect(regime().arg("inspect").arg(&path), 0);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("two.jsonl  57 bytes, read as a stream"),
+        "{text}"
+    );
+    assert!(text.contains("rows: 2"), "{text}");
+    assert!(!text.contains("? rows"), "{text}");
+}
