@@ -58,6 +58,11 @@ pub(crate) struct GlobalArgs {
     /// Less output: no progress bars, no summaries, errors only.
     #[arg(global = true, short, long, action = clap::ArgAction::Count)]
     pub(crate) quiet: u8,
+    /// Worker threads [default: available cores]. Outputs are the same at
+    /// any count.
+    #[arg(global = true, long, short = 'j', value_name = "N", env = "REGIME_THREADS",
+          allow_negative_numbers = true, value_parser = number::at_least(1_usize))]
+    pub(crate) threads: Option<usize>,
 }
 
 /// The subcommands.

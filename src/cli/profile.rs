@@ -70,9 +70,6 @@ pub(crate) struct ProfileArgs {
     /// more passes over the corpus; not with `--shard` or `--compare`.
     #[arg(long, conflicts_with_all = ["shard", "compare"])]
     pub(crate) near: bool,
-    /// Worker threads (default: available cores).
-    #[arg(long, short = 'j', value_name = "N", env = "REGIME_THREADS", allow_negative_numbers = true, value_parser = at_least(1_usize))]
-    pub(crate) threads: Option<usize>,
 }
 
 /// Finalise `regime profile --shard I/N` partial states into one report.

@@ -79,9 +79,6 @@ pub(crate) struct SpectralSelectArgs {
     /// Eigenvalue route [default: auto].
     #[arg(long, value_enum, default_value_t = EsdArg::Auto, env = "REGIME_SPECTRAL_ESD", help_heading = "Input options")]
     pub(crate) esd: EsdArg,
-    /// Worker threads (one matrix per worker) [default: all cores].
-    #[arg(long, short = 'j', value_name = "N", env = "REGIME_THREADS", allow_negative_numbers = true, value_parser = at_least(1_usize))]
-    pub(crate) threads: Option<usize>,
 }
 
 /// Per-layer spectral diagnostics of a safetensors model (WeightWatcher-compatible).

@@ -32,8 +32,12 @@ pub(crate) enum Outcome {
     CheckFailed,
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line, on `-j` worker threads when given.
 pub(crate) fn run(cli: &Cli) -> anyhow::Result<Outcome> {
+    with_threads(cli.global.threads, || dispatch(cli))?
+}
+
+fn dispatch(cli: &Cli) -> anyhow::Result<Outcome> {
     let global = &cli.global;
     match &cli.command {
         Command::Inspect(args) => inspect::run(args, global),

@@ -170,9 +170,10 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
     let clock = RunClock::start();
     check_by(&args.by)?;
     let tokenizer = AnyTokenizer::load(args.tokenizer.as_deref(), &protected(args))?;
-    let threads = args
+    // The pool `-j` (or `RAYON_NUM_THREADS`, or a recipe's `-j`) set up.
+    let threads = global
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .unwrap_or_else(rayon::current_num_threads)
         .max(1);
     if args.compare {
         return run_compare(args, global, &tokenizer, threads, &clock);

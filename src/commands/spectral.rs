@@ -88,7 +88,7 @@ pub(crate) fn run(args: &SpectralArgs, global: &GlobalArgs) -> anyhow::Result<Ou
     let audit = build_audit(&args.select, prefix_map)?;
     let model = Model::open(&args.model)?;
     let base = args.base.as_ref().map(Model::open).transpose()?;
-    let result = audit_model(&audit, &model, base.as_ref(), global, args.select.threads)?;
+    let result = audit_model(&audit, &model, base.as_ref(), global, global.threads)?;
     let summary = ModelSummary::from_audit(&result);
     write_tables(&out, &result, args.select.fix_fingers)?;
     let json = SummaryFile::new(&model, &result, &summary, args);

@@ -586,6 +586,8 @@ fn schema_rejects_what_the_runner_rejects() {
         violations(&schema, &schema, &value, "recipe")
     };
     assert!(check("[[stage]]\nrun = \"prompt-dedup\"\nmin-chars = 20\n").is_empty());
+    // `-j` is global: every stage takes `threads`.
+    assert!(check("[[stage]]\nrun = \"dedup near\"\nthreads = 1\n").is_empty());
     assert!(!check("[[stage]]\nrun = \"prompt-dedup\"\nmin_chars = 20\n").is_empty());
     assert!(!check("[[stage]]\nrun = \"condition c\"\nlayout = \"sideways\"\n").is_empty());
     assert!(!check("[[stage]]\nrun = \"dedup fuzzy\"\n").is_empty());
@@ -605,4 +607,27 @@ fn quickstart_runs_the_embedded_recipe_and_skips_on_rerun() {
     assert!(out.join("run.html").is_file());
     let second = run_expect(regime().arg("quickstart").arg("--out").arg(&out), 0);
     assert_eq!(ran(&second.stderr), Vec::<String>::new());
+}
+
+/// `-j` is a global option, so a stage of a recipe takes `threads`, and
+/// the stage's output is the same at any count.
+#[test]
+fn a_stage_takes_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("threads.toml");
+    let mut outputs = Vec::new();
+    for threads in [1, 2] {
+        std::fs::write(
+            &recipe,
+            format!(
+                "[input]\npaths = [{:?}]\n\n[[stage]]\nrun = \"dedup exact\"\nname = \"exact\"\nthreads = {threads}\n",
+                sample()
+            ),
+        )
+        .unwrap();
+        let out = dir.path().join(format!("out{threads}"));
+        run_expect(regime().arg("run").arg(&recipe).arg("--out").arg(&out), 0);
+        outputs.push(std::fs::read(out.join("exact").join("part-00000.parquet")).unwrap());
+    }
+    assert_eq!(outputs[0], outputs[1]);
 }

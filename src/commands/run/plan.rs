@@ -362,6 +362,8 @@ fn stage_corpus(
 /// The clap definition of a stage's subcommand.
 pub(crate) fn subcommand(kind: &StageKind) -> clap::Command {
     let mut command = Cli::command();
+    // Built, so every subcommand holds the global options (`threads`).
+    command.build();
     for word in kind.words() {
         command = command
             .find_subcommand(word)
