@@ -13,7 +13,9 @@
 //! - with whitespace on both sides, one run is kept: the one after, from
 //!   its first line break, when it holds one (a copy that filled its line
 //!   goes with that line's indentation and trailing spaces, and the next
-//!   line keeps its own), otherwise the one before;
+//!   line keeps its own), otherwise the one before; when the one before
+//!   holds more line breaks (the copy began a paragraph), its line breaks
+//!   are kept, then the next line's indentation;
 //! - with whitespace on one side only, the span was glued to its other
 //!   neighbour; the whitespace goes when that neighbour is closing
 //!   punctuation or a quote (after the span) or opening punctuation or a
@@ -216,6 +218,20 @@ pub(crate) fn remove_spans(text: &str, spans: &[(usize, usize)]) -> String {
         } else {
             match (lw > 0, rw > 0) {
                 (true, true) => match right_ws.find(['\n', '\r']) {
+                    // The copy had a line of its own after a blank line (a
+                    // paragraph's first line): the paragraph break stays,
+                    // then the next line's indentation.
+                    Some(_) if line_breaks(left_ws) > line_breaks(right_ws) => {
+                        let (mut left_end, right_start) = (left_ws.len(), right_ws.len());
+                        if let Some(at) = left_ws.rfind(['\n', '\r']) {
+                            left_end = at + 1;
+                        }
+                        let indent = right_ws
+                            .rfind(['\n', '\r'])
+                            .map_or(right_start, |at| at + 1);
+                        out.push_str(&left_ws[..left_end]);
+                        &right_ws[indent..]
+                    }
                     // From the line break on: the copy's line goes whole.
                     Some(at) => &right_ws[at..],
                     None => left_ws,
@@ -250,6 +266,11 @@ pub(crate) fn remove_spans(text: &str, spans: &[(usize, usize)]) -> String {
     out
 }
 
+/// Line breaks in `ws` (`\r\n` is one).
+fn line_breaks(ws: &str) -> usize {
+    ws.matches('\n').count() + ws.matches('\r').count() - ws.matches("\r\n").count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +284,24 @@ mod tests {
             from = s + c.len();
         }
         remove_spans(text, &spans)
+    }
+
+    /// A copy that is a paragraph's first line goes with its line; the
+    /// blank line before it stays, and the next line keeps its indentation.
+    #[test]
+    fn paragraph_break_before_a_removed_line_stays() {
+        assert_eq!(
+            remove("Intro (15 mins)\n\nCOPY\nDiscuss it.", &["COPY"]),
+            "Intro (15 mins)\n\nDiscuss it."
+        );
+        assert_eq!(
+            remove("A\r\n\r\n  COPY\r\n    B", &["COPY"]),
+            "A\r\n\r\n    B"
+        );
+        // The stronger break wins either way; equal breaks keep the one after.
+        assert_eq!(remove("A\nCOPY\n\nB", &["COPY"]), "A\n\nB");
+        assert_eq!(remove("A\n\nCOPY\n\n  B", &["COPY"]), "A\n\n  B");
+        assert_eq!(line_breaks("\r\n\n\r"), 3);
     }
 
     #[test]
