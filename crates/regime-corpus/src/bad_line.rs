@@ -52,7 +52,12 @@ pub(crate) fn first_uninferable(
                 let message = message
                     .rfind(" at line ")
                     .map_or(message.as_str(), |at| &message[..at]);
-                let reason = format!("column {}: not valid JSON: {message}", e.column());
+                let reason = if e.is_eof() {
+                    format!("not valid JSON: {message} (the line ends early: cut off?)")
+                } else {
+                    let column = stored_column(line, &strict, e.column());
+                    format!("column {column}: not valid JSON: {message}")
+                };
                 Some(Some((number, reason)))
             }
         }
@@ -113,6 +118,22 @@ fn decode_one(schema: &SchemaRef, line: &[u8]) -> std::result::Result<(), String
     decoder.flush().map(|_| ()).map_err(|e| e.to_string())
 }
 
+/// The (1-based) byte column in `line`, as stored, of `column` in
+/// `strict`, its copy with raw control characters written as 6-byte
+/// `\u00XX` escapes.
+fn stored_column(line: &[u8], strict: &[u8], column: usize) -> usize {
+    let (mut at, mut at_strict) = (0, 0);
+    while at_strict + 1 < column && at < line.len() {
+        at_strict += if strict.get(at_strict) == Some(&line[at]) {
+            1
+        } else {
+            6
+        };
+        at += 1;
+    }
+    at + 1
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -142,6 +163,28 @@ mod tests {
         let found = first_uninferable(f.path(), PLAIN, &MixedFields::default(), 1000)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(found, Some((2, "not a JSON object".to_owned())));
+    }
+
+    /// Columns count the line as stored, raw control characters as one
+    /// byte; a line cut off names no column.
+    #[test]
+    fn columns_are_of_the_stored_line_and_a_cut_line_says_so() {
+        let f = file("{\"a\":\"x\\ty\"}\n{\"a\":\"\t\t\", bad}\n");
+        let found = first_uninferable(f.path(), PLAIN, &MixedFields::default(), 1000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (line, reason) = found.unwrap_or_else(|| panic!("not found"));
+        assert_eq!(line, 2);
+        // `{"a":"<tab><tab>", bad}`: `b` is byte 12.
+        assert!(reason.starts_with("column 12: not valid JSON"), "{reason}");
+        let f = file("{\"a\":1}\n{\"a\": [1, 2\n{\"a\":3}\n");
+        let found = first_uninferable(f.path(), PLAIN, &MixedFields::default(), 1000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (line, reason) = found.unwrap_or_else(|| panic!("not found"));
+        assert_eq!(line, 2);
+        assert_eq!(
+            reason,
+            "not valid JSON: EOF while parsing a list (the line ends early: cut off?)"
+        );
     }
 
     #[test]
