@@ -100,6 +100,34 @@ fn truncated_parquet_is_named() {
     assert_nothing_written(&out);
 }
 
+/// A corrupt page names its row group, rows and column.
+#[test]
+fn corrupt_row_group_is_named_with_its_column() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(sample()).unwrap();
+    let reader = SerializedFileReader::new(std::fs::File::open(sample()).unwrap()).unwrap();
+    let group = reader.metadata().row_group(1);
+    let chunk = (0..group.num_columns())
+        .map(|j| group.column(j))
+        .find(|c| c.column_path().string() == "conversations.list.element.value")
+        .expect("the sample's turn texts");
+    // Zero the middle of the chunk's compressed pages.
+    let start = usize::try_from(chunk.data_page_offset()).unwrap();
+    let len = usize::try_from(chunk.compressed_size()).unwrap();
+    bytes[start + len / 4..start + len / 2].fill(0);
+    let corrupt = dir.path().join("corrupt.parquet");
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let (line, out) = fails(&dir, &[&corrupt], &[]);
+    assert!(
+        line.contains(
+            "corrupt.parquet: row group 1 (rows 500–999), column `conversations`: cannot decode"
+        ),
+        "{line}"
+    );
+    assert_nothing_written(&out);
+}
+
 #[test]
 fn schema_without_text_is_named() {
     let dir = tempfile::tempdir().unwrap();

@@ -90,6 +90,29 @@ pub enum Error {
         #[source]
         source: arrow::error::ArrowError,
     },
+    /// A parquet row group could not be decoded (a corrupt page, a cut or
+    /// overwritten file).
+    #[error(
+        "{}: row group {row_group} (rows {first_row}–{}){}: cannot decode (corrupt file?): {source}",
+        path.display(),
+        first_row + rows.saturating_sub(1),
+        column.as_ref().map_or_else(String::new, |c| format!(", column `{c}`"))
+    )]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// The row group's index in the file.
+        row_group: usize,
+        /// The file's row the row group starts at.
+        first_row: u64,
+        /// The row group's rows.
+        rows: u64,
+        /// The first column that fails to decode on its own, when one does.
+        column: Option<String>,
+        /// What Arrow said.
+        #[source]
+        source: arrow::error::ArrowError,
+    },
     /// An Arrow IPC file could not be read: its schema, or a record batch
     /// (cut off, corrupt, compressed with a codec not built in).
     #[error("{}: not a readable Arrow IPC file: {at}: {source}", path.display())]

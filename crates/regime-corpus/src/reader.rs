@@ -602,10 +602,8 @@ impl Decoder {
         let mut out = Vec::new();
         let mut row = first_row;
         for batch in reader {
-            let batch = batch.map_err(|source| Error::Arrow {
-                path: info.path.clone(),
-                source,
-            })?;
+            let batch =
+                batch.map_err(|source| self.decode_error(info, group, first_row, source))?;
             let batch = self.conform(batch, &info.path)?;
             let rows = batch.num_rows() as u64;
             out.push(CorpusBatch {
@@ -616,6 +614,47 @@ impl Decoder {
             row += rows;
         }
         Ok(out)
+    }
+
+    /// The error for row group `group` of `info` (starting at the file's
+    /// row `first_row`) that failed to decode, naming the first of its
+    /// columns that fails on its own: each is read again alone, on this
+    /// error path only.
+    fn decode_error(
+        &self,
+        info: &FileInfo,
+        group: usize,
+        first_row: u64,
+        source: arrow::error::ArrowError,
+    ) -> Error {
+        let column = info.parquet.as_ref().and_then(|metadata| {
+            let roots = metadata.schema().fields().len();
+            let columns = self
+                .projection
+                .clone()
+                .unwrap_or_else(|| (0..roots).collect());
+            columns.into_iter().find_map(|i| {
+                let file = File::open(&info.path).ok()?;
+                let mask =
+                    ProjectionMask::roots(metadata.metadata().file_metadata().schema_descr(), [i]);
+                let fails =
+                    ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
+                        .with_row_groups(vec![group])
+                        .with_projection(mask)
+                        .with_batch_size(self.batch_size)
+                        .build()
+                        .map_or(true, |mut batches| batches.any(|b| b.is_err()));
+                fails.then(|| metadata.schema().field(i).name().clone())
+            })
+        });
+        Error::Decode {
+            path: info.path.clone(),
+            row_group: group,
+            first_row,
+            rows: info.row_groups.get(group).copied().unwrap_or(0),
+            column,
+            source,
+        }
     }
 
     /// A decoded JSON batch (all columns) with only the projected ones.
