@@ -23,6 +23,13 @@ pub(crate) struct InputArgs {
     /// `--profile columns`.
     #[arg(long, value_name = "FILE")]
     pub(crate) fields: Option<PathBuf>,
+    /// Read this JSON field as its JSON text (a string column), whatever
+    /// shape its records give it: e.g. `tools` of function-calling data,
+    /// whose JSON Schemas fit no one column type. Keys joined by `.`
+    /// (`messages.tool_calls`); repeatable, or comma-separated. JSON
+    /// inputs only.
+    #[arg(long, value_name = "FIELD", value_delimiter = ',')]
+    pub(crate) json_text: Vec<String>,
 }
 
 /// The field layouts regime knows.

@@ -6,8 +6,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use regime_corpus::{
-    CorpusReaderBuilder, FieldMap, InputRecord, Manifest, OutputDir, Profile, WriterOptions,
-    hash_inputs, resolve_inputs,
+    CorpusReaderBuilder, FieldMap, InputRecord, Manifest, OutputDir, Profile, ReadOptions,
+    WriterOptions, hash_inputs, resolve_inputs,
 };
 
 use crate::cli::{GlobalArgs, InputArgs, OutputArgs, ProfileArg};
@@ -68,7 +68,8 @@ pub(crate) fn prepare_out(
 /// printing it when it was detected.
 pub(crate) fn open(input: &InputArgs, global: &GlobalArgs) -> anyhow::Result<Corpus> {
     let files = resolve_inputs(&input.inputs)?;
-    let builder = CorpusReaderBuilder::try_new(files)?;
+    let options = ReadOptions::default().with_json_text(input.json_text.clone());
+    let builder = CorpusReaderBuilder::try_new_with(files, &options)?;
     let first = builder
         .files()
         .first()

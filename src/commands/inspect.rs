@@ -168,7 +168,11 @@ fn render(out: &mut impl Write, i: &Inspection) -> std::io::Result<()> {
             None => writeln!(out, "  {}  {} bytes, read as a stream", f.path, f.bytes)?,
         }
         for m in &f.mixed_fields {
-            writeln!(out, "    mixed types: {} ({})", m.path, m.read)?;
+            if m.read == MixedRead::JsonText {
+                writeln!(out, "    JSON text: {}", m.path)?;
+            } else {
+                writeln!(out, "    mixed types: {} ({})", m.path, m.read)?;
+            }
         }
     }
     writeln!(out, "rows: {}  row groups: {}", i.rows, i.row_groups)?;

@@ -290,6 +290,7 @@ fn run_compare(
         inputs: vec![p.clone()],
         profile: args.input.profile,
         fields: args.input.fields.clone(),
+        json_text: args.input.json_text.clone(),
     };
     let out = corpus::prepare_out(&args.out, args.overwrite, &args.input.inputs)?;
     // Both are opened (and their --by columns checked) before either is read.

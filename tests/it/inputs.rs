@@ -344,6 +344,97 @@ fn jsonl_fields_of_mixed_types_read_as_one_type() {
     assert!(stderr.contains("bad.jsonl: line 3: "), "{stderr}");
 }
 
+/// OpenAI function-calling data: `tools` holds JSON Schemas no one column
+/// type fits (a `default` that is a string in one tool, an object in
+/// another). `--json-text tools` reads each value as its JSON text, as
+/// stored; without it the bad line is named with a hint.
+#[test]
+fn json_text_reads_a_field_of_any_shape_as_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tools.jsonl");
+    let tool = |default: &str| {
+        format!(
+            r#"[{{"type": "function", "function": {{"name": "f", "parameters": {{"type": "object", "properties": {{"x": {{"type": "string", "default": {default}}}}}}}}}}}]"#
+        )
+    };
+    let tools = [tool(r#""d""#), tool(r#"{"k": 1}"#), tool("3")];
+    let lines: Vec<String> = tools
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            format!(
+                r#"{{"messages": [{{"role": "user", "content": "call f {i}"}}, {{"role": "assistant", "content": null, "tool_calls": [{{"id": "c{i}", "type": "function", "function": {{"name": "f", "arguments": "{{}}"}}}}]}}], "tools": {t}}}"#
+            )
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+    let output = run_expect(regime().arg("inspect").arg(&path), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("tools.jsonl: line 2: ") && stderr.contains("can be read as JSON text"),
+        "{stderr}"
+    );
+
+    let text = ["--json-text", "tools,messages[].tool_calls"];
+    let inspect = run_expect(
+        regime().arg("inspect").arg(&path).arg("--json").args(text),
+        0,
+    );
+    let inspect: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        inspect["files"][0]["mixed_fields"],
+        serde_json::json!([
+            {"path": "messages[].tool_calls", "read_as": "json_text"},
+            {"path": "tools", "read_as": "json_text"}
+        ])
+    );
+    let out = dir.path().join("d");
+    run_expect(
+        regime()
+            .args(["dedup", "exact", "-q"])
+            .arg(&path)
+            .arg("--out")
+            .arg(&out)
+            .args(text),
+        0,
+    );
+    let rows = read_parquet(&out.join("part-00000.parquet"));
+    let stored = rows.column_by_name("tools").unwrap().as_string::<i32>();
+    for (row, t) in tools.iter().enumerate() {
+        assert_eq!(stored.value(row), t);
+    }
+    let messages = rows.column_by_name("messages").unwrap().as_list::<i32>();
+    let calls = messages.value(0);
+    let calls = calls.as_struct().column_by_name("tool_calls").unwrap();
+    assert!(calls.is_null(0));
+    assert_eq!(
+        calls.as_string::<i32>().value(1),
+        r#"[{"id": "c0", "type": "function", "function": {"name": "f", "arguments": "{}"}}]"#
+    );
+
+    for (args, says) in [
+        (
+            vec![path.clone()],
+            "cannot read `nope` as JSON text: no record of the first 10000 holds it",
+        ),
+        (
+            vec![sample()],
+            "cannot read `nope` as JSON text: not a JSON input",
+        ),
+    ] {
+        let output = run_expect(
+            regime()
+                .arg("inspect")
+                .args(&args)
+                .args(["--json-text", "nope"]),
+            2,
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}
+
 /// Characters at or above U+20000 written as escape pairs (as Python's
 /// `json.dumps` writes every non-ASCII character) read as themselves:
 /// arrow-json 60.1 alone would read `\ud86e\ude4f` as U+1BA4F. Raw

@@ -81,7 +81,9 @@ pub(crate) fn first_uninferable(
             bad = mid;
         }
     }
-    let reason = infer(bad).err().map_or_else(String::new, |e| e.to_string());
+    let reason = infer(bad).err().map_or_else(String::new, |e| {
+        format!("{e} (a bad record, or a field whose records hold JSON of different shapes: such a field can be read as JSON text)")
+    });
     Ok(Some((numbers[bad - 1], reason)))
 }
 

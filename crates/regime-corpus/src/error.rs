@@ -35,6 +35,17 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A field asked to be read as JSON text cannot be: the file is not
+    /// JSON, or its first records do not hold the field.
+    #[error("{}: cannot read `{field}` as JSON text: {reason}", path.display())]
+    JsonText {
+        /// The file.
+        path: PathBuf,
+        /// The field's path as given.
+        field: String,
+        /// Why.
+        reason: String,
+    },
     /// A file is not a valid parquet file (bad magic, truncated footer, …).
     #[error("{}: not a valid parquet file: {source}", path.display())]
     Parquet {

@@ -49,6 +49,12 @@ pub enum MixedRead {
     /// Scalars among (at least as many) lists of scalars: each scalar is a
     /// list of one.
     OneItemList,
+    /// Asked for by the reader's options (`--json-text`): every non-null
+    /// value is read as its JSON text, as stored (`{"type": "object", …}`,
+    /// `[1, 2]`, `"x"` with its quotes), whatever its shape: for fields
+    /// such as function-calling `tools`, whose JSON Schemas no one Arrow
+    /// type holds.
+    JsonText,
 }
 
 impl MixedRead {
@@ -59,6 +65,7 @@ impl MixedRead {
         match self {
             MixedRead::TextPart => "text_part",
             MixedRead::OneItemList => "one_item_list",
+            MixedRead::JsonText => "json_text",
         }
     }
 }
@@ -75,6 +82,7 @@ impl fmt::Display for MixedRead {
         f.write_str(match self {
             MixedRead::TextPart => "strings read as one text part",
             MixedRead::OneItemList => "scalars read as one-item lists",
+            MixedRead::JsonText => "read as JSON text",
         })
     }
 }
@@ -123,6 +131,35 @@ impl MixedFields {
         mixed.read = mixed_read(order);
         mixed.list = order.kinds().values().contains(Kinds::ARRAY);
         mixed
+    }
+
+    /// Reads the field at `keys` (object keys from the record, lists looked
+    /// through) as its JSON text; `order` (the first records' keys, as
+    /// stored) says which fields on the way hold lists.
+    pub(crate) fn read_as_json_text(&mut self, order: &KeyOrder, keys: &[&str]) {
+        let mut node = self;
+        let mut order = Some(order);
+        for key in keys {
+            // Children stay in the order the file first writes them.
+            let rank = |name: &str| order.and_then(|o| o.position(name));
+            let found = node.children.iter().position(|(name, _)| name == key);
+            let at = found.unwrap_or_else(|| {
+                let at = node
+                    .children
+                    .iter()
+                    .position(|(name, _)| rank(name) > rank(key))
+                    .unwrap_or(node.children.len());
+                node.children
+                    .insert(at, ((*key).to_owned(), MixedFields::default()));
+                at
+            });
+            order = order.and_then(|o| o.child_named(key));
+            node = &mut node.children[at].1;
+            node.list = order.is_some_and(|o| o.kinds().values().contains(Kinds::ARRAY));
+        }
+        node.read = Some(MixedRead::JsonText);
+        node.children.clear();
+        node.list = false;
     }
 
     /// Places the keys of the text parts strings are read as in `order`
@@ -221,6 +258,10 @@ impl MixedFields {
                 out.push(b'[');
                 out.extend_from_slice(text.as_bytes());
                 out.push(b']');
+                true
+            }
+            (Some(MixedRead::JsonText), Some(_)) => {
+                serde_json::to_writer(&mut *out, text)?;
                 true
             }
             _ => false,
@@ -485,6 +526,52 @@ mod tests {
             r#"{"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]}"#;
         assert_eq!(rewritten(&mixed, untouched), untouched);
         assert_eq!(rewritten(&mixed, "{bad\n"), "{bad\n");
+    }
+
+    /// A field read as JSON text: every non-null value becomes the string
+    /// of its text as stored, at any depth of the path; the fields the
+    /// records write before it stay before it.
+    #[test]
+    fn json_text_fields_become_their_stored_text() {
+        let lines = [
+            r#"{"m": [{"calls": [{"f": {"a": 1}}]}, {"calls": null}], "tools": [{"x": "y"}]}"#,
+            r#"{"m": [], "tools": {"x": 2}}"#,
+        ];
+        let mut order = scan_lines(&lines);
+        let mut mixed = MixedFields::find(&order);
+        for keys in [&["tools"][..], &["m", "calls"][..]] {
+            order
+                .descendant_mut(keys)
+                .unwrap_or_else(|| panic!("{keys:?}"))
+                .read_as_text();
+            mixed.read_as_json_text(&order, keys);
+        }
+        let fields: Vec<(String, MixedRead)> = mixed
+            .fields()
+            .into_iter()
+            .map(|f| (f.path, f.read))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("m[].calls".to_owned(), MixedRead::JsonText),
+                ("tools".to_owned(), MixedRead::JsonText)
+            ]
+        );
+        assert_eq!(
+            rewritten(&mixed, lines[0]),
+            r#"{"m":[{"calls":"[{\"f\": {\"a\": 1}}]"},{"calls":null}],"tools":"[{\"x\": \"y\"}]"}"#
+        );
+        assert_eq!(
+            rewritten(&mixed, lines[1]),
+            r#"{"m":[],"tools":"{\"x\": 2}"}"#
+        );
+        // What inference then sees: strings.
+        let tools = order
+            .child_named("tools")
+            .unwrap_or_else(|| panic!("tools"));
+        assert_eq!(tools.kinds().values(), Kinds::STRING);
+        assert_eq!(tools.children().count(), 0);
     }
 
     #[test]

@@ -124,6 +124,11 @@ impl KeyOrder {
         self.keys.iter().map(|(key, order)| (key.as_str(), order))
     }
 
+    /// Where `key` first appeared among this key's fields.
+    pub(crate) fn position(&self, key: &str) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
     /// The order and kinds under `key`.
     pub(crate) fn child_named(&self, key: &str) -> Option<&KeyOrder> {
         self.find(key).map(|(_, order)| order)
@@ -178,6 +183,31 @@ impl KeyOrder {
             .enumerate()
             .map(|(at, (key, _))| (key.clone(), at))
             .collect();
+    }
+
+    /// The node of the field at `keys` (a path of object keys, lists
+    /// looked through), if the records hold it.
+    pub(crate) fn descendant_mut(&mut self, keys: &[&str]) -> Option<&mut KeyOrder> {
+        keys.iter()
+            .try_fold(self, |order, key| order.child_named_mut(key))
+    }
+
+    /// Makes this key one that holds strings, as it does once its values
+    /// are read as their JSON text: nothing under it, every non-null value
+    /// a string (first seen where its first value was).
+    pub(crate) fn read_as_text(&mut self) {
+        let values: u32 = self.counts.iter().sum();
+        let first = self
+            .first_lines
+            .iter()
+            .copied()
+            .filter(|&line| line > 0)
+            .min()
+            .unwrap_or(0);
+        *self = KeyOrder::default();
+        self.counts[Kinds::STRING.slot()] = values;
+        self.first_lines[Kinds::STRING.slot()] = first;
+        self.keys_at_first_string = Some(0);
     }
 
     /// How many of the values seen under this key (array elements aside)

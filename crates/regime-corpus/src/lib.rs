@@ -76,7 +76,7 @@ pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, OutputRecord, hash_file
 pub use output::OutputDir;
 pub use reader::{
     CorpusBatch, CorpusReader, CorpusReaderBuilder, DEFAULT_BATCH_SIZE,
-    DEFAULT_JSONL_INFER_RECORDS, DEFAULT_MAX_IN_FLIGHT_BYTES, FileInfo,
+    DEFAULT_JSONL_INFER_RECORDS, DEFAULT_MAX_IN_FLIGHT_BYTES, FileInfo, ReadOptions,
 };
 pub use role_census::{RoleCount, role_census};
 pub use row_id::{ROW_BITS, RowId};

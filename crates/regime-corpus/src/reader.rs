@@ -138,11 +138,21 @@ impl CorpusReaderBuilder {
     /// Unreadable or invalid files, and files whose schema differs from the
     /// first file's, each named.
     pub fn try_new(inputs: Vec<InputFile>) -> Result<Self> {
+        Self::try_new_with(inputs, &ReadOptions::default())
+    }
+
+    /// [`Self::try_new`], reading the inputs as `options` say.
+    ///
+    /// # Errors
+    /// Those of [`Self::try_new`], and [`Error::JsonText`] for a field
+    /// to read as JSON text that the first JSON input's first records do
+    /// not hold, or when an input is not JSON.
+    pub fn try_new_with(inputs: Vec<InputFile>, options: &ReadOptions) -> Result<Self> {
         let mut files = Vec::with_capacity(inputs.len());
         let mut schema: Option<SchemaRef> = None;
         let mut jsonl_shape: Option<(SchemaRef, MixedFields)> = None;
         for input in inputs {
-            let info = open_file(input, &mut jsonl_shape)?;
+            let info = open_file(input, options, &mut jsonl_shape)?;
             let file_schema = info.schema(jsonl_shape.as_ref().map(|(schema, _)| schema));
             schema = Some(match schema {
                 None => file_schema,
@@ -741,16 +751,61 @@ impl FileInfo {
     }
 }
 
+/// How inputs are read, beyond what their files say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    json_text: Vec<String>,
+}
+
+impl ReadOptions {
+    /// Reads the JSON fields at `paths` as their JSON text, as stored (a
+    /// `Utf8` column), whatever shape each record gives them: for fields
+    /// no one Arrow type holds, such as the JSON Schemas of function-calling
+    /// `tools`. A path names object keys from the record, joined by `.`,
+    /// lists looked through (`tools`, `messages.tool_calls`, or
+    /// `messages[].tool_calls`). JSON inputs only.
+    #[must_use]
+    pub fn with_json_text(mut self, paths: Vec<String>) -> Self {
+        self.json_text = paths;
+        self
+    }
+
+    /// The fields read as JSON text.
+    #[must_use]
+    pub fn json_text(&self) -> &[String] {
+        &self.json_text
+    }
+}
+
+/// The object keys of a `--json-text` path (`messages[].tool_calls` →
+/// `messages`, `tool_calls`); `None` when one is empty.
+fn json_path_keys(path: &str) -> Option<Vec<&str>> {
+    path.split('.')
+        .map(|key| key.strip_suffix("[]").unwrap_or(key))
+        .map(|key| (!key.is_empty()).then_some(key))
+        .collect()
+}
+
 /// Opens one input's metadata. The first JSON input's schema (and its
 /// mixed fields) is inferred from its first records and kept in
 /// `jsonl_shape` for the others.
 fn open_file(
     input: InputFile,
+    options: &ReadOptions,
     jsonl_shape: &mut Option<(SchemaRef, MixedFields)>,
 ) -> Result<FileInfo> {
     let bytes = std::fs::metadata(&input.path)
         .map_err(|e| Error::io(&input.path, e))?
         .len();
+    if let (Some(field), FileFormat::Parquet | FileFormat::Arrow) =
+        (options.json_text.first(), input.format)
+    {
+        return Err(Error::JsonText {
+            path: input.path,
+            field: field.clone(),
+            reason: "not a JSON input (its columns already have one type each)".into(),
+        });
+    }
     match input.format {
         FileFormat::Parquet => {
             let file = File::open(&input.path).map_err(|e| Error::io(&input.path, e))?;
@@ -790,7 +845,9 @@ fn open_file(
         FileFormat::Jsonl(_) => {
             let (_, mixed) = match jsonl_shape {
                 Some(shape) => shape,
-                None => jsonl_shape.insert(infer_jsonl(&input.path, input.format)?),
+                None => {
+                    jsonl_shape.insert(infer_jsonl(&input.path, input.format, &options.json_text)?)
+                }
             };
             let mixed = mixed.clone();
             Ok(FileInfo::streamed(input, bytes, None, mixed))
@@ -817,11 +874,38 @@ impl FileInfo {
 
 /// A JSON input's schema, from its first records, with its columns in the
 /// file's order, and its mixed fields.
-fn infer_jsonl(path: &Path, format: FileFormat) -> Result<(SchemaRef, MixedFields)> {
+fn infer_jsonl(
+    path: &Path,
+    format: FileFormat,
+    json_text: &[String],
+) -> Result<(SchemaRef, MixedFields)> {
     // Key order and value kinds first: they say which fields to read as
     // one type before inference sees them.
     let mut order = jsonl_order::key_order(path, format, DEFAULT_JSONL_INFER_RECORDS)?;
-    let mixed = MixedFields::find(&order);
+    // Fields read as JSON text hold strings, whatever is under them.
+    let mut text_fields = Vec::with_capacity(json_text.len());
+    for field in json_text {
+        let error = |reason: String| Error::JsonText {
+            path: path.to_path_buf(),
+            field: field.clone(),
+            reason,
+        };
+        let keys = json_path_keys(field)
+            .ok_or_else(|| error("a path is object keys joined by `.`".into()))?;
+        order
+            .descendant_mut(&keys)
+            .ok_or_else(|| {
+                error(format!(
+                    "no record of the first {DEFAULT_JSONL_INFER_RECORDS} holds it"
+                ))
+            })?
+            .read_as_text();
+        text_fields.push(keys);
+    }
+    let mut mixed = MixedFields::find(&order);
+    for keys in &text_fields {
+        mixed.read_as_json_text(&order, keys);
+    }
     // The fields of the parts strings become (`type`, `text`) take their
     // place where the lines as inference reads them first show them.
     mixed.place_part_keys(&mut order);
