@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use regime_corpus::OutputDir;
+use regime_stats::ProfileState;
 use regime_text::ProtectedTokens;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -17,7 +18,7 @@ use serde::de::DeserializeOwned;
 use super::Outcome;
 use super::corpus::RunClock;
 use super::profile::{
-    AnyTokenizer, PARTIAL_FILE, PARTIAL_VERSION, Partial, summary_line, tokenizer_hash,
+    AnyTokenizer, PARTIAL_FILE, PARTIAL_VERSION, Partial, STATE_FILE, summary_line, tokenizer_hash,
 };
 use super::profile_output;
 use super::split::SplitCheck;
@@ -26,7 +27,7 @@ use crate::progress;
 
 pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let clock = RunClock::start();
-    let mut merged: Option<Partial> = None;
+    let mut merged: Option<(Partial, ProfileState)> = None;
     let mut split = SplitCheck::new("merge");
     let mut files = Vec::new();
     // The tokenizer hash the partials record (the check makes them agree).
@@ -44,19 +45,20 @@ pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outco
             counted_with.clone_from(&settings.tokenizer);
         }
         split.add(p, shard, settings, inputs)?;
-        files.push(path);
+        let (state_path, state) = read_state(p, &path)?;
+        files.extend([path, state_path]);
         match &mut merged {
-            None => merged = Some(partial),
-            Some(m) => {
+            None => merged = Some((partial, state)),
+            Some((m, merged_state)) => {
                 m.samples += partial.samples;
-                m.state
-                    .combine(partial.state)
+                merged_state
+                    .combine(state)
                     .with_context(|| format!("merging {}", p.display()))?;
             }
         }
     }
     split.finish()?;
-    let merged = merged.context("no partial states given")?;
+    let (merged, state) = merged.context("no partial states given")?;
     if let Some(given) = &args.tokenizer {
         // It only names token ids, so it must be the file the partials
         // counted with.
@@ -71,17 +73,17 @@ pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outco
     // The tokenizer only names token ids here; its protected tokens are the
     // partials' for consistency.
     let protected =
-        ProtectedTokens::default().with_tokens(merged.state.config().protected().iter().cloned());
+        ProtectedTokens::default().with_tokens(state.config().protected().iter().cloned());
     let tokenizer = AnyTokenizer::load(
         args.tokenizer.as_deref().or(merged.tokenizer.as_deref()),
         &protected,
     )?;
-    let report = tokenizer.finalize(&merged.state);
+    let report = tokenizer.finalize(&state);
     let out = OutputDir::prepare(&args.out, args.overwrite, &args.partials)?;
     profile_output::write_report(&out, &report)?;
     let manifest = clock.manifest(
         "profile (merge)",
-        serde_json::to_value(merged.state.config())?,
+        serde_json::to_value(state.config())?,
         None,
         &files,
         (merged.samples, 0),
@@ -143,6 +145,17 @@ fn read_json<T: DeserializeOwned>(p: &Path) -> anyhow::Result<(PathBuf, T)> {
     let value = serde_json::from_reader(std::io::BufReader::new(file))
         .with_context(|| format!("merge {}: not a regime profile partial", p.display()))?;
     Ok((path, value))
+}
+
+/// Reads the state written beside the partial `given` (read from
+/// `partial`, its `partial.json`), returning it with its path.
+fn read_state(given: &Path, partial: &Path) -> anyhow::Result<(PathBuf, ProfileState)> {
+    let path = partial.with_file_name(STATE_FILE);
+    let what = || format!("merge {}: reading its {STATE_FILE}", given.display());
+    let file = std::fs::File::open(&path).with_context(what)?;
+    let decoder = zstd::stream::read::Decoder::new(file).with_context(what)?;
+    let state = serde_json::from_reader(std::io::BufReader::new(decoder)).with_context(what)?;
+    Ok((path, state))
 }
 
 fn check_version(p: &Path, version: u32) -> anyhow::Result<()> {

@@ -653,6 +653,9 @@ fn merge_refuses_anything_but_one_complete_split() {
     std::fs::write(old_format.join("partial.json"), partial.to_string()).expect("write");
     let not_a_partial = dir.join("not-a-partial");
     std::fs::create_dir_all(&not_a_partial).expect("mkdir");
+    let no_state = dir.join("no-state");
+    std::fs::create_dir_all(&no_state).expect("mkdir");
+    std::fs::copy(p[2].join("partial.json"), no_state.join("partial.json")).expect("copy");
     let cases: Vec<(Vec<&Path>, Option<&Path>, &str)> = vec![
         (
             vec![&p[0], &p[1]],
@@ -680,6 +683,11 @@ fn merge_refuses_anything_but_one_complete_split() {
             vec![&p[0], &not_a_partial],
             Some(&not_a_partial),
             "not a `regime profile --shard` output",
+        ),
+        (
+            vec![&p[0], &p[1], &no_state],
+            Some(&no_state),
+            "reading its state.json.zst",
         ),
     ];
     for (i, (parts, offending, needle)) in cases.into_iter().enumerate() {
