@@ -33,10 +33,9 @@ pub(crate) fn bar(global: &GlobalArgs, len: Option<u64>, message: &str, unit: &s
             bar.set_style(style);
         }
         bar.set_message(message.to_owned());
-        bar.set_draw_target(ProgressDrawTarget::term_like_with_hz(
-            Box::new(LogLines::default()),
-            1,
-        ));
+        // Every update reaches the target (updates come per batch, not per
+        // row), so the last one it logs is the bar's end.
+        bar.set_draw_target(ProgressDrawTarget::term_like(Box::new(LogLines::default())));
         return bar;
     }
     if !std::io::stderr().is_terminal() {
@@ -67,11 +66,30 @@ pub(crate) fn summary(global: &GlobalArgs, line: &str) {
     }
 }
 
-/// A draw target writing what a bar shows as an info log line, at most one
-/// per [`LOG_EVERY`] (the first at once).
-#[derive(Debug, Default)]
+/// A draw target writing what a bar shows as an info log line: one per
+/// [`LOG_EVERY`], and the last state when the bar goes (a run shorter than
+/// that logs only its end).
+#[derive(Debug)]
 struct LogLines {
-    last: Mutex<Option<Instant>>,
+    state: Mutex<Logged>,
+}
+
+/// When a line was last logged, and the latest one not logged yet.
+#[derive(Debug)]
+struct Logged {
+    at: Instant,
+    pending: Option<String>,
+}
+
+impl Default for LogLines {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(Logged {
+                at: Instant::now(),
+                pending: None,
+            }),
+        }
+    }
 }
 
 impl LogLines {
@@ -80,10 +98,23 @@ impl LogLines {
         if line.is_empty() {
             return;
         }
-        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
-        if last.is_none_or(|t| now.duration_since(t) >= LOG_EVERY) {
-            *last = Some(now);
+        if now.duration_since(state.at) >= LOG_EVERY {
+            state.at = now;
+            state.pending = None;
+            tracing::info!("{line}");
+        } else {
+            state.pending = Some(line.to_owned());
+        }
+    }
+}
+
+/// The bar's last state, if not logged yet.
+impl Drop for LogLines {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(line) = state.pending.take() {
             tracing::info!("{line}");
         }
     }

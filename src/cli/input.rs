@@ -23,11 +23,12 @@ pub(crate) struct InputArgs {
     /// `--profile columns`.
     #[arg(long, value_name = "FILE")]
     pub(crate) fields: Option<PathBuf>,
-    /// Read this JSON field as its JSON text (a string column), whatever
-    /// shape its records give it: e.g. `tools` of function-calling data,
-    /// whose JSON Schemas fit no one column type. Keys joined by `.`
-    /// (`messages.tool_calls`); repeatable, or comma-separated. JSON
-    /// inputs only.
+    /// Read this JSON field as its JSON text (a string column of compact
+    /// JSON: a string value keeps its quotes), whatever shape its records
+    /// give it: e.g. `tools` of function-calling data, whose JSON Schemas
+    /// fit no one column type. Keys joined by `.` (`messages.tool_calls`);
+    /// repeatable, or comma-separated. Parquet and Arrow inputs must hold
+    /// the field as text already.
     #[arg(long, value_name = "FIELD", value_delimiter = ',')]
     pub(crate) json_text: Vec<String>,
 }

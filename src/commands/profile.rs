@@ -188,18 +188,12 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
     let clock = RunClock::start();
     check_by(&args.by)?;
     let tokenizer = AnyTokenizer::load(args.tokenizer.as_deref(), &protected(args))?;
-    // The pool `-j` (or `RAYON_NUM_THREADS`, or a recipe's `-j`) set up.
-    let threads = global
-        .threads
-        .unwrap_or_else(rayon::current_num_threads)
-        .max(1);
     if args.compare {
-        return run_compare(args, global, &tokenizer, threads, &clock);
+        return run_compare(args, global, &tokenizer, &clock);
     }
     let out = corpus::prepare_out(&args.out, args.overwrite, &args.input.inputs)?;
     let corpus = open(&args.input, &args.by, global)?;
-    let (state, corpus, samples, total) =
-        scan(corpus, args, global, &tokenizer, threads, args.shard)?;
+    let (state, corpus, samples, total) = scan(corpus, args, global, &tokenizer, args.shard)?;
     let paths = corpus.paths();
     let mut config_json = serde_json::to_value(state.config())?;
     if let Some(settings) = config_json.as_object_mut() {
@@ -248,7 +242,7 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
         );
         return Ok(Outcome::Success);
     }
-    let mut report = super::with_threads(Some(threads), || tokenizer.finalize(&state))?;
+    let mut report = tokenizer.finalize(&state);
     drop(state);
     if args.near {
         let near = super::dedup::near_report(&corpus, &out, global)?;
@@ -286,7 +280,6 @@ fn run_compare(
     args: &ProfileArgs,
     global: &GlobalArgs,
     tokenizer: &AnyTokenizer,
-    threads: usize,
     clock: &RunClock,
 ) -> anyhow::Result<Outcome> {
     let [a, b] = args.input.inputs.as_slice() else {
@@ -307,13 +300,11 @@ fn run_compare(
         open(&one(a), &args.by, global)?,
         open(&one(b), &args.by, global)?,
     );
-    let (sa, ca, na, _) = scan(ca, args, global, tokenizer, threads, None)?;
-    let (sb, cb, nb, _) = scan(cb, args, global, tokenizer, threads, None)?;
+    let (sa, ca, na, _) = scan(ca, args, global, tokenizer, None)?;
+    let (sb, cb, nb, _) = scan(cb, args, global, tokenizer, None)?;
     let (mut paths, pb) = (ca.paths(), cb.paths());
     paths.extend(pb);
-    let (ra, rb) = super::with_threads(Some(threads), || {
-        rayon::join(|| tokenizer.finalize(&sa), || tokenizer.finalize(&sb))
-    })?;
+    let (ra, rb) = rayon::join(|| tokenizer.finalize(&sa), || tokenizer.finalize(&sb));
     let compare = sa.compare(&sb, &ra, &rb)?;
     let cmp = ProfileComparison {
         a: ra,
@@ -404,7 +395,7 @@ struct Measurer<'a> {
 /// returns it with the opened corpus (its paths, and a later pass for
 /// `--near`), the samples read and the corpus's total rows.
 ///
-/// Samples are measured on `threads` threads and added to the state in
+/// Samples are measured on the current pool's threads (`-j`) and added to the state in
 /// input order, one step (see [`step_end`]) while the next is measured:
 /// the state, sketches included, is the same at any thread count, and
 /// memory holds one state and two steps of measured samples.
@@ -413,7 +404,6 @@ fn scan(
     args: &ProfileArgs,
     global: &GlobalArgs,
     tokenizer: &AnyTokenizer,
-    threads: usize,
     shard: Option<(u64, u64)>,
 ) -> anyhow::Result<(ProfileState, corpus::Corpus, u64, u64)> {
     // A corpus without rows has no figures to report (a shard of a tiny
@@ -441,7 +431,7 @@ fn scan(
         .with_protected(protected.clone())
         .build()?;
     let bar = progress::bar(global, Some(hi - lo), "profile", "samples");
-    let scanned = super::with_threads(Some(threads), || -> anyhow::Result<()> {
+    let scanned = (|| -> anyhow::Result<()> {
         let mut measured: Vec<PreparedSample> = Vec::new();
         let mut add = |samples: &mut Vec<PreparedSample>| {
             state.add_all(samples);
@@ -487,10 +477,10 @@ fn scan(
         }
         add(&mut measured);
         Ok(())
-    });
+    })();
     // Cleared before any error is printed.
     bar.finish_and_clear();
-    scanned??;
+    scanned?;
     Ok((state, corpus, hi - lo, total))
 }
 

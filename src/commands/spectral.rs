@@ -51,7 +51,6 @@ pub(super) fn audit_model(
     model: &Model,
     base: Option<&Model>,
     global: &GlobalArgs,
-    threads: Option<usize>,
 ) -> anyhow::Result<ModelAudit> {
     let bar = progress::bar(
         global,
@@ -63,10 +62,11 @@ pub(super) fn audit_model(
         bar.set_length(p.total as u64);
         bar.set_position(p.done as u64);
     };
-    let result = super::with_threads(threads, || match base {
+    // On the `-j` pool `commands::run` set up.
+    let result = match base {
         None => audit.run(model, &report),
         Some(b) => audit.run_with_base(model, b, &report),
-    })?;
+    };
     bar.finish_and_clear();
     Ok(result?)
 }
@@ -88,7 +88,7 @@ pub(crate) fn run(args: &SpectralArgs, global: &GlobalArgs) -> anyhow::Result<Ou
     let audit = build_audit(&args.select, prefix_map)?;
     let model = Model::open(&args.model)?;
     let base = args.base.as_ref().map(Model::open).transpose()?;
-    let result = audit_model(&audit, &model, base.as_ref(), global, global.threads)?;
+    let result = audit_model(&audit, &model, base.as_ref(), global)?;
     let summary = ModelSummary::from_audit(&result);
     write_tables(&out, &result, args.select.fix_fingers)?;
     let json = SummaryFile::new(&model, &result, &summary, args);

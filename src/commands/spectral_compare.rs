@@ -86,7 +86,7 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
     for path in &args.models {
         let model = Model::open(path)?;
         files.extend(model.files().map(Path::to_path_buf));
-        audits.push(audit_model(&audit, &model, None, global, global.threads)?);
+        audits.push(audit_model(&audit, &model, None, global)?);
     }
     let summaries: Vec<ModelSummary> = audits.iter().map(ModelSummary::from_audit).collect();
     let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();

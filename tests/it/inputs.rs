@@ -399,10 +399,15 @@ fn json_text_reads_a_field_of_any_shape_as_its_text() {
             .args(text),
         0,
     );
-    let rows = read_parquet(&out.join("part-00000.parquet"));
+    let part = out.join("part-00000.parquet");
+    let rows = read_parquet(&part);
     let stored = rows.column_by_name("tools").unwrap().as_string::<i32>();
+    // Compact JSON text: the same value, whitespace between tokens gone.
     for (row, t) in tools.iter().enumerate() {
-        assert_eq!(stored.value(row), t);
+        let want = t.replace(": ", ":").replace(", ", ",");
+        assert_eq!(stored.value(row), want);
+        let value: serde_json::Value = serde_json::from_str(stored.value(row)).unwrap();
+        assert_eq!(value, serde_json::from_str::<serde_json::Value>(t).unwrap());
     }
     let messages = rows.column_by_name("messages").unwrap().as_list::<i32>();
     let calls = messages.value(0);
@@ -410,29 +415,96 @@ fn json_text_reads_a_field_of_any_shape_as_its_text() {
     assert!(calls.is_null(0));
     assert_eq!(
         calls.as_string::<i32>().value(1),
-        r#"[{"id": "c0", "type": "function", "function": {"name": "f", "arguments": "{}"}}]"#
+        r#"[{"id":"c0","type":"function","function":{"name":"f","arguments":"{}"}}]"#
     );
+    // regime's output holds them as text: read with the raw file, as one
+    // corpus, under the same option.
+    run_expect(regime().arg("inspect").arg(&path).arg(&part).args(text), 0);
 
-    for (args, says) in [
+    for (args, field, says) in [
         (
             vec![path.clone()],
-            "cannot read `nope` as JSON text: no record of the first 10000 holds it",
+            "messages.nope",
+            "cannot read `messages.nope` as JSON text: no record of the first 10000 holds it",
         ),
         (
             vec![sample()],
-            "cannot read `nope` as JSON text: not a JSON input",
+            "nope",
+            "cannot read `nope` as JSON text: the file has no such column",
         ),
+        (vec![sample()], "conversations", "its column is List("),
     ] {
         let output = run_expect(
             regime()
                 .arg("inspect")
                 .args(&args)
-                .args(["--json-text", "nope"]),
+                .args(["--json-text", field]),
             2,
         );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(says), "{stderr}");
     }
+}
+
+/// A top-level field named with `--json-text` that the first 10,000
+/// records lack is read where it comes; a field under one read another
+/// way (strings as text parts) is refused.
+#[test]
+fn json_text_field_may_come_late_but_not_under_a_mixed_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late.jsonl");
+    let lines: Vec<String> = (0..10_050)
+        .map(|i| {
+            let tools = if i >= 10_010 {
+                r#", "tools": [{"a": {"b": 1}}]"#
+            } else {
+                ""
+            };
+            format!(r#"{{"caption": "c{i}"{tools}}}"#)
+        })
+        .collect();
+    let body = lines.join("\n") + "\n";
+    std::fs::write(&path, body).unwrap();
+    let out = dir.path().join("d");
+    run_expect(
+        regime()
+            .args(["dedup", "exact", "-q"])
+            .arg(&path)
+            .arg("--out")
+            .arg(&out)
+            .args(["--json-text", "tools"]),
+        0,
+    );
+    let rows = read_parquet(&out.join("part-00000.parquet"));
+    let tools = rows.column_by_name("tools").unwrap().as_string::<i32>();
+    assert!(tools.is_null(0));
+    assert_eq!(tools.value(10_049), r#"[{"a":{"b":1}}]"#);
+
+    let parts = dir.path().join("parts.jsonl");
+    std::fs::write(
+        &parts,
+        concat!(
+            r#"{"messages": [{"role": "user", "content": "hi"}]}"#,
+            "\n",
+            r#"{"messages": [{"role": "user", "content": [{"type": "text", "text": "yo"}]}]}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let output = run_expect(
+        regime()
+            .arg("inspect")
+            .arg(&parts)
+            .args(["--json-text", "messages.content.text"]),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "it lies under `messages.content`, whose values are strings read as one text part"
+        ),
+        "{stderr}"
+    );
 }
 
 /// Characters at or above U+20000 written as escape pairs (as Python's

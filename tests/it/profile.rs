@@ -716,9 +716,6 @@ fn merge_refuses_anything_but_one_complete_split() {
     assert_eq!(report(&out)["overall"]["samples"], 60);
 }
 
-/// `--protect TOKEN` keeps a token whole: `[IMG]` is one word token (UAX #29
-/// alone gives `IMG`, the brackets being punctuation), and one more in the
-/// counts of every scope.
 /// Word tokens are counted on the text in NFC: a word stored composed in
 /// one record and decomposed in another is one type, and the characters
 /// are NFC characters.
@@ -750,6 +747,9 @@ fn composed_and_decomposed_forms_are_one_type() {
     assert_eq!(top["count"], 2, "{top}");
 }
 
+/// `--protect TOKEN` keeps a token whole: `[IMG]` is one word token (UAX #29
+/// alone gives `IMG`, the brackets being punctuation), and one more in the
+/// counts of every scope.
 #[test]
 fn protect_keeps_a_token_whole() {
     let tmp = tempfile::tempdir().expect("tempdir");

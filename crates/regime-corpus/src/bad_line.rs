@@ -35,7 +35,11 @@ pub(crate) fn first_uninferable(
             return Some(None);
         }
         let strict = escape_raw_controls(line);
-        match serde_json::from_slice::<serde_json::Value>(&strict) {
+        // Without its line end: a line cut inside a string then reads as
+        // cut off, not as a string holding a line break.
+        let body = strict.strip_suffix(b"\n").unwrap_or(&strict);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        match serde_json::from_slice::<serde_json::Value>(body) {
             Ok(value) if value.is_object() => {
                 repaired.clear();
                 mixed.rewrite_line(&decode_astral_escapes(&strict), &mut repaired);
@@ -178,15 +182,26 @@ mod tests {
         assert_eq!(line, 2);
         // `{"a":"<tab><tab>", bad}`: `b` is byte 12.
         assert!(reason.starts_with("column 12: not valid JSON"), "{reason}");
-        let f = file("{\"a\":1}\n{\"a\": [1, 2\n{\"a\":3}\n");
-        let found = first_uninferable(f.path(), PLAIN, &MixedFields::default(), 1000)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let (line, reason) = found.unwrap_or_else(|| panic!("not found"));
-        assert_eq!(line, 2);
-        assert_eq!(
-            reason,
-            "not valid JSON: EOF while parsing a list (the line ends early: cut off?)"
-        );
+        for (text, inside) in [
+            ("{\"a\":1}\n{\"a\": [1, 2\n{\"a\":3}\n", "a list"),
+            ("{\"a\":\"ok\"}\n{\"a\":\"abc\n{\"a\":\"x\"}\n", "a string"),
+            (
+                "{\"a\":\"ok\"}\r\n{\"a\":\"abc\r\n{\"a\":\"x\"}\r\n",
+                "a string",
+            ),
+        ] {
+            let f = file(text);
+            let found = first_uninferable(f.path(), PLAIN, &MixedFields::default(), 1000)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let (line, reason) = found.unwrap_or_else(|| panic!("not found"));
+            assert_eq!(line, 2);
+            assert_eq!(
+                reason,
+                format!(
+                    "not valid JSON: EOF while parsing {inside} (the line ends early: cut off?)"
+                )
+            );
+        }
     }
 
     #[test]

@@ -35,16 +35,15 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
-    /// A field asked to be read as JSON text cannot be: the file is not
-    /// JSON, or its first records do not hold the field.
-    #[error("{}: cannot read `{field}` as JSON text: {reason}", path.display())]
+    /// A field asked to be read as JSON text cannot be.
+    #[error("{}: cannot read `{field}` as JSON text: {problem}", path.display())]
     JsonText {
         /// The file.
         path: PathBuf,
         /// The field's path as given.
         field: String,
         /// Why.
-        reason: String,
+        problem: JsonTextProblem,
     },
     /// A file is not a valid parquet file (bad magic, truncated footer, …).
     #[error("{}: not a valid parquet file: {source}", path.display())]
@@ -327,4 +326,39 @@ impl std::fmt::Display for JsonRecord {
             Self::Element(n) => write!(f, "array element {n}"),
         }
     }
+}
+
+/// Why a field cannot be read as JSON text ([`Error::JsonText`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonTextProblem {
+    /// The path has an empty key (`a..b`, `.a`).
+    #[error("a path is object keys joined by `.`")]
+    BadPath,
+    /// A nested field none of the first records hold (a top-level one
+    /// becomes a column of nulls until it comes).
+    #[error("no record of the first {records} holds it (a nested field must appear there)")]
+    NotFound {
+        /// How many records were looked at.
+        records: usize,
+    },
+    /// The field lies under one read another way (strings read as text
+    /// parts, scalars as one-item lists), whose values are not all objects.
+    #[error("it lies under `{field}`, whose values are {read}")]
+    UnderMixed {
+        /// The field read another way.
+        field: String,
+        /// How it is read.
+        read: crate::json_mixed::MixedRead,
+    },
+    /// A Parquet or Arrow input has no column at the path.
+    #[error("the file has no such column")]
+    NoColumn,
+    /// A Parquet or Arrow input's column at the path is not text (it
+    /// already has one type; text columns, such as a JSON input's read
+    /// this way and written by regime, are read as they are).
+    #[error("its column is {data_type}, not text")]
+    NotText {
+        /// The column's type.
+        data_type: String,
+    },
 }

@@ -50,8 +50,9 @@ pub enum MixedRead {
     /// list of one.
     OneItemList,
     /// Asked for by the reader's options (`--json-text`): every non-null
-    /// value is read as its JSON text, as stored (`{"type": "object", …}`,
-    /// `[1, 2]`, `"x"` with its quotes), whatever its shape: for fields
+    /// value is read as its JSON text, compact (no whitespace between
+    /// tokens; keys in their order, strings as written: `{"type":"object",…}`,
+    /// `[1,2]`, `"x"` with its quotes), whatever its shape: for fields
     /// such as function-calling `tools`, whose JSON Schemas no one Arrow
     /// type holds.
     JsonText,
@@ -162,6 +163,25 @@ impl MixedFields {
         node.list = false;
     }
 
+    /// The first field on the way to `keys` (the field itself aside) that
+    /// is read another way, with its path and how: a field under it cannot
+    /// be read as JSON text, since its values are not all objects.
+    pub(crate) fn read_on_the_way(&self, keys: &[&str]) -> Option<(String, MixedRead)> {
+        let mut node = self;
+        let mut path = String::new();
+        for key in keys.iter().take(keys.len().saturating_sub(1)) {
+            node = node.child(key)?;
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key);
+            if let Some(read) = node.read {
+                return Some((path, read));
+            }
+        }
+        None
+    }
+
     /// Places the keys of the text parts strings are read as in `order`
     /// (the order these fields were found in), where the lines as rewritten
     /// would first show them.
@@ -261,7 +281,7 @@ impl MixedFields {
                 true
             }
             (Some(MixedRead::JsonText), Some(_)) => {
-                serde_json::to_writer(&mut *out, text)?;
+                serde_json::to_writer(&mut *out, &compact(text))?;
                 true
             }
             _ => false,
@@ -289,6 +309,34 @@ impl MixedFields {
             .iter()
             .find_map(|(name, mixed)| (name == key).then_some(mixed))
     }
+}
+
+/// `json` (one JSON value) without the whitespace between its tokens:
+/// the JSON text a field read as JSON text holds, the same whether the
+/// file wrote its records on one line each or pretty-printed.
+fn compact(json: &str) -> Cow<'_, str> {
+    if !json.bytes().any(|b| b.is_ascii_whitespace()) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in json.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c.is_ascii_whitespace() {
+            continue;
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
 }
 
 /// Writes an object or list of a [`MixedFields`] node again: its keys and
@@ -560,11 +608,16 @@ mod tests {
         );
         assert_eq!(
             rewritten(&mixed, lines[0]),
-            r#"{"m":[{"calls":"[{\"f\": {\"a\": 1}}]"},{"calls":null}],"tools":"[{\"x\": \"y\"}]"}"#
+            r#"{"m":[{"calls":"[{\"f\":{\"a\":1}}]"},{"calls":null}],"tools":"[{\"x\":\"y\"}]"}"#
         );
         assert_eq!(
             rewritten(&mixed, lines[1]),
-            r#"{"m":[],"tools":"{\"x\": 2}"}"#
+            r#"{"m":[],"tools":"{\"x\":2}"}"#
+        );
+        // Whitespace in strings stays; between tokens it goes.
+        assert_eq!(
+            compact("{ \"a b\" : [ 1 ,\n 2 ] , \"c\\\" d\": \" \" }"),
+            r#"{"a b":[1,2],"c\" d":" "}"#
         );
         // What inference then sees: strings.
         let tools = order

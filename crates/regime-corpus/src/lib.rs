@@ -68,7 +68,7 @@ mod text_edit;
 mod writer;
 
 pub use atomic::{AtomicFile, write_atomic, write_json};
-pub use error::{Error, JsonRecord, Result};
+pub use error::{Error, JsonRecord, JsonTextProblem, Result};
 pub use field_map::{ConversationColumn, FieldMap, Profile, Role, is_string};
 pub use input::{Compression, FileFormat, InputFile, resolve_inputs};
 pub use json_mixed::{MixedField, MixedRead};

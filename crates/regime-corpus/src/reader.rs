@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -24,7 +24,7 @@ use parquet::arrow::arrow_reader::{
 use rayon::prelude::*;
 
 use crate::bad_line;
-use crate::error::{Error, JsonRecord, Result};
+use crate::error::{Error, JsonRecord, JsonTextProblem, Result};
 use crate::input::{Compression, FileFormat, InputFile};
 use crate::ipc::{self, IpcFile};
 use crate::json_array::{self, ArrayElements};
@@ -145,8 +145,7 @@ impl CorpusReaderBuilder {
     ///
     /// # Errors
     /// Those of [`Self::try_new`], and [`Error::JsonText`] for a field
-    /// to read as JSON text that the first JSON input's first records do
-    /// not hold, or when an input is not JSON.
+    /// that cannot be read as JSON text (see [`JsonTextProblem`]).
     pub fn try_new_with(inputs: Vec<InputFile>, options: &ReadOptions) -> Result<Self> {
         let mut files = Vec::with_capacity(inputs.len());
         let mut schema: Option<SchemaRef> = None;
@@ -154,6 +153,20 @@ impl CorpusReaderBuilder {
         for input in inputs {
             let info = open_file(input, options, &mut jsonl_shape)?;
             let file_schema = info.schema(jsonl_shape.as_ref().map(|(schema, _)| schema));
+            if !matches!(info.format, FileFormat::Jsonl(_)) {
+                // A typed file holds such a field as text already (regime's
+                // own output of a JSON input read this way) or not at all.
+                for field in &options.json_text {
+                    let keys = json_path_keys(field).unwrap_or_default();
+                    if let Some(problem) = text_column_problem(&file_schema, &keys) {
+                        return Err(Error::JsonText {
+                            path: info.path.clone(),
+                            field: field.clone(),
+                            problem,
+                        });
+                    }
+                }
+            }
             schema = Some(match schema {
                 None => file_schema,
                 Some(first) => {
@@ -763,7 +776,11 @@ impl ReadOptions {
     /// no one Arrow type holds, such as the JSON Schemas of function-calling
     /// `tools`. A path names object keys from the record, joined by `.`,
     /// lists looked through (`tools`, `messages.tool_calls`, or
-    /// `messages[].tool_calls`). JSON inputs only.
+    /// `messages[].tool_calls`). A top-level field the first JSON input's
+    /// first records lack is a column of nulls until it comes; a nested
+    /// one must appear there. Parquet and Arrow inputs must hold the field
+    /// as text already (regime's outputs of JSON read this way do).
+    /// Default: none.
     #[must_use]
     pub fn with_json_text(mut self, paths: Vec<String>) -> Self {
         self.json_text = paths;
@@ -786,6 +803,39 @@ fn json_path_keys(path: &str) -> Option<Vec<&str>> {
         .collect()
 }
 
+/// Why the column at `keys` of a typed (Parquet, Arrow) file's `schema`
+/// is no JSON text column, if it is not: lists are looked through.
+fn text_column_problem(schema: &Schema, keys: &[&str]) -> Option<JsonTextProblem> {
+    let Some((first, rest)) = keys.split_first() else {
+        return Some(JsonTextProblem::BadPath);
+    };
+    let Ok(field) = schema.field_with_name(first) else {
+        return Some(JsonTextProblem::NoColumn);
+    };
+    let mut data_type = field.data_type();
+    for key in rest {
+        while let DataType::List(item) | DataType::LargeList(item) | DataType::ListView(item) =
+            data_type
+        {
+            data_type = item.data_type();
+        }
+        let DataType::Struct(fields) = data_type else {
+            return Some(JsonTextProblem::NoColumn);
+        };
+        let Some(field) = fields.iter().find(|f| f.name() == key) else {
+            return Some(JsonTextProblem::NoColumn);
+        };
+        data_type = field.data_type();
+    }
+    (!matches!(
+        data_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    ))
+    .then(|| JsonTextProblem::NotText {
+        data_type: data_type.to_string(),
+    })
+}
+
 /// Opens one input's metadata. The first JSON input's schema (and its
 /// mixed fields) is inferred from its first records and kept in
 /// `jsonl_shape` for the others.
@@ -797,15 +847,6 @@ fn open_file(
     let bytes = std::fs::metadata(&input.path)
         .map_err(|e| Error::io(&input.path, e))?
         .len();
-    if let (Some(field), FileFormat::Parquet | FileFormat::Arrow) =
-        (options.json_text.first(), input.format)
-    {
-        return Err(Error::JsonText {
-            path: input.path,
-            field: field.clone(),
-            reason: "not a JSON input (its columns already have one type each)".into(),
-        });
-    }
     match input.format {
         FileFormat::Parquet => {
             let file = File::open(&input.path).map_err(|e| Error::io(&input.path, e))?;
@@ -882,28 +923,39 @@ fn infer_jsonl(
     // Key order and value kinds first: they say which fields to read as
     // one type before inference sees them.
     let mut order = jsonl_order::key_order(path, format, DEFAULT_JSONL_INFER_RECORDS)?;
-    // Fields read as JSON text hold strings, whatever is under them.
+    // Fields read as JSON text hold strings, whatever is under them. A
+    // top-level one the first records lack is a column of its own still.
+    let error = |field: &String, problem| Error::JsonText {
+        path: path.to_path_buf(),
+        field: field.clone(),
+        problem,
+    };
     let mut text_fields = Vec::with_capacity(json_text.len());
+    let mut absent = Vec::new();
     for field in json_text {
-        let error = |reason: String| Error::JsonText {
-            path: path.to_path_buf(),
-            field: field.clone(),
-            reason,
-        };
-        let keys = json_path_keys(field)
-            .ok_or_else(|| error("a path is object keys joined by `.`".into()))?;
-        order
-            .descendant_mut(&keys)
-            .ok_or_else(|| {
-                error(format!(
-                    "no record of the first {DEFAULT_JSONL_INFER_RECORDS} holds it"
-                ))
-            })?
-            .read_as_text();
-        text_fields.push(keys);
+        let keys = json_path_keys(field).ok_or_else(|| error(field, JsonTextProblem::BadPath))?;
+        match (order.descendant_mut(&keys), keys.as_slice()) {
+            (Some(node), _) => node.read_as_text(),
+            (None, [key]) => absent.push((*key).to_owned()),
+            (None, _) => {
+                return Err(error(
+                    field,
+                    JsonTextProblem::NotFound {
+                        records: DEFAULT_JSONL_INFER_RECORDS,
+                    },
+                ));
+            }
+        }
+        text_fields.push((field, keys));
     }
     let mut mixed = MixedFields::find(&order);
-    for keys in &text_fields {
+    for (field, keys) in &text_fields {
+        if let Some((under, read)) = mixed.read_on_the_way(keys) {
+            return Err(error(
+                field,
+                JsonTextProblem::UnderMixed { field: under, read },
+            ));
+        }
         mixed.read_as_json_text(&order, keys);
     }
     // The fields of the parts strings become (`type`, `text`) take their
@@ -938,9 +990,16 @@ fn infer_jsonl(
         });
     }
     // Columns in the file's order, not the alphabetical one inference
-    // gives.
-    let schema = Arc::new(jsonl_order::in_key_order(&schema, &order));
-    Ok((schema, mixed))
+    // gives; fields to read as JSON text that came later, last.
+    let mut schema = jsonl_order::in_key_order(&schema, &order);
+    for key in absent {
+        if schema.field_with_name(&key).is_err() {
+            let mut fields: Vec<FieldRef> = schema.fields().iter().cloned().collect();
+            fields.push(Arc::new(Field::new(key, DataType::Utf8, true)));
+            schema = Schema::new_with_metadata(fields, schema.metadata().clone());
+        }
+    }
+    Ok((Arc::new(schema), mixed))
 }
 
 /// How JSON records are decoded under an inferred `schema`. Inference

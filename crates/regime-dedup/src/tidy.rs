@@ -222,15 +222,8 @@ pub(crate) fn remove_spans(text: &str, spans: &[(usize, usize)]) -> String {
                     // paragraph's first line): the paragraph break stays,
                     // then the next line's indentation.
                     Some(_) if line_breaks(left_ws) > line_breaks(right_ws) => {
-                        let (mut left_end, right_start) = (left_ws.len(), right_ws.len());
-                        if let Some(at) = left_ws.rfind(['\n', '\r']) {
-                            left_end = at + 1;
-                        }
-                        let indent = right_ws
-                            .rfind(['\n', '\r'])
-                            .map_or(right_start, |at| at + 1);
-                        out.push_str(&left_ws[..left_end]);
-                        &right_ws[indent..]
+                        out.push_str(&left_ws[..after_last_line_end(left_ws)]);
+                        &right_ws[after_last_line_end(right_ws)..]
                     }
                     // From the line break on: the copy's line goes whole.
                     Some(at) => &right_ws[at..],
@@ -266,9 +259,22 @@ pub(crate) fn remove_spans(text: &str, spans: &[(usize, usize)]) -> String {
     out
 }
 
+/// Characters that end a line (what [`is_inline_space`] leaves out).
+fn is_line_end(c: char) -> bool {
+    c.is_whitespace() && !is_inline_space(c)
+}
+
 /// Line breaks in `ws` (`\r\n` is one).
 fn line_breaks(ws: &str) -> usize {
-    ws.matches('\n').count() + ws.matches('\r').count() - ws.matches("\r\n").count()
+    ws.chars().filter(|&c| is_line_end(c)).count() - ws.matches("\r\n").count()
+}
+
+/// Where the text after the last line end of `ws` starts (0 when it has
+/// none).
+fn after_last_line_end(ws: &str) -> usize {
+    ws.char_indices()
+        .rfind(|&(_, c)| is_line_end(c))
+        .map_or(0, |(at, c)| at + c.len_utf8())
 }
 
 #[cfg(test)]
@@ -302,6 +308,15 @@ mod tests {
         assert_eq!(remove("A\nCOPY\n\nB", &["COPY"]), "A\n\nB");
         assert_eq!(remove("A\n\nCOPY\n\n  B", &["COPY"]), "A\n\n  B");
         assert_eq!(line_breaks("\r\n\n\r"), 3);
+        // Unicode line and paragraph separators are line ends too.
+        assert_eq!(
+            remove("Intro.\u{2028}\u{2028}COPY\nNext.", &["COPY"]),
+            "Intro.\u{2028}\u{2028}Next."
+        );
+        assert_eq!(
+            remove("Intro.\u{2029}\n COPY\nNext.", &["COPY"]),
+            "Intro.\u{2029}\nNext."
+        );
     }
 
     #[test]

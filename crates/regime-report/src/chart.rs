@@ -178,6 +178,9 @@ pub fn fmt_tick(v: f64) -> String {
     if v == 0.0 {
         return "0".to_owned();
     }
+    if !v.is_finite() {
+        return format!("{v}");
+    }
     let a = v.abs();
     if !(1e-3..1e5).contains(&a) {
         // Three significant digits, so 100000 and 120000 read apart.
@@ -194,7 +197,7 @@ pub fn fmt_tick(v: f64) -> String {
 /// A bin edge: whole numbers in full (`131072`, not `1.31e5`), others as
 /// [`fmt_tick`].
 fn fmt_edge(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
+    if is_whole(v) {
         format!("{}", v as i64)
     } else {
         fmt_tick(v)
@@ -718,6 +721,8 @@ mod tests {
         assert_eq!(fmt_tick(120_000.0), "1.2e5");
         assert_eq!(fmt_tick(131_072.0), "1.31e5");
         assert_eq!(fmt_tick(0.000_25), "2.5e-4");
+        assert_eq!(fmt_tick(f64::INFINITY), "inf");
+        assert_eq!(fmt_tick(f64::NAN), "NaN");
     }
 
     #[test]

@@ -247,7 +247,7 @@ fn stale_record(stage: &PlannedStage, record: Option<&RunRecord>) -> Option<Stri
             env!("CARGO_PKG_VERSION")
         ));
     }
-    if done.command != stage.argv {
+    if without_threads(&done.command) != without_threads(&stage.argv) {
         return Some("options changed".into());
     }
     match hash_file(&stage.dir.join(MANIFEST_FILE)) {
@@ -257,6 +257,21 @@ fn stale_record(stage: &PlannedStage, record: Option<&RunRecord>) -> Option<Stri
 }
 
 /// Every file a stage reads, with its content hash.
+/// A stage's command line without `--threads N`: outputs are the same at
+/// any thread count, so a change of it alone is no reason to run again.
+fn without_threads(argv: &[String]) -> Vec<&str> {
+    let mut kept = Vec::with_capacity(argv.len());
+    let mut words = argv.iter().map(String::as_str);
+    while let Some(word) = words.next() {
+        if word == "--threads" {
+            words.next();
+        } else if !word.starts_with("--threads=") {
+            kept.push(word);
+        }
+    }
+    kept
+}
+
 fn fingerprint(stage: &PlannedStage) -> anyhow::Result<Vec<InputRecord>> {
     let mut paths: Vec<PathBuf> = if stage.corpus.is_empty() {
         Vec::new()
