@@ -14,7 +14,9 @@ use regime_corpus::{BatchText, FieldMap, PartWriter, Role};
 use regime_stats::{
     FieldInput, ProfileComparison, ProfileConfig, ProfileState, SampleInput, TokenSeq, TokenSpace,
 };
-use regime_teacher::{ApiKey, Backoff, ClientConfig, Lang, LangChoice, Sampling, Templates};
+use regime_teacher::{
+    ApiKey, Backoff, ClientConfig, Lang, LangChoice, ResponseCache, Sampling, Templates,
+};
 use regime_text::WordTokenizer;
 
 use super::Outcome;
@@ -138,6 +140,16 @@ fn read_template(path: Option<&Path>) -> anyhow::Result<Option<(String, String)>
             .map(|text| (p.display().to_string(), text))
     })
     .transpose()
+}
+
+/// Removes the response cache at `dir` when it holds no answer: a run that
+/// created it and failed before any answer came (the teacher unreachable)
+/// leaves nothing behind. Best effort: a cache that cannot be read stays.
+fn remove_if_empty(dir: &Path) {
+    let empty = ResponseCache::open(dir).is_ok_and(|cache| cache.is_empty().unwrap_or(false));
+    if empty {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// `OUT.teacher-cache` beside the output directory: outside it, so
@@ -330,6 +342,7 @@ pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<
         profiles: Some(D1Profiles::new(&config.roles, &corpus.map)?),
     };
     let reader = corpus.builder.build();
+    let cache_was_there = cache_dir.exists();
     let report = build_rewrite_condition(
         reader,
         rows,
@@ -338,7 +351,12 @@ pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<
         &config,
         RewriteMode::Run(&mut writer),
         &mut observer,
-    )?;
+    )
+    .inspect_err(|_| {
+        if !cache_was_there {
+            remove_if_empty(&cache_dir);
+        }
+    })?;
     observer.bar.finish_and_clear();
     let outputs = writer.finish()?;
     let compare = observer

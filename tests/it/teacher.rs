@@ -490,6 +490,8 @@ fn down_server_and_unknown_model_fail_fast_with_one_line() {
         "{stderr}"
     );
     assert!(parquet_files(&out).is_empty());
+    // The response cache this run created holds nothing: it is not left.
+    assert!(!dir.path().join("d.teacher-cache").exists());
     let rt = runtime();
     let server = rt.block_on(start_server(ServerConfig {
         model: "other-model".into(),
