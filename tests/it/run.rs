@@ -249,6 +249,26 @@ fn misspelt_recipe_key_names_the_key_and_line() {
     assert!(stderr.contains("profiel"), "{stderr}");
 }
 
+/// Options `regime run` owns are refused in a stage, each saying why.
+#[test]
+fn run_owned_options_are_refused_in_a_stage() {
+    for (key, says) in [
+        ("overwrite = true", "is set by `regime run`"),
+        (
+            "verbose = 1",
+            "is not a stage option: give it to `regime run` itself",
+        ),
+    ] {
+        let stderr = fails_before_running(&format!(
+            "[input]\npaths = [\"SAMPLE\"]\n\n[[stage]]\nrun = \"inspect\"\n{key}\n"
+        ));
+        assert!(
+            stderr.contains("bad.toml:6:") && stderr.contains(says),
+            "{stderr}"
+        );
+    }
+}
+
 #[test]
 fn missing_input_is_named_before_any_stage_runs() {
     let stderr = fails_before_running(

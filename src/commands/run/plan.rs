@@ -389,6 +389,11 @@ fn option_words(
 ) -> Result<Vec<String>, RecipeError> {
     let err = |msg: String| source.stage_error(index, Some(key), msg);
     let flag = format!("--{key}");
+    if matches!(key, "verbose" | "quiet" | "help" | "version") {
+        return Err(err(format!(
+            "`{key}` is not a stage option: give it to `regime run` itself"
+        )));
+    }
     if RESERVED.contains(&key) || kind.fixed.contains(&flag.as_str()) {
         return Err(err(format!(
             "`{key}` is set by `regime run` (each stage writes OUT/NAME)"
