@@ -64,6 +64,27 @@ pub(crate) fn prepare_out(
     Ok(OutputDir::prepare(out, overwrite, &paths)?)
 }
 
+/// Warns about each `--json-text` field that is one of the text fields
+/// the layout reads: its strings keep their JSON quotes there, which every
+/// figure and edit would then see.
+fn warn_json_text_in_text_fields(json_text: &[String], map: &FieldMap) {
+    let mut text_fields: Vec<String> = map.columns.iter().map(|(c, _)| c.clone()).collect();
+    if let Some(conv) = &map.conversation {
+        text_fields.push(format!("{}.{}", conv.column, conv.text_key));
+        if let Some(part) = &conv.part_text_key {
+            text_fields.push(format!("{}.{}.{part}", conv.column, conv.text_key));
+        }
+    }
+    for field in json_text {
+        let plain = field.replace("[]", "");
+        if text_fields.contains(&plain) {
+            tracing::warn!(
+                "--json-text {field}: a text field of this layout; its strings are read with their JSON quotes"
+            );
+        }
+    }
+}
+
 /// Resolves the inputs, opens every file and builds the field map,
 /// printing it when it was detected.
 pub(crate) fn open(input: &InputArgs, global: &GlobalArgs) -> anyhow::Result<Corpus> {
@@ -111,6 +132,7 @@ pub(crate) fn open(input: &InputArgs, global: &GlobalArgs) -> anyhow::Result<Cor
             FieldMap::for_profile(profile, &schema).with_context(in_file)?
         }
     };
+    warn_json_text_in_text_fields(&input.json_text, &map);
     // A role-named column left out for its type is said even when the
     // layout was named: else a gate would pass on text it never read.
     if map.detected || !map.unmapped.is_empty() {

@@ -491,6 +491,19 @@ fn json_text_field_may_come_late_but_not_under_a_mixed_field() {
         ),
     )
     .unwrap();
+    // Naming a text field of the layout is allowed, with a warning.
+    let shown = run_expect(
+        regime()
+            .arg("inspect")
+            .arg(&path)
+            .args(["--json-text", "caption"]),
+        0,
+    );
+    let stderr = String::from_utf8_lossy(&shown.stderr);
+    assert!(
+        stderr.contains("--json-text caption: a text field of this layout"),
+        "{stderr}"
+    );
     let output = run_expect(
         regime()
             .arg("inspect")
