@@ -17,42 +17,30 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 /// A bar counting `unit`s up to `len` (a spinner when `len` is unknown).
 pub(crate) fn bar(global: &GlobalArgs, len: Option<u64>, message: &str, unit: &str) -> ProgressBar {
     let bar = len.map_or_else(ProgressBar::new_spinner, ProgressBar::new);
-    if global.quiet > 0 {
+    let log = global.verbose > 0;
+    if global.quiet > 0 || (!log && !std::io::stderr().is_terminal()) {
         bar.set_draw_target(ProgressDrawTarget::hidden());
         return bar;
     }
-    if global.verbose > 0 {
-        let template = if len.is_some() {
-            format!(
-                "{{msg}}: {{pos}}/{{len}} {unit} ({{percent}}%, {{elapsed}} elapsed, eta {{eta}})"
-            )
-        } else {
-            format!("{{msg}}: {{pos}} {unit} ({{elapsed}} elapsed)")
-        };
-        if let Ok(style) = ProgressStyle::with_template(&template) {
-            bar.set_style(style);
-        }
-        bar.set_message(message.to_owned());
-        // Every update reaches the target (updates come per batch, not per
-        // row), so the last one it logs is the bar's end.
-        bar.set_draw_target(ProgressDrawTarget::term_like(Box::new(LogLines::default())));
-        return bar;
-    }
-    if !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-        return bar;
-    }
-    let template = if len.is_some() {
-        format!(
+    let template = match (log, len.is_some()) {
+        (true, true) => format!(
+            "{{msg}}: {{pos}}/{{len}} {unit} ({{percent}}%, {{elapsed}} elapsed, eta {{eta}})"
+        ),
+        (true, false) => format!("{{msg}}: {{pos}} {unit} ({{elapsed}} elapsed)"),
+        (false, true) => format!(
             "{{msg}} [{{bar:40}}] {{human_pos}}/{{human_len}} {unit} ({{elapsed}}, eta {{eta}})"
-        )
-    } else {
-        format!("{{spinner}} {{msg}} {{human_pos}} {unit} ({{elapsed}})")
+        ),
+        (false, false) => format!("{{spinner}} {{msg}} {{human_pos}} {unit} ({{elapsed}})"),
     };
     if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(message.to_owned());
+    if log {
+        // Every update reaches the target (updates come per batch, not per
+        // row), so the last one it logs is the bar's end.
+        bar.set_draw_target(ProgressDrawTarget::term_like(Box::new(LogLines::default())));
+    }
     bar
 }
 

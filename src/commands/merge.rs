@@ -12,8 +12,6 @@ use anyhow::Context;
 use regime_corpus::OutputDir;
 use regime_stats::ProfileState;
 use regime_text::ProtectedTokens;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use super::Outcome;
 use super::corpus::RunClock;
@@ -32,8 +30,13 @@ pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outco
     let mut files = Vec::new();
     // The tokenizer hash the partials record (the check makes them agree).
     let mut counted_with: Option<String> = None;
-    for (shard, p) in in_block_order(&args.partials)? {
-        let (path, mut partial) = read_partial(p)?;
+    for GivenPartial {
+        shard,
+        given: p,
+        path,
+        mut partial,
+    } in in_block_order(&args.partials)?
+    {
         let (Some(settings), Some(inputs)) = (partial.settings.take(), partial.inputs.take())
         else {
             anyhow::bail!(
@@ -94,43 +97,44 @@ pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outco
     Ok(Outcome::Success)
 }
 
-/// What [`in_block_order`] reads of a partial (the rest is skipped).
-#[derive(Deserialize)]
-struct PartialHeader {
-    version: u32,
-    shard: String,
+/// A partial as given to `regime merge`, its `partial.json` read.
+struct GivenPartial<'a> {
+    /// `(block, blocks)`.
+    shard: (u64, u64),
+    /// The path given (a `--shard` output directory or its `partial.json`).
+    given: &'a Path,
+    /// The `partial.json` read.
+    path: PathBuf,
+    /// What it holds.
+    partial: Partial,
 }
 
-/// The partials with their `(block, blocks)`, in block order: sketches
-/// (space-saving counters) merge to different counts in another order, so
-/// the result must not depend on the order the partials are given in (a
-/// shell glob puts `s10` before `s2`). Only each header is read here, so
-/// the merge still holds one partial state at a time.
-fn in_block_order(partials: &[PathBuf]) -> anyhow::Result<Vec<((u64, u64), &Path)>> {
+/// The partials, in block order: sketches (space-saving counters)
+/// merge to different counts in another order, so the result must not
+/// depend on the order the partials are given in (a shell glob puts `s10`
+/// before `s2`). Only the small `partial.json` files are read here; the
+/// states are read one at a time while merging.
+fn in_block_order(partials: &[PathBuf]) -> anyhow::Result<Vec<GivenPartial<'_>>> {
     let mut blocks = Vec::with_capacity(partials.len());
     for p in partials {
-        let (_, header): (_, PartialHeader) = read_json(p)?;
-        check_version(p, header.version)?;
-        let shard = parse_shard(&header.shard)
+        let (path, partial) = read_partial(p)?;
+        let shard = parse_shard(&partial.shard)
             .map_err(|e| anyhow::anyhow!("merge {}: {e}", p.display()))?;
-        blocks.push((shard, p.as_path()));
+        blocks.push(GivenPartial {
+            shard,
+            given: p,
+            path,
+            partial,
+        });
     }
     // Stable: a block given twice stays in the given order for the split
     // check to name.
-    blocks.sort_by_key(|b| b.0.0);
+    blocks.sort_by_key(|b| b.shard.0);
     Ok(blocks)
 }
 
-/// Reads the partial state in `p` (a `--shard` output directory or its
-/// `partial.json`) and returns it with the file's path.
+/// Reads `p`'s `partial.json` (or `p` itself), of this build's format.
 fn read_partial(p: &Path) -> anyhow::Result<(PathBuf, Partial)> {
-    let (path, partial): (_, Partial) = read_json(p)?;
-    check_version(p, partial.version)?;
-    Ok((path, partial))
-}
-
-/// Reads `p`'s `partial.json` (or `p` itself) as `T`.
-fn read_json<T: DeserializeOwned>(p: &Path) -> anyhow::Result<(PathBuf, T)> {
     let path: PathBuf = if p.is_dir() {
         p.join(PARTIAL_FILE)
     } else {
@@ -142,9 +146,10 @@ fn read_json<T: DeserializeOwned>(p: &Path) -> anyhow::Result<(PathBuf, T)> {
             p.display()
         )
     })?;
-    let value = serde_json::from_reader(std::io::BufReader::new(file))
+    let partial: Partial = serde_json::from_reader(std::io::BufReader::new(file))
         .with_context(|| format!("merge {}: not a regime profile partial", p.display()))?;
-    Ok((path, value))
+    check_version(p, partial.version)?;
+    Ok((path, partial))
 }
 
 /// Reads the state written beside the partial `given` (read from

@@ -771,8 +771,9 @@ pub struct ReadOptions {
 }
 
 impl ReadOptions {
-    /// Reads the JSON fields at `paths` as their JSON text, as stored (a
-    /// `Utf8` column), whatever shape each record gives them: for fields
+    /// Reads the JSON fields at `paths` as their JSON text, compact (a
+    /// `Utf8` column; see [`MixedRead::JsonText`](crate::MixedRead::JsonText)),
+    /// whatever shape each record gives them: for fields
     /// no one Arrow type holds, such as the JSON Schemas of function-calling
     /// `tools`. A path names object keys from the record, joined by `.`,
     /// lists looked through (`tools`, `messages.tool_calls`, or
@@ -1125,7 +1126,9 @@ pub(crate) fn for_each_record<T>(
 /// Whether two files' column types are the same but for the names of list
 /// items, which writers choose differently (pyarrow's parquet and arrow-rs
 /// write `element`, Arrow IPC and JSON inference `item`); a file's batches
-/// are cast to the first file's names ([`Decoder::conform`]).
+/// are cast to the first file's names ([`Decoder::conform`]). Not arrow's
+/// `DataType::equals_datatype`, which ignores struct field names too: a
+/// cast by position would then mislabel them.
 fn same_type(a: &DataType, b: &DataType) -> bool {
     match (a, b) {
         (DataType::List(a), DataType::List(b))
