@@ -31,7 +31,7 @@ fn main() -> ExitCode {
             }
             #[expect(clippy::print_stderr, reason = "the binary's one error line")]
             {
-                eprintln!("error: {}", one_line(&err));
+                eprintln!("error: {}{}", one_line(&err), hint(&err));
             }
             ExitCode::from(2)
         }
@@ -54,6 +54,31 @@ fn one_line(err: &anyhow::Error) -> String {
         line.push_str(&text);
     }
     line
+}
+
+/// What to do about an error, where a flag of this command line is the
+/// answer the library's message cannot name.
+fn hint(err: &anyhow::Error) -> &'static str {
+    // The crates that read corpora hold their errors transparently: the
+    // chain shows theirs, not the one inside.
+    let unknown_field = err.chain().any(|cause| {
+        let corpus = cause
+            .downcast_ref::<regime_corpus::Error>()
+            .or_else(|| match cause.downcast_ref::<regime_dedup::Error>()? {
+                regime_dedup::Error::Corpus(inner) => Some(inner),
+                _ => None,
+            })
+            .or_else(|| match cause.downcast_ref::<regime_conditions::Error>()? {
+                regime_conditions::Error::Corpus(inner) => Some(inner),
+                _ => None,
+            });
+        matches!(corpus, Some(regime_corpus::Error::UnknownJsonField { .. }))
+    });
+    if unknown_field {
+        " (--infer-records all infers them from every record)"
+    } else {
+        ""
+    }
 }
 
 /// Logs go to stderr; `-v` raises the level, `-q` silences warnings.

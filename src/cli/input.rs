@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::number::{at_least, between};
+use super::number::{CountOrAll, at_least, between, count_or_all};
 
 /// Which corpus files to read and how to find their text.
 #[derive(Debug, Args)]
@@ -31,6 +31,17 @@ pub(crate) struct InputArgs {
     /// the field as text already.
     #[arg(long, value_name = "FIELD", value_delimiter = ',')]
     pub(crate) json_text: Vec<String>,
+    /// Records of each JSON input the columns are inferred from, or `all`
+    /// (each JSON input is then read twice). A record holding a field none
+    /// of those held stops the run, naming it, rather than losing it.
+    #[arg(
+        long,
+        value_name = "N|all",
+        default_value = "10000",
+        value_parser = count_or_all,
+        allow_negative_numbers = true
+    )]
+    pub(crate) infer_records: CountOrAll,
 }
 
 /// The field layouts regime knows.

@@ -23,6 +23,20 @@ where
     move |text| whole(text, min, Some(max))
 }
 
+/// A count of at least 1, or `all`: no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CountOrAll(pub(crate) Option<usize>);
+
+/// Parses a [`CountOrAll`].
+pub(crate) fn count_or_all(text: &str) -> Result<CountOrAll, String> {
+    if text.trim().eq_ignore_ascii_case("all") {
+        return Ok(CountOrAll(None));
+    }
+    whole(text, 1, None)
+        .map(|n| CountOrAll(Some(n)))
+        .map_err(|reason| format!("{reason}, or `all`"))
+}
+
 fn whole<T>(text: &str, min: T, max: Option<T>) -> Result<T, String>
 where
     T: FromStr + PartialOrd + Display + Copy,
@@ -73,5 +87,11 @@ mod tests {
         );
         assert_eq!(between(1_i32, 22)("22"), Ok(22));
         assert!(at_least(0_u32)("1.5").is_err());
+        assert_eq!(count_or_all("all"), Ok(CountOrAll(None)));
+        assert_eq!(count_or_all("20000"), Ok(CountOrAll(Some(20_000))));
+        assert_eq!(
+            count_or_all("0"),
+            Err("must be a whole number ≥ 1, or `all`".to_owned())
+        );
     }
 }

@@ -89,7 +89,9 @@ fn warn_json_text_in_text_fields(json_text: &[String], map: &FieldMap) {
 /// printing it when it was detected.
 pub(crate) fn open(input: &InputArgs, global: &GlobalArgs) -> anyhow::Result<Corpus> {
     let files = resolve_inputs(&input.inputs)?;
-    let options = ReadOptions::default().with_json_text(input.json_text.clone());
+    let options = ReadOptions::default()
+        .with_json_text(input.json_text.clone())
+        .with_infer_records(input.infer_records.0);
     let builder = CorpusReaderBuilder::try_new_with(files, &options)?;
     let first = builder
         .files()

@@ -293,6 +293,7 @@ fn run_compare(
         profile: args.input.profile,
         fields: args.input.fields.clone(),
         json_text: args.input.json_text.clone(),
+        infer_records: args.input.infer_records,
     };
     let out = corpus::prepare_out(&args.out, args.overwrite, &args.input.inputs)?;
     // Both are opened (and their --by columns checked) before either is read.

@@ -344,6 +344,127 @@ fn jsonl_fields_of_mixed_types_read_as_one_type() {
     assert!(stderr.contains("bad.jsonl: line 3: "), "{stderr}");
 }
 
+/// The JSON inputs share one schema, inferred from the first records of
+/// each: a field only a later file holds is a column (null in the rows of
+/// files without it), and a field of one file's strings and another's text
+/// parts reads as parts in both.
+#[test]
+fn jsonl_fields_of_later_files_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    std::fs::write(
+        &a,
+        r#"{"id": "a0", "messages": [{"role": "user", "content": "what shape is it?"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        concat!(
+            r#"{"id": "b0", "messages": [{"role": "user", "content": [{"type": "text", "text": "and its colour?"}]}], "tools": [{"type": "function", "function": {"name": "f"}}]}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    for inputs in [[&a, &b], [&b, &a]] {
+        let out = dir.path().join("pd");
+        run_expect(
+            regime()
+                .args(["prompt-dedup", "-q", "--overwrite"])
+                .args(inputs)
+                .arg("--out")
+                .arg(&out),
+            0,
+        );
+        let rows = read_parquet(&out.join("part-00000.parquet"));
+        let schema = rows.schema();
+        let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+        assert_eq!(names, ["id", "messages", "tools"]);
+        let tools = rows.column_by_name("tools").unwrap().as_list::<i32>();
+        let from_b = usize::from(inputs[0] == &a);
+        assert!(tools.is_null(1 - from_b));
+        assert_eq!(tools.value(from_b).len(), 1);
+        let turns = rows.column_by_name("messages").unwrap().as_list::<i32>();
+        for row in 0..2 {
+            let content = turns.value(row);
+            let content = content.as_struct().column_by_name("content").unwrap();
+            assert!(
+                matches!(content.data_type(), DataType::List(_)),
+                "{content:?}"
+            );
+        }
+    }
+}
+
+/// A field first met after the records the columns are inferred from is
+/// never dropped: the run stops naming it, nothing is written, and
+/// `--infer-records all` (on the command line or in a recipe's `[input]`)
+/// reads it.
+#[test]
+fn jsonl_field_past_the_inferred_records_is_named_or_read_with_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let late = dir.path().join("late.jsonl");
+    let mut lines: Vec<String> = (0..10_000)
+        .map(|i| format!(r#"{{"id": "r{i}", "caption": "shape {i}"}}"#))
+        .collect();
+    lines.push(r#"{"id": "r10000", "caption": "a dot", "meta": {"k": 1}}"#.into());
+    std::fs::write(&late, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("late-out");
+    let output = run_expect(
+        regime()
+            .args(["dedup", "exact"])
+            .arg(&late)
+            .arg("--out")
+            .arg(&out),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "late.jsonl: line 10001: field `meta` is not among the columns inferred from \
+             the first 10,000 records of each JSON input (--infer-records all"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error")).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    run_expect(
+        regime()
+            .args(["dedup", "exact", "-q", "--infer-records", "all"])
+            .arg(&late)
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
+    // A recipe's `[input] infer-records` reaches every corpus stage.
+    let recipe = dir.path().join("late.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "out = {:?}\n[input]\npaths = [\"late.jsonl\"]\ninfer-records = \"all\"\n\n\
+             [[stage]]\nrun = \"dedup exact\"\n",
+            dir.path().join("recipe-out").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    run_expect(regime().args(["run", "-q"]).arg(&recipe), 0);
+    for part in [&out, &dir.path().join("recipe-out/dedup-exact")] {
+        let rows = read_parquet(&part.join("part-00000.parquet"));
+        assert_eq!(rows.num_rows(), 10_001);
+        let meta = rows.column_by_name("meta").unwrap().as_struct();
+        let k = meta.column_by_name("k").unwrap();
+        assert!(meta.is_null(0));
+        assert_eq!(
+            k.as_primitive::<arrow::datatypes::Int64Type>()
+                .value(10_000),
+            1
+        );
+    }
+}
+
 /// OpenAI function-calling data: `tools` holds JSON Schemas no one column
 /// type fits (a `default` that is a string in one tool, an object in
 /// another). `--json-text tools` reads each value as its JSON text, as
@@ -425,7 +546,7 @@ fn json_text_reads_a_field_of_any_shape_as_its_text() {
         (
             vec![path.clone()],
             "messages.nope",
-            "cannot read `messages.nope` as JSON text: no record of the first 10000 holds it",
+            "cannot read `messages.nope` as JSON text: no record holds it among the first 10,000 records of each JSON input",
         ),
         (
             vec![sample()],
@@ -496,7 +617,7 @@ fn json_text_field_may_come_late_but_not_under_a_mixed_field() {
         regime()
             .arg("inspect")
             .arg(&path)
-            .args(["--json-text", "caption"]),
+            .args(["--json-text", "caption,tools"]),
         0,
     );
     let stderr = String::from_utf8_lossy(&shown.stderr);

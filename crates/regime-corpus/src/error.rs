@@ -145,6 +145,23 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A JSON record holds a field that none of the records schema
+    /// inference read held: read, it would be dropped.
+    #[error(
+        "{}: {record}: field `{field}` is not among the columns inferred from {}",
+        path.display(),
+        inferred_from(*records)
+    )]
+    UnknownJsonField {
+        /// The file.
+        path: PathBuf,
+        /// The record holding it.
+        record: JsonRecord,
+        /// Its path from the record (`messages[].name`).
+        field: String,
+        /// Records of each JSON input inference read (`None`: every one).
+        records: Option<usize>,
+    },
     /// An I/O error on a named path.
     #[error("{}: {source}", path.display())]
     Io {
@@ -307,6 +324,28 @@ pub enum JsonRecord {
     Element(u64),
 }
 
+/// Which records a JSON schema was inferred from.
+fn inferred_from(records: Option<usize>) -> String {
+    match records {
+        Some(1) => "the first record of each JSON input".to_owned(),
+        Some(n) => format!("the first {} records of each JSON input", thousands(n)),
+        None => "all records of the JSON inputs".to_owned(),
+    }
+}
+
+/// `n` with commas between thousands (`10,000`).
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl JsonRecord {
     /// Record `number` (1-based, as the JSON Lines reading counts them) of
     /// a file holding its records as `layout` says.
@@ -336,10 +375,13 @@ pub enum JsonTextProblem {
     BadPath,
     /// A nested field none of the first records hold (a top-level one
     /// becomes a column of nulls until it comes).
-    #[error("no record of the first {records} holds it (a nested field must appear there)")]
+    #[error(
+        "no record holds it among {} (a nested field must appear there)",
+        inferred_from(*records)
+    )]
     NotFound {
-        /// How many records were looked at.
-        records: usize,
+        /// Records of each JSON input looked at (`None`: every one).
+        records: Option<usize>,
     },
     /// The field lies under one read another way (strings read as text
     /// parts, scalars as one-item lists), whose values are not all objects.

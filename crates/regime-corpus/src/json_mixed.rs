@@ -33,7 +33,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::jsonl_order::{KeyOrder, Kinds};
+use crate::jsonl_order::{KeyOrder, Kinds, RecordAt};
 
 /// The key a message part holds its text under.
 const TEXT_KEY: &str = "text";
@@ -425,23 +425,23 @@ impl<'de> Visitor<'de> for Transcode<'_> {
 /// The first field of `order` holding lists beside more scalars (a lone
 /// `["x"]` where the other records hold `"x"`): arrow's inference makes
 /// such a field a list, and its decoder would then stop at the first
-/// scalar, naming a good line. The line of the first list, and why.
-pub(crate) fn lists_among_scalars(order: &KeyOrder) -> Option<(u64, String)> {
+/// scalar, naming a good line. The record of the first list, and why.
+pub(crate) fn lists_among_scalars(order: &KeyOrder) -> Option<(RecordAt, String)> {
     lists_among_scalars_under(order, "")
 }
 
-fn lists_among_scalars_under(order: &KeyOrder, prefix: &str) -> Option<(u64, String)> {
+fn lists_among_scalars_under(order: &KeyOrder, prefix: &str) -> Option<(RecordAt, String)> {
     order.children().find_map(|(key, child)| {
         let path = format!("{prefix}{key}");
         let kinds = child.kinds();
         let others = single_values(child);
         if lists_beside_scalars(kinds) && child.count(Kinds::ARRAY) < others {
-            let found = child.first_line(Kinds::ARRAY).map(|line| {
+            let found = child.first_record(Kinds::ARRAY).map(|at| {
                 let reason = format!(
                     "field `{path}` holds a list here, where {others} other records hold a \
                      single value (a bad record?)"
                 );
-                (line, reason)
+                (at, reason)
             });
             if found.is_some() {
                 return found;
@@ -827,8 +827,8 @@ mod tests {
             r#"{"t": "ok4", "c": "w", "m": {"n": 2}}"#,
         ];
         let order = scan_lines(&lines);
-        let (line, reason) = lists_among_scalars(&order).unwrap_or_else(|| panic!("found"));
-        assert_eq!(line, 3);
+        let (at, reason) = lists_among_scalars(&order).unwrap_or_else(|| panic!("found"));
+        assert_eq!(at.line, 3);
         assert!(
             reason.starts_with("field `c` holds a list here, where 3 other"),
             "{reason}"
@@ -844,7 +844,7 @@ mod tests {
                 r#"{"m": {"n": 2}}"#,
                 r#"{"m": {"n": [3]}}"#
             ]))
-            .map(|(line, _)| line),
+            .map(|(at, _)| at.line),
             Some(3)
         );
     }

@@ -12,14 +12,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::error::Result;
-use crate::input::FileFormat;
+use crate::input::InputFile;
 use crate::json_line::escape_raw_controls;
 use crate::reader::for_each_record;
 
@@ -41,9 +40,9 @@ pub(crate) struct KeyOrder {
     /// keys of a text part that string is read as come
     /// ([`KeyOrder::place_part_keys`]).
     keys_at_first_string: Option<usize>,
-    /// The line (1-based) where a value of each kind first came under this
-    /// key, array elements aside; 0 for none.
-    first_lines: [u64; 4],
+    /// The record where a value of each kind first came under this key,
+    /// array elements aside.
+    first_records: [Option<RecordAt>; 4],
 }
 
 /// Which kinds of JSON value a key held, as values and as elements of
@@ -142,10 +141,10 @@ impl KeyOrder {
         values.with(self.element_kinds.items())
     }
 
-    /// The line where a value of `kind` (one of the four kinds) first came
-    /// under this key, array elements aside.
-    pub(crate) fn first_line(&self, kind: Kinds) -> Option<u64> {
-        Some(self.first_lines[kind.slot()]).filter(|&line| line > 0)
+    /// The record where a value of `kind` (one of the four kinds) first
+    /// came under this key, array elements aside.
+    pub(crate) fn first_record(&self, kind: Kinds) -> Option<RecordAt> {
+        self.first_records[kind.slot()]
     }
 
     /// The order and kinds under `key`, to change.
@@ -197,16 +196,10 @@ impl KeyOrder {
     /// a string (first seen where its first value was).
     pub(crate) fn read_as_text(&mut self) {
         let values: u32 = self.counts.iter().sum();
-        let first = self
-            .first_lines
-            .iter()
-            .copied()
-            .filter(|&line| line > 0)
-            .min()
-            .unwrap_or(0);
+        let first = self.first_records.iter().flatten().min().copied();
         *self = KeyOrder::default();
         self.counts[Kinds::STRING.slot()] = values;
-        self.first_lines[Kinds::STRING.slot()] = first;
+        self.first_records[Kinds::STRING.slot()] = first;
         self.keys_at_first_string = Some(0);
     }
 
@@ -218,26 +211,45 @@ impl KeyOrder {
     }
 }
 
-/// The key order of the first `records` non-blank lines of `path`, as
-/// stored. Lines that are not valid JSON end the scan: schema inference,
-/// which reads the same lines first, reports them.
-pub(crate) fn key_order(path: &Path, format: FileFormat, records: usize) -> Result<KeyOrder> {
+/// Where a JSON record is: which of the JSON inputs, and its line there
+/// (1-based, blank lines counted). Records order by input, then line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct RecordAt {
+    /// Index in the JSON inputs.
+    pub(crate) input: usize,
+    /// Line in that input.
+    pub(crate) line: u64,
+}
+
+/// The key order of the first `records` non-blank lines of each of
+/// `inputs`, as stored. A line that is not valid JSON ends the scan:
+/// schema inference, which reads the same lines first, reports it.
+pub(crate) fn key_order(inputs: &[&InputFile], records: usize) -> Result<KeyOrder> {
     let mut order = KeyOrder::default();
-    let mut seen = 0;
-    for_each_record(path, format, None, |number, line| {
-        if seen == records {
-            return Some(());
+    for (at, input) in inputs.iter().enumerate() {
+        let mut seen = 0;
+        let stopped = for_each_record(&input.path, input.format, None, |line_number, line| {
+            if seen == records {
+                return Some(false);
+            }
+            seen += 1;
+            let line = escape_raw_controls(line);
+            let mut de = serde_json::Deserializer::from_slice(&line);
+            // Depth past serde_json's recursion limit fails here as it does
+            // in inference: stop, keeping the order read so far.
+            let record = RecordAt {
+                input: at,
+                line: line_number,
+            };
+            Merge::value(&mut order, record)
+                .deserialize(&mut de)
+                .err()
+                .map(|_| true)
+        })?;
+        if stopped == Some(true) {
+            break;
         }
-        seen += 1;
-        let line = escape_raw_controls(line);
-        let mut de = serde_json::Deserializer::from_slice(&line);
-        // Depth past serde_json's recursion limit fails here as it does in
-        // inference: stop, keeping the order read so far.
-        Merge::value(&mut order, number)
-            .deserialize(&mut de)
-            .err()
-            .map(|_| ())
-    })?;
+    }
     Ok(order)
 }
 
@@ -289,16 +301,16 @@ fn type_in_order(data_type: &DataType, order: &KeyOrder) -> DataType {
 struct Merge<'a> {
     order: &'a mut KeyOrder,
     depth: u8,
-    /// The line being read.
-    line: u64,
+    /// The record being read.
+    record: RecordAt,
 }
 
 impl<'a> Merge<'a> {
-    fn value(order: &'a mut KeyOrder, line: u64) -> Self {
+    fn value(order: &'a mut KeyOrder, record: RecordAt) -> Self {
         Merge {
             order,
             depth: 0,
-            line,
+            record,
         }
     }
 
@@ -310,8 +322,8 @@ impl<'a> Merge<'a> {
             0 => {
                 let at = kind.slot();
                 self.order.counts[at] = self.order.counts[at].saturating_add(1);
-                if self.order.first_lines[at] == 0 {
-                    self.order.first_lines[at] = self.line;
+                if self.order.first_records[at].is_none() {
+                    self.order.first_records[at] = Some(self.record);
                 }
             }
             1 => self.order.element_kinds = self.order.element_kinds.with(kind),
@@ -368,7 +380,7 @@ impl<'de> Visitor<'de> for Merge<'_> {
         self.note(Kinds::ARRAY);
         while seq
             .next_element_seed(Merge {
-                line: self.line,
+                record: self.record,
                 order: &mut *self.order,
                 depth: self.depth.saturating_add(1).min(2),
             })?
@@ -380,7 +392,7 @@ impl<'de> Visitor<'de> for Merge<'_> {
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> std::result::Result<(), A::Error> {
         self.note(Kinds::OBJECT);
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            map.next_value_seed(Merge::value(self.order.child(&key), self.line))?;
+            map.next_value_seed(Merge::value(self.order.child(&key), self.record))?;
         }
         Ok(())
     }
@@ -392,7 +404,11 @@ pub(crate) fn scan_lines(lines: &[&str]) -> KeyOrder {
     let mut order = KeyOrder::default();
     for (number, line) in (1..).zip(lines) {
         let mut de = serde_json::Deserializer::from_str(line);
-        Merge::value(&mut order, number)
+        let record = RecordAt {
+            input: 0,
+            line: number,
+        };
+        Merge::value(&mut order, record)
             .deserialize(&mut de)
             .unwrap_or_else(|e| panic!("{line}: {e}"));
     }

@@ -17,20 +17,21 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
+use arrow::error::ArrowError;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 use rayon::prelude::*;
 
-use crate::bad_line;
+use crate::bad_line::{self, Undecodable};
 use crate::error::{Error, JsonRecord, JsonTextProblem, Result};
 use crate::input::{Compression, FileFormat, InputFile};
 use crate::ipc::{self, IpcFile};
 use crate::json_array::{self, ArrayElements};
 use crate::json_line::JsonLines;
 use crate::json_mixed::{self, MixedField, MixedFields};
-use crate::jsonl_order;
+use crate::jsonl_order::{self, RecordAt};
 use crate::row_id::RowId;
 use crate::string_views::{cast_to, view_schema};
 
@@ -128,6 +129,8 @@ pub struct CorpusReaderBuilder {
     max_in_flight: usize,
     max_in_flight_bytes: u64,
     string_views: bool,
+    /// Records of each JSON input inference read (`None`: every record).
+    infer_records: Option<usize>,
 }
 
 impl CorpusReaderBuilder {
@@ -147,11 +150,21 @@ impl CorpusReaderBuilder {
     /// Those of [`Self::try_new`], and [`Error::JsonText`] for a field
     /// that cannot be read as JSON text (see [`JsonTextProblem`]).
     pub fn try_new_with(inputs: Vec<InputFile>, options: &ReadOptions) -> Result<Self> {
+        // The JSON inputs share one schema, inferred from the first records
+        // of each: a field only a later file holds is a column too.
+        let json_inputs: Vec<&InputFile> = inputs
+            .iter()
+            .filter(|input| matches!(input.format, FileFormat::Jsonl(_)))
+            .collect();
+        let jsonl_shape = if json_inputs.is_empty() {
+            None
+        } else {
+            Some(infer_jsonl(&json_inputs, options)?)
+        };
         let mut files = Vec::with_capacity(inputs.len());
         let mut schema: Option<SchemaRef> = None;
-        let mut jsonl_shape: Option<(SchemaRef, MixedFields)> = None;
         for input in inputs {
-            let info = open_file(input, options, &mut jsonl_shape)?;
+            let info = open_file(input, jsonl_shape.as_ref().map(|(_, mixed)| mixed))?;
             let file_schema = info.schema(jsonl_shape.as_ref().map(|(schema, _)| schema));
             if !matches!(info.format, FileFormat::Jsonl(_)) {
                 // A typed file holds such a field as text already (regime's
@@ -198,6 +211,7 @@ impl CorpusReaderBuilder {
             max_in_flight: default_in_flight(),
             max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
             string_views: false,
+            infer_records: options.infer_records(),
         })
     }
 
@@ -358,6 +372,7 @@ impl CorpusReaderBuilder {
                 batch_size: self.batch_size,
             },
             full_schema: self.schema,
+            infer_records: self.infer_records,
             max_in_flight: self.max_in_flight,
             max_in_flight_bytes: self.max_in_flight_bytes,
             units,
@@ -371,6 +386,7 @@ impl CorpusReaderBuilder {
 pub struct CorpusReader {
     decoder: Decoder,
     full_schema: SchemaRef,
+    infer_records: Option<usize>,
     max_in_flight: usize,
     max_in_flight_bytes: u64,
     units: VecDeque<Unit>,
@@ -517,12 +533,30 @@ impl CorpusReader {
                             // else the record the failing batch starts at.
                             let found =
                                 bad_line::first_undecodable(info, &self.full_schema, first_row);
-                            bad_record(&info.path, layout, found, || {
-                                (
+                            let (line, why) = match found {
+                                Err(read) => return read,
+                                Ok(Some(found)) => found,
+                                Ok(None) => (
                                     first_row + 1,
-                                    format!("in the batch of records starting here: {err}"),
-                                )
-                            })
+                                    Undecodable::Other(format!(
+                                        "in the batch of records starting here: {err}"
+                                    )),
+                                ),
+                            };
+                            let (path, record) = (info.path.clone(), JsonRecord::of(layout, line));
+                            match why {
+                                Undecodable::UnknownField(field) => Error::UnknownJsonField {
+                                    path,
+                                    record,
+                                    field,
+                                    records: self.infer_records,
+                                },
+                                Undecodable::Other(reason) => Error::Jsonl {
+                                    path,
+                                    record,
+                                    reason,
+                                },
+                            }
                         })
                         .and_then(|batch| self.decoder.project(batch, &info.path))
                 })
@@ -765,21 +799,51 @@ impl FileInfo {
 }
 
 /// How inputs are read, beyond what their files say.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadOptions {
     json_text: Vec<String>,
+    /// Records of each JSON input schema inference reads (`usize::MAX`:
+    /// every record).
+    infer_records: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        Self {
+            json_text: Vec::new(),
+            infer_records: DEFAULT_JSONL_INFER_RECORDS,
+        }
+    }
 }
 
 impl ReadOptions {
+    /// Infers the JSON inputs' columns from the first `records` records
+    /// of each input, or from every record with `None` (each JSON input
+    /// is then read twice). A field no record read holds is an error when
+    /// it comes ([`Error::UnknownJsonField`]), never dropped. Default:
+    /// [`DEFAULT_JSONL_INFER_RECORDS`].
+    #[must_use]
+    pub fn with_infer_records(mut self, records: Option<usize>) -> Self {
+        self.infer_records = records.map_or(usize::MAX, |n| n.max(1));
+        self
+    }
+
+    /// Records of each JSON input schema inference reads (`None`: every
+    /// record).
+    #[must_use]
+    pub fn infer_records(&self) -> Option<usize> {
+        (self.infer_records != usize::MAX).then_some(self.infer_records)
+    }
+
     /// Reads the JSON fields at `paths` as their JSON text, compact (a
     /// `Utf8` column; see [`MixedRead::JsonText`](crate::MixedRead::JsonText)),
     /// whatever shape each record gives them: for fields
     /// no one Arrow type holds, such as the JSON Schemas of function-calling
     /// `tools`. A path names object keys from the record, joined by `.`,
     /// lists looked through (`tools`, `messages.tool_calls`, or
-    /// `messages[].tool_calls`). A top-level field the first JSON input's
-    /// first records lack is a column of nulls until it comes; a nested
-    /// one must appear there. Parquet and Arrow inputs must hold the field
+    /// `messages[].tool_calls`). A top-level field the records inference
+    /// reads lack is a column of nulls until it comes; a nested one must
+    /// appear there. Parquet and Arrow inputs must hold the field
     /// as text already (regime's outputs of JSON read this way do).
     /// Default: none.
     #[must_use]
@@ -837,14 +901,9 @@ fn text_column_problem(schema: &Schema, keys: &[&str]) -> Option<JsonTextProblem
     })
 }
 
-/// Opens one input's metadata. The first JSON input's schema (and its
-/// mixed fields) is inferred from its first records and kept in
-/// `jsonl_shape` for the others.
-fn open_file(
-    input: InputFile,
-    options: &ReadOptions,
-    jsonl_shape: &mut Option<(SchemaRef, MixedFields)>,
-) -> Result<FileInfo> {
+/// Opens one input's metadata; a JSON input is read with the `mixed`
+/// fields [`infer_jsonl`] found in the JSON inputs.
+fn open_file(input: InputFile, mixed: Option<&MixedFields>) -> Result<FileInfo> {
     let bytes = std::fs::metadata(&input.path)
         .map_err(|e| Error::io(&input.path, e))?
         .len();
@@ -885,13 +944,7 @@ fn open_file(
             ))
         }
         FileFormat::Jsonl(_) => {
-            let (_, mixed) = match jsonl_shape {
-                Some(shape) => shape,
-                None => {
-                    jsonl_shape.insert(infer_jsonl(&input.path, input.format, &options.json_text)?)
-                }
-            };
-            let mixed = mixed.clone();
+            let mixed = mixed.cloned().unwrap_or_default();
             Ok(FileInfo::streamed(input, bytes, None, mixed))
         }
     }
@@ -914,26 +967,25 @@ impl FileInfo {
     }
 }
 
-/// A JSON input's schema, from its first records, with its columns in the
-/// file's order, and its mixed fields.
-fn infer_jsonl(
-    path: &Path,
-    format: FileFormat,
-    json_text: &[String],
-) -> Result<(SchemaRef, MixedFields)> {
+/// The JSON inputs' schema, from the first records of each (every record
+/// with [`ReadOptions::with_infer_records`] of `None`), with its columns
+/// in the order the records write them, and their mixed fields.
+fn infer_jsonl(inputs: &[&InputFile], options: &ReadOptions) -> Result<(SchemaRef, MixedFields)> {
+    let records = options.infer_records;
     // Key order and value kinds first: they say which fields to read as
     // one type before inference sees them.
-    let mut order = jsonl_order::key_order(path, format, DEFAULT_JSONL_INFER_RECORDS)?;
+    let mut order = jsonl_order::key_order(inputs, records)?;
     // Fields read as JSON text hold strings, whatever is under them. A
     // top-level one the first records lack is a column of its own still.
+    let first = inputs.first().map_or_else(PathBuf::new, |f| f.path.clone());
     let error = |field: &String, problem| Error::JsonText {
-        path: path.to_path_buf(),
+        path: first.clone(),
         field: field.clone(),
         problem,
     };
-    let mut text_fields = Vec::with_capacity(json_text.len());
+    let mut text_fields = Vec::with_capacity(options.json_text.len());
     let mut absent = Vec::new();
-    for field in json_text {
+    for field in &options.json_text {
         let keys = json_path_keys(field).ok_or_else(|| error(field, JsonTextProblem::BadPath))?;
         match (order.descendant_mut(&keys), keys.as_slice()) {
             (Some(node), _) => node.read_as_text(),
@@ -942,7 +994,7 @@ fn infer_jsonl(
                 return Err(error(
                     field,
                     JsonTextProblem::NotFound {
-                        records: DEFAULT_JSONL_INFER_RECORDS,
+                        records: options.infer_records(),
                     },
                 ));
             }
@@ -962,31 +1014,30 @@ fn infer_jsonl(
     // The fields of the parts strings become (`type`, `text`) take their
     // place where the lines as inference reads them first show them.
     mixed.place_part_keys(&mut order);
-    let (reader, layout) = open_text(path, format, Some(&mixed))?;
     // Inference would make this mix a list and the decoder name a good
     // line: name the list's.
-    if let Some((line, reason)) = json_mixed::lists_among_scalars(&order) {
-        return Err(Error::Jsonl {
-            path: path.to_path_buf(),
-            record: JsonRecord::of(layout, line),
-            reason,
-        });
+    if let Some((at, reason)) = json_mixed::lists_among_scalars(&order) {
+        return Err(record_error(inputs, at, reason));
     }
-    let (schema, _) = arrow::json::reader::infer_json_schema(
-        reader,
-        Some(DEFAULT_JSONL_INFER_RECORDS),
-    )
+    let schema = arrow::json::reader::infer_json_schema_from_iterator(sampled_values(
+        inputs, &mixed, records, records,
+    ))
     .map_err(|e| {
         // Name the line itself when it can be found.
-        let found = bad_line::first_uninferable(path, format, &mixed, DEFAULT_JSONL_INFER_RECORDS);
-        bad_record(path, layout, found, || {
-            (0, format!("cannot infer a schema: {e}"))
-        })
+        match bad_line::first_uninferable(inputs, &mixed, records) {
+            Err(read) => read,
+            Ok(Some((at, reason))) => record_error(inputs, at, reason),
+            Ok(None) => Error::Jsonl {
+                path: first.clone(),
+                record: JsonRecord::Line(0),
+                reason: format!("cannot infer a schema: {e}"),
+            },
+        }
     })?;
     if schema.fields().is_empty() {
         return Err(Error::Jsonl {
-            path: path.to_path_buf(),
-            record: JsonRecord::of(layout, 1),
+            path: first.clone(),
+            record: JsonRecord::of(json_layout(&first, inputs[0].format), 1),
             reason: "no JSON objects found".into(),
         });
     }
@@ -1003,35 +1054,88 @@ fn infer_jsonl(
     Ok((Arc::new(schema), mixed))
 }
 
+/// The records schema inference reads, as JSON values: the first
+/// `records` of each of `inputs` but the last, of which the first `last`
+/// (each read as the decoder is given it, `mixed` fields as one type).
+/// An I/O error ends them.
+pub(crate) fn sampled_values<'a>(
+    inputs: &'a [&'a InputFile],
+    mixed: &'a MixedFields,
+    records: usize,
+    last: usize,
+) -> impl Iterator<Item = std::result::Result<serde_json::Value, ArrowError>> + 'a {
+    let mut next_input = 0;
+    let mut current: Option<(RecordLines, usize)> = None;
+    let mut line = Vec::new();
+    std::iter::from_fn(move || {
+        loop {
+            if current.is_none() {
+                let input = inputs.get(next_input)?;
+                next_input += 1;
+                let limit = if next_input == inputs.len() {
+                    last
+                } else {
+                    records
+                };
+                match RecordLines::open(&input.path, input.format, Some(mixed)) {
+                    Ok((lines, _)) => current = Some((lines, limit)),
+                    Err(e) => {
+                        next_input = inputs.len();
+                        return Some(Err(ArrowError::ExternalError(Box::new(e))));
+                    }
+                }
+            }
+            let (lines, left) = current.as_mut()?;
+            if *left == 0 {
+                current = None;
+                continue;
+            }
+            match lines.next_into(&mut line) {
+                Ok(Some(_)) => {
+                    *left -= 1;
+                    return Some(
+                        serde_json::from_slice(&line)
+                            .map_err(|e| ArrowError::JsonError(format!("Not valid JSON: {e}"))),
+                    );
+                }
+                Ok(None) => current = None,
+                Err(e) => {
+                    next_input = inputs.len();
+                    current = None;
+                    return Some(Err(ArrowError::ExternalError(Box::new(e))));
+                }
+            }
+        }
+    })
+}
+
+/// The error for record `at` of the JSON `inputs`.
+pub(crate) fn record_error(inputs: &[&InputFile], at: RecordAt, reason: String) -> Error {
+    let input = inputs[at.input];
+    Error::Jsonl {
+        path: input.path.clone(),
+        record: JsonRecord::of(json_layout(&input.path, input.format), at.line),
+        reason,
+    }
+}
+
+/// How the JSON file at `path` holds its records (JSON Lines when it
+/// cannot be read: the error that brought us here says more).
+fn json_layout(path: &Path, format: FileFormat) -> JsonLayout {
+    open_text(path, format, None).map_or(JsonLayout::Lines, |(_, layout)| layout)
+}
+
 /// How JSON records are decoded under an inferred `schema`. Inference
 /// makes a column text when its records mix strings with numbers or
 /// booleans (an `id` of `"a1"` in one record, `5` in another); the decoder
 /// then reads those numbers and booleans as their JSON text (`5`, `3.50`,
 /// `true`) rather than stopping at them.
 pub(crate) fn json_decoding(schema: &SchemaRef) -> arrow::json::ReaderBuilder {
-    arrow::json::ReaderBuilder::new(SchemaRef::clone(schema)).with_coerce_primitive(true)
-}
-
-/// The error for a JSON input that failed to read: the bad record
-/// `found` by re-reading it one record at a time, else `otherwise`; or the
-/// re-read's own error (a JSON array cut off or malformed says why itself).
-fn bad_record(
-    path: &Path,
-    layout: JsonLayout,
-    found: Result<Option<bad_line::BadLine>>,
-    otherwise: impl FnOnce() -> bad_line::BadLine,
-) -> Error {
-    match found {
-        Err(read) => read,
-        Ok(found) => {
-            let (line, reason) = found.unwrap_or_else(otherwise);
-            Error::Jsonl {
-                path: path.to_path_buf(),
-                record: JsonRecord::of(layout, line),
-                reason,
-            }
-        }
-    }
+    // Strict: a field the schema lacks (first seen past the records
+    // inference read) stops the read rather than being dropped.
+    arrow::json::ReaderBuilder::new(SchemaRef::clone(schema))
+        .with_coerce_primitive(true)
+        .with_strict_mode(true)
 }
 
 /// How a JSON input holds its records.
@@ -1102,23 +1206,56 @@ pub(crate) fn for_each_record<T>(
     repair: Option<&MixedFields>,
     mut visit: impl FnMut(u64, &[u8]) -> Option<T>,
 ) -> Result<Option<T>> {
-    let (mut reader, _) = open_text(path, format, repair)?;
+    let (mut lines, _) = RecordLines::open(path, format, repair)?;
     let mut line = Vec::new();
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            return Ok(None);
-        }
-        number += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    while let Some(number) = lines.next_into(&mut line)? {
         if let Some(found) = visit(number, &line) {
             return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// The non-blank lines of a JSON file, numbered (1-based, blank lines
+/// counted), read as [`open_text`] reads it.
+pub(crate) struct RecordLines {
+    path: PathBuf,
+    reader: Box<dyn BufRead + Send>,
+    number: u64,
+}
+
+impl RecordLines {
+    /// Opens `path` as [`open_text`] does.
+    pub(crate) fn open(
+        path: &Path,
+        format: FileFormat,
+        repair: Option<&MixedFields>,
+    ) -> Result<(Self, JsonLayout)> {
+        let (reader, layout) = open_text(path, format, repair)?;
+        let lines = RecordLines {
+            path: path.to_path_buf(),
+            reader,
+            number: 0,
+        };
+        Ok((lines, layout))
+    }
+
+    /// Reads the next non-blank line into `line` and gives its number;
+    /// `None` at the end.
+    pub(crate) fn next_into(&mut self, line: &mut Vec<u8>) -> Result<Option<u64>> {
+        loop {
+            line.clear();
+            let n = self
+                .reader
+                .read_until(b'\n', line)
+                .map_err(|e| Error::io(&self.path, e))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.number += 1;
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Some(self.number));
+            }
         }
     }
 }

@@ -240,8 +240,8 @@ fn stage_name(
     Ok(name)
 }
 
-/// The recipe's `--profile` / `--fields` for a corpus stage that does not
-/// set its own.
+/// The recipe's `--profile` / `--fields` / `--infer-records` for a corpus
+/// stage that does not set its own.
 fn input_flags(
     source: &Source,
     index: usize,
@@ -253,9 +253,11 @@ fn input_flags(
     let Some(spec_input) = &source.recipe.input else {
         return Ok(words);
     };
+    let infer_records = spec_input.infer_records.as_ref().map(Scalar::word);
     for (flag, value) in [
         ("profile", &spec_input.profile),
         ("fields", &spec_input.fields),
+        ("infer-records", &infer_records),
     ] {
         if let Some(value) = value
             && !spec.options.contains_key(flag)

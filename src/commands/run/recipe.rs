@@ -44,6 +44,10 @@ pub(crate) struct InputSpec {
     /// Column → role TOML file for `profile = "columns"` (`--fields`).
     #[serde(default)]
     pub(crate) fields: Option<String>,
+    /// Records of each JSON input the columns are inferred from, or
+    /// `"all"` (`--infer-records`).
+    #[serde(default, rename = "infer-records")]
+    pub(crate) infer_records: Option<Scalar>,
 }
 
 /// One stage: the subcommand, its name, what it reads, and its options.
