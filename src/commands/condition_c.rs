@@ -17,6 +17,7 @@ pub(crate) fn run(args: &ConditionCArgs, global: &GlobalArgs) -> anyhow::Result<
     };
     let config = RepeatConfig::new(args.split, args.fraction, args.repeat, layout, args.seed)?;
     let corpus = corpus::open(&args.input, global)?;
+    corpus.check_writable()?;
     let rows = corpus.builder.total_rows()?;
     let schema = repeat_output_schema(corpus.builder.schema())?;
     let out = corpus::prepare_out(&args.output.out, args.output.overwrite, &args.input.inputs)?;

@@ -270,6 +270,7 @@ pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<
         );
     }
     let corpus = corpus::open(&args.input, global)?;
+    corpus.check_writable()?;
     let rows = corpus.builder.total_rows()?;
     let paths = corpus.paths();
     let teacher = Teacher {

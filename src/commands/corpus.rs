@@ -36,6 +36,22 @@ impl Corpus {
         Ok(rows)
     }
 
+    /// Refuses, before any work, a corpus with a column parquet cannot
+    /// hold (a union), for a command that writes one; the error names the
+    /// first input (all share the column).
+    pub(crate) fn check_writable(&self) -> anyhow::Result<()> {
+        match regime_corpus::unwritable_column(self.builder.schema()) {
+            None => Ok(()),
+            Some((column, reason)) => {
+                let first = self.paths().first().cloned().unwrap_or_default();
+                anyhow::bail!(
+                    "{}: column `{column}` cannot be written as parquet: {reason}",
+                    first.display()
+                )
+            }
+        }
+    }
+
     /// The input files, in shard order.
     pub(crate) fn paths(&self) -> Vec<PathBuf> {
         self.builder

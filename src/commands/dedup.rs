@@ -66,6 +66,7 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
         );
     }
     let opened = corpus::open(&common.input, global)?;
+    opened.check_writable()?;
     let rows = opened.builder.total_rows()?;
     let paths = opened.paths();
     let out = corpus::prepare_out(

@@ -142,6 +142,7 @@ pub(crate) fn run(args: &PromptDedupArgs, global: &GlobalArgs) -> anyhow::Result
     let clock = RunClock::start();
     let dedup = build(&args.dedup)?;
     let corpus = corpus::open(&args.input, global)?;
+    corpus.check_writable()?;
     let rows = corpus.builder.total_rows()?;
     let out = corpus::prepare_out(&args.output.out, args.output.overwrite, &args.input.inputs)?;
     let paths = corpus.paths();

@@ -703,6 +703,17 @@ fn malformed_jsonl_names_the_file_and_line() {
 
 /// Writes `batches` to `path` in the Arrow IPC stream format (what
 /// `datasets`' `save_to_disk` writes) or the file format (Feather v2).
+/// `audit-prompts --format json` of `path` (within the default limits).
+fn audit_json(path: &Path) -> Vec<u8> {
+    run_expect(
+        regime()
+            .args(["audit-prompts", "--format", "json"])
+            .arg(path),
+        0,
+    )
+    .stdout
+}
+
 fn write_ipc(path: &Path, batches: &[RecordBatch], file_format: bool) {
     let file = std::fs::File::create(path).unwrap();
     let schema = batches[0].schema();
@@ -721,6 +732,105 @@ fn write_ipc(path: &Path, batches: &[RecordBatch], file_format: bool) {
     }
 }
 
+/// A JSON Lines file starting with a UTF-8 byte-order mark (as Windows
+/// tools write them) reads as the same file without it.
+#[test]
+fn jsonl_with_a_byte_order_mark_reads_as_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = concat!(
+        r#"{"conversations": [{"from": "human", "value": "<image>\nWhat shape is in the image?"}]}"#,
+        "\n",
+        r#"{"conversations": [{"from": "human", "value": "What shape is in the image? Answer briefly."}]}"#,
+        "\n",
+    );
+    let (plain, marked) = (dir.path().join("plain.jsonl"), dir.path().join("bom.jsonl"));
+    std::fs::write(&plain, lines).unwrap();
+    std::fs::write(&marked, format!("\u{feff}{lines}")).unwrap();
+    assert_eq!(audit_json(&marked), audit_json(&plain));
+}
+
+/// Arrow types parquet has no logical type for are written as pyarrow
+/// writes them, so every parquet reader sees dates and times: `date64` as
+/// `date32`, `timestamp[s]` (zone kept) and `time32[s]` in milliseconds,
+/// nested ones too.
+#[test]
+fn columns_parquet_has_no_type_for_are_written_as_pyarrow_writes_them() {
+    use arrow::array::{
+        ArrayRef, Date64Array, StructArray, Time32SecondArray, TimestampSecondArray,
+    };
+    use arrow::datatypes::{Date32Type, Time32MillisecondType, TimeUnit, TimestampMillisecondType};
+    const DAY_MS: i64 = 86_400_000;
+
+    let dir = tempfile::tempdir().unwrap();
+    let n: i32 = 100;
+    let rows = read_parquet(&sample()).slice(0, 100);
+    let days = Date64Array::from_iter_values((0..i64::from(n)).map(|i| i * DAY_MS));
+    let at = TimestampSecondArray::from_iter_values(0..i64::from(n)).with_timezone("+02:00");
+    let clock = Time32SecondArray::from_iter_values((0..n).map(|i| i * 60));
+    let meta = StructArray::from(vec![(
+        Arc::new(Field::new("clock", clock.data_type().clone(), false)),
+        Arc::new(clock) as ArrayRef,
+    )]);
+    let batch = with_columns(
+        &rows,
+        vec![
+            ("day", Arc::new(days)),
+            ("at", Arc::new(at)),
+            ("meta", Arc::new(meta)),
+        ],
+    );
+    let input = dir.path().join("dated.feather");
+    write_ipc(&input, std::slice::from_ref(&batch), true);
+    for command in [
+        &["prompt-dedup"][..],
+        &["dedup", "exact"],
+        &["condition", "c"],
+    ] {
+        let out = dir.path().join(command.join("-"));
+        run_expect(
+            regime()
+                .args(command)
+                .arg("-q")
+                .arg(&input)
+                .arg("--out")
+                .arg(&out),
+            0,
+        );
+        let part = out.join("part-00000.parquet");
+        let written = read_parquet(&part);
+        let day = written
+            .column_by_name("day")
+            .unwrap()
+            .as_primitive::<Date32Type>();
+        let at = written.column_by_name("at").unwrap();
+        assert_eq!(
+            at.data_type(),
+            &DataType::Timestamp(TimeUnit::Millisecond, Some("+02:00".into()))
+        );
+        let at = at.as_primitive::<TimestampMillisecondType>();
+        let meta = written.column_by_name("meta").unwrap().as_struct();
+        let clock = meta.column(0).as_primitive::<Time32MillisecondType>();
+        // Row i held day i, second i and minute i (rows may be reordered).
+        for row in 0..written.num_rows() {
+            let i = day.value(row);
+            assert!((0..n).contains(&i));
+            assert_eq!(at.value(row), i64::from(i) * 1000, "{command:?}");
+            assert_eq!(clock.value(row), i * 60_000, "{command:?}");
+        }
+        // Stored with parquet's logical types, not as bare integers.
+        let file = std::fs::File::open(&part).unwrap();
+        let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+        let schema = parquet::file::reader::FileReader::metadata(&reader)
+            .file_metadata()
+            .schema_descr_ptr();
+        for column in schema.columns() {
+            if ["day", "at", "clock"].contains(&column.name()) {
+                assert!(column.logical_type_ref().is_some(), "{}", column.name());
+            }
+        }
+    }
+}
+
 /// Arrow IPC inputs (a `datasets` `save_to_disk` directory, a Feather
 /// file) read as the parquet they came from: the same audit; a stored
 /// batch larger than the batch size is read in order; a directory skips
@@ -730,16 +840,7 @@ fn write_ipc(path: &Path, batches: &[RecordBatch], file_format: bool) {
 fn arrow_ipc_files_read_as_their_batches() {
     let dir = tempfile::tempdir().unwrap();
     let rows = read_parquet(&sample());
-    let audit = |path: &Path| {
-        run_expect(
-            regime()
-                .args(["audit-prompts", "--format", "json"])
-                .arg(path),
-            0,
-        )
-        .stdout
-    };
-    let expected = audit(&sample());
+    let expected = audit_json(&sample());
 
     let saved = dir.path().join("saved");
     std::fs::create_dir(&saved).unwrap();
@@ -765,11 +866,11 @@ fn arrow_ipc_files_read_as_their_batches() {
         &[rows.slice(0, 10)],
         false,
     );
-    assert_eq!(audit(&saved), expected);
+    assert_eq!(audit_json(&saved), expected);
 
     assert_eq!(
-        audit(&saved.join("data-00000-of-00002.arrow")),
-        audit(&saved.join("data-00000-of-00002.arrow"))
+        audit_json(&saved.join("data-00000-of-00002.arrow")),
+        audit_json(&saved.join("data-00000-of-00002.arrow"))
     );
 
     // One stored batch of 10,000 rows, more than the 8,192 read at once.
@@ -821,6 +922,59 @@ fn arrow_ipc_files_read_as_their_batches() {
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(!out.exists());
+}
+
+/// A union column, which parquet cannot hold, is refused before anything
+/// is written, naming the file and the column.
+#[test]
+fn a_column_parquet_cannot_hold_is_refused_before_any_work() {
+    use arrow::array::ArrayRef;
+    let dir = tempfile::tempdir().unwrap();
+    let n: i32 = 100;
+    let rows = read_parquet(&sample()).slice(0, 100);
+    let union = arrow::array::UnionArray::try_new(
+        arrow::datatypes::UnionFields::try_new(
+            [0, 1],
+            [
+                Field::new("i", DataType::Int64, true),
+                Field::new("s", DataType::Utf8, true),
+            ],
+        )
+        .unwrap(),
+        vec![0i8; 100].into(),
+        None,
+        vec![
+            Arc::new(arrow::array::Int64Array::from_iter_values(0..i64::from(n))) as ArrayRef,
+            Arc::new(arrow::array::StringArray::from_iter_values(
+                (0..n).map(|i| i.to_string()),
+            )),
+        ],
+    )
+    .unwrap();
+    let with_union = with_columns(&rows, vec![("u", Arc::new(union))]);
+    let input = dir.path().join("union.feather");
+    write_ipc(&input, std::slice::from_ref(&with_union), true);
+    for command in [
+        &["prompt-dedup"][..],
+        &["dedup", "near"],
+        &["condition", "c"],
+    ] {
+        let out = dir.path().join("refused");
+        let output = run_expect(regime().args(command).arg(&input).arg("--out").arg(&out), 2);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("union.feather: column `u` cannot be written as parquet"),
+            "{command:?}: {stderr}"
+        );
+        assert!(!out.exists());
+    }
+}
+
+/// `rows` with the `extra` columns after its own.
+fn with_columns(rows: &RecordBatch, extra: Vec<(&str, arrow::array::ArrayRef)>) -> RecordBatch {
+    let schema = rows.schema();
+    let names = schema.fields().iter().map(|f| f.name().as_str());
+    RecordBatch::try_from_iter(names.zip(rows.columns().iter().cloned()).chain(extra)).unwrap()
 }
 
 /// `rows` with the items of its list columns named `name`.

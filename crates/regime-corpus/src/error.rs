@@ -189,6 +189,15 @@ pub enum Error {
         /// The columns the input does have, comma-separated.
         available: String,
     },
+    /// A column parquet cannot hold: of a type it has none for (a union),
+    /// or a value its stored type has no exact equal for.
+    #[error("column `{column}` cannot be written as parquet: {reason}")]
+    Unwritable {
+        /// The column's path (`meta.u`, `turns[]`).
+        column: String,
+        /// Why.
+        reason: String,
+    },
     /// A column could not be rebuilt with edited text.
     #[error("column `{column}`: {reason}")]
     Rebuild {

@@ -7,10 +7,13 @@
 
 use std::io::{self, BufRead, Read};
 
+/// The UTF-8 byte-order mark some tools write first.
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Whether `start`, the first bytes of a JSON file, opens an array: after
 /// an optional UTF-8 byte-order mark and whitespace, a `[`.
 pub(crate) fn opens_array(start: &[u8]) -> bool {
-    let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
+    let start = start.strip_prefix(UTF8_BOM).unwrap_or(start);
     start
         .iter()
         .find(|b| !b.is_ascii_whitespace())

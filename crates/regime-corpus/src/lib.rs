@@ -58,6 +58,7 @@ mod json_mixed;
 mod jsonl_order;
 mod manifest;
 mod output;
+mod parquet_types;
 mod reader;
 mod role_census;
 mod row_id;
@@ -74,6 +75,7 @@ pub use input::{Compression, FileFormat, InputFile, resolve_inputs};
 pub use json_mixed::{MixedField, MixedRead};
 pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, OutputRecord, hash_file, hash_inputs};
 pub use output::OutputDir;
+pub use parquet_types::unwritable_column;
 pub use reader::{
     CorpusBatch, CorpusReader, CorpusReaderBuilder, DEFAULT_BATCH_SIZE,
     DEFAULT_JSONL_INFER_RECORDS, DEFAULT_MAX_IN_FLIGHT_BYTES, FileInfo, ReadOptions,

@@ -28,7 +28,7 @@ use crate::bad_line::{self, Undecodable};
 use crate::error::{Error, JsonRecord, JsonTextProblem, Result};
 use crate::input::{Compression, FileFormat, InputFile};
 use crate::ipc::{self, IpcFile};
-use crate::json_array::{self, ArrayElements};
+use crate::json_array::{self, ArrayElements, UTF8_BOM};
 use crate::json_line::JsonLines;
 use crate::json_mixed::{self, MixedField, MixedFields};
 use crate::jsonl_order::{self, RecordAt};
@@ -1175,6 +1175,11 @@ fn open_text(
             JsonLayout::Array,
         )
     } else {
+        // A byte-order mark (Windows tools write one) is not part of the
+        // first record.
+        if start.starts_with(UTF8_BOM) {
+            reader.consume(UTF8_BOM.len());
+        }
         (Box::new(reader), JsonLayout::Lines)
     };
     let Some(mixed) = repair else {

@@ -35,9 +35,10 @@ use crate::error::{Error, Result};
 use crate::input::FileFormat;
 use crate::manifest::OutputRecord;
 use crate::output::OutputDir;
+use crate::parquet_types::{first_converted, stored_schema};
 use crate::reader::FileInfo;
 use crate::string_views::reads_as;
-use crate::writer::{WriterOptions, part_name, writer_properties};
+use crate::writer::{WriterOptions, check_writable, part_name, writer_properties};
 
 /// Bytes of the buffers through which column chunks are copied.
 const COPY_BUFFER_BYTES: usize = 1 << 20;
@@ -80,6 +81,12 @@ pub enum Unsplicable {
         /// Its compressed bytes.
         bytes: u64,
     },
+    /// A column is written with another Arrow type than it is read as
+    /// (a `date64` as `date32`: see [`PartWriter`](crate::PartWriter)).
+    StoredAsAnotherType {
+        /// The column.
+        column: String,
+    },
 }
 
 impl std::fmt::Display for Unsplicable {
@@ -105,6 +112,10 @@ impl std::fmt::Display for Unsplicable {
                 f,
                 "{}: row group {group} ({rows} rows, {bytes} bytes) exceeds the row-group limits",
                 path.display()
+            ),
+            Self::StoredAsAnotherType { column } => write!(
+                f,
+                "column `{column}` is written as another type than it is read as"
             ),
         }
     }
@@ -273,6 +284,11 @@ impl<'a> PartSplicer<'a> {
         rewritten: &[RewrittenColumn],
         options: WriterOptions,
     ) -> Result<std::result::Result<Self, Unsplicable>> {
+        check_writable(&schema)?;
+        if let Some(stored) = stored_schema(&schema) {
+            let column = first_converted(&schema, &stored);
+            return Ok(Err(Unsplicable::StoredAsAnotherType { column }));
+        }
         let props = writer_properties(dir, options)?;
         let descr = ArrowSchemaConverter::new()
             .with_coerce_types(props.coerce_types())

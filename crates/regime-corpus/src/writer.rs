@@ -8,7 +8,7 @@
 use std::fs::File;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -16,6 +16,7 @@ use parquet::file::properties::WriterProperties;
 use crate::error::{Error, Result};
 use crate::manifest::OutputRecord;
 use crate::output::OutputDir;
+use crate::parquet_types::{stored_schema, to_stored, unwritable_column};
 
 /// Default maximum rows per row group.
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 10_000;
@@ -66,6 +67,9 @@ pub struct PartWriter<'a> {
     dir: &'a OutputDir,
     prefix: String,
     schema: SchemaRef,
+    /// The schema written, where it differs from `schema`
+    /// ([`stored_schema`]).
+    stored: Option<SchemaRef>,
     props: WriterProperties,
     options: WriterOptions,
     current: Option<(ArrowWriter<File>, String, u64)>,
@@ -86,17 +90,24 @@ impl<'a> PartWriter<'a> {
     /// Prepares a writer; no file is created until the first row arrives
     /// (or [`Self::finish`], which leaves one empty part when none came).
     ///
+    /// Columns of a type parquet has no logical type for are written as
+    /// pyarrow writes them (`date64` as `date32`, `timestamp[s]` and
+    /// `time32[s]` in milliseconds), their values converted exactly.
+    ///
     /// # Errors
-    /// [`Error::ParquetWrite`] for an invalid zstd level.
+    /// [`Error::ParquetWrite`] for an invalid zstd level;
+    /// [`Error::Unwritable`] for a column parquet cannot hold (a union).
     pub fn try_new(
         dir: &'a OutputDir,
         prefix: &str,
         schema: SchemaRef,
         options: WriterOptions,
     ) -> Result<Self> {
+        check_writable(&schema)?;
         Ok(Self {
             dir,
             prefix: prefix.to_owned(),
+            stored: stored_schema(&schema),
             schema,
             props: writer_properties(dir, options)?,
             options,
@@ -126,11 +137,21 @@ impl<'a> PartWriter<'a> {
     /// Appends a batch (its schema must be the writer's).
     ///
     /// # Errors
-    /// [`Error::ParquetWrite`] / [`Error::Io`] naming the part file.
+    /// [`Error::ParquetWrite`] / [`Error::Io`] naming the part file;
+    /// [`Error::Unwritable`] for a value its column's stored type has no
+    /// exact equal for (a `date64` that is not a whole day).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
+        let converted;
+        let batch = match &self.stored {
+            Some(stored) => {
+                converted = to_stored(batch, stored)?;
+                &converted
+            }
+            None => batch,
+        };
         if self.current.is_none() {
             self.open_part()?;
         }
@@ -172,7 +193,8 @@ impl<'a> PartWriter<'a> {
         };
         let path = self.dir.staged(&name);
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-        let writer = ArrowWriter::try_new(file, self.schema.clone(), Some(self.props.clone()))
+        let schema = self.stored.as_ref().unwrap_or(&self.schema);
+        let writer = ArrowWriter::try_new(file, SchemaRef::clone(schema), Some(self.props.clone()))
             .map_err(|source| Error::ParquetWrite { path, source })?;
         self.current = Some((writer, name, 0));
         Ok(())
@@ -210,6 +232,18 @@ pub(crate) fn writer_properties(
         .set_max_row_group_bytes(Some(options.row_group_bytes.max(1)))
         .set_created_by(format!("regime {}", env!("CARGO_PKG_VERSION")))
         .build())
+}
+
+/// [`Error::Unwritable`] for the first column of `schema` parquet cannot
+/// hold.
+pub(crate) fn check_writable(schema: &Schema) -> Result<()> {
+    match unwritable_column(schema) {
+        Some((column, reason)) => Err(Error::Unwritable {
+            column,
+            reason: reason.into(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The file name of part `index`: `PREFIX-00000.parquet`, ….
