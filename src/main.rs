@@ -58,11 +58,11 @@ fn one_line(err: &anyhow::Error) -> String {
 
 /// What to do about an error, where a flag of this command line is the
 /// answer the library's message cannot name.
-fn hint(err: &anyhow::Error) -> &'static str {
+fn hint(err: &anyhow::Error) -> String {
     // The crates that read corpora hold their errors transparently: the
     // chain shows theirs, not the one inside.
-    let unknown_field = err.chain().any(|cause| {
-        let corpus = cause
+    let corpus = err.chain().find_map(|cause| {
+        cause
             .downcast_ref::<regime_corpus::Error>()
             .or_else(|| match cause.downcast_ref::<regime_dedup::Error>()? {
                 regime_dedup::Error::Corpus(inner) => Some(inner),
@@ -71,13 +71,20 @@ fn hint(err: &anyhow::Error) -> &'static str {
             .or_else(|| match cause.downcast_ref::<regime_conditions::Error>()? {
                 regime_conditions::Error::Corpus(inner) => Some(inner),
                 _ => None,
-            });
-        matches!(corpus, Some(regime_corpus::Error::UnknownJsonField { .. }))
+            })
     });
-    if unknown_field {
-        " (--infer-records all infers them from every record)"
-    } else {
-        ""
+    match corpus {
+        Some(regime_corpus::Error::UnknownJsonField { .. }) => {
+            " (--infer-records all infers them from every record)".into()
+        }
+        Some(regime_corpus::Error::JsonNumber { field, integer, .. }) => {
+            if *integer {
+                " (--infer-records all infers the columns from every record)".into()
+            } else {
+                format!(" (--json-text {field} reads the field as its JSON text)")
+            }
+        }
+        _ => String::new(),
     }
 }
 

@@ -63,7 +63,8 @@ impl Corpus {
 }
 
 /// Prepares the output directory `out` of a run reading `inputs` (as
-/// given on the command line), before any input is read: refuses an output
+/// given on the command line, other directories it reads included),
+/// before any input is read: refuses an output
 /// that is, holds or lies inside an input (the files a glob or directory
 /// resolves to included), since `--overwrite` would delete it or a rerun
 /// would read the output back; then the usual emptiness check.
@@ -73,9 +74,13 @@ pub(crate) fn prepare_out(
     inputs: &[PathBuf],
 ) -> anyhow::Result<OutputDir> {
     let mut paths = inputs.to_vec();
-    // An input that does not resolve fails with its own error when read.
-    if let Ok(files) = resolve_inputs(inputs) {
-        paths.extend(files.into_iter().map(|f| f.path));
+    // An input that does not resolve (or is a directory of another kind,
+    // such as a near-dedup index) is checked as given; a corpus input
+    // that fails to resolve fails with its own error when read.
+    for input in inputs {
+        if let Ok(files) = resolve_inputs(std::slice::from_ref(input)) {
+            paths.extend(files.into_iter().map(|f| f.path));
+        }
     }
     Ok(OutputDir::prepare(out, overwrite, &paths)?)
 }

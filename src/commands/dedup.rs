@@ -69,11 +69,14 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     opened.check_writable()?;
     let rows = opened.builder.total_rows()?;
     let paths = opened.paths();
-    let out = corpus::prepare_out(
-        &common.output.out,
-        common.output.overwrite,
-        &common.input.inputs,
-    )?;
+    // What the run reads besides the corpus: `--overwrite` of an output
+    // that is, holds or lies inside one would delete it.
+    let mut read = common.input.inputs.clone();
+    if let Some(args) = near_args {
+        read.extend(args.merge.iter().cloned());
+        read.extend(args.against.iter().cloned());
+    }
+    let out = corpus::prepare_out(&common.output.out, common.output.overwrite, &read)?;
     if let (Some(args), Some(near)) = (near_args, config.near)
         && let Some(shard) = args.shard
     {
@@ -129,7 +132,7 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     });
     let mut index = match (near_args.and_then(|a| a.save_index.as_deref()), config.near) {
         (Some(dir), Some(near)) => {
-            let dir_out = corpus::prepare_out(dir, common.output.overwrite, &common.input.inputs)?;
+            let dir_out = corpus::prepare_out(dir, common.output.overwrite, &read)?;
             let run_rows = near_args.map_or(regime_dedup::DEFAULT_RUN_DOCS, |a| a.run_rows);
             let writer =
                 IndexWriter::create(|n| dir_out.staged(n), config.settings(near), run_rows)?;

@@ -732,6 +732,106 @@ fn write_ipc(path: &Path, batches: &[RecordBatch], file_format: bool) {
     }
 }
 
+/// JSON numbers are read exactly or the run stops naming them: a fraction
+/// in a column inferred as integers (first met past the records inference
+/// read), an integer past 2⁵³ in a float column. Never rounded.
+#[test]
+fn jsonl_numbers_are_read_exactly_or_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let fields = dir.path().join("fields.toml");
+    std::fs::write(&fields, "[columns]\nprompt = \"user\"\n").unwrap();
+    let runs = std::cell::Cell::new(0);
+    let run = |input: &Path, extra: &[&str], code: i32| {
+        runs.set(runs.get() + 1);
+        let out = dir.path().join(format!("out-{}", runs.get()));
+        let output = run_expect(
+            regime()
+                .args(["dedup", "exact", "-q", "--fields"])
+                .arg(&fields)
+                .arg(input)
+                .args(extra)
+                .arg("--out")
+                .arg(&out),
+            code,
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let rows = (code == 0).then(|| read_parquet(&out.join("part-00000.parquet")));
+        assert_eq!(out.exists(), code == 0, "{stderr}");
+        (stderr, rows)
+    };
+    let late = dir.path().join("late.jsonl");
+    std::fs::write(
+        &late,
+        concat!(
+            r#"{"prompt": "a", "x": 1, "m": {"w": [1]}}"#,
+            "\n",
+            r#"{"prompt": "b", "x": 2.0, "m": {"w": [2]}}"#,
+            "\n",
+            r#"{"prompt": "c", "x": 3, "m": {"w": [3, 4.5]}}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let (stderr, _) = run(&late, &["--infer-records", "2"], 2);
+    assert!(
+        stderr.contains(
+            "late.jsonl: line 3: field `m.w[]` holds 4.5, but its column, inferred from the \
+             first 2 records of each JSON input, holds integers (--infer-records all"
+        ),
+        "{stderr}"
+    );
+    let (_, rows) = run(&late, &["--infer-records", "all"], 0);
+    let rows = rows.unwrap();
+    let x = rows.column_by_name("x").unwrap();
+    assert_eq!(x.data_type(), &DataType::Float64);
+    let w = rows
+        .column_by_name("m")
+        .unwrap()
+        .as_struct()
+        .column(0)
+        .as_list::<i32>();
+    let last = w.value(2);
+    let weight = last
+        .as_primitive::<arrow::datatypes::Float64Type>()
+        .value(1);
+    assert_eq!(weight.to_bits(), 4.5f64.to_bits());
+    // A whole number written as a float is the integer it equals.
+    let whole = dir.path().join("whole.jsonl");
+    let text = std::fs::read_to_string(&late).unwrap();
+    std::fs::write(&whole, text.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
+    let (_, rows) = run(&whole, &["--infer-records", "1"], 0);
+    let rows = rows.unwrap();
+    let x = rows
+        .column_by_name("x")
+        .unwrap()
+        .as_primitive::<arrow::datatypes::Int64Type>();
+    assert_eq!(x.values(), &[1, 2]);
+
+    let big = dir.path().join("big.jsonl");
+    std::fs::write(
+        &big,
+        concat!(
+            r#"{"prompt": "a", "id": 1.5}"#,
+            "\n",
+            r#"{"prompt": "b", "id": 9007199254740993}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let (stderr, _) = run(&big, &[], 2);
+    assert!(
+        stderr.contains(
+            "big.jsonl: line 2: field `id` holds 9007199254740993, which its float column \
+             cannot hold exactly (--json-text id reads the field as its JSON text)"
+        ),
+        "{stderr}"
+    );
+    let (_, rows) = run(&big, &["--json-text", "id"], 0);
+    let id = rows.unwrap();
+    let id = id.column_by_name("id").unwrap().as_string::<i32>();
+    assert_eq!(id.value(1), "9007199254740993");
+}
+
 /// A JSON Lines file starting with a UTF-8 byte-order mark (as Windows
 /// tools write them) reads as the same file without it.
 #[test]

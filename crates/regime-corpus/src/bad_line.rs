@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::input::InputFile;
 use crate::json_line::escape_raw_controls;
 use crate::json_mixed::MixedFields;
+use crate::json_numbers::{InexactNumber, parse_numbers};
 use crate::jsonl_order::RecordAt;
 use crate::reader::{FileInfo, for_each_record, json_decoding, sampled_values};
 
@@ -125,6 +126,8 @@ fn first_unparsable(input: &InputFile, records: usize) -> Result<Option<BadLine>
 pub(crate) enum Undecodable {
     /// It holds a field the schema lacks (its path, `a[].b`).
     UnknownField(String),
+    /// It holds a number its column cannot hold exactly.
+    Inexact(InexactNumber),
     /// What the decoder said.
     Other(String),
 }
@@ -147,23 +150,28 @@ pub(crate) fn first_undecodable(
             if record <= from {
                 return None;
             }
-            let error = decode_one(schema, line).err()?;
-            let why = unknown_field(line, schema).map_or(Undecodable::Other(error), |field| {
-                Undecodable::UnknownField(field)
-            });
+            let why = match decode_one(schema, line).err()? {
+                Undecodable::Other(error) => unknown_field(line, schema)
+                    .map_or(Undecodable::Other(error), Undecodable::UnknownField),
+                why => why,
+            };
             Some((number, why))
         },
     )?;
     Ok(found)
 }
 
-/// Decodes one JSON line under `schema`.
-fn decode_one(schema: &SchemaRef, line: &[u8]) -> std::result::Result<(), String> {
-    let mut decoder = json_decoding(schema)
-        .build_decoder()
-        .map_err(|e| e.to_string())?;
-    decoder.decode(line).map_err(|e| e.to_string())?;
-    decoder.flush().map(|_| ()).map_err(|e| e.to_string())
+/// Decodes one JSON line under `schema`, as the reader does.
+fn decode_one(schema: &SchemaRef, line: &[u8]) -> std::result::Result<(), Undecodable> {
+    let other = |e: arrow::error::ArrowError| Undecodable::Other(e.to_string());
+    let mut decoder = json_decoding(schema).build_decoder().map_err(other)?;
+    decoder.decode(line).map_err(other)?;
+    let Some(batch) = decoder.flush().map_err(other)? else {
+        return Ok(());
+    };
+    parse_numbers(batch, schema)
+        .map(|_| ())
+        .map_err(Undecodable::Inexact)
 }
 
 /// The path (`a[].b`) of the first field of the JSON record `line` that

@@ -162,6 +162,29 @@ pub enum Error {
         /// Records of each JSON input inference read (`None`: every one).
         records: Option<usize>,
     },
+    /// A JSON record holds a number its column cannot hold exactly: a
+    /// fraction in an integer column (inferred from records that held
+    /// integers only), or an integer past 2⁵³ a float cannot hold. Read, it
+    /// would be changed.
+    #[error(
+        "{}: {record}: field `{field}` holds {text}, {}",
+        path.display(),
+        inexact_reason(*integer, *records)
+    )]
+    JsonNumber {
+        /// The file.
+        path: PathBuf,
+        /// The record holding it.
+        record: JsonRecord,
+        /// Its path from the record (`turns[].weight`).
+        field: String,
+        /// The number as the record writes it.
+        text: Box<str>,
+        /// Whether its column holds integers (else floats).
+        integer: bool,
+        /// Records of each JSON input inference read (`None`: every one).
+        records: Option<usize>,
+    },
     /// An I/O error on a named path.
     #[error("{}: {source}", path.display())]
     Io {
@@ -238,6 +261,13 @@ pub enum Error {
     /// The output directory holds files and `--overwrite` was not given.
     #[error("{}: output directory is not empty (pass --overwrite to replace its contents)", path.display())]
     OutputNotEmpty {
+        /// The output directory.
+        path: PathBuf,
+    },
+    /// Another run (of this or another process) is writing the output
+    /// directory.
+    #[error("{}: another regime run is writing this output directory", path.display())]
+    OutputInUse {
         /// The output directory.
         path: PathBuf,
     },
@@ -334,6 +364,18 @@ pub enum JsonRecord {
 }
 
 /// Which records a JSON schema was inferred from.
+/// Why a number does not fit its column ([`Error::JsonNumber`]).
+fn inexact_reason(integer: bool, records: Option<usize>) -> String {
+    if integer {
+        format!(
+            "but its column, inferred from {}, holds integers",
+            inferred_from(records)
+        )
+    } else {
+        "which its float column cannot hold exactly".to_owned()
+    }
+}
+
 fn inferred_from(records: Option<usize>) -> String {
     match records {
         Some(1) => "the first record of each JSON input".to_owned(),

@@ -86,13 +86,17 @@ impl FileFormat {
 /// - anything containing `*`, `?` or `[` is a glob pattern.
 ///
 /// Within each directory or glob, files are sorted by path; the arguments
-/// keep the order the user gave.
+/// keep the order the user gave. A file named more than once (by any path:
+/// links and `..` included) is read once, where it is first named.
 ///
 /// # Errors
 /// [`Error::MissingInput`], [`Error::EmptyDirectory`], [`Error::Glob`] or
 /// [`Error::UnsupportedFormat`], naming the offending argument.
 pub fn resolve_inputs<P: AsRef<Path>>(inputs: &[P]) -> Result<Vec<InputFile>> {
     let mut files: Vec<InputFile> = Vec::new();
+    // Each file's real path: one named twice (a directory and a glob in
+    // it, `./a` and `a`, a link) is read once.
+    let mut real: Vec<PathBuf> = Vec::new();
     for input in inputs {
         let input = input.as_ref();
         let text = input.to_string_lossy();
@@ -114,7 +118,9 @@ pub fn resolve_inputs<P: AsRef<Path>>(inputs: &[P]) -> Result<Vec<InputFile>> {
         for path in found {
             let format = FileFormat::from_path(&path)
                 .ok_or_else(|| Error::UnsupportedFormat { path: path.clone() })?;
-            if !files.iter().any(|f| f.path == path) {
+            let real_path = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if !real.contains(&real_path) {
+                real.push(real_path);
                 files.push(InputFile { path, format });
             }
         }
@@ -231,6 +237,15 @@ mod tests {
             .filter_map(|f| f.path.file_name()?.to_str())
             .collect();
         assert_eq!(names, ["a.parquet", "b.parquet", "c.arrow"]);
+        // Named again, through `..`, a glob and a link: read once.
+        let a = dir.path().join("a.parquet");
+        let again = dir.path().join(".regime-staging/../a.parquet");
+        let link = dir.path().join("link.parquet");
+        std::os::unix::fs::symlink(&a, &link).map_err(|e| Error::io("link", e))?;
+        let glob = dir.path().join("[ab].parquet");
+        let files = resolve_inputs(&[&a, &again, &link, &glob])?;
+        let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
+        assert_eq!(paths, [a.as_path(), &dir.path().join("b.parquet")]);
         Ok(())
     }
 

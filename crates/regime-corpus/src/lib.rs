@@ -55,6 +55,7 @@ mod ipc;
 mod json_array;
 mod json_line;
 mod json_mixed;
+mod json_numbers;
 mod jsonl_order;
 mod manifest;
 mod output;

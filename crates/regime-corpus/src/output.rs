@@ -26,6 +26,8 @@ pub struct OutputDir {
     created: bool,
     done: bool,
     previous: Option<Manifest>,
+    /// The directory, locked (`None` where the file system cannot lock).
+    _lock: Option<std::fs::File>,
 }
 
 impl OutputDir {
@@ -51,6 +53,9 @@ impl OutputDir {
                 std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
             ));
         }
+        // Held until the run ends: a second run into the same directory
+        // would take the first one's staging area for leftovers.
+        let lock = lock_dir(path)?;
         recover_interrupted(path)?;
         let previous = Manifest::read(path).ok().flatten();
         let occupied = std::fs::read_dir(path)
@@ -68,6 +73,7 @@ impl OutputDir {
             created,
             done: false,
             previous,
+            _lock: lock,
         })
     }
 
@@ -156,6 +162,20 @@ impl OutputDir {
 impl Drop for OutputDir {
     fn drop(&mut self) {
         self.cleanup();
+    }
+}
+
+/// Takes the exclusive lock on the directory `path`: [`Error::OutputInUse`]
+/// while another run holds it. Where the file system does not support locks
+/// the run goes on unlocked (`None`).
+fn lock_dir(path: &Path) -> Result<Option<std::fs::File>> {
+    let Ok(dir) = std::fs::File::open(path) else {
+        return Ok(None);
+    };
+    match dir.try_lock() {
+        Ok(()) => Ok(Some(dir)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::OutputInUse { path: path.into() }),
+        Err(std::fs::TryLockError::Error(_)) => Ok(None),
     }
 }
 
@@ -312,6 +332,24 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["a.parquet", "manifest.json"]);
+    }
+
+    #[test]
+    fn a_second_run_into_a_directory_being_written_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let first = OutputDir::prepare(&out, false, NO_INPUTS).unwrap();
+        std::fs::write(first.staged("a.parquet"), "a").unwrap();
+        for overwrite in [false, true] {
+            assert!(matches!(
+                OutputDir::prepare(&out, overwrite, NO_INPUTS),
+                Err(Error::OutputInUse { .. })
+            ));
+        }
+        // The first run's staged file is untouched, and it publishes.
+        assert_eq!(std::fs::read(first.staged("a.parquet")).unwrap(), b"a");
+        first.commit(manifest()).unwrap();
+        OutputDir::prepare(&out, true, NO_INPUTS).unwrap().abort();
     }
 
     #[test]

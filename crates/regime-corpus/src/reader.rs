@@ -31,6 +31,7 @@ use crate::ipc::{self, IpcFile};
 use crate::json_array::{self, ArrayElements, UTF8_BOM};
 use crate::json_line::JsonLines;
 use crate::json_mixed::{self, MixedField, MixedFields};
+use crate::json_numbers;
 use crate::jsonl_order::{self, RecordAt};
 use crate::row_id::RowId;
 use crate::string_views::{cast_to, view_schema};
@@ -528,6 +529,11 @@ impl CorpusReader {
                 let layout = *layout;
                 reader.next().map(|batch| {
                     batch
+                        .map_err(|e| e.to_string())
+                        .and_then(|batch| {
+                            json_numbers::parse_numbers(batch, &self.full_schema)
+                                .map_err(|e| format!("field `{}` holds {}", e.field, e.text))
+                        })
                         .map_err(|err| {
                             // Name the line itself when it can be found;
                             // else the record the failing batch starts at.
@@ -549,6 +555,14 @@ impl CorpusReader {
                                     path,
                                     record,
                                     field,
+                                    records: self.infer_records,
+                                },
+                                Undecodable::Inexact(number) => Error::JsonNumber {
+                                    path,
+                                    record,
+                                    field: number.field,
+                                    text: number.text.into(),
+                                    integer: number.column_type == DataType::Int64,
                                     records: self.infer_records,
                                 },
                                 Undecodable::Other(reason) => Error::Jsonl {
@@ -1129,11 +1143,13 @@ fn json_layout(path: &Path, format: FileFormat) -> JsonLayout {
 /// makes a column text when its records mix strings with numbers or
 /// booleans (an `id` of `"a1"` in one record, `5` in another); the decoder
 /// then reads those numbers and booleans as their JSON text (`5`, `3.50`,
-/// `true`) rather than stopping at them.
+/// `true`) rather than stopping at them. Integer and float columns are
+/// decoded as text too, and parsed exactly by
+/// [`json_numbers::parse_numbers`].
 pub(crate) fn json_decoding(schema: &SchemaRef) -> arrow::json::ReaderBuilder {
     // Strict: a field the schema lacks (first seen past the records
     // inference read) stops the read rather than being dropped.
-    arrow::json::ReaderBuilder::new(SchemaRef::clone(schema))
+    arrow::json::ReaderBuilder::new(json_numbers::decoded_schema(schema))
         .with_coerce_primitive(true)
         .with_strict_mode(true)
 }
