@@ -114,6 +114,21 @@ fn quickstart_recipe_runs_every_stage_skips_on_rerun_and_reruns_from_a_changed_o
     for (i, stage) in QUICKSTART.iter().enumerate() {
         assert_eq!(manifest(&out, stage) == before[i], i < 5, "{stage}");
     }
+
+    // An output cut short since (its manifest intact): that stage reruns.
+    let part = parquet_files(&out.join("condition-a")).remove(0);
+    let bytes = std::fs::read(&part).unwrap();
+    std::fs::write(&part, &bytes[..bytes.len() / 2]).unwrap();
+    let fourth = run_expect(regime().arg("run").arg(&copy).arg("--out").arg(&out), 0);
+    assert_eq!(ran(&fourth.stderr), QUICKSTART[4..]);
+    let name = part.file_name().unwrap().to_string_lossy();
+    assert!(
+        String::from_utf8_lossy(&fourth.stderr)
+            .contains(&format!("output {name} changed or missing")),
+        "{}",
+        String::from_utf8_lossy(&fourth.stderr)
+    );
+    assert_eq!(std::fs::read(&part).unwrap(), bytes);
 }
 
 /// A recipe slow enough in its second stage to be killed there.

@@ -251,12 +251,28 @@ fn stale_record(stage: &PlannedStage, record: Option<&RunRecord>) -> Option<Stri
         return Some("options changed".into());
     }
     match hash_file(&stage.dir.join(MANIFEST_FILE)) {
-        Ok((_, hash)) if format!("{hash:032x}") == done.manifest_xxh3 => None,
+        Ok((_, hash)) if format!("{hash:032x}") == done.manifest_xxh3 => {
+            damaged_output(&stage.dir).map(|name| format!("output {name} changed or missing"))
+        }
         _ => Some("outputs changed or missing".into()),
     }
 }
 
-/// Every file a stage reads, with its content hash.
+/// The first output the manifest in `dir` lists that is missing or not of
+/// the size it was written with (a file deleted or cut short since).
+fn damaged_output(dir: &Path) -> Option<String> {
+    let Ok(Some(manifest)) = Manifest::read(dir) else {
+        return Some(MANIFEST_FILE.into());
+    };
+    manifest
+        .outputs
+        .iter()
+        .find(|output| {
+            std::fs::metadata(dir.join(&output.path)).map_or(true, |m| m.len() != output.bytes)
+        })
+        .map(|output| output.path.clone())
+}
+
 /// A stage's command line without `--threads N`: outputs are the same at
 /// any thread count, so a change of it alone is no reason to run again.
 fn without_threads(argv: &[String]) -> Vec<&str> {
@@ -272,6 +288,7 @@ fn without_threads(argv: &[String]) -> Vec<&str> {
     kept
 }
 
+/// Every file a stage reads, with its content hash.
 fn fingerprint(stage: &PlannedStage) -> anyhow::Result<Vec<InputRecord>> {
     let mut paths: Vec<PathBuf> = if stage.corpus.is_empty() {
         Vec::new()
