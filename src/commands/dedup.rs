@@ -183,6 +183,9 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     let html_path = out.staged("report.html");
     std::fs::write(&html_path, html).with_context(|| html_path.display().to_string())?;
     let settings = serde_json::json!({ "near": config.near, "roles": common.roles.iter().map(|r| role(*r).as_str()).collect::<Vec<_>>(), "case_fold": common.case_fold, "max_cluster": common.max_cluster, "priority": common.priority, "against": near_args.and_then(|a| a.against.as_ref()), "merge": near_args.map(|a| &a.merge) });
+    // The index is complete only with the corpus it indexes: its commit
+    // settles after the corpus's.
+    let mut pending = None;
     if let Some((index_out, index_writer)) = index {
         let docs = index_writer.finish()?;
         let manifest = clock.manifest(
@@ -192,7 +195,7 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
             &paths,
             (report.rows, u64::from(docs)),
         )?;
-        index_out.commit(manifest)?;
+        pending = Some(index_out.commit_pending(manifest)?.1);
     }
     let mut manifest = clock.manifest(
         stage,
@@ -204,6 +207,9 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     manifest.outputs = outputs;
     let dir = out.path().to_path_buf();
     out.commit(manifest)?;
+    if let Some(pending) = pending {
+        pending.settle()?;
+    }
     let compared = if common.roles.is_empty() {
         "in any text field".to_owned()
     } else {

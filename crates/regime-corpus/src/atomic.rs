@@ -17,6 +17,8 @@ pub struct AtomicFile {
     target: PathBuf,
     temp: PathBuf,
     writer: Option<BufWriter<File>>,
+    /// Whether the temporary file is in place under the target's name.
+    renamed: bool,
 }
 
 impl AtomicFile {
@@ -36,6 +38,7 @@ impl AtomicFile {
             target,
             temp,
             writer: Some(BufWriter::with_capacity(1 << 16, file)),
+            renamed: false,
         })
     }
 
@@ -52,6 +55,7 @@ impl AtomicFile {
             file.sync_all().map_err(|e| Error::io(&self.target, e))?;
         }
         std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        self.renamed = true;
         sync_parent(&self.target);
         Ok(())
     }
@@ -75,8 +79,9 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.writer.take().is_some() {
-            // Best effort: an uncommitted temporary is garbage.
+        if !self.renamed {
+            // Best effort: an uncommitted temporary (or one whose commit
+            // failed) is garbage.
             let _ = std::fs::remove_file(&self.temp);
         }
     }
@@ -126,6 +131,16 @@ pub(crate) fn sync_parent(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_commit_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should go: the rename fails.
+        let path = dir.path().join("a.json");
+        std::fs::create_dir_all(path.join("x")).unwrap();
+        assert!(write_atomic(&path, b"one").is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 
     #[test]
     fn commit_replaces_and_drop_discards() {

@@ -264,6 +264,16 @@ pub enum Error {
         /// The output directory.
         path: PathBuf,
     },
+    /// An input lies in a directory where a regime run was interrupted
+    /// while publishing its outputs: they may be partly old, partly new.
+    #[error(
+        "{}: a regime run was interrupted while publishing its outputs here; rerun it",
+        path.display()
+    )]
+    InterruptedOutput {
+        /// The directory.
+        path: PathBuf,
+    },
     /// Another run (of this or another process) is writing the output
     /// directory.
     #[error("{}: another regime run is writing this output directory", path.display())]

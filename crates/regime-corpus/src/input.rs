@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::output::COMMIT_RECORD;
 
 /// How a corpus file is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -91,7 +92,9 @@ impl FileFormat {
 ///
 /// # Errors
 /// [`Error::MissingInput`], [`Error::EmptyDirectory`], [`Error::Glob`] or
-/// [`Error::UnsupportedFormat`], naming the offending argument.
+/// [`Error::UnsupportedFormat`], naming the offending argument;
+/// [`Error::InterruptedOutput`] for a file in a directory where a regime
+/// run was interrupted while publishing.
 pub fn resolve_inputs<P: AsRef<Path>>(inputs: &[P]) -> Result<Vec<InputFile>> {
     let mut files: Vec<InputFile> = Vec::new();
     // Each file's real path: one named twice (a directory and a glob in
@@ -103,6 +106,9 @@ pub fn resolve_inputs<P: AsRef<Path>>(inputs: &[P]) -> Result<Vec<InputFile>> {
         let found = if !input.exists() && text.contains(['*', '?', '[']) {
             glob_files(&text)?
         } else if input.is_dir() {
+            if input.join(COMMIT_RECORD).exists() {
+                return Err(Error::InterruptedOutput { path: input.into() });
+            }
             let mut found = Vec::new();
             walk_dir(input, &mut found)?;
             if found.is_empty() {
@@ -118,6 +124,11 @@ pub fn resolve_inputs<P: AsRef<Path>>(inputs: &[P]) -> Result<Vec<InputFile>> {
         for path in found {
             let format = FileFormat::from_path(&path)
                 .ok_or_else(|| Error::UnsupportedFormat { path: path.clone() })?;
+            // A directory mid-commit holds a mix of two runs' outputs.
+            let dir = path.parent().unwrap_or(Path::new(""));
+            if dir.join(COMMIT_RECORD).exists() {
+                return Err(Error::InterruptedOutput { path: dir.into() });
+            }
             let real_path = path.canonicalize().unwrap_or_else(|_| path.clone());
             if !real.contains(&real_path) {
                 real.push(real_path);
@@ -246,6 +257,15 @@ mod tests {
         let files = resolve_inputs(&[&a, &again, &link, &glob])?;
         let paths: Vec<&Path> = files.iter().map(|f| f.path.as_path()).collect();
         assert_eq!(paths, [a.as_path(), &dir.path().join("b.parquet")]);
+        // A directory mid-commit is refused, named directly or through a file.
+        std::fs::write(dir.path().join(COMMIT_RECORD), "a.parquet")
+            .map_err(|e| Error::io("c", e))?;
+        for input in [dir.path(), &a] {
+            assert!(matches!(
+                resolve_inputs(&[input]),
+                Err(Error::InterruptedOutput { .. })
+            ));
+        }
         Ok(())
     }
 

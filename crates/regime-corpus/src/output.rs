@@ -3,9 +3,10 @@
 //!
 //! Files are written into `DIR/.regime-staging/` under `*.tmp` names, so a
 //! glob such as `DIR/*.parquet` never sees a partial file. [`OutputDir::commit`]
-//! first records the names it is about to publish in `DIR/.regime-commit`,
-//! renames each staged file into place, writes `manifest.json` last, and then
-//! removes the record. A directory holding only staging leftovers or a commit
+//! first records the names it is about to publish (and those of the previous
+//! run it replaces) in `DIR/.regime-commit`, removes the previous
+//! `manifest.json`, renames each staged file into place, writes
+//! `manifest.json` last, and then removes the record. A directory holding only staging leftovers or a commit
 //! record is therefore an interrupted regime run, which a rerun may replace
 //! without `--overwrite`.
 
@@ -16,7 +17,9 @@ use crate::error::{Error, Result};
 use crate::manifest::{MANIFEST_FILE, Manifest, OutputRecord};
 
 const STAGING: &str = ".regime-staging";
-const COMMIT_RECORD: &str = ".regime-commit";
+/// The commit record: a directory holding it is a commit that did not
+/// finish, which readers refuse.
+pub(crate) const COMMIT_RECORD: &str = ".regime-commit";
 
 /// An output directory being written.
 #[derive(Debug)]
@@ -93,27 +96,105 @@ impl OutputDir {
     /// from the staged files), and removes outputs of a previous run in this
     /// directory that this run did not write again.
     ///
+    /// Every staged file is fsynced before the first is published, so the
+    /// renames follow one another within moments. Before them, the commit
+    /// record names this run's outputs and the previous run's, and the
+    /// previous `manifest.json` is removed: until the new one is written, the
+    /// directory reads as an interrupted run, never as a complete one. A
+    /// commit that fails part-way removes what it published (the previous
+    /// outputs, partly replaced, go too); one that fails before publishing
+    /// anything leaves the previous run's outputs as they were.
+    ///
     /// # Errors
     /// [`Error::Io`] naming the file that could not be published.
-    pub fn commit(mut self, mut manifest: Manifest) -> Result<Manifest> {
-        let mut staged: Vec<(String, PathBuf)> = Vec::new();
+    pub fn commit(self, manifest: Manifest) -> Result<Manifest> {
+        self.commit_keeping(manifest, false)
+    }
+
+    /// [`Self::commit`] of a directory published with another (a
+    /// near-dedup index beside the corpus it indexes): the commit record
+    /// stays until [`PendingCommit::settle`], so that if the other's commit
+    /// never completes, this directory too reads as interrupted, and a
+    /// rerun replaces both without `--overwrite`.
+    ///
+    /// # Errors
+    /// As [`Self::commit`].
+    pub fn commit_pending(self, manifest: Manifest) -> Result<(Manifest, PendingCommit)> {
+        let record = self.path.join(COMMIT_RECORD);
+        let manifest = self.commit_keeping(manifest, true)?;
+        Ok((manifest, PendingCommit { record }))
+    }
+
+    fn commit_keeping(mut self, mut manifest: Manifest, keep_record: bool) -> Result<Manifest> {
+        let mut staged: Vec<(String, PathBuf, u64)> = Vec::new();
         for entry in std::fs::read_dir(&self.staging).map_err(|e| Error::io(&self.staging, e))? {
             let entry = entry.map_err(|e| Error::io(&self.staging, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if let Some(final_name) = name.strip_suffix(".tmp") {
-                staged.push((final_name.to_owned(), entry.path()));
+                let path = entry.path();
+                let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+                file.sync_all().map_err(|e| Error::io(&path, e))?;
+                let bytes = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+                staged.push((final_name.to_owned(), path, bytes));
             }
         }
         staged.sort();
-        let names: Vec<&str> = staged.iter().map(|(n, _)| n.as_str()).collect();
-        write_atomic(&self.path.join(COMMIT_RECORD), names.join("\n").as_bytes())?;
+        let names: Vec<&str> = staged.iter().map(|(n, _, _)| n.as_str()).collect();
+        let replaced: Vec<&str> = self
+            .previous
+            .iter()
+            .flat_map(|previous| &previous.outputs)
+            .map(|old| old.path.as_str())
+            .filter(|old| !names.contains(old) && is_plain_name(old))
+            .collect();
+        let record: Vec<&str> = names.iter().chain(&replaced).copied().collect();
+        write_atomic(&self.path.join(COMMIT_RECORD), record.join("\n").as_bytes())?;
+        let mut published = 0;
+        let result = self.publish(
+            &staged,
+            &replaced,
+            &mut manifest,
+            &mut published,
+            keep_record,
+        );
+        if let Err(e) = result {
+            if published == 0 {
+                // Nothing replaced: the previous run's outputs stand.
+                if let Some(previous) = &self.previous {
+                    let _ = write_json(&self.path.join(MANIFEST_FILE), previous);
+                }
+                let _ = std::fs::remove_file(self.path.join(COMMIT_RECORD));
+            } else {
+                let _ = recover_interrupted(&self.path);
+            }
+            return Err(e);
+        }
+        self.done = true;
+        Ok(manifest)
+    }
+
+    /// The renames and the manifest of [`Self::commit`]; `published`
+    /// counts the files renamed into place.
+    fn publish(
+        &self,
+        staged: &[(String, PathBuf, u64)],
+        replaced: &[&str],
+        manifest: &mut Manifest,
+        published: &mut usize,
+        keep_record: bool,
+    ) -> Result<()> {
+        let old_manifest = self.path.join(MANIFEST_FILE);
+        match std::fs::remove_file(&old_manifest) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(&old_manifest, e));
+            }
+            _ => {}
+        }
         let mut outputs = Vec::with_capacity(staged.len());
-        for (name, from) in &staged {
-            let file = std::fs::File::open(from).map_err(|e| Error::io(from, e))?;
-            file.sync_all().map_err(|e| Error::io(from, e))?;
-            let bytes = file.metadata().map_err(|e| Error::io(from, e))?.len();
+        for (name, from, bytes) in staged {
             let to = self.path.join(name);
             std::fs::rename(from, &to).map_err(|e| Error::io(&to, e))?;
+            *published += 1;
             let rows = manifest
                 .outputs
                 .iter()
@@ -121,24 +202,21 @@ impl OutputDir {
                 .and_then(|o| o.rows);
             outputs.push(OutputRecord {
                 path: name.clone(),
-                bytes,
+                bytes: *bytes,
                 rows,
             });
         }
         manifest.outputs = outputs;
-        write_json(&self.path.join(MANIFEST_FILE), &manifest)?;
-        if let Some(previous) = &self.previous {
-            for old in &previous.outputs {
-                if !names.contains(&old.path.as_str()) && is_plain_name(&old.path) {
-                    let _ = std::fs::remove_file(self.path.join(&old.path));
-                }
-            }
+        write_json(&self.path.join(MANIFEST_FILE), manifest)?;
+        for old in replaced {
+            let _ = std::fs::remove_file(self.path.join(old));
         }
         let _ = std::fs::remove_dir_all(&self.staging);
-        let _ = std::fs::remove_file(self.path.join(COMMIT_RECORD));
+        if !keep_record {
+            let _ = std::fs::remove_file(self.path.join(COMMIT_RECORD));
+        }
         sync_parent(&self.path.join(MANIFEST_FILE));
-        self.done = true;
-        Ok(manifest)
+        Ok(())
     }
 
     /// Abandons the run: removes staged files, and the directory itself if
@@ -165,6 +243,26 @@ impl Drop for OutputDir {
     }
 }
 
+/// A directory published by [`OutputDir::commit_pending`], complete once
+/// its partner is.
+#[derive(Debug)]
+#[must_use = "until settled, the directory reads as an interrupted run"]
+pub struct PendingCommit {
+    record: PathBuf,
+}
+
+impl PendingCommit {
+    /// Marks the directory complete: its partner has been published.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the commit record.
+    pub fn settle(self) -> Result<()> {
+        std::fs::remove_file(&self.record).map_err(|e| Error::io(&self.record, e))?;
+        sync_parent(&self.record);
+        Ok(())
+    }
+}
+
 /// Takes the exclusive lock on the directory `path`: [`Error::OutputInUse`]
 /// while another run holds it. Where the file system does not support locks
 /// the run goes on unlocked (`None`).
@@ -179,9 +277,18 @@ fn lock_dir(path: &Path) -> Result<Option<std::fs::File>> {
     }
 }
 
-/// Removes what an interrupted run left: the staging directory, and files
-/// named in a commit record (a commit that did not finish).
+/// Removes what an interrupted run left: the staging directory, files
+/// named in a commit record (a commit that did not finish) with the
+/// manifest, and regime's temporary files (`.NAME.tmp-PID`, of a write cut
+/// short; the directory's lock keeps out any live run that could own one).
 fn recover_interrupted(path: &Path) -> Result<()> {
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for entry in entries.flatten() {
+            if is_temporary(&entry.file_name().to_string_lossy()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
     let record = path.join(COMMIT_RECORD);
     if let Ok(text) = std::fs::read_to_string(&record) {
         for name in text.lines().filter(|n| is_plain_name(n)) {
@@ -195,6 +302,15 @@ fn recover_interrupted(path: &Path) -> Result<()> {
         std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
     }
     Ok(())
+}
+
+/// Whether `name` is an [`AtomicFile`](crate::AtomicFile)'s temporary name:
+/// `.NAME.tmp-PID`.
+fn is_temporary(name: &str) -> bool {
+    name.starts_with('.')
+        && name
+            .rsplit_once(".tmp-")
+            .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A bare file name: never lets a manifest steer deletion outside the dir.
@@ -350,6 +466,87 @@ mod tests {
         assert_eq!(std::fs::read(first.staged("a.parquet")).unwrap(), b"a");
         first.commit(manifest()).unwrap();
         OutputDir::prepare(&out, true, NO_INPUTS).unwrap().abort();
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_commit_failing_part_way_leaves_no_mix_of_two_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let run = OutputDir::prepare(&out, false, NO_INPUTS).unwrap();
+        std::fs::write(run.staged("a.parquet"), "a1").unwrap();
+        std::fs::write(run.staged("old.parquet"), "old").unwrap();
+        run.commit(manifest()).unwrap();
+        // The second run's `b.parquet` cannot replace a directory of that
+        // name: its rename fails after `a.parquet`'s.
+        std::fs::create_dir_all(out.join("b.parquet/x")).unwrap();
+        let run = OutputDir::prepare(&out, true, NO_INPUTS).unwrap();
+        std::fs::write(run.staged("a.parquet"), "a2").unwrap();
+        std::fs::write(run.staged("b.parquet"), "b2").unwrap();
+        assert!(run.commit(manifest()).is_err());
+        assert_eq!(names_in(&out), ["b.parquet"]);
+    }
+
+    #[test]
+    fn a_commit_failing_before_publishing_keeps_the_previous_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let run = OutputDir::prepare(&out, false, NO_INPUTS).unwrap();
+        std::fs::write(run.staged("b.parquet"), "b1").unwrap();
+        let first = run.commit(manifest()).unwrap();
+        std::fs::create_dir_all(out.join("a.parquet/x")).unwrap();
+        let run = OutputDir::prepare(&out, true, NO_INPUTS).unwrap();
+        std::fs::write(run.staged("a.parquet"), "a2").unwrap();
+        assert!(run.commit(manifest()).is_err());
+        assert_eq!(names_in(&out), ["a.parquet", "b.parquet", "manifest.json"]);
+        assert_eq!(Manifest::read(&out).unwrap(), Some(first));
+        assert_eq!(std::fs::read(out.join("b.parquet")).unwrap(), b"b1");
+    }
+
+    #[test]
+    fn temporaries_of_a_cut_write_do_not_block_a_rerun() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join(".manifest.json.tmp-4242"), "{").unwrap();
+        std::fs::write(out.join(COMMIT_RECORD), "part-00000.parquet").unwrap();
+        std::fs::write(out.join("part-00000.parquet"), "published").unwrap();
+        let run = OutputDir::prepare(&out, false, NO_INPUTS).unwrap();
+        assert_eq!(names_in(&out), [STAGING]);
+        run.abort();
+        assert!(
+            is_temporary(".report.json.tmp-1")
+                && !is_temporary(".x.tmp-")
+                && !is_temporary("a.tmp-1")
+        );
+    }
+
+    #[test]
+    fn a_pair_published_together_is_interrupted_until_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let (index, out) = (dir.path().join("index"), dir.path().join("out"));
+        let run = OutputDir::prepare(&index, false, NO_INPUTS).unwrap();
+        std::fs::write(run.staged("bands.bin"), "b").unwrap();
+        let (_, pending) = run.commit_pending(manifest()).unwrap();
+        // Its partner never published: a rerun replaces it as interrupted.
+        drop(pending);
+        assert!(index.join(COMMIT_RECORD).exists());
+        let rerun = OutputDir::prepare(&index, false, NO_INPUTS).unwrap();
+        std::fs::write(rerun.staged("bands.bin"), "b").unwrap();
+        let (_, pending) = rerun.commit_pending(manifest()).unwrap();
+        let partner = OutputDir::prepare(&out, false, NO_INPUTS).unwrap();
+        std::fs::write(partner.staged("part-00000.parquet"), "p").unwrap();
+        partner.commit(manifest()).unwrap();
+        pending.settle().unwrap();
+        assert_eq!(names_in(&index), ["bands.bin", "manifest.json"]);
     }
 
     #[test]
