@@ -492,9 +492,20 @@ fn json_text_reads_a_field_of_any_shape_as_its_text() {
 
     let output = run_expect(regime().arg("inspect").arg(&path), 2);
     let stderr = String::from_utf8_lossy(&output.stderr);
+    // Named by the field whose values clash, with the option that reads it.
+    let field = "tools[].function.parameters.properties.x.default";
     assert!(
-        stderr.contains("tools.jsonl: line 2: ") && stderr.contains("can be read as JSON text"),
+        stderr.contains(&format!(
+            "tools.jsonl: line 2: field `{field}` holds an object here and a string in an \
+             earlier record, which no one column type holds (--json-text {field} reads"
+        )),
         "{stderr}"
+    );
+    run_expect(
+        regime()
+            .args(["inspect", "-q", "--json-text", field])
+            .arg(&path),
+        0,
     );
 
     let text = ["--json-text", "tools,messages[].tool_calls"];
@@ -1125,4 +1136,56 @@ fn list_item_names_may_differ_between_files() {
     let both = audit(&[&sample(), &renamed]);
     assert_eq!(both["samples"], 10_000);
     assert_eq!(both["sample_dup_rate"], one["sample_dup_rate"]);
+}
+
+/// Files whose nested fields differ in nullability only (a list of
+/// non-null items beside one of nullable items) read together under the
+/// nullable type, every value as stored.
+#[test]
+fn nested_nullability_may_differ_between_files() {
+    use arrow::array::{ArrayRef, ListArray};
+    use arrow::datatypes::Int32Type;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = read_parquet(&sample()).slice(0, 3);
+    let tags = |nullable: bool, values: Vec<Option<i32>>| -> ArrayRef {
+        let item = Arc::new(Field::new("element", DataType::Int32, nullable));
+        let values = arrow::array::Int32Array::from(values);
+        let offsets = arrow::buffer::OffsetBuffer::from_lengths([1, 1, 1]);
+        Arc::new(ListArray::new(item, offsets, Arc::new(values), None))
+    };
+    let strict = dir.path().join("a.parquet");
+    let loose = dir.path().join("b.parquet");
+    write_parquet(
+        &strict,
+        &[with_columns(
+            &rows,
+            vec![("tags", tags(false, vec![Some(1), Some(2), Some(3)]))],
+        )],
+        100,
+    );
+    write_parquet(
+        &loose,
+        &[with_columns(
+            &rows,
+            vec![("tags", tags(true, vec![Some(4), None, Some(6)]))],
+        )],
+        100,
+    );
+    let out = dir.path().join("out");
+    run_expect(
+        regime()
+            .args(["prompt-dedup", "-q"])
+            .args([&strict, &loose])
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
+    let written = read_parquet(&out.join("part-00000.parquet"));
+    let tags = written.column_by_name("tags").unwrap().as_list::<i32>();
+    let DataType::List(item) = tags.data_type() else {
+        panic!("{:?}", tags.data_type())
+    };
+    assert!(item.is_nullable());
+    let values: Vec<Option<i32>> = tags.values().as_primitive::<Int32Type>().iter().collect();
+    assert_eq!(values, [Some(1), Some(2), Some(3), Some(4), None, Some(6)]);
 }

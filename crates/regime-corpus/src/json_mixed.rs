@@ -456,6 +456,47 @@ fn lists_among_scalars_under(order: &KeyOrder, prefix: &str) -> Option<(RecordAt
     })
 }
 
+/// A field whose records hold an object beside another kind of value (a
+/// string, a number, a list), which no column type holds: the record where
+/// the second kind first came, and why. For the error of an inference that
+/// failed.
+pub(crate) fn objects_beside_other_values(order: &KeyOrder) -> Option<(RecordAt, String)> {
+    objects_beside_under(order, "")
+}
+
+fn objects_beside_under(order: &KeyOrder, prefix: &str) -> Option<(RecordAt, String)> {
+    order.children().find_map(|(key, child)| {
+        let path = format!("{prefix}{key}");
+        let values = child.kinds().values();
+        let other = [
+            (Kinds::STRING, "a string"),
+            (Kinds::SCALAR, "a number or boolean"),
+            (Kinds::ARRAY, "a list"),
+        ]
+        .into_iter()
+        .filter_map(|(kind, name)| Some((child.first_record(kind)?, name)))
+        .min();
+        if let (Some(object), Some((other, name))) = (child.first_record(Kinds::OBJECT), other) {
+            let (at, here, before) = if object > other {
+                (object, "an object", name)
+            } else {
+                (other, name, "an object")
+            };
+            let reason = format!(
+                "field `{path}` holds {here} here and {before} in an earlier record, which no \
+                 one column type holds (--json-text {path} reads it as its JSON text)"
+            );
+            return Some((at, reason));
+        }
+        let through = if values.contains(Kinds::ARRAY) {
+            "[]."
+        } else {
+            "."
+        };
+        objects_beside_under(child, &format!("{path}{through}"))
+    })
+}
+
 /// How `order`'s values are read when its records disagree on their
 /// type; `None` when they agree (or differ only as arrow reconciles: a
 /// number beside a string is text, an integer beside a float a float),
@@ -816,6 +857,30 @@ mod tests {
             MixedFields::find(&order).place_part_keys(&mut order);
             assert_eq!(all_keys(&order), all_keys(&scan_lines(&wrapped_lines)));
         }
+    }
+
+    #[test]
+    fn an_object_beside_another_kind_of_value_is_named_with_its_field() {
+        let lines = [r#"{"t": "a", "m": {"x": 1}}"#, r#"{"t": "b", "m": "str"}"#];
+        let (at, reason) =
+            objects_beside_other_values(&scan_lines(&lines)).unwrap_or_else(|| panic!("found"));
+        assert_eq!(at.line, 2);
+        assert!(
+            reason.starts_with("field `m` holds a string here and an object in an earlier"),
+            "{reason}"
+        );
+        let nested = [
+            r#"{"turns": [{"meta": 3}]}"#,
+            r#"{"turns": [{"meta": {"k": 1}}]}"#,
+        ];
+        let (at, reason) =
+            objects_beside_other_values(&scan_lines(&nested)).unwrap_or_else(|| panic!("found"));
+        assert_eq!(at.line, 2);
+        assert!(
+            reason.contains("`turns[].meta` holds an object here"),
+            "{reason}"
+        );
+        assert_eq!(objects_beside_other_values(&scan_lines(&lines[..1])), None);
     }
 
     #[test]

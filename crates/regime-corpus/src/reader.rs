@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
@@ -1037,7 +1037,11 @@ fn infer_jsonl(inputs: &[&InputFile], options: &ReadOptions) -> Result<(SchemaRe
         inputs, &mixed, records, records,
     ))
     .map_err(|e| {
-        // Name the line itself when it can be found.
+        // Name the field and the line where its kinds first clash, else
+        // the line itself when it can be found.
+        if let Some((at, reason)) = json_mixed::objects_beside_other_values(&order) {
+            return record_error(inputs, at, reason);
+        }
         match bad_line::first_uninferable(inputs, &mixed, records) {
             Err(read) => read,
             Ok(Some((at, reason))) => record_error(inputs, at, reason),
@@ -1281,37 +1285,44 @@ impl RecordLines {
     }
 }
 
-/// Whether two files' column types are the same but for the names of list
-/// items, which writers choose differently (pyarrow's parquet and arrow-rs
-/// write `element`, Arrow IPC and JSON inference `item`); a file's batches
-/// are cast to the first file's names ([`Decoder::conform`]). Not arrow's
+/// The type two files' columns of types `a` and `b` are read as: the same
+/// types but for the names of list items, which writers choose differently
+/// (pyarrow's parquet and arrow-rs write `element`, Arrow IPC and JSON
+/// inference `item`), and for nullability, nested fields included (a list
+/// of non-null items beside one of nullable items). `a`'s names, nullable
+/// where either is; `None` when they differ otherwise. A file's batches are
+/// cast to it ([`Decoder::conform`]). Not arrow's
 /// `DataType::equals_datatype`, which ignores struct field names too: a
 /// cast by position would then mislabel them.
-fn same_type(a: &DataType, b: &DataType) -> bool {
+fn unified_type(a: &DataType, b: &DataType) -> Option<DataType> {
+    let field = |a: &FieldRef, b: &FieldRef| -> Option<FieldRef> {
+        let data_type = unified_type(a.data_type(), b.data_type())?;
+        Some(Arc::new(
+            Field::clone(a)
+                .with_data_type(data_type)
+                .with_nullable(a.is_nullable() || b.is_nullable()),
+        ))
+    };
     match (a, b) {
-        (DataType::List(a), DataType::List(b))
-        | (DataType::LargeList(a), DataType::LargeList(b)) => {
-            a.is_nullable() == b.is_nullable() && same_type(a.data_type(), b.data_type())
+        (DataType::List(a), DataType::List(b)) => field(a, b).map(DataType::List),
+        (DataType::LargeList(a), DataType::LargeList(b)) => field(a, b).map(DataType::LargeList),
+        (DataType::FixedSizeList(a, a_len), DataType::FixedSizeList(b, b_len))
+            if a_len == b_len =>
+        {
+            field(a, b).map(|item| DataType::FixedSizeList(item, *a_len))
         }
-        (DataType::FixedSizeList(a, a_len), DataType::FixedSizeList(b, b_len)) => {
-            a_len == b_len
-                && a.is_nullable() == b.is_nullable()
-                && same_type(a.data_type(), b.data_type())
-        }
-        (DataType::Struct(a), DataType::Struct(b)) => {
-            a.len() == b.len()
-                && a.iter().zip(b).all(|(a, b)| {
-                    a.name() == b.name()
-                        && a.is_nullable() == b.is_nullable()
-                        && same_type(a.data_type(), b.data_type())
-                })
-        }
-        _ => a == b,
+        (DataType::Struct(a), DataType::Struct(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .map(|(a, b)| (a.name() == b.name()).then(|| field(a, b)).flatten())
+            .collect::<Option<Fields>>()
+            .map(DataType::Struct),
+        _ => (a == b).then(|| a.clone()),
     }
 }
 
 /// The schema both files can be written under: same names and types (list
-/// item names aside), nullable where either is; the first file's types and
+/// item names aside), nullable where either is (nested fields too); the first file's types and
 /// metadata (pandas, HF features) are kept so writers can pass them through.
 fn unify(first: &SchemaRef, other: &SchemaRef) -> std::result::Result<SchemaRef, String> {
     if first.fields().len() != other.fields().len() {
@@ -1330,17 +1341,18 @@ fn unify(first: &SchemaRef, other: &SchemaRef) -> std::result::Result<SchemaRef,
                 a.name()
             ));
         }
-        if !same_type(a.data_type(), b.data_type()) {
+        let Some(data_type) = unified_type(a.data_type(), b.data_type()) else {
             return Err(format!(
                 "column `{}` has type {} instead of {}",
                 a.name(),
                 b.data_type(),
                 a.data_type()
             ));
-        }
+        };
         fields.push(
             a.as_ref()
                 .clone()
+                .with_data_type(data_type)
                 .with_nullable(a.is_nullable() || b.is_nullable()),
         );
     }
