@@ -346,6 +346,7 @@ fn signatures_shard(
 }
 
 fn open_index(dir: &Path, config: &DedupConfig) -> anyhow::Result<NearIndex> {
+    regime_corpus::check_published(dir)?;
     let index = NearIndex::open(dir)?;
     let Some(near) = config.near else {
         anyhow::bail!("--against needs near de-duplication");
@@ -427,6 +428,7 @@ fn merged_runs(
     let mut split = SplitCheck::against("--merge", settings, here);
     let mut runs = Vec::new();
     for dir in dirs {
+        regime_corpus::check_published(dir)?;
         let path = dir.join(SIGNATURES_FILE);
         let bytes = std::fs::read(&path).with_context(|| {
             format!(

@@ -135,6 +135,7 @@ fn in_block_order(partials: &[PathBuf]) -> anyhow::Result<Vec<GivenPartial<'_>>>
 
 /// Reads `p`'s `partial.json` (or `p` itself), of this build's format.
 fn read_partial(p: &Path) -> anyhow::Result<(PathBuf, Partial)> {
+    regime_corpus::check_published(p)?;
     let path: PathBuf = if p.is_dir() {
         p.join(PARTIAL_FILE)
     } else {

@@ -243,6 +243,26 @@ impl Drop for OutputDir {
     }
 }
 
+/// Refuses a regime output directory `dir` (holding the file given, or
+/// itself) where a run was interrupted while publishing: its outputs may
+/// be a mix of two runs. For readers of outputs other than corpora (a
+/// near-dedup index, profile partials), as
+/// [`resolve_inputs`](crate::resolve_inputs) does for corpora.
+///
+/// # Errors
+/// [`Error::InterruptedOutput`] naming the directory.
+pub fn check_published(dir: &Path) -> Result<()> {
+    let dir = if dir.is_dir() {
+        dir
+    } else {
+        dir.parent().unwrap_or(Path::new(""))
+    };
+    if dir.join(COMMIT_RECORD).exists() {
+        return Err(Error::InterruptedOutput { path: dir.into() });
+    }
+    Ok(())
+}
+
 /// A directory published by [`OutputDir::commit_pending`], complete once
 /// its partner is.
 #[derive(Debug)]
@@ -545,8 +565,13 @@ mod tests {
         let partner = OutputDir::prepare(&out, false, NO_INPUTS).unwrap();
         std::fs::write(partner.staged("part-00000.parquet"), "p").unwrap();
         partner.commit(manifest()).unwrap();
+        assert!(matches!(
+            check_published(&index.join("bands.bin")),
+            Err(Error::InterruptedOutput { .. })
+        ));
         pending.settle().unwrap();
         assert_eq!(names_in(&index), ["bands.bin", "manifest.json"]);
+        check_published(&index).unwrap();
     }
 
     #[test]
