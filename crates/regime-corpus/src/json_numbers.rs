@@ -10,10 +10,12 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int64Array, LargeListArray, ListArray, RecordBatch,
+    Array, ArrayRef, AsArray, GenericListArray, OffsetSizeTrait, PrimitiveArray, RecordBatch,
     StructArray,
 };
-use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, FieldRef, Float64Type, Int64Type, SchemaRef};
+
+use crate::retype::retyped_schema;
 
 /// A JSON value a numeric column cannot hold exactly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,40 +28,13 @@ pub(crate) struct InexactNumber {
     pub(crate) column_type: DataType,
 }
 
-/// `data_type` with its integer and float columns, nested ones included, as
-/// text: what the decoder reads before [`parse_numbers`]. `None` when it
-/// holds none.
-fn as_decoded(data_type: &DataType) -> Option<DataType> {
-    match data_type {
-        DataType::Int64 | DataType::Float64 => Some(DataType::Utf8),
-        DataType::List(item) => decoded_field(item).map(DataType::List),
-        DataType::LargeList(item) => decoded_field(item).map(DataType::LargeList),
-        DataType::Struct(fields) => decoded_fields(fields).map(DataType::Struct),
-        _ => None,
-    }
-}
-
-fn decoded_field(field: &FieldRef) -> Option<FieldRef> {
-    as_decoded(field.data_type()).map(|t| Arc::new(Field::clone(field).with_data_type(t)))
-}
-
-fn decoded_fields(fields: &Fields) -> Option<Fields> {
-    let decoded: Vec<Option<FieldRef>> = fields.iter().map(decoded_field).collect();
-    decoded.iter().any(Option::is_some).then(|| {
-        fields
-            .iter()
-            .zip(decoded)
-            .map(|(field, decoded)| decoded.unwrap_or_else(|| FieldRef::clone(field)))
-            .collect()
-    })
-}
-
-/// The schema JSON records are decoded with, for columns of `schema`.
+/// The schema JSON records are decoded with, for columns of `schema`: its
+/// integer and float columns, nested ones included, as text, which
+/// [`parse_numbers`] parses.
 pub(crate) fn decoded_schema(schema: &SchemaRef) -> SchemaRef {
-    decoded_fields(schema.fields()).map_or_else(
-        || SchemaRef::clone(schema),
-        |fields| Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())),
-    )
+    let as_text =
+        |t: &DataType| matches!(t, DataType::Int64 | DataType::Float64).then_some(DataType::Utf8);
+    retyped_schema(schema, &as_text).unwrap_or_else(|| SchemaRef::clone(schema))
 }
 
 /// `batch`, decoded under [`decoded_schema`] of `schema`, with its numbers
@@ -92,49 +67,13 @@ fn parse_array(array: &ArrayRef, target: &DataType, path: &str) -> Result<ArrayR
         column_type: target.clone(),
     };
     Ok(match (target, array.data_type()) {
-        (DataType::Int64, DataType::Utf8) => {
-            let text = array.as_string::<i32>();
-            let mut values = Vec::with_capacity(text.len());
-            for value in text {
-                values.push(
-                    value
-                        .map(|t| exact_i64(t).ok_or_else(|| inexact(t)))
-                        .transpose()?,
-                );
-            }
-            Arc::new(Int64Array::from(values))
-        }
+        (DataType::Int64, DataType::Utf8) => parse_text::<Int64Type>(array, exact_i64, inexact)?,
         (DataType::Float64, DataType::Utf8) => {
-            let text = array.as_string::<i32>();
-            let mut values = Vec::with_capacity(text.len());
-            for value in text {
-                values.push(
-                    value
-                        .map(|t| exact_f64(t).ok_or_else(|| inexact(t)))
-                        .transpose()?,
-                );
-            }
-            Arc::new(Float64Array::from(values))
+            parse_text::<Float64Type>(array, exact_f64, inexact)?
         }
-        (DataType::List(item), DataType::List(_)) => {
-            let list = array.as_list::<i32>();
-            let values = parse_array(list.values(), item.data_type(), &format!("{path}[]"))?;
-            Arc::new(ListArray::new(
-                FieldRef::clone(item),
-                list.offsets().clone(),
-                values,
-                list.nulls().cloned(),
-            ))
-        }
+        (DataType::List(item), DataType::List(_)) => parse_list::<i32>(array, item, path)?,
         (DataType::LargeList(item), DataType::LargeList(_)) => {
-            let list = array.as_list::<i64>();
-            let values = parse_array(list.values(), item.data_type(), &format!("{path}[]"))?;
-            Arc::new(LargeListArray::new(
-                FieldRef::clone(item),
-                list.offsets().clone(),
-                values,
-                list.nulls().cloned(),
-            ))
+            parse_list::<i64>(array, item, path)?
         }
         (DataType::Struct(fields), DataType::Struct(_)) => {
             let inner = array.as_struct();
@@ -152,6 +91,41 @@ fn parse_array(array: &ArrayRef, target: &DataType, path: &str) -> Result<ArrayR
         }
         _ => unreachable!("decoded as {} for {target}", array.data_type()),
     })
+}
+
+/// The list array `array` with its items parsed into `item`'s type.
+fn parse_list<O: OffsetSizeTrait>(
+    array: &ArrayRef,
+    item: &FieldRef,
+    path: &str,
+) -> Result<ArrayRef, InexactNumber> {
+    let list = array.as_list::<O>();
+    let values = parse_array(list.values(), item.data_type(), &format!("{path}[]"))?;
+    Ok(Arc::new(GenericListArray::<O>::new(
+        FieldRef::clone(item),
+        list.offsets().clone(),
+        values,
+        list.nulls().cloned(),
+    )))
+}
+
+/// The text array `array` parsed into `T` values by `exact`; the first
+/// value it cannot parse is `inexact`'s error.
+fn parse_text<T: ArrowPrimitiveType>(
+    array: &ArrayRef,
+    exact: impl Fn(&str) -> Option<T::Native>,
+    inexact: impl Fn(&str) -> InexactNumber,
+) -> Result<ArrayRef, InexactNumber> {
+    let parsed = array
+        .as_string::<i32>()
+        .iter()
+        .map(|value| {
+            value
+                .map(|t| exact(t).ok_or_else(|| inexact(t)))
+                .transpose()
+        })
+        .collect::<Result<PrimitiveArray<T>, _>>()?;
+    Ok(Arc::new(parsed))
 }
 
 /// The integer `text` writes: an integer literal in range, or a number
@@ -193,8 +167,8 @@ const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::StringArray;
-    use arrow::datatypes::Int64Type;
+    use arrow::array::{ListArray, StringArray};
+    use arrow::datatypes::{Field, Fields, Schema};
 
     #[test]
     fn integers_are_exact_or_refused() {

@@ -61,6 +61,7 @@ mod manifest;
 mod output;
 mod parquet_types;
 mod reader;
+mod retype;
 mod role_census;
 mod row_id;
 mod sample;

@@ -425,6 +425,16 @@ mod tests {
         }
     }
 
+    /// The entries of `dir`, sorted.
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn refuses_foreign_files_without_overwrite() {
         let dir = tempfile::tempdir().unwrap();
@@ -462,12 +472,7 @@ mod tests {
         let run = OutputDir::prepare(&out, true, NO_INPUTS).unwrap();
         std::fs::write(run.staged("a.parquet"), "a2").unwrap();
         run.commit(manifest()).unwrap();
-        let mut names: Vec<_> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(names, ["a.parquet", "manifest.json"]);
+        assert_eq!(names_in(&out), ["a.parquet", "manifest.json"]);
     }
 
     #[test]
@@ -486,15 +491,6 @@ mod tests {
         assert_eq!(std::fs::read(first.staged("a.parquet")).unwrap(), b"a");
         first.commit(manifest()).unwrap();
         OutputDir::prepare(&out, true, NO_INPUTS).unwrap().abort();
-    }
-
-    fn names_in(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
     }
 
     #[test]

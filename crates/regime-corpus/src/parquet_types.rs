@@ -9,15 +9,12 @@
 //! cannot hold at all (unions, nanosecond intervals, structs without
 //! fields) are named before anything is written.
 
-use std::sync::Arc;
-
 use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::compute::cast;
-use arrow::datatypes::{
-    DataType, Field, FieldRef, Fields, IntervalUnit, Schema, SchemaRef, TimeUnit,
-};
+use arrow::datatypes::{DataType, IntervalUnit, Schema, SchemaRef, TimeUnit};
 
 use crate::error::{Error, Result};
+use crate::retype::retyped_schema;
 use crate::string_views::cast_to;
 
 /// The first column of `schema` parquet cannot hold, by its path
@@ -57,43 +54,23 @@ fn unwritable(path: &str, data_type: &DataType) -> Option<(String, &'static str)
     }
 }
 
-/// `data_type` as it is written (see the module docs), or `None` when it
-/// is written as it is. Lists and structs are looked through.
-fn stored_type(data_type: &DataType) -> Option<DataType> {
+/// A type parquet has no logical type for, as it is written (see the
+/// module docs).
+fn stored_leaf(data_type: &DataType) -> Option<DataType> {
     match data_type {
         DataType::Date64 => Some(DataType::Date32),
         DataType::Timestamp(TimeUnit::Second, zone) => {
             Some(DataType::Timestamp(TimeUnit::Millisecond, zone.clone()))
         }
         DataType::Time32(TimeUnit::Second) => Some(DataType::Time32(TimeUnit::Millisecond)),
-        DataType::List(item) => stored_field(item).map(DataType::List),
-        DataType::LargeList(item) => stored_field(item).map(DataType::LargeList),
-        DataType::Struct(fields) => stored_fields(fields).map(DataType::Struct),
         _ => None,
     }
-}
-
-fn stored_field(field: &FieldRef) -> Option<FieldRef> {
-    stored_type(field.data_type())
-        .map(|stored| Arc::new(Field::clone(field).with_data_type(stored)))
-}
-
-fn stored_fields(fields: &Fields) -> Option<Fields> {
-    let stored: Vec<Option<FieldRef>> = fields.iter().map(stored_field).collect();
-    stored.iter().any(Option::is_some).then(|| {
-        fields
-            .iter()
-            .zip(stored)
-            .map(|(field, stored)| stored.unwrap_or_else(|| FieldRef::clone(field)))
-            .collect()
-    })
 }
 
 /// `schema` as it is written, or `None` when it is written as it is.
 #[must_use]
 pub(crate) fn stored_schema(schema: &Schema) -> Option<SchemaRef> {
-    stored_fields(schema.fields())
-        .map(|fields| Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
+    retyped_schema(schema, &stored_leaf)
 }
 
 /// `batch` converted to `stored` (its [`stored_schema`]). A value the
@@ -144,6 +121,8 @@ pub(crate) fn first_converted(schema: &Schema, stored: &Schema) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use arrow::array::{
         AsArray, Date64Array, Int64Array, StructArray, Time32SecondArray, TimestampSecondArray,
@@ -151,6 +130,7 @@ mod tests {
     use arrow::datatypes::{
         Date32Type, Time32MillisecondType, TimestampMillisecondType, UnionFields, UnionMode,
     };
+    use arrow::datatypes::{Field, Fields};
 
     const DAY_MS: i64 = 86_400_000;
 

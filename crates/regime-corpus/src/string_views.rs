@@ -11,8 +11,10 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::error::ArrowError;
+
+use crate::retype::{retyped, retyped_schema};
 
 /// `data_type` with every `Utf8` and `LargeUtf8`, nested ones included
 /// (lists, large lists, structs), replaced by `Utf8View`. Dictionaries are
@@ -20,13 +22,11 @@ use arrow::error::ArrowError;
 /// array's values rather than copying a value per row, and the stored type
 /// is what an edited column must be written back as.
 fn view_type(data_type: &DataType) -> DataType {
-    match data_type {
-        DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,
-        DataType::List(f) => DataType::List(view_field(f)),
-        DataType::LargeList(f) => DataType::LargeList(view_field(f)),
-        DataType::Struct(fields) => DataType::Struct(view_fields(fields)),
-        other => other.clone(),
-    }
+    retyped(data_type, &view_leaf).unwrap_or_else(|| data_type.clone())
+}
+
+fn view_leaf(data_type: &DataType) -> Option<DataType> {
+    matches!(data_type, DataType::Utf8 | DataType::LargeUtf8).then_some(DataType::Utf8View)
 }
 
 /// Whether an array of type `read` holds a column stored as `stored`: the
@@ -35,21 +35,10 @@ pub(crate) fn reads_as(stored: &DataType, read: &DataType) -> bool {
     read == stored || *read == view_type(stored)
 }
 
-fn view_field(field: &FieldRef) -> FieldRef {
-    Arc::new(Field::clone(field).with_data_type(view_type(field.data_type())))
-}
-
-fn view_fields(fields: &Fields) -> Fields {
-    fields.iter().map(view_field).collect()
-}
-
 /// `schema` with its string columns read as views (see [`view_type`]).
 #[must_use]
 pub(crate) fn view_schema(schema: &Schema) -> SchemaRef {
-    Arc::new(Schema::new_with_metadata(
-        view_fields(schema.fields()),
-        schema.metadata().clone(),
-    ))
+    retyped_schema(schema, &view_leaf).unwrap_or_else(|| Arc::new(schema.clone()))
 }
 
 /// `batch` under `schema`: columns of its type are kept as they are (only
@@ -74,6 +63,7 @@ pub(crate) fn cast_to(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordB
 mod tests {
     use super::*;
     use arrow::array::{Array, AsArray, ListBuilder, StringBuilder, StructBuilder};
+    use arrow::datatypes::{Field, Fields};
 
     fn turn_fields() -> Fields {
         Fields::from(vec![
