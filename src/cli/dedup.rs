@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::number::at_least;
+use super::number::{at_least, open_unit};
 use super::{InputArgs, OutputArgs};
 
 /// Remove duplicate rows from a corpus (condition A's de-duplication).
@@ -87,6 +87,7 @@ pub(crate) struct DedupNearArgs {
         long,
         value_name = "J",
         allow_negative_numbers = true,
+        value_parser = open_unit,
         help_heading = "Dedup options"
     )]
     pub(crate) threshold: Option<f64>,

@@ -21,7 +21,7 @@ pub(crate) struct InputArgs {
     pub(crate) profile: Option<ProfileArg>,
     /// TOML file mapping columns to roles (`column = "user"`), for
     /// `--profile columns`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", required_if_eq("profile", "columns"))]
     pub(crate) fields: Option<PathBuf>,
     /// Read this JSON field as its JSON text (a string column of compact
     /// JSON: a string value keeps its quotes), whatever shape its records

@@ -1,5 +1,6 @@
-//! Value parsers for whole-number options whose errors state the range
-//! allowed (clap's own answer `-1` with "invalid digit found in string").
+//! Value parsers for numeric options whose errors state the range allowed
+//! (clap's own answer `-1` with "invalid digit found in string"), so a
+//! recipe's bad value is caught when it is planned, before any stage runs.
 //!
 //! The options using them also set `allow_negative_numbers`: without it clap
 //! reads `-1` as an unknown flag and never asks the parser.
@@ -21,6 +22,14 @@ where
     T: FromStr + PartialOrd + Display + Copy + Send + Sync,
 {
     move |text| whole(text, min, Some(max))
+}
+
+/// A number strictly between 0 and 1 (a Jaccard threshold).
+pub(crate) fn open_unit(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value > 0.0 && value < 1.0 => Ok(value),
+        _ => Err("must be a number between 0 and 1, both excluded".into()),
+    }
 }
 
 /// A count of at least 1, or `all`: no limit.

@@ -8,14 +8,14 @@ use anyhow::Context;
 use arrow::array::RecordBatch;
 use regime_conditions::{
     OnFailure, RewriteConfig, RewriteMode, RewriteObserver, RewriteProgress, RewriteReport,
-    Teacher, build_rewrite_condition, import_batch, rewrite_output_schema,
+    Teacher, build_rewrite_condition, check_export_target, import_batch, rewrite_output_schema,
 };
 use regime_corpus::{BatchText, FieldMap, PartWriter, Role};
 use regime_stats::{
     FieldInput, ProfileComparison, ProfileConfig, ProfileState, SampleInput, TokenSeq, TokenSpace,
 };
 use regime_teacher::{
-    ApiKey, Backoff, ClientConfig, Lang, LangChoice, ResponseCache, Sampling, Templates,
+    ApiKey, Backoff, ClientConfig, Lang, LangChoice, ResponseCache, Sampling, Templates, redact_url,
 };
 use regime_text::WordTokenizer;
 
@@ -167,7 +167,10 @@ fn seconds(option: &str, value: f64) -> anyhow::Result<Duration> {
         value.is_finite() && value > 0.0,
         "{option}: must be a positive number of seconds"
     );
-    Ok(Duration::from_secs_f64(value))
+    // `from_secs_f64` panics past u64::MAX seconds; a typo such as 1e20
+    // is a usage error, not a crash.
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| anyhow::anyhow!("{option}: {value} seconds is too long for a timer"))
 }
 
 fn rewrite_config(args: &ConditionDArgs) -> anyhow::Result<RewriteConfig> {
@@ -273,6 +276,17 @@ pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<
     corpus.check_writable()?;
     let rows = corpus.builder.total_rows()?;
     let paths = corpus.paths();
+    if let Some(path) = &args.export_batch {
+        // Both the inputs as given (directories) and the files they name.
+        let inputs: Vec<&Path> = args
+            .input
+            .inputs
+            .iter()
+            .map(PathBuf::as_path)
+            .chain(paths.iter().map(PathBuf::as_path))
+            .collect();
+        check_export_target(path, &inputs, args.output.overwrite)?;
+    }
     let teacher = Teacher {
         client,
         cache_dir: cache_dir.clone(),
@@ -385,7 +399,10 @@ pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<
     }
     let mut manifest_config = serde_json::to_value(&config)?;
     if let serde_json::Value::Object(m) = &mut manifest_config {
-        m.insert("teacher_url".into(), args.teacher_url.clone().into());
+        m.insert(
+            "teacher_url".into(),
+            args.teacher_url.as_deref().map(redact_url).into(),
+        );
         m.insert("template_hash".into(), templates.hash().into());
         m.insert("template_en".into(), templates.source(Lang::En).into());
         m.insert("template_zh".into(), templates.source(Lang::Zh).into());
@@ -399,6 +416,10 @@ pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<
         (report.rows_in, report.rows_out),
     )?;
     manifest.outputs = outputs;
+    // The command line holds --teacher-url as typed, credentials included.
+    for arg in &mut manifest.command {
+        *arg = redact_url(arg);
+    }
     let dir = out.path().to_path_buf();
     out.commit(manifest)?;
     let f = &report.fields;

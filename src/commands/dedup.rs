@@ -18,7 +18,7 @@ use regime_text::bands_for_threshold;
 
 use super::Outcome;
 use super::corpus::{self, Corpus, RunClock};
-use super::split::SplitCheck;
+use super::split::{InputFingerprint, SplitCheck};
 use crate::cli::{DedupCommand, DedupNearArgs, GlobalArgs, PresetArg, RoleArg};
 use crate::progress;
 
@@ -33,10 +33,9 @@ struct ShardSignatures {
     settings: Settings,
     /// `[i, n]`.
     shard: (u64, u64),
-    /// Rows of the whole corpus.
-    total_rows: u64,
-    /// Input files, in shard order.
-    inputs: Vec<PathBuf>,
+    /// The whole corpus's rows, and its files' sizes and content hashes in
+    /// shard order.
+    inputs: InputFingerprint,
     segments: Vec<Segment>,
 }
 
@@ -53,7 +52,7 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     let config = DedupConfig {
         roles: (!common.roles.is_empty()).then(|| common.roles.iter().map(|r| role(*r)).collect()),
         case_fold: common.case_fold,
-        near: near_args.map(near_config).transpose()?,
+        near: near_args.map(near_config),
         max_cluster: common.max_cluster,
     };
     if let Some(index) = near_args.and_then(|a| a.save_index.as_deref()) {
@@ -77,24 +76,25 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
         read.extend(args.against.iter().cloned());
     }
     let out = corpus::prepare_out(&common.output.out, common.output.overwrite, &read)?;
+    // Hashed once, for the manifests and for the shards' fingerprints.
+    let records = regime_corpus::hash_inputs(&paths)?;
     if let (Some(args), Some(near)) = (near_args, config.near)
         && let Some(shard) = args.shard
     {
         let sig = ShardSignatures {
             settings: config.settings(near),
             shard,
-            total_rows: rows,
-            inputs: paths.clone(),
+            inputs: InputFingerprint::new(rows, &records),
             segments: Vec::new(),
         };
         let n = signatures_shard(&opened, &config, sig, &out, args.run_rows, global)?;
-        let manifest = clock.manifest(
+        let manifest = clock.manifest_hashed(
             "dedup near --shard",
             serde_json::json!({ "near": config.near, "shard": [shard.0, shard.1] }),
             Some(near.seed),
-            &paths,
+            records,
             (n, 0),
-        )?;
+        );
         let dir = out.path().to_path_buf();
         out.commit(manifest)?;
         progress::summary(
@@ -117,7 +117,10 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
             &opened,
             &config,
             near,
-            &args.merge,
+            (!args.merge.is_empty()).then_some(Merge {
+                shards: &args.merge,
+                inputs: InputFingerprint::new(rows, &records),
+            }),
             args.run_rows,
             against.as_ref(),
             &out,
@@ -188,22 +191,22 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     let mut pending = None;
     if let Some((index_out, index_writer)) = index {
         let docs = index_writer.finish()?;
-        let manifest = clock.manifest(
+        let manifest = clock.manifest_hashed(
             "dedup near --save-index",
             settings.clone(),
             config.near.map(|n| n.seed),
-            &paths,
+            records.clone(),
             (report.rows, u64::from(docs)),
-        )?;
+        );
         pending = Some(index_out.commit_pending(manifest)?.1);
     }
-    let mut manifest = clock.manifest(
+    let mut manifest = clock.manifest_hashed(
         stage,
         settings,
         config.near.map(|n| n.seed),
-        &paths,
+        records,
         (report.rows, report.kept),
-    )?;
+    );
     manifest.outputs = outputs;
     let dir = out.path().to_path_buf();
     out.commit(manifest)?;
@@ -243,7 +246,7 @@ pub(crate) fn near_report(
         opened,
         &config,
         near,
-        &[],
+        None,
         regime_dedup::DEFAULT_RUN_DOCS,
         None,
         out,
@@ -325,10 +328,10 @@ fn signatures_shard(
     run_rows: usize,
     global: &GlobalArgs,
 ) -> anyhow::Result<u64> {
-    let (lo, hi) = shard_rows(sig.total_rows, sig.shard.0, sig.shard.1);
+    let (lo, hi) = shard_rows(sig.inputs.rows(), sig.shard.0, sig.shard.1);
     let near = sig.settings.near;
     let mut runs = RunWriter::create(&out.staged(BANDS_FILE), near.bands, run_rows)?;
-    let bar = progress::bar(global, Some(sig.total_rows), "signatures", "rows");
+    let bar = progress::bar(global, Some(sig.inputs.rows()), "signatures", "rows");
     near_signatures(
         text_reader(opened)?,
         &opened.map,
@@ -369,7 +372,7 @@ fn near_candidates(
     opened: &Corpus,
     config: &DedupConfig,
     near: NearConfig,
-    merge: &[PathBuf],
+    merge: Option<Merge<'_>>,
     run_rows: usize,
     against: Option<&NearIndex>,
     out: &OutputDir,
@@ -379,7 +382,14 @@ fn near_candidates(
     let index_docs = against.map_or(0, NearIndex::docs);
     let docs = u32::try_from(rows).context("more than 2^32 - 1 rows in one run")?;
     let mut runs: Vec<RunFile> = against.map(|i| i.runs().clone()).into_iter().collect();
-    if merge.is_empty() {
+    if let Some(merge) = merge {
+        if index_docs > 0 {
+            anyhow::bail!(
+                "--merge and --against together are not supported: merge first, then run --against on the merged output"
+            );
+        }
+        runs.extend(merged_runs(merge, config.settings(near))?);
+    } else {
         // Scratch runs in the staging directory: never published, removed
         // with it at commit or by the next run after an interruption.
         let scratch = out.staged(BANDS_FILE).with_extension("scratch");
@@ -397,37 +407,16 @@ fn near_candidates(
         )?;
         bar.finish_and_clear();
         runs.push(writer.finish()?);
-    } else {
-        if index_docs > 0 {
-            anyhow::bail!(
-                "--merge and --against together are not supported: merge first, then run --against on the merged output"
-            );
-        }
-        runs.extend(merged_runs(
-            merge,
-            config.settings(near),
-            rows,
-            &opened.paths(),
-        )?);
     }
     Ok(candidates_from_runs(&runs, near.bands, index_docs, docs)?)
 }
 
 /// The runs of every `--merge` shard, checked to be one complete split of
 /// this corpus with these settings.
-fn merged_runs(
-    dirs: &[PathBuf],
-    settings: Settings,
-    rows: u64,
-    inputs: &[PathBuf],
-) -> anyhow::Result<Vec<RunFile>> {
-    let here = ShardInputs {
-        rows,
-        inputs: inputs.to_vec(),
-    };
-    let mut split = SplitCheck::against("--merge", settings, here);
+fn merged_runs(merge: Merge<'_>, settings: Settings) -> anyhow::Result<Vec<RunFile>> {
+    let mut split = SplitCheck::against("--merge", settings, merge.inputs);
     let mut runs = Vec::new();
-    for dir in dirs {
+    for dir in merge.shards {
         regime_corpus::check_published(dir)?;
         let path = dir.join(SIGNATURES_FILE);
         let bytes = std::fs::read(&path).with_context(|| {
@@ -438,11 +427,7 @@ fn merged_runs(
         })?;
         let sig: ShardSignatures = serde_json::from_slice(&bytes)
             .with_context(|| format!("--merge: {} is not a shard description", path.display()))?;
-        let shard_inputs = ShardInputs {
-            rows: sig.total_rows,
-            inputs: sig.inputs,
-        };
-        split.add(dir, sig.shard, sig.settings, shard_inputs)?;
+        split.add(dir, sig.shard, sig.settings, sig.inputs)?;
         runs.push(RunFile {
             path: dir.join(BANDS_FILE),
             segments: sig.segments,
@@ -452,24 +437,19 @@ fn merged_runs(
     Ok(runs)
 }
 
-/// What a signature shard was computed from: the corpus's rows and files.
-#[derive(PartialEq, serde::Serialize)]
-struct ShardInputs {
-    rows: u64,
-    inputs: Vec<PathBuf>,
+/// `--merge`: the shards' directories, and the corpus this run reads.
+struct Merge<'a> {
+    shards: &'a [PathBuf],
+    inputs: InputFingerprint,
 }
 
 /// The near-duplicate settings the flags ask for.
-fn near_config(args: &DedupNearArgs) -> anyhow::Result<NearConfig> {
+fn near_config(args: &DedupNearArgs) -> NearConfig {
     let mut near = match args.preset {
         PresetArg::Datatrove => NearConfig::datatrove(),
         PresetArg::Nemo => NearConfig::nemo(),
     };
     if let Some(j) = args.threshold {
-        anyhow::ensure!(
-            j > 0.0 && j < 1.0,
-            "--threshold: must be in (0, 1), got {j}"
-        );
         let (bands, rows) = bands_for_threshold(j, near.bands * near.rows);
         near.bands = bands;
         near.rows = rows;
@@ -479,7 +459,7 @@ fn near_config(args: &DedupNearArgs) -> anyhow::Result<NearConfig> {
         near.verify = None;
     }
     near.seed = args.seed;
-    Ok(near)
+    near
 }
 
 fn role(arg: RoleArg) -> Role {

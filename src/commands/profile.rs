@@ -9,7 +9,7 @@ use anyhow::Context;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::DataType;
 use rayon::prelude::*;
-use regime_corpus::{BatchText, CorpusBatch, FieldMap, InputRecord, Role, TextField};
+use regime_corpus::{BatchText, CorpusBatch, FieldMap, Role, TextField};
 use regime_dedup::{ExactContent, PromptDedup, PromptField, SampleDedup};
 use regime_stats::{
     FieldInput, PreparedSample, ProfileComparison, ProfileConfig, ProfileReport, ProfileState,
@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::Outcome;
 use super::corpus::{self, RunClock};
 use super::profile_output;
+use super::split::InputFingerprint;
 use crate::cli::{GlobalArgs, InputArgs, ProfileArgs};
 use crate::progress;
 
@@ -61,41 +62,6 @@ pub(crate) struct Partial {
     pub(crate) tokenizer: Option<PathBuf>,
     /// Samples read by this shard.
     pub(crate) samples: u64,
-}
-
-/// The corpus a partial was computed from: its rows and each file's size
-/// and content hash, in input order. Paths are left out: the same files
-/// mounted elsewhere give the same figures.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct InputFingerprint {
-    /// Rows of the whole corpus.
-    rows: u64,
-    /// Each input file.
-    files: Vec<FileFingerprint>,
-}
-
-/// One input file of an [`InputFingerprint`].
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-struct FileFingerprint {
-    /// Size.
-    bytes: u64,
-    /// xxh3-128 of the content, as 32 hex digits.
-    xxh3_128: String,
-}
-
-impl InputFingerprint {
-    fn new(rows: u64, records: &[InputRecord]) -> Self {
-        Self {
-            rows,
-            files: records
-                .iter()
-                .map(|r| FileFingerprint {
-                    bytes: r.bytes,
-                    xxh3_128: r.xxh3_128.clone(),
-                })
-                .collect(),
-        }
-    }
 }
 
 /// Everything besides the corpus that a profile's figures depend on; the

@@ -23,7 +23,7 @@ use plan::Plan;
 pub(crate) use recipe::Source;
 
 /// The run page in the output directory.
-const PAGE: &str = "run.html";
+pub(crate) const PAGE: &str = "run.html";
 
 pub(crate) fn run(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     if args.print_schema {
@@ -70,7 +70,9 @@ pub(crate) fn run_source(
     exec::claim(&plan.out, adopt)?;
     let (record, failed) = exec::execute(&plan, &decisions, global)?;
     write_page(&plan, &decisions, &record)?;
-    print_outputs(&plan)?;
+    if global.quiet == 0 {
+        print_outputs(&plan)?;
+    }
     Ok(if failed {
         Outcome::CheckFailed
     } else {
@@ -241,6 +243,9 @@ fn print_outputs(plan: &Plan) -> std::io::Result<()> {
     writeln!(out, "run outputs in {}:", plan.out.display())?;
     for stage in &plan.stages {
         writeln!(out, "  {:<16} {}", stage.name, stage.dir.display())?;
+        for (name, dir) in &stage.writes_also {
+            writeln!(out, "  {:<16} {}", name, dir.display())?;
+        }
     }
     writeln!(
         out,

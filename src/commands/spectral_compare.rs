@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use regime_corpus::{OutputDir, write_atomic, write_json};
 use regime_report::spectral::{ComparedModel, compare_page};
-use regime_spectral::trajectory::{Trajectory, TrendThresholds};
+use regime_spectral::trajectory::{Trajectory, TrendThresholds, share_points};
 use regime_spectral::{Model, ModelAudit, ModelSummary};
 use serde::Serialize;
 
 use super::Outcome;
 use super::corpus::RunClock;
-use super::spectral::{audit_model, build_audit, write_report};
+use super::spectral::{audit_model, build_audit, csv_escape, write_report};
 use crate::cli::{GlobalArgs, SpectralCompareArgs};
 use crate::progress;
 
@@ -92,7 +92,7 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
     let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
     let shares: Vec<Option<f64>> = summaries
         .iter()
-        .map(|s| s.share_alpha_2_6.map(|x| x * 100.0))
+        .map(|s| s.share_alpha_2_6.map(share_points))
         .collect();
     let trajectory = Trajectory::from_labels(
         &label_refs,
@@ -136,8 +136,9 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
             .map_or("", regime_spectral::Trend::as_str);
         let _ = writeln!(
             csv,
-            "{label},{},{},{},{},{},{},{},{},{trend}",
-            audit.path.display(),
+            "{},{},{},{},{},{},{},{},{},{trend}",
+            csv_escape(label),
+            csv_escape(&audit.path.display().to_string()),
             s.matrices,
             s.fitted,
             fmt(s.share_alpha_2_6),
@@ -156,9 +157,10 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
             let fit = m.metrics.fit;
             let _ = writeln!(
                 layers,
-                "{label},{},{},{},{},{},{},{},{},{},{},{}",
-                m.name,
-                m.module,
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv_escape(label),
+                csv_escape(&m.name),
+                csv_escape(&m.module),
                 m.layer.map(|l| l.to_string()).unwrap_or_default(),
                 m.metrics.n,
                 m.metrics.m,

@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use regime_corpus::InputRecord;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// What the shards are compared with.
@@ -197,6 +198,48 @@ fn short(v: &Value) -> String {
     match s.char_indices().nth(60) {
         Some((at, _)) => format!("{}…", &s[..at]),
         None => s,
+    }
+}
+
+/// The corpus a shard was computed from: its rows and each file's size and
+/// content hash, in input order. Paths are left out: the same files
+/// mounted elsewhere give the same results, and a file rewritten in place
+/// does not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct InputFingerprint {
+    /// Rows of the whole corpus.
+    rows: u64,
+    /// Each input file.
+    files: Vec<FileFingerprint>,
+}
+
+/// One input file of an [`InputFingerprint`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FileFingerprint {
+    /// Size.
+    bytes: u64,
+    /// xxh3-128 of the content, as 32 hex digits.
+    xxh3_128: String,
+}
+
+impl InputFingerprint {
+    /// Rows of the whole corpus.
+    pub(crate) fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The fingerprint of `rows` rows read from the files `records` hash.
+    pub(crate) fn new(rows: u64, records: &[InputRecord]) -> Self {
+        Self {
+            rows,
+            files: records
+                .iter()
+                .map(|r| FileFingerprint {
+                    bytes: r.bytes,
+                    xxh3_128: r.xxh3_128.clone(),
+                })
+                .collect(),
+        }
     }
 }
 

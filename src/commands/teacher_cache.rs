@@ -25,7 +25,9 @@ pub(crate) fn run(args: &TeacherCacheArgs, global: &GlobalArgs) -> anyhow::Resul
             ResponseCache::FILE_NAME
         );
     }
-    let cache = ResponseCache::open(&args.cache_dir)?;
+    // Read-only: an inspection never writes to the cache, and refuses a
+    // file that is not one rather than turning it into one.
+    let cache = ResponseCache::open_read_only(&args.cache_dir)?;
     let out = OutputDir::prepare(
         &args.output.out,
         args.output.overwrite,

@@ -202,3 +202,29 @@ fn other_seed_other_rows_and_inconsistent_fraction_is_rejected() {
         );
     }
 }
+
+/// F5: |D1| = ⌊n·split⌋ exactly, where n·split in floating point falls just
+/// below the integer (100 × 0.29 = 28.999999999999996).
+#[test]
+fn d1_size_is_exact_for_splits_that_floats_round_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("hundred.parquet");
+    crate::common::write_parquet(&input, &[read_parquet(&sample()).slice(0, 100)], 50);
+    for (split, d1) in [("0.29", 29), ("0.57", 57)] {
+        let out = dir.path().join(format!("c-{split}"));
+        run_expect(
+            regime()
+                .args(["-q", "condition", "c"])
+                .arg(&input)
+                .arg("--out")
+                .arg(&out)
+                .args(["--split", split]),
+            0,
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(report["d1_rows"], d1, "--split {split}");
+        assert_eq!(report["d2_rows"], 100 - d1, "--split {split}");
+    }
+}

@@ -431,3 +431,42 @@ fn rows_without_text_in_the_chosen_fields_are_counted_and_warned_about() {
         assert!(!stderr.contains('\x1b'), "{stderr:?}");
     }
 }
+
+/// A row whose text has no word (punctuation, emoji) is a near duplicate
+/// of its exact copies only. Before, such rows had no shingles, one shared
+/// signature and a Jaccard of 1 with each other: all but the first went,
+/// in the corpus and against an index alike.
+#[test]
+fn rows_without_words_are_near_duplicates_of_their_copies_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let prompts: Vec<String> = ["???", "👍", "...", "!!!", "hello world", "???"]
+        .map(String::from)
+        .to_vec();
+    let input = dir.path().join("in.parquet");
+    write_corpus(&input, &prompts);
+    // Only the prompt: the answers (`answer N`) differ anyway.
+    let on_user = ["--on", "user"];
+    let out = dedup(dir.path(), "near", &input, "near", &on_user, "1");
+    assert_eq!(
+        kept_ids(&out),
+        [
+            "doc-00000",
+            "doc-00001",
+            "doc-00002",
+            "doc-00003",
+            "doc-00004"
+        ]
+    );
+    let index = dir.path().join("index");
+    let mut save = on_user.to_vec();
+    save.push("--save-index");
+    save.push(index.to_str().unwrap());
+    dedup(dir.path(), "near", &input, "saved", &save, "1");
+    let other = dir.path().join("other.parquet");
+    write_corpus(&other, &["‼", "!!!"].map(String::from));
+    let mut against = on_user.to_vec();
+    against.push("--against");
+    against.push(index.to_str().unwrap());
+    let out = dedup(dir.path(), "near", &other, "against", &against, "1");
+    assert_eq!(kept_ids(&out), ["doc-00000"]);
+}

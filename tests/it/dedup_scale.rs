@@ -88,6 +88,33 @@ fn shards_and_spills_give_the_unsplit_result() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("2 of 3 shards"), "{stderr}");
     assert!(!out.exists() || parquet_files(&out).is_empty());
+
+    // The same file named another way merges; the file rewritten in place
+    // with its rows in another order (same path, same row count) does not.
+    let relative = Path::new(".").join(input.file_name().unwrap());
+    let out = dir.path().join("relative");
+    run_expect(
+        dedup_command(dir.path(), "near", &relative, &out)
+            .current_dir(dir.path())
+            .args(["--on", "user", "--merge"])
+            .args(&parts),
+        0,
+    );
+    let mut reversed = bench.prompts.clone();
+    reversed.reverse();
+    write_corpus(&input, &reversed);
+    let out = dir.path().join("stale");
+    let output = run_expect(
+        dedup_command(dir.path(), "near", &input, &out)
+            .args(["--on", "user", "--merge"])
+            .args(&parts),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the shard was computed on other inputs than this run"),
+        "{stderr}"
+    );
 }
 
 #[test]

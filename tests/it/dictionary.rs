@@ -247,3 +247,78 @@ fn role_named_column_of_another_type_is_reported() {
         );
     }
 }
+
+/// `dictionary<int8, utf8>` (a pandas categorical of < 128 categories):
+/// two batches of 200 rows, one per row group, each holding 100 distinct
+/// captions and one system prompt that lists every row's rule (`prompt` is
+/// the row's own).
+fn int8_corpus() -> [RecordBatch; 2] {
+    let rule = |i: usize| format!("Rule number {i} is that you must obey rule {i}.");
+    let int8 = |values: Vec<String>| -> ArrayRef {
+        let plain = StringArray::from(values);
+        let data_type = DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8));
+        cast(&plain, &data_type).unwrap()
+    };
+    [0, 200].map(|first| {
+        let rows = first..first + 200;
+        let prompt: ArrayRef = Arc::new(StringArray::from(
+            rows.clone().map(rule).collect::<Vec<_>>(),
+        ));
+        let all_rules = rows.clone().map(rule).collect::<Vec<_>>().join(" ");
+        let system = int8(vec![all_rules; 200]);
+        let caption = int8(
+            rows.map(|i| format!("caption {}", first / 2 + i % 100))
+                .collect(),
+        );
+        RecordBatch::try_from_iter([("system", system), ("prompt", prompt), ("caption", caption)])
+            .unwrap()
+    })
+}
+
+/// Outputs of 8-bit-key dictionary columns are written with 32-bit keys:
+/// a row group gathered from several input row groups (de-duplication), or
+/// edited values (prompt-dedup), hold more distinct values than 8 bits
+/// index. Before, the first wrote a file neither pyarrow nor regime reads
+/// back, and the second stopped with a key overflow.
+#[test]
+fn eight_bit_dictionary_keys_are_written_wide_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("int8.parquet");
+    let corpus = int8_corpus();
+    write_parquet(&input, &corpus, 200);
+    let captions: Vec<_> = corpus.iter().flat_map(|b| texts(b.column(2))).collect();
+    let fields = dir.path().join("fields.toml");
+    std::fs::write(
+        &fields,
+        "[columns]\nprompt = \"user\"\nsystem = \"system\"\ncaption = \"caption\"\n",
+    )
+    .unwrap();
+    let wide = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    for command in [&["dedup", "exact"][..], &["prompt-dedup"]] {
+        let out = dir.path().join(command.join("-"));
+        run_expect(
+            regime()
+                .args(command)
+                .arg(&input)
+                .arg("--fields")
+                .arg(&fields)
+                .arg("--out")
+                .arg(&out),
+            0,
+        );
+        let output = read_parquet(&out.join("part-00000.parquet"));
+        assert_eq!(output.num_rows(), 400, "{command:?}");
+        assert_eq!(output.column(0).data_type(), &wide, "{command:?}");
+        assert_eq!(output.column(2).data_type(), &wide, "{command:?}");
+        assert_eq!(texts(output.column(2)), captions, "{command:?}");
+        if command == ["prompt-dedup"] {
+            // Each row's system prompt loses its own rule: 200 values a batch.
+            for (i, system) in texts(output.column(0)).into_iter().enumerate() {
+                let system = system.unwrap();
+                let own = format!("Rule number {i} is");
+                assert!(!system.contains(&own), "row {i}: {system}");
+                assert_eq!(system.matches("Rule number").count(), 199, "row {i}");
+            }
+        }
+    }
+}

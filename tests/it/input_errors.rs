@@ -409,7 +409,7 @@ fn negative_numbers_are_refused_by_the_option_that_takes_them() {
         ),
         (
             &["dedup", "near", "--threshold", "-0.8"],
-            "--threshold: must be in (0, 1)",
+            "invalid value '-0.8' for '--threshold <J>': must be a number between 0 and 1, both excluded",
         ),
         (
             &["profile", "--max-n", "-2"],

@@ -678,3 +678,111 @@ fn a_stage_takes_threads() {
     let part = |out: &Path| std::fs::read(out.join("exact").join("part-00000.parquet")).unwrap();
     assert_eq!(part(&one), part(&two));
 }
+
+/// `save-index = NAME` writes a near-dedup index to OUT/NAME, which a later
+/// stage's `against` names; the pair is up to date on a rerun, and a
+/// damaged index reruns the stage that wrote it. Before, `save-index` had
+/// to exist beforehand, lay outside OUT, and counted as an input: every
+/// run reran both stages.
+#[test]
+fn a_stage_saves_an_index_that_a_later_stage_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("index.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "[input]\npaths = [\"{}\"]\n\n[[stage]]\nrun = \"dedup near\"\nname = \"first\"\nsave-index = \"idx\"\n\n[[stage]]\nrun = \"dedup near\"\nname = \"again\"\ninput = \"input\"\nagainst = \"idx\"\n",
+            sample().display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = || {
+        regime()
+            .arg("run")
+            .arg(&recipe)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(ran(&first.stderr), ["first", "again"]);
+    assert!(out.join("idx").join("index.json").is_file());
+    // Every row of the corpus is in the index: the second pass keeps none.
+    let again: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("again/report.json")).unwrap()).unwrap();
+    assert_eq!(again["kept"], 0, "{again}");
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(stdout.contains("idx "), "{stdout}");
+    assert_eq!(ran(&run().stderr), Vec::<String>::new());
+    std::fs::remove_file(out.join("idx").join("rows.bin")).unwrap();
+    let repaired = run();
+    assert_eq!(ran(&repaired.stderr), ["first", "again"]);
+    let stderr = String::from_utf8_lossy(&repaired.stderr);
+    assert!(
+        stderr.contains("output idx/rows.bin changed or missing"),
+        "{stderr}"
+    );
+    // Quiet: nothing on stdout either.
+    let quiet = regime()
+        .arg("-q")
+        .arg("run")
+        .arg(&recipe)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    assert!(
+        quiet.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stdout)
+    );
+}
+
+/// Names in OUT that the runner owns, or that two outputs would share,
+/// and a missing required option (named in full) fail before any stage.
+#[test]
+fn names_the_runner_owns_and_missing_options_fail_before_running() {
+    for (name, says) in [
+        ("run.json", "the runner writes a file of that name in OUT"),
+        ("run.html", "the runner writes a file of that name in OUT"),
+        ("input", "reserved for the recipe's input"),
+    ] {
+        let stderr = fails_before_running(&format!(
+            "[input]\npaths = [\"SAMPLE\"]\n\n[[stage]]\nrun = \"inspect\"\nname = \"{name}\"\n"
+        ));
+        assert!(
+            stderr.contains("bad.toml:6:") && stderr.contains(says),
+            "{stderr}"
+        );
+    }
+    let stderr = fails_before_running(
+        "[input]\npaths = [\"SAMPLE\"]\n\n[[stage]]\nrun = \"inspect\"\n\n[[stage]]\nrun = \"dedup near\"\nsave-index = \"inspect\"\n",
+    );
+    assert!(
+        stderr.contains("bad.toml:9:") && stderr.contains("is the name of a stage"),
+        "{stderr}"
+    );
+    let stderr = fails_before_running(
+        "[input]\npaths = [\"SAMPLE\"]\n\n[[stage]]\nrun = \"synth prompt-dup\"\n",
+    );
+    assert!(stderr.contains("--share"), "{stderr}");
+    let stderr = fails_before_running(
+        "[input]\npaths = [\"SAMPLE\"]\nprofile = \"columns\"\n\n[[stage]]\nrun = \"inspect\"\n",
+    );
+    assert!(stderr.contains("--fields"), "{stderr}");
+    let stderr = fails_before_running(
+        "[input]\npaths = [\"SAMPLE\"]\n\n[[stage]]\nrun = \"dedup near\"\nthreshold = 1.5\n",
+    );
+    assert!(
+        stderr.contains("bad.toml:6:") && stderr.contains("between 0 and 1"),
+        "{stderr}"
+    );
+}

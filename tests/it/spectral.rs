@@ -679,3 +679,161 @@ fn outputs_never_go_into_a_model_directory_or_over_a_report() {
     );
     assert!(!compare.exists());
 }
+
+/// 2·I in the top `cols` rows of a `rows`×`cols` matrix: every λ is exactly 4.
+fn scaled_identity(rows: usize, cols: usize) -> Vec<f32> {
+    let mut v = vec![0.0; rows * cols];
+    for i in 0..cols {
+        v[i * cols + i] = 2.0;
+    }
+    v
+}
+
+#[test]
+fn flat_spectrum_is_a_failed_fit_in_every_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("flat.safetensors");
+    let mut tensors = small_model(Dtype::F32);
+    tensors.push(tensor_f32(
+        "model.layers.2.mlp.up_proj.weight",
+        &[64, 32],
+        &scaled_identity(64, 32),
+        Dtype::F32,
+    ));
+    write_model(&model, &tensors);
+    let out = dir.path().join("out");
+    run_expect(&mut spectral(&model, &out), 0);
+
+    let rows = by_name(read_csv(&out.join("layers.csv")));
+    let flat = &rows["model.layers.2.mlp.up_proj.weight"];
+    assert_eq!(flat["alpha"], "");
+    assert_eq!(flat["log_alpha_norm"], "");
+    assert_eq!(flat["num_pl_spikes"], "0");
+    assert_eq!(flat["warning"], "fit-failed");
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).expect("summary"))
+            .expect("json");
+    let s = &json["summary"];
+    let audited = s["matrices"].as_u64().expect("matrices");
+    assert_eq!(s["failed_fits"], 1);
+    assert_eq!(s["fitted"].as_u64(), Some(audited - 1));
+    assert!(s["mean_alpha"].is_f64(), "{}", s["mean_alpha"]);
+    let up = s["profiles"]
+        .as_array()
+        .expect("profiles")
+        .iter()
+        .find(|p| p["key"] == "mlp.up_proj")
+        .expect("up_proj profile");
+    assert!(up["alpha_std"].is_f64() && up["alpha_max_jump"].is_f64());
+
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report");
+    assert!(!html.contains(">inf<") && !html.contains(">NaN<"));
+}
+
+/// Splits one RFC 4180 CSV record (quoted fields, `""` for a quote).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                fields.last_mut().expect("field").push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(String::new()),
+            _ => fields.last_mut().expect("field").push(c),
+        }
+    }
+    fields
+}
+
+#[test]
+fn compare_csvs_quote_labels_paths_and_tensor_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("a,b.safetensors");
+    let mut tensors = small_model(Dtype::F32);
+    tensors[2].name = "model.layers.0.mlp.\"odd,name\".weight".to_owned();
+    write_model(&model, &tensors);
+    let out = dir.path().join("cmp");
+    let mut cmd = regime();
+    cmd.arg("spectral-compare")
+        .arg(&model)
+        .arg(&model)
+        .args(["--labels", "A,x@1k", "A,x@2k", "--out"])
+        .arg(&out);
+    run_expect(&mut cmd, 0);
+
+    let text = std::fs::read_to_string(out.join("compare.csv")).expect("csv");
+    let mut lines = text.lines();
+    let width = csv_fields(lines.next().expect("header")).len();
+    for line in lines {
+        let fields = csv_fields(line);
+        assert_eq!(fields.len(), width, "{line}");
+        assert!(fields[0].starts_with("A,x@"), "{line}");
+        assert!(fields[1].ends_with("a,b.safetensors"), "{line}");
+    }
+    let text = std::fs::read_to_string(out.join("layers.csv")).expect("csv");
+    let mut lines = text.lines();
+    let width = csv_fields(lines.next().expect("header")).len();
+    let names: Vec<String> = lines
+        .map(|line| {
+            let fields = csv_fields(line);
+            assert_eq!(fields.len(), width, "{line}");
+            fields[1].clone()
+        })
+        .collect();
+    assert!(names.contains(&"model.layers.0.mlp.\"odd,name\".weight".to_owned()));
+}
+
+#[test]
+fn non_finite_weights_and_broken_headers_are_named_in_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    for (file, bad, dtype) in [
+        ("nan.safetensors", f32::NAN, Dtype::F32),
+        ("inf.safetensors", f32::INFINITY, Dtype::F32),
+        // 1e5 overflows F16 to +∞.
+        ("f16inf.safetensors", 1e5, Dtype::F16),
+    ] {
+        let path = dir.path().join(file);
+        let mut tensors = small_model(dtype);
+        let mut v = values(48 * 16, 3);
+        v[17] = bad;
+        tensors[2] = tensor_f32("model.layers.0.mlp.up_proj.weight", &[48, 16], &v, dtype);
+        write_model(&path, &tensors);
+        expect_input_error(
+            &mut spectral(&path, &out),
+            &[
+                file,
+                "tensor model.layers.0.mlp.up_proj.weight",
+                "NaN/Inf values (1 of 768)",
+            ],
+        );
+    }
+
+    // An unknown dtype in an otherwise valid header: not "invalid JSON".
+    let good = dir.path().join("good.safetensors");
+    write_model(&good, &small_model(Dtype::F32));
+    let bytes = std::fs::read(&good).expect("read");
+    let n = usize::try_from(u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")))
+        .expect("header size");
+    let header = String::from_utf8(bytes[8..8 + n].to_vec()).expect("utf-8");
+    let renamed = header.replacen("\"F32\"", "\"WHAT\"", 1);
+    assert_eq!(renamed.len(), header.len() + 1);
+    let mut unknown = (n as u64 + 1).to_le_bytes().to_vec();
+    unknown.extend_from_slice(renamed.as_bytes());
+    unknown.extend_from_slice(&bytes[8 + n..]);
+    let path = dir.path().join("unkdtype.safetensors");
+    std::fs::write(&path, unknown).expect("write");
+    expect_input_error(
+        &mut spectral(&path, &out),
+        &["unkdtype.safetensors", "unknown dtype \"WHAT\""],
+    );
+    let message =
+        String::from_utf8_lossy(&run_expect(&mut spectral(&path, &out), 2).stderr).into_owned();
+    assert!(!message.contains("JSON"), "{message}");
+    assert!(!out.join("layers.csv").exists(), "no partial outputs");
+}

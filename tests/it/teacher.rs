@@ -14,7 +14,7 @@ use crate::common::{parquet_files, read_parquet, regime, run_expect, sample, wri
 use crate::dedup::{fields_file, write_corpus};
 use crate::teacher_server::{
     Fault, LogEntry, Proxy, ProxyConfig, ServerConfig, deterministic_completion, runtime,
-    start_logged_server, start_proxy, start_server,
+    start_logged_server, start_proxy, start_server, start_stoppable_server,
 };
 
 const MODEL: &str = "teacher-test";
@@ -358,11 +358,8 @@ fn batch_export_then_import_completes_without_a_request() {
         0,
     );
     let estimate: Value = serde_json::from_slice(&shown.stdout).unwrap();
-    let lines: Vec<Value> = std::fs::read_to_string(&requests)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let answers = dir.path().join("responses.jsonl");
+    let lines = batch_responses(&requests, &answers);
     assert_eq!(lines.len() as u64, estimate["requests"].as_u64().unwrap());
     assert!(!lines.is_empty());
     let mut ids = HashSet::new();
@@ -381,20 +378,6 @@ fn batch_export_then_import_completes_without_a_request() {
             "custom_id repeated"
         );
     }
-    // What `vllm run-batch` would write back.
-    let mut responses = String::new();
-    for l in &lines {
-        let line = serde_json::json!({
-            "id": "batch_req",
-            "custom_id": l["custom_id"],
-            "response": {"status_code": 200, "request_id": "r", "body": deterministic_completion(&l["body"])},
-            "error": null
-        });
-        responses.push_str(&line.to_string());
-        responses.push('\n');
-    }
-    let answers = dir.path().join("responses.jsonl");
-    std::fs::write(&answers, responses).unwrap();
     // The proxy logs any request that would still be sent.
     let rt = runtime();
     let proxy = rt.block_on(start_logged_server(MODEL));
@@ -420,6 +403,235 @@ fn batch_export_then_import_completes_without_a_request() {
         r["summary"]["fields"]["rewritten"],
         r["summary"]["fields"]["total"]
     );
+}
+
+/// What `vllm run-batch` would write back for the request lines in `requests`.
+fn batch_responses(requests: &Path, responses: &Path) -> Vec<Value> {
+    let lines: Vec<Value> = std::fs::read_to_string(requests)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut out = String::new();
+    for l in &lines {
+        let line = serde_json::json!({
+            "id": "batch_req",
+            "custom_id": l["custom_id"],
+            "response": {"status_code": 200, "request_id": "r", "body": deterministic_completion(&l["body"])},
+            "error": null
+        });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    std::fs::write(responses, out).unwrap();
+    lines
+}
+
+/// F1: the output of an older export (another template) is filed under
+/// that export's requests, never under the newer export's, and response
+/// lines that name no exported request are refused with file and line.
+#[test]
+fn a_stale_batch_output_answers_only_its_own_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_rows(dir.path(), 20);
+    let cache = dir.path().join("cache");
+    let template = dir.path().join("simple.txt");
+    std::fs::write(
+        &template,
+        "Rewrite simply. Answer in <output></output> tags.\nContent to rewrite: {text}",
+    )
+    .unwrap();
+    let closed = "http://127.0.0.1:9";
+    let out = dir.path().join("d");
+    let (first, second) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    let export = |file: &Path, template: Option<&Path>| {
+        let mut cmd = condition_d(&input, &out, closed);
+        cmd.arg("--cache-dir")
+            .arg(&cache)
+            .arg("--export-batch")
+            .arg(file);
+        if let Some(t) = template {
+            cmd.arg("--template-en").arg(t);
+        }
+        run_expect(&mut cmd, 0);
+    };
+    export(&first, None);
+    export(&second, Some(&template));
+    let answers = dir.path().join("a-out.jsonl");
+    let first_lines = batch_responses(&first, &answers);
+    let second_lines = batch_responses(&second, &dir.path().join("unused.jsonl"));
+    assert_eq!(first_lines.len(), second_lines.len());
+    let rt = runtime();
+    let proxy = rt.block_on(start_logged_server(MODEL));
+    let url = format!("http://{}", proxy.addr);
+    // Importing the first export's answers, then running with the second
+    // template: every one of its requests is still sent.
+    run_expect(
+        condition_d(&input, &out, &url)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg("--import-batch")
+            .arg(&answers)
+            .arg("--template-en")
+            .arg(&template),
+        0,
+    );
+    assert_eq!(
+        proxy.log.lock().unwrap().len(),
+        second_lines.len(),
+        "the second template's requests were answered with the first's answers"
+    );
+    // Ids name their request: the two exports share none.
+    let ids = |lines: &[Value]| -> HashSet<String> {
+        lines
+            .iter()
+            .map(|l| l["custom_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(ids(&first_lines).is_disjoint(&ids(&second_lines)));
+    // The first template's requests are answered by the import.
+    run_expect(
+        condition_d(&input, &dir.path().join("d2"), &url)
+            .arg("--cache-dir")
+            .arg(&cache),
+        0,
+    );
+    assert_eq!(proxy.log.lock().unwrap().len(), second_lines.len());
+    // An id of the old format (no key) and one no export recorded are
+    // refused, naming the file and line.
+    let id = first_lines[0]["custom_id"].as_str().unwrap();
+    let (label, _) = id.rsplit_once('#').unwrap();
+    for (bad_id, reason) in [
+        (label.to_owned(), "carries no request key"),
+        (
+            format!("{label}#{}", "0".repeat(32)),
+            "matches no request exported",
+        ),
+    ] {
+        let bad = dir.path().join("bad.jsonl");
+        let ok_line = std::fs::read_to_string(&answers).unwrap();
+        let ok_line = ok_line.lines().next().unwrap();
+        let mut line: Value = serde_json::from_str(ok_line).unwrap();
+        line["custom_id"] = bad_id.into();
+        std::fs::write(&bad, format!("{ok_line}\n{line}\n")).unwrap();
+        let refused = run_expect(
+            condition_d(&input, &dir.path().join("d3"), closed)
+                .arg("--cache-dir")
+                .arg(&cache)
+                .arg("--import-batch")
+                .arg(&bad)
+                .arg("--dry-run"),
+            2,
+        );
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.starts_with(&format!("error: {}:2: custom_id", bad.display())),
+            "{stderr}"
+        );
+        assert!(stderr.contains(reason), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
+
+/// F2: `--export-batch` never overwrites an input (as a file or through a
+/// link), nor an existing file without `--overwrite`, and writes its file
+/// whole or not at all.
+#[test]
+fn export_batch_refuses_inputs_and_existing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_rows(dir.path(), 20);
+    let original = std::fs::read(&input).unwrap();
+    let notes = dir.path().join("notes.json");
+    std::fs::write(&notes, "{}").unwrap();
+    let link = dir.path().join("link.parquet");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    let closed = "http://127.0.0.1:9";
+    let out = dir.path().join("d");
+    let export = |target: &Path, overwrite: bool, code: i32| {
+        let mut cmd = condition_d(&input, &out, closed);
+        cmd.arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .arg("--export-batch")
+            .arg(target);
+        if overwrite {
+            cmd.arg("--overwrite");
+        }
+        String::from_utf8_lossy(&run_expect(&mut cmd, code).stderr).into_owned()
+    };
+    // The input itself (also through `..` and a link), even with --overwrite.
+    std::fs::create_dir(dir.path().join("x")).unwrap();
+    let dotted = dir
+        .path()
+        .join("x")
+        .join("..")
+        .join(input.file_name().unwrap());
+    for target in [&input, &dotted, &link] {
+        let stderr = export(target, true, 2);
+        assert!(stderr.contains("is the input"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    assert_eq!(std::fs::read(&input).unwrap(), original);
+    // Another existing file: only with --overwrite.
+    let stderr = export(&notes, false, 2);
+    assert!(stderr.contains("file exists"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "{}");
+    export(&notes, true, 0);
+    assert!(
+        std::fs::read_to_string(&notes)
+            .unwrap()
+            .contains("custom_id")
+    );
+    // A new file, and no temporary left beside it.
+    let fresh = dir.path().join("requests.jsonl");
+    export(&fresh, false, 0);
+    assert!(fresh.is_file());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// F3: a timeout too long for a timer is a usage error, not a panic.
+#[test]
+fn huge_timeouts_are_one_line_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_rows(dir.path(), 5);
+    let out = dir.path().join("d");
+    for (option, value) in [("--timeout", "1e20"), ("--connect-timeout", "1e300")] {
+        let refused = run_expect(
+            condition_d(&input, &out, "http://127.0.0.1:9")
+                .args([option, value])
+                .arg("--dry-run"),
+            2,
+        );
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.starts_with(&format!("error: {option}: ")),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
+
+/// F5: condition D cuts D1 at exactly ⌊n·split⌋, like condition C.
+#[test]
+fn d1_size_is_exact_for_splits_that_floats_round_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_rows(dir.path(), 100);
+    for (split, d1) in [("0.29", 29), ("0.57", 57)] {
+        let shown = run_expect(
+            condition_d(&input, &dir.path().join("d"), "http://127.0.0.1:9").args([
+                "--split",
+                split,
+                "--dry-run",
+            ]),
+            0,
+        );
+        let estimate: Value = serde_json::from_slice(&shown.stdout).unwrap();
+        assert_eq!(estimate["d1_rows"], d1, "--split {split}");
+    }
 }
 
 #[test]
@@ -476,6 +688,139 @@ fn api_key_is_sent_but_never_written() {
             );
         }
     }
+}
+
+/// F7: credentials in `--teacher-url` (userinfo, a key parameter) are
+/// used but never written to the manifest nor printed.
+#[test]
+fn url_credentials_are_redacted_everywhere() {
+    const SECRET: &str = "hunter2-DO-NOT-LEAK";
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_rows(dir.path(), 10);
+    let rt = runtime();
+    let server = rt.block_on(start_server(ServerConfig {
+        model: MODEL.into(),
+        ..ServerConfig::default()
+    }));
+    let url = format!("http://user:{SECRET}@{server}/v1");
+    let out = dir.path().join("d");
+    let done = run_expect(condition_d(&input, &out, &url).args(["-v"]), 0);
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    let manifest: Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(
+        manifest["config"]["teacher_url"],
+        format!("http://***@{server}/v1")
+    );
+    assert!(
+        manifest["command"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from(format!("http://***@{server}/v1")))
+    );
+    // A server that is down: the error names the URL without the secret.
+    let down = run_expect(
+        &mut condition_d(
+            &input,
+            &dir.path().join("d2"),
+            &format!("http://user:{SECRET}@127.0.0.1:9/?api-key={SECRET}"),
+        ),
+        2,
+    );
+    assert!(
+        String::from_utf8_lossy(&down.stderr).contains("http://***@127.0.0.1:9"),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    let mut haystacks = vec![done.stdout, done.stderr, down.stdout, down.stderr];
+    for path in crate::common::all_entries(&out) {
+        if path.is_file() {
+            haystacks.push(std::fs::read(&path).unwrap());
+        }
+    }
+    for bytes in &haystacks {
+        assert!(
+            !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+            "the URL's secret leaked: {}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}
+
+/// F4: a teacher that dies mid-run stops the run (exit 2, one line, no
+/// output) once fields fail in a row on connection errors, instead of a
+/// "successful" condition D that kept most of D1 unrewritten; the answers
+/// received are cached and a rerun resumes from them.
+#[test]
+fn a_teacher_that_dies_mid_run_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, fields) = distinct_rows(dir.path(), 300);
+    let rt = runtime();
+    let server = rt.block_on(start_stoppable_server(ServerConfig {
+        model: MODEL.into(),
+        latency: Duration::from_millis(10),
+        ..ServerConfig::default()
+    }));
+    let (out, cache) = (dir.path().join("d"), dir.path().join("cache"));
+    let url = format!("http://{}", server.addr);
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("regime"))
+        .args(["-q", "condition", "d"])
+        .arg(&input)
+        .args(["--profile", "columns", "--fields"])
+        .arg(&fields)
+        .arg("--out")
+        .arg(&out)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .args(["--teacher-url", &url, "--model", MODEL, "--split", "1"])
+        .args(["--concurrency", "2", "--max-retries", "1"])
+        .args([
+            "--backoff-base-ms",
+            "1",
+            "--timeout",
+            "5",
+            "--connect-timeout",
+            "1",
+        ])
+        .env_remove("REGIME_TEACHER_API_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    server.stop();
+    let started = Instant::now();
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(2), "{stderr}");
+    assert!(started.elapsed() < Duration::from_mins(1));
+    assert!(
+        stderr.starts_with("error: teacher unreachable: 8 fields in a row"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(parquet_files(&out).is_empty(), "a condition was published");
+    // A rerun against a live server resumes: the answers of the first run
+    // are not asked again.
+    let proxy = rt.block_on(start_logged_server(MODEL));
+    run_expect(
+        condition_d(&input, &out, &format!("http://{}", proxy.addr))
+            .args(["--profile", "columns", "--fields"])
+            .arg(&fields)
+            .args(["--split", "1", "--cache-dir"])
+            .arg(&cache),
+        0,
+    );
+    let r = report(&out);
+    let cached = r["summary"]["requests"]["cached_answers"].as_u64().unwrap();
+    assert!(cached > 0, "nothing was cached before the server died");
+    assert_eq!(
+        r["summary"]["fields"]["rewritten"],
+        r["summary"]["fields"]["total"]
+    );
+    assert_eq!(
+        proxy.log.lock().unwrap().len() as u64 + cached,
+        r["summary"]["fields"]["total"].as_u64().unwrap()
+    );
 }
 
 #[test]

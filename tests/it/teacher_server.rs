@@ -150,28 +150,69 @@ pub(crate) struct ServerConfig {
 /// Starts the deterministic server on 127.0.0.1 (an ephemeral port) in the
 /// current tokio runtime.
 pub(crate) async fn start_server(config: ServerConfig) -> SocketAddr {
+    start_stoppable_server(config).await.addr
+}
+
+/// A running server that the test can take down.
+pub(crate) struct ServerHandle {
+    pub(crate) addr: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl ServerHandle {
+    /// Stops the server as a crash would: the port closes (connections
+    /// are refused) and open connections drop, answered or not.
+    pub(crate) fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+}
+
+/// Resolves once [`ServerHandle::stop`] is called; never when the handle
+/// is dropped without stopping (a server from [`start_server`] lives as
+/// long as the runtime).
+async fn stop_signal(stopped: &mut tokio::sync::watch::Receiver<bool>) {
+    if stopped.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// [`start_server`], returning a handle that can stop it.
+pub(crate) async fn start_stoppable_server(config: ServerConfig) -> ServerHandle {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = Arc::new(config);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
+        let mut stop_accepting = stopped.clone();
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                () = stop_signal(&mut stop_accepting) => break,
+            };
+            let Ok((mut stream, _)) = accepted else {
                 break;
             };
             let config = Arc::clone(&config);
+            let mut stopped = stopped.clone();
             tokio::spawn(async move {
                 let _ = stream.set_nodelay(true);
-                let mut buf = Vec::new();
-                while let Some(request) = read_request(&mut stream, &mut buf).await {
-                    let reply = serve(&config, &request).await;
-                    if stream.write_all(&reply).await.is_err() || request.close {
-                        break;
+                let connection = async {
+                    let mut buf = Vec::new();
+                    while let Some(request) = read_request(&mut stream, &mut buf).await {
+                        let reply = serve(&config, &request).await;
+                        if stream.write_all(&reply).await.is_err() || request.close {
+                            break;
+                        }
                     }
+                };
+                tokio::select! {
+                    () = connection => {}
+                    () = stop_signal(&mut stopped) => {}
                 }
             });
         }
     });
-    addr
+    ServerHandle { addr, stop }
 }
 
 async fn serve(config: &ServerConfig, request: &Request) -> Vec<u8> {

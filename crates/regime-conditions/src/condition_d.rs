@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -21,7 +21,7 @@ use arrow::buffer::OffsetBuffer;
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use regime_corpus::{
-    BatchText, CorpusBatch, CorpusReader, EditTarget, FieldMap, PartWriter, TextEdit,
+    AtomicFile, BatchText, CorpusBatch, CorpusReader, EditTarget, FieldMap, PartWriter, TextEdit,
     apply_text_edits,
 };
 use regime_teacher::{
@@ -342,7 +342,9 @@ struct Run<'w, 'p, 'o> {
     estimate: RequestEstimate,
     /// Keys counted by the estimate so far (16 bytes per distinct request).
     counted: HashSet<CacheKey>,
-    export: Option<(std::io::BufWriter<std::fs::File>, PathBuf)>,
+    /// The batch file of an export, renamed into place when the run ends
+    /// well (a failed export leaves no partial file).
+    export: Option<(AtomicFile, PathBuf)>,
     pending: VecDeque<Pending>,
     pending_fields: usize,
     fields_done: u64,
@@ -433,7 +435,8 @@ impl Run<'_, '_, '_> {
             e.completion_tokens += estimate_tokens(text);
             e.max_completion_tokens += body.token_budget() - body.prompt_tokens_estimate();
             if let Some((out, path)) = &mut self.export {
-                let custom_id = format!("{}/{}", batch.row_id(job.row), job.field);
+                let label = format!("{}/{}", batch.row_id(job.row), job.field);
+                let custom_id = batch::custom_id(&label, body.key());
                 self.ctx
                     .cache
                     .record_batch_request(&custom_id, body.key(), body.json())?;
@@ -579,6 +582,55 @@ impl Run<'_, '_, '_> {
     }
 }
 
+/// Checks the `--export-batch` target before anything is read: refuses a
+/// path that is one of `inputs` (as given or as resolved to files) or lies
+/// inside an input directory, compared as real paths so links and `..` do
+/// not hide it, and an existing file unless `overwrite`.
+///
+/// # Errors
+/// [`Error::ExportIsInput`], [`Error::ExportExists`].
+pub fn check_export_target<P: AsRef<Path>>(
+    path: &Path,
+    inputs: &[P],
+    overwrite: bool,
+) -> Result<()> {
+    let real = real_file_path(path);
+    for input in inputs {
+        let input = input.as_ref();
+        let Ok(real_in) = input.canonicalize() else {
+            continue;
+        };
+        if real == real_in || (real_in.is_dir() && real.starts_with(&real_in)) {
+            return Err(Error::ExportIsInput {
+                path: path.to_path_buf(),
+                input: input.to_path_buf(),
+            });
+        }
+    }
+    if !overwrite && std::fs::symlink_metadata(path).is_ok() {
+        return Err(Error::ExportExists {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// `path` resolved: the file itself when it exists (links followed), else
+/// its resolved directory joined with its name.
+fn real_file_path(path: &Path) -> PathBuf {
+    if let Ok(real) = path.canonicalize() {
+        return real;
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match (parent.canonicalize(), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
+}
+
 /// Builds condition D from `reader` (all `rows` rows, all columns, in input
 /// order): D1's selected fields rewritten by the teacher, D2 unchanged; or,
 /// per `mode`, only counts or exports the requests.
@@ -586,7 +638,8 @@ impl Run<'_, '_, '_> {
 /// # Errors
 /// Corpus read/write errors; [`Error::Teacher`] when the server is down,
 /// refuses the key or model, or the cache fails; [`Error::RewriteFailed`]
-/// with `--on-failure fail`; [`Error::ShortInput`].
+/// with `--on-failure fail`; [`Error::TeacherGone`] when the teacher stops
+/// answering mid-run; [`Error::ShortInput`].
 pub fn build_rewrite_condition(
     reader: CorpusReader,
     rows: u64,
@@ -599,13 +652,7 @@ pub fn build_rewrite_condition(
     config.validate()?;
     let schema = rewrite_output_schema(reader.schema())?;
     let mut run = Run::new(map, teacher, config, mode, schema, observer)?;
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss,
-        reason = "row counts below 2^52; split in (0, 1]"
-    )]
-    let d1_rows = (rows as f64 * config.split).floor() as u64;
+    let d1_rows = crate::split::d1_rows(rows, config.split)?;
     let d1_end = config.limit.map_or(d1_rows, |l| l.min(d1_rows));
     let mut global = 0u64;
     for batch in reader {
@@ -683,11 +730,8 @@ impl<'w, 'p, 'o> Run<'w, 'p, 'o> {
             }
             RewriteMode::DryRun => (None, None, None),
             RewriteMode::ExportBatch(path) => {
-                let file = std::fs::File::create(&path).map_err(|source| Error::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                (None, Some((std::io::BufWriter::new(file), path)), None)
+                let file = AtomicFile::create(&path)?;
+                (None, Some((file, path)), None)
             }
         };
         // A dry run writes nothing: without a cache yet it reads an empty
@@ -725,8 +769,8 @@ impl<'w, 'p, 'o> Run<'w, 'p, 'o> {
     /// The report, once every batch is written.
     fn finish(mut self) -> Result<RewriteReport> {
         self.progress();
-        if let Some((mut out, path)) = self.export.take() {
-            out.flush().map_err(|source| Error::Io { path, source })?;
+        if let Some((out, _)) = self.export.take() {
+            out.commit()?;
         }
         let mut report = self.report;
         if let Some(client) = &self.ctx.client {
@@ -754,9 +798,15 @@ impl<'w, 'p, 'o> Run<'w, 'p, 'o> {
 /// that `--export-batch` recorded in the same cache. Returns the answers
 /// stored.
 ///
+/// Each answer is stored under the key its `custom_id` carries (see
+/// [`batch::custom_id`]), and only when an export to this cache recorded
+/// that exact id: the output of an older export (other options, another
+/// template) fills in that export's requests and never another's.
+///
 /// # Errors
-/// [`Error::Teacher`] naming the file and line of a malformed line or an
-/// unknown `custom_id`.
+/// [`Error::Teacher`] naming the file and line of a malformed line, of a
+/// `custom_id` without a request key (an export by an older regime), or of
+/// one that no export to this cache recorded.
 pub fn import_batch(cache_dir: &std::path::Path, path: &std::path::Path) -> Result<u64> {
     use std::io::BufRead;
     let cache = ResponseCache::open(cache_dir)?;
@@ -779,12 +829,20 @@ pub fn import_batch(cache_dir: &std::path::Path, path: &std::path::Path) -> Resu
             })
         };
         let parsed = batch::parse_response_line(&line).map_err(bad)?;
-        let (key, request) = cache.batch_request(&parsed.custom_id)?.ok_or_else(|| {
-            bad(format!(
-                "custom_id `{}` was not exported to this cache (run --export-batch with the same --cache-dir first)",
-                parsed.custom_id
-            ))
-        })?;
+        let id = &parsed.custom_id;
+        let Some(wanted) = batch::custom_id_key(id) else {
+            return Err(bad(format!(
+                "custom_id `{id}` carries no request key (a batch exported by an older regime): run --export-batch again and submit that file"
+            )));
+        };
+        let (key, request) = cache
+            .batch_request(id)?
+            .filter(|(key, _)| *key == wanted)
+            .ok_or_else(|| {
+                bad(format!(
+                    "custom_id `{id}` matches no request exported to this cache (run --export-batch with the same --cache-dir first)"
+                ))
+            })?;
         if let Some(answer) = parsed.answer {
             cache.put(key, &request, &answer, 0)?;
             stored += 1;

@@ -47,6 +47,34 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `--export-batch` names an input file, or a file inside an input
+    /// directory: writing it would destroy or change the corpus.
+    #[error("--export-batch {}: is the input {} or inside it", path.display(), input.display())]
+    ExportIsInput {
+        /// The batch file asked for.
+        path: std::path::PathBuf,
+        /// The input it would overwrite or land in.
+        input: std::path::PathBuf,
+    },
+    /// `--export-batch` names an existing file and `--overwrite` was not
+    /// given.
+    #[error("--export-batch {}: file exists (pass --overwrite to replace it)", path.display())]
+    ExportExists {
+        /// The batch file asked for.
+        path: std::path::PathBuf,
+    },
+    /// The teacher is gone: this many fields in a row ran out of retries on
+    /// connection failures, timeouts or rate limits. Answers received so
+    /// far are cached, so a rerun resumes where this one stopped.
+    #[error(
+        "teacher unreachable: {fields} fields in a row failed after every retry (last: {cause}); stopped without writing the condition, answers so far are cached and a rerun resumes"
+    )]
+    TeacherGone {
+        /// Fields that failed in a row.
+        fields: u32,
+        /// The last field's cause.
+        cause: String,
+    },
     /// The input ended before the number of rows counted up front.
     #[error(
         "input ended after {read} rows, {expected} were expected (did a file change during the run?)"

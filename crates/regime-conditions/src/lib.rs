@@ -33,6 +33,7 @@ mod error;
 mod repeat_plan;
 mod rewrite_config;
 mod rewrite_field;
+mod split;
 mod teacher_cache;
 mod teacher_text;
 
@@ -42,9 +43,11 @@ pub use condition_c::{
 pub use condition_d::{
     FieldCounts, MAX_BATCHES, MODEL_COLUMN, RequestCounts, RequestEstimate, RewriteMode,
     RewriteObserver, RewriteProgress, RewriteReport, STATUS_COLUMN, Teacher, TokenCounts,
-    build_rewrite_condition, import_batch, rewrite_output_schema,
+    build_rewrite_condition, check_export_target, import_batch, rewrite_output_schema,
 };
 pub use error::{Error, Result};
 pub use repeat_plan::{DEFAULT_REPEAT, DEFAULT_SPLIT, Layout, RepeatConfig, RepeatPlan};
 pub use rewrite_config::{DEFAULT_HAN_THRESHOLD, DEFAULT_REWRITE_ROLES, OnFailure, RewriteConfig};
+pub use rewrite_field::UNREACHABLE_FIELDS_IN_A_ROW;
+pub use split::d1_rows;
 pub use teacher_cache::{cache_export_schema, export_cache};

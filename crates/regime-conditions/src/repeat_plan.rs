@@ -1,7 +1,8 @@
 //! The plan of condition C (repetition-concentrated), as CORPUS.md defines
 //! it, computed from row counts alone:
 //!
-//! - D1 = rows `[0, ⌊n·split⌋)` in input order; D2 = the rest, unchanged.
+//! - D1 = rows `[0, ⌊n·split⌋)` in input order (computed exactly by
+//!   [`crate::d1_rows`], as condition D does); D2 = the rest, unchanged.
 //! - k = ⌈|D1| / repeat⌉ rows of D1 are drawn uniformly without replacement
 //!   with a seeded RNG (`ChaCha8`); each is emitted `repeat` times and the last
 //!   copies (of the last chosen row in source order) are trimmed so the phase
@@ -18,6 +19,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
+use crate::split::{check_split, d1_rows};
 
 /// Default share of rows in D1.
 pub const DEFAULT_SPLIT: f64 = 0.5;
@@ -120,18 +122,6 @@ impl RepeatConfig {
     }
 }
 
-/// [`Error::Config`] unless `split` is in (0, 1].
-fn check_split(split: f64) -> Result<()> {
-    if split > 0.0 && split <= 1.0 {
-        Ok(())
-    } else {
-        Err(Error::Config {
-            option: "--split",
-            reason: format!("must be in (0, 1], got {split}"),
-        })
-    }
-}
-
 /// The error for a repeat of 0.
 fn repeat_below_one() -> Error {
     Error::Config {
@@ -165,13 +155,7 @@ impl RepeatPlan {
         if config.repeat == 0 {
             return Err(repeat_below_one());
         }
-        #[expect(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss,
-            reason = "split is in (0, 1], so the product is in [0, rows]"
-        )]
-        let d1_rows = ((rows as f64) * config.split).floor() as u64;
+        let d1_rows = d1_rows(rows, config.split)?;
         let d1 = usize::try_from(d1_rows).map_err(|_| Error::Config {
             option: "--split",
             reason: format!("D1 of {d1_rows} rows is too large for this platform"),

@@ -3,8 +3,8 @@
 //! decide what the field becomes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use regime_teacher::{
     CacheKey, CachedAnswer, Completion, Malformed, RequestBody, ResponseCache, SendError,
@@ -13,7 +13,7 @@ use regime_teacher::{
 use regime_text::ProtectedTokens;
 use tokio::sync::OnceCell;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::rewrite_config::RewriteConfig;
 use crate::teacher_text::{TeacherText, keeps_protected};
 
@@ -35,6 +35,14 @@ pub(crate) struct FieldOutcome {
     pub(crate) usage: Usage,
 }
 
+/// Fields in a row whose request ran out of retries on causes that mean
+/// the teacher is unreachable ([`regime_teacher::RetryCause::means_unreachable`])
+/// after which the run stops with [`Error::TeacherGone`] instead of
+/// keeping every remaining field's original text: a dead or throttled
+/// server must not yield a condition D that looks complete. With the
+/// default retries each such field has already waited minutes.
+pub const UNREACHABLE_FIELDS_IN_A_ROW: u32 = 8;
+
 /// Counts shared by every field task of a run.
 #[derive(Debug, Default)]
 pub(crate) struct FieldCounters {
@@ -46,6 +54,21 @@ pub(crate) struct FieldCounters {
     pub(crate) cached_completion_tokens: AtomicU64,
     /// Malformed answers that were retried with another seed.
     pub(crate) malformed_retries: AtomicU64,
+    /// Fields in a row (in the order they finished) whose request ran out
+    /// of retries on an unreachable teacher; any answer resets it.
+    pub(crate) unreachable_in_a_row: AtomicU32,
+    /// Set once [`UNREACHABLE_FIELDS_IN_A_ROW`] is reached, to the cause of
+    /// the field that reached it: from then on no request is sent, so the
+    /// run drains and stops at once.
+    pub(crate) gone: OnceLock<String>,
+}
+
+/// The error that stops a run whose teacher is gone.
+fn teacher_gone(cause: &str) -> Error {
+    Error::TeacherGone {
+        fields: UNREACHABLE_FIELDS_IN_A_ROW,
+        cause: cause.to_owned(),
+    }
 }
 
 /// Everything a field task needs, shared.
@@ -170,8 +193,13 @@ impl FieldContext {
                 body.token_budget()
             )));
         }
+        if let Some(cause) = self.counters.gone.get() {
+            return Err(teacher_gone(cause));
+        }
+        let unreachable = &self.counters.unreachable_in_a_row;
         match client.send(body).await {
             Ok(answer) => {
+                unreachable.store(0, Ordering::Relaxed);
                 let cached = CachedAnswer::Completed(answer.completion);
                 let ms = u64::try_from(answer.latency.as_millis()).unwrap_or(u64::MAX);
                 self.cache.put(body.key(), body.json(), &cached, ms)?;
@@ -187,12 +215,20 @@ impl FieldContext {
                 let SendError::Rejected { status, message } = e else {
                     unreachable!("only refusals are deterministic")
                 };
+                unreachable.store(0, Ordering::Relaxed);
                 let rejected = CachedAnswer::Rejected { status, message };
                 self.cache.put(body.key(), body.json(), &rejected, 0)?;
                 Ok(Ok(rejected))
             }
             Err(SendError::Exhausted { cause, message, .. }) => {
-                Ok(Err(format!("retries-exhausted: {cause}: {message}")))
+                let failure = format!("retries-exhausted: {cause}: {message}");
+                if cause.means_unreachable() {
+                    let in_a_row = unreachable.fetch_add(1, Ordering::Relaxed) + 1;
+                    if in_a_row >= UNREACHABLE_FIELDS_IN_A_ROW {
+                        return Err(teacher_gone(self.counters.gone.get_or_init(|| failure)));
+                    }
+                }
+                Ok(Err(failure))
             }
             Err(SendError::Rejected { status, message }) => {
                 Ok(Err(format!("http-{status}: {message}")))
@@ -207,7 +243,7 @@ impl FieldContext {
 ///
 /// # Errors
 /// Only what must stop the run: a fatal refusal, a failed preflight, a
-/// cache failure.
+/// cache failure, [`Error::TeacherGone`].
 pub(crate) async fn rewrite_field(ctx: Arc<FieldContext>, field: String) -> Result<FieldOutcome> {
     let framed = ctx.teacher_text(&field);
     let text = framed.body;

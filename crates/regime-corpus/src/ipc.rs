@@ -21,6 +21,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::ipc::reader::{FileReader, StreamReader};
 
+use crate::dictionary_keys::wide_key_schema;
 use crate::error::{Error, Result};
 
 /// The magic bytes that open (and close) an IPC file-format file.
@@ -46,13 +47,16 @@ impl IpcFile {
         let read = file.read(&mut magic).map_err(|e| Error::io(path, e))?;
         let file_format = read == magic.len() && &magic == FILE_MAGIC;
         let (schema, _) = read_batches(path, file_format, None)?;
+        // Batches are cast to it as they are read.
+        let schema = wide_key_schema(&schema).unwrap_or(schema);
         Ok(Self {
             file_format,
             schema,
         })
     }
 
-    /// The schema the file holds.
+    /// The schema the file holds, its dictionaries with `int32` keys
+    /// ([`wide_key_schema`]).
     pub(crate) fn schema(&self) -> &SchemaRef {
         &self.schema
     }

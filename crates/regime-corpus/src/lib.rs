@@ -48,6 +48,7 @@
 
 mod atomic;
 mod bad_line;
+mod dictionary_keys;
 mod error;
 mod field_map;
 mod input;

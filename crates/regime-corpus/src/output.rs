@@ -30,7 +30,7 @@ pub struct OutputDir {
     done: bool,
     previous: Option<Manifest>,
     /// The directory, locked (`None` where the file system cannot lock).
-    _lock: Option<std::fs::File>,
+    lock: Option<std::fs::File>,
 }
 
 impl OutputDir {
@@ -76,7 +76,7 @@ impl OutputDir {
             created,
             done: false,
             previous,
-            _lock: lock,
+            lock,
         })
     }
 
@@ -119,10 +119,19 @@ impl OutputDir {
     ///
     /// # Errors
     /// As [`Self::commit`].
-    pub fn commit_pending(self, manifest: Manifest) -> Result<(Manifest, PendingCommit)> {
+    pub fn commit_pending(mut self, manifest: Manifest) -> Result<(Manifest, PendingCommit)> {
         let record = self.path.join(COMMIT_RECORD);
+        // The directory stays locked until it is settled: another run must
+        // not take it while it reads as interrupted.
+        let lock = self.lock.take();
         let manifest = self.commit_keeping(manifest, true)?;
-        Ok((manifest, PendingCommit { record }))
+        Ok((
+            manifest,
+            PendingCommit {
+                record,
+                _lock: lock,
+            },
+        ))
     }
 
     fn commit_keeping(mut self, mut manifest: Manifest, keep_record: bool) -> Result<Manifest> {
@@ -269,6 +278,8 @@ pub fn check_published(dir: &Path) -> Result<()> {
 #[must_use = "until settled, the directory reads as an interrupted run"]
 pub struct PendingCommit {
     record: PathBuf,
+    /// The directory's lock, held from [`OutputDir::prepare`] until settled.
+    _lock: Option<std::fs::File>,
 }
 
 impl PendingCommit {
@@ -558,6 +569,11 @@ mod tests {
         let rerun = OutputDir::prepare(&index, false, NO_INPUTS).unwrap();
         std::fs::write(rerun.staged("bands.bin"), "b").unwrap();
         let (_, pending) = rerun.commit_pending(manifest()).unwrap();
+        // Still locked: no other run takes it while it reads as interrupted.
+        assert!(matches!(
+            OutputDir::prepare(&index, true, NO_INPUTS),
+            Err(Error::OutputInUse { .. })
+        ));
         let partner = OutputDir::prepare(&out, false, NO_INPUTS).unwrap();
         std::fs::write(partner.staged("part-00000.parquet"), "p").unwrap();
         partner.commit(manifest()).unwrap();

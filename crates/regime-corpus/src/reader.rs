@@ -25,6 +25,7 @@ use parquet::arrow::arrow_reader::{
 use rayon::prelude::*;
 
 use crate::bad_line::{self, Undecodable};
+use crate::dictionary_keys::wide_key_schema;
 use crate::error::{Error, JsonRecord, JsonTextProblem, Result};
 use crate::input::{Compression, FileFormat, InputFile};
 use crate::ipc::{self, IpcFile};
@@ -924,13 +925,19 @@ fn open_file(input: InputFile, mixed: Option<&MixedFields>) -> Result<FileInfo> 
     match input.format {
         FileFormat::Parquet => {
             let file = File::open(&input.path).map_err(|e| Error::io(&input.path, e))?;
-            let meta =
-                ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|source| {
-                    Error::Parquet {
-                        path: input.path.clone(),
-                        source,
-                    }
-                })?;
+            let parquet_err = |source| Error::Parquet {
+                path: input.path.clone(),
+                source,
+            };
+            let mut meta =
+                ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(parquet_err)?;
+            if let Some(wide) = wide_key_schema(meta.schema()) {
+                meta = ArrowReaderMetadata::try_new(
+                    meta.metadata().clone(),
+                    ArrowReaderOptions::new().with_schema(wide),
+                )
+                .map_err(parquet_err)?;
+            }
             let row_groups: Vec<u64> = meta
                 .metadata()
                 .row_groups()

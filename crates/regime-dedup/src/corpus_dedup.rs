@@ -171,11 +171,22 @@ fn content(
     out.into_string()
 }
 
+/// The shingle set of a row's `content`. Content without a word (only
+/// punctuation or symbols: `???`, `👍`) is one shingle, a hash of the
+/// content itself, so that it is a near duplicate of its exact copies only:
+/// with no shingles at all, every such row would share one signature and
+/// a Jaccard of 1 with every other.
 fn shingle_set(content: &str, shingles: Shingles, words: &WordTokenizer) -> Vec<u64> {
-    match shingles {
+    let set = match shingles {
         Shingles::Words(n) => word_shingles(&words.words(content), n),
         Shingles::Chars(n) => char_shingles(content, n),
+    };
+    if set.is_empty() && !content.is_empty() {
+        // The 128-bit content hash's low half: no shingle is made so.
+        #[expect(clippy::cast_possible_truncation, reason = "64 of the 128 bits")]
+        return vec![content_hash(content) as u64];
     }
+    set
 }
 
 /// The candidate components found by pass 1.
@@ -219,10 +230,14 @@ impl DedupConfig {
         Settings {
             near,
             case_fold: self.case_fold,
-            roles: self
-                .roles
-                .as_ref()
-                .map(|r| r.iter().map(|r| r.as_str().to_owned()).collect()),
+            // Content takes the chosen roles' fields in sample order, so
+            // the order they were named in changes nothing.
+            roles: self.roles.as_ref().map(|r| {
+                let mut names: Vec<String> = r.iter().map(|r| r.as_str().to_owned()).collect();
+                names.sort();
+                names.dedup();
+                names
+            }),
         }
     }
 }
@@ -1000,15 +1015,10 @@ fn id_column(batch: &RecordBatch) -> Option<IdReader<'_>> {
                 a.is_valid(i).then(|| a.value(i).to_owned())
             }))
         }
-        DataType::Int64 => {
-            let a = column.as_primitive::<arrow::datatypes::Int64Type>();
-            Some(Box::new(move |i| {
-                a.is_valid(i).then(|| a.value(i).to_string())
-            }))
-        }
-        // Views and dictionaries (a pandas categorical): decoded once per
-        // batch, so that ids of every string layout reach the clusters.
-        other if regime_corpus::is_string(other) => {
+        // Views, dictionaries (a pandas categorical) and integers of any
+        // width: as text once per batch, so that every id reaches the
+        // clusters.
+        other if is_id_type(other) => {
             let plain = arrow::compute::cast(column, &DataType::Utf8).ok()?;
             Some(Box::new(move |i| {
                 let a = plain.as_string::<i32>();
@@ -1088,31 +1098,62 @@ pub fn clusters_batch(
 pub fn has_id_column(schema: &arrow::datatypes::Schema) -> bool {
     schema
         .field_with_name("id")
-        .is_ok_and(|f| regime_corpus::is_string(f.data_type()) || *f.data_type() == DataType::Int64)
+        .is_ok_and(|f| is_id_type(f.data_type()))
+}
+
+/// Whether an `id` column of this type is carried into the clusters: text
+/// in any layout, or integers.
+fn is_id_type(data_type: &DataType) -> bool {
+    regime_corpus::is_string(data_type) || data_type.is_integer()
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use arrow::array::{DictionaryArray, StringViewArray};
+    use arrow::array::{ArrayRef, DictionaryArray, Int32Array, StringViewArray, UInt64Array};
     use arrow::datatypes::{Field, Int8Type, Schema};
 
     use super::*;
 
     #[test]
-    fn dictionary_and_view_ids_are_read() {
-        let dict: DictionaryArray<Int8Type> = [Some("a"), None, Some("a")].into_iter().collect();
-        let view = StringViewArray::from(vec![Some("a"), None, Some("a")]);
-        for column in [Arc::new(dict) as arrow::array::ArrayRef, Arc::new(view)] {
+    fn settings_do_not_depend_on_the_order_roles_are_named_in() {
+        let config = |roles: Vec<Role>| DedupConfig {
+            roles: Some(roles),
+            case_fold: false,
+            near: None,
+            max_cluster: 10,
+        };
+        let near = NearConfig::datatrove();
+        assert_eq!(
+            config(vec![Role::User, Role::Assistant]).settings(near),
+            config(vec![Role::Assistant, Role::User, Role::User]).settings(near)
+        );
+    }
+
+    #[test]
+    fn dictionary_view_and_integer_ids_are_read() {
+        let dict: DictionaryArray<Int8Type> = [Some("7"), None, Some("7")].into_iter().collect();
+        let view = StringViewArray::from(vec![Some("7"), None, Some("7")]);
+        let int32 = Int32Array::from(vec![Some(7), None, Some(7)]);
+        let uint64 = UInt64Array::from(vec![Some(7), None, Some(7)]);
+        let columns: [ArrayRef; 4] = [
+            Arc::new(dict),
+            Arc::new(view),
+            Arc::new(int32),
+            Arc::new(uint64),
+        ];
+        for column in columns {
             let schema = Schema::new(vec![Field::new("id", column.data_type().clone(), true)]);
             assert!(has_id_column(&schema), "{}", column.data_type());
             let batch = RecordBatch::try_new(Arc::new(schema), vec![column]).unwrap();
             let ids = id_column(&batch).unwrap();
             assert_eq!(
                 (0..3).map(ids).collect::<Vec<_>>(),
-                [Some("a".to_owned()), None, Some("a".to_owned())]
+                [Some("7".to_owned()), None, Some("7".to_owned())]
             );
         }
+        let float = Schema::new(vec![Field::new("id", DataType::Float64, true)]);
+        assert!(!has_id_column(&float));
     }
 }

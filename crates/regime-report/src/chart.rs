@@ -279,9 +279,23 @@ fn axes(
 }
 
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    // Powers of ten; a range of less than about two decades also gets the
+    // 2s and 5s, and one within a decade every whole mantissa, so an axis
+    // never ends up with a single label.
+    for mantissas in [&[1.0][..], &[1.0, 2.0, 5.0]] {
+        let ticks = log_ticks_with(lo, hi, mantissas);
+        if ticks.len() >= 3 {
+            return ticks;
+        }
+    }
+    log_ticks_with(lo, hi, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+}
+
+/// The values `m × 10^k` within `[lo, hi]` for each mantissa `m`, ascending.
+fn log_ticks_with(lo: f64, hi: f64, mantissas: &[f64]) -> Vec<f64> {
     let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
     (a..=b)
-        .map(|k| 10f64.powi(k))
+        .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
         .filter(|v| *v >= lo * (1.0 - 1e-9) && *v <= hi * (1.0 + 1e-9))
         .collect()
 }
@@ -384,12 +398,7 @@ impl LineChart {
             .filter(keep)
             .collect();
         if pts.is_empty() {
-            let _ = write!(
-                svg,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">no data</text></svg>",
-                WIDTH / 2.0,
-                HEIGHT / 2.0
-            );
+            no_data(&mut svg);
             return svg;
         }
         let (mut x0, mut x1, mut y0, mut y1) = bounds(&pts, &self.hlines, &self.markers);
@@ -550,6 +559,16 @@ fn draw_marker(svg: &mut String, px: f64, label: &str) {
     );
 }
 
+/// Ends a chart that has nothing to draw with a centred "no data".
+fn no_data(svg: &mut String) {
+    let _ = write!(
+        svg,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">no data</text></svg>",
+        WIDTH / 2.0,
+        HEIGHT / 2.0
+    );
+}
+
 /// Formats a data value with 4 significant digits.
 #[must_use]
 pub fn fmt_value(v: f64) -> String {
@@ -571,11 +590,15 @@ fn is_whole(v: f64) -> bool {
 }
 
 impl BarChart {
-    /// Renders the chart.
+    /// Renders the chart; a chart without bars says "no data".
     #[must_use]
     pub fn to_svg(&self) -> String {
         let mut svg = String::new();
         open(&mut svg, &self.title);
+        if self.bars.is_empty() {
+            no_data(&mut svg);
+            return svg;
+        }
         let top = self.bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-12);
         let f = Frame {
             x0: 0.0,
@@ -748,6 +771,26 @@ mod tests {
             ..c
         };
         assert!(empty.to_svg().contains("no data"));
+    }
+
+    #[test]
+    fn log_ticks_label_short_ranges() {
+        assert_eq!(log_ticks(1.0, 1e4), vec![1.0, 10.0, 100.0, 1000.0, 1e4]);
+        assert_eq!(log_ticks(3.0, 25.0), vec![5.0, 10.0, 20.0]);
+        assert_eq!(log_ticks(3.0, 7.5), vec![3.0, 4.0, 5.0, 6.0, 7.0]);
+        assert_eq!(log_ticks(0.5, 30.0), vec![0.5, 1.0, 2.0, 5.0, 10.0, 20.0]);
+    }
+
+    #[test]
+    fn empty_bar_chart_says_no_data() {
+        let b = BarChart {
+            title: "clusters".into(),
+            y_label: "n".into(),
+            bars: vec![],
+        };
+        let svg = b.to_svg();
+        assert!(svg.contains(">no data<"));
+        assert!(!svg.contains("e-1"), "no ticks of an empty axis: {svg}");
     }
 
     #[test]

@@ -17,8 +17,11 @@ fn pct(share: Option<f64>) -> String {
     share.map_or_else(|| "n/a".to_owned(), |s| format!("{:.2}%", s * 100.0))
 }
 
+/// A table cell: blank when absent or not finite, as in `layers.csv`
+/// (an all-zero matrix has a NaN stable rank; `NaN` in a table reads as a bug).
 fn opt(v: Option<f64>) -> String {
-    v.map_or_else(String::new, fmt_value)
+    v.filter(|x| x.is_finite())
+        .map_or_else(String::new, fmt_value)
 }
 
 fn alpha_histogram(title: &str, summary: &ModelSummary) -> Histogram {
@@ -135,9 +138,9 @@ fn matrix_row(m: &MatrixReport, with_delta: bool) -> Vec<String> {
         opt(fit.map(|f| f.xmin)),
         opt(fit.map(|f| f.d)),
         m.metrics.num_pl_spikes.to_string(),
-        fmt_value(m.metrics.lambda_max),
-        fmt_value(m.metrics.stable_rank),
-        fmt_value(m.metrics.erank),
+        opt(Some(m.metrics.lambda_max)),
+        opt(Some(m.metrics.stable_rank)),
+        opt(Some(m.metrics.erank)),
         m.metrics.warning.map_or("", |w| w.as_str()).to_owned(),
     ];
     if with_delta {
@@ -489,4 +492,18 @@ pub fn compare_page(models: &[ComparedModel<'_>], trajectory: Option<&Trajectory
         })
         .collect();
     page.with_section(Section::new("Layer profiles per module").with(Block::SvgRow(charts)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_cells_leave_non_finite_values_blank() {
+        // The stable rank of an all-zero matrix is 0/0.
+        assert_eq!(opt(Some(f64::NAN)), "");
+        assert_eq!(opt(Some(f64::INFINITY)), "");
+        assert_eq!(opt(None), "");
+        assert_eq!(opt(Some(2.5)), fmt_value(2.5));
+    }
 }

@@ -22,7 +22,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// The file is not a valid safetensors file (bad header, truncated data, bad offsets).
-    #[error("{}: not a valid safetensors file ({reason})", path.display())]
+    #[error("{}: not a valid safetensors file: {reason}", path.display())]
     NotSafetensors {
         /// The file.
         path: PathBuf,
@@ -46,6 +46,18 @@ pub enum Error {
         name: String,
         /// The dtype as safetensors names it.
         dtype: String,
+    },
+    /// A selected tensor holds NaN or infinite values (checked before decomposing).
+    #[error("{}: tensor {name} holds NaN/Inf values ({count} of {total})", path.display())]
+    NonFinite {
+        /// The file holding the tensor.
+        path: PathBuf,
+        /// The tensor name.
+        name: String,
+        /// How many values are NaN or ±∞.
+        count: usize,
+        /// Values read (the tensor, or the fused third being audited).
+        total: usize,
     },
     /// Nothing was left to audit after selection.
     #[error("{}: no 2-D weight matrix to audit ({total} tensors, {skipped} skipped by shape or filters)", path.display())]

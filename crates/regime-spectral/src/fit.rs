@@ -13,9 +13,11 @@
 //!
 //! and the fit is the first argmin of Dᵢ. Like WWFit, tails with fewer than
 //! [`SMALL_N_CUTOFF`] values use its small-n variant: the bias-corrected
-//! α = 1 + (nᵢ − 1)/Σ `ln(x_j/x_i)`, only candidates with nᵢ ≥ 8, chosen by
-//! J = D − 0.868/√nᵢ (falling back to the whole sample when no candidate
-//! qualifies).
+//! α = 1 + (nᵢ − 1)/Σ `ln(x_j/x_i)`, only candidates with nᵢ ≥ 8, and again
+//! the first argmin of Dᵢ (falling back to the whole sample when no
+//! candidate qualifies). WW 0.7.7's `fit_powerlaw_smallN` also ranks the
+//! candidates by J = D − 0.868/√nᵢ, but `WWFit.__init__` overwrites that
+//! choice with `argmin(Ds)`, and the argmin is what `analyze()` reports.
 //!
 //! `Σ_{j≥i} ln x_j` comes from a suffix sum, so every αᵢ is O(1), and the KS
 //! scan of a candidate stops as soon as it exceeds the best D so far (that
@@ -32,6 +34,14 @@ use serde::Serialize;
 pub const SMALL_N_CUTOFF: usize = 20;
 /// Smallest tail the small-n fit considers.
 const SMALL_N_K_MIN: usize = 8;
+/// A candidate tail is flat, and its α undefined, when the mean of
+/// `ln(x_j/x_i)` over it is at most this: its values agree with its smallest
+/// to about nine significant digits. An f64 SVD of a matrix with up to 15000
+/// columns resolves eigenvalues to about M·ε ≈ 3e-12 of `λ_max`, so a tail
+/// this flat is equal values plus rounding (2·I gives Σ = 0 and α = ∞; 2·Q
+/// with Q orthonormal gives α ≈ 1e15), not a power law. In α terms the
+/// rule rejects α − 1 ≥ 1e9 (standard fit) or ≥ (nᵢ − 1)/nᵢ·1e9 (small-n).
+pub const FLAT_TAIL_TOLERANCE: f64 = 1e-9;
 
 /// The chosen power-law fit of one sample.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -52,8 +62,11 @@ pub struct PowerLawFit {
 
 /// Fits a continuous power law to `sorted` (ascending, all values > 0).
 ///
-/// Returns `None` when the fit is undefined: fewer than two values, or a
-/// degenerate tail (all values equal), where WeightWatcher would report α = 1.
+/// Returns `None` when the fit is undefined: fewer than two values, or every
+/// candidate tail flat ([`is_flat_tail`]: all values equal up to rounding),
+/// where WeightWatcher would report α = ∞, α ≈ 1e15 or α = 0. Flat
+/// candidates are never chosen; on any other data this skips nothing, so the
+/// result is WeightWatcher's.
 #[must_use]
 pub fn fit_power_law(sorted: &[f64]) -> Option<PowerLawFit> {
     let n = sorted.len();
@@ -79,7 +92,11 @@ pub fn fit_power_law(sorted: &[f64]) -> Option<PowerLawFit> {
     for i in 0..n - 1 {
         let tail = n - i;
         let nf = tail as f64;
-        let alpha = 1.0 + nf / (suffix[i] - nf * logs[i]);
+        let s = suffix[i] - nf * logs[i];
+        if is_flat_tail(s, tail) {
+            continue;
+        }
+        let alpha = 1.0 + nf / s;
         let bound = best.map_or(f64::INFINITY, |(_, _, d)| d);
         let d = if alpha > 1.0 {
             ks_distance(&sorted[i..], alpha, bound)
@@ -91,6 +108,11 @@ pub fn fit_power_law(sorted: &[f64]) -> Option<PowerLawFit> {
         }
     }
     let (i, alpha, d) = best?;
+    // Finite for finite input (s > 0 past the flat rule); an ∞ or NaN in
+    // the data must still not become a "successful" fit.
+    if !alpha.is_finite() {
+        return None;
+    }
     let tail = n - i;
     Some(PowerLawFit {
         alpha,
@@ -102,40 +124,41 @@ pub fn fit_power_law(sorted: &[f64]) -> Option<PowerLawFit> {
     })
 }
 
-/// WWFit's `fit_powerlaw_smallN` (`k_min` = 8, no prior).
+/// WWFit's small-n fit as WeightWatcher 0.7.7 reports it: the bias-corrected
+/// α = 1 + (nᵢ − 1)/Σ `ln(x_j/x_i)` for every candidate with a tail of at
+/// least [`SMALL_N_K_MIN`] values, and the **first argmin of D** among them.
+///
+/// WW's `fit_powerlaw_smallN` first picks a candidate by
+/// J = D − 0.868/√nᵢ, but `WWFit.__init__` then runs `np.argmin(self.Ds)`
+/// over the same arrays and overwrites xmin, α, σ and D with that argmin;
+/// the J choice never reaches `analyze()`. Candidates WW skips (tail below
+/// `k_min`, Σ ≤ 1e-12) keep its initial D = 1, which no computed D
+/// (a distance between two CDFs with values in [0, 1)) reaches, so the
+/// argmin is the first smallest D among the qualifying candidates. With no
+/// qualifying candidate the whole sample is the tail, as in WW.
 fn fit_small_n(sorted: &[f64], logs: &[f64], suffix: &[f64], xmax: f64) -> Option<PowerLawFit> {
     let n = sorted.len();
-    let mut best: Option<(usize, f64, f64, f64)> = None; // (i, alpha, D, J)
+    let mut best: Option<(usize, f64, f64)> = None; // (i, alpha, D)
     for i in 0..n - 1 {
         let tail = n - i;
         if tail < SMALL_N_K_MIN {
-            continue;
+            // Tails only shrink from here on.
+            break;
         }
-        let nf = tail as f64;
-        let s = suffix[i] - nf * logs[i];
-        if s <= 1e-12 {
+        let Some(alpha) = small_n_alpha(suffix[i] - tail as f64 * logs[i], tail) else {
             continue;
-        }
-        let alpha = 1.0 + (nf - 1.0) / s;
-        if alpha <= 1.0 {
-            continue;
-        }
-        let d = ks_distance(&sorted[i..], alpha, f64::INFINITY);
-        let j = d - 0.868 / nf.sqrt();
-        if best.is_none_or(|(_, _, _, bj)| j < bj) {
-            best = Some((i, alpha, d, j));
+        };
+        let bound = best.map_or(f64::INFINITY, |(_, _, d)| d);
+        let d = ks_distance(&sorted[i..], alpha, bound);
+        if d < bound {
+            best = Some((i, alpha, d));
         }
     }
-    let (i, alpha, d) = if let Some((i, alpha, d, _)) = best {
-        (i, alpha, d)
+    let (i, alpha, d) = if let Some(found) = best {
+        found
     } else {
         // No candidate qualified: the whole sample is the tail.
-        let nf = n as f64;
-        let s = suffix[0] - nf * logs[0];
-        if s <= 1e-12 {
-            return None;
-        }
-        let alpha = 1.0 + (nf - 1.0) / s;
+        let alpha = small_n_alpha(suffix[0] - n as f64 * logs[0], n)?;
         (0, alpha, ks_distance(sorted, alpha, f64::INFINITY))
     };
     let tail = n - i;
@@ -147,6 +170,25 @@ fn fit_small_n(sorted: &[f64], logs: &[f64], suffix: &[f64], xmax: f64) -> Optio
         sigma: (alpha - 1.0) / (tail as f64).sqrt(),
         n_tail: tail,
     })
+}
+
+/// WW's bias-corrected small-n α = 1 + (n − 1)/s for a tail of `tail` values
+/// with `s` = Σ `ln(x_j/x_i)`; `None` where WW skips the candidate
+/// (s ≤ 1e-12, or α ≤ 1, which only a one-value tail can give) and for a
+/// flat tail ([`is_flat_tail`], which covers WW's s ≤ 1e-12).
+fn small_n_alpha(s: f64, tail: usize) -> Option<f64> {
+    if is_flat_tail(s, tail) {
+        return None;
+    }
+    let alpha = 1.0 + (tail as f64 - 1.0) / s;
+    (alpha > 1.0).then_some(alpha)
+}
+
+/// Whether a candidate tail of `tail` values with `s` = Σ `ln(x_j/x_i)` is
+/// flat: mean log-ratio ≤ [`FLAT_TAIL_TOLERANCE`] (see there for why).
+#[must_use]
+pub fn is_flat_tail(s: f64, tail: usize) -> bool {
+    s <= tail as f64 * FLAT_TAIL_TOLERANCE
 }
 
 /// KS distance between the empirical CDF of `tail` (k/n at the k-th value)
@@ -228,6 +270,30 @@ mod tests {
     }
 
     #[test]
+    fn small_n_fit_is_weightwatchers_argmin_of_d() {
+        // n = 15 < 20: the small-n path. Expected values are WeightWatcher
+        // 0.7.7's own `WW_powerlaw.WWFit(np.array(x))` (float64, run from the
+        // reviewer's venv /tmp/rv/spectral/venv), printed with repr():
+        // alpha 2.1005144762473753, xmin 2.9, D 0.09299885086350601,
+        // sigma 0.3668381587491251; WW's analyze() counts 9 values ≥ xmin.
+        let x = [
+            0.5, 0.9, 1.3, 1.6, 2.0, 2.2, 2.9, 3.1, 4.0, 4.4, 5.0, 7.5, 9.0, 13.0, 30.0,
+        ];
+        let fit = fit_power_law(&x).expect("fit");
+        assert_eq!(fit.xmin, 2.9);
+        assert_eq!(fit.n_tail, 9);
+        assert!((fit.alpha - 2.100_514_476_247_375_3).abs() < 1e-12);
+        assert!((fit.d - 0.092_998_850_863_506_01).abs() < 1e-12);
+        assert!((fit.sigma - 0.366_838_158_749_125_1).abs() < 1e-12);
+        // By hand: the bias-corrected α of the 9-value tail from 2.9.
+        let s: f64 = x[6..].iter().map(|v| (v / 2.9).ln()).sum();
+        assert!((fit.alpha - (1.0 + 8.0 / s)).abs() < 1e-12);
+        // The J = D − 0.868/√n choice that WW computes and then discards
+        // would be the 8-value tail from 3.1 (α 2.0392238147360180).
+        assert_ne!(fit.xmin, 3.1);
+    }
+
+    #[test]
     fn standard_path_matches_closed_form_for_geometric_sample() {
         // Geometric data x_k = 2^k, k = 0..24 (n = 25 ≥ 20: standard path).
         let x: Vec<f64> = (0..25).map(|k| f64::from(2_i32.pow(k))).collect();
@@ -244,6 +310,40 @@ mod tests {
         assert!(fit_power_law(&[]).is_none());
         assert!(fit_power_law(&[3.0]).is_none());
         assert!(fit_power_law(&[2.0; 5]).is_none());
+        // 2·I: every λ = 4, small-n (16) and standard (32) paths; Σ ln = 0.
+        assert!(fit_power_law(&[4.0; 16]).is_none());
+        assert!(fit_power_law(&[4.0; 32]).is_none());
+        // 2·Q, Q orthonormal: λ = 4 up to rounding (a few ulps apart), which
+        // gave α ≈ 6e14 before.
+        let ulps: Vec<f64> = (0..32)
+            .map(|k| 4.0 + f64::from(k % 4) * 4.0 * f64::EPSILON)
+            .collect();
+        assert!(fit_power_law(&ulps).is_none());
+    }
+
+    #[test]
+    fn flat_tail_rule_on_hand_computed_sums() {
+        // Mean log-ratio exactly at the tolerance is flat, just above is not.
+        assert!(is_flat_tail(0.0, 5));
+        assert!(is_flat_tail(10.0 * FLAT_TAIL_TOLERANCE, 10));
+        assert!(!is_flat_tail(10.0 * FLAT_TAIL_TOLERANCE * 1.5, 10));
+        // ln 2 over two values is a real spread.
+        assert!(!is_flat_tail(std::f64::consts::LN_2, 2));
+    }
+
+    #[test]
+    fn flat_top_candidates_are_skipped_but_the_fit_stands() {
+        // 24 ones and one 10: candidate 0 has Σ ln = ln 10 and is a fit;
+        // the later candidates (ones … 10) are not flat either. A flat top
+        // (the last candidates [10, 10]) is skipped, never chosen.
+        let mut x = vec![1.0; 24];
+        x.push(10.0);
+        let fit = fit_power_law(&x).expect("fit");
+        assert!(fit.alpha.is_finite());
+        let mut y: Vec<f64> = (1..=23).map(f64::from).collect();
+        y.extend([50.0, 50.0]);
+        let fit = fit_power_law(&y).expect("fit");
+        assert!(fit.alpha.is_finite() && fit.xmin < 50.0);
     }
 
     #[test]

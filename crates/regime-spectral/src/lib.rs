@@ -45,6 +45,7 @@ mod delta;
 mod error;
 pub mod esd;
 pub mod fit;
+mod header;
 pub mod metrics;
 mod model;
 pub mod names;

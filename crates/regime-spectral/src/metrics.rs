@@ -31,7 +31,7 @@ pub const EVALS_THRESHOLD: f64 = 1e-5;
 pub const MIN_FINGERS: usize = 2;
 /// `fix_fingers`: most top eigenvalues clipped.
 pub const MAX_FINGERS: usize = 9;
-/// `fix_fingers`: a refit this much below the raw α is accepted.
+/// `fix_fingers`: a refit more than this below the raw α is accepted.
 pub const FINGER_THRESHOLD: f64 = 1.0;
 /// α below this is "over-trained".
 pub const ALPHA_LOW: f64 = 2.0;
@@ -97,7 +97,8 @@ pub struct SpectralMetrics {
     pub warning: Option<Warning>,
     /// With `fix_fingers`: α of the first fit, before clipping.
     pub raw_alpha: Option<f64>,
-    /// With `fix_fingers`: how many top eigenvalues were clipped (0 = none).
+    /// With `fix_fingers`: WeightWatcher's `num_fingers`, one less than the
+    /// number of top eigenvalues clipped (0 = the first fit was kept).
     pub num_fingers: Option<usize>,
 }
 
@@ -110,9 +111,8 @@ impl SpectralMetrics {
     }
 
     /// As [`SpectralMetrics::from_eigenvalues`]; with `fix_fingers`, refits
-    /// with the top k = 2…9 eigenvalues removed and keeps the first refit
-    /// whose α is ≥ [`FINGER_THRESHOLD`] below the raw α, or ≤ 2
-    /// (WeightWatcher's `fix_fingers='clip_xmax'`).
+    /// with the top eigenvalues clipped as WeightWatcher's
+    /// `fix_fingers='clip_xmax'` does ([`clip_fingers`]).
     #[must_use]
     pub fn compute(evals: &[f64], n: usize, fix_fingers: bool) -> Self {
         let m = evals.len();
@@ -127,19 +127,10 @@ impl SpectralMetrics {
             .collect();
         let raw_fit = fit_power_law(&nz);
         let (fit, raw_alpha, num_fingers) = match raw_fit {
-            Some(raw) if fix_fingers => {
-                let clipped = (MIN_FINGERS..=MAX_FINGERS)
-                    .take_while(|&k| k + 2 <= nz.len())
-                    .find_map(|k| {
-                        let f = fit_power_law(&nz[..nz.len() - k])?;
-                        (f.alpha <= raw.alpha - FINGER_THRESHOLD || f.alpha <= ALPHA_LOW)
-                            .then_some((f, k))
-                    });
-                match clipped {
-                    Some((f, k)) => (Some(f), Some(raw.alpha), Some(k)),
-                    None => (Some(raw), Some(raw.alpha), Some(0)),
-                }
-            }
+            Some(raw) if fix_fingers => match clip_fingers(&nz, raw) {
+                Some((f, k)) => (Some(f), Some(raw.alpha), Some(k)),
+                None => (None, Some(raw.alpha), None),
+            },
             other => (other, None, None),
         };
         let num_pl_spikes = fit.map_or(0, |f| evals.iter().filter(|&&l| l >= f.xmin).count());
@@ -193,6 +184,39 @@ impl SpectralMetrics {
     pub fn alpha(&self) -> Option<f64> {
         self.fit.map(|f| f.alpha)
     }
+}
+
+/// WeightWatcher 0.7.7's `fix_fingers='clip_xmax'` (`RMT_Util.fit_clipped_powerlaw`
+/// with its defaults `max_fingers` = 10, `min_alpha` = 2, `finger_thresh` = 1)
+/// on the fit input `nz` (ascending) whose plain fit is `first`. For
+/// k = [`MIN_FINGERS`]..=[`MAX_FINGERS`] (WW's `range(2, max_fingers)`) it
+/// refits without the top k values, then:
+/// - αₖ + 1 < α₁ (strict; α₁ the first fit's): keep that fit, with `num_fingers` = k − 1
+///   (WW's `idx − 1`);
+/// - else αₖ ≤ 2: stop and keep the **first** fit (`num_fingers` 0);
+/// - else go on; after k = 9, the first fit.
+///
+/// Returns `None` (a failed fit) where WW's fit raises, which is when fewer
+/// than 2 values remain (`argmin` of no candidates). A clipped sample that is
+/// flat ([`fit_power_law`] gives `None`, WW a meaningless α of 0 or ∞) stops
+/// the search and keeps the first fit.
+#[must_use]
+pub fn clip_fingers(nz: &[f64], first: PowerLawFit) -> Option<(PowerLawFit, usize)> {
+    for k in MIN_FINGERS..=MAX_FINGERS {
+        if nz.len() < k + 2 {
+            return None;
+        }
+        let Some(fit) = fit_power_law(&nz[..nz.len() - k]) else {
+            break;
+        };
+        if fit.alpha + FINGER_THRESHOLD < first.alpha {
+            return Some((fit, k - 1));
+        }
+        if fit.alpha <= ALPHA_LOW {
+            break;
+        }
+    }
+    Some((first, 0))
 }
 
 /// Roy–Vetterli effective rank exp(−Σ q ln q), q = σ/Σσ, of singular values
@@ -285,6 +309,74 @@ mod tests {
         assert!(m.fit.is_none());
         assert_eq!(m.num_pl_spikes, 0);
         assert_eq!(m.warning, Some(Warning::FitFailed));
+    }
+
+    #[test]
+    fn flat_spectrum_is_a_failed_fit_not_under_trained() {
+        // 2·I (λ = 4 ×32) and a spectrum equal up to rounding (2·Q, Q orthonormal).
+        let near: Vec<f64> = (0..32)
+            .map(|k| 4.0 * (1.0 + f64::from(k % 3) * f64::EPSILON))
+            .collect();
+        for evals in [vec![4.0; 32], near] {
+            let m = SpectralMetrics::from_eigenvalues(&evals, 64);
+            assert!(m.fit.is_none());
+            assert_eq!(m.warning, Some(Warning::FitFailed));
+            assert_eq!(m.num_pl_spikes, 0);
+            assert!(m.alpha_weighted.is_none() && m.log_alpha_norm.is_none());
+        }
+    }
+
+    #[test]
+    #[expect(
+        clippy::approx_constant,
+        reason = "3.14 is a sample value of the WW run, not π"
+    )]
+    fn clip_fingers_is_weightwatchers_clip_xmax() {
+        // Expected values from WeightWatcher 0.7.7: the loop of
+        // `RMT_Util.fit_clipped_powerlaw` (range(2, 10), strict
+        // `fit.alpha + 1 < first.alpha`, stop at `fit.alpha <= 2`,
+        // num_fingers = idx − 1) around the installed `WW_powerlaw.WWFit`,
+        // run in /tmp/rv/spectral/venv on these literal samples (repr()).
+        let drop = [
+            1.01, 1.04, 1.05, 1.06, 1.1, 1.11, 1.12, 1.17, 1.2, 1.23, 1.25, 1.29, 1.3, 1.72, 1.81,
+            1.87, 1.91, 1.99, 2.03, 2.06, 2.13, 2.66, 2.71, 2.86,
+        ];
+        // WW: first α 5.692391578043548; idx 2 → α 10.3985 (no); idx 3 →
+        // α 4.074466764336926, xmin 1.01, D 0.18634400069321044: kept, num_fingers 2.
+        let first = fit_power_law(&drop).expect("fit");
+        assert!((first.alpha - 5.692_391_578_043_548).abs() < 1e-10);
+        let (fit, fingers) = clip_fingers(&drop, first).expect("clipped");
+        assert!((fit.alpha - 4.074_466_764_336_926).abs() < 1e-10);
+        assert_eq!(fit.xmin, 1.01);
+        assert!((fit.d - 0.186_344_000_693_210_44).abs() < 1e-10);
+        assert_eq!(fingers, 2);
+
+        let stop = [
+            1.02, 1.18, 1.24, 1.31, 1.34, 1.41, 1.43, 1.44, 1.46, 1.56, 1.84, 2.43, 3.14, 3.2,
+            3.46, 4.19, 4.33, 4.51, 10.02, 24.56, 31.78, 40.36, 103.87, 1002.62,
+        ];
+        // WW: first α 1.562688921895512; idx 2 → α 1.8968704953470994 ≤ 2:
+        // stop and keep the first fit, num_fingers 0.
+        let first = fit_power_law(&stop).expect("fit");
+        assert!((first.alpha - 1.562_688_921_895_512).abs() < 1e-10);
+        let (fit, fingers) = clip_fingers(&stop, first).expect("first fit");
+        assert_eq!((fit, fingers), (first, 0));
+
+        // Through `compute`: raw α and num_fingers as WW reports them.
+        let m = SpectralMetrics::compute(&drop, 30, true);
+        assert_eq!(m.num_fingers, Some(2));
+        assert!((m.raw_alpha.expect("raw α") - 5.692_391_578_043_548).abs() < 1e-10);
+        assert!((m.alpha().expect("α") - 4.074_466_764_336_926).abs() < 1e-10);
+    }
+
+    #[test]
+    fn clip_fingers_fails_where_weightwatcher_raises() {
+        // Eight values rising steeply and never dropping α by 1 nor reaching
+        // α ≤ 2 would be clipped to a single value; WW's fit raises there.
+        let x: Vec<f64> = (0..8).map(|k| 1.0 + 0.01 * f64::from(k)).collect();
+        let first = fit_power_law(&x).expect("fit");
+        assert!(first.alpha > 3.0, "{first:?}");
+        assert!(clip_fingers(&x, first).is_none());
     }
 
     #[test]

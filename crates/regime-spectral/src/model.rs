@@ -80,7 +80,7 @@ impl Model {
             let (header, meta) =
                 SafeTensors::read_metadata(&mmap).map_err(|e| Error::NotSafetensors {
                     path: file.clone(),
-                    reason: describe(&e),
+                    reason: crate::header::diagnose(&mmap, &e),
                 })?;
             for name in meta.offset_keys() {
                 let info = meta.info(&name).ok_or_else(|| Error::NotSafetensors {
@@ -150,7 +150,9 @@ impl Model {
     /// spectrum does not depend on orientation.
     ///
     /// # Errors
-    /// [`Error::UnsupportedDtype`] for anything but F64, F32, F16 and BF16.
+    /// [`Error::UnsupportedDtype`] for anything but F64, F32, F16 and BF16;
+    /// [`Error::NonFinite`] when the selected rows hold a NaN or ±∞ (an F16
+    /// overflow included).
     pub fn matrix(&self, tensor: &TensorEntry, rows: Option<(usize, usize)>) -> Result<Mat<f64>> {
         let [nrows, ncols] = tensor.shape[..] else {
             return Err(Error::Config(format!("tensor {} is not 2-D", tensor.name)));
@@ -166,10 +168,22 @@ impl Model {
             _ => return Err(self.unsupported(tensor)),
         };
         let base = start * ncols * width;
-        Ok(Mat::from_fn(ncols, len, |i, j| {
+        let w = Mat::from_fn(ncols, len, |i, j| {
             let at = base + (j * ncols + i) * width;
             read(&bytes[at..at + width])
-        }))
+        });
+        // Checked here, before any decomposition: a NaN or ∞ would otherwise
+        // surface as a decomposition that "did not converge".
+        let non_finite = count_non_finite(&w);
+        if non_finite > 0 {
+            return Err(Error::NonFinite {
+                path: self.file_of(tensor).to_path_buf(),
+                name: tensor.name.clone(),
+                count: non_finite,
+                total: ncols * len,
+            });
+        }
+        Ok(w)
     }
 
     /// Whether [`Model::matrix`] can convert this dtype.
@@ -185,6 +199,13 @@ impl Model {
             dtype: format!("{:?}", tensor.dtype),
         }
     }
+}
+
+/// Entries of `w` that are NaN or ±∞.
+fn count_non_finite(w: &Mat<f64>) -> usize {
+    (0..w.ncols())
+        .map(|j| w.col(j).iter().filter(|x| !x.is_finite()).count())
+        .sum()
 }
 
 fn element_size(dtype: Dtype) -> Option<usize> {
@@ -205,22 +226,6 @@ fn map(file: &File) -> std::io::Result<Mmap> {
     // being audited; a concurrent writer could at worst change the numbers
     // read, not memory safety of this process beyond what the OS allows.
     unsafe { Mmap::map(file) }
-}
-
-fn describe(e: &safetensors::SafeTensorError) -> String {
-    use safetensors::SafeTensorError as E;
-    match e {
-        E::HeaderTooSmall | E::InvalidHeaderLength => {
-            "header length invalid or file truncated".to_owned()
-        }
-        E::MetadataIncompleteBuffer => {
-            "data section does not match the header (truncated file?)".to_owned()
-        }
-        E::InvalidHeader(_) | E::InvalidHeaderDeserialization(_) => {
-            "header is not valid JSON".to_owned()
-        }
-        other => format!("{other:?}"),
-    }
 }
 
 fn resolve_dir(dir: &Path) -> Result<Vec<PathBuf>> {

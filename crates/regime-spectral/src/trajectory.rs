@@ -17,6 +17,10 @@
 //! 5. otherwise **Unsettled**.
 //!
 //! These defaults reproduce the labels of the paper's Table 1 (tested below).
+//!
+//! Differences are compared after rounding to [`POINTS_PRECISION`]: a share
+//! computed as 57/100·100 is 56.99999999999999, and without rounding a
+//! difference of exactly 10 points would fall on either side of a threshold.
 
 use serde::Serialize;
 
@@ -32,6 +36,25 @@ pub const DEFAULT_GAP_MAX: f64 = 10.0;
 pub const DEFAULT_DIP_MIN: f64 = 1.0;
 /// Default for [`TrendThresholds::recover_band`].
 pub const DEFAULT_RECOVER_BAND: f64 = 2.0;
+
+/// Shares and their differences are rounded to this many percentage points
+/// before they are compared or stored: far finer than any share of a
+/// model's matrices (1 in 10⁷ matrices is 1e-5 points), far coarser than the
+/// float error of a share and a difference (~1e-14 points).
+pub const POINTS_PRECISION: f64 = 1e-9;
+
+/// `x` (percentage points) rounded to [`POINTS_PRECISION`].
+#[must_use]
+pub fn round_points(x: f64) -> f64 {
+    (x / POINTS_PRECISION).round() * POINTS_PRECISION
+}
+
+/// A share (0–1) in percentage points, rounded with [`round_points`]
+/// (0.57 → 57, not 56.99999999999999).
+#[must_use]
+pub fn share_points(share: f64) -> f64 {
+    round_points(share * 100.0)
+}
 
 /// Thresholds of the trend rules, in percentage points.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -107,7 +130,11 @@ pub fn label(
     }
     let early = n / 2;
     let plateau = &series[early..];
-    let d: Vec<f64> = series.iter().zip(reference).map(|(s, r)| s - r).collect();
+    let d: Vec<f64> = series
+        .iter()
+        .zip(reference)
+        .map(|(s, r)| round_points(s - r))
+        .collect();
     let d_end = d[n - 1];
     if !is_reference {
         if d[early..].iter().all(|&x| x <= -th.stuck_gap) {
@@ -122,7 +149,10 @@ pub fn label(
     }
     #[expect(clippy::cast_precision_loss, reason = "a handful of checkpoints")]
     let mean = plateau.iter().sum::<f64>() / plateau.len() as f64;
-    if plateau.iter().all(|v| (v - mean).abs() <= th.stable_band) {
+    if plateau
+        .iter()
+        .all(|v| round_points((v - mean).abs()) <= th.stable_band)
+    {
         return Some(Trend::Stable);
     }
     Some(Trend::Unsettled)
@@ -332,6 +362,36 @@ mod tests {
             .expect("table");
         assert!(!t.ordered_by_step);
         assert_eq!(t.checkpoints, ["final", "2k"]);
+    }
+
+    #[test]
+    #[expect(clippy::float_cmp, reason = "exact values are the point of the test")]
+    fn exact_ten_point_differences_do_not_flip_from_float_error() {
+        // The reviewer's cases: shares of 100 fitted matrices, computed as
+        // `regime spectral-compare` does (fraction × 100), so 57 % is
+        // 56.99999999999999 and 47 − 57 came out as −9.999999999999993.
+        let pts = |count: u32| f64::from(count) / 100.0 * 100.0;
+        assert_ne!(pts(57), 57.0, "the float error this test is about");
+        let th = TrendThresholds::default();
+        // Stuck: every plateau d is exactly −10.
+        let r = [pts(57); 4];
+        let s = [pts(50), pts(47), pts(47), pts(47)];
+        assert_eq!(label(&s, &r, false, &th), Some(Trend::Stuck));
+        // Gap: ends exactly 10 points below (was labelled Stable).
+        let r = [pts(67); 4];
+        let g = [pts(67), pts(60), pts(58), pts(57)];
+        assert_eq!(label(&g, &r, false, &th), Some(Trend::Gap));
+        // Through the table, with the rounded shares `spectral-compare` stores.
+        let labels = [
+            "R@2k", "R@20k", "R@40k", "R@60k", "S@2k", "S@20k", "S@40k", "S@60k",
+        ];
+        let shares: Vec<Option<f64>> = [57, 57, 57, 57, 50, 47, 47, 47]
+            .into_iter()
+            .map(|c| Some(share_points(f64::from(c) / 100.0)))
+            .collect();
+        let t = Trajectory::from_labels(&labels, &shares, Some("R"), &th).expect("table");
+        assert_eq!(t.rows[0].shares[0], Some(57.0));
+        assert_eq!(t.rows[1].trend, Some(Trend::Stuck));
     }
 
     #[test]

@@ -5,10 +5,41 @@
 use serde_json::Value;
 
 use crate::cache::CachedAnswer;
+use crate::request::CacheKey;
 use crate::response::{completion_from_value, error_message};
 
 /// The endpoint every batch line targets.
 pub const ENDPOINT: &str = "/v1/chat/completions";
+
+/// Separates a `custom_id`'s label (row id and field) from the request key.
+pub const KEY_SEPARATOR: char = '#';
+
+/// The `custom_id` of a request: `label#key`, the label naming the row and
+/// field for people, the key (all 32 hex digits of the [`CacheKey`]) naming
+/// the request for [`custom_id_key`]. With the key in the id, an answer can
+/// only ever be filed under the request it answers: a label alone is reused
+/// by every export of the same rows with other options.
+#[must_use]
+pub fn custom_id(label: &str, key: CacheKey) -> String {
+    format!("{label}{KEY_SEPARATOR}{key}")
+}
+
+/// The request key a [`custom_id`] carries; `None` for an id without one
+/// (written by an older regime, or by hand).
+#[must_use]
+pub fn custom_id_key(custom_id: &str) -> Option<CacheKey> {
+    let (_, hex) = custom_id.rsplit_once(KEY_SEPARATOR)?;
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    for (byte, pair) in key.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        // Two ASCII hex digits, checked above.
+        let pair = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(CacheKey(key))
+}
 
 /// One request line: `{"custom_id", "method": "POST", "url", "body"}`.
 ///
@@ -85,6 +116,24 @@ mod tests {
         assert_eq!(v["method"], "POST");
         assert_eq!(v["url"], "/v1/chat/completions");
         assert_eq!(v["body"]["model"], "m");
+    }
+
+    #[test]
+    fn custom_ids_carry_their_key() {
+        let key = CacheKey([0xab; 16]);
+        let id = custom_id("0:3/conversations[1]", key);
+        assert_eq!(id, format!("0:3/conversations[1]#{}", "ab".repeat(16)));
+        assert_eq!(custom_id_key(&id), Some(key));
+        // Old ids (no key) and damaged keys carry none.
+        for old in [
+            "0:3/conversations[1]",
+            "a#",
+            "a#xyz",
+            &format!("a#{}", "ab".repeat(15)),
+            &format!("a#{}g", "ab".repeat(15)),
+        ] {
+            assert_eq!(custom_id_key(old), None, "{old}");
+        }
     }
 
     #[test]

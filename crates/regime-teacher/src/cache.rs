@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::error::{Error, Result};
 use crate::request::CacheKey;
@@ -77,6 +77,52 @@ impl ResponseCache {
             source,
         })?;
         Self::set_up(conn, path)
+    }
+
+    /// Opens the cache in `dir` for reading only, as an inspection does: no
+    /// table, pragma or journal mode is written, so the file is left exactly
+    /// as it was, and a file that is not a regime cache (another SQLite
+    /// database, an empty file) is refused rather than turned into one.
+    ///
+    /// # Errors
+    /// [`Error::NotACache`] when the file lacks this layout's tables or
+    /// version; [`Error::Cache`] when it cannot be opened or is not SQLite.
+    pub fn open_read_only(dir: &Path) -> Result<Self> {
+        let path = dir.join(Self::FILE_NAME);
+        let err = |source| Error::Cache {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(err)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(err)?;
+        let tables: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master
+                 WHERE type = 'table' AND name IN ('answers', 'batch_requests')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if version != SCHEMA_VERSION || tables != 2 {
+            return Err(Error::NotACache {
+                path,
+                reason: format!(
+                    "layout version {version} (regime's is {SCHEMA_VERSION}), {tables} of its 2 tables"
+                ),
+            });
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path,
+        })
     }
 
     /// An empty cache that lives in memory only: what a run that must
@@ -245,7 +291,9 @@ impl ResponseCache {
     }
 
     /// Remembers which request a batch file's `custom_id` stands for, so
-    /// the batch output can be imported under the right key.
+    /// the batch output can be imported under the right key. Every export's
+    /// ids are kept: an id carries its key (`batch::custom_id`), so a later
+    /// export with other options adds ids rather than repointing old ones.
     ///
     /// # Errors
     /// [`Error::Cache`] when SQLite fails.
@@ -411,6 +459,48 @@ mod tests {
             Some((CacheKey([9; 16]), "{}".to_owned()))
         );
         assert_eq!(cache.batch_request("nope").unwrap(), None);
+    }
+
+    #[test]
+    fn read_only_opening_refuses_a_foreign_database_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(ResponseCache::FILE_NAME);
+        let conn = Connection::open(&file).unwrap();
+        conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep');")
+            .unwrap();
+        drop(conn);
+        let before = std::fs::read(&file).unwrap();
+        let err = ResponseCache::open_read_only(dir.path()).unwrap_err();
+        assert!(
+            err.to_string().contains("not a regime teacher cache"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), before);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // An empty file is an empty SQLite database: refused too.
+        std::fs::write(&file, b"").unwrap();
+        assert!(ResponseCache::open_read_only(dir.path()).is_err());
+        assert_eq!(std::fs::read(&file).unwrap(), b"");
+    }
+
+    #[test]
+    fn read_only_opening_reads_a_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        ResponseCache::open(dir.path())
+            .unwrap()
+            .put(CacheKey([1; 16]), "{}", &completion("x"), 1)
+            .unwrap();
+        let file = dir.path().join(ResponseCache::FILE_NAME);
+        let before = std::fs::read(&file).unwrap();
+        let cache = ResponseCache::open_read_only(dir.path()).unwrap();
+        assert_eq!(cache.get(CacheKey([1; 16])).unwrap(), Some(completion("x")));
+        assert!(
+            cache
+                .put(CacheKey([2; 16]), "{}", &completion("y"), 1)
+                .is_err()
+        );
+        drop(cache);
+        assert_eq!(std::fs::read(&file).unwrap(), before);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 use crate::limit::RateLimiter;
+use crate::redact::redact_url;
 use crate::request::RequestBody;
 use crate::response::{Completion, Usage, error_message, parse_completion};
 use crate::retry::{Backoff, RetryCause, is_retryable_status, parse_retry_after};
@@ -218,7 +219,10 @@ enum AttemptError {
 #[derive(Debug)]
 pub struct TeacherClient {
     http: reqwest::Client,
+    /// The base URL requests go to, credentials and all.
     base: String,
+    /// `base` as messages show it ([`redact_url`]).
+    shown: String,
     api_key: Option<ApiKey>,
     max_retries: u32,
     backoff: Backoff,
@@ -233,7 +237,7 @@ fn normalise_base(url: &str) -> Result<String> {
     let trimmed = trimmed.strip_suffix("/v1").unwrap_or(trimmed);
     if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
         return Err(Error::Url {
-            url: url.to_owned(),
+            url: redact_url(url),
             reason: "must start with http:// or https://".into(),
         });
     }
@@ -263,6 +267,7 @@ impl TeacherClient {
             .map_err(Error::Client)?;
         Ok(Self {
             http,
+            shown: redact_url(&base),
             base,
             api_key: config.api_key,
             max_retries: config.max_retries,
@@ -273,10 +278,11 @@ impl TeacherClient {
         })
     }
 
-    /// The normalised base URL (no key in it: safe to print).
+    /// The normalised base URL, credentials redacted ([`redact_url`]): safe
+    /// to print.
     #[must_use]
     pub fn base_url(&self) -> &str {
-        &self.base
+        &self.shown
     }
 
     /// The live counts.
@@ -302,7 +308,7 @@ impl TeacherClient {
     pub async fn models(&self) -> Result<Vec<ModelInfo>> {
         let url = format!("{}/v1/models", self.base);
         let unreachable = |reason: String| Error::Unreachable {
-            url: self.base.clone(),
+            url: self.shown.clone(),
             reason,
         };
         let mut attempt = 0;
@@ -369,7 +375,7 @@ impl TeacherClient {
             .find(|m| m.id == model)
             .cloned()
             .ok_or_else(|| Error::UnknownModel {
-                url: self.base.clone(),
+                url: self.shown.clone(),
                 model: model.to_owned(),
                 served: models
                     .iter()
@@ -504,7 +510,8 @@ fn transport_message(e: &reqwest::Error) -> String {
         message.push_str(": ");
         message.push_str(&last);
     }
-    message
+    // reqwest names the URL, credentials included.
+    redact_url(&message)
 }
 
 #[cfg(test)]

@@ -73,6 +73,14 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    /// A file where a response cache should be is not one.
+    #[error("{}: not a regime teacher cache ({reason})", path.display())]
+    NotACache {
+        /// The file.
+        path: PathBuf,
+        /// What it lacks.
+        reason: String,
+    },
     /// A batch file line is malformed.
     #[error("{path}:{line}: {reason}")]
     Batch {

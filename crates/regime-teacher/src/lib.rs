@@ -30,6 +30,7 @@ mod cache;
 mod client;
 mod error;
 mod limit;
+mod redact;
 mod request;
 mod response;
 mod retry;
@@ -41,6 +42,7 @@ pub use client::{
 };
 pub use error::{Error, Result};
 pub use limit::RateLimiter;
+pub use redact::{REDACTED, redact_url};
 pub use request::{
     CacheKey, RequestBody, Sampling, canonical_json, estimate_tokens, max_tokens_for,
     validate_extra_body,

@@ -166,9 +166,37 @@ pub fn judge(completion: &Completion, input: &str, max_growth: f64) -> Result<St
     Ok(rewrite.to_owned())
 }
 
-/// Longest error message kept from a body that is not JSON (an HTML page
-/// from a proxy, say).
-const MAX_PLAIN_MESSAGE: usize = 200;
+/// Longest error message kept, in characters (whitespace runs counted as
+/// one), whether the server's JSON gave it or the body is not JSON (an HTML
+/// page from a proxy, say): it is printed as one line and stored with every
+/// field it fails.
+const MAX_MESSAGE: usize = 200;
+
+/// `text` on one line (whitespace runs collapsed to a space), cut to
+/// [`MAX_MESSAGE`] characters with `…` when longer.
+fn one_line(text: &str) -> String {
+    let mut out = String::new();
+    let mut kept = 0;
+    for word in text.split_whitespace() {
+        if kept > 0 {
+            if kept == MAX_MESSAGE {
+                out.push('…');
+                return out;
+            }
+            out.push(' ');
+            kept += 1;
+        }
+        for c in word.chars() {
+            if kept == MAX_MESSAGE {
+                out.push('…');
+                return out;
+            }
+            out.push(c);
+            kept += 1;
+        }
+    }
+    out
+}
 
 /// The message in an error response body, on one line: nested
 /// `{"error": {"message": …}}` (OpenAI, vLLM ≥ 0.10.1, llama.cpp), flat
@@ -189,16 +217,15 @@ pub fn error_message(body: &[u8]) -> String {
             None => v.get("message").or_else(|| v.get("detail")).and_then(text),
         }
     });
-    let message = from_json.unwrap_or_else(|| {
-        let text = String::from_utf8_lossy(body);
-        let text = text.trim();
-        if text.is_empty() {
-            "(empty body)".to_owned()
-        } else {
-            text.chars().take(MAX_PLAIN_MESSAGE).collect()
-        }
-    });
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
+    let message = match from_json {
+        Some(message) => one_line(&message),
+        None => one_line(&String::from_utf8_lossy(body)),
+    };
+    if message.is_empty() {
+        "(empty body)".to_owned()
+    } else {
+        message
+    }
 }
 
 #[cfg(test)]
@@ -334,6 +361,25 @@ mod tests {
         );
         assert_eq!(error_message(b""), "(empty body)");
         let long = "x".repeat(500);
-        assert_eq!(error_message(long.as_bytes()).len(), 200);
+        assert_eq!(
+            error_message(long.as_bytes()),
+            format!("{}…", "x".repeat(200))
+        );
+    }
+
+    #[test]
+    fn json_messages_are_cut_like_plain_bodies() {
+        let body = serde_json::json!({"error": {"message": "y ".repeat(50_000)}}).to_string();
+        let message = error_message(body.as_bytes());
+        assert_eq!(message.chars().count(), MAX_MESSAGE + 1, "{message}");
+        assert!(message.ends_with('…'));
+        let flat = serde_json::json!({"object": "error", "message": "z".repeat(300)}).to_string();
+        assert_eq!(
+            error_message(flat.as_bytes()),
+            format!("{}…", "z".repeat(200))
+        );
+        // Exactly at the limit: nothing cut, no ellipsis.
+        let exact = "w".repeat(MAX_MESSAGE);
+        assert_eq!(error_message(exact.as_bytes()), exact);
     }
 }

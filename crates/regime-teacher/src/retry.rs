@@ -31,6 +31,22 @@ impl fmt::Display for RetryCause {
     }
 }
 
+impl RetryCause {
+    /// Whether this failure says the server cannot be reached or will not
+    /// serve anyone (no connection, no answer in time, a broken connection,
+    /// a rate limit, a gateway with nothing behind it), as opposed to one
+    /// that concerns the request (a 500 on one prompt, a garbled body).
+    /// When retries run out on such causes field after field, the teacher
+    /// is gone, not the fields bad.
+    #[must_use]
+    pub const fn means_unreachable(self) -> bool {
+        matches!(
+            self,
+            Self::Connect | Self::Timeout | Self::Reset | Self::Status(429 | 502 | 503 | 504)
+        )
+    }
+}
+
 /// Whether an HTTP status is worth retrying: request timeout, conflict,
 /// rate limit, and the server-side 500/502/503/504. Everything else (400,
 /// 401, 403, 404, 413, 422, …) is the request's fault and would fail again.

@@ -252,7 +252,14 @@ fn stale_record(stage: &PlannedStage, record: Option<&RunRecord>) -> Option<Stri
     }
     match hash_file(&stage.dir.join(MANIFEST_FILE)) {
         Ok((_, hash)) if format!("{hash:032x}") == done.manifest_xxh3 => {
-            damaged_output(&stage.dir).map(|name| format!("output {name} changed or missing"))
+            let own = damaged_output(&stage.dir);
+            let also = || {
+                stage.writes_also.iter().find_map(|(extra, dir)| {
+                    damaged_output(dir).map(|name| format!("{extra}/{name}"))
+                })
+            };
+            own.or_else(also)
+                .map(|name| format!("output {name} changed or missing"))
         }
         _ => Some("outputs changed or missing".into()),
     }

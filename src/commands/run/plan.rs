@@ -13,6 +13,14 @@ use crate::cli::Cli;
 /// Options the runner sets itself; a recipe may not.
 pub(crate) const RESERVED: &[&str] = &["out", "overwrite", "help", "version", "verbose", "quiet"];
 
+/// Options naming a directory a stage writes besides its own: in a recipe
+/// their value is a name in OUT, as a stage's, which later stages' options
+/// may name in turn.
+const OUTPUT_OPTIONS: &[&str] = &["save-index"];
+
+/// Options whose value may name such a directory of an earlier stage.
+const OUTPUT_READERS: &[&str] = &["against"];
+
 /// A checked recipe, ready to run.
 #[derive(Debug)]
 pub(crate) struct Plan {
@@ -43,6 +51,9 @@ pub(crate) struct PlannedStage {
     pub(crate) files: Vec<PathBuf>,
     /// Earlier stages whose output directories it reads.
     pub(crate) after: Vec<usize>,
+    /// Directories it writes besides `dir`, by their names in OUT (a
+    /// near-dedup index, `save-index = NAME`).
+    pub(crate) writes_also: Vec<(String, PathBuf)>,
     /// The options as given, for the manifest's config.
     pub(crate) config: serde_json::Value,
 }
@@ -122,33 +133,7 @@ fn plan_stage(
         Reads::Corpus | Reads::Source => {
             corpus = stage_corpus(source, index, stages, input, cx, &mut after)?;
         }
-        Reads::Models => {
-            if spec.input.is_some() {
-                return Err(err(
-                    Some("input"),
-                    format!("`{}` reads models: use `model`", kind.run),
-                ));
-            }
-            let models = spec.model.as_ref().ok_or_else(|| {
-                err(
-                    None,
-                    format!(
-                        "`{}` needs `model` (a safetensors file or directory, or a list)",
-                        kind.run
-                    ),
-                )
-            })?;
-            for model in models.to_vec() {
-                let path = resolve_path(source, index, "model", &model, cx)?;
-                files.push(path);
-            }
-            if kind.run == "spectral" && files.len() != 1 {
-                return Err(err(
-                    Some("model"),
-                    "`spectral` audits one model (use `spectral-compare` for several)".into(),
-                ));
-            }
-        }
+        Reads::Models => files = stage_models(source, index, kind, cx)?,
     }
     argv.extend(corpus.iter().chain(&files).map(|p| p.display().to_string()));
     if kind.takes_out() {
@@ -170,6 +155,7 @@ fn plan_stage(
         _ => None,
     };
     let model = model.as_ref().map(|m| ("model".to_owned(), m));
+    let mut writes_also = Vec::new();
     for (key, value) in spec
         .options
         .iter()
@@ -177,7 +163,18 @@ fn plan_stage(
         .chain(model)
     {
         let key = key.as_str();
-        let words = option_words(source, index, kind, &command, key, value, cx, &mut files)?;
+        let words = match out_option(source, index, &command, key, value, stages, out)? {
+            Some(OutOption::Writes(name, dir)) => {
+                let words = vec![format!("--{key}"), dir.display().to_string()];
+                writes_also.push((name, dir));
+                words
+            }
+            Some(OutOption::Reads(stage, dir)) => {
+                after.push(stage);
+                vec![format!("--{key}"), dir.display().to_string()]
+            }
+            None => option_words(source, index, kind, &command, key, value, cx, &mut files)?,
+        };
         config.insert(key.to_owned(), option_json(value));
         argv.extend(words);
     }
@@ -193,8 +190,134 @@ fn plan_stage(
         corpus,
         files,
         after,
+        writes_also,
         config: serde_json::Value::Object(config),
     })
+}
+
+/// The models a stage that reads models (`spectral`, `spectral-compare`)
+/// names with `model`, checked to exist.
+fn stage_models(
+    source: &Source,
+    index: usize,
+    kind: &StageKind,
+    cx: &Context,
+) -> Result<Vec<PathBuf>, RecipeError> {
+    let spec = &source.recipe.stages[index];
+    let err = |key: Option<&str>, msg: String| source.stage_error(index, key, msg);
+    if spec.input.is_some() {
+        return Err(err(
+            Some("input"),
+            format!("`{}` reads models: use `model`", kind.run),
+        ));
+    }
+    let models = spec.model.as_ref().ok_or_else(|| {
+        err(
+            None,
+            format!(
+                "`{}` needs `model` (a safetensors file or directory, or a list)",
+                kind.run
+            ),
+        )
+    })?;
+    let files = models
+        .to_vec()
+        .iter()
+        .map(|model| resolve_path(source, index, "model", model, cx))
+        .collect::<Result<Vec<_>, _>>()?;
+    if kind.run == "spectral" && files.len() != 1 {
+        return Err(err(
+            Some("model"),
+            "`spectral` audits one model (use `spectral-compare` for several)".into(),
+        ));
+    }
+    Ok(files)
+}
+
+/// An option naming a directory in OUT other than a stage's own.
+enum OutOption {
+    /// One the stage writes: its name and path.
+    Writes(String, PathBuf),
+    /// One the earlier stage (by index) wrote, at this path.
+    Reads(usize, PathBuf),
+}
+
+/// Option `key` of stage `index` as a directory in OUT, when it names one
+/// ([`OUTPUT_OPTIONS`], or an [`OUTPUT_READERS`] option naming an earlier
+/// stage's such directory); `None` for any other option.
+fn out_option(
+    source: &Source,
+    index: usize,
+    command: &clap::Command,
+    key: &str,
+    value: &OptionValue,
+    earlier: &[PlannedStage],
+    out: &Path,
+) -> Result<Option<OutOption>, RecipeError> {
+    let OptionValue::Text(name) = value else {
+        return Ok(None);
+    };
+    if !command.get_arguments().any(|a| a.get_long() == Some(key)) {
+        return Ok(None);
+    }
+    if OUTPUT_OPTIONS.contains(&key) {
+        let name = output_name(source, index, key, name, earlier)?;
+        let dir = out.join(&name);
+        return Ok(Some(OutOption::Writes(name, dir)));
+    }
+    let wrote = earlier
+        .iter()
+        .position(|s| s.writes_also.iter().any(|(n, _)| n == name));
+    Ok(wrote
+        .filter(|_| OUTPUT_READERS.contains(&key))
+        .map(|stage| OutOption::Reads(stage, out.join(name))))
+}
+
+/// The name in OUT of a directory that option `key` of stage `index`
+/// writes: a plain name no stage or other output has.
+fn output_name(
+    source: &Source,
+    index: usize,
+    key: &str,
+    name: &str,
+    earlier: &[PlannedStage],
+) -> Result<String, RecipeError> {
+    let err = |msg: String| source.stage_error(index, Some(key), msg);
+    check_plain_name(name).map_err(|why| err(format!("{key} `{name}`: {why}")))?;
+    let taken = earlier
+        .iter()
+        .any(|s| s.name == name || s.writes_also.iter().any(|(n, _)| n == name))
+        || source
+            .recipe
+            .stages
+            .iter()
+            .any(|s| s.name.as_deref() == Some(name));
+    if taken {
+        return Err(err(format!(
+            "{key} `{name}` is the name of a stage or of another output in OUT (choose another)"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// Why `name` cannot name a directory in OUT, if it cannot: it must be
+/// plain, and not the recipe's input or one of the runner's own files.
+fn check_plain_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err("use letters, digits, `-`, `_` and `.` (it names a directory in OUT)".into());
+    }
+    if name == "input" {
+        return Err("reserved for the recipe's input".into());
+    }
+    if [super::exec::RUN_FILE, super::super::run::PAGE].contains(&name) {
+        return Err("the runner writes a file of that name in OUT".into());
+    }
+    Ok(())
 }
 
 /// The stage's name: given or derived from `run`; a plain, unique
@@ -211,30 +334,15 @@ fn stage_name(
         .name
         .clone()
         .unwrap_or_else(|| kind.run.replace(' ', "-"));
-    if name.is_empty()
-        || name.starts_with('.')
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    check_plain_name(&name)
+        .map_err(|why| err(Some("name"), format!("stage name `{name}`: {why}")))?;
+    if stages
+        .iter()
+        .any(|s| s.name == name || s.writes_also.iter().any(|(n, _)| *n == name))
     {
         return Err(err(
             Some("name"),
-            format!(
-                "stage name `{name}`: use letters, digits, `-`, `_` and `.` (it names a directory)"
-            ),
-        ));
-    }
-    if name == "input" || stages.iter().any(|s| s.name == name) {
-        return Err(err(
-            Some("name"),
-            format!(
-                "stage name `{name}` is {} (set a distinct `name`)",
-                if name == "input" {
-                    "reserved for the recipe's input"
-                } else {
-                    "used twice"
-                }
-            ),
+            format!("stage name `{name}` is used twice (set a distinct `name`)"),
         ));
     }
     Ok(name)
@@ -521,14 +629,18 @@ fn check_with_parser(source: &Source, index: usize, argv: &[String]) -> Result<(
             .map(|rest| rest.split([' ', '=']).next().unwrap_or(rest).to_owned()),
         _ => None,
     };
+    // The message is the paragraph before the usage: one line, or a
+    // heading with the missing arguments under it, joined into one line.
     let text = error.render().to_string();
-    let first = text
+    let message = text
         .lines()
-        .next()
-        .unwrap_or_default()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
         .trim_start_matches("error: ")
         .to_owned();
-    Err(source.stage_error(index, key.as_deref(), first))
+    Err(source.stage_error(index, key.as_deref(), message))
 }
 
 /// The candidate nearest to `key` by edit distance, if close enough to be

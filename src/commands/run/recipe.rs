@@ -79,7 +79,7 @@ pub(crate) struct StageSpec {
 
 /// A string or a list of strings.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a string or a list of strings")]
 pub(crate) enum OneOrMany {
     /// One value.
     One(String),
@@ -99,7 +99,10 @@ impl OneOrMany {
 
 /// The value of a stage option.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "true or false, a number, a string, or a list of numbers and strings"
+)]
 pub(crate) enum OptionValue {
     /// A flag: `true` passes it, `false` leaves it out.
     Flag(bool),
@@ -115,7 +118,7 @@ pub(crate) enum OptionValue {
 
 /// An element of a list option.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a number or a string")]
 pub(crate) enum Scalar {
     /// An integer.
     Integer(i64),
@@ -345,6 +348,40 @@ min-chars = 20
         .unwrap_err();
         assert_eq!(err.line, 3);
         assert!(err.message.contains("profil"), "{}", err.message);
+    }
+
+    #[test]
+    fn values_of_the_wrong_kind_say_what_is_expected() {
+        let err = Source::parse("r.toml", "[[stage]]\nrun = \"profile\"\ninput = 5\n".into())
+            .unwrap_err();
+        assert!(
+            err.message.contains("a string or a list of strings"),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains("untagged"), "{}", err.message);
+        let err = Source::parse(
+            "r.toml",
+            "[[stage]]\nrun = \"profile\"\nmax-n = { a = 1 }\n".into(),
+        )
+        .unwrap_err();
+        assert!(
+            err.message
+                .contains("true or false, a number, a string, or a list of numbers and strings"),
+            "{}",
+            err.message
+        );
+        let err = Source::parse(
+            "r.toml",
+            "[[stage]]\nrun = \"profile\"\nby = [true]\n".into(),
+        )
+        .unwrap_err();
+        // A bad list element is reported as the whole value's kind.
+        assert!(
+            err.message.contains("a list of numbers and strings"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
