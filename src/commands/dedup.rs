@@ -18,7 +18,7 @@ use regime_text::bands_for_threshold;
 
 use super::Outcome;
 use super::corpus::{self, Corpus, RunClock};
-use super::split::{InputFingerprint, SplitCheck};
+use super::split::{self, InputFingerprint, SplitCheck};
 use crate::cli::{DedupCommand, DedupNearArgs, GlobalArgs, PresetArg, RoleArg};
 use crate::progress;
 
@@ -354,11 +354,12 @@ fn open_index(dir: &Path, config: &DedupConfig) -> anyhow::Result<NearIndex> {
     let Some(near) = config.near else {
         anyhow::bail!("--against needs near de-duplication");
     };
+    let settings = config.settings(near);
     anyhow::ensure!(
-        *index.settings() == config.settings(near),
-        "--against {}: the index was built with other settings ({}); use the same preset, threshold, seed, --on and --case-fold",
+        *index.settings() == settings,
+        "--against {}: the index was built with other settings than this run's{}; use the same preset, threshold, seed, --on and --case-fold",
         dir.display(),
-        serde_json::to_string(index.settings())?
+        split::difference(index.settings(), &settings)
     );
     Ok(index)
 }

@@ -146,7 +146,7 @@ impl<S: PartialEq + Serialize, I: PartialEq + Serialize> SplitCheck<S, I> {
 
 /// ` (`path`: this vs that)` for the first value where `a` and `b`
 /// differ, so a refused shard says which setting or input file differs.
-fn difference<T: Serialize>(a: &T, b: &T) -> String {
+pub(crate) fn difference<T: Serialize>(a: &T, b: &T) -> String {
     let (Ok(a), Ok(b)) = (serde_json::to_value(a), serde_json::to_value(b)) else {
         return String::new();
     };

@@ -214,7 +214,11 @@ fn against_an_index_removes_copies_of_indexed_rows() {
         2,
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("other settings"), "{stderr}");
+    // The message names the setting that differs, with both values.
+    assert!(
+        stderr.contains("other settings than this run's (`near.seed`: 1 vs 2)"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -229,6 +233,10 @@ fn bad_inputs_exit_2_naming_the_file() {
     let not_an_index = dir.path().join("not-an-index");
     std::fs::create_dir_all(&not_an_index).unwrap();
     std::fs::write(not_an_index.join("index.json"), "{\"format\": 1}").unwrap();
+    // An existing directory without an index in it: another output given
+    // by mistake.
+    let no_index = dir.path().join("a-corpus");
+    std::fs::create_dir_all(&no_index).unwrap();
     let cases: Vec<(&str, Vec<String>, &Path, &str)> = vec![
         ("near", vec![], cut.as_path(), "cut.parquet"),
         ("exact", vec![], cut.as_path(), "cut.parquet"),
@@ -246,6 +254,12 @@ fn bad_inputs_exit_2_naming_the_file() {
             vec!["--against".into(), not_an_index.display().to_string()],
             input.as_path(),
             "not a regime dedup index",
+        ),
+        (
+            "near",
+            vec!["--against".into(), no_index.display().to_string()],
+            input.as_path(),
+            "a-corpus: not a regime dedup index (no index.json; `dedup near --save-index DIR` writes one)",
         ),
         (
             "near",

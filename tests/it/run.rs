@@ -255,6 +255,53 @@ fn misspelt_option_names_the_key_and_line_before_any_stage_runs() {
     assert!(stderr.contains("did you mean `min-chars`"), "{stderr}");
 }
 
+/// TOML has no integers past ±2^63 and reads a larger literal (a `u64`
+/// seed) as a rounded float: the stage would get another seed than the
+/// one written. It is refused, pointing at the string form, which passes.
+#[test]
+fn integers_beyond_toml_are_refused_not_rounded() {
+    for stage in [
+        "run = \"condition c\"\nseed = 18446744073709551615",
+        "run = \"profile\"\nby = [\"a\", 18446744073709551615]",
+    ] {
+        let stderr = fails_before_running(&format!(
+            "[input]\npaths = [\"SAMPLE\"]\n\n[[stage]]\n{stage}\n"
+        ));
+        assert!(stderr.contains("bad.toml:6:"), "{stderr}");
+        assert!(
+            stderr.contains("does not fit a TOML integer and would be rounded"),
+            "{stderr}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[input]\npaths = [\"{}\"]\n\n[[stage]]\nrun = \"condition c\"\nseed = \"18446744073709551615\"\n",
+            sample().display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    run_expect(
+        regime()
+            .args(["-q", "run"])
+            .arg(&path)
+            .arg("--out")
+            .arg(&out),
+        0,
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("condition-c").join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        manifest["seed"], 18_446_744_073_709_551_615_u64,
+        "{manifest}"
+    );
+}
+
 #[test]
 fn misspelt_recipe_key_names_the_key_and_line() {
     let stderr = fails_before_running(

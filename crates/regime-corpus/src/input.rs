@@ -99,7 +99,7 @@ pub fn resolve_inputs<P: AsRef<Path>>(inputs: &[P]) -> Result<Vec<InputFile>> {
     let mut files: Vec<InputFile> = Vec::new();
     // Each file's real path: one named twice (a directory and a glob in
     // it, `./a` and `a`, a link) is read once.
-    let mut real: Vec<PathBuf> = Vec::new();
+    let mut real: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     for input in inputs {
         let input = input.as_ref();
         let text = input.to_string_lossy();
@@ -130,8 +130,7 @@ pub fn resolve_inputs<P: AsRef<Path>>(inputs: &[P]) -> Result<Vec<InputFile>> {
                 return Err(Error::InterruptedOutput { path: dir.into() });
             }
             let real_path = path.canonicalize().unwrap_or_else(|_| path.clone());
-            if !real.contains(&real_path) {
-                real.push(real_path);
+            if real.insert(real_path) {
                 files.push(InputFile { path, format });
             }
         }

@@ -44,7 +44,9 @@ fn too_many_rows() -> Error {
 use crate::near_clusters::components;
 
 /// How shingles are formed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "n")]
 pub enum Shingles {
     /// Word n-grams of normalised text.
@@ -54,7 +56,9 @@ pub enum Shingles {
 }
 
 /// Near-duplicate settings.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct NearConfig {
     /// Shingle kind and size.
     pub shingles: Shingles,
@@ -112,7 +116,7 @@ impl NearConfig {
 }
 
 /// One point of the banding S-curve.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct SCurvePoint {
     /// True Jaccard similarity of a pair.
     pub jaccard: f64,
@@ -400,7 +404,7 @@ impl ClusterMember {
 }
 
 /// The figures of a de-duplication run (`report.json`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct DedupReport {
     /// Rows read.
     pub rows: u64,
@@ -440,7 +444,7 @@ impl DedupReport {
 }
 
 /// One bar of the cluster-size histogram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct ClusterSize {
     /// Rows in the cluster (representative included).
     pub size: u64,

@@ -194,7 +194,20 @@ impl NearIndex {
     /// count, each naming the index.
     pub fn open(dir: &Path) -> Result<Self, Error> {
         let meta_path = dir.join(INDEX_FILE);
-        let meta_bytes = std::fs::read(&meta_path).map_err(io_error(&meta_path))?;
+        let meta_bytes = std::fs::read(&meta_path).map_err(|e| {
+            // A directory without the index file is most often another
+            // output (a corpus, a report) given by mistake.
+            if e.kind() == std::io::ErrorKind::NotFound && dir.is_dir() {
+                bad_index(
+                    dir,
+                    format!(
+                        "not a regime dedup index (no {INDEX_FILE}; `dedup near --save-index DIR` writes one)"
+                    ),
+                )
+            } else {
+                io_error(&meta_path)(e)
+            }
+        })?;
         let meta: IndexMeta = serde_json::from_slice(&meta_bytes)
             .map_err(|e| bad_index(&meta_path, format!("not a regime dedup index ({e})")))?;
         let offsets = read_u64s(&dir.join(OFFSETS))?;

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, Parser};
 
-use super::recipe::{OneOrMany, OptionValue, RecipeError, Scalar, Source};
+use super::recipe::{
+    OneOrMany, OptionValue, RecipeError, Scalar, Source, float_word, rounded_number,
+};
 use super::stages::{Reads, StageKind, Writes};
 use crate::cli::Cli;
 
@@ -361,7 +363,13 @@ fn input_flags(
     let Some(spec_input) = &source.recipe.input else {
         return Ok(words);
     };
-    let infer_records = spec_input.infer_records.as_ref().map(Scalar::word);
+    let infer_records =
+        match &spec_input.infer_records {
+            Some(n) => Some(n.word().ok_or_else(|| {
+                source.input_error("infer-records", rounded_number("infer-records"))
+            })?),
+            None => None,
+        };
     for (flag, value) in [
         ("profile", &spec_input.profile),
         ("fields", &spec_input.fields),
@@ -542,13 +550,17 @@ fn option_words(
         _ if is_flag => Err(err(format!("`{key}` is a flag: write `{key} = true`"))),
         OptionValue::Flag(_) => Err(err(format!("`{key}` takes a value, not true/false"))),
         OptionValue::Integer(i) => Ok(vec![flag, i.to_string()]),
-        OptionValue::Float(f) => Ok(vec![flag, f.to_string()]),
+        OptionValue::Float(f) => Ok(vec![
+            flag,
+            float_word(*f).ok_or_else(|| err(rounded_number(key)))?,
+        ]),
         OptionValue::Text(s) => Ok(vec![flag, word(s.clone())?]),
         OptionValue::List(items) => {
             let mut words = Vec::with_capacity(items.len() * 2);
             for item in items {
+                let raw = item.word().ok_or_else(|| err(rounded_number(key)))?;
                 words.push(flag.clone());
-                words.push(word(item.word())?);
+                words.push(word(raw)?);
             }
             Ok(words)
         }
@@ -562,7 +574,10 @@ fn option_json(value: &OptionValue) -> serde_json::Value {
         OptionValue::Integer(i) => (*i).into(),
         OptionValue::Float(f) => (*f).into(),
         OptionValue::Text(s) => s.clone().into(),
-        OptionValue::List(items) => items.iter().map(super::recipe::Scalar::word).collect(),
+        OptionValue::List(items) => items
+            .iter()
+            .map(|item| item.word().map_or(serde_json::Value::Null, Into::into))
+            .collect(),
     }
 }
 

@@ -129,14 +129,32 @@ pub(crate) enum Scalar {
 }
 
 impl Scalar {
-    /// The value as one command-line word (before `${VAR}` expansion).
-    pub(crate) fn word(&self) -> String {
+    /// The value as one command-line word (before `${VAR}` expansion);
+    /// `None` for a number that [`float_word`] refuses.
+    pub(crate) fn word(&self) -> Option<String> {
         match self {
-            Self::Integer(i) => i.to_string(),
-            Self::Float(f) => f.to_string(),
-            Self::Text(s) => s.clone(),
+            Self::Integer(i) => Some(i.to_string()),
+            Self::Float(f) => float_word(*f),
+            Self::Text(s) => Some(s.clone()),
         }
     }
+}
+
+/// `f` as a command-line word, or `None` for a whole number of magnitude
+/// 2^53 or more: TOML has no integers past ±2^63, and its parser reads
+/// such a literal (a `u64` seed) as a float, rounding its digits
+/// (18446744073709551615 comes back as 18446744073709552000), so passing
+/// it on would silently change the value. Written as a string, it passes.
+pub(crate) fn float_word(f: f64) -> Option<String> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    (f.fract() != 0.0 || f.abs() < EXACT || !f.is_finite()).then(|| f.to_string())
+}
+
+/// The message for a number [`float_word`] refuses.
+pub(crate) fn rounded_number(key: &str) -> String {
+    format!(
+        "`{key}`: a whole number this large does not fit a TOML integer and would be rounded; write it as a string (`{key} = \"…\"`)"
+    )
 }
 
 /// A recipe error at a place in the file: `FILE:LINE: message`.
