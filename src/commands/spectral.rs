@@ -11,10 +11,9 @@ use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use regime_corpus::{AtomicFile, OutputDir, write_atomic};
 use regime_spectral::{
-    Audit, AuditBuilder, EsdMethod, MatrixReport, Model, ModelAudit, ModelSummary, PrefixMap,
-    Progress,
+    Audit, AuditBuilder, AuditConfig, EsdMethod, MatrixReport, Model, ModelAudit, ModelSummary,
+    PrefixMap, Progress, SummaryFile, Warning,
 };
-use serde::Serialize;
 
 use super::Outcome;
 use super::corpus::RunClock;
@@ -42,7 +41,14 @@ pub(super) fn build_audit(
     if let Some(map) = prefix_map {
         builder = builder.with_prefix_map(map);
     }
-    Ok(builder.build()?)
+    builder.build().map_err(|err| match &err {
+        // The library's message names the pattern; the flag is ours to name.
+        regime_spectral::Error::Regex { option, .. } => {
+            let flag = format!("--{option}");
+            anyhow::Error::new(err).context(flag)
+        }
+        _ => err.into(),
+    })
 }
 
 /// Audits one model with a progress bar.
@@ -68,7 +74,23 @@ pub(super) fn audit_model(
         Some(b) => audit.run_with_base(model, b, &report),
     };
     bar.finish_and_clear();
-    Ok(result?)
+    let result = result?;
+    let zero: Vec<&str> = result
+        .matrices
+        .iter()
+        .filter(|m| m.metrics.warning == Some(Warning::ZeroMatrix))
+        .map(|m| m.name.as_str())
+        .collect();
+    if let Some(first) = zero.first() {
+        tracing::warn!(
+            "{}: {} all-zero matri{} ({first}{}): no fit; log norms, stable rank, entropy and erank left empty",
+            model.path().display(),
+            zero.len(),
+            if zero.len() == 1 { "x" } else { "ces" },
+            if zero.len() > 1 { ", …" } else { "" },
+        );
+    }
+    Ok(result)
 }
 
 pub(crate) fn run(args: &SpectralArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
@@ -91,7 +113,7 @@ pub(crate) fn run(args: &SpectralArgs, global: &GlobalArgs) -> anyhow::Result<Ou
     let result = audit_model(&audit, &model, base.as_ref(), global)?;
     let summary = ModelSummary::from_audit(&result);
     write_tables(&out, &result, args.select.fix_fingers)?;
-    let json = SummaryFile::new(&model, &result, &summary, args);
+    let json = summary_file(&model, &result, &summary, args);
     regime_corpus::write_json(&out.staged("summary.json"), &json)?;
     write_report(
         &out.staged("report.html"),
@@ -143,6 +165,11 @@ pub(super) fn write_report(path: &Path, page: &regime_report::HtmlPage) -> anyho
 }
 
 fn read_prefix_map(path: &Path) -> anyhow::Result<PrefixMap> {
+    // A FIFO would block the read until something writes to it.
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() {
+        anyhow::bail!("{}: not a regular file", path.display());
+    }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text)
@@ -166,59 +193,32 @@ fn read_prefix_map(path: &Path) -> anyhow::Result<PrefixMap> {
 }
 
 /// `summary.json`.
-#[derive(Serialize)]
-struct SummaryFile<'a> {
-    tool: &'static str,
-    version: &'static str,
-    model: String,
-    files: Vec<String>,
-    base: Option<String>,
-    tensors: usize,
-    config: Config,
-    summary: &'a ModelSummary,
-    skipped: &'a [regime_spectral::SkippedTensor],
-    alignment: Option<&'a regime_spectral::BaseAlignment>,
-}
-
-#[derive(Serialize)]
-struct Config {
-    include: Option<String>,
-    exclude: Option<String>,
-    min_evals: usize,
-    max_evals: usize,
-    max_n: usize,
-    fix_fingers: bool,
-    esd: String,
-}
-
-impl<'a> SummaryFile<'a> {
-    fn new(
-        model: &Model,
-        audit: &'a ModelAudit,
-        summary: &'a ModelSummary,
-        args: &SpectralArgs,
-    ) -> Self {
-        let s = &args.select;
-        Self {
-            tool: "regime",
-            version: env!("CARGO_PKG_VERSION"),
-            model: model.path().display().to_string(),
-            files: model.files().map(|p| p.display().to_string()).collect(),
-            base: args.base.as_ref().map(|p| p.display().to_string()),
-            tensors: audit.tensors,
-            config: Config {
-                include: s.include.clone(),
-                exclude: s.exclude.clone(),
-                min_evals: s.min_evals,
-                max_evals: s.max_evals,
-                max_n: s.max_n,
-                fix_fingers: s.fix_fingers,
-                esd: format!("{:?}", s.esd).to_lowercase(),
-            },
-            summary,
-            skipped: &audit.skipped,
-            alignment: audit.base.as_ref(),
-        }
+fn summary_file(
+    model: &Model,
+    audit: &ModelAudit,
+    summary: &ModelSummary,
+    args: &SpectralArgs,
+) -> SummaryFile {
+    let s = &args.select;
+    SummaryFile {
+        tool: "regime".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        model: model.path().display().to_string(),
+        files: model.files().map(|p| p.display().to_string()).collect(),
+        base: args.base.as_ref().map(|p| p.display().to_string()),
+        tensors: audit.tensors,
+        config: AuditConfig {
+            include: s.include.clone(),
+            exclude: s.exclude.clone(),
+            min_evals: s.min_evals,
+            max_evals: s.max_evals,
+            max_n: s.max_n,
+            fix_fingers: s.fix_fingers,
+            esd: format!("{:?}", s.esd).to_lowercase(),
+        },
+        summary: summary.clone(),
+        skipped: audit.skipped.clone(),
+        alignment: audit.base.clone(),
     }
 }
 
@@ -296,17 +296,14 @@ fn columns(audit: &ModelAudit, fix_fingers: bool) -> Vec<(&'static str, Col)> {
         ("num_pl_spikes", u(|m| Some(m.metrics.num_pl_spikes as u64))),
         ("lambda_max", x(|m| Some(m.metrics.lambda_max))),
         ("norm", x(|m| Some(m.metrics.norm))),
-        ("log_norm", x(|m| Some(m.metrics.log_norm))),
-        (
-            "log_spectral_norm",
-            x(|m| Some(m.metrics.log_spectral_norm)),
-        ),
+        ("log_norm", x(|m| m.metrics.log_norm)),
+        ("log_spectral_norm", x(|m| m.metrics.log_spectral_norm)),
         ("alpha_weighted", x(|m| m.metrics.alpha_weighted)),
         ("log_alpha_norm", x(|m| m.metrics.log_alpha_norm)),
-        ("stable_rank", x(|m| Some(m.metrics.stable_rank))),
+        ("stable_rank", x(|m| m.metrics.stable_rank)),
         ("matrix_rank", u(|m| Some(m.metrics.matrix_rank as u64))),
         ("entropy", x(|m| m.metrics.entropy)),
-        ("erank", x(|m| Some(m.metrics.erank))),
+        ("erank", x(|m| m.metrics.erank)),
         (
             "warning",
             s(|m| Some(m.metrics.warning.map_or("", |w| w.as_str()).to_owned())),
@@ -336,11 +333,8 @@ fn columns(audit: &ModelAudit, fix_fingers: bool) -> Vec<(&'static str, Col)> {
             ),
             ("relative_change", x(|m| m.delta.as_ref()?.relative_change)),
             ("correlation", x(|m| m.delta.as_ref()?.correlation)),
-            ("base_erank", x(|m| m.delta.as_ref().map(|d| d.base_erank))),
-            (
-                "delta_erank",
-                x(|m| m.delta.as_ref().map(|d| d.delta_erank)),
-            ),
+            ("base_erank", x(|m| m.delta.as_ref()?.base_erank)),
+            ("delta_erank", x(|m| m.delta.as_ref()?.delta_erank)),
             ("base_alpha", x(|m| m.delta.as_ref()?.base_alpha)),
             ("delta_alpha", x(|m| m.delta.as_ref()?.delta_alpha)),
             ("update_alpha", x(|m| m.delta.as_ref()?.update_alpha)),

@@ -4,33 +4,17 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use regime_corpus::{OutputDir, write_atomic, write_json};
 use regime_report::spectral::{ComparedModel, compare_page};
-use regime_spectral::trajectory::{Trajectory, TrendThresholds, share_points};
-use regime_spectral::{Model, ModelAudit, ModelSummary};
-use serde::Serialize;
+use regime_spectral::trajectory::{Trajectory, TrendThresholds, reference_condition, share_points};
+use regime_spectral::{CompareEntry, CompareFile, Model, ModelAudit, ModelSummary};
 
 use super::Outcome;
 use super::corpus::RunClock;
 use super::spectral::{audit_model, build_audit, csv_escape, write_report};
 use crate::cli::{GlobalArgs, SpectralCompareArgs};
 use crate::progress;
-
-#[derive(Serialize)]
-struct CompareFile<'a> {
-    tool: &'static str,
-    version: &'static str,
-    models: Vec<CompareEntry<'a>>,
-    trajectory: Option<&'a Trajectory>,
-}
-
-#[derive(Serialize)]
-struct CompareEntry<'a> {
-    label: &'a str,
-    model: String,
-    summary: &'a ModelSummary,
-}
 
 fn default_label(path: &Path) -> String {
     let stem = if path.is_dir() {
@@ -78,6 +62,11 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
             args.models[i].display()
         );
     }
+    let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    // A usage error: before any output directory or weights are touched.
+    if let Some(reference) = &args.reference {
+        reference_condition(&label_refs, reference).context("--reference")?;
+    }
     // Before any weights are read: never into (or around) a model.
     let out = OutputDir::prepare(&args.out, args.overwrite, &args.models)?;
     let audit = build_audit(&args.select, None)?;
@@ -89,7 +78,6 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
         audits.push(audit_model(&audit, &model, None, global)?);
     }
     let summaries: Vec<ModelSummary> = audits.iter().map(ModelSummary::from_audit).collect();
-    let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
     let shares: Vec<Option<f64>> = summaries
         .iter()
         .map(|s| s.share_alpha_2_6.map(share_points))
@@ -99,7 +87,7 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
         &shares,
         args.reference.as_deref(),
         &TrendThresholds::default(),
-    );
+    )?;
     if let Some(t) = &trajectory
         && !t.ordered_by_step
         && t.checkpoints.len() > 1
@@ -108,18 +96,6 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
         tracing::warn!(
             "checkpoints taken in the order given ({}): not every name reads as a step like 2k or step-500",
             t.checkpoints.join(", ")
-        );
-    }
-    if let (Some(t), Some(r)) = (&trajectory, &args.reference)
-        && !t.rows.iter().any(|row| &row.condition == r)
-    {
-        bail!(
-            "--reference {r}: no such condition (conditions: {})",
-            t.rows
-                .iter()
-                .map(|r| r.condition.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
         );
     }
 
@@ -168,27 +144,27 @@ pub(crate) fn run(args: &SpectralCompareArgs, global: &GlobalArgs) -> anyhow::Re
                 fmt(fit.map(|f| f.xmin)),
                 fmt(fit.map(|f| f.d)),
                 m.metrics.num_pl_spikes,
-                fmt(Some(m.metrics.stable_rank)),
-                fmt(Some(m.metrics.erank)),
+                fmt(m.metrics.stable_rank),
+                fmt(m.metrics.erank),
             );
         }
     }
     write_atomic(&out.staged("layers.csv"), layers.as_bytes())?;
 
     let file = CompareFile {
-        tool: "regime",
-        version: env!("CARGO_PKG_VERSION"),
+        tool: "regime".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
         models: labels
             .iter()
             .zip(&audits)
             .zip(&summaries)
             .map(|((label, a), s)| CompareEntry {
-                label,
+                label: label.clone(),
                 model: a.path.display().to_string(),
-                summary: s,
+                summary: s.clone(),
             })
             .collect(),
-        trajectory: trajectory.as_ref(),
+        trajectory: trajectory.clone(),
     };
     write_json(&out.staged("compare.json"), &file)?;
 

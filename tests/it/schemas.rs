@@ -66,3 +66,165 @@ fn recipe_schema_is_in_sync() {
         &schemars::Schema::try_from(value).expect("a schema object"),
     );
 }
+
+#[test]
+fn spectral_summary_schema_is_in_sync() {
+    check(
+        "spectral-summary.schema.json",
+        &schemars::schema_for!(regime_spectral::SummaryFile),
+    );
+}
+
+#[test]
+fn spectral_compare_schema_is_in_sync() {
+    check(
+        "spectral-compare.schema.json",
+        &schemars::schema_for!(regime_spectral::CompareFile),
+    );
+}
+
+/// Whether `value` conforms to `schema` for the keywords schemars emits
+/// (`$ref`, `type`, `properties`, `required`, `items`, `prefixItems`,
+/// `anyOf`/`oneOf`, `enum`, `const`); `Err` names the first JSON path that
+/// does not. Enough to catch a file that is not what its schema says (a NaN
+/// written as `null` where the schema promises a number, a missing field).
+fn conforms(
+    root: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+) -> Result<(), String> {
+    use serde_json::Value;
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let name = reference.trim_start_matches("#/$defs/");
+        return conforms(root, &root["$defs"][name], value, at);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(options) = schema.get(key).and_then(Value::as_array)
+            && !options.iter().any(|s| conforms(root, s, value, at).is_ok())
+        {
+            return Err(format!("{at}: matches no {key} option: {value}"));
+        }
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        return Err(format!("{at}: {value} not in {options:?}"));
+    }
+    if let Some(constant) = schema.get("const")
+        && constant != value
+    {
+        return Err(format!("{at}: {value} is not {constant}"));
+    }
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let ok = types.iter().any(|t| match *t {
+            "null" => value.is_null(),
+            "boolean" => value.is_boolean(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "number" => value.is_number(),
+            "string" => value.is_string(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            _ => false,
+        });
+        if !ok {
+            return Err(format!("{at}: {value} is not {types:?}"));
+        }
+    }
+    if let (Some(object), Some(properties)) = (
+        value.as_object(),
+        schema.get("properties").and_then(Value::as_object),
+    ) {
+        for key in object.keys() {
+            if !properties.contains_key(key) {
+                return Err(format!("{at}.{key}: not in the schema"));
+            }
+        }
+        for key in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if !object.contains_key(key) {
+                return Err(format!("{at}.{key}: required, missing"));
+            }
+        }
+        for (key, sub) in properties {
+            if let Some(v) = object.get(key) {
+                conforms(root, sub, v, &format!("{at}.{key}"))?;
+            }
+        }
+    }
+    if let Some(items) = value.as_array() {
+        let prefix = schema.get("prefixItems").and_then(Value::as_array);
+        for (i, item) in items.iter().enumerate() {
+            let sub = prefix
+                .and_then(|p| p.get(i))
+                .or_else(|| schema.get("items").filter(|s| s.is_object()));
+            if let Some(sub) = sub {
+                conforms(root, sub, item, &format!("{at}[{i}]"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("written")).expect("JSON")
+}
+
+/// summary.json and compare.json, as `regime spectral` and
+/// `spectral-compare` write them (a base, skipped tensors, a failed fit, a
+/// trajectory), conform to their schemas.
+#[test]
+fn spectral_outputs_conform_to_their_schemas() {
+    let minilm = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/models/all-minilm-l6-v2/model.safetensors");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("one");
+    crate::common::run_expect(
+        crate::common::regime()
+            .arg("spectral")
+            .arg(&minilm)
+            .arg("--base")
+            .arg(&minilm)
+            .args(["--include", r"layer\.0\.|pooler", "--fix-fingers", "--out"])
+            .arg(&out),
+        0,
+    );
+    let schema =
+        serde_json::to_value(schemars::schema_for!(regime_spectral::SummaryFile)).expect("schema");
+    let summary = read_json(&out.join("summary.json"));
+    assert!(summary["alignment"].is_object() && summary["skipped"].is_array());
+    conforms(&schema, &schema, &summary, "summary.json").unwrap_or_else(|e| panic!("{e}"));
+
+    let cmp = dir.path().join("cmp");
+    crate::common::run_expect(
+        crate::common::regime()
+            .arg("spectral-compare")
+            .arg(&minilm)
+            .arg(&minilm)
+            .args([
+                "--include",
+                r"layer\.1\.",
+                "--labels",
+                "A@1k",
+                "A@2k",
+                "--out",
+            ])
+            .arg(&cmp),
+        0,
+    );
+    let schema =
+        serde_json::to_value(schemars::schema_for!(regime_spectral::CompareFile)).expect("schema");
+    let compare = read_json(&cmp.join("compare.json"));
+    assert!(compare["trajectory"].is_object());
+    conforms(&schema, &schema, &compare, "compare.json").unwrap_or_else(|e| panic!("{e}"));
+}

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use arrow::array::Array as _;
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 
@@ -836,4 +837,500 @@ fn non_finite_weights_and_broken_headers_are_named_in_one_line() {
         String::from_utf8_lossy(&run_expect(&mut spectral(&path, &out), 2).stderr).into_owned();
     assert!(!message.contains("JSON"), "{message}");
     assert!(!out.join("layers.csv").exists(), "no partial outputs");
+}
+
+/// Without an index, a tensor name held by two `*.safetensors` files is
+/// refused naming both files and the tensor; with an index, the shard the
+/// index names is the one audited (a stale copy elsewhere is not).
+#[test]
+fn a_tensor_in_two_files_is_refused_unless_an_index_says_which() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tensors = small_model(Dtype::F32);
+    let shards = dir.path().join("shards");
+    std::fs::create_dir(&shards).expect("mkdir");
+    let (first, second) = tensors.split_at(3);
+    // The second file also holds a copy (other values) of the first's q_proj.
+    let mut second: Vec<Tensor> = second.iter().map(clone_tensor).collect();
+    second.push(tensor_f32(
+        &first[1].name,
+        &[16, 16],
+        &values(256, 99),
+        Dtype::F32,
+    ));
+    write_model(&shards.join("part-a.safetensors"), first);
+    write_model(&shards.join("part-b.safetensors"), &second);
+    let out = dir.path().join("out");
+    expect_input_error(
+        &mut spectral(&shards, &out),
+        &[
+            "tensor model.layers.0.self_attn.q_proj.weight",
+            "part-a.safetensors",
+            "part-b.safetensors",
+        ],
+    );
+    assert!(!out.join("layers.csv").exists());
+
+    // The index maps q_proj to part-a: the copy in part-b is left out, and
+    // the audit equals the single file's.
+    let weight_map: serde_json::Map<String, serde_json::Value> = first
+        .iter()
+        .map(|t| (t.name.clone(), "part-a.safetensors".into()))
+        .chain(
+            tensors[3..]
+                .iter()
+                .map(|t| (t.name.clone(), "part-b.safetensors".into())),
+        )
+        .collect();
+    let index = serde_json::json!({ "metadata": {}, "weight_map": weight_map });
+    std::fs::write(
+        shards.join("model.safetensors.index.json"),
+        index.to_string(),
+    )
+    .expect("index");
+    let single = dir.path().join("single.safetensors");
+    write_model(&single, &tensors);
+    run_expect(&mut spectral(&single, &dir.path().join("a")), 0);
+    run_expect(&mut spectral(&shards, &dir.path().join("b")), 0);
+    let a = by_name(read_csv(&dir.path().join("a/layers.csv")));
+    let b = by_name(read_csv(&dir.path().join("b/layers.csv")));
+    assert_eq!(a, b);
+
+    // An index naming a shard that does not hold the tensor is refused.
+    let mut wrong = weight_map.clone();
+    wrong.insert(
+        "model.layers.0.mlp.up_proj.weight".to_owned(),
+        "part-b.safetensors".into(),
+    );
+    let index = serde_json::json!({ "metadata": {}, "weight_map": wrong });
+    std::fs::write(
+        shards.join("model.safetensors.index.json"),
+        index.to_string(),
+    )
+    .expect("index");
+    expect_input_error(
+        &mut spectral(&shards, &dir.path().join("c")),
+        &[
+            "model.safetensors.index.json",
+            "maps model.layers.0.mlp.up_proj.weight to",
+            "part-b.safetensors, which does not hold it",
+        ],
+    );
+}
+
+fn clone_tensor(t: &Tensor) -> Tensor {
+    Tensor {
+        name: t.name.clone(),
+        dtype: t.dtype,
+        shape: t.shape.clone(),
+        data: t.data.clone(),
+    }
+}
+
+/// A bad `--include`/`--exclude` regex is one line naming the option, the
+/// pattern and the reason (the regex crate's report spans five lines).
+#[test]
+fn an_invalid_regex_is_one_line_naming_the_option() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("m.safetensors");
+    write_model(&model, &small_model(Dtype::F32));
+    let out = dir.path().join("out");
+    expect_input_error(
+        spectral(&model, &out).args(["--include", "layers.(0"]),
+        &["--include", "\"layers.(0\"", "unclosed group"],
+    );
+    expect_input_error(
+        spectral(&model, &out).args(["--exclude", "[z-a]"]),
+        &["--exclude", "\"[z-a]\"", "invalid character class range"],
+    );
+    let mut compare = regime();
+    compare
+        .arg("spectral-compare")
+        .arg(&model)
+        .arg("--out")
+        .arg(dir.path().join("cmp"))
+        .args(["--include", "("]);
+    expect_input_error(&mut compare, &["--include", "\"(\"", "unclosed group"]);
+    assert!(!out.exists() && !dir.path().join("cmp").exists());
+}
+
+/// `--reference` must name a condition: anything else is a one-line usage
+/// error listing the conditions, before any model is read; a label names
+/// its condition; a single condition is its own reference.
+#[test]
+fn reference_must_name_a_condition() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("m.safetensors");
+    write_model(&model, &small_model(Dtype::F32));
+    let compare = |labels: &[&str], reference: Option<&str>, out: &str| {
+        let mut cmd = regime();
+        cmd.arg("spectral-compare");
+        for _ in labels {
+            cmd.arg(&model);
+        }
+        cmd.arg("--labels").args(labels);
+        if let Some(r) = reference {
+            cmd.args(["--reference", r]);
+        }
+        cmd.arg("--out").arg(dir.path().join(out));
+        cmd
+    };
+    let labels = ["A@2k", "B@2k", "A@20k", "B@20k"];
+    for bad in ["C", "A@99k", "a"] {
+        expect_input_error(
+            &mut compare(&labels, Some(bad), "bad"),
+            &["--reference", &format!("\"{bad}\""), "conditions (A, B)"],
+        );
+    }
+    // Labels without CONDITION@CHECKPOINT make no conditions at all.
+    expect_input_error(
+        &mut compare(&["x", "y"], Some("x"), "bad"),
+        &["--reference", "\"x\"", "CONDITION@CHECKPOINT"],
+    );
+    assert!(
+        !dir.path().join("bad").exists(),
+        "refused before any output"
+    );
+
+    // A label names its condition.
+    run_expect(&mut compare(&labels, Some("B@20k"), "label"), 0);
+    let html = std::fs::read_to_string(dir.path().join("label/report.html")).expect("html");
+    assert!(html.contains("Trajectory (reference: B)"));
+
+    // One condition: its own reference, Stable (the same model at each step).
+    let output = run_expect(&mut compare(&["A@1k", "A@2k"], None, "one"), 0);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("one/compare.json")).expect("json"))
+            .expect("parse");
+    assert_eq!(json["trajectory"]["reference"], "A");
+    assert_eq!(json["trajectory"]["rows"][0]["trend"], "Stable");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("Stable"));
+}
+
+/// A FIFO (or any other non-regular file) as the model, the base or the
+/// prefix map is refused at once; opening it would wait for a writer.
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_not_waited_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("pipe.safetensors");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let good = dir.path().join("good.safetensors");
+    write_model(&good, &small_model(Dtype::F32));
+    let out = dir.path().join("out");
+    let mut base = spectral(&good, &out);
+    base.arg("--base").arg(&fifo);
+    let mut prefix_map = spectral(&good, &out);
+    prefix_map.arg("--prefix-map").arg(&fifo);
+    // A hang fails the test after 20 s instead of blocking the suite.
+    for mut cmd in [spectral(&fifo, &out), base, prefix_map] {
+        cmd.timeout(std::time::Duration::from_secs(20));
+        expect_input_error(&mut cmd, &["pipe.safetensors", "not a regular file"]);
+    }
+    let mut compare = regime();
+    compare
+        .arg("spectral-compare")
+        .arg(&good)
+        .arg(&fifo)
+        .arg("--out")
+        .arg(dir.path().join("cmp"))
+        .timeout(std::time::Duration::from_secs(20));
+    expect_input_error(&mut compare, &["pipe.safetensors", "not a regular file"]);
+}
+
+/// The small model plus an all-zero `mlp.up_proj` and a flat (2·I)
+/// `self_attn.q_proj` in layer 2.
+fn model_with_zero_and_flat_matrices(path: &Path) {
+    let mut tensors = small_model(Dtype::F32);
+    tensors.push(tensor_f32(
+        "model.layers.2.mlp.up_proj.weight",
+        &[48, 16],
+        &[0.0; 48 * 16],
+        Dtype::F32,
+    ));
+    tensors.push(tensor_f32(
+        "model.layers.2.self_attn.q_proj.weight",
+        &[16, 16],
+        &scaled_identity(16, 16),
+        Dtype::F32,
+    ));
+    write_model(path, &tensors);
+}
+
+/// An all-zero matrix: no NaN or −∞ anywhere; its log norms, stable rank,
+/// entropy and erank are empty in layers.csv, null in layers.parquet and in
+/// summary.json alike, its warning is `zero-matrix`, and stderr says so.
+#[test]
+fn an_all_zero_matrix_has_empty_undefined_metrics_in_every_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("zero.safetensors");
+    model_with_zero_and_flat_matrices(&model);
+    let out = dir.path().join("out");
+    let output = run_expect(&mut spectral(&model, &out), 0);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("1 all-zero matrix (model.layers.2.mlp.up_proj.weight)"),
+        "{stderr}"
+    );
+
+    let undefined = [
+        "log_norm",
+        "log_spectral_norm",
+        "stable_rank",
+        "entropy",
+        "erank",
+    ];
+    let rows = by_name(read_csv(&out.join("layers.csv")));
+    let zero = &rows["model.layers.2.mlp.up_proj.weight"];
+    for key in undefined
+        .iter()
+        .chain(&["alpha", "alpha_weighted", "log_alpha_norm"])
+    {
+        assert_eq!(zero[*key], "", "{key}");
+    }
+    for (key, want) in [
+        ("norm", "0"),
+        ("lambda_max", "0"),
+        ("matrix_rank", "0"),
+        ("num_pl_spikes", "0"),
+        ("warning", "zero-matrix"),
+    ] {
+        assert_eq!(zero[key], want, "{key}");
+    }
+    let text = std::fs::read_to_string(out.join("layers.csv")).expect("csv");
+    assert!(!text.contains("NaN") && !text.contains("inf"), "{text}");
+
+    let table = read_parquet(&out.join("layers.parquet"));
+    let names = table
+        .column_by_name("name")
+        .expect("name")
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .expect("utf8");
+    let row = (0..names.len())
+        .find(|&i| names.value(i) == "model.layers.2.mlp.up_proj.weight")
+        .expect("zero row");
+    for key in undefined {
+        let col = table
+            .column_by_name(key)
+            .unwrap_or_else(|| panic!("{key}"))
+            .as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .expect("f64");
+        assert!(col.is_null(row), "{key} not null in parquet");
+        assert!(
+            (0..col.len()).all(|i| col.is_null(i) || col.value(i).is_finite()),
+            "{key}"
+        );
+    }
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).expect("summary"))
+            .expect("json");
+    let up = json["summary"]["profiles"]
+        .as_array()
+        .expect("profiles")
+        .iter()
+        .find(|p| p["key"] == "mlp.up_proj")
+        .expect("up_proj profile");
+    let point = up["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .find(|p| p["layer"] == 2)
+        .expect("layer 2");
+    for key in ["alpha", "xmin", "erank", "stable_rank"] {
+        assert!(point[key].is_null(), "{key}: {point}");
+    }
+    assert_eq!(json["summary"]["failed_fits"], 2, "zero and flat");
+}
+
+/// report.html never shows NaN or ±∞ (as text or in SVG coordinates) for
+/// failed fits, a flat spectrum or an all-zero matrix: such values are "—"
+/// in tables and left out of the plots.
+#[test]
+fn report_shows_no_nan_or_inf_for_failed_fits_and_zero_matrices() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("zero.safetensors");
+    model_with_zero_and_flat_matrices(&model);
+    // A base equal to the model: every change is 0, every correlation 1,
+    // and the zero matrix has neither a relative change nor a correlation.
+    let out = dir.path().join("out");
+    run_expect(spectral(&model, &out).arg("--base").arg(&model), 0);
+    // Only failed fits: no α at all, so no share, median or histogram bar.
+    let only_zero = dir.path().join("only-zero.safetensors");
+    write_model(
+        &only_zero,
+        &[tensor_f32(
+            "model.layers.0.mlp.up_proj.weight",
+            &[48, 16],
+            &[0.0; 48 * 16],
+            Dtype::F32,
+        )],
+    );
+    let out_zero = dir.path().join("out-zero");
+    run_expect(&mut spectral(&only_zero, &out_zero), 0);
+    let compared = dir.path().join("cmp");
+    let mut compare = regime();
+    compare
+        .arg("spectral-compare")
+        .arg(&model)
+        .arg(&only_zero)
+        .args(["--labels", "A@1k", "A@2k", "--out"])
+        .arg(&compared);
+    run_expect(&mut compare, 0);
+
+    for report in [&out, &out_zero, &compared].map(|d| d.join("report.html")) {
+        let html = std::fs::read_to_string(&report).expect("report");
+        assert!(!html.contains("NaN"), "{}: NaN", report.display());
+        let tokens: Vec<&str> = html
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|t| matches!(t.to_ascii_lowercase().as_str(), "inf" | "-inf" | "infinity"))
+            .collect();
+        assert!(tokens.is_empty(), "{}: {tokens:?}", report.display());
+        assert!(
+            html.contains('—'),
+            "{}: no dash for absent values",
+            report.display()
+        );
+        assert!(!html.contains("n/a"), "{}", report.display());
+    }
+    let html = std::fs::read_to_string(out_zero.join("report.html")).expect("report");
+    assert!(html.contains("zero-matrix"));
+}
+
+// WeightWatcher 0.7.7's own `WeightWatcher.fit_powerlaw(evals,
+// fix_fingers='clip_xmax')` on all-MiniLM-L6-v2 (evals = squared singular
+// values of each 2-D tensor, numpy float64), in a venv built from the
+// weightwatcher 0.7.7 wheel: the 11 matrices where clipping changed the fit.
+// (name, alpha, xmin, xmax, num_fingers, raw_alpha)
+const WW_CLIP_XMAX: [(&str, f64, f64, f64, &str, f64); 11] = [
+    (
+        "embeddings.word_embeddings.weight",
+        2.334_799_129_736_024_4,
+        48.521_509_323_015_515,
+        475.457_107_842_319_54,
+        "1",
+        4.534_994_286_749_718,
+    ),
+    (
+        "encoder.layer.0.attention.output.dense.weight",
+        3.538_501_766_573_233_5,
+        1.921_763_833_723_492,
+        5.365_376_220_390_481,
+        "1",
+        5.298_312_992_634_185,
+    ),
+    (
+        "encoder.layer.0.attention.self.value.weight",
+        2.426_441_600_718_808_5,
+        0.852_993_818_163_238_8,
+        4.709_615_507_511_389,
+        "3",
+        4.015_465_541_953_318_5,
+    ),
+    (
+        "encoder.layer.2.attention.self.value.weight",
+        2.957_532_128_344_189,
+        2.806_888_007_607_724_5,
+        9.767_043_831_151_875,
+        "2",
+        4.735_894_607_603_483,
+    ),
+    (
+        "encoder.layer.2.intermediate.dense.weight",
+        3.145_190_792_916_182_4,
+        9.862_214_911_211_465,
+        37.300_065_434_082,
+        "1",
+        4.307_441_951_197_594,
+    ),
+    (
+        "encoder.layer.3.attention.output.dense.weight",
+        3.061_901_844_379_872_5,
+        2.618_841_592_825_362,
+        8.993_988_836_927_656,
+        "1",
+        5.716_045_799_986_396,
+    ),
+    (
+        "encoder.layer.4.attention.self.value.weight",
+        2.486_199_667_029_631_6,
+        2.457_272_312_417_203,
+        12.974_331_292_446_46,
+        "1",
+        8.443_706_692_516_72,
+    ),
+    (
+        "encoder.layer.5.attention.self.key.weight",
+        5.389_834_720_062_551,
+        6.584_145_172_300_389,
+        11.479_908_077_498_965,
+        "2",
+        6.638_464_449_069_319,
+    ),
+    (
+        "encoder.layer.5.attention.self.query.weight",
+        3.000_548_077_862_777,
+        4.028_361_983_936_046,
+        13.174_727_450_223_545,
+        "3",
+        4.681_631_513_877_891,
+    ),
+    (
+        "encoder.layer.5.attention.self.value.weight",
+        3.576_267_217_985_779_7,
+        2.804_426_653_074_747,
+        6.718_045_141_013_318,
+        "4",
+        7.835_540_176_088_038,
+    ),
+    (
+        "pooler.dense.weight",
+        5.502_510_592_013_127,
+        0.072_343_066_834_143_74,
+        0.120_696_567_633_326_63,
+        "1",
+        12.354_853_332_897_605,
+    ),
+];
+
+/// `--fix-fingers` is WeightWatcher 0.7.7's `fix_fingers='clip_xmax'`: the
+/// same clipped fits (α, xmin, the clipped sample's xmax), `num_fingers` and
+/// `raw_alpha` on all-MiniLM-L6-v2; on the other 28 matrices the first fit
+/// stands (`num_fingers` 0, α = `raw_alpha` = WeightWatcher's plain α).
+#[test]
+fn fix_fingers_matches_weightwatcher_clip_xmax_on_minilm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("ff");
+    run_expect(spectral(&minilm(), &out).arg("--fix-fingers"), 0);
+    let ours = by_name(read_csv(&out.join("layers.csv")));
+    assert_eq!(ours.len(), 39);
+    let close = |got: f64, want: f64, what: &str| {
+        assert!(
+            (got - want).abs() <= 1e-6 * want.abs(),
+            "{what}: {got} vs WeightWatcher {want}"
+        );
+    };
+    for (name, alpha, xmin, xmax, fingers, raw) in WW_CLIP_XMAX {
+        let row = &ours[name];
+        close(num(row, "alpha"), alpha, &format!("{name} alpha"));
+        close(num(row, "xmin"), xmin, &format!("{name} xmin"));
+        close(num(row, "xmax"), xmax, &format!("{name} xmax"));
+        close(num(row, "raw_alpha"), raw, &format!("{name} raw_alpha"));
+        assert_eq!(row["num_fingers"], fingers, "{name}");
+    }
+    let plain = by_name(read_csv(&minilm_dir().join("ww_reference.csv")));
+    for (name, row) in &ours {
+        if WW_CLIP_XMAX.iter().any(|w| w.0 == name) {
+            continue;
+        }
+        assert_eq!(row["num_fingers"], "0", "{name}");
+        assert_eq!(row["alpha"], row["raw_alpha"], "{name}");
+        close(num(row, "alpha"), num(&plain[name], "alpha"), name);
+        close(num(row, "xmax"), num(&plain[name], "xmax"), name);
+    }
 }

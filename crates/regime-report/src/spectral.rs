@@ -13,15 +13,24 @@ use regime_spectral::{MatrixReport, ModelAudit, ModelSummary, ModuleProfile, Pro
 use crate::chart::{BarChart, Histogram, LineChart, Marker, Series, fmt_value};
 use crate::html::{Block, HtmlPage, Section};
 
+/// What a cell or figure shows for a value that is absent or undefined
+/// (a failed fit's α, the stable rank of an all-zero matrix, a share with no
+/// fitted matrix): never `NaN`, `inf` or a blank that reads as missing data.
+const NO_VALUE: &str = "—";
+
+/// A share (0–1) as a percentage, [`NO_VALUE`] when absent or not finite.
 fn pct(share: Option<f64>) -> String {
-    share.map_or_else(|| "n/a".to_owned(), |s| format!("{:.2}%", s * 100.0))
+    finite(share).map_or_else(|| NO_VALUE.to_owned(), |s| format!("{:.2}%", s * 100.0))
 }
 
-/// A table cell: blank when absent or not finite, as in `layers.csv`
-/// (an all-zero matrix has a NaN stable rank; `NaN` in a table reads as a bug).
+/// A number, [`NO_VALUE`] when absent or not finite.
 fn opt(v: Option<f64>) -> String {
+    finite(v).map_or_else(|| NO_VALUE.to_owned(), fmt_value)
+}
+
+/// `v` when it is a finite number: what may go into a plot.
+fn finite(v: Option<f64>) -> Option<f64> {
     v.filter(|x| x.is_finite())
-        .map_or_else(String::new, fmt_value)
 }
 
 fn alpha_histogram(title: &str, summary: &ModelSummary) -> Histogram {
@@ -73,7 +82,8 @@ fn profile_chart(
                 points: p
                     .points
                     .iter()
-                    .map(|pt| (f64::from(pt.layer), value(pt).unwrap_or(f64::NAN)))
+                    // Absent values stay out of the plot (a gap in the line).
+                    .filter_map(|pt| Some((f64::from(pt.layer), finite(value(pt))?)))
                     .collect(),
             })
             .collect(),
@@ -101,11 +111,11 @@ const PROFILE_METRICS: [ProfileMetric; 5] = [
         |p| Some(p.num_pl_spikes as f64),
         false,
     ),
-    ("effective rank by layer", "erank", |p| Some(p.erank), false),
+    ("effective rank by layer", "erank", |p| p.erank, false),
     (
         "stable rank by layer",
         "stable_rank",
-        |p| Some(p.stable_rank),
+        |p| p.stable_rank,
         false,
     ),
 ];
@@ -139,8 +149,8 @@ fn matrix_row(m: &MatrixReport, with_delta: bool) -> Vec<String> {
         opt(fit.map(|f| f.d)),
         m.metrics.num_pl_spikes.to_string(),
         opt(Some(m.metrics.lambda_max)),
-        opt(Some(m.metrics.stable_rank)),
-        opt(Some(m.metrics.erank)),
+        opt(m.metrics.stable_rank),
+        opt(m.metrics.erank),
         m.metrics.warning.map_or("", |w| w.as_str()).to_owned(),
     ];
     if with_delta {
@@ -149,7 +159,7 @@ fn matrix_row(m: &MatrixReport, with_delta: bool) -> Vec<String> {
             opt(d.and_then(|d| d.relative_change)),
             opt(d.and_then(|d| d.correlation)),
             opt(d.map(|d| d.change_variance)),
-            opt(d.map(|d| d.delta_erank)),
+            opt(d.and_then(|d| d.delta_erank)),
             opt(d.and_then(|d| d.delta_alpha)),
         ]);
     }
@@ -376,13 +386,15 @@ pub fn compare_page(models: &[ComparedModel<'_>], trajectory: Option<&Trajectory
     let bars = BarChart {
         title: "share of matrices with α ∈ [2, 6]".to_owned(),
         y_label: "%".to_owned(),
+        // A model without a fitted matrix has no share: no bar (0 % would
+        // read as a measurement).
         bars: models
             .iter()
-            .map(|m| {
-                (
+            .filter_map(|m| {
+                Some((
                     m.label.to_owned(),
-                    m.summary.share_alpha_2_6.unwrap_or(0.0) * 100.0,
-                )
+                    finite(m.summary.share_alpha_2_6)? * 100.0,
+                ))
             })
             .collect(),
     };
@@ -415,11 +427,9 @@ pub fn compare_page(models: &[ComparedModel<'_>], trajectory: Option<&Trajectory
             .iter()
             .map(|r| {
                 let mut row = vec![r.condition.clone()];
-                row.extend(
-                    r.shares
-                        .iter()
-                        .map(|s| s.map_or_else(String::new, |s| format!("{s:.1}"))),
-                );
+                row.extend(r.shares.iter().map(|s| {
+                    finite(*s).map_or_else(|| NO_VALUE.to_owned(), |s| format!("{s:.1}"))
+                }));
                 row.push(r.trend.map_or("", Trend::as_str).to_owned());
                 row
             })
@@ -437,7 +447,7 @@ pub fn compare_page(models: &[ComparedModel<'_>], trajectory: Option<&Trajectory
                         .shares
                         .iter()
                         .enumerate()
-                        .map(|(i, s)| (i as f64 + 1.0, s.unwrap_or(f64::NAN)))
+                        .filter_map(|(i, s)| Some((i as f64 + 1.0, finite(*s)?)))
                         .collect(),
                 })
                 .collect(),
@@ -499,11 +509,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_cells_leave_non_finite_values_blank() {
-        // The stable rank of an all-zero matrix is 0/0.
-        assert_eq!(opt(Some(f64::NAN)), "");
-        assert_eq!(opt(Some(f64::INFINITY)), "");
-        assert_eq!(opt(None), "");
+    fn absent_or_non_finite_values_show_a_dash() {
+        for v in [
+            None,
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+            Some(f64::NEG_INFINITY),
+        ] {
+            assert_eq!(opt(v), "—");
+            assert_eq!(pct(v), "—");
+            assert_eq!(finite(v), None);
+        }
         assert_eq!(opt(Some(2.5)), fmt_value(2.5));
+        assert_eq!(pct(Some(0.5)), "50.00%");
     }
 }

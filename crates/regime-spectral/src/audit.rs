@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use faer::Mat;
 use rayon::prelude::*;
 use regex::Regex;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::delta::{MatrixDelta, change_stats, difference};
@@ -147,9 +148,15 @@ impl AuditBuilder {
     /// [`Error::Regex`] for a bad pattern, [`Error::Config`] when
     /// `min_evals > max_evals`, `min_evals < 2` or the match share is not in [0, 1].
     pub fn build(self) -> Result<Audit> {
-        let compile = |p: Option<String>| {
-            p.map(|pattern| Regex::new(&pattern).map_err(|source| Error::Regex { pattern, source }))
-                .transpose()
+        let compile = |option: &'static str, p: Option<String>| {
+            p.map(|pattern| {
+                Regex::new(&pattern).map_err(|error| Error::Regex {
+                    option,
+                    pattern,
+                    error,
+                })
+            })
+            .transpose()
         };
         if self.min_evals < 2 {
             return Err(Error::Config(format!(
@@ -170,8 +177,8 @@ impl AuditBuilder {
             )));
         }
         Ok(Audit {
-            include: compile(self.include)?,
-            exclude: compile(self.exclude)?,
+            include: compile("include", self.include)?,
+            exclude: compile("exclude", self.exclude)?,
             min_evals: self.min_evals,
             max_evals: self.max_evals,
             max_n: self.max_n,
@@ -200,7 +207,7 @@ pub struct Audit {
 }
 
 /// Why a tensor was not audited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipReason {
     /// Not a 2-D tensor.
@@ -216,7 +223,7 @@ pub enum SkipReason {
 }
 
 /// A tensor that was not audited.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct SkippedTensor {
     /// Tensor name.
     pub name: String,
@@ -246,7 +253,7 @@ pub struct MatrixReport {
 }
 
 /// A tensor present in both models with different shapes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ShapeMismatch {
     /// Name in the audited model.
     pub name: String,
@@ -257,7 +264,7 @@ pub struct ShapeMismatch {
 }
 
 /// How the audited model lined up with its base.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct BaseAlignment {
     /// The base model path.
     pub path: PathBuf,
@@ -473,7 +480,7 @@ impl Audit {
                     relative_change: stats.relative_change,
                     correlation: stats.correlation,
                     base_erank: base_metrics.erank,
-                    delta_erank: metrics.erank - base_metrics.erank,
+                    delta_erank: metrics.erank.zip(base_metrics.erank).map(|(a, b)| a - b),
                     base_alpha: base_metrics.alpha(),
                     delta_alpha: metrics
                         .alpha()

@@ -34,10 +34,10 @@ pub struct MatrixDelta {
     pub relative_change: Option<f64>,
     /// Pearson correlation of the flattened W₀ and W₁ (`None` when either is constant).
     pub correlation: Option<f64>,
-    /// Effective rank of W₀.
-    pub base_erank: f64,
-    /// erank(W₁) − erank(W₀).
-    pub delta_erank: f64,
+    /// Effective rank of W₀ (`None` when W₀ = 0).
+    pub base_erank: Option<f64>,
+    /// erank(W₁) − erank(W₀) (`None` when either is zero).
+    pub delta_erank: Option<f64>,
     /// α of W₀ (`None` when its fit failed).
     pub base_alpha: Option<f64>,
     /// α(W₁) − α(W₀) (`None` when either fit failed).

@@ -15,6 +15,29 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The model path is neither a regular file nor a directory (a FIFO,
+    /// socket or device), refused before it is opened.
+    #[error("{}: not a regular file or directory", path.display())]
+    NotRegularFile {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// Two `*.safetensors` files of a directory without an index hold a
+    /// tensor of the same name, so which one is the model's is unknown.
+    #[error(
+        "tensor {name} is in both {} and {} (a model directory without {} holds each tensor once)",
+        first.display(),
+        second.display(),
+        crate::model::INDEX_FILE
+    )]
+    DuplicateTensor {
+        /// The tensor name.
+        name: String,
+        /// The file read first (in name order).
+        first: PathBuf,
+        /// The other file holding it.
+        second: PathBuf,
+    },
     /// The path is neither a safetensors file nor a directory holding one.
     #[error("{}: no model.safetensors, model.safetensors.index.json or *.safetensors found", path.display())]
     NoModel {
@@ -83,13 +106,38 @@ pub enum Error {
         total: usize,
     },
     /// An include/exclude pattern is not a valid regular expression.
-    #[error("invalid regular expression {pattern:?}")]
+    ///
+    /// The message is one line: the pattern and the regex crate's reason
+    /// (the last line of its report); `error` keeps the full, multi-line
+    /// report with the caret. A caller naming its own option for the
+    /// pattern (`--include`) puts that in front.
+    #[error(
+        "pattern {pattern:?} is not a valid regular expression: {}",
+        regex_reason(error)
+    )]
     Regex {
+        /// Which pattern: `include` or `exclude`.
+        option: &'static str,
         /// The pattern.
         pattern: String,
-        /// The regex error.
-        #[source]
-        source: regex::Error,
+        /// The regex error (not chained as a source: its text spans lines).
+        error: regex::Error,
+    },
+    /// A trend reference that is not one of the conditions of the labels.
+    #[error(
+        "{reference:?} is not one of the conditions ({})",
+        if conditions.is_empty() {
+            "none: labels of the form CONDITION@CHECKPOINT make conditions".to_owned()
+        } else {
+            conditions.join(", ")
+        }
+    )]
+    UnknownReference {
+        /// The reference given.
+        reference: String,
+        /// The conditions of the labels, in first-seen order (empty when the
+        /// labels make no trajectory).
+        conditions: Vec<String>,
     },
     /// The configuration is inconsistent.
     #[error("invalid configuration: {0}")]
@@ -100,6 +148,20 @@ pub enum Error {
         /// The tensor name.
         name: String,
     },
+}
+
+/// The one-line reason of a regex error: a syntax error's `error: …` line
+/// (the text above it repeats the pattern and points a caret at it), or the
+/// whole message of any other.
+fn regex_reason(error: &regex::Error) -> String {
+    let text = error.to_string();
+    text.lines()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix("error: "))
+        .map_or_else(
+            || text.split_whitespace().collect::<Vec<_>>().join(" "),
+            str::to_owned,
+        )
 }
 
 /// Shorthand for results of this crate.

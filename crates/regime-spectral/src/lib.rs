@@ -20,6 +20,8 @@
 //! - [`ModelSummary`] is the per-model summary (α ∈ [2, 6] share, histogram,
 //!   layer profiles); [`trajectory::label`] gives trend labels.
 //! - [`PrefixMap`] and [`classify`] handle tensor names.
+//! - [`SummaryFile`] and [`CompareFile`] are the JSON files the commands
+//!   write (with JSON Schemas derived from them).
 //!
 //! # Example
 //! ```
@@ -49,6 +51,7 @@ mod header;
 pub mod metrics;
 mod model;
 pub mod names;
+mod output;
 mod summary;
 pub mod trajectory;
 
@@ -64,6 +67,7 @@ pub use fit::{PowerLawFit, fit_power_law};
 pub use metrics::{SpectralMetrics, Warning};
 pub use model::{INDEX_FILE, Model, SINGLE_FILE, TensorEntry};
 pub use names::{NameInfo, PrefixMap, classify};
+pub use output::{AuditConfig, CompareEntry, CompareFile, SummaryFile};
 pub use summary::{
     ALPHA_FAR_TAIL, HISTOGRAM_BIN, HISTOGRAM_MAX, Histogram, ModelSummary, ModuleProfile,
     ProfilePoint, median,

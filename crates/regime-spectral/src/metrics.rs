@@ -16,6 +16,12 @@
 //! `erank` is the effective rank of Roy & Vetterli (2007), "The effective
 //! rank: a measure of effective dimensionality", EUSIPCO. The power-law
 //! fit (α, xmin, D, σ) runs on nz = sorted(λ[λ > 1e-5]) (see [`crate::fit`]).
+//!
+//! An all-zero matrix (Σλ = 0) has no logarithm of its norms, no stable
+//! rank (0/0), no entropy and no effective rank (both normalise by Σ): they
+//! are `None` and its warning is [`Warning::ZeroMatrix`]. WeightWatcher
+//! 0.7.7 reports −∞, NaN and NaN there (and a failed fit, α = −1); a table
+//! of numbers is better served by an empty cell and a warning that says why.
 #![expect(
     clippy::cast_precision_loss,
     reason = "counts and matrix dimensions are far below 2^52"
@@ -48,16 +54,21 @@ pub enum Warning {
     UnderTrained,
     /// The power-law fit failed (too few or degenerate eigenvalues).
     FitFailed,
+    /// Every entry is zero: no fit, and the norms' logarithms, stable rank,
+    /// entropy and effective rank are undefined.
+    ZeroMatrix,
 }
 
 impl Warning {
-    /// The label used in tables (`over-trained`, `under-trained`, `fit-failed`).
+    /// The label used in tables (`over-trained`, `under-trained`,
+    /// `fit-failed`, `zero-matrix`).
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OverTrained => "over-trained",
             Self::UnderTrained => "under-trained",
             Self::FitFailed => "fit-failed",
+            Self::ZeroMatrix => "zero-matrix",
         }
     }
 }
@@ -77,23 +88,23 @@ pub struct SpectralMetrics {
     pub lambda_max: f64,
     /// Σλ = ‖W‖_F².
     pub norm: f64,
-    /// log10 Σλ.
-    pub log_norm: f64,
-    /// log10 `λ_max`.
-    pub log_spectral_norm: f64,
+    /// log10 Σλ (`None` for an all-zero matrix).
+    pub log_norm: Option<f64>,
+    /// log10 `λ_max` (`None` for an all-zero matrix).
+    pub log_spectral_norm: Option<f64>,
     /// α·log10 `λ_max`.
     pub alpha_weighted: Option<f64>,
     /// log10 Σ λᵢ^α.
     pub log_alpha_norm: Option<f64>,
-    /// Σλ / `λ_max`.
-    pub stable_rank: f64,
+    /// Σλ / `λ_max` (`None` for an all-zero matrix).
+    pub stable_rank: Option<f64>,
     /// Numerical rank.
     pub matrix_rank: usize,
     /// Normalised spectral entropy (`None` when the rank is below 2).
     pub entropy: Option<f64>,
-    /// Roy–Vetterli effective rank.
-    pub erank: f64,
-    /// Over/under-trained or failed-fit warning.
+    /// Roy–Vetterli effective rank (`None` for an all-zero matrix).
+    pub erank: Option<f64>,
+    /// Over/under-trained, failed-fit or zero-matrix warning.
     pub warning: Option<Warning>,
     /// With `fix_fingers`: α of the first fit, before clipping.
     pub raw_alpha: Option<f64>,
@@ -127,9 +138,11 @@ impl SpectralMetrics {
             .collect();
         let raw_fit = fit_power_law(&nz);
         let (fit, raw_alpha, num_fingers) = match raw_fit {
+            // A clipped fit that fails fails the layer, as in WW, whose
+            // raw_alpha is then unset (-1) too.
             Some(raw) if fix_fingers => match clip_fingers(&nz, raw) {
                 Some((f, k)) => (Some(f), Some(raw.alpha), Some(k)),
-                None => (None, Some(raw.alpha), None),
+                None => (None, None, None),
             },
             other => (other, None, None),
         };
@@ -152,7 +165,10 @@ impl SpectralMetrics {
             let powered: Vec<f64> = evals.iter().map(|&l| l.max(0.0).powf(a)).collect();
             pairwise_sum(&powered).log10()
         });
+        // Σλ > 0 unless every σ is 0: the matrix is zero (its fit failed too).
+        let nonzero = norm > 0.0;
         let warning = match alpha {
+            None if !nonzero => Some(Warning::ZeroMatrix),
             None => Some(Warning::FitFailed),
             Some(a) if a < ALPHA_LOW => Some(Warning::OverTrained),
             Some(a) if a > ALPHA_HIGH => Some(Warning::UnderTrained),
@@ -165,11 +181,11 @@ impl SpectralMetrics {
             num_pl_spikes,
             lambda_max,
             norm,
-            log_norm: norm.log10(),
-            log_spectral_norm: lambda_max.log10(),
+            log_norm: nonzero.then(|| norm.log10()),
+            log_spectral_norm: nonzero.then(|| lambda_max.log10()),
             alpha_weighted: alpha.map(|a| a * lambda_max.log10()),
             log_alpha_norm,
-            stable_rank: norm / lambda_max,
+            stable_rank: nonzero.then(|| norm / lambda_max),
             matrix_rank,
             entropy,
             erank,
@@ -187,45 +203,76 @@ impl SpectralMetrics {
 }
 
 /// WeightWatcher 0.7.7's `fix_fingers='clip_xmax'` (`RMT_Util.fit_clipped_powerlaw`
-/// with its defaults `max_fingers` = 10, `min_alpha` = 2, `finger_thresh` = 1)
-/// on the fit input `nz` (ascending) whose plain fit is `first`. For
-/// k = [`MIN_FINGERS`]..=[`MAX_FINGERS`] (WW's `range(2, max_fingers)`) it
-/// refits without the top k values, then:
-/// - αₖ + 1 < α₁ (strict; α₁ the first fit's): keep that fit, with `num_fingers` = k − 1
-///   (WW's `idx − 1`);
+/// with its defaults `max_fingers` = 10, `min_alpha` = 2, `finger_thresh` = 1,
+/// as `WeightWatcher.fit_powerlaw` calls it) on the fit input `nz`
+/// (ascending) whose plain fit is `first`. For k = [`MIN_FINGERS`]..=[`MAX_FINGERS`]
+/// (WW's `range(2, max_fingers)`) it refits `nz` without its top k values
+/// (`evals[:-idx]`), then:
+/// - αₖ + 1 < α₁ (strict; α₁ the first fit's): keep that fit, with
+///   `num_fingers` = k − 1 (WW's `idx − 1`), and stop;
 /// - else αₖ ≤ 2: stop and keep the **first** fit (`num_fingers` 0);
 /// - else go on; after k = 9, the first fit.
 ///
-/// Returns `None` (a failed fit) where WW's fit raises, which is when fewer
-/// than 2 values remain (`argmin` of no candidates). A clipped sample that is
-/// flat ([`fit_power_law`] gives `None`, WW a meaningless α of 0 or ∞) stops
-/// the search and keeps the first fit.
+/// The kept fit's `xmax` is the largest value it was fitted on (for a clipped
+/// fit, the (k+1)-th largest λ), as WW reports `fit.xmax`.
+///
+/// WW then refits without the top k+1, k+2 and k+3 values (k where the loop
+/// stopped), stopping early once such a check α differs from αₖ by more than
+/// 1; the checks only log, but one that has fewer than 2 values left
+/// raises, and WW reports the whole layer as a failed fit. So does this
+/// function: it returns `None` (a failed fit) wherever WW's fit raises,
+/// which is when a refit, in the loop or in the checks, has fewer than 2
+/// values (`argmin` of no candidates). That is every `nz` of 11 to 13 values
+/// that runs through all nine clips, for instance.
+///
+/// One deliberate difference: a clipped sample that is flat ([`fit_power_law`]
+/// gives `None`; WW a meaningless α of 0 on the small-n path, which it would
+/// accept as a finger fit, or ∞) stops the loop and keeps the first fit.
 #[must_use]
 pub fn clip_fingers(nz: &[f64], first: PowerLawFit) -> Option<(PowerLawFit, usize)> {
+    let mut kept = (first, 0);
+    // The loop's last k and its fit, which WW's checks compare against.
+    let mut last = (MIN_FINGERS, None);
     for k in MIN_FINGERS..=MAX_FINGERS {
-        if nz.len() < k + 2 {
-            return None;
-        }
-        let Some(fit) = fit_power_law(&nz[..nz.len() - k]) else {
-            break;
-        };
+        let fit = fit_power_law(clipped(nz, k)?);
+        last = (k, fit);
+        let Some(fit) = fit else { break };
         if fit.alpha + FINGER_THRESHOLD < first.alpha {
-            return Some((fit, k - 1));
+            kept = (fit, k - 1);
+            break;
         }
         if fit.alpha <= ALPHA_LOW {
             break;
         }
     }
-    Some((first, 0))
+    let (stopped_at, last_fit) = last;
+    for k in stopped_at + 1..=stopped_at + 3 {
+        let check = fit_power_law(clipped(nz, k)?);
+        if let (Some(check), Some(last_fit)) = (check, last_fit)
+            && (check.alpha - last_fit.alpha).abs() > FINGER_THRESHOLD
+        {
+            break;
+        }
+    }
+    Some(kept)
+}
+
+/// `nz` (ascending) without its top `k` values; `None` where WeightWatcher's
+/// fit of it raises (fewer than 2 values left).
+fn clipped(nz: &[f64], k: usize) -> Option<&[f64]> {
+    let left = nz.len().checked_sub(k).filter(|&left| left >= 2)?;
+    nz.get(..left)
 }
 
 /// Roy–Vetterli effective rank exp(−Σ q ln q), q = σ/Σσ, of singular values
-/// `svals` (any order); 0·ln 0 counts as 0. Returns 0 for an all-zero input.
+/// `svals` (any order); 0·ln 0 counts as 0. `None` for an all-zero (or
+/// empty) input, where q is 0/0: the effective rank is scale-invariant, so
+/// no limit of nearly-zero matrices gives it a value.
 #[must_use]
-pub fn effective_rank(svals: &[f64]) -> f64 {
+pub fn effective_rank(svals: &[f64]) -> Option<f64> {
     let total = pairwise_sum(svals);
     if total <= 0.0 {
-        return 0.0;
+        return None;
     }
     let terms: Vec<f64> = svals
         .iter()
@@ -234,7 +281,7 @@ pub fn effective_rank(svals: &[f64]) -> f64 {
             if q > 0.0 { -q * q.ln() } else { 0.0 }
         })
         .collect();
-    pairwise_sum(&terms).exp()
+    Some(pairwise_sum(&terms).exp())
 }
 
 /// Pairwise (cascade) summation: error O(ε log n) instead of O(ε n), as numpy's `sum`.
@@ -269,9 +316,9 @@ mod tests {
         assert_eq!((m.n, m.m), (4, 3));
         assert!(close(m.lambda_max, 9.0));
         assert!(close(m.norm, 14.0)); // 1 + 4 + 9
-        assert!(close(m.log_norm, 14f64.log10()));
-        assert!(close(m.log_spectral_norm, 9f64.log10()));
-        assert!(close(m.stable_rank, 14.0 / 9.0));
+        assert!(close(m.log_norm.expect("log_norm"), 14f64.log10()));
+        assert!(close(m.log_spectral_norm.expect("lsn"), 9f64.log10()));
+        assert!(close(m.stable_rank.expect("stable rank"), 14.0 / 9.0));
         assert_eq!(m.matrix_rank, 3);
         // entropy: p = (1, 4, 9)/14 + 1e-10, −Σ p ln p / ln 3
         let h: f64 = [1.0, 4.0, 9.0]
@@ -287,7 +334,7 @@ mod tests {
             .iter()
             .map(|s: &f64| -(s / 6.0) * (s / 6.0).ln())
             .sum();
-        assert!(close(m.erank, e.exp()));
+        assert!(close(m.erank.expect("erank"), e.exp()));
         // fit (small-n fallback): α = 1 + 2/(ln 9 − ln 1 + ln 4 − ln 1) = 1 + 2/ln 36
         let alpha = 1.0 + 2.0 / 36f64.ln();
         let fit = m.fit.expect("fit");
@@ -305,7 +352,7 @@ mod tests {
         let m = SpectralMetrics::from_eigenvalues(&[0.0, 0.0, 4.0], 3);
         assert_eq!(m.matrix_rank, 1);
         assert!(m.entropy.is_none());
-        assert!(close(m.erank, 1.0));
+        assert!(close(m.erank.expect("erank"), 1.0));
         assert!(m.fit.is_none());
         assert_eq!(m.num_pl_spikes, 0);
         assert_eq!(m.warning, Some(Warning::FitFailed));
@@ -370,6 +417,36 @@ mod tests {
     }
 
     #[test]
+    fn clip_fingers_fails_where_weightwatchers_checks_raise() {
+        // WW 0.7.7 (`RMT_Util.fit_clipped_powerlaw`, venv built from the
+        // weightwatcher 0.7.7 wheel) on these 11 values: α₁ 4.5008 and the
+        // clipped α rise (6.04 … 28.0) through all nine clips, so the first
+        // fit is kept; its check refits without the top 10 values, one value
+        // is left and WWFit raises "attempt to get argmin of an empty
+        // sequence": WW reports the layer as failed (this crate kept α₁).
+        let x = [
+            1.06, 1.1, 1.13, 1.17, 1.3, 1.32, 1.38, 1.48, 1.53, 1.85, 2.16,
+        ];
+        let first = fit_power_law(&x).expect("fit");
+        assert!((first.alpha - 4.500_756_224_590_193_5).abs() < 1e-10);
+        assert!(clip_fingers(&x, first).is_none());
+        let m = SpectralMetrics::compute(&x, 16, true);
+        assert!(m.fit.is_none() && m.raw_alpha.is_none() && m.num_fingers.is_none());
+        assert_eq!(m.warning, Some(Warning::FitFailed));
+
+        // 13 values through all nine clips (α 3.345 … 10.645 against α₁
+        // 2.9974): the first check, without the top 10, differs from the
+        // k = 9 fit by more than 1, which ends the checks before one raises.
+        // WW: the first fit, num_fingers 0.
+        let y = [
+            1.0, 1.06, 1.11, 1.16, 1.31, 1.47, 1.54, 1.8, 1.81, 2.09, 2.58, 3.67, 4.97,
+        ];
+        let first = fit_power_law(&y).expect("fit");
+        assert!((first.alpha - 2.997_361_150_274_709_7).abs() < 1e-10);
+        assert_eq!(clip_fingers(&y, first), Some((first, 0)));
+    }
+
+    #[test]
     fn clip_fingers_fails_where_weightwatcher_raises() {
         // Eight values rising steeply and never dropping α by 1 nor reaching
         // α ≤ 2 would be clipped to a single value; WW's fit raises there.
@@ -381,8 +458,27 @@ mod tests {
 
     #[test]
     fn erank_of_identity_is_its_dimension() {
-        assert!(close(effective_rank(&[1.0; 7]), 7.0));
-        assert_eq!(effective_rank(&[0.0; 3]), 0.0);
+        assert!(close(effective_rank(&[1.0; 7]).expect("erank"), 7.0));
+        assert_eq!(effective_rank(&[0.0; 3]), None);
+        assert_eq!(effective_rank(&[]), None);
+    }
+
+    #[test]
+    fn all_zero_matrix_has_no_undefined_numbers() {
+        // W = 0 (16×8): λ = 0 ×8. Σλ = λ_max = 0, rank 0; every ratio or
+        // logarithm of them is undefined and absent, never NaN or −∞.
+        let m = SpectralMetrics::from_eigenvalues(&[0.0; 8], 16);
+        assert_eq!((m.norm, m.lambda_max, m.matrix_rank), (0.0, 0.0, 0));
+        assert_eq!(m.log_norm, None);
+        assert_eq!(m.log_spectral_norm, None);
+        assert_eq!(m.stable_rank, None);
+        assert_eq!(m.entropy, None);
+        assert_eq!(m.erank, None);
+        assert!(m.fit.is_none() && m.alpha_weighted.is_none() && m.log_alpha_norm.is_none());
+        assert_eq!(m.num_pl_spikes, 0);
+        assert_eq!(m.warning, Some(Warning::ZeroMatrix));
+        // With fix_fingers too.
+        assert_eq!(SpectralMetrics::compute(&[0.0; 8], 16, true), m);
     }
 
     #[test]

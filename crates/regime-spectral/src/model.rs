@@ -3,7 +3,14 @@
 //!
 //! Nothing is copied at open time: each shard is mapped and only its header
 //! is parsed. A matrix is converted to f64 when [`Model::matrix`] asks for it.
+//!
+//! Which file holds a tensor: with an index, the file its `weight_map` names
+//! (a copy of the tensor in another shard, or a tensor the index does not
+//! list, is not part of the model, as for `transformers`); without one, the
+//! only file holding it, and a name held by two `*.safetensors` files is an
+//! error ([`Error::DuplicateTensor`]) since neither copy is "the" tensor.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -52,24 +59,31 @@ impl Model {
     /// an index with its shards, or `*.safetensors` files.
     ///
     /// # Errors
-    /// [`Error::NoModel`], [`Error::Io`], [`Error::NotSafetensors`] or
-    /// [`Error::BadIndex`].
+    /// [`Error::NoModel`], [`Error::Io`], [`Error::NotSafetensors`],
+    /// [`Error::BadIndex`], [`Error::NotRegularFile`] (a FIFO, socket or
+    /// device, refused before it is opened: opening a FIFO would wait for a
+    /// writer) or [`Error::DuplicateTensor`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let files = if path.is_dir() {
-            resolve_dir(&path)?
-        } else if path.exists() {
-            vec![path.clone()]
-        } else {
-            return Err(Error::Io {
+        let kind = std::fs::metadata(&path)
+            .map_err(|source| Error::Io {
                 path: path.clone(),
-                source: std::io::Error::from(std::io::ErrorKind::NotFound),
-            });
+                source,
+            })?
+            .file_type();
+        let (files, weight_map) = if kind.is_dir() {
+            resolve_dir(&path)?
+        } else if kind.is_file() {
+            (vec![path.clone()], None)
+        } else {
+            return Err(Error::NotRegularFile { path });
         };
         let mut shards = Vec::with_capacity(files.len());
         let mut tensors = Vec::new();
-        for (index, file) in files.into_iter().enumerate() {
-            let handle = File::open(&file).map_err(|source| Error::Io {
+        // Without an index: the file where each name was first seen.
+        let mut seen: HashMap<String, &Path> = HashMap::new();
+        for (index, file) in files.iter().enumerate() {
+            let handle = File::open(file).map_err(|source| Error::Io {
                 path: file.clone(),
                 source,
             })?;
@@ -83,6 +97,21 @@ impl Model {
                     reason: crate::header::diagnose(&mmap, &e),
                 })?;
             for name in meta.offset_keys() {
+                match &weight_map {
+                    // The index names another shard (or none): not this copy.
+                    Some(index) if index.files.get(&name) != Some(file) => continue,
+                    Some(_) => {}
+                    None => {
+                        if let Some(first) = seen.get(&name) {
+                            return Err(Error::DuplicateTensor {
+                                name,
+                                first: first.to_path_buf(),
+                                second: file.clone(),
+                            });
+                        }
+                        seen.insert(name.clone(), file);
+                    }
+                }
                 let info = meta.info(&name).ok_or_else(|| Error::NotSafetensors {
                     path: file.clone(),
                     reason: format!("tensor {name} listed without info"),
@@ -96,10 +125,29 @@ impl Model {
                 });
             }
             shards.push(Shard {
-                path: file,
+                path: file.clone(),
                 mmap,
                 data_start: 8 + header,
             });
+        }
+        if let Some(map) = &weight_map {
+            let held: std::collections::HashSet<&str> =
+                tensors.iter().map(|t| t.name.as_str()).collect();
+            // The first (by name) that the index maps to a shard not holding it.
+            let unheld = map
+                .files
+                .iter()
+                .filter(|(name, _)| !held.contains(name.as_str()))
+                .min();
+            if let Some((name, file)) = unheld {
+                return Err(Error::BadIndex {
+                    path: map.path.clone(),
+                    reason: format!(
+                        "weight_map maps {name} to {}, which does not hold it",
+                        file.display()
+                    ),
+                });
+            }
         }
         Ok(Self {
             path,
@@ -228,7 +276,17 @@ fn map(file: &File) -> std::io::Result<Mmap> {
     unsafe { Mmap::map(file) }
 }
 
-fn resolve_dir(dir: &Path) -> Result<Vec<PathBuf>> {
+/// `model.safetensors.index.json`'s `weight_map`: the shard of each name.
+#[derive(Debug)]
+struct WeightMap {
+    /// The index file.
+    path: PathBuf,
+    /// Tensor name → shard path.
+    files: HashMap<String, PathBuf>,
+}
+
+/// The files of a model directory, and its index when it has one.
+fn resolve_dir(dir: &Path) -> Result<(Vec<PathBuf>, Option<WeightMap>)> {
     let index = dir.join(INDEX_FILE);
     if index.is_file() {
         let text = std::fs::read_to_string(&index).map_err(|source| Error::Io {
@@ -246,7 +304,8 @@ fn resolve_dir(dir: &Path) -> Result<Vec<PathBuf>> {
                 path: index.clone(),
                 reason: "no weight_map object".to_owned(),
             })?;
-        let mut files: Vec<String> = Vec::new();
+        let mut files: Vec<PathBuf> = Vec::new();
+        let mut by_name = HashMap::with_capacity(map.len());
         for (name, file) in map {
             let file = file.as_str().ok_or_else(|| Error::BadIndex {
                 path: index.clone(),
@@ -258,16 +317,22 @@ fn resolve_dir(dir: &Path) -> Result<Vec<PathBuf>> {
                     reason: format!("shard name {file:?} is not a plain file name"),
                 });
             }
-            if !files.iter().any(|f| f == file) {
-                files.push(file.to_owned());
+            let file = dir.join(file);
+            if !files.contains(&file) {
+                files.push(file.clone());
             }
+            by_name.insert(name.clone(), file);
         }
         files.sort();
-        let files: Vec<PathBuf> = files.into_iter().map(|f| dir.join(f)).collect();
-        if let Some(missing) = files.iter().find(|f| !f.is_file()) {
+        if let Some(bad) = files.iter().find(|f| !f.is_file()) {
+            let what = if bad.exists() {
+                "is not a regular file"
+            } else {
+                "is missing"
+            };
             return Err(Error::BadIndex {
                 path: index,
-                reason: format!("shard {} is missing", missing.display()),
+                reason: format!("shard {} {what}", bad.display()),
             });
         }
         if files.is_empty() {
@@ -276,16 +341,21 @@ fn resolve_dir(dir: &Path) -> Result<Vec<PathBuf>> {
                 reason: "empty weight_map".to_owned(),
             });
         }
-        return Ok(files);
+        let map = WeightMap {
+            path: index,
+            files: by_name,
+        };
+        return Ok((files, Some(map)));
     }
     let single = dir.join(SINGLE_FILE);
     if single.is_file() {
-        return Ok(vec![single]);
+        return Ok((vec![single], None));
     }
     let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
         path: dir.to_path_buf(),
         source,
     })?;
+    // Regular files only: a FIFO named *.safetensors would block the open.
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "safetensors"))
@@ -296,5 +366,5 @@ fn resolve_dir(dir: &Path) -> Result<Vec<PathBuf>> {
             path: dir.to_path_buf(),
         });
     }
-    Ok(files)
+    Ok((files, None))
 }

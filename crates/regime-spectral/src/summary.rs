@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::audit::ModelAudit;
@@ -31,7 +32,7 @@ pub const ALPHA_FAR_TAIL: f64 = 10.0;
 
 /// Counts of α in fixed bins `[edges[i], edges[i+1])`; the last bin also
 /// holds everything ≥ its lower edge, the first everything below 0.5.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Histogram {
     /// Bin edges (one more than counts).
     pub edges: Vec<f64>,
@@ -40,7 +41,7 @@ pub struct Histogram {
 }
 
 /// One point of a layer profile.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ProfilePoint {
     /// Layer index.
     pub layer: u32,
@@ -52,10 +53,10 @@ pub struct ProfilePoint {
     pub xmin: Option<f64>,
     /// Effective feature number.
     pub num_pl_spikes: usize,
-    /// Effective rank.
-    pub erank: f64,
-    /// Stable rank.
-    pub stable_rank: f64,
+    /// Effective rank (`None` for an all-zero matrix).
+    pub erank: Option<f64>,
+    /// Stable rank (`None` for an all-zero matrix).
+    pub stable_rank: Option<f64>,
     /// With a base: relative change.
     pub relative_change: Option<f64>,
     /// With a base: correlation with the base.
@@ -65,7 +66,7 @@ pub struct ProfilePoint {
 }
 
 /// Metrics of one module across layers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ModuleProfile {
     /// Profile key: the module, prefixed with its stack (`visual.blocks: attn.proj`)
     /// when the model has several layer stacks.
@@ -79,7 +80,7 @@ pub struct ModuleProfile {
 }
 
 /// The per-model summary written to `summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ModelSummary {
     /// Audited matrices.
     pub matrices: usize,
@@ -144,7 +145,7 @@ impl ModelSummary {
         let derank: Vec<f64> = audit
             .matrices
             .iter()
-            .filter_map(|m| Some(m.delta.as_ref()?.delta_erank))
+            .filter_map(|m| m.delta.as_ref()?.delta_erank)
             .collect();
         Self {
             matrices: audit.matrices.len(),
@@ -207,7 +208,7 @@ fn profiles(audit: &ModelAudit) -> Vec<ModuleProfile> {
             stable_rank: m.metrics.stable_rank,
             relative_change: m.delta.as_ref().and_then(|d| d.relative_change),
             correlation: m.delta.as_ref().and_then(|d| d.correlation),
-            delta_erank: m.delta.as_ref().map(|d| d.delta_erank),
+            delta_erank: m.delta.as_ref().and_then(|d| d.delta_erank),
         });
     }
     groups

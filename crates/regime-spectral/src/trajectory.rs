@@ -18,11 +18,18 @@
 //!
 //! These defaults reproduce the labels of the paper's Table 1 (tested below).
 //!
+//! The reference must name one of the conditions ([`reference_condition`]). With a
+//! single condition, that condition is its own reference: only rule 4
+//! applies, so it is Stable or Unsettled.
+//!
 //! Differences are compared after rounding to [`POINTS_PRECISION`]: a share
 //! computed as 57/100·100 is 56.99999999999999, and without rounding a
 //! difference of exactly 10 points would fall on either side of a threshold.
 
+use schemars::JsonSchema;
 use serde::Serialize;
+
+use crate::error::{Error, Result};
 
 /// Default for [`TrendThresholds::stable_band`].
 pub const DEFAULT_STABLE_BAND: f64 = 2.0;
@@ -87,7 +94,7 @@ impl Default for TrendThresholds {
 }
 
 /// A trend label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub enum Trend {
     /// Stays within the band of its own plateau.
     Stable,
@@ -159,7 +166,7 @@ pub fn label(
 }
 
 /// The α ∈ [2, 6] share of one condition across checkpoints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct TrajectoryRow {
     /// Condition name.
     pub condition: String,
@@ -170,7 +177,7 @@ pub struct TrajectoryRow {
 }
 
 /// A trajectory table: conditions × checkpoints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Trajectory {
     /// Checkpoint names, in step order when every name gives a step
     /// ([`checkpoint_step`]), else in first-seen order.
@@ -183,27 +190,71 @@ pub struct Trajectory {
     pub reference: String,
 }
 
+/// The conditions of labels `CONDITION@CHECKPOINT`, in first-seen order;
+/// `None` unless every label has an `@` (then there is no trajectory).
+#[must_use]
+pub fn conditions(labels: &[&str]) -> Option<Vec<String>> {
+    let mut conditions: Vec<String> = Vec::new();
+    for label in labels {
+        let (c, _) = label.split_once('@')?;
+        if !conditions.iter().any(|x| x == c) {
+            conditions.push(c.to_owned());
+        }
+    }
+    Some(conditions)
+}
+
+/// The condition `reference` names among `labels`: a condition itself, or
+/// one of the labels (`A@20k` names condition `A`). Check it before any
+/// model is audited.
+///
+/// # Errors
+/// [`Error::UnknownReference`] when it names none (its `conditions` empty
+/// when the labels make no trajectory).
+pub fn reference_condition(labels: &[&str], reference: &str) -> Result<String> {
+    let conditions = conditions(labels).unwrap_or_default();
+    if conditions.iter().any(|c| c == reference) {
+        return Ok(reference.to_owned());
+    }
+    if labels.contains(&reference)
+        && let Some((condition, _)) = reference.split_once('@')
+        && !conditions.is_empty()
+    {
+        return Ok(condition.to_owned());
+    }
+    Err(Error::UnknownReference {
+        reference: reference.to_owned(),
+        conditions,
+    })
+}
+
 impl Trajectory {
     /// Builds the table from labels `CONDITION@CHECKPOINT` and their shares
     /// (percentage points), checkpoints in step order when every checkpoint
-    /// name gives a step. Returns `None` unless every label has an `@`.
-    /// The reference defaults to the first condition; an unknown reference
-    /// gives rows without trends.
-    #[must_use]
+    /// name gives a step. Returns `Ok(None)` unless every label has an `@`.
+    /// The reference defaults to the first condition.
+    ///
+    /// # Errors
+    /// [`Error::UnknownReference`] for a `reference` that names no
+    /// condition ([`reference_condition`]).
     pub fn from_labels(
         labels: &[&str],
         shares: &[Option<f64>],
         reference: Option<&str>,
         th: &TrendThresholds,
-    ) -> Option<Self> {
-        let mut conditions: Vec<String> = Vec::new();
+    ) -> Result<Option<Self>> {
+        let reference = reference
+            .map(|r| reference_condition(labels, r))
+            .transpose()?;
+        let Some(conditions) = conditions(labels) else {
+            return Ok(None);
+        };
         let mut checkpoints: Vec<String> = Vec::new();
         let mut cells = Vec::with_capacity(labels.len());
         for (label, share) in labels.iter().zip(shares) {
-            let (c, k) = label.split_once('@')?;
-            if !conditions.iter().any(|x| x == c) {
-                conditions.push(c.to_owned());
-            }
+            let Some((c, k)) = label.split_once('@') else {
+                return Ok(None);
+            };
             if !checkpoints.iter().any(|x| x == k) {
                 checkpoints.push(k.to_owned());
             }
@@ -219,7 +270,10 @@ impl Trajectory {
             order.sort_by(|a, b| a.0.total_cmp(&b.0));
             checkpoints = order.into_iter().map(|(_, k)| k).collect();
         }
-        let reference = reference.map_or_else(|| conditions[0].clone(), str::to_owned);
+        let Some(first) = conditions.first() else {
+            return Ok(None);
+        };
+        let reference = reference.unwrap_or_else(|| first.clone());
         let series = |c: &str| -> Vec<Option<f64>> {
             checkpoints
                 .iter()
@@ -247,12 +301,12 @@ impl Trajectory {
                 }
             })
             .collect();
-        Some(Self {
+        Ok(Some(Self {
             checkpoints,
             ordered_by_step,
             rows,
             reference,
-        })
+        }))
     }
 }
 
@@ -315,12 +369,14 @@ mod tests {
         let labels = ["A@2k", "B@2k", "A@20k", "B@20k"];
         let shares = [Some(60.0), Some(61.0), Some(80.0), Some(55.0)];
         let t = Trajectory::from_labels(&labels, &shares, Some("A"), &TrendThresholds::default())
+            .expect("known reference")
             .expect("table");
         assert_eq!(t.checkpoints, ["2k", "20k"]);
         assert_eq!(t.rows[1].shares, vec![Some(61.0), Some(55.0)]);
         assert_eq!(t.rows[1].trend, Some(Trend::Stuck));
         assert!(
             Trajectory::from_labels(&["x"], &[Some(1.0)], None, &TrendThresholds::default())
+                .expect("no reference to check")
                 .is_none()
         );
     }
@@ -351,7 +407,9 @@ mod tests {
         // As a shell glob lists them: 20k sorts before 2k.
         let labels = ["A@20k", "A@2k", "B@20k", "B@2k"];
         let shares = [Some(80.0), Some(60.0), Some(55.0), Some(61.0)];
-        let t = Trajectory::from_labels(&labels, &shares, Some("A"), &th).expect("table");
+        let t = Trajectory::from_labels(&labels, &shares, Some("A"), &th)
+            .expect("known reference")
+            .expect("table");
         assert!(t.ordered_by_step);
         assert_eq!(t.checkpoints, ["2k", "20k"]);
         assert_eq!(t.rows[0].shares, vec![Some(60.0), Some(80.0)]);
@@ -359,6 +417,7 @@ mod tests {
         assert_eq!(t.rows[1].trend, Some(Trend::Stuck));
         // A name without a step: the order given.
         let t = Trajectory::from_labels(&["A@final", "A@2k"], &[Some(1.0), Some(2.0)], None, &th)
+            .expect("default reference")
             .expect("table");
         assert!(!t.ordered_by_step);
         assert_eq!(t.checkpoints, ["final", "2k"]);
@@ -389,9 +448,62 @@ mod tests {
             .into_iter()
             .map(|c| Some(share_points(f64::from(c) / 100.0)))
             .collect();
-        let t = Trajectory::from_labels(&labels, &shares, Some("R"), &th).expect("table");
+        let t = Trajectory::from_labels(&labels, &shares, Some("R"), &th)
+            .expect("known reference")
+            .expect("table");
         assert_eq!(t.rows[0].shares[0], Some(57.0));
         assert_eq!(t.rows[1].trend, Some(Trend::Stuck));
+    }
+
+    #[test]
+    fn a_reference_must_be_a_condition() {
+        let labels = ["A@2k", "B@2k", "A@20k", "B@20k"];
+        assert_eq!(reference_condition(&labels, "B").expect("B"), "B");
+        // A label names its condition.
+        assert_eq!(reference_condition(&labels, "A@20k").expect("A@20k"), "A");
+        for bad in ["C", "A@99k", "", "@"] {
+            let err = reference_condition(&labels, bad).expect_err(bad);
+            assert!(
+                matches!(&err, Error::UnknownReference { reference, conditions }
+                    if reference == bad && conditions == &["A", "B"]),
+                "{err}"
+            );
+            assert_eq!(err.to_string().lines().count(), 1);
+        }
+        let th = TrendThresholds::default();
+        assert!(Trajectory::from_labels(&labels, &[Some(1.0); 4], Some("C"), &th).is_err());
+        // Labels without `@` make no trajectory and have no conditions.
+        let err = reference_condition(&["x", "y"], "x").expect_err("no conditions");
+        assert!(
+            matches!(&err, Error::UnknownReference { conditions, .. } if conditions.is_empty()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_single_condition_is_its_own_reference() {
+        // One condition: its own reference, judged by the Stable rule only.
+        let th = TrendThresholds::default();
+        let t = Trajectory::from_labels(
+            &["A@2k", "A@20k", "A@40k"],
+            &[Some(60.0), Some(80.0), Some(81.0)],
+            None,
+            &th,
+        )
+        .expect("default reference")
+        .expect("table");
+        assert_eq!(t.reference, "A");
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.rows[0].trend, Some(Trend::Stable));
+        let t = Trajectory::from_labels(
+            &["A@2k", "A@20k", "A@40k"],
+            &[Some(60.0), Some(80.0), Some(70.0)],
+            Some("A"),
+            &th,
+        )
+        .expect("known reference")
+        .expect("table");
+        assert_eq!(t.rows[0].trend, Some(Trend::Unsettled));
     }
 
     #[test]

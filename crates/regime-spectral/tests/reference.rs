@@ -67,9 +67,9 @@ fn check(method: EsdMethod) {
             ("norm", m.metrics.norm),
             ("log_alpha_norm", m.metrics.log_alpha_norm.expect("lan")),
             ("alpha_weighted", m.metrics.alpha_weighted.expect("aw")),
-            ("stable_rank", m.metrics.stable_rank),
+            ("stable_rank", m.metrics.stable_rank.expect("stable rank")),
             ("entropy", m.metrics.entropy.expect("entropy")),
-            ("erank", m.metrics.erank),
+            ("erank", m.metrics.erank.expect("erank")),
         ];
         for (key, value) in pairs {
             let expected = get(key);
