@@ -28,7 +28,9 @@ pub(crate) struct AuditPromptsArgs {
         help_heading = "Limits"
     )]
     pub(crate) max_sample_dup_rate: Option<f64>,
-    /// Fail when more than this share of prompt segments are copies.
+    /// Fail when the segment duplication rate (duplicate copies per prompt-segment
+    /// occurrence; can pass 1 when a segment holds several copies) is
+    /// above this.
     #[arg(
         long,
         value_name = "RATE",

@@ -94,6 +94,22 @@ fn pct(v: f64) -> String {
     format!("{:.2}%", 100.0 * v)
 }
 
+/// `value` and `limit` as percentages with the fewest decimals (2 to 10)
+/// that tell them apart, so a failed check never reads "5.00% exceeds the
+/// limit 5.00%".
+fn pct_apart(value: f64, limit: f64) -> (String, String) {
+    let at = |d: usize| {
+        (
+            format!("{:.d$}%", 100.0 * value),
+            format!("{:.d$}%", 100.0 * limit),
+        )
+    };
+    (2..=10)
+        .map(at)
+        .find(|(v, l)| v != l)
+        .unwrap_or_else(|| at(2))
+}
+
 fn limit_note(report: &AuditReport, figure: &str) -> String {
     report
         .checks
@@ -101,14 +117,25 @@ fn limit_note(report: &AuditReport, figure: &str) -> String {
         .find(|c| c.figure == figure)
         .and_then(|c| {
             c.limit.map(|l| {
-                format!(
-                    "  (limit {}: {})",
-                    pct(l),
-                    if c.passed { "ok" } else { "EXCEEDED" }
-                )
+                let (value, limit) = pct_apart(c.value, l);
+                if c.passed {
+                    format!("  (limit {}: ok)", pct(l))
+                } else if value == pct(c.value) {
+                    format!("  (limit {limit}: EXCEEDED)")
+                } else {
+                    format!("  (limit {limit}: EXCEEDED at {value})")
+                }
             })
         })
         .unwrap_or_default()
+}
+
+/// "FIGURE VALUE exceeds the limit LIMIT" for a failed check.
+fn exceeded(c: &regime_dedup::Check) -> String {
+    let (value, limit) = c
+        .limit
+        .map_or_else(|| (pct(c.value), String::new()), |l| pct_apart(c.value, l));
+    format!("{} {value} exceeds the limit {limit}", c.figure)
 }
 
 fn header(report: &AuditReport) -> String {
@@ -238,14 +265,7 @@ fn failures(report: &AuditReport) -> Vec<String> {
         .checks
         .iter()
         .filter(|c| !c.passed)
-        .map(|c| {
-            format!(
-                "{} {} exceeds the limit {}",
-                c.figure,
-                pct(c.value),
-                c.limit.map_or_else(String::new, pct)
-            )
-        })
+        .map(exceeded)
         .collect()
 }
 
@@ -336,12 +356,7 @@ fn render_junit(report: &AuditReport, files: &[PathBuf]) -> String {
             );
             continue;
         }
-        let message = format!(
-            "{} {} exceeds the limit {}",
-            c.figure,
-            pct(c.value),
-            c.limit.map_or_else(String::new, pct)
-        );
+        let message = exceeded(c);
         let mut body = String::new();
         for w in &f.worst {
             let _ = writeln!(
@@ -419,4 +434,25 @@ fn render_github(report: &AuditReport, files: &[PathBuf]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_limits_print_enough_decimals_to_differ() {
+        assert_eq!(
+            pct_apart(0.050_047_5, 0.05),
+            ("5.005%".to_owned(), "5.000%".to_owned())
+        );
+        assert_eq!(
+            pct_apart(0.25, 0.05),
+            ("25.00%".to_owned(), "5.00%".to_owned())
+        );
+        assert_eq!(
+            pct_apart(0.05, 0.05),
+            ("5.00%".to_owned(), "5.00%".to_owned())
+        );
+    }
 }

@@ -571,6 +571,72 @@ fn sampled_audit_interval_contains_the_full_rate() {
     );
 }
 
+/// `segment_dup_rate` counts copies per segment occurrence and passes 1
+/// when a metadata line holds the instruction under several keys: its
+/// sampled interval must contain the estimate (it was cut at 1, giving
+/// [111%, 100%] around 150%), and its limit must accept values past 1.
+#[test]
+fn segment_dup_rate_past_one_has_a_sound_interval_and_limit() {
+    let dir = tempfile::tempdir().expect("test data");
+    let corpus = dir.path().join("segments.jsonl");
+    let q = "What color is the shape in the image?";
+    let mut lines = String::new();
+    for i in 0..40 {
+        let metadata = if i % 2 == 0 {
+            serde_json::json!({"prompt": q, "q": q, "question": q, "instruction": q, "query": q})
+                .to_string()
+        } else {
+            format!("{{\"note\": \"plain metadata number {i}\"}}")
+        };
+        let row = serde_json::json!({
+            "id": format!("r{i}"),
+            "conversations": [
+                {"from": "human", "value": format!("<image>\n{q}")},
+                {"from": "gpt", "value": format!("red {i}")},
+            ],
+            "metadata": metadata,
+        });
+        lines.push_str(&row.to_string());
+        lines.push('\n');
+    }
+    std::fs::write(&corpus, lines).expect("test data");
+    let full = audit_json(&corpus, &[], 0);
+    let rate = full["segment_dup_rate"].as_f64().expect("test data");
+    assert!(rate > 1.0, "{full}");
+    for seed in ["1", "2", "3"] {
+        let sampled = audit_json(
+            &corpus,
+            &["--sample".into(), "20".into(), "--seed".into(), seed.into()],
+            0,
+        );
+        let estimate = sampled["segment_dup_rate"].as_f64().expect("test data");
+        let bounds = &sampled["sample"]["intervals"]["segment_dup_rate"];
+        let (lo, hi) = (bounds[0].as_f64().unwrap(), bounds[1].as_f64().unwrap());
+        assert!(
+            lo <= estimate && estimate <= hi,
+            "{estimate} not in [{lo}, {hi}]"
+        );
+        let chars = &sampled["sample"]["intervals"]["char_dup_rate"];
+        assert!(chars[1].as_f64().unwrap() <= 1.0, "{chars}");
+    }
+    let limit = |v: f64, code: i32| {
+        audit_json(
+            &corpus,
+            &["--max-segment-dup-rate".into(), v.to_string()],
+            code,
+        )
+    };
+    assert_eq!(limit(rate + 0.05, 0)["passed"], true);
+    assert_eq!(limit(rate - 0.05, 1)["passed"], false);
+    run_expect(
+        regime()
+            .arg("audit-prompts")
+            .arg(&corpus)
+            .args(["--max-segment-dup-rate", "-0.5"]),
+        2,
+    );
+}
+
 /// `data_type` with every `Utf8` (nested ones too) as `LargeUtf8`.
 fn large_strings(data_type: &DataType) -> DataType {
     let field =

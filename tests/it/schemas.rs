@@ -56,6 +56,14 @@ fn profile_compare_schema_is_in_sync() {
 }
 
 #[test]
+fn dedup_report_schema_is_in_sync() {
+    check(
+        "dedup-report.schema.json",
+        &schemars::schema_for!(regime_dedup::DedupReport),
+    );
+}
+
+#[test]
 fn recipe_schema_is_in_sync() {
     // The recipe types live in the binary, which prints their schema.
     let output =
@@ -227,4 +235,39 @@ fn spectral_outputs_conform_to_their_schemas() {
     let compare = read_json(&cmp.join("compare.json"));
     assert!(compare["trajectory"].is_object());
     conforms(&schema, &schema, &compare, "compare.json").unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// report.json of `dedup exact` and `dedup near` (clusters, S-curve, an
+/// oversized cluster) conforms to its schema.
+#[test]
+fn dedup_reports_conform_to_their_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in.parquet");
+    let prompts: Vec<String> = (0..60)
+        .map(|i| format!("please describe the picture number {} in detail", i % 20))
+        .collect();
+    crate::dedup::write_corpus(&input, &prompts);
+    let fields = crate::dedup::fields_file(dir.path());
+    let schema =
+        serde_json::to_value(schemars::schema_for!(regime_dedup::DedupReport)).expect("schema");
+    for method in ["exact", "near"] {
+        let out = dir.path().join(method);
+        crate::common::run_expect(
+            crate::common::regime()
+                .args(["-q", "dedup", method])
+                .arg(&input)
+                .args(["--profile", "columns", "--fields"])
+                .arg(&fields)
+                .args(["--on", "user", "--max-cluster", "2", "--out"])
+                .arg(&out),
+            0,
+        );
+        let report = read_json(&out.join("report.json"));
+        assert_eq!(report["duplicates"], 40, "{report}");
+        assert!(
+            !report["oversized"].as_array().unwrap().is_empty(),
+            "{report}"
+        );
+        conforms(&schema, &schema, &report, "report.json").unwrap_or_else(|e| panic!("{e}"));
+    }
 }

@@ -447,14 +447,16 @@ impl PromptAudit {
     /// random sample (without replacement) of `population` samples:
     /// Wilson for `sample_dup_rate`; for the two ratios, the normal interval
     /// of the ratio estimator with samples as clusters,
-    /// `r ± z·√((1 − n/N)·Σ(yᵢ − r·xᵢ)² / (n(n−1)·x̄²))` (Cochran 1977, §6.4).
+    /// `r ± z·√((1 − n/N)·Σ(yᵢ − r·xᵢ)² / (n(n−1)·x̄²))` (Cochran 1977, §6.4),
+    /// cut at 0 below, and at 1 above for `char_dup_rate` only:
+    /// `segment_dup_rate` counts copies per distinct segment and can pass 1.
     #[must_use]
     pub fn intervals(&self, population: u64) -> Option<Intervals> {
         let n = self.samples;
         let sample = wilson_interval(self.counts.dup_samples, n)?;
         let fpc = 1.0 - ratio(n, population.max(n));
         let m = &self.moments;
-        let ratio_ci = |y: u64, x: u64, yy: f64, xx: f64, xy: f64| {
+        let ratio_ci = |y: u64, x: u64, yy: f64, xx: f64, xy: f64, most: f64| {
             if x == 0 || n < 2 {
                 return (0.0, 0.0);
             }
@@ -464,7 +466,7 @@ impl PromptAudit {
             let ss = (yy - 2.0 * r * xy + r * r * xx).max(0.0);
             let var = fpc * ss / (nf * (nf - 1.0) * xbar * xbar);
             let half = Z95 * var.sqrt();
-            ((r - half).max(0.0), (r + half).min(1.0))
+            ((r - half).max(0.0), (r + half).min(most))
         };
         Some(Intervals {
             sample_dup_rate: sample,
@@ -474,6 +476,7 @@ impl PromptAudit {
                 m.copies_sq,
                 m.segments_sq,
                 m.copies_segments,
+                f64::INFINITY,
             ),
             char_dup_rate: ratio_ci(
                 self.counts.dup_chars,
@@ -481,6 +484,7 @@ impl PromptAudit {
                 m.dup_chars_sq,
                 m.chars_sq,
                 m.dup_chars_chars,
+                1.0,
             ),
         })
     }

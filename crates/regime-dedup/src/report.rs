@@ -49,7 +49,6 @@ impl Limits {
     pub fn validate(&self) -> Result<()> {
         for (what, v) in [
             ("--max-sample-dup-rate", self.max_sample_dup_rate),
-            ("--max-segment-dup-rate", self.max_segment_dup_rate),
             ("--max-template-share", self.max_template_share),
         ] {
             if let Some(v) = v
@@ -60,6 +59,15 @@ impl Limits {
                     reason: format!("{what} {v} is not a rate in [0, 1]"),
                 });
             }
+        }
+        // Copies per distinct segment: past 1 when segments repeat often.
+        if let Some(v) = self.max_segment_dup_rate
+            && !(v.is_finite() && v >= 0.0)
+        {
+            return Err(Error::Config {
+                what: "limit",
+                reason: format!("--max-segment-dup-rate {v} is not a rate ≥ 0"),
+            });
         }
         Ok(())
     }
