@@ -94,9 +94,28 @@ pub(crate) struct MergeArgs {
     pub(crate) tokenizer: Option<PathBuf>,
 }
 
-/// Parses `512`, `64K`, `512M`, `4G`, `1T` (binary units) into bytes.
-pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
+/// Parses `512`, `64K`, `512M`, `4G`, `1T` (binary units) into bytes;
+/// `4GiB` and `4 GiB` (the form reports print) too. `4GB` is refused: it
+/// could mean 10⁹ or 2³⁰.
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let s = match text.len().checked_sub(2).map(|i| text.split_at(i)) {
+        Some((unit, "iB" | "ib")) => unit,
+        _ => text,
+    };
+    if s != text && !s.ends_with(['K', 'k', 'M', 'm', 'G', 'g', 'T', 't']) {
+        return Err(format!("`{text}` is not a size like 512M, 4G or 4GiB"));
+    }
+    if s == text && s.len() > 1 && s.ends_with(['B', 'b']) {
+        let unit = &s[..s.len() - 1];
+        if unit.ends_with(['K', 'k', 'M', 'm', 'G', 'g', 'T', 't']) {
+            return Err(format!(
+                "`{text}`: sizes are binary; write {}iB or {}",
+                unit.trim(),
+                unit.trim()
+            ));
+        }
+    }
     let (num, shift) = match s.char_indices().last() {
         Some((i, 'K' | 'k')) => (&s[..i], 10),
         Some((i, 'M' | 'm')) => (&s[..i], 20),
@@ -107,10 +126,10 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let value: u64 = num
         .trim()
         .parse()
-        .map_err(|_| format!("`{s}` is not a size like 512M or 4G"))?;
+        .map_err(|_| format!("`{text}` is not a size like 512M, 4G or 4GiB"))?;
     value
         .checked_mul(1 << shift)
-        .ok_or_else(|| format!("`{s}` is too large"))
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 /// Parses `I/N` with `I < N`.
@@ -135,6 +154,13 @@ mod tests {
         assert_eq!(parse_size("512"), Ok(512));
         assert!(parse_size("x").is_err());
         assert!(parse_size("99999999999T").is_err());
+        // The form report.html prints reads back.
+        assert_eq!(parse_size("4 GiB"), Ok(4 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("4GB").unwrap_err().contains("write 4GiB or 4G"));
+        assert!(parse_size("4iB").is_err());
+        assert!(parse_size("iB").is_err());
         assert_eq!(parse_shard("1/3"), Ok((1, 3)));
         assert!(parse_shard("3/3").is_err());
         assert!(parse_shard("1").is_err());

@@ -589,16 +589,74 @@ fn is_whole(v: f64) -> bool {
     v.fract() == 0.0 && v.abs() < 1e15
 }
 
+/// Approximate advance of one character of a bar label (12 px sans-serif),
+/// and of a value above a bar (10 px).
+const LABEL_CHAR_PX: f64 = 6.6;
+const VALUE_CHAR_PX: f64 = 5.6;
+
+/// Characters of an upright bar label before it is cut.
+const ROTATED_LABEL_CHARS: usize = 28;
+
+/// Whether `text` fits in `width` pixels at `char_px` per character.
+fn fits(text: &str, width: f64, char_px: f64) -> bool {
+    #[expect(clippy::cast_precision_loss, reason = "label lengths are small")]
+    let chars = text.chars().count() as f64;
+    chars * char_px <= width
+}
+
+/// `text`, or its start and end around "…" when it is wider than `width`
+/// pixels (labels of one corpus often share a prefix and differ at the
+/// end: `source_name_07`); nothing when not even one character and the
+/// ellipsis fit.
+fn cut_to_fit(text: &str, width: f64, char_px: f64) -> String {
+    if fits(text, width, char_px) {
+        return text.to_owned();
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a small non-negative character count"
+    )]
+    let room = (width / char_px).floor().max(0.0) as usize;
+    if room < 2 {
+        return String::new();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let head = room / 2;
+    let tail = room - 1 - head;
+    let mut cut: String = chars[..head].iter().collect();
+    cut.push('…');
+    cut.extend(&chars[chars.len() - tail..]);
+    cut
+}
+
 impl BarChart {
     /// Renders the chart; a chart without bars says "no data".
     #[must_use]
     pub fn to_svg(&self) -> String {
         let mut svg = String::new();
-        open(&mut svg, &self.title);
         if self.bars.is_empty() {
+            open(&mut svg, &self.title);
             no_data(&mut svg);
             return svg;
         }
+        // Labels wider than a bar's slot (40 bars leave about 12 px each)
+        // are drawn upright, bottom to top, in a margin grown to the
+        // longest (cut in the middle past ROTATED_LABEL_CHARS); the bar's tooltip
+        // keeps them whole.
+        let slot = (WIDTH - LEFT - RIGHT) / self.bars.len() as f64;
+        let rotated = !self.bars.iter().all(|b| fits(&b.0, slot, LABEL_CHAR_PX));
+        let label_px = |label: &str| {
+            let chars = label.chars().count().min(ROTATED_LABEL_CHARS);
+            chars as f64 * LABEL_CHAR_PX
+        };
+        let longest = self.bars.iter().map(|b| label_px(&b.0)).fold(0.0, f64::max);
+        let height = if rotated {
+            (HEIGHT + (longest + 12.0 - BOTTOM).max(0.0)).ceil()
+        } else {
+            HEIGHT
+        };
+        open_sized(&mut svg, &self.title, height);
         let top = self.bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-12);
         let f = Frame {
             x0: 0.0,
@@ -630,15 +688,44 @@ impl BarChart {
                 fmt_tick(y)
             );
         }
+        // Values wider than a slot would run into their neighbours': then
+        // none is printed (the tooltips hold them).
+        let values_fit = self
+            .bars
+            .iter()
+            .all(|b| fits(&value_text(b.1), slot, VALUE_CHAR_PX));
         for (i, (label, v)) in self.bars.iter().enumerate() {
             let (a, b) = (f.px(i as f64), f.px(i as f64 + 1.0));
             let w = (b - a) * 0.7;
             let y = f.py(*v);
+            let shown_label = if rotated {
+                cut_to_fit(label, label_px(label) + 0.5, LABEL_CHAR_PX)
+            } else {
+                label.clone()
+            };
+            let label_at = if rotated {
+                format!(
+                    "transform=\"translate({:.1} {:.1}) rotate(-90)\" text-anchor=\"end\"",
+                    f64::midpoint(a, b) + 4.0,
+                    HEIGHT - BOTTOM + 6.0
+                )
+            } else {
+                format!(
+                    "x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\"",
+                    f64::midpoint(a, b),
+                    HEIGHT - BOTTOM + 15.0
+                )
+            };
+            let shown_value = if values_fit {
+                value_text(*v)
+            } else {
+                String::new()
+            };
             let _ = write!(
                 svg,
                 "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {}</title></rect>\
                  <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\">{}</text>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#57606a\">{}</text>",
+                 <text {label_at} fill=\"#57606a\">{}</text>",
                 a + (b - a) * 0.15,
                 f.py(0.0) - y,
                 PALETTE[i % PALETTE.len()],
@@ -646,10 +733,8 @@ impl BarChart {
                 value_text(*v),
                 f64::midpoint(a, b),
                 y - 3.0,
-                value_text(*v),
-                f64::midpoint(a, b),
-                HEIGHT - BOTTOM + 15.0,
-                escape(label)
+                shown_value,
+                escape(&shown_label)
             );
         }
         let _ = write!(
@@ -667,6 +752,45 @@ impl BarChart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_labels_stand_upright_and_stay_whole_in_the_tooltip() {
+        assert_eq!(cut_to_fit("abc", 100.0, 6.6), "abc");
+        assert_eq!(cut_to_fit("abcdefghij", 33.0, 6.6), "ab…ij");
+        assert_eq!(cut_to_fit("abcdefghij", 20.0, 6.6), "a…j");
+        assert_eq!(cut_to_fit("abcdefghij", 10.0, 6.6), "");
+        let long = |i: usize| format!("very_long_dataset_source_name_{i:02}");
+        let chart = BarChart {
+            title: "t".into(),
+            y_label: "samples".into(),
+            bars: (0..40).map(|i| (long(i), 1_000_000.0 + i as f64)).collect(),
+        };
+        let svg = chart.to_svg();
+        assert!(svg.contains(&format!("<title>{}: 1000007</title>", long(7))));
+        // Too wide for their slots, the labels stand upright in a taller
+        // chart (28 characters of 6.6 px, less the usual margin), cut in
+        // the middle to 28 characters; no value runs over its neighbours.
+        assert!(
+            svg.contains(
+                "rotate(-90)\" text-anchor=\"end\" fill=\"#57606a\">very_long_data…ource_name_07</text>"
+            ),
+            "{svg}"
+        );
+        assert!(svg.contains("height=\"453\""), "{svg}");
+        assert!(!svg.contains(">1000007</text>"), "{svg}");
+        // Few short bars keep their labels and values.
+        let chart = BarChart {
+            title: "t".into(),
+            y_label: "samples".into(),
+            bars: vec![("a".into(), 3.0), ("b".into(), 5.0)],
+        };
+        let svg = chart.to_svg();
+        assert!(
+            svg.contains(">a</text>") && svg.contains(">5</text>"),
+            "{svg}"
+        );
+        assert!(!svg.contains("rotate(-90)\" text-anchor=\"end\""), "{svg}");
+    }
 
     #[test]
     fn nice_ticks_cover_the_range() {

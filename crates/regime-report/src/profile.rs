@@ -134,6 +134,10 @@ fn ngram_table(scope: &ScopeReport) -> Block {
 /// Label of the bar of null cells in a category chart.
 const NULL_LABEL: &str = "∅";
 
+/// Bars of a category chart: the most frequent values (all of them are in
+/// `categories.parquet`).
+const MAX_CATEGORY_BARS: usize = 30;
+
 fn category_chart(column: &str, c: &CategoryReport) -> String {
     #[expect(clippy::cast_precision_loss, reason = "plot values")]
     let mut bars: Vec<(Option<&str>, f64)> = c
@@ -148,7 +152,13 @@ fn category_chart(column: &str, c: &CategoryReport) -> String {
     // Ties by value, null (`None`) first: the same bars in the same order
     // on every run.
     bars.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    bars.truncate(30);
+    let all = bars.len();
+    bars.truncate(MAX_CATEGORY_BARS);
+    let shown = if all > bars.len() {
+        format!(" (top {} shown)", bars.len())
+    } else {
+        String::new()
+    };
     // A bar label is any string; null gets one that the title explains,
     // so a value spelled like it stays tellable apart.
     let null_note = if c.nulls > 0 {
@@ -158,7 +168,7 @@ fn category_chart(column: &str, c: &CategoryReport) -> String {
     };
     BarChart {
         title: format!(
-            "{column}: {} values, H = {} bits, exp(H) = {}{null_note}",
+            "{column}: {} values{shown}, H = {} bits, exp(H) = {}{null_note}",
             c.values,
             fmt_value(c.entropy_bits),
             fmt_value(c.effective)
@@ -174,6 +184,15 @@ fn category_chart(column: &str, c: &CategoryReport) -> String {
 
 /// The Gopher repetition metrics of one scope.
 fn gopher_table(g: &GopherReport) -> Block {
+    // Gopher's Table A1 order (lines, top n-grams, duplicate n-grams by
+    // n), not the map's alphabetical one (`dup_10gram` first).
+    let mut metrics: Vec<_> = g.metrics.iter().collect();
+    metrics.sort_by_key(|(k, _)| {
+        regime_stats::gopher::METRICS
+            .iter()
+            .position(|m| m == k)
+            .unwrap_or(usize::MAX)
+    });
     Block::Table {
         headers: [
             "Gopher metric",
@@ -186,9 +205,8 @@ fn gopher_table(g: &GopherReport) -> Block {
         ]
         .map(String::from)
         .to_vec(),
-        rows: g
-            .metrics
-            .iter()
+        rows: metrics
+            .into_iter()
             .map(|(k, m)| {
                 vec![
                     k.clone(),
@@ -221,15 +239,15 @@ fn duplication_figures(d: &DuplicationReport) -> Vec<(String, String)> {
     if let Some(p) = &d.prompt {
         figures.extend([
             (
-                "samples with a duplicated prompt segment".into(),
+                "share of samples with a duplicated prompt segment (sample_dup_rate)".into(),
                 fmt_value(p.sample_dup_rate),
             ),
             (
-                "duplicate prompt-segment copies".into(),
+                "duplicate copies per prompt segment (segment_dup_rate)".into(),
                 fmt_value(p.segment_dup_rate),
             ),
             (
-                "prompt characters in copies".into(),
+                "share of prompt characters in copies (char_dup_rate)".into(),
                 fmt_value(p.char_dup_rate),
             ),
             ("repeated user turns".into(), p.repeated_turns.to_string()),
@@ -442,5 +460,33 @@ mod tests {
         assert!(svg.contains(">∅<") && svg.contains("&lt;null&gt;"), "{svg}");
         let no_nulls = regime_stats::CategoryCounts::new(&[Some("a")]).finalize();
         assert!(!category_chart("src", &no_nulls).contains('∅'));
+    }
+
+    #[test]
+    fn a_category_chart_says_when_it_shows_only_the_top_values() {
+        let names: Vec<String> = (0..40).map(|i| format!("s{i:02}")).collect();
+        let values: Vec<Option<&str>> = names.iter().map(|n| Some(n.as_str())).collect();
+        let svg = category_chart(
+            "src",
+            &regime_stats::CategoryCounts::new(&values).finalize(),
+        );
+        assert!(svg.contains("src: 40 values (top 30 shown)"), "{svg}");
+        assert_eq!(
+            svg.matches("<rect").count() - svg.matches("<rect width").count(),
+            30
+        );
+        let few = regime_stats::CategoryCounts::new(&values[..5]).finalize();
+        assert!(!category_chart("src", &few).contains("shown"));
+    }
+
+    #[test]
+    fn gopher_metrics_are_listed_in_table_a1_order() {
+        let html = page_html(ProfileConfig::new(TokenSpace::Words));
+        let at = |m: &str| html.find(&format!("<td>{m}</td>")).expect(m);
+        let order: Vec<usize> = regime_stats::gopher::METRICS
+            .iter()
+            .map(|m| at(m))
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
     }
 }
