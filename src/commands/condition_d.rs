@@ -99,7 +99,13 @@ impl D1Profiles {
         }
         let (a, b) = (self.before.finalize(None), self.after.finalize(None));
         let compare = self.before.compare(&self.after, &a, &b)?;
-        Ok(ProfileComparison { a, b, compare })
+        Ok(ProfileComparison {
+            a_input: "D1 as read".into(),
+            b_input: "D1 as written (rewritten by the teacher)".into(),
+            a,
+            b,
+            compare,
+        })
     }
 }
 

@@ -274,6 +274,8 @@ fn run_compare(
     let (ra, rb) = rayon::join(|| tokenizer.finalize(&sa), || tokenizer.finalize(&sb));
     let compare = sa.compare(&sb, &ra, &rb)?;
     let cmp = ProfileComparison {
+        a_input: a.display().to_string(),
+        b_input: b.display().to_string(),
         a: ra,
         b: rb,
         compare,

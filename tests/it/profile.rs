@@ -400,6 +400,15 @@ fn compare_detects_a_frequency_concentrated_copy() {
     assert!(c["delta_tail_mass"].as_f64().unwrap() < 0.0);
     assert!(c["rare_type_survival"].as_f64().unwrap() < 0.1);
     assert!(c["js_divergence_bits"].as_f64().unwrap() > 0.0);
+    // The report says what A and B are, in JSON and on the page.
+    let r = report(&out);
+    assert_eq!(r["a_input"], a.display().to_string());
+    assert_eq!(r["b_input"], b.display().to_string());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains(&format!("A: {}; B: {}", a.display(), b.display())),
+        "{html}"
+    );
 }
 
 /// A corpus of empty texts has no unigram distribution: the divergence

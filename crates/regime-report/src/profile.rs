@@ -378,7 +378,10 @@ pub fn compare_page(cmp: &ProfileComparison) -> HtmlPage {
         ],
     );
     HtmlPage::new("regime profile --compare")
-        .with_subtitle("B relative to A")
+        .with_subtitle(format!(
+            "B relative to A — A: {}; B: {}",
+            cmp.a_input, cmp.b_input
+        ))
         .with_section(
             Section::new("Comparison")
                 .with(Block::KeyFigures(figures))
@@ -386,12 +389,12 @@ pub fn compare_page(cmp: &ProfileComparison) -> HtmlPage {
                 .with(Block::Svg(curves)),
         )
         .with_section(
-            Section::new("A")
+            Section::new(format!("A: {}", cmp.a_input))
                 .with(Block::KeyFigures(scope_figures(&cmp.a.overall)))
                 .with(ngram_table(&cmp.a.overall)),
         )
         .with_section(
-            Section::new("B")
+            Section::new(format!("B: {}", cmp.b_input))
                 .with(Block::KeyFigures(scope_figures(&cmp.b.overall)))
                 .with(ngram_table(&cmp.b.overall)),
         )

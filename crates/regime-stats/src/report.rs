@@ -252,6 +252,12 @@ pub struct PromptDupReport {
 /// `DIR/report.json` of `regime profile --compare A B`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProfileComparison {
+    /// What A is: its input as given on the command line (for condition
+    /// D's `d1_compare`, "D1 as read"), so a report read on its own says
+    /// what it compares.
+    pub a_input: String,
+    /// What B is, as [`Self::a_input`].
+    pub b_input: String,
     /// The profile of A.
     pub a: ProfileReport,
     /// The profile of B.
