@@ -58,7 +58,8 @@ pub(crate) struct ProfileArgs {
     #[arg(long, default_value_t = regime_stats::DEFAULT_SKETCH_CAPACITY, value_name = "K", allow_negative_numbers = true, value_parser = at_least(1_usize))]
     pub(crate) sketch_capacity: usize,
     /// Categorical columns to report coverage for (comma-separated):
-    /// string, integer, boolean or dictionary-of-string columns.
+    /// one scalar per row: string, number, boolean, date or time (or a
+    /// dictionary of them); floats are keyed by their printed value.
     #[arg(long, value_delimiter = ',', value_name = "COL,…")]
     pub(crate) by: Vec<String>,
     /// Process only block I of N and write a partial state for `regime

@@ -469,12 +469,27 @@ fn open(input: &InputArgs, by: &[String], global: &GlobalArgs) -> anyhow::Result
     let corpus = corpus::open(input, global)?;
     let schema = corpus.builder.schema();
     for col in by {
+        // Named by input: with --compare, A may have the column and B not.
+        let inputs = || {
+            input
+                .inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let Ok(field) = schema.field_with_name(col) else {
-            anyhow::bail!("--by column `{col}` is not in the input schema");
+            let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            anyhow::bail!(
+                "{}: --by column `{col}` is not among the columns ({})",
+                inputs(),
+                columns.join(", ")
+            );
         };
         anyhow::ensure!(
             is_category_type(field.data_type()),
-            "--by column `{col}` has type {}, not a scalar: --by takes string, integer, boolean or dictionary-of-string columns",
+            "{}: --by column `{col}` has type {}, not a scalar: --by takes string, number, boolean, date or time columns (or dictionaries of them)",
+            inputs(),
             field.data_type()
         );
     }

@@ -142,6 +142,18 @@ fn schema_without_text_is_named() {
         "{line}"
     );
     assert_nothing_written(&out);
+    // A flat string column of another name is not guessed at: the message
+    // says which names are, and how to name its role.
+    let flat = dir.path().join("flat.jsonl");
+    std::fs::write(&flat, "{\"text\": \"a b\"}\n").unwrap();
+    let (line, out) = fails(&dir, &[&flat], &[]);
+    assert!(
+        line.contains(
+            "string columns named `system`, `caption`, `ocr` or `metadata` (columns: text)"
+        ) && line.contains("--fields FILE (a TOML `[columns]` table, e.g. text = \"user\")"),
+        "{line}"
+    );
+    assert_nothing_written(&out);
 }
 
 #[test]

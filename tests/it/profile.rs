@@ -898,8 +898,35 @@ fn by_takes_scalar_columns_only() {
             errors[0].contains(&format!("--by column `{col}` has type {ty}")),
             "{stderr}"
         );
+        assert!(errors[0].contains("easy_vqa_llava.parquet: "), "{stderr}");
         assert!(!out.exists());
     }
+    // With --compare, the input that lacks the column is the one named.
+    let plain = tmp.path().join("plain.jsonl");
+    std::fs::write(
+        &plain,
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"a b\"}]}\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("cmp");
+    let output = run_expect(
+        regime()
+            .args(["profile", "--compare"])
+            .arg(sample())
+            .arg(&plain)
+            .args(["--by", "id", "--out"])
+            .arg(&out),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: --by column `id` is not among the columns (messages)",
+            plain.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!out.exists());
     let corpus = tmp.path().join("c.jsonl");
     let mut body = String::new();
     for i in 0..6 {

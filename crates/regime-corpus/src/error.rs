@@ -240,7 +240,7 @@ pub enum Error {
         expected: String,
     },
     /// The schema has no text column regime could map to a role.
-    #[error("{}: no text column found: expected a `conversations`, `messages` or `conversation` column or string columns (columns: {available}){}; pass --profile columns --fields FILE to name them", path.display(), not_mapped(unsupported))]
+    #[error("{}: no text column found: expected a `conversations`, `messages` or `conversation` column, or string columns named `system`, `caption`, `ocr` or `metadata` (columns: {available}){}; name other columns' roles with --fields FILE (a TOML `[columns]` table, e.g. text = \"user\")", path.display(), not_mapped(unsupported))]
     NoTextColumns {
         /// The first input file.
         path: PathBuf,
