@@ -594,7 +594,7 @@ pub fn check_export_target<P: AsRef<Path>>(
     inputs: &[P],
     overwrite: bool,
 ) -> Result<()> {
-    let real = real_file_path(path);
+    let real = regime_corpus::real_path(path);
     for input in inputs {
         let input = input.as_ref();
         let Ok(real_in) = input.canonicalize() else {
@@ -613,22 +613,6 @@ pub fn check_export_target<P: AsRef<Path>>(
         });
     }
     Ok(())
-}
-
-/// `path` resolved: the file itself when it exists (links followed), else
-/// its resolved directory joined with its name.
-fn real_file_path(path: &Path) -> PathBuf {
-    if let Ok(real) = path.canonicalize() {
-        return real;
-    }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    match (parent.canonicalize(), path.file_name()) {
-        (Ok(dir), Some(name)) => dir.join(name),
-        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
-    }
 }
 
 /// Builds condition D from `reader` (all `rows` rows, all columns, in input

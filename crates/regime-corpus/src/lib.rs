@@ -77,7 +77,7 @@ pub use field_map::{ConversationColumn, FieldMap, Profile, Role, is_string};
 pub use input::{Compression, FileFormat, InputFile, resolve_inputs};
 pub use json_mixed::{MixedField, MixedRead};
 pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, OutputRecord, hash_file, hash_inputs};
-pub use output::{OutputDir, PendingCommit, check_published};
+pub use output::{OutputDir, PendingCommit, check_published, real_path};
 pub use parquet_types::unwritable_column;
 pub use reader::{
     CorpusBatch, CorpusReader, CorpusReaderBuilder, DEFAULT_BATCH_SIZE,

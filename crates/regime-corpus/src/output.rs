@@ -377,9 +377,11 @@ fn check_apart<P: AsRef<Path>>(out: &Path, inputs: &[P]) -> Result<()> {
 }
 
 /// `path` with its longest existing ancestor resolved (links followed) and
-/// the rest appended with `.` and `..` applied, for a directory that may
-/// not exist yet.
-fn real_path(path: &Path) -> PathBuf {
+/// the rest appended with `.` and `..` applied, for an output (directory
+/// or file) that may not exist yet: what to compare with inputs'
+/// canonical paths.
+#[must_use]
+pub fn real_path(path: &Path) -> PathBuf {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut base = absolute.as_path();
     let mut rest = Vec::new();
