@@ -132,11 +132,18 @@ impl AnyTokenizer {
         }
     }
 
-    /// Display names of model token ids.
+    /// The report of `state`; a model tokenizer names token ids by their
+    /// vocabulary strings and gives each top n-gram its decoded text.
     pub(crate) fn finalize(&self, state: &ProfileState) -> ProfileReport {
         match self {
             Self::Words(_) => state.finalize(None),
-            Self::Hf(h) => state.finalize(Some(&|id| h.token(id))),
+            Self::Hf(h) => {
+                let mut report = state.finalize(Some(&|id| h.token(id)));
+                for entry in report.top_entries_mut() {
+                    entry.text = entry.ids.as_deref().and_then(|ids| h.decode(ids));
+                }
+                report
+            }
         }
     }
 }

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use arrow::array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt32Array, UInt64Array};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, ListArray, StringArray, UInt32Array, UInt64Array,
+};
+use arrow::datatypes::{DataType, Field, Schema, UInt32Type};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use regime_corpus::OutputDir;
@@ -53,7 +55,8 @@ fn write_html(out: &OutputDir, page: &regime_report::HtmlPage) -> anyhow::Result
     std::io::Write::flush(&mut w).with_context(|| path.display().to_string())
 }
 
-/// `scope, n, rank, ngram, count, exact` for every top-k entry.
+/// `scope, n, rank, ngram, count, exact, ids, text` for every top-k entry
+/// (`ids` and `text`, the decoded n-gram, are null for built-in words).
 fn ngram_columns<'a>(
     scopes: impl Iterator<Item = (String, &'a ScopeReport)>,
 ) -> Vec<(&'static str, ArrayRef)> {
@@ -65,6 +68,7 @@ fn ngram_columns<'a>(
         Vec::new(),
         Vec::new(),
     );
+    let (mut ids, mut text) = (Vec::new(), Vec::new());
     for (name, sc) in scopes {
         for (k, f) in &sc.ngrams {
             for (i, t) in f.top.iter().enumerate() {
@@ -74,6 +78,8 @@ fn ngram_columns<'a>(
                 ngram.push(t.ngram.clone());
                 count.push(t.count);
                 exact.push(f.exact);
+                ids.push(t.ids.as_ref().map(|v| v.iter().copied().map(Some)));
+                text.push(t.text.clone());
             }
         }
     }
@@ -84,8 +90,16 @@ fn ngram_columns<'a>(
         ("ngram", Arc::new(StringArray::from(ngram))),
         ("count", Arc::new(UInt64Array::from(count))),
         ("exact", Arc::new(BooleanArray::from(exact))),
+        (
+            "ids",
+            Arc::new(ListArray::from_iter_primitive::<UInt32Type, _, _>(ids)),
+        ),
+        ("text", Arc::new(StringArray::from(text))),
     ]
 }
+
+/// The `ngrams.parquet` columns that are null for built-in words.
+const NGRAM_NULLABLE: &[&str] = &["ids", "text"];
 
 fn scopes(report: &ProfileReport) -> impl Iterator<Item = (String, &ScopeReport)> {
     std::iter::once(("overall".to_owned(), &report.overall))
@@ -184,7 +198,12 @@ fn category_columns(report: &ProfileReport) -> Vec<(&'static str, ArrayRef)> {
 /// Stages every output of a profile run.
 pub(crate) fn write_report(out: &OutputDir, report: &ProfileReport) -> anyhow::Result<()> {
     super::corpus::write_json(out, "report.json", report)?;
-    write_parquet(out, "ngrams.parquet", ngram_columns(scopes(report)), &[])?;
+    write_parquet(
+        out,
+        "ngrams.parquet",
+        ngram_columns(scopes(report)),
+        NGRAM_NULLABLE,
+    )?;
     write_parquet(out, "roles.parquet", role_columns(report), &[])?;
     if !report.categories.is_empty() {
         // `value` is null for the null cells of a `--by` column.
@@ -204,6 +223,6 @@ pub(crate) fn write_comparison(out: &OutputDir, cmp: &ProfileComparison) -> anyh
     let both = scopes(&cmp.a)
         .map(|(s, r)| (format!("a:{s}"), r))
         .chain(scopes(&cmp.b).map(|(s, r)| (format!("b:{s}"), r)));
-    write_parquet(out, "ngrams.parquet", ngram_columns(both), &[])?;
+    write_parquet(out, "ngrams.parquet", ngram_columns(both), NGRAM_NULLABLE)?;
     write_html(out, &regime_report::profile::compare_page(cmp))
 }

@@ -1144,3 +1144,62 @@ fn top_k_zero_lists_nothing_and_keeps_the_figures() {
     }
     assert_eq!(a["overall"]["unigram"], b["overall"]["unigram"]);
 }
+
+/// With a model tokenizer (the real Qwen3 byte-level BPE), a top n-gram
+/// carries its ids, its vocabulary strings (`ĠCV`) and the decoded text
+/// (` CV`), in report.json, ngrams.parquet and on the page.
+#[test]
+fn model_token_grams_carry_ids_and_decoded_text() {
+    let tokenizer = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/tokenizers/qwen3-tokenizer.json");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let a = tmp.path().join("a.jsonl");
+    write_jsonl(&a, &["图片 图片 图片 the CV".to_owned()]);
+    let out = tmp.path().join("p");
+    run_expect(
+        regime()
+            .arg("profile")
+            .arg(&a)
+            .arg("--out")
+            .arg(&out)
+            .arg("--tokenizer")
+            .arg(&tokenizer),
+        0,
+    );
+    let r = report(&out);
+    let top = r["roles"]["user"]["ngrams"]["1"]["top"]
+        .as_array()
+        .expect("top unigrams");
+    // Qwen3 has `图片` as one token, ` 图片` as ` 图` + `片`.
+    let han = top.iter().find(|t| t["text"] == "图片").expect("'图片'");
+    assert_eq!(han["count"], 1, "{han}");
+    assert_eq!(han["ngram"], "åĽ¾çīĩ", "vocabulary strings are byte-level");
+    let bigrams = r["roles"]["user"]["ngrams"]["2"]["top"]
+        .as_array()
+        .expect("top bigrams");
+    let spaced = bigrams
+        .iter()
+        .find(|t| t["text"] == " 图片")
+        .expect("' 图片'");
+    assert_eq!(spaced["count"], 2, "{spaced}");
+    let cv = top.iter().find(|t| t["text"] == " CV").expect("' CV'");
+    assert_eq!(cv["ngram"], "ĠCV");
+    assert_eq!(cv["ids"].as_array().map(Vec::len), Some(1));
+
+    let batch = crate::common::read_parquet(&out.join("ngrams.parquet"));
+    let texts = batch
+        .column_by_name("text")
+        .expect("text column")
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .expect("text is utf8");
+    assert!(texts.iter().any(|t| t == Some(" 图片")));
+    assert_eq!(arrow::array::Array::null_count(texts), 0);
+    assert!(
+        batch
+            .column_by_name("ids")
+            .is_some_and(|c| c.null_count() == 0)
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).expect("page");
+    assert!(html.contains("␣图片 (2)"), "decoded text on the page");
+}

@@ -5,7 +5,8 @@
 
 use regime_stats::gopher::GopherReport;
 use regime_stats::{
-    CategoryReport, DuplicationReport, NgramFigures, ProfileComparison, ProfileReport, ScopeReport,
+    CategoryReport, DuplicationReport, NgramCount, NgramFigures, ProfileComparison, ProfileReport,
+    ScopeReport,
 };
 
 use crate::chart::{BarChart, Histogram, LineChart, Series, fmt_value};
@@ -84,6 +85,32 @@ fn scope_figures(scope: &ScopeReport) -> Vec<(String, String)> {
     ]
 }
 
+/// How a top n-gram reads in a table: a model tokenizer's n-gram as its
+/// decoded text, spaces at either end shown as `␣` and line breaks and tabs
+/// as `↵` and `⇥` (the page would swallow them); a built-in word n-gram as
+/// it is.
+fn gram_label(entry: &NgramCount) -> String {
+    let Some(text) = &entry.text else {
+        return entry.ngram.clone();
+    };
+    let visible: String = text
+        .chars()
+        .map(|c| match c {
+            '\n' => '↵',
+            '\t' => '⇥',
+            '\r' => '␍',
+            c => c,
+        })
+        .collect();
+    let body = visible.trim_matches(' ');
+    let start = visible.len() - visible.trim_start_matches(' ').len();
+    let end = visible.len() - visible.trim_end_matches(' ').len();
+    if body.is_empty() {
+        return "␣".repeat(start);
+    }
+    format!("{}{body}{}", "␣".repeat(start), "␣".repeat(end))
+}
+
 fn ngram_table(scope: &ScopeReport) -> Block {
     let rows = scope
         .ngrams
@@ -109,7 +136,7 @@ fn ngram_table(scope: &ScopeReport) -> Block {
                 f.top
                     .iter()
                     .take(5)
-                    .map(|t| format!("{} ({})", t.ngram, t.count))
+                    .map(|t| format!("{} ({})", gram_label(t), t.count))
                     .collect::<Vec<_>>()
                     .join(" · "),
             ]
@@ -429,6 +456,25 @@ mod tests {
             .render(&mut html)
             .unwrap();
         String::from_utf8(html).unwrap()
+    }
+
+    #[test]
+    fn model_grams_read_as_decoded_text_with_visible_edges() {
+        let entry = |ngram: &str, text: Option<&str>| NgramCount {
+            ngram: ngram.into(),
+            count: 1,
+            ids: text.map(|_| vec![1]),
+            text: text.map(Into::into),
+        };
+        assert_eq!(gram_label(&entry("the cat", None)), "the cat");
+        assert_eq!(
+            gram_label(&entry("Ġthe Ġcat", Some(" the cat"))),
+            "␣the cat"
+        );
+        assert_eq!(gram_label(&entry("åĽ¾çīĩ", Some("图片"))), "图片");
+        assert_eq!(gram_label(&entry("ĊĊ", Some("\n\n"))), "↵↵");
+        assert_eq!(gram_label(&entry("ĠĠ", Some("  "))), "␣␣");
+        assert_eq!(gram_label(&entry("Ġa Ġ", Some(" a\t "))), "␣a⇥␣");
     }
 
     #[test]

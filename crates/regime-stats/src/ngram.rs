@@ -399,6 +399,7 @@ fn top_entries(
             ngram,
             count,
             ids: ids.map(|f| f(&key)),
+            text: None,
         })
         .collect()
 }

@@ -27,6 +27,16 @@ pub struct ProfileReport {
     pub categories: BTreeMap<String, CategoryReport>,
 }
 
+impl ProfileReport {
+    /// Every top-k entry of every scope: overall first, then the roles.
+    pub fn top_entries_mut(&mut self) -> impl Iterator<Item = &mut NgramCount> {
+        std::iter::once(&mut self.overall)
+            .chain(self.roles.values_mut())
+            .flat_map(|scope| scope.ngrams.values_mut())
+            .flat_map(|figures| figures.top.iter_mut())
+    }
+}
+
 /// Settings recorded in a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProfileSettings {
@@ -191,6 +201,11 @@ pub struct NgramCount {
     /// Token ids (model tokenizers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ids: Option<Vec<u32>>,
+    /// The ids decoded back to text by the tokenizer (model tokenizers
+    /// only): what a reader recognises, where `ngram` holds vocabulary
+    /// strings such as `Ġthe` or byte-level pieces of a CJK character.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// Duplication figures.

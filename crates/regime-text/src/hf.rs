@@ -69,6 +69,15 @@ impl HfTokenizer {
         self.inner.id_to_token(id)
     }
 
+    /// `ids` decoded back to text by the tokenizer's decoder, special tokens
+    /// kept (`" the"` for byte-level BPE's `Ġthe`). A byte-level token that
+    /// holds part of a character decodes to U+FFFD; `None` when the decoder
+    /// fails.
+    #[must_use]
+    pub fn decode(&self, ids: &[u32]) -> Option<String> {
+        self.inner.decode(ids, false).ok()
+    }
+
     /// Vocabulary size, added tokens included.
     #[must_use]
     pub fn vocab_size(&self) -> usize {
@@ -115,6 +124,10 @@ mod tests {
             ids.iter()
                 .any(|&i| t.token(i).as_deref() == Some("<|im_end|>"))
         );
+        // Vocabulary strings are byte-level pieces; decoding gives the text back.
+        let han = t.ids(" 你好").unwrap();
+        assert_ne!(t.token(han[0]).as_deref(), Some(" 你"));
+        assert_eq!(t.decode(&han).as_deref(), Some(" 你好"));
     }
 
     #[test]
