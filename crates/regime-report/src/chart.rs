@@ -111,6 +111,8 @@ struct Frame {
     y1: f64,
     log_x: bool,
     log_y: bool,
+    /// The y values are counts: ticks at whole numbers only.
+    count_y: bool,
 }
 
 impl Frame {
@@ -230,7 +232,10 @@ fn axes(
     let yt: Vec<f64> = if f.log_y {
         log_ticks(f.y0, f.y1)
     } else {
-        nice_ticks(f.y0, f.y1, 5)
+        let mut ticks = nice_ticks(f.y0, f.y1, 5);
+        // Half a sample is no count.
+        ticks.retain(|y| !f.count_y || is_whole(*y));
+        ticks
     };
     for y in yt {
         let py = f.py(y);
@@ -279,16 +284,54 @@ fn axes(
 }
 
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    // Powers of ten; a range of less than about two decades also gets the
-    // 2s and 5s, and one within a decade every whole mantissa, so an axis
-    // never ends up with a single label.
-    for mantissas in [&[1.0][..], &[1.0, 2.0, 5.0]] {
-        let ticks = log_ticks_with(lo, hi, mantissas);
-        if ticks.len() >= 3 {
-            return ticks;
+    log_ticks_with(lo, hi, log_mantissas(lo, hi))
+}
+
+/// The tick mantissas of a log axis over `[lo, hi]`: powers of ten; a range
+/// of less than about two decades also gets the 2s and 5s, and one within a
+/// decade every whole mantissa, so an axis never ends up with a single label.
+fn log_mantissas(lo: f64, hi: f64) -> &'static [f64] {
+    const STEPS: [&[f64]; 2] = [&[1.0], &[1.0, 2.0, 5.0]];
+    STEPS
+        .into_iter()
+        .find(|m| log_ticks_with(lo, hi, m).len() >= 3)
+        .unwrap_or(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+}
+
+/// `[lo, hi]` (both > 0) widened to the nearest ticks at or outside it.
+/// A wider span may call for coarser ticks (powers of ten only), so it is
+/// widened again until its ends are ticks of its own.
+fn log_span(lo: f64, hi: f64) -> (f64, f64) {
+    let mut mantissas = log_mantissas(lo, hi);
+    loop {
+        let span = (
+            log_tick_at_or_below(lo, mantissas),
+            log_tick_at_or_above(hi, mantissas),
+        );
+        let coarser = log_mantissas(span.0, span.1);
+        if coarser.len() == mantissas.len() {
+            return span;
         }
+        mantissas = coarser;
     }
-    log_ticks_with(lo, hi, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+}
+
+/// The largest `m × 10^k` at or below `v` (`10^⌊log v⌋` is a candidate).
+fn log_tick_at_or_below(v: f64, mantissas: &[f64]) -> f64 {
+    let k = v.log10().floor() as i32;
+    (k - 1..=k + 1)
+        .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
+        .filter(|t| *t <= v * (1.0 + 1e-9))
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// The smallest `m × 10^k` at or above `v` (`10^(⌊log v⌋+1)` is a candidate).
+fn log_tick_at_or_above(v: f64, mantissas: &[f64]) -> f64 {
+    let k = v.log10().floor() as i32;
+    (k - 1..=k + 1)
+        .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
+        .filter(|t| *t >= v * (1.0 - 1e-9))
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// The values `m × 10^k` within `[lo, hi]` for each mantissa `m`, ascending.
@@ -334,6 +377,7 @@ impl Histogram {
             y1: top * 1.1,
             log_x: false,
             log_y: false,
+            count_y: true,
         };
         // Equal bins: their edges, at most 9 labelled.
         let edge_ticks: Option<Vec<(f64, String)>> = self.equal_bins.then(|| {
@@ -419,6 +463,13 @@ impl LineChart {
             let pad = (y1 - y0) * 0.05;
             (y0, y1) = (y0 - pad, y1 + pad);
         }
+        // A log axis ends on ticks, so its extreme points lie within labels.
+        if self.log_x {
+            (x0, x1) = log_span(x0, x1);
+        }
+        if self.log_y {
+            (y0, y1) = log_span(y0, y1);
+        }
         let f = Frame {
             x0,
             x1,
@@ -426,6 +477,7 @@ impl LineChart {
             y1,
             log_x: self.log_x,
             log_y: self.log_y,
+            count_y: false,
         };
         axes(&mut svg, &f, None, &self.x_label, &self.y_label);
         for (y, label) in &self.hlines {
@@ -657,6 +709,9 @@ impl BarChart {
             HEIGHT
         };
         open_sized(&mut svg, &self.title, height);
+        // Counts print as counts ("168", not "168.0"); a chart with any
+        // fractional value prints every value alike.
+        let whole = self.bars.iter().all(|b| is_whole(b.1));
         let top = self.bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-12);
         let f = Frame {
             x0: 0.0,
@@ -665,10 +720,8 @@ impl BarChart {
             y1: top * 1.12,
             log_x: false,
             log_y: false,
+            count_y: whole,
         };
-        // Counts print as counts ("168", not "168.0"); a chart with any
-        // fractional value prints every value alike.
-        let whole = self.bars.iter().all(|b| is_whole(b.1));
         let value_text = |v: f64| {
             if whole {
                 format!("{v:.0}")
@@ -895,6 +948,43 @@ mod tests {
             ..c
         };
         assert!(empty.to_svg().contains("no data"));
+    }
+
+    #[test]
+    fn log_axes_end_on_ticks() {
+        // Two decades and more: powers of ten (150…40000 first takes 100…50000,
+        // which labels powers of ten only, so it widens to 100000).
+        assert_eq!(log_span(150.0, 40_000.0), (100.0, 100_000.0));
+        assert_eq!(log_span(700.0, 40_000.0), (500.0, 50_000.0));
+        assert_eq!(log_span(1.0, 1000.0), (1.0, 1000.0));
+        // Less: the 2s and 5s.
+        assert_eq!(log_span(1.0, 46.0), (1.0, 50.0));
+        assert_eq!(log_span(3.0, 45.0), (2.0, 50.0));
+        // Within a decade: whole mantissas.
+        assert_eq!(log_span(3.5, 7.5), (3.0, 8.0));
+        let (lo, hi) = log_span(700.0, 40_000.0);
+        let ticks = log_ticks(lo, hi);
+        assert_eq!(ticks.first(), Some(&lo));
+        assert_eq!(ticks.last(), Some(&hi));
+    }
+
+    #[test]
+    fn count_axes_tick_whole_numbers() {
+        let h = Histogram {
+            title: "t".into(),
+            x_label: "x".into(),
+            y_label: "samples".into(),
+            edges: vec![0.0, 1.0, 2.0],
+            counts: vec![1, 2],
+            markers: Vec::new(),
+            equal_bins: false,
+        };
+        let svg = h.to_svg();
+        // y labels are the end-anchored ones.
+        let y_label = |v: &str| format!("text-anchor=\"end\" fill=\"#57606a\">{v}</text>");
+        assert!(svg.contains(&y_label("2")), "{svg}");
+        assert!(!svg.contains(&y_label("0.5")), "{svg}");
+        assert!(!svg.contains(&y_label("1.5")), "{svg}");
     }
 
     #[test]
