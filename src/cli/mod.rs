@@ -19,6 +19,7 @@ mod profile;
 mod prompt_dedup;
 mod quickstart;
 mod run;
+mod schema;
 mod spectral;
 mod synth;
 
@@ -36,6 +37,7 @@ pub(crate) use profile::{MergeArgs, ProfileArgs, parse_shard};
 pub(crate) use prompt_dedup::{DedupOptions, PromptDedupArgs};
 pub(crate) use quickstart::QuickstartArgs;
 pub(crate) use run::RunArgs;
+pub(crate) use schema::{SchemaArgs, SchemaName};
 pub(crate) use spectral::{EsdArg, SpectralArgs, SpectralCompareArgs, SpectralSelectArgs};
 pub(crate) use synth::{SynthArgs, SynthCommand, SynthLayoutArg, SynthPromptDupArgs};
 
@@ -98,6 +100,8 @@ pub(crate) enum Command {
     Synth(SynthArgs),
     /// Export a condition d teacher cache (requests, answers, usage) to parquet.
     TeacherCache(TeacherCacheArgs),
+    /// Print the JSON Schema of a report, manifest, run record or recipe.
+    Schema(SchemaArgs),
 }
 
 #[cfg(test)]

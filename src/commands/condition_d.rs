@@ -28,8 +28,8 @@ use crate::progress;
 const API_KEY_ENV: &str = "REGIME_TEACHER_API_KEY";
 
 /// `report.json` of a condition D run.
-#[derive(serde::Serialize)]
-struct Report<'a> {
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct Report<'a> {
     /// What the run did.
     summary: &'a RewriteReport,
     /// Hash of the two templates (their texts are in the manifest).

@@ -13,6 +13,7 @@ mod profile_output;
 mod prompt_dedup;
 mod quickstart;
 mod run;
+mod schema;
 mod spectral;
 mod spectral_compare;
 mod split;
@@ -58,6 +59,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<Outcome> {
             SynthCommand::PromptDup(a) => synth::run(a, global),
         },
         Command::TeacherCache(args) => teacher_cache::run(args, global),
+        Command::Schema(args) => schema::run(args, global),
     }
 }
 

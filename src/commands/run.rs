@@ -15,22 +15,20 @@ use anyhow::Context as _;
 use regime_report::run::RunStage;
 
 use super::Outcome;
-use crate::cli::{GlobalArgs, RunArgs};
-use exec::{Decision, RunRecord, Selection};
-pub(crate) use exec::{claim, stdout};
+use crate::cli::{GlobalArgs, RunArgs, SchemaName};
+use exec::{Decision, Selection};
+pub(crate) use exec::{RunRecord, claim, stdout};
 pub(crate) use plan::Context;
 use plan::Plan;
 pub(crate) use recipe::Source;
+pub(crate) use schema::recipe_schema;
 
 /// The run page in the output directory.
 pub(crate) const PAGE: &str = "run.html";
 
 pub(crate) fn run(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     if args.print_schema {
-        let schema = schema::recipe_schema();
-        let mut stdout = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut stdout, &schema)?;
-        writeln!(stdout)?;
+        super::schema::print(&mut std::io::stdout().lock(), SchemaName::Recipe)?;
         return Ok(Outcome::Success);
     }
     let path = args.recipe.as_deref().context("a RECIPE is required")?;

@@ -768,8 +768,7 @@ fn audit_formats() {
     }
     // json: validates against the checked-in schema.
     let json = audit_json(&corpus, &limits.map(str::to_owned), 1);
-    let schema = load_schema("audit-prompts-report.schema.json");
-    validate(&json, &schema, &schema, "$");
+    crate::schemas::assert_conforms("audit-prompts-report", &json, "stdout");
     assert_eq!(json["passed"], false);
 }
 
@@ -789,8 +788,7 @@ fn prompt_dedup_report_validates_against_its_schema() {
     let report: Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).expect("test data"))
             .expect("test data");
-    let schema = load_schema("prompt-dedup-report.schema.json");
-    validate(&report, &schema, &schema, "$");
+    crate::schemas::assert_conforms("prompt-dedup-report", &report, "report.json");
     // --empty-as-null: a caption that was only a copy is now null.
     let input = one_part(&corpus);
     let output = one_part(&out);
@@ -820,36 +818,6 @@ fn prompt_dedup_report_validates_against_its_schema() {
     }
     assert!(emptied > 0);
     assert!(output.column_by_name("regime_removed").is_none());
-}
-
-#[test]
-fn schemas_are_in_sync() {
-    for (name, schema) in [
-        (
-            "prompt-dedup-report.schema.json",
-            regime_dedup::prompt_dedup_schema(),
-        ),
-        (
-            "audit-prompts-report.schema.json",
-            regime_dedup::audit_schema(),
-        ),
-    ] {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("schemas")
-            .join(name);
-        let want = format!(
-            "{}\n",
-            serde_json::to_string_pretty(&schema).expect("test data")
-        );
-        if std::env::var_os("REGIME_UPDATE_SCHEMAS").is_some() {
-            std::fs::write(&path, &want).expect("test data");
-        }
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            have == want,
-            "{name} is out of date: run REGIME_UPDATE_SCHEMAS=1 cargo test --test it prompt_dedup"
-        );
-    }
 }
 
 #[test]
@@ -913,82 +881,6 @@ fn real_corpus_has_no_prompt_duplication() {
     assert_eq!(json["samples"], 5000);
     // easy-vqa's questions are templates shared across samples.
     assert!(json["templates"][0]["share"].as_f64().expect("test data") > 0.2);
-}
-
-fn load_schema(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("schemas")
-        .join(name);
-    serde_json::from_slice(&std::fs::read(&path).expect("test data")).expect("test data")
-}
-
-/// A validator for the JSON Schema subset schemars emits: `type` (string or
-/// list), `properties`, `required`, `items`, `prefixItems`, `$ref` into
-/// `$defs`, `anyOf` / `oneOf`, `minimum`.
-fn validate(value: &Value, schema: &Value, root: &Value, at: &str) {
-    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-        let name = r.trim_start_matches("#/$defs/");
-        validate(value, &root["$defs"][name], root, at);
-        return;
-    }
-    for key in ["anyOf", "oneOf"] {
-        if let Some(options) = schema.get(key).and_then(Value::as_array) {
-            let ok = options
-                .iter()
-                .any(|o| std::panic::catch_unwind(|| validate(value, o, root, at)).is_ok());
-            assert!(ok, "{at}: matches none of {key}");
-        }
-    }
-    if let Some(t) = schema.get("type") {
-        let types: Vec<&str> = match t {
-            Value::String(s) => vec![s.as_str()],
-            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        let ok = types.iter().any(|t| match *t {
-            "object" => value.is_object(),
-            "array" => value.is_array(),
-            "string" => value.is_string(),
-            "boolean" => value.is_boolean(),
-            "null" => value.is_null(),
-            "integer" => value.is_u64() || value.is_i64(),
-            "number" => value.is_number(),
-            _ => false,
-        });
-        assert!(ok, "{at}: {value} is not {types:?}");
-    }
-    if let (Some(min), Some(v)) = (
-        schema.get("minimum").and_then(Value::as_f64),
-        value.as_f64(),
-    ) {
-        assert!(v >= min, "{at}: {v} < {min}");
-    }
-    if let Some(required) = schema.get("required").and_then(Value::as_array) {
-        for key in required.iter().filter_map(Value::as_str) {
-            assert!(value.get(key).is_some(), "{at}: missing `{key}`");
-        }
-    }
-    if let (Some(props), Some(obj)) = (
-        schema.get("properties").and_then(Value::as_object),
-        value.as_object(),
-    ) {
-        for (key, sub) in props {
-            if let Some(v) = obj.get(key) {
-                validate(v, sub, root, &format!("{at}.{key}"));
-            }
-        }
-    }
-    if let Some(items) = value.as_array() {
-        if let Some(prefix) = schema.get("prefixItems").and_then(Value::as_array) {
-            for (i, (v, s)) in items.iter().zip(prefix).enumerate() {
-                validate(v, s, root, &format!("{at}[{i}]"));
-            }
-        } else if let Some(sub) = schema.get("items") {
-            for (i, v) in items.iter().enumerate() {
-                validate(v, sub, root, &format!("{at}[{i}]"));
-            }
-        }
-    }
 }
 
 /// Checks tags nest and close, attributes are quoted and text holds no raw

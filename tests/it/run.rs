@@ -13,6 +13,7 @@ use crate::common::{
     assert_json_ends_in_one_newline, parquet_files, read_parquet, regime, run_expect, sample,
     write_parquet,
 };
+use crate::schemas::assert_conforms;
 use crate::teacher_server::{runtime, start_logged_server};
 
 fn pipelines() -> PathBuf {
@@ -64,6 +65,25 @@ fn quickstart_recipe_runs_every_stage_skips_on_rerun_and_reruns_from_a_changed_o
             .unwrap();
     assert_eq!(dedup["sample_dup_rate"], 0.75);
     assert_eq!(dedup["after"]["sample_dup_rate"], 0.0);
+    // Every file with a schema conforms to it.
+    let json = |path: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(out.join(path)).unwrap()).unwrap()
+    };
+    assert_conforms("run-record", &json("run.json"), "run.json");
+    for stage in QUICKSTART {
+        let manifest = format!("{stage}/manifest.json");
+        assert_conforms("manifest", &json(&manifest), &manifest);
+    }
+    for (stage, schema) in [
+        ("profile-raw", "profile-report"),
+        ("prompt-dedup", "prompt-dedup-report"),
+        ("condition-a", "dedup-report"),
+        ("condition-c", "condition-c-report"),
+        ("compare-a-c", "profile-compare"),
+    ] {
+        let report = format!("{stage}/report.json");
+        assert_conforms(schema, &json(&report), &report);
+    }
     let html = std::fs::read_to_string(out.join("run.html")).unwrap();
     for stage in QUICKSTART {
         assert!(

@@ -1,108 +1,76 @@
-//! The JSON Schemas in `schemas/` are generated from the Rust types of the
-//! files users rely on; these tests fail when a schema drifts from its type.
+//! The JSON Schemas in `schemas/` are what `regime schema NAME` prints,
+//! generated from the Rust types of the files users rely on; these tests
+//! fail when a checked-in schema drifts from its type, and when a file regime
+//! writes does not conform to its schema.
 //! Regenerate with `REGIME_UPDATE_SCHEMAS=1 cargo test --test it schemas`.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-fn check(name: &str, schema: &schemars::Schema) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+use serde_json::Value;
+
+use crate::common::{regime, run_expect};
+
+fn schema_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("schemas")
-        .join(name);
-    let want = format!(
-        "{}\n",
-        serde_json::to_string_pretty(schema).expect("schemas serialise")
-    );
-    if std::env::var_os("REGIME_UPDATE_SCHEMAS").is_some() {
-        std::fs::write(&path, &want).expect("schemas/ is writable");
+        .join(format!("{name}.schema.json"))
+}
+
+/// Every name `regime schema` lists prints the text of its file in
+/// `schemas/`, and every file there has a name (none is left stale).
+#[test]
+fn every_schema_is_in_sync() {
+    let list = run_expect(regime().arg("schema"), 0);
+    let names: Vec<String> = String::from_utf8(list.stdout)
+        .expect("utf-8")
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    assert!(names.len() >= 12, "{names:?}");
+    let update = std::env::var_os("REGIME_UPDATE_SCHEMAS").is_some();
+    for name in &names {
+        let want = run_expect(regime().args(["schema", name]), 0).stdout;
+        let path = schema_path(name);
+        if update {
+            std::fs::write(&path, &want).expect("schemas/ is writable");
+        }
+        let have = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is out of date: run REGIME_UPDATE_SCHEMAS=1 cargo test --test it schemas",
+            path.display()
+        );
     }
-    let have = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        have == want,
-        "{} is out of date: run REGIME_UPDATE_SCHEMAS=1 cargo test --test it schemas",
-        path.display()
+    let files: BTreeSet<String> = std::fs::read_dir(schema_path("x").parent().expect("dir"))
+        .expect("schemas/")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".schema.json").map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(files, names.into_iter().collect::<BTreeSet<_>>());
+    // `run --print-schema` is the recipe's.
+    let recipe = run_expect(regime().args(["run", "--print-schema"]), 0).stdout;
+    assert_eq!(
+        recipe,
+        std::fs::read(schema_path("recipe")).expect("recipe")
     );
 }
 
-#[test]
-fn manifest_schema_is_in_sync() {
-    check(
-        "manifest.schema.json",
-        &schemars::schema_for!(regime_corpus::Manifest),
-    );
-}
-
-#[test]
-fn condition_c_report_schema_is_in_sync() {
-    check(
-        "condition-c-report.schema.json",
-        &schemars::schema_for!(regime_conditions::RepeatReport),
-    );
-}
-
-#[test]
-fn profile_report_schema_is_in_sync() {
-    check(
-        "profile-report.schema.json",
-        &schemars::schema_for!(regime_stats::ProfileReport),
-    );
-}
-
-#[test]
-fn profile_compare_schema_is_in_sync() {
-    check(
-        "profile-compare.schema.json",
-        &schemars::schema_for!(regime_stats::ProfileComparison),
-    );
-}
-
-#[test]
-fn dedup_report_schema_is_in_sync() {
-    check(
-        "dedup-report.schema.json",
-        &schemars::schema_for!(regime_dedup::DedupReport),
-    );
-}
-
-#[test]
-fn recipe_schema_is_in_sync() {
-    // The recipe types live in the binary, which prints their schema.
-    let output =
-        crate::common::run_expect(crate::common::regime().args(["run", "--print-schema"]), 0);
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON schema");
-    check(
-        "recipe.schema.json",
-        &schemars::Schema::try_from(value).expect("a schema object"),
-    );
-}
-
-#[test]
-fn spectral_summary_schema_is_in_sync() {
-    check(
-        "spectral-summary.schema.json",
-        &schemars::schema_for!(regime_spectral::SummaryFile),
-    );
-}
-
-#[test]
-fn spectral_compare_schema_is_in_sync() {
-    check(
-        "spectral-compare.schema.json",
-        &schemars::schema_for!(regime_spectral::CompareFile),
-    );
+/// Panics, naming the first JSON path, unless `value` (read from `file`)
+/// conforms to `schemas/NAME.schema.json`.
+pub(crate) fn assert_conforms(name: &str, value: &Value, file: &str) {
+    let schema = read_json(&schema_path(name));
+    conforms(&schema, &schema, value, file).unwrap_or_else(|e| panic!("{name}: {e}"));
 }
 
 /// Whether `value` conforms to `schema` for the keywords schemars emits
 /// (`$ref`, `type`, `properties`, `required`, `items`, `prefixItems`,
-/// `anyOf`/`oneOf`, `enum`, `const`); `Err` names the first JSON path that
+/// `anyOf`/`oneOf`, `enum`, `const`, `minimum`); `Err` names the first JSON path that
 /// does not. Enough to catch a file that is not what its schema says (a NaN
 /// written as `null` where the schema promises a number, a missing field).
-fn conforms(
-    root: &serde_json::Value,
-    schema: &serde_json::Value,
-    value: &serde_json::Value,
-    at: &str,
-) -> Result<(), String> {
-    use serde_json::Value;
+fn conforms(root: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
     if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
         let name = reference.trim_start_matches("#/$defs/");
         return conforms(root, &root["$defs"][name], value, at);
@@ -123,6 +91,13 @@ fn conforms(
         && constant != value
     {
         return Err(format!("{at}: {value} is not {constant}"));
+    }
+    if let (Some(min), Some(v)) = (
+        schema.get("minimum").and_then(Value::as_f64),
+        value.as_f64(),
+    ) && v < min
+    {
+        return Err(format!("{at}: {v} < {min}"));
     }
     if let Some(types) = schema.get("type") {
         let types: Vec<&str> = match types {
@@ -184,7 +159,7 @@ fn conforms(
     Ok(())
 }
 
-fn read_json(path: &std::path::Path) -> serde_json::Value {
+fn read_json(path: &std::path::Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("written")).expect("JSON")
 }
 
@@ -197,8 +172,8 @@ fn spectral_outputs_conform_to_their_schemas() {
         .join("../shared/data/models/all-minilm-l6-v2/model.safetensors");
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("one");
-    crate::common::run_expect(
-        crate::common::regime()
+    run_expect(
+        regime()
             .arg("spectral")
             .arg(&minilm)
             .arg("--base")
@@ -207,15 +182,13 @@ fn spectral_outputs_conform_to_their_schemas() {
             .arg(&out),
         0,
     );
-    let schema =
-        serde_json::to_value(schemars::schema_for!(regime_spectral::SummaryFile)).expect("schema");
     let summary = read_json(&out.join("summary.json"));
     assert!(summary["alignment"].is_object() && summary["skipped"].is_array());
-    conforms(&schema, &schema, &summary, "summary.json").unwrap_or_else(|e| panic!("{e}"));
+    assert_conforms("spectral-summary", &summary, "summary.json");
 
     let cmp = dir.path().join("cmp");
-    crate::common::run_expect(
-        crate::common::regime()
+    run_expect(
+        regime()
             .arg("spectral-compare")
             .arg(&minilm)
             .arg(&minilm)
@@ -230,11 +203,9 @@ fn spectral_outputs_conform_to_their_schemas() {
             .arg(&cmp),
         0,
     );
-    let schema =
-        serde_json::to_value(schemars::schema_for!(regime_spectral::CompareFile)).expect("schema");
     let compare = read_json(&cmp.join("compare.json"));
     assert!(compare["trajectory"].is_object());
-    conforms(&schema, &schema, &compare, "compare.json").unwrap_or_else(|e| panic!("{e}"));
+    assert_conforms("spectral-compare", &compare, "compare.json");
 }
 
 /// report.json of `dedup exact` and `dedup near` (clusters, S-curve, an
@@ -248,12 +219,10 @@ fn dedup_reports_conform_to_their_schema() {
         .collect();
     crate::dedup::write_corpus(&input, &prompts);
     let fields = crate::dedup::fields_file(dir.path());
-    let schema =
-        serde_json::to_value(schemars::schema_for!(regime_dedup::DedupReport)).expect("schema");
     for method in ["exact", "near"] {
         let out = dir.path().join(method);
-        crate::common::run_expect(
-            crate::common::regime()
+        run_expect(
+            regime()
                 .args(["-q", "dedup", method])
                 .arg(&input)
                 .args(["--profile", "columns", "--fields"])
@@ -268,6 +237,6 @@ fn dedup_reports_conform_to_their_schema() {
             !report["oversized"].as_array().unwrap().is_empty(),
             "{report}"
         );
-        conforms(&schema, &schema, &report, "report.json").unwrap_or_else(|e| panic!("{e}"));
+        assert_conforms("dedup-report", &report, "report.json");
     }
 }

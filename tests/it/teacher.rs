@@ -49,8 +49,12 @@ fn condition_d(input: &Path, out: &Path, url: &str) -> assert_cmd::Command {
     cmd
 }
 
+/// `report.json`, checked against its schema.
 fn report(out: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
+    let report =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    crate::schemas::assert_conforms("condition-d-report", &report, "report.json");
+    report
 }
 
 fn output(out: &Path) -> RecordBatch {

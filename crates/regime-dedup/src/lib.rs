@@ -105,10 +105,7 @@ pub use prompt_segments::{
 };
 /// Re-exported: the protected-token set [`PromptDedupBuilder::with_protected`] takes.
 pub use regime_text::ProtectedTokens;
-pub use report::{
-    AuditReport, Check, Limits, PromptDedupReport, SampleInfo, audit_schema, prompt_dedup_schema,
-    sample_rows,
-};
+pub use report::{AuditReport, Check, Limits, PromptDedupReport, SampleInfo, sample_rows};
 pub use rewrite::{
     CHUNK_ROWS, DedupFigures, PROVENANCE_COLUMN, RewriteOptions, audit_batch, dedup_batch,
     output_schema, read_columns,

@@ -60,7 +60,7 @@ impl Write for StageStdout {
 }
 
 /// `run.json`: what every completed stage ran with.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub(crate) struct RunRecord {
     /// The tool version of the last run.
     pub(crate) version: String,
@@ -71,7 +71,7 @@ pub(crate) struct RunRecord {
 }
 
 /// One completed stage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub(crate) struct StageRecord {
     /// Stage name.
     pub(crate) name: String,

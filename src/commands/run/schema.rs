@@ -12,8 +12,8 @@ use super::recipe::Recipe;
 use super::stages::{Reads, STAGES, StageKind};
 
 /// The recipe schema.
-pub(crate) fn recipe_schema() -> Value {
-    let mut schema = schemars::schema_for!(Recipe).to_value();
+pub(crate) fn recipe_schema() -> schemars::Schema {
+    let mut schema = schemars::schema_for!(Recipe);
     let kinds: Vec<Value> = STAGES.iter().map(kind_schema).collect();
     if let Some(stage) = schema.pointer_mut("/$defs/StageSpec") {
         let description = stage.get("description").cloned();
