@@ -1276,3 +1276,44 @@ fn dictionary_encoded_turns_are_rewritten_and_keep_their_type() {
     assert_ne!(turns(&encoded, 0..50), turns(&after, 0..50));
     assert_eq!(status_kinds(&after), ["rewritten"]);
 }
+
+/// `--limit N` rewrites and writes the first N rows of D1 only: N rows out,
+/// N rows counted as read, no D2, and requests for those rows alone.
+#[test]
+fn limit_rewrites_and_writes_the_first_rows_of_d1_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, fields) = distinct_rows(dir.path(), 100);
+    let rt = runtime();
+    let proxy = rt.block_on(start_logged_server(MODEL));
+    let out = dir.path().join("d");
+    run_expect(
+        condition_d(&input, &out, &format!("http://{}", proxy.addr))
+            .args(["--profile", "columns", "--fields"])
+            .arg(&fields)
+            .args(["--split", "0.5", "--limit", "7"]),
+        0,
+    );
+    let written = output(&out);
+    let ids: Vec<&str> = written
+        .column_by_name("id")
+        .unwrap()
+        .as_string::<i32>()
+        .iter()
+        .flatten()
+        .collect();
+    let want: Vec<String> = (0..7).map(|i| format!("doc-{i:05}")).collect();
+    assert_eq!(ids, want);
+    let summary = &report(&out)["summary"];
+    for (key, value) in [
+        ("rows_in", 7),
+        ("d1_rows", 7),
+        ("d2_rows", 0),
+        ("rows_out", 7),
+    ] {
+        assert_eq!(summary[key], value, "{key}: {summary}");
+    }
+    let log = proxy.log.lock().unwrap().clone();
+    // One request per field: the prompt and the answer of each row.
+    assert_eq!(log.len(), 14);
+    assert_eq!(summary["requests"]["attempts"], 14);
+}

@@ -165,7 +165,7 @@ pub struct RequestEstimate {
 /// What a condition D run did, as written to `report.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct RewriteReport {
-    /// Rows read.
+    /// Rows read: every row, or with `--limit` the rows of D1 taken.
     pub rows_in: u64,
     /// Rows of D1 processed.
     pub d1_rows: u64,
@@ -664,7 +664,13 @@ pub fn build_rewrite_condition(
             run.write_d2(&batch.batch.slice(start, batch.num_rows() - start))?;
         }
         global += len;
-        run.report.rows_in = global;
+        // A limited run stops inside a batch: the rows past the limit were
+        // decoded but not taken.
+        run.report.rows_in = if config.limit.is_some() {
+            global.min(d1_end)
+        } else {
+            global
+        };
         if config.limit.is_some() && global >= d1_end {
             break;
         }
