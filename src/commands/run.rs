@@ -96,7 +96,7 @@ fn print_plan(plan: &Plan, decisions: &[Decision]) -> std::io::Result<()> {
             stage.name,
             stage.kind.run
         )?;
-        writeln!(out, "    {}", shell_words(&stage.argv))?;
+        writeln!(out, "    {}", shell_words(&stage.shown))?;
     }
     Ok(())
 }
@@ -167,7 +167,7 @@ fn page_stage(stage: &plan::PlannedStage, decision: &Decision, record: &RunRecor
         name: stage.name.clone(),
         run: stage.kind.run.to_owned(),
         status,
-        command: shell_words(&stage.argv),
+        command: shell_words(&stage.shown),
         links,
         figures,
     }

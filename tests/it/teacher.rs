@@ -735,8 +735,37 @@ fn url_credentials_are_redacted_everywhere() {
         "{}",
         String::from_utf8_lossy(&down.stderr)
     );
+    // Through a recipe, the URL from the environment: not in run.json,
+    // run.html, the manifests or the printed plan either.
+    let recipe = dir.path().join("d.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "[input]\npaths = [{input:?}]\n\n[[stage]]\nrun = \"condition d\"\n\
+             teacher-url = \"${{SECRET_URL}}\"\nmodel = \"{MODEL}\"\n"
+        ),
+    )
+    .unwrap();
+    let run_out = dir.path().join("run");
+    let recipe_run = |extra: &[&str]| {
+        let mut cmd = regime();
+        cmd.arg("run")
+            .arg(&recipe)
+            .arg("--out")
+            .arg(&run_out)
+            .args(extra)
+            .env("SECRET_URL", &url);
+        run_expect(&mut cmd, 0)
+    };
+    let plan = recipe_run(&["--dry-run"]);
+    let ran = recipe_run(&[]);
+    assert!(run_out.join("run.json").is_file());
     let mut haystacks = vec![done.stdout, done.stderr, down.stdout, down.stderr];
-    for path in crate::common::all_entries(&out) {
+    haystacks.extend([plan.stdout, plan.stderr, ran.stdout, ran.stderr]);
+    for path in crate::common::all_entries(&out)
+        .into_iter()
+        .chain(crate::common::all_entries(&run_out))
+    {
         if path.is_file() {
             haystacks.push(std::fs::read(&path).unwrap());
         }

@@ -247,7 +247,7 @@ fn stale_record(stage: &PlannedStage, record: Option<&RunRecord>) -> Option<Stri
             env!("CARGO_PKG_VERSION")
         ));
     }
-    if without_threads(&done.command) != without_threads(&stage.argv) {
+    if without_threads(&done.command) != without_threads(&stage.shown) {
         return Some("options changed".into());
     }
     match hash_file(&stage.dir.join(MANIFEST_FILE)) {
@@ -403,7 +403,7 @@ pub(crate) fn execute(
         let done = StageRecord {
             name: stage.name.clone(),
             run: stage.kind.run.into(),
-            command: stage.argv.clone(),
+            command: stage.shown.clone(),
             version: env!("CARGO_PKG_VERSION").into(),
             inputs,
             manifest_xxh3: format!("{hash:032x}"),
@@ -464,7 +464,7 @@ fn stage_manifest(
         tool: "regime".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         stage: stage.kind.run.into(),
-        command: stage.argv.clone(),
+        command: stage.shown.clone(),
         config: stage.config.clone(),
         seed: None,
         inputs: fingerprint(stage)?,

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, Parser};
+use regime_teacher::redact_url;
 
 use super::recipe::{
     OneOrMany, OptionValue, RecipeError, Scalar, Source, float_word, rounded_number,
@@ -47,6 +48,9 @@ pub(crate) struct PlannedStage {
     pub(crate) dir: PathBuf,
     /// The full command line, starting with `regime`.
     pub(crate) argv: Vec<String>,
+    /// `argv` as recorded in `run.json` and shown (`--dry-run`, `run.html`):
+    /// credentials in URLs (`--teacher-url` from `${VAR}`) redacted.
+    pub(crate) shown: Vec<String>,
     /// Corpus inputs (INPUT…), as passed.
     pub(crate) corpus: Vec<PathBuf>,
     /// Other files the stage reads (models, tokenizers, field maps).
@@ -177,24 +181,37 @@ fn plan_stage(
             }
             None => option_words(source, index, kind, &command, key, value, cx, &mut files)?,
         };
-        config.insert(key.to_owned(), option_json(value));
+        let mut json = option_json(value);
+        redact_strings(&mut json);
+        config.insert(key.to_owned(), json);
         argv.extend(words);
     }
     if kind.reads == Reads::Corpus {
         argv.extend(input_flags(source, index, cx, &mut files)?);
     }
     check_with_parser(source, index, &argv)?;
+    let shown = argv.iter().map(|word| redact_url(word)).collect();
     Ok(PlannedStage {
         name,
         kind,
         dir,
         argv,
+        shown,
         corpus,
         files,
         after,
         writes_also,
         config: serde_json::Value::Object(config),
     })
+}
+
+/// Redacts URL credentials in every string of `value`.
+fn redact_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => *text = redact_url(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_strings),
+        _ => {}
+    }
 }
 
 /// The models a stage that reads models (`spectral`, `spectral-compare`)
