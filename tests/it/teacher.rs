@@ -1346,3 +1346,57 @@ fn limit_rewrites_and_writes_the_first_rows_of_d1_only() {
     assert_eq!(log.len(), 14);
     assert_eq!(summary["requests"]["attempts"], 14);
 }
+
+/// The circuit breaker counts fields that failed on an unreachable teacher
+/// in a row: a 500 comes from a live server and resets the count, so 503
+/// and 500 by turns never stop a run. Once it trips, no further request
+/// goes out, from fields waiting for a connection slot either.
+#[test]
+fn the_breaker_counts_unreachable_fields_in_a_row_and_then_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, fields) = distinct_rows(dir.path(), 40);
+    let rt = runtime();
+    let upstream = rt.block_on(start_server(ServerConfig {
+        model: MODEL.into(),
+        ..ServerConfig::default()
+    }));
+    let proxy = |faults: Vec<Option<Fault>>| {
+        rt.block_on(start_proxy(ProxyConfig {
+            upstream,
+            faults,
+            stall: Duration::ZERO,
+            freeze_after: None,
+        }))
+    };
+    let run = |proxy: &Proxy, out: &str, concurrency: &str, code: i32| {
+        run_expect(
+            condition_d(
+                &input,
+                &dir.path().join(out),
+                &format!("http://{}", proxy.addr),
+            )
+            .args(["--profile", "columns", "--fields"])
+            .arg(&fields)
+            .args(["--split", "1", "--max-retries", "0"])
+            .args(["--concurrency", concurrency]),
+            code,
+        )
+    };
+    let alternating = proxy(vec![Some(Fault::Unavailable), Some(Fault::Internal)]);
+    run(&alternating, "alternating", "1", 0);
+    let summary = &report(&dir.path().join("alternating"))["summary"];
+    assert_eq!(summary["fields"]["total"], 80, "{summary}");
+    assert_eq!(summary["fields"]["rewritten"], 0, "{summary}");
+
+    let dead = proxy(vec![Some(Fault::Unavailable)]);
+    let stopped = run(&dead, "dead", "4", 2);
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert!(
+        stderr.contains("teacher unreachable: 8 fields in a row"),
+        "{stderr}"
+    );
+    // The eighth failure trips it; at most the 3 other requests under way
+    // then had already been sent.
+    let sent = dead.log.lock().unwrap().len();
+    assert!((8..=11).contains(&sent), "{sent} requests");
+}

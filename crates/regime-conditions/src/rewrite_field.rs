@@ -55,12 +55,16 @@ pub(crate) struct FieldCounters {
     /// Malformed answers that were retried with another seed.
     pub(crate) malformed_retries: AtomicU64,
     /// Fields in a row (in the order they finished) whose request ran out
-    /// of retries on an unreachable teacher; any answer resets it.
+    /// of retries on an unreachable teacher; any other outcome of a request
+    /// (an answer, a refusal, retries run out on a 500) resets it.
     pub(crate) unreachable_in_a_row: AtomicU32,
     /// Set once [`UNREACHABLE_FIELDS_IN_A_ROW`] is reached, to the cause of
     /// the field that reached it: from then on no request is sent, so the
     /// run drains and stops at once.
     pub(crate) gone: OnceLock<String>,
+    /// Wakes the requests under way (or waiting for a connection slot)
+    /// when `gone` is set, which drop them.
+    pub(crate) stop: tokio::sync::Notify,
 }
 
 /// The error that stops a run whose teacher is gone.
@@ -193,11 +197,23 @@ impl FieldContext {
                 body.token_budget()
             )));
         }
+        // Registered before `gone` is read, so a stop between the two is
+        // not missed.
+        let stopped = self.counters.stop.notified();
+        tokio::pin!(stopped);
+        stopped.as_mut().enable();
         if let Some(cause) = self.counters.gone.get() {
             return Err(teacher_gone(cause));
         }
+        let sent = tokio::select! {
+            sent = client.send(body) => sent,
+            () = stopped => {
+                let cause = self.counters.gone.get().map_or("", String::as_str);
+                return Err(teacher_gone(cause));
+            }
+        };
         let unreachable = &self.counters.unreachable_in_a_row;
-        match client.send(body).await {
+        match sent {
             Ok(answer) => {
                 unreachable.store(0, Ordering::Relaxed);
                 let cached = CachedAnswer::Completed(answer.completion);
@@ -222,15 +238,20 @@ impl FieldContext {
             }
             Err(SendError::Exhausted { cause, message, .. }) => {
                 let failure = format!("retries-exhausted: {cause}: {message}");
-                if cause.means_unreachable() {
-                    let in_a_row = unreachable.fetch_add(1, Ordering::Relaxed) + 1;
-                    if in_a_row >= UNREACHABLE_FIELDS_IN_A_ROW {
-                        return Err(teacher_gone(self.counters.gone.get_or_init(|| failure)));
-                    }
+                if !cause.means_unreachable() {
+                    unreachable.store(0, Ordering::Relaxed);
+                    return Ok(Err(failure));
+                }
+                let in_a_row = unreachable.fetch_add(1, Ordering::Relaxed) + 1;
+                if in_a_row >= UNREACHABLE_FIELDS_IN_A_ROW {
+                    let cause = self.counters.gone.get_or_init(|| failure);
+                    self.counters.stop.notify_waiters();
+                    return Err(teacher_gone(cause));
                 }
                 Ok(Err(failure))
             }
             Err(SendError::Rejected { status, message }) => {
+                unreachable.store(0, Ordering::Relaxed);
                 Ok(Err(format!("http-{status}: {message}")))
             }
         }
