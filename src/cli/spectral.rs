@@ -84,7 +84,8 @@ pub(crate) struct SpectralSelectArgs {
 /// Per-layer spectral diagnostics of a safetensors model (WeightWatcher-compatible).
 ///
 /// MODEL is a .safetensors file or a directory with model.safetensors or
-/// sharded files plus model.safetensors.index.json (f32, f16, bf16 or f64).
+/// sharded files plus model.safetensors.index.json (the index file stands
+/// for its directory); f32, f16, bf16 or f64.
 /// Writes DIR/layers.csv, DIR/layers.parquet (one row per matrix),
 /// DIR/summary.json and DIR/report.html. With --base, adds the change of
 /// every matrix since the base checkpoint.

@@ -304,9 +304,25 @@ fn sharded_model_with_index_equals_single_file() {
     .expect("index");
     run_expect(&mut spectral(&single, &dir.path().join("a")), 0);
     run_expect(&mut spectral(&sharded, &dir.path().join("b")), 0);
+    // The index file itself stands for its directory.
+    run_expect(
+        &mut spectral(
+            &sharded.join("model.safetensors.index.json"),
+            &dir.path().join("i"),
+        ),
+        0,
+    );
     let a = by_name(read_csv(&dir.path().join("a/layers.csv")));
     let b = by_name(read_csv(&dir.path().join("b/layers.csv")));
     assert_eq!(a, b);
+    assert_eq!(a, by_name(read_csv(&dir.path().join("i/layers.csv"))));
+    // Any other JSON file is named as JSON, not as a huge header length.
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, r#"{"hidden_size": 16}"#).expect("config");
+    expect_input_error(
+        &mut spectral(&config, &dir.path().join("j")),
+        &["config.json", "a JSON file, not safetensors"],
+    );
 
     // An index naming a missing shard is an input error.
     std::fs::remove_file(sharded.join("model-00002-of-00002.safetensors")).expect("rm");
@@ -812,6 +828,29 @@ fn non_finite_weights_and_broken_headers_are_named_in_one_line() {
                 "tensor model.layers.0.mlp.up_proj.weight",
                 "NaN/Inf values (1 of 768)",
             ],
+        );
+    }
+
+    // Two bad tensors, the first the slowest to read: every thread count
+    // names the first in the model's order.
+    let two = dir.path().join("two.safetensors");
+    let mut tensors = small_model(Dtype::F32);
+    let mut big = values(384 * 384, 5);
+    big[0] = f32::NAN;
+    tensors[0] = tensor_f32("model.embed_tokens.weight", &[384, 384], &big, Dtype::F32);
+    let mut small = values(256, 4);
+    small[0] = f32::NAN;
+    tensors[3] = tensor_f32(
+        "model.layers.1.self_attn.q_proj.weight",
+        &[16, 16],
+        &small,
+        Dtype::F32,
+    );
+    write_model(&two, &tensors);
+    for threads in ["1", "2", "4"] {
+        expect_input_error(
+            spectral(&two, &out).args(["-j", threads]),
+            &["tensor model.embed_tokens.weight", "exclude it"],
         );
     }
 

@@ -442,6 +442,10 @@ impl Audit {
                 });
                 report
             })
+            // Every job runs, so the error reported is the first in job
+            // order at any thread count, not the first to finish.
+            .collect::<Vec<Result<_>>>()
+            .into_iter()
             .collect::<Result<Vec<_>>>()?;
         Ok(ModelAudit {
             path: model.path().to_path_buf(),

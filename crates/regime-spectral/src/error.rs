@@ -71,7 +71,7 @@ pub enum Error {
         dtype: String,
     },
     /// A selected tensor holds NaN or infinite values (checked before decomposing).
-    #[error("{}: tensor {name} holds NaN/Inf values ({count} of {total})", path.display())]
+    #[error("{}: tensor {name} holds NaN/Inf values ({count} of {total}); exclude it to audit the rest", path.display())]
     NonFinite {
         /// The file holding the tensor.
         path: PathBuf,

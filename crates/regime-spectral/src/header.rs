@@ -21,6 +21,15 @@ pub(crate) fn diagnose(file: &[u8], error: &SafeTensorError) -> String {
         .get(..LENGTH_FIELD)
         .and_then(|b| b.try_into().ok())
         .map(u64::from_le_bytes);
+    // A real length field under the 100 MB cap has zero high bytes; JSON
+    // text has none.
+    let json = file.trim_ascii_start().first() == Some(&b'{')
+        && !file.iter().take(LENGTH_FIELD).any(|&b| b == 0);
+    if json {
+        return "a JSON file, not safetensors (for a sharded model give its directory or \
+                its model.safetensors.index.json)"
+            .to_owned();
+    }
     match (error, declared) {
         (E::HeaderTooSmall, _) | (_, None) => format!(
             "file is {} bytes, shorter than the 8-byte header length field",
@@ -202,6 +211,13 @@ mod tests {
         );
         let m = message(&overlap);
         assert!(m.starts_with("tensor b: data offsets"), "{m}");
+
+        // JSON text is named as such; a length field whose low byte is `{`
+        // is still a length field.
+        assert!(message(b"{\"weight_map\": {}}").starts_with("a JSON file, not safetensors"));
+        let brace = file(&format!("{{{}}}", " ".repeat(121)), 0);
+        assert_eq!(brace[0], b'{');
+        assert!(!message(&brace[..100]).contains("JSON file"));
 
         let mut huge = file("{}", 0);
         huge[..8].copy_from_slice(&(1u64 << 40).to_le_bytes());

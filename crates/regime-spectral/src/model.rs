@@ -71,7 +71,20 @@ impl Model {
                 source,
             })?
             .file_type();
-        let (files, weight_map) = if kind.is_dir() {
+        let index_of_dir = path
+            .file_name()
+            .is_some_and(|n| n == INDEX_FILE)
+            .then(|| path.parent())
+            .flatten()
+            .filter(|_| kind.is_file());
+        let (files, weight_map) = if let Some(dir) = index_of_dir {
+            // A sharded model's index stands for its directory.
+            resolve_dir(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            })?
+        } else if kind.is_dir() {
             resolve_dir(&path)?
         } else if kind.is_file() {
             (vec![path.clone()], None)
