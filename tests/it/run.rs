@@ -837,6 +837,22 @@ fn names_the_runner_owns_and_missing_options_fail_before_running() {
         stderr.contains("bad.toml:9:") && stderr.contains("is the name of a stage"),
         "{stderr}"
     );
+    // The stage's own (default) name is taken too.
+    let stderr = fails_before_running(
+        "[input]\npaths = [\"SAMPLE\"]\n\n[[stage]]\nrun = \"dedup near\"\nsave-index = \"dedup-near\"\n",
+    );
+    assert!(
+        stderr.contains("bad.toml:6:") && stderr.contains("is the name of a stage"),
+        "{stderr}"
+    );
+    // A later stage named (by default) as an earlier stage's index.
+    let stderr = fails_before_running(
+        "[input]\npaths = [\"SAMPLE\"]\n\n[[stage]]\nrun = \"dedup near\"\nsave-index = \"inspect\"\n\n[[stage]]\nrun = \"inspect\"\n",
+    );
+    assert!(
+        stderr.contains("stage `dedup-near` (dedup near) writes an index to"),
+        "{stderr}"
+    );
     let stderr = fails_before_running(
         "[input]\npaths = [\"SAMPLE\"]\n\n[[stage]]\nrun = \"synth prompt-dup\"\n",
     );

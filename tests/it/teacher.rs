@@ -585,6 +585,13 @@ fn export_batch_refuses_inputs_and_existing_files() {
             .unwrap()
             .contains("custom_id")
     );
+    // A directory: refused before anything is read, with --overwrite too
+    // (it used to run the whole export, then fail to rename onto it).
+    for overwrite in [false, true] {
+        let stderr = export(&dir.path().join("x"), overwrite, 2);
+        assert!(stderr.contains("is a directory"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
     // A new file, and no temporary left beside it.
     let fresh = dir.path().join("requests.jsonl");
     export(&fresh, false, 0);

@@ -585,10 +585,11 @@ impl Run<'_, '_, '_> {
 /// Checks the `--export-batch` target before anything is read: refuses a
 /// path that is one of `inputs` (as given or as resolved to files) or lies
 /// inside an input directory, compared as real paths so links and `..` do
-/// not hide it, and an existing file unless `overwrite`.
+/// not hide it, a directory, and an existing file unless `overwrite`.
 ///
 /// # Errors
-/// [`Error::ExportIsInput`], [`Error::ExportExists`].
+/// [`Error::ExportIsInput`], [`Error::ExportIsDirectory`],
+/// [`Error::ExportExists`].
 pub fn check_export_target<P: AsRef<Path>>(
     path: &Path,
     inputs: &[P],
@@ -606,6 +607,11 @@ pub fn check_export_target<P: AsRef<Path>>(
                 input: input.to_path_buf(),
             });
         }
+    }
+    if real.is_dir() {
+        return Err(Error::ExportIsDirectory {
+            path: path.to_path_buf(),
+        });
     }
     if !overwrite && std::fs::symlink_metadata(path).is_ok() {
         return Err(Error::ExportExists {

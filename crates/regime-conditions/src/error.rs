@@ -63,6 +63,12 @@ pub enum Error {
         /// The batch file asked for.
         path: std::path::PathBuf,
     },
+    /// `--export-batch` names a directory (no `--overwrite` replaces one).
+    #[error("--export-batch {}: is a directory (name a file to write the requests to)", path.display())]
+    ExportIsDirectory {
+        /// The path asked for.
+        path: std::path::PathBuf,
+    },
     /// The teacher is gone: this many fields in a row ran out of retries on
     /// connection failures, timeouts or rate limits. Answers received so
     /// far are cached, so a rerun resumes where this one stopped.

@@ -169,7 +169,8 @@ fn plan_stage(
         .chain(model)
     {
         let key = key.as_str();
-        let words = match out_option(source, index, &command, key, value, stages, out)? {
+        let taken = (name.as_str(), stages);
+        let words = match out_option(source, index, &command, key, value, taken, out)? {
             Some(OutOption::Writes(name, dir)) => {
                 let words = vec![format!("--{key}"), dir.display().to_string()];
                 writes_also.push((name, dir));
@@ -263,16 +264,18 @@ enum OutOption {
 
 /// Option `key` of stage `index` as a directory in OUT, when it names one
 /// ([`OUTPUT_OPTIONS`], or an [`OUTPUT_READERS`] option naming an earlier
-/// stage's such directory); `None` for any other option.
+/// stage's such directory); `None` for any other option. `taken` is the
+/// stage's own name and the stages before it.
 fn out_option(
     source: &Source,
     index: usize,
     command: &clap::Command,
     key: &str,
     value: &OptionValue,
-    earlier: &[PlannedStage],
+    taken: (&str, &[PlannedStage]),
     out: &Path,
 ) -> Result<Option<OutOption>, RecipeError> {
+    let (own, earlier) = taken;
     let OptionValue::Text(name) = value else {
         return Ok(None);
     };
@@ -280,7 +283,7 @@ fn out_option(
         return Ok(None);
     }
     if OUTPUT_OPTIONS.contains(&key) {
-        let name = output_name(source, index, key, name, earlier)?;
+        let name = output_name(source, index, key, name, (own, earlier))?;
         let dir = out.join(&name);
         return Ok(Some(OutOption::Writes(name, dir)));
     }
@@ -293,19 +296,20 @@ fn out_option(
 }
 
 /// The name in OUT of a directory that option `key` of stage `index`
-/// writes: a plain name no stage or other output has.
+/// writes: a plain name no stage (this one included) or other output has.
 fn output_name(
     source: &Source,
     index: usize,
     key: &str,
     name: &str,
-    earlier: &[PlannedStage],
+    (own, earlier): (&str, &[PlannedStage]),
 ) -> Result<String, RecipeError> {
     let err = |msg: String| source.stage_error(index, Some(key), msg);
     check_plain_name(name).map_err(|why| err(format!("{key} `{name}`: {why}")))?;
-    let taken = earlier
-        .iter()
-        .any(|s| s.name == name || s.writes_also.iter().any(|(n, _)| n == name))
+    let taken = own == name
+        || earlier
+            .iter()
+            .any(|s| s.name == name || s.writes_also.iter().any(|(n, _)| n == name))
         || source
             .recipe
             .stages
@@ -355,13 +359,24 @@ fn stage_name(
         .unwrap_or_else(|| kind.run.replace(' ', "-"));
     check_plain_name(&name)
         .map_err(|why| err(Some("name"), format!("stage name `{name}`: {why}")))?;
-    if stages
-        .iter()
-        .any(|s| s.name == name || s.writes_also.iter().any(|(n, _)| *n == name))
-    {
+    if stages.iter().any(|s| s.name == name) {
         return Err(err(
             Some("name"),
             format!("stage name `{name}` is used twice (set a distinct `name`)"),
+        ));
+    }
+    if let Some((stage, key)) = stages.iter().find_map(|s| {
+        s.writes_also
+            .iter()
+            .any(|(n, _)| *n == name)
+            .then_some((&s.name, s.kind.run))
+    }) {
+        return Err(err(
+            Some("name"),
+            format!(
+                "stage name `{name}` is the directory stage `{stage}` ({key}) writes an \
+                 index to (set a distinct `name`)"
+            ),
         ));
     }
     Ok(name)
