@@ -83,6 +83,9 @@ impl ResponseCache {
     /// table, pragma or journal mode is written, so the file is left exactly
     /// as it was, and a file that is not a regime cache (another SQLite
     /// database, an empty file) is refused rather than turned into one.
+    /// WAL mode reads through the `-wal` and `-shm` files, which SQLite
+    /// creates beside the file when they are missing (a read-only
+    /// directory without them cannot be opened).
     ///
     /// # Errors
     /// [`Error::NotACache`] when the file lacks this layout's tables or
