@@ -194,14 +194,24 @@ pub struct Trajectory {
 /// `None` unless every label has an `@` (then there is no trajectory).
 #[must_use]
 pub fn conditions(labels: &[&str]) -> Option<Vec<String>> {
-    let mut conditions: Vec<String> = Vec::new();
-    for label in labels {
-        let (c, _) = label.split_once('@')?;
-        if !conditions.iter().any(|x| x == c) {
-            conditions.push(c.to_owned());
+    split_labels(labels).map(|cells| distinct(cells.iter().map(|(c, _)| *c)))
+}
+
+/// Each label as `(condition, checkpoint)`; `None` unless every label has
+/// an `@`.
+fn split_labels<'a>(labels: &[&'a str]) -> Option<Vec<(&'a str, &'a str)>> {
+    labels.iter().map(|label| label.split_once('@')).collect()
+}
+
+/// The distinct `names`, in first-seen order.
+fn distinct<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for name in names {
+        if !seen.iter().any(|x| x == name) {
+            seen.push(name.to_owned());
         }
     }
-    Some(conditions)
+    seen
 }
 
 /// The condition `reference` names among `labels`: a condition itself, or
@@ -246,20 +256,16 @@ impl Trajectory {
         let reference = reference
             .map(|r| reference_condition(labels, r))
             .transpose()?;
-        let Some(conditions) = conditions(labels) else {
+        let Some(split) = split_labels(labels) else {
             return Ok(None);
         };
-        let mut checkpoints: Vec<String> = Vec::new();
-        let mut cells = Vec::with_capacity(labels.len());
-        for (label, share) in labels.iter().zip(shares) {
-            let Some((c, k)) = label.split_once('@') else {
-                return Ok(None);
-            };
-            if !checkpoints.iter().any(|x| x == k) {
-                checkpoints.push(k.to_owned());
-            }
-            cells.push((c, k, *share));
-        }
+        let conditions = distinct(split.iter().map(|(c, _)| *c));
+        let mut checkpoints = distinct(split.iter().map(|(_, k)| *k));
+        let cells: Vec<(&str, &str, Option<f64>)> = split
+            .iter()
+            .zip(shares)
+            .map(|(&(c, k), share)| (c, k, *share))
+            .collect();
         // The early window and the plateau are positions in this order, so
         // it must be training order, whatever order the models came in (a
         // shell glob lists A-20k before A-2k). Equal steps keep their order.
