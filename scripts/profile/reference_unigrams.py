@@ -6,9 +6,10 @@ Tokenises every turn's text of a conversation corpus (parquet with a
 flat string columns given with --columns) exactly as `regime profile
 --tokenizer PATH` does: padding and truncation off, no special tokens added,
 text passed as is. Prints JSON with `tokens`, `types`, `entropy_bits` and the
-top-k unigrams (count desc, then token string asc), the figures issue 3's
-acceptance compares with `overall.unigram` and `overall.ngrams["1"].top` of
-regime's report.json.
+top-k unigrams (count desc, then token string asc; each with its id,
+vocabulary string and decoded text), the figures issue 3's acceptance
+compares with `overall.unigram` and `overall.ngrams["1"].top` of regime's
+report.json (ids, decoded texts and counts).
 
 Usage:
   python3 -m venv .venv-profile && .venv-profile/bin/pip install tokenizers pyarrow
@@ -83,7 +84,10 @@ def main():
         "tokens": total,
         "types": len(counts),
         "entropy_bits": entropy,
-        "top": [{"id": i, "token": tok.id_to_token(i), "count": c} for i, c in top],
+        "top": [
+            {"id": i, "token": tok.id_to_token(i), "text": tok.decode([i], skip_special_tokens=False), "count": c}
+            for i, c in top
+        ],
     }
     json.dump(ref, sys.stdout, indent=1, ensure_ascii=False)
     print()
@@ -97,8 +101,8 @@ def main():
                 problems.append(f"{k}: regime {uni[k]} vs python {ref[k]}")
         if abs(uni["entropy_bits"] - ref["entropy_bits"]) > 1e-9:
             problems.append(f"entropy_bits: regime {uni['entropy_bits']} vs python {ref['entropy_bits']}")
-        mine = [(t["ids"][0], t["count"]) for t in top1[: args.top]]
-        theirs = [(t["id"], t["count"]) for t in ref["top"]]
+        mine = [(t["ids"][0], t.get("text"), t["count"]) for t in top1[: args.top]]
+        theirs = [(t["id"], t["text"], t["count"]) for t in ref["top"]]
         if mine != theirs:
             problems.append(f"top-{args.top} differs:\n  regime {mine}\n  python {theirs}")
         for p in problems:
