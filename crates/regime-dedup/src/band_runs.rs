@@ -11,12 +11,14 @@
 //! candidates never depend on how the corpus was split.
 //!
 //! Memory: the writer holds `12 × bands` bytes per buffered document; the
-//! merge holds one read buffer per segment and the band's links.
+//! merge holds one read buffer per segment, one descriptor per run file and
+//! the band's links.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -152,33 +154,51 @@ impl RunWriter {
     }
 }
 
-struct SegmentReader {
-    reader: BufReader<std::io::Take<File>>,
-    left: u64,
-    path: PathBuf,
+/// Reads one segment through a run file opened once per merge: a band's
+/// segments share their file, so a merge holds one descriptor per run file
+/// however many spills the runs have (one per segment ran out of file
+/// descriptors with many spills and parallel bands).
+struct SegmentReader<'f> {
+    file: &'f File,
+    path: &'f Path,
+    /// File offset of the first record not yet in `buffer`.
+    offset: u64,
+    /// Records not yet read into `buffer`.
+    unread: u64,
+    buffer: Vec<u8>,
+    /// Next unread byte of `buffer`.
+    at: usize,
 }
 
-impl SegmentReader {
-    fn open(path: &Path, segment: Segment) -> Result<Self, Error> {
-        let mut file = File::open(path).map_err(io_error(path))?;
-        file.seek(SeekFrom::Start(segment.offset))
-            .map_err(io_error(path))?;
-        Ok(Self {
-            reader: BufReader::with_capacity(READ_BUFFER, file.take(segment.entries * ENTRY_BYTES)),
-            left: segment.entries,
-            path: path.to_path_buf(),
-        })
+impl<'f> SegmentReader<'f> {
+    fn new(file: &'f File, path: &'f Path, segment: Segment) -> Self {
+        Self {
+            file,
+            path,
+            offset: segment.offset,
+            unread: segment.entries,
+            buffer: Vec::new(),
+            at: 0,
+        }
     }
 
     fn read_next(&mut self) -> Result<Option<(u64, u32)>, Error> {
-        if self.left == 0 {
-            return Ok(None);
+        if self.at == self.buffer.len() {
+            if self.unread == 0 {
+                return Ok(None);
+            }
+            let records = self.unread.min(READ_BUFFER as u64 / ENTRY_BYTES);
+            let len = usize::try_from(records * ENTRY_BYTES).unwrap_or(READ_BUFFER);
+            self.buffer.resize(len, 0);
+            self.file
+                .read_exact_at(&mut self.buffer, self.offset)
+                .map_err(io_error(self.path))?;
+            self.offset += records * ENTRY_BYTES;
+            self.unread -= records;
+            self.at = 0;
         }
-        let mut record = [0u8; 12];
-        self.reader
-            .read_exact(&mut record)
-            .map_err(io_error(&self.path))?;
-        self.left -= 1;
+        let record = &self.buffer[self.at..self.at + 12];
+        self.at += 12;
         let mut key = [0u8; 8];
         key.copy_from_slice(&record[..8]);
         let mut doc = [0u8; 4];
@@ -192,10 +212,14 @@ impl SegmentReader {
 /// # Errors
 /// A run file cannot be read or is shorter than its segments say.
 pub fn merge_band(runs: &[RunFile], band: u32, mut f: impl FnMut(u64, u32)) -> Result<(), Error> {
+    let files = runs
+        .iter()
+        .map(|run| File::open(&run.path).map_err(io_error(&run.path)))
+        .collect::<Result<Vec<File>, Error>>()?;
     let mut readers = Vec::new();
-    for run in runs {
+    for (run, file) in runs.iter().zip(&files) {
         for segment in run.segments.iter().filter(|s| s.band == band) {
-            readers.push(SegmentReader::open(&run.path, *segment)?);
+            readers.push(SegmentReader::new(file, &run.path, *segment));
         }
     }
     let mut heap = BinaryHeap::with_capacity(readers.len());
@@ -301,6 +325,39 @@ mod tests {
         std::fs::write(&path, [0u8; 20]).unwrap();
         let err = band_links_from_runs(&[run], 0).unwrap_err().to_string();
         assert!(err.contains("r.bin"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Open descriptors of this process (Linux), `None` elsewhere.
+    fn open_fds() -> Option<usize> {
+        std::fs::read_dir("/proc/self/fd").ok().map(Iterator::count)
+    }
+
+    #[test]
+    fn a_merge_opens_each_run_file_once() {
+        let dir = std::env::temp_dir().join(format!("regime-band-fds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // 400 spills of one document: 400 segments of the band in one file.
+        let mut w = RunWriter::create(&dir.join("r.bin"), 1, 1).unwrap();
+        for doc in 0..400u32 {
+            w.push(doc, &[u64::from(doc % 7)]).unwrap();
+        }
+        let run = w.finish().unwrap();
+        assert_eq!(run.segments.len(), 400);
+        let Some(before) = open_fds() else { return };
+        let mut most = 0;
+        let mut seen = 0;
+        merge_band(std::slice::from_ref(&run), 0, |_, _| {
+            seen += 1;
+            most = most.max(open_fds().unwrap_or(0));
+        })
+        .unwrap();
+        assert_eq!(seen, 400);
+        // Other tests of this binary open a few files at the same time.
+        assert!(
+            most < before + 100,
+            "{most} descriptors open, {before} before"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
