@@ -31,6 +31,8 @@ const BANDS_FILE: &str = "bands.bin";
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct ShardSignatures {
     settings: Settings,
+    /// The field layout the text was read with ([`fields_of`]).
+    fields: String,
     /// `[i, n]`.
     shard: (u64, u64),
     /// The whole corpus's rows, and its files' sizes and content hashes in
@@ -83,6 +85,7 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     {
         let sig = ShardSignatures {
             settings: config.settings(near),
+            fields: fields_of(&opened.map),
             shard,
             inputs: InputFingerprint::new(rows, &records),
             segments: Vec::new(),
@@ -117,9 +120,10 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
             &opened,
             &config,
             near,
-            (!args.merge.is_empty()).then_some(Merge {
+            (!args.merge.is_empty()).then(|| Merge {
                 shards: &args.merge,
                 inputs: InputFingerprint::new(rows, &records),
+                fields: fields_of(&opened.map),
             }),
             args.run_rows,
             against.as_ref(),
@@ -428,6 +432,14 @@ fn merged_runs(merge: Merge<'_>, settings: Settings) -> anyhow::Result<Vec<RunFi
         })?;
         let sig: ShardSignatures = serde_json::from_slice(&bytes)
             .with_context(|| format!("--merge: {} is not a shard description", path.display()))?;
+        if sig.fields != merge.fields {
+            anyhow::bail!(
+                "--merge {}: its text was read as `{}`, this run reads `{}` (give the shards' --profile/--fields)",
+                dir.display(),
+                sig.fields,
+                merge.fields
+            );
+        }
         split.add(dir, sig.shard, sig.settings, sig.inputs)?;
         runs.push(RunFile {
             path: dir.join(BANDS_FILE),
@@ -438,10 +450,22 @@ fn merged_runs(merge: Merge<'_>, settings: Settings) -> anyhow::Result<Vec<RunFi
     Ok(runs)
 }
 
-/// `--merge`: the shards' directories, and the corpus this run reads.
+/// `--merge`: the shards' directories, and the corpus this run reads and
+/// how ([`fields_of`]).
 struct Merge<'a> {
     shards: &'a [PathBuf],
     inputs: InputFingerprint,
+    fields: String,
+}
+
+/// The field layout of `map` as shards record it: which columns (or turns)
+/// give which roles, whether detected or given.
+fn fields_of(map: &regime_corpus::FieldMap) -> String {
+    regime_corpus::FieldMap {
+        detected: false,
+        ..map.clone()
+    }
+    .describe()
 }
 
 /// The near-duplicate settings the flags ask for.

@@ -89,6 +89,30 @@ fn shards_and_spills_give_the_unsplit_result() {
     assert!(stderr.contains("2 of 3 shards"), "{stderr}");
     assert!(!out.exists() || parquet_files(&out).is_empty());
 
+    // The same corpus read with another field layout is refused (the
+    // answers taken as user text give other signatures).
+    let other_fields = dir.path().join("other.toml");
+    std::fs::write(&other_fields, "[columns]\nanswer = \"user\"\n").unwrap();
+    let out = dir.path().join("other-fields");
+    let output = run_expect(
+        regime()
+            .args(["dedup", "near"])
+            .arg(&input)
+            .args(["--profile", "columns", "--fields"])
+            .arg(&other_fields)
+            .arg("--out")
+            .arg(&out)
+            .args(["--on", "user", "--merge"])
+            .args(&parts),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("its text was read as `columns: prompt → user, answer → assistant`")
+            && stderr.contains("this run reads `columns: answer → user`"),
+        "{stderr}"
+    );
+
     // The same file named another way merges; the file rewritten in place
     // with its rows in another order (same path, same row count) does not.
     let relative = Path::new(".").join(input.file_name().unwrap());
