@@ -31,7 +31,7 @@ const BANDS_FILE: &str = "bands.bin";
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct ShardSignatures {
     settings: Settings,
-    /// The field layout the text was read with ([`fields_of`]).
+    /// The field layout the text was read with (`FieldMap::layout`).
     fields: String,
     /// `[i, n]`.
     shard: (u64, u64),
@@ -85,7 +85,7 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     {
         let sig = ShardSignatures {
             settings: config.settings(near),
-            fields: fields_of(&opened.map),
+            fields: opened.map.layout(),
             shard,
             inputs: InputFingerprint::new(rows, &records),
             segments: Vec::new(),
@@ -123,7 +123,7 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
             (!args.merge.is_empty()).then(|| Merge {
                 shards: &args.merge,
                 inputs: InputFingerprint::new(rows, &records),
-                fields: fields_of(&opened.map),
+                fields: opened.map.layout(),
             }),
             args.run_rows,
             against.as_ref(),
@@ -451,21 +451,11 @@ fn merged_runs(merge: Merge<'_>, settings: Settings) -> anyhow::Result<Vec<RunFi
 }
 
 /// `--merge`: the shards' directories, and the corpus this run reads and
-/// how ([`fields_of`]).
+/// how (`FieldMap::layout`).
 struct Merge<'a> {
     shards: &'a [PathBuf],
     inputs: InputFingerprint,
     fields: String,
-}
-
-/// The field layout of `map` as shards record it: which columns (or turns)
-/// give which roles, whether detected or given.
-fn fields_of(map: &regime_corpus::FieldMap) -> String {
-    regime_corpus::FieldMap {
-        detected: false,
-        ..map.clone()
-    }
-    .describe()
 }
 
 /// The near-duplicate settings the flags ask for.

@@ -62,25 +62,31 @@ pub(crate) fn run(args: &MergeArgs, global: &GlobalArgs) -> anyhow::Result<Outco
     }
     split.finish()?;
     let (merged, state) = merged.context("no partial states given")?;
-    if let Some(given) = &args.tokenizer {
-        // It only names token ids, so it must be the file the partials
-        // counted with.
-        let hash = tokenizer_hash(given)
-            .with_context(|| format!("merge --tokenizer {}", given.display()))?;
+    // The tokenizer only names token ids here, so the file read, given or
+    // recorded in the partials, must be the one they counted with.
+    let tokenizer_path = args.tokenizer.as_deref().or(merged.tokenizer.as_deref());
+    if let Some(path) = tokenizer_path {
+        let which = if args.tokenizer.is_some() {
+            "merge --tokenizer"
+        } else {
+            "the partials' tokenizer"
+        };
+        let hash = tokenizer_hash(path).with_context(|| {
+            format!(
+                "{which} {} (name it with merge --tokenizer FILE)",
+                path.display()
+            )
+        })?;
         anyhow::ensure!(
             counted_with.as_deref() == Some(hash.as_str()),
-            "merge --tokenizer {}: not the tokenizer the partials were computed with",
-            given.display()
+            "{which} {}: not the tokenizer the partials were computed with (changed since?)",
+            path.display()
         );
     }
-    // The tokenizer only names token ids here; its protected tokens are the
-    // partials' for consistency.
+    // Its protected tokens are the partials' for consistency.
     let protected =
         ProtectedTokens::default().with_tokens(state.config().protected().iter().cloned());
-    let tokenizer = AnyTokenizer::load(
-        args.tokenizer.as_deref().or(merged.tokenizer.as_deref()),
-        &protected,
-    )?;
+    let tokenizer = AnyTokenizer::load(tokenizer_path, &protected)?;
     let report = tokenizer.finalize(&state);
     let out = OutputDir::prepare(&args.out, args.overwrite, &args.partials)?;
     profile_output::write_report(&out, &report)?;

@@ -9,7 +9,7 @@ use anyhow::Context;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::DataType;
 use rayon::prelude::*;
-use regime_corpus::{BatchText, CorpusBatch, FieldMap, Role, TextField};
+use regime_corpus::{BatchText, CorpusBatch, Role, TextField};
 use regime_dedup::{ExactContent, PromptDedup, PromptField, SampleDedup};
 use regime_stats::{
     FieldInput, PreparedSample, ProfileComparison, ProfileConfig, ProfileReport, ProfileState,
@@ -58,7 +58,8 @@ pub(crate) struct Partial {
     /// The settings the figures depend on; `None` in format 1.
     #[serde(default)]
     pub(crate) settings: Option<PartialSettings>,
-    /// The tokenizer.json used, if any.
+    /// The tokenizer.json used, if any: absolute (partials of earlier
+    /// builds hold it as typed).
     pub(crate) tokenizer: Option<PathBuf>,
     /// Samples read by this shard.
     pub(crate) samples: u64,
@@ -178,12 +179,7 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
             regime: env!("CARGO_PKG_VERSION").into(),
             config: state.config().clone(),
             tokenizer: args.tokenizer.as_deref().map(tokenizer_hash).transpose()?,
-            // Whether the layout was detected or named does not change it.
-            fields: FieldMap {
-                detected: false,
-                ..corpus.map.clone()
-            }
-            .describe(),
+            fields: corpus.map.layout(),
             by: args.by.clone(),
         };
         let partial = Partial {
@@ -191,7 +187,12 @@ pub(crate) fn run(args: &ProfileArgs, global: &GlobalArgs) -> anyhow::Result<Out
             shard: format!("{i}/{n}"),
             inputs: Some(InputFingerprint::new(total, &records)),
             settings: Some(settings),
-            tokenizer: args.tokenizer.clone(),
+            // Absolute, so `merge` finds it from another directory.
+            tokenizer: args
+                .tokenizer
+                .as_deref()
+                .map(std::path::absolute)
+                .transpose()?,
             samples,
         };
         regime_corpus::write_json(&out.staged(PARTIAL_FILE), &partial)?;
@@ -382,12 +383,9 @@ fn scan(
     tokenizer: &AnyTokenizer,
     shard: Option<(u64, u64)>,
 ) -> anyhow::Result<(ProfileState, corpus::Corpus, u64, u64)> {
-    // A corpus without rows has no figures to report (a shard of a tiny
-    // one may be empty: its partial still completes the split).
-    let total = match shard {
-        None => corpus.rows_to("profile")?,
-        Some(_) => corpus.builder.total_rows()?,
-    };
+    // A corpus without rows has no figures to report, split or not (a
+    // shard of a tiny one may be empty: its partial completes the split).
+    let total = corpus.rows_to("profile")?;
     let (lo, hi) = shard.map_or((0, total), |(i, n)| {
         (block_start(total, i, n), block_start(total, i + 1, n))
     });

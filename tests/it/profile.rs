@@ -1203,3 +1203,76 @@ fn model_token_grams_carry_ids_and_decoded_text() {
     let html = std::fs::read_to_string(out.join("report.html")).expect("page");
     assert!(html.contains("␣图片 (2)"), "decoded text on the page");
 }
+
+/// Partials record their tokenizer's absolute path, so `merge` run from
+/// another directory finds it; the file merge reads, recorded or given, must
+/// be the one the partials counted with (a changed file would misname every
+/// token). An empty corpus is refused split as whole.
+#[test]
+fn merge_reads_the_partials_tokenizer_from_anywhere_and_checks_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let a = dir.join("a.jsonl");
+    small_corpus(&a, "red");
+    let tokenizer = dir.join("tok.json");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/tokenizers/qwen3-tokenizer.json"),
+        &tokenizer,
+    )
+    .expect("copy tokenizer");
+    // Named relative to `dir`, as typed there.
+    let p: Vec<PathBuf> = (0..2)
+        .map(|i| {
+            let out = dir.join(format!("p{i}"));
+            run_expect(
+                regime()
+                    .current_dir(dir)
+                    .args(["profile", "a.jsonl", "--tokenizer", "tok.json", "--out"])
+                    .arg(&out)
+                    .args(["--shard", &format!("{i}/2"), "-q"]),
+                0,
+            );
+            out
+        })
+        .collect();
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir(&elsewhere).expect("mkdir");
+    let merged = dir.join("merged");
+    run_expect(
+        regime()
+            .current_dir(&elsewhere)
+            .arg("merge")
+            .args(&p)
+            .arg("--out")
+            .arg(&merged),
+        0,
+    );
+    assert_eq!(report(&merged)["settings"]["token_space"], "ids");
+    // The same file changed since: refused, not misnamed.
+    let mut bytes = std::fs::read(&tokenizer).expect("read");
+    bytes.push(b'\n');
+    std::fs::write(&tokenizer, bytes).expect("write");
+    let out = dir.join("stale");
+    let output = run_expect(regime().arg("merge").args(&p).arg("--out").arg(&out), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the partials' tokenizer") && stderr.contains("changed since"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+
+    let empty = dir.join("empty.parquet");
+    let rows = crate::common::read_parquet(&sample());
+    crate::common::write_parquet(&empty, &[rows.slice(0, 0)], 50);
+    let output = run_expect(
+        regime()
+            .arg("profile")
+            .arg(&empty)
+            .args(["--shard", "0/2", "--out"])
+            .arg(dir.join("e0")),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no rows to profile"), "{stderr}");
+}

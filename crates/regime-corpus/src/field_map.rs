@@ -417,6 +417,17 @@ impl FieldMap {
             .collect()
     }
 
+    /// [`Self::describe`] without saying whether the layout was detected or
+    /// named: what partial results record, since either reads the same text.
+    #[must_use]
+    pub fn layout(&self) -> String {
+        Self {
+            detected: false,
+            ..self.clone()
+        }
+        .describe()
+    }
+
     /// One line saying what was mapped, e.g.
     /// `llava (detected): conversations[from/value] → user/assistant turns, caption → caption`,
     /// and what was not: `; not mapped: system (Binary is not a string type)`.
