@@ -61,13 +61,32 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
         // Both directories are staged and published on their own: one
         // would publish into the other's staging area.
         anyhow::ensure!(
-            std::path::absolute(index)? != std::path::absolute(&common.output.out)?,
+            regime_corpus::real_path(index) != regime_corpus::real_path(&common.output.out),
             "{}: --save-index needs a directory of its own, not --out's",
             index.display()
         );
     }
     let opened = corpus::open(&common.input, global)?;
     opened.check_writable()?;
+    if let Some(column) = &common.priority {
+        // Before the passes: a near run reads every row before it ranks.
+        regime_dedup::check_priority_column(opened.builder.schema(), column).with_context(
+            || {
+                let columns: Vec<&str> = opened
+                    .builder
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect();
+                format!(
+                    "--priority {column} ({}; columns: {})",
+                    opened.paths()[0].display(),
+                    columns.join(", ")
+                )
+            },
+        )?;
+    }
     let rows = opened.builder.total_rows()?;
     let paths = opened.paths();
     // What the run reads besides the corpus: `--overwrite` of an output
@@ -115,6 +134,18 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
         Some(dir) => Some(open_index(dir, &config)?),
         None => None,
     };
+    // Prepared before the passes, so a --save-index that cannot be written
+    // fails at once.
+    let mut index = match (near_args.and_then(|a| a.save_index.as_deref()), config.near) {
+        (Some(dir), Some(near)) => {
+            let dir_out = corpus::prepare_out(dir, common.output.overwrite, &read)?;
+            let run_rows = near_args.map_or(regime_dedup::DEFAULT_RUN_DOCS, |a| a.run_rows);
+            let writer =
+                IndexWriter::create(|n| dir_out.staged(n), config.settings(near), run_rows)?;
+            Some((dir_out, writer))
+        }
+        _ => None,
+    };
     let candidates = match (near_args, config.near) {
         (Some(args), Some(near)) => Some(near_candidates(
             &opened,
@@ -137,16 +168,6 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
         candidates,
         against: against.as_ref(),
     });
-    let mut index = match (near_args.and_then(|a| a.save_index.as_deref()), config.near) {
-        (Some(dir), Some(near)) => {
-            let dir_out = corpus::prepare_out(dir, common.output.overwrite, &read)?;
-            let run_rows = near_args.map_or(regime_dedup::DEFAULT_RUN_DOCS, |a| a.run_rows);
-            let writer =
-                IndexWriter::create(|n| dir_out.staged(n), config.settings(near), run_rows)?;
-            Some((dir_out, writer))
-        }
-        _ => None,
-    };
     let decided = match &common.priority {
         Some(column) => {
             let bar = progress::bar(global, Some(rows), "priority", "rows");

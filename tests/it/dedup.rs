@@ -389,16 +389,21 @@ fn priority_column_chooses_each_clusters_representative() {
         assert_eq!(representatives(&out), [(1, 1), (0, 1), (3, 1)]);
     }
 
-    // A missing or non-numeric column is refused before anything is written.
-    for (column, says) in [("nope", "no column `nope`"), ("prompt", "not a number")] {
-        let out = dir.path().join(format!("bad-{column}"));
-        let output = run_expect(
-            dedup_command(dir.path(), "exact", &input, &out).args(["--priority", column]),
-            2,
-        );
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains(says), "{stderr}");
-        assert!(!out.join("manifest.json").exists());
+    // A missing or non-numeric column is refused before anything is read
+    // (a near run used to sign every row first), naming the file and the
+    // columns there are.
+    for method in ["exact", "near"] {
+        for (column, says) in [("nope", "no column `nope`"), ("prompt", "not a number")] {
+            let out = dir.path().join(format!("bad-{method}-{column}"));
+            let output = run_expect(
+                dedup_command(dir.path(), method, &input, &out).args(["--priority", column]),
+                2,
+            );
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(stderr.contains(says), "{stderr}");
+            assert!(stderr.contains("columns: id, prompt, answer"), "{stderr}");
+            assert!(!out.exists(), "{stderr}");
+        }
     }
 }
 

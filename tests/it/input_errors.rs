@@ -322,6 +322,23 @@ fn an_output_that_holds_or_lies_inside_an_input_is_refused() {
         "{stderr}"
     );
     assert!(!both.exists());
+    // The same directory spelled another way.
+    let spelled = both.join("..").join("both");
+    let output = run_expect(
+        regime()
+            .args(["dedup", "near"])
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&both)
+            .arg("--save-index")
+            .arg(&spelled),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--save-index needs a directory of its own"),
+        "{stderr}"
+    );
 }
 
 /// The arrow schema stored in a parquet file.

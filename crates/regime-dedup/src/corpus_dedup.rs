@@ -23,7 +23,7 @@ use std::collections::hash_map::Entry;
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Field, Schema};
 use rayon::prelude::*;
 use regime_corpus::{BatchText, CorpusBatch, FieldMap, PartWriter, Role};
 use regime_text::{
@@ -672,20 +672,35 @@ fn rank(a: (f64, u64), b: (f64, u64)) -> std::cmp::Ordering {
 }
 
 /// The priority column of `batch` as numbers, null and NaN as −∞.
-fn priorities(batch: &RecordBatch, column: &str) -> Result<Vec<f64>, Error> {
-    let config = |reason: String| Error::Config {
+/// Checks, before any row is read, that the `--priority` column is in
+/// `schema` and holds numbers.
+///
+/// # Errors
+/// [`Error::Config`] naming the column and what is wrong with it.
+pub fn check_priority_column(schema: &Schema, column: &str) -> Result<(), Error> {
+    match schema.field_with_name(column).ok().map(Field::data_type) {
+        Some(t) if t.is_numeric() => Ok(()),
+        other => Err(priority_type_error(column, other)),
+    }
+}
+
+/// Why `column` (of type `data_type`, `None` when missing) cannot rank rows.
+fn priority_type_error(column: &str, data_type: Option<&DataType>) -> Error {
+    let reason = match data_type {
+        None => format!("the input has no column `{column}`"),
+        Some(t) => format!("column `{column}` is {t}, not a number"),
+    };
+    Error::Config {
         what: "priority",
         reason,
-    };
-    let array = batch
-        .column_by_name(column)
-        .ok_or_else(|| config(format!("the input has no column `{column}`")))?;
-    if !array.data_type().is_numeric() {
-        return Err(config(format!(
-            "column `{column}` is {}, not a number",
-            array.data_type()
-        )));
     }
+}
+
+fn priorities(batch: &RecordBatch, column: &str) -> Result<Vec<f64>, Error> {
+    let array = match batch.column_by_name(column) {
+        Some(array) if array.data_type().is_numeric() => array,
+        other => return Err(priority_type_error(column, other.map(Array::data_type))),
+    };
     let numbers =
         arrow::compute::cast(array, &DataType::Float64).map_err(|source| Error::Arrow {
             column: column.to_owned(),

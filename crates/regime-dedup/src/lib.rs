@@ -92,8 +92,8 @@ pub use band_runs::{
 pub use corpus_dedup::{
     Candidates, ClusterMember, ClusterSize, DedupConfig, DedupReport, NearConfig, NearPlan,
     PriorityDecisions, SCurvePoint, Settings, Shingles, candidate_probability,
-    candidates_from_runs, clusters_batch, deduplicate, has_id_column, near_signatures,
-    priority_decisions, shard_rows, size_histogram, threshold,
+    candidates_from_runs, check_priority_column, clusters_batch, deduplicate, has_id_column,
+    near_signatures, priority_decisions, shard_rows, size_histogram, threshold,
 };
 pub use dedup_index::{INDEX_FILE, IndexWriter, NearIndex};
 pub use error::{Error, Result};
