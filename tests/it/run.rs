@@ -796,6 +796,24 @@ fn a_stage_saves_an_index_that_a_later_stage_reads() {
         stderr.contains("output idx/rows.bin changed or missing"),
         "{stderr}"
     );
+    // `--only again` with the index damaged: refused before it runs,
+    // naming the file (it used to run and fail inside the stage).
+    std::fs::remove_file(out.join("idx").join("rows.bin")).unwrap();
+    let only = regime()
+        .arg("run")
+        .arg(&recipe)
+        .arg("--out")
+        .arg(&out)
+        .args(["--only", "again"])
+        .output()
+        .unwrap();
+    assert_eq!(only.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&only.stderr);
+    assert!(
+        stderr.contains("reads the output of `first`") && stderr.contains("idx/rows.bin"),
+        "{stderr}"
+    );
+    assert_eq!(ran(&run().stderr), ["first", "again"]);
     // Quiet: nothing on stdout either.
     let quiet = regime()
         .arg("-q")

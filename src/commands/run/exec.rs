@@ -180,11 +180,13 @@ pub(crate) fn decide(plan: &Plan, selection: Selection<'_>) -> anyhow::Result<Ve
                 }
                 for &dep in &stage.after {
                     let upstream = &plan.stages[dep];
-                    if decisions[dep] == Decision::Leave
-                        && !upstream.dir.join(MANIFEST_FILE).exists()
-                    {
+                    if decisions[dep] != Decision::Leave {
+                        continue;
+                    }
+                    // Its index directories too: a stage may read only those.
+                    if let Some(what) = damaged_stage(upstream) {
                         anyhow::bail!(
-                            "{}: stage `{}` reads the output of `{}`, which has not run yet (run without --from/--only first)",
+                            "{}: stage `{}` reads the output of `{}`, which has not run yet or is incomplete ({what} missing or changed; run without --from/--only first)",
                             plan.file,
                             stage.name,
                             upstream.name
@@ -252,17 +254,21 @@ fn stale_record(stage: &PlannedStage, record: Option<&RunRecord>) -> Option<Stri
     }
     match hash_file(&stage.dir.join(MANIFEST_FILE)) {
         Ok((_, hash)) if format!("{hash:032x}") == done.manifest_xxh3 => {
-            let own = damaged_output(&stage.dir);
-            let also = || {
-                stage.writes_also.iter().find_map(|(extra, dir)| {
-                    damaged_output(dir).map(|name| format!("{extra}/{name}"))
-                })
-            };
-            own.or_else(also)
-                .map(|name| format!("output {name} changed or missing"))
+            damaged_stage(stage).map(|name| format!("output {name} changed or missing"))
         }
         _ => Some("outputs changed or missing".into()),
     }
+}
+
+/// The first output of `stage`, in its directory or in one it also writes
+/// (an index: `NAME/FILE`), that is missing or not as written.
+fn damaged_stage(stage: &PlannedStage) -> Option<String> {
+    damaged_output(&stage.dir).or_else(|| {
+        stage
+            .writes_also
+            .iter()
+            .find_map(|(extra, dir)| damaged_output(dir).map(|name| format!("{extra}/{name}")))
+    })
 }
 
 /// The first output the manifest in `dir` lists that is missing or not of
