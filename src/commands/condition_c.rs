@@ -48,15 +48,26 @@ pub(crate) fn run(args: &ConditionCArgs, global: &GlobalArgs) -> anyhow::Result<
     progress::summary(
         global,
         &format!(
-            "condition c: {} rows → {} ({} of D1's {} rows × {} copies, D2 {} rows unchanged) in {}",
+            "condition c: {} rows → {} ({} of D1's {} rows × {}, D2 {} rows unchanged) in {}",
             report.rows_in,
             report.rows_out,
             report.chosen_rows,
             report.d1_rows,
-            config.repeat,
+            copies_text(report.min_copies, report.max_copies),
             report.d2_rows,
             dir.display()
         ),
     );
     Ok(Outcome::Success)
+}
+
+/// The copies each chosen row got, as written: `10 copies`, or a range when
+/// the last row was trimmed to fit D1 (`4 copies` of `--repeat 10` on a
+/// D1 of 4 rows).
+fn copies_text(min: u64, max: u64) -> String {
+    if min == max {
+        format!("{max} copies")
+    } else {
+        format!("{min}–{max} copies")
+    }
 }

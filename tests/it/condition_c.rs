@@ -188,8 +188,10 @@ fn other_seed_other_rows_and_inconsistent_fraction_is_rejected() {
         assert!(!out.exists());
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
-    let stderr = refused(&["--fraction", "0.2", "--repeat", "10"]);
-    assert!(stderr.contains("--fraction"), "{stderr}");
+    for fraction in ["0.2", "NaN"] {
+        let stderr = refused(&["--fraction", fraction, "--repeat", "10"]);
+        assert!(stderr.contains("--fraction"), "{stderr}");
+    }
     // The parser states the range RepeatConfig allows (at least one copy),
     // for too few copies as for too many.
     for repeat in ["0", "70000"] {
@@ -227,4 +229,23 @@ fn d1_size_is_exact_for_splits_that_floats_round_down() {
         assert_eq!(report["d1_rows"], d1, "--split {split}");
         assert_eq!(report["d2_rows"], 100 - d1, "--split {split}");
     }
+}
+
+/// The summary line says the copies written: on a D1 of 4 rows one chosen
+/// row gets 4 copies, not the 10 asked for.
+#[test]
+fn summary_counts_the_copies_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("nine.parquet");
+    crate::common::write_parquet(&input, &[read_parquet(&sample()).slice(0, 9)], 50);
+    let output = run_expect(
+        regime()
+            .args(["condition", "c"])
+            .arg(&input)
+            .arg("--out")
+            .arg(dir.path().join("c")),
+        0,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("1 of D1's 4 rows × 4 copies"), "{stderr}");
 }

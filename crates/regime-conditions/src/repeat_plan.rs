@@ -103,7 +103,7 @@ impl RepeatConfig {
         let implied = 1.0 / f64::from(repeat);
         // Any spelling of 1/repeat will do (0.1, 0.3333333, …).
         if let Some(f) = fraction
-            && (f * f64::from(repeat) - 1.0).abs() > 1e-6
+            && (!f.is_finite() || (f * f64::from(repeat) - 1.0).abs() > 1e-6)
         {
             return Err(Error::Config {
                 option: "--fraction",
@@ -265,6 +265,9 @@ mod tests {
         let c = RepeatConfig::new(0.5, Some(0.333_333_3), Some(3), Layout::Shuffled, 0).unwrap();
         assert_eq!(c.repeat, 3);
         assert!(RepeatConfig::new(0.5, Some(0.3), Some(3), Layout::Shuffled, 0).is_err());
+        for nan in [Some(10), None] {
+            assert!(RepeatConfig::new(0.5, Some(f64::NAN), nan, Layout::Shuffled, 0).is_err());
+        }
         assert!(RepeatConfig::new(0.0, None, None, Layout::Shuffled, 0).is_err());
         assert!(RepeatConfig::new(0.5, None, Some(0), Layout::Shuffled, 0).is_err());
     }
