@@ -75,7 +75,24 @@ pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Resul
         }),
         _ => None,
     };
-    let report = AuditReport::new(total.report(), limits, sample);
+    let figures = total.report();
+    // Nor a gate whose fields held no prompt text (none of the roles it
+    // compares is in the corpus, or all of them are empty).
+    if figures.counts.segments == 0 {
+        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!(
+            "{}: no prompt text in {} samples' {} fields: nothing to audit ({})",
+            names.join(", "),
+            figures.samples,
+            if args.dedup.priority.is_empty() {
+                "user, system, caption, ocr and metadata".to_owned()
+            } else {
+                args.dedup.priority.join(", ")
+            },
+            corpus.map.describe()
+        );
+    }
+    let report = AuditReport::new(figures, limits, sample);
     let text = match args.format {
         AuditFormat::Text => render_text(&report, &files),
         AuditFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),

@@ -355,6 +355,25 @@ fn zero_rows_fail_the_gate_and_the_profile_and_flow_through_as_an_empty_part() {
         stderr.contains("zero.parquet: no rows to audit"),
         "{stderr}"
     );
+    // Nor rows without prompt text in the roles compared (the sample has
+    // no ocr field): it passed with every rate 0.
+    let output = run_expect(
+        regime()
+            .args([
+                "audit-prompts",
+                "--max-sample-dup-rate",
+                "0",
+                "--priority",
+                "ocr",
+            ])
+            .arg(sample()),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no prompt text in 5000 samples' ocr fields"),
+        "{stderr}"
+    );
     // Nor does a profile of nothing, alone or compared.
     let profile_out = dir.path().join("profile");
     for compare in [false, true] {
