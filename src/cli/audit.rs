@@ -48,8 +48,8 @@ pub(crate) struct AuditPromptsArgs {
     )]
     pub(crate) max_template_share: Option<f64>,
     /// Audit a uniform random sample of N rows instead of all of them
-    /// (N ≥ 1).
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(1_u64), help_heading = "Sampling")]
+    /// (N ≥ 2: the 95% intervals need two samples to estimate a variance).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least(2_u64), help_heading = "Sampling")]
     pub(crate) sample: Option<u64>,
     /// Seed of the row sample.
     #[arg(

@@ -374,6 +374,15 @@ fn zero_rows_fail_the_gate_and_the_profile_and_flow_through_as_an_empty_part() {
         stderr.contains("no prompt text in 5000 samples' ocr fields"),
         "{stderr}"
     );
+    // A sample of one has no interval: `[0%, 0%]` around 19% was printed.
+    let output = run_expect(
+        regime()
+            .args(["audit-prompts", "--sample", "1"])
+            .arg(sample()),
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("must be a whole number ≥ 2"), "{stderr}");
     // Nor does a profile of nothing, alone or compared.
     let profile_out = dir.path().join("profile");
     for compare in [false, true] {

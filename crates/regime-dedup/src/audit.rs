@@ -615,7 +615,18 @@ pub fn wilson_interval(successes: u64, trials: u64) -> Option<(f64, f64)> {
     let denom = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denom;
     let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
-    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+    // At p = 0 (or 1) the bound is 0 (or 1) exactly; rounding leaves 5.6e-17.
+    let lo = if successes == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let hi = if successes == trials {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
+    Some((lo, hi))
 }
 
 #[cfg(test)]
@@ -884,7 +895,12 @@ mod tests {
         assert!((lo - 0.403_832).abs() < 1e-5, "{lo}");
         assert!((hi - 0.596_168).abs() < 1e-5, "{hi}");
         assert_eq!(wilson_interval(0, 0), None);
-        let (lo, _) = wilson_interval(0, 10).unwrap();
-        assert!(lo.abs() < 1e-12);
+        // Exactly 0 and 1 at the extremes (rounding gave 5.55e-17).
+        let (lo, hi) = wilson_interval(0, 10).unwrap();
+        assert!(lo.to_bits() == 0, "{lo}");
+        assert!((hi - 0.277_533).abs() < 1e-5, "{hi}");
+        let (lo, hi) = wilson_interval(10, 10).unwrap();
+        assert!(hi.to_bits() == 1.0_f64.to_bits(), "{hi}");
+        assert!((lo - 0.722_467).abs() < 1e-5, "{lo}");
     }
 }
