@@ -348,6 +348,19 @@ impl FieldMap {
             file_err(format!("{at}{}", e.message()))
         })?;
         let table = match table.get("columns") {
+            // Keys beside `[columns]` (above its header, say) would be
+            // dropped without a word.
+            Some(toml::Value::Table(_)) if table.len() > 1 => {
+                let stray: Vec<&str> = table
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|k| *k != "columns")
+                    .collect();
+                return Err(file_err(format!(
+                    "`{}` outside the [columns] table (put every column under it)",
+                    stray.join("`, `")
+                )));
+            }
             Some(toml::Value::Table(inner)) => inner.clone(),
             Some(_) => return Err(file_err("`columns` must be a table".into())),
             None => table,
@@ -883,5 +896,17 @@ mod tests {
         std::fs::write(&path, "prompt = \"teacher\"\n").unwrap();
         let err = FieldMap::from_toml(&path, &schema).unwrap_err();
         assert!(err.to_string().contains("unknown role `teacher`"), "{err}");
+        // A key above the [columns] header is not silently dropped.
+        std::fs::write(
+            &path,
+            "answer = \"assistant\"\n[columns]\nprompt = \"user\"\n",
+        )
+        .unwrap();
+        let err = FieldMap::from_toml(&path, &schema).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`answer` outside the [columns] table"),
+            "{err}"
+        );
     }
 }
