@@ -84,11 +84,7 @@ pub(crate) fn run(args: &AuditPromptsArgs, global: &GlobalArgs) -> anyhow::Resul
             "{}: no prompt text in {} samples' {} fields: nothing to audit ({})",
             names.join(", "),
             figures.samples,
-            if args.dedup.priority.is_empty() {
-                "user, system, caption, ocr and metadata".to_owned()
-            } else {
-                args.dedup.priority.join(", ")
-            },
+            args.dedup.priority.join(", "),
             corpus.map.describe()
         );
     }

@@ -70,22 +70,14 @@ pub(crate) fn run(command: &DedupCommand, global: &GlobalArgs) -> anyhow::Result
     opened.check_writable()?;
     if let Some(column) = &common.priority {
         // Before the passes: a near run reads every row before it ranks.
-        regime_dedup::check_priority_column(opened.builder.schema(), column).with_context(
-            || {
-                let columns: Vec<&str> = opened
-                    .builder
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect();
-                format!(
-                    "--priority {column} ({}; columns: {})",
-                    opened.paths()[0].display(),
-                    columns.join(", ")
-                )
-            },
-        )?;
+        let schema = opened.builder.schema();
+        regime_dedup::check_priority_column(schema, column).with_context(|| {
+            format!(
+                "--priority {column} ({}; columns: {})",
+                opened.paths()[0].display(),
+                regime_corpus::column_list(schema)
+            )
+        })?;
     }
     let rows = opened.builder.total_rows()?;
     let paths = opened.paths();

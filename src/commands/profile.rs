@@ -484,11 +484,10 @@ fn open(input: &InputArgs, by: &[String], global: &GlobalArgs) -> anyhow::Result
                 .join(", ")
         };
         let Ok(field) = schema.field_with_name(col) else {
-            let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
             anyhow::bail!(
                 "{}: --by column `{col}` is not among the columns ({})",
                 inputs(),
-                columns.join(", ")
+                regime_corpus::column_list(schema)
             );
         };
         anyhow::ensure!(

@@ -597,7 +597,10 @@ fn turn_keys(field: &Field) -> Vec<(&'static str, &'static str)> {
 /// chat-template layout (`{"type": "text", "text": …}`).
 const PART_TEXT_KEY: &str = "text";
 
-fn column_list(schema: &Schema) -> String {
+/// The column names of `schema`, comma-separated, for messages that say
+/// which columns there are.
+#[must_use]
+pub fn column_list(schema: &Schema) -> String {
     schema
         .fields()
         .iter()

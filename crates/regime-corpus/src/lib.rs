@@ -73,7 +73,7 @@ mod writer;
 
 pub use atomic::{AtomicFile, write_atomic, write_json};
 pub use error::{Error, JsonRecord, JsonTextProblem, Result};
-pub use field_map::{ConversationColumn, FieldMap, Profile, Role, is_string};
+pub use field_map::{ConversationColumn, FieldMap, Profile, Role, column_list, is_string};
 pub use input::{Compression, FileFormat, InputFile, resolve_inputs};
 pub use json_mixed::{MixedField, MixedRead};
 pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, OutputRecord, hash_file, hash_inputs};

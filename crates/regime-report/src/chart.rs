@@ -305,8 +305,8 @@ fn log_span(lo: f64, hi: f64) -> (f64, f64) {
     let mut mantissas = log_mantissas(lo, hi);
     loop {
         let span = (
-            log_tick_at_or_below(lo, mantissas),
-            log_tick_at_or_above(hi, mantissas),
+            log_tick_beyond(lo, mantissas, false),
+            log_tick_beyond(hi, mantissas, true),
         );
         let coarser = log_mantissas(span.0, span.1);
         if coarser.len() == mantissas.len() {
@@ -316,22 +316,20 @@ fn log_span(lo: f64, hi: f64) -> (f64, f64) {
     }
 }
 
-/// The largest `m × 10^k` at or below `v` (`10^⌊log v⌋` is a candidate).
-fn log_tick_at_or_below(v: f64, mantissas: &[f64]) -> f64 {
+/// The nearest `m × 10^k` at or below `v` (`above`: at or above it);
+/// `10^⌊log v⌋` and `10^(⌊log v⌋+1)` are among the candidates.
+fn log_tick_beyond(v: f64, mantissas: &[f64], above: bool) -> f64 {
     let k = v.log10().floor() as i32;
-    (k - 1..=k + 1)
-        .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
-        .filter(|t| *t <= v * (1.0 + 1e-9))
-        .fold(f64::NEG_INFINITY, f64::max)
-}
-
-/// The smallest `m × 10^k` at or above `v` (`10^(⌊log v⌋+1)` is a candidate).
-fn log_tick_at_or_above(v: f64, mantissas: &[f64]) -> f64 {
-    let k = v.log10().floor() as i32;
-    (k - 1..=k + 1)
-        .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
-        .filter(|t| *t >= v * (1.0 - 1e-9))
-        .fold(f64::INFINITY, f64::min)
+    let candidates = (k - 1..=k + 1).flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)));
+    if above {
+        candidates
+            .filter(|t| *t >= v * (1.0 - 1e-9))
+            .fold(f64::INFINITY, f64::min)
+    } else {
+        candidates
+            .filter(|t| *t <= v * (1.0 + 1e-9))
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
 }
 
 /// The values `m × 10^k` within `[lo, hi]` for each mantissa `m`, ascending.

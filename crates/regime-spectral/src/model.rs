@@ -71,19 +71,11 @@ impl Model {
                 source,
             })?
             .file_type();
-        let index_of_dir = path
-            .file_name()
-            .is_some_and(|n| n == INDEX_FILE)
-            .then(|| path.parent())
-            .flatten()
-            .filter(|_| kind.is_file());
-        let (files, weight_map) = if let Some(dir) = index_of_dir {
+        let is_index = kind.is_file() && path.file_name().is_some_and(|n| n == INDEX_FILE);
+        let (files, weight_map) = if is_index {
             // A sharded model's index stands for its directory.
-            resolve_dir(if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            })?
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            resolve_dir(dir.unwrap_or(Path::new(".")))?
         } else if kind.is_dir() {
             resolve_dir(&path)?
         } else if kind.is_file() {

@@ -275,7 +275,7 @@ fn out_option(
     taken: (&str, &[PlannedStage]),
     out: &Path,
 ) -> Result<Option<OutOption>, RecipeError> {
-    let (own, earlier) = taken;
+    let (_, earlier) = taken;
     let OptionValue::Text(name) = value else {
         return Ok(None);
     };
@@ -283,7 +283,7 @@ fn out_option(
         return Ok(None);
     }
     if OUTPUT_OPTIONS.contains(&key) {
-        let name = output_name(source, index, key, name, (own, earlier))?;
+        let name = output_name(source, index, key, name, taken)?;
         let dir = out.join(&name);
         return Ok(Some(OutOption::Writes(name, dir)));
     }
