@@ -16,7 +16,8 @@
 //! Memory per row: exact, ≈ 40 bytes per distinct row (a hash map from the
 //! 16-byte key to the representative); near, 12 bytes per band while the
 //! candidates are built (168 with 14 bands), then 4 bytes per row plus the
-//! shingle sets of the representatives of components still open.
+//! shingle sets of the representatives of components still open (and 136
+//! bytes per representative for the search, [`Representatives`]).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -27,7 +28,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use rayon::prelude::*;
 use regime_corpus::{BatchText, CorpusBatch, FieldMap, PartWriter, Role};
 use regime_text::{
-    MinHasher, Normalizer, WordTokenizer, char_shingles, content_hash, jaccard, word_shingles,
+    MinHasher, Normalizer, WordTokenizer, char_shingles, content_hash, word_shingles,
 };
 
 use crate::band_runs::{RunFile, RunWriter, links_from_runs};
@@ -41,7 +42,7 @@ fn too_many_rows() -> Error {
         reason: "more than 2^32 - 1 rows in one de-duplication run".into(),
     }
 }
-use crate::near_clusters::components;
+use crate::near_clusters::{Representatives, components};
 
 /// How shingles are formed.
 #[derive(
@@ -465,11 +466,28 @@ pub fn size_histogram(sizes: impl IntoIterator<Item = u64>) -> Vec<ClusterSize> 
         .collect()
 }
 
+/// A representative's cluster: its shingle set sits at the same position
+/// in the component's [`Representatives`].
 struct Rep {
     row_id: u64,
-    shingles: Vec<u64>,
     own: ClusterMember,
     members: Vec<ClusterMember>,
+}
+
+/// A candidate component whose last member has not been read yet.
+#[derive(Default)]
+struct OpenComponent {
+    sets: Representatives,
+    reps: Vec<Rep>,
+    /// Members read so far.
+    seen: u32,
+}
+
+impl OpenComponent {
+    fn push(&mut self, rep: Rep, shingles: Vec<u64>) {
+        self.sets.push(shingles);
+        self.reps.push(rep);
+    }
 }
 
 /// What pass 2 of near de-duplication reads besides the corpus.
@@ -488,8 +506,8 @@ struct Clusterer<'c> {
     exact: HashMap<u128, u64>,
     /// Exact representatives, by row id, until a duplicate joins them.
     exact_reps: HashMap<u64, ClusterMember>,
-    /// Open near components: their representatives and rows seen so far.
-    open: HashMap<u32, (Vec<Rep>, u32)>,
+    /// Open near components.
+    open: HashMap<u32, OpenComponent>,
     members: Vec<ClusterMember>,
 }
 
@@ -540,23 +558,23 @@ impl<'c> Clusterer<'c> {
         }
     }
 
-    /// The representatives a component starts with: its index rows.
-    fn index_reps(plan: NearPlan<'_>, comp: u32) -> Result<Vec<Rep>, Error> {
-        let (Some(index), Some(docs)) = (plan.against, plan.candidates.index_members.get(&comp))
-        else {
-            return Ok(Vec::new());
-        };
-        docs.iter()
-            .map(|&d| {
+    /// A component as it opens: its index rows are its first
+    /// representatives.
+    fn open_component(plan: NearPlan<'_>, comp: u32) -> Result<OpenComponent, Error> {
+        let mut open = OpenComponent::default();
+        if let (Some(index), Some(docs)) = (plan.against, plan.candidates.index_members.get(&comp))
+        {
+            for &d in docs {
                 let own = index.member(d);
-                Ok(Rep {
+                let rep = Rep {
                     row_id: own.row_id,
-                    shingles: index.shingles(d)?,
                     own,
                     members: Vec::new(),
-                })
-            })
-            .collect()
+                };
+                open.push(rep, index.shingles(d)?);
+            }
+        }
+        Ok(open)
     }
 
     fn keep_near(
@@ -577,16 +595,16 @@ impl<'c> Clusterer<'c> {
         };
         let entry = match self.open.entry(comp) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(v) => v.insert((Self::index_reps(plan, comp)?, 0)),
+            Entry::Vacant(v) => v.insert(Self::open_component(plan, comp)?),
         };
-        entry.1 += 1;
+        entry.seen += 1;
         let verify = self.config.near.and_then(|n| n.verify);
         let joined = match (verify, shingles) {
-            (Some(t), Some(s)) => entry.0.iter_mut().find_map(|rep| {
-                let j = jaccard(s, &rep.shingles);
-                (j >= t).then_some((rep, Some(j)))
-            }),
-            _ => entry.0.first_mut().map(|rep| (rep, None)),
+            (Some(t), Some(s)) => entry
+                .sets
+                .first_match(s, t)
+                .map(|(i, j)| (&mut entry.reps[i], Some(j))),
+            _ => entry.reps.first_mut().map(|rep| (rep, None)),
         };
         let kept = if let Some((rep, j)) = joined {
             member.cluster_id = rep.row_id;
@@ -596,18 +614,18 @@ impl<'c> Clusterer<'c> {
             rep.members.push(member);
             false
         } else {
-            entry.0.push(Rep {
+            let rep = Rep {
                 row_id: member.row_id,
-                shingles: shingles.map(<[u64]>::to_vec).unwrap_or_default(),
                 own: member,
                 members: Vec::new(),
-            });
+            };
+            entry.push(rep, shingles.map(<[u64]>::to_vec).unwrap_or_default());
             true
         };
-        if entry.1 == size
-            && let Some((reps, _)) = self.open.remove(&comp)
+        if entry.seen == size
+            && let Some(open) = self.open.remove(&comp)
         {
-            for rep in reps.into_iter().filter(|r| !r.members.is_empty()) {
+            for rep in open.reps.into_iter().filter(|r| !r.members.is_empty()) {
                 self.members.push(rep.own);
                 self.members.extend(rep.members);
             }

@@ -98,7 +98,7 @@ pub use corpus_dedup::{
 pub use dedup_index::{INDEX_FILE, IndexWriter, NearIndex};
 pub use error::{Error, Result};
 pub use exact_content::ExactContent;
-pub use near_clusters::{Membership, UnionFind, band_links, components, verify_component};
+pub use near_clusters::{Representatives, UnionFind, band_links, components};
 pub use prompt_segments::{
     DEFAULT_CASE_FOLD, DEFAULT_MIN_CHARS, DEFAULT_PRIORITY, FieldEdit, PromptDedup,
     PromptDedupBuilder, PromptField, SampleCounts, SampleDedup,

@@ -1,0 +1,79 @@
+//! `regime dedup near` verification: every row of a templated corpus (the
+//! bundled easy-vqa sample, 5,000 rows built from a few dozen question
+//! templates) verified as one candidate component, the worst case for the
+//! greedy clustering (each row is compared with every representative
+//! before it). `representatives` is the search `dedup near` runs (size and
+//! bucket-profile bounds, the pool past 4,096 representatives);
+//! `plain_scan` is exact Jaccard against each representative in turn, as
+//! before. Throughput: rows verified per second.
+
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use regime_corpus::{BatchText, CorpusReaderBuilder, FieldMap, resolve_inputs};
+use regime_dedup::Representatives;
+use regime_text::{Normalizer, WordTokenizer, jaccard, word_shingles};
+
+/// The datatrove preset's threshold.
+const THRESHOLD: f64 = 0.72;
+
+/// Each row's word 5-gram shingle set over all its text fields.
+fn shingle_sets() -> Vec<Vec<u64>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/easy_vqa_llava.parquet");
+    let files = resolve_inputs(&[&path]).expect("inputs");
+    let builder = CorpusReaderBuilder::try_new(files).expect("open");
+    let map = FieldMap::detect(builder.schema(), &path).expect("field map");
+    let reader = builder
+        .with_columns(map.text_columns())
+        .expect("columns")
+        .build();
+    let (normalizer, words) = (Normalizer::new(), WordTokenizer::new());
+    let mut sets = Vec::new();
+    for batch in reader {
+        let batch = batch.expect("batch");
+        let text = BatchText::try_new(&map, &batch.batch).expect("text");
+        for row in 0..text.num_rows() {
+            let content: Vec<String> = text
+                .fields(row)
+                .into_iter()
+                .map(|f| normalizer.normalize(f.text))
+                .collect();
+            sets.push(word_shingles(&words.words(&content.join("\n")), 5));
+        }
+    }
+    sets
+}
+
+fn bench(c: &mut Criterion) {
+    let sets = shingle_sets();
+    let mut g = c.benchmark_group("dedup_near_verify");
+    g.throughput(Throughput::Elements(sets.len() as u64));
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(10));
+    g.bench_function("representatives", |b| {
+        b.iter(|| {
+            let mut reps = Representatives::new();
+            for set in &sets {
+                if reps.first_match(set, THRESHOLD).is_none() {
+                    reps.push(set.clone());
+                }
+            }
+            reps.len()
+        });
+    });
+    g.bench_function("plain_scan", |b| {
+        b.iter(|| {
+            let mut reps: Vec<&Vec<u64>> = Vec::new();
+            for set in &sets {
+                if !reps.iter().any(|r| jaccard(set, r) >= THRESHOLD) {
+                    reps.push(set);
+                }
+            }
+            reps.len()
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
