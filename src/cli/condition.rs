@@ -78,12 +78,14 @@ pub(crate) struct ConditionDArgs {
     #[arg(long, default_value_t = regime_conditions::DEFAULT_SPLIT, value_name = "SHARE", allow_negative_numbers = true)]
     pub(crate) split: f64,
     /// Teacher server base URL (`http://host:port`, with or without `/v1`);
-    /// not needed by --dry-run and --export-batch, which send nothing.
+    /// not needed by --dry-run and --export-batch, which send nothing, nor
+    /// with --import-batch (a field the batch left unanswered then fails
+    /// as `not-cached`).
     #[arg(
         long,
         env = "REGIME_TEACHER_URL",
         value_name = "URL",
-        required_unless_present_any = ["dry_run", "export_batch"],
+        required_unless_present_any = ["dry_run", "export_batch", "import_batch"],
         help_heading = "Teacher"
     )]
     pub(crate) teacher_url: Option<String>,

@@ -110,10 +110,10 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     if s == text && s.len() > 1 && s.ends_with(['B', 'b']) {
         let unit = &s[..s.len() - 1];
         if unit.ends_with(['K', 'k', 'M', 'm', 'G', 'g', 'T', 't']) {
+            // `4gb` → `4GiB or 4G`: the unit as the docs write it.
+            let unit = unit.trim().to_ascii_uppercase();
             return Err(format!(
-                "`{text}`: sizes are binary; write {}iB or {}",
-                unit.trim(),
-                unit.trim()
+                "`{text}`: sizes are binary; write {unit}iB or {unit}"
             ));
         }
     }

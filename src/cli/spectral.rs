@@ -41,7 +41,7 @@ pub(crate) struct SpectralSelectArgs {
         long,
         default_value_t = 8,
         allow_negative_numbers = true,
-        value_parser = at_least(0_usize),
+        value_parser = at_least(2_usize),
         value_name = "M",
         env = "REGIME_SPECTRAL_MIN_EVALS",
         help_heading = "Input options"

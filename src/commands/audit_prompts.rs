@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use regime_corpus::RowId;
 use regime_dedup::{
@@ -402,6 +402,17 @@ fn gh_escape(s: &str) -> String {
         .replace('\n', "%0A")
 }
 
+/// `path` relative to the working directory when it lies under it: a
+/// recipe's inputs are absolute, but GitHub places an annotation on a pull
+/// request's diff only by a path relative to the repository root, where a
+/// CI job runs.
+fn relative_to_workdir(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|dir| path.strip_prefix(dir).ok())
+        .map_or_else(|| path.to_path_buf(), Path::to_path_buf)
+}
+
 /// GitHub annotations: `::error` per exceeded limit, `::warning` per worst
 /// sample when a limit failed, `::notice` with the figures; attached to the
 /// input file when there is one (a path relative to the repository root
@@ -409,7 +420,10 @@ fn gh_escape(s: &str) -> String {
 fn render_github(report: &AuditReport, files: &[PathBuf]) -> String {
     let f = &report.figures;
     let file = match files {
-        [one] => format!("file={},", gh_property(&one.display().to_string())),
+        [one] => format!(
+            "file={},",
+            gh_property(&relative_to_workdir(one).display().to_string())
+        ),
         _ => String::new(),
     };
     let mut out = String::new();

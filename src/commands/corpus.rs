@@ -106,6 +106,28 @@ fn warn_json_text_in_text_fields(json_text: &[String], map: &FieldMap) {
     }
 }
 
+/// A detected layout without a conversation reads only the columns named
+/// like a role (`system`, `caption`, …): names the other string columns,
+/// or a gate would pass on a `prompt` column it never read.
+fn warn_unread_text_columns(schema: &arrow::datatypes::Schema, map: &FieldMap) {
+    if !map.detected || map.conversation.is_some() {
+        return;
+    }
+    let unread: Vec<&str> = schema
+        .fields()
+        .iter()
+        .filter(|f| regime_corpus::is_string(f.data_type()))
+        .filter(|f| !map.columns.iter().any(|(c, _)| c == f.name()))
+        .map(|f| f.name().as_str())
+        .collect();
+    if !unread.is_empty() {
+        tracing::warn!(
+            "string columns the detected layout does not read: {} (to read them, name every text column and its role with --fields FILE)",
+            unread.join(", ")
+        );
+    }
+}
+
 /// Resolves the inputs, opens every file and builds the field map,
 /// printing it when it was detected.
 pub(crate) fn open(input: &InputArgs, global: &GlobalArgs) -> anyhow::Result<Corpus> {
@@ -161,6 +183,7 @@ pub(crate) fn open(input: &InputArgs, global: &GlobalArgs) -> anyhow::Result<Cor
     if map.detected || !map.unmapped.is_empty() {
         progress::summary(global, &format!("profile: {}", map.describe()));
     }
+    warn_unread_text_columns(&schema, &map);
     Ok(Corpus { builder, map })
 }
 

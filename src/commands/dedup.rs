@@ -445,6 +445,8 @@ fn merged_runs(merge: Merge<'_>, settings: Settings) -> anyhow::Result<Vec<RunFi
         })?;
         let sig: ShardSignatures = serde_json::from_slice(&bytes)
             .with_context(|| format!("--merge: {} is not a shard description", path.display()))?;
+        // Inputs first: shards of another corpus read another layout too.
+        split.add(dir, sig.shard, sig.settings, sig.inputs)?;
         if sig.fields != merge.fields {
             anyhow::bail!(
                 "--merge {}: its text was read as `{}`, this run reads `{}` (give the shards' --profile/--fields)",
@@ -453,7 +455,6 @@ fn merged_runs(merge: Merge<'_>, settings: Settings) -> anyhow::Result<Vec<RunFi
                 merge.fields
             );
         }
-        split.add(dir, sig.shard, sig.settings, sig.inputs)?;
         runs.push(RunFile {
             path: dir.join(BANDS_FILE),
             segments: sig.segments,

@@ -15,23 +15,36 @@ const EXPORT_FILE: &str = "teacher-cache.parquet";
 
 pub(crate) fn run(args: &TeacherCacheArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
     let clock = RunClock::start();
-    let file = args.cache_dir.join(ResponseCache::FILE_NAME);
+    // The cache's own file stands for its directory.
+    let cache_dir = match args.cache_dir.file_name() {
+        Some(name) if name == ResponseCache::FILE_NAME && args.cache_dir.is_file() => args
+            .cache_dir
+            .parent()
+            .map_or_else(|| ".".into(), std::path::Path::to_path_buf),
+        _ => args.cache_dir.clone(),
+    };
+    anyhow::ensure!(
+        cache_dir.is_dir(),
+        "{}: no such directory (give the cache directory, OUT.teacher-cache next to condition d's --out by default)",
+        cache_dir.display()
+    );
+    let file = cache_dir.join(ResponseCache::FILE_NAME);
     // Opening creates a cache; an export of a directory without one is a
     // mistyped path, not an empty cache.
     if !file.is_file() {
         anyhow::bail!(
             "{}: no teacher cache here ({} is missing)",
-            args.cache_dir.display(),
+            cache_dir.display(),
             ResponseCache::FILE_NAME
         );
     }
     // Read-only: an inspection never writes to the cache, and refuses a
     // file that is not one rather than turning it into one.
-    let cache = ResponseCache::open_read_only(&args.cache_dir)?;
+    let cache = ResponseCache::open_read_only(&cache_dir)?;
     let out = OutputDir::prepare(
         &args.output.out,
         args.output.overwrite,
-        std::slice::from_ref(&args.cache_dir),
+        std::slice::from_ref(&cache_dir),
     )?;
     let mut writer = PartWriter::try_new_single(
         &out,
@@ -43,7 +56,7 @@ pub(crate) fn run(args: &TeacherCacheArgs, global: &GlobalArgs) -> anyhow::Resul
     let outputs = writer.finish()?;
     let mut manifest = clock.manifest(
         "teacher-cache",
-        serde_json::json!({ "cache_dir": args.cache_dir.display().to_string() }),
+        serde_json::json!({ "cache_dir": cache_dir.display().to_string() }),
         None,
         &[file],
         (rows, rows),

@@ -376,6 +376,31 @@ fn planted_duplication_columns() {
     check_layout("columns");
 }
 
+/// Detected without `--fields`, the columns layout reads only the columns
+/// named like a role: the audit says which string columns it left unread.
+#[test]
+fn a_detected_layout_names_the_text_columns_it_does_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = synth(dir.path(), 0.5, "columns", 1);
+    let audit = run_expect(regime().arg("audit-prompts").arg(&corpus), 0);
+    let stderr = String::from_utf8_lossy(&audit.stderr);
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("string columns the detected layout does not read"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(warning.contains("prompt, response"), "{warning}");
+    assert!(!warning.contains("caption"), "{warning}");
+    // Named with --fields, nothing is left unsaid.
+    let named = run_expect(
+        regime()
+            .arg("audit-prompts")
+            .arg(&corpus)
+            .args(profile_args(&corpus, "columns")),
+        0,
+    );
+    assert!(!String::from_utf8_lossy(&named.stderr).contains("does not read"));
+}
+
 #[test]
 fn outputs_are_identical_at_one_and_two_threads() {
     let dir = tempfile::tempdir().expect("test data");

@@ -36,7 +36,11 @@ const QUICKSTART: [&str; 8] = [
 fn ran(stderr: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(stderr)
         .lines()
-        .filter(|l| l.starts_with("── ") && !l.ends_with("up to date, skipped"))
+        .filter(|l| {
+            l.starts_with("── ")
+                && !l.contains("up to date, skipped")
+                && !l.contains("not selected")
+        })
         .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
         .collect()
 }
@@ -152,6 +156,79 @@ fn quickstart_recipe_runs_every_stage_skips_on_rerun_and_reruns_from_a_changed_o
 }
 
 /// A recipe slow enough in its second stage to be killed there.
+/// A gate that failed fails every rerun that skips it, and each such run
+/// says which stage failed and prints its report again: a CI log of a
+/// rerun must not show exit 1 without a reason.
+#[test]
+fn a_failed_gate_is_reported_again_when_a_rerun_skips_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("gate.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            r#"[input]
+paths = ["{}"]
+
+[[stage]]
+run = "synth prompt-dup"
+name = "planted"
+share = 0.5
+rows = 200
+
+[[stage]]
+run = "audit-prompts"
+name = "gate"
+format = "github"
+max-sample-dup-rate = 0.05
+"#,
+            sample().display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    // From the directory the data lies in, as a CI job runs in its
+    // checkout: annotations name the file relative to it, or GitHub cannot
+    // place them on the diff.
+    let first = run_expect(
+        regime()
+            .current_dir(dir.path())
+            .arg("run")
+            .arg(&recipe)
+            .arg("--out")
+            .arg(&out),
+        1,
+    );
+    let report = String::from_utf8(first.stdout).unwrap();
+    assert!(report.contains("::error"), "{report}");
+    assert!(
+        report.contains("file=out/planted/part-00000.parquet,"),
+        "{report}"
+    );
+    for only in [None, Some("planted")] {
+        let mut cmd = regime();
+        cmd.arg("run").arg(&recipe).arg("--out").arg(&out);
+        if let Some(stage) = only {
+            cmd.args(["--only", stage]);
+        }
+        let again = run_expect(&mut cmd, 1);
+        let stderr = String::from_utf8_lossy(&again.stderr);
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(" gate ") && l.ends_with("its check failed in an earlier run")),
+            "{stderr}"
+        );
+        assert_eq!(
+            ran(&again.stderr),
+            only.map_or(vec![], |s| vec![s.to_owned()])
+        );
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains(&report),
+            "the failed report is not shown again"
+        );
+    }
+}
+
 fn slow_recipe(dir: &Path) -> PathBuf {
     let big = dir.join("big.parquet");
     let rows = read_parquet(&sample());
@@ -530,15 +607,37 @@ fn condition_d_recipe_rewrites_through_the_teacher_named_in_the_environment() {
     assert_eq!(cache.num_rows(), requests);
     let model = cache.column_by_name("model").unwrap().as_string::<i32>();
     assert!(model.iter().all(|m| m == Some("recipe-teacher")));
-    let missing = run_expect(
+    // The cache's own file stands for its directory.
+    let from_file = dir.path().join("cache-export-2");
+    run_expect(
         regime()
             .arg("teacher-cache")
-            .arg(dir.path().join("nope"))
+            .arg(out.join("condition-d.teacher-cache/teacher-cache.sqlite"))
             .arg("--out")
-            .arg(dir.path().join("x")),
-        2,
+            .arg(&from_file),
+        0,
     );
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("no teacher cache here"));
+    assert_eq!(
+        read_parquet(&from_file.join("teacher-cache.parquet")),
+        cache
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for (path, says) in [
+        (dir.path().join("nope"), "no such directory"),
+        (empty, "no teacher cache here"),
+    ] {
+        let refused = run_expect(
+            regime()
+                .arg("teacher-cache")
+                .arg(&path)
+                .arg("--out")
+                .arg(dir.path().join("x")),
+            2,
+        );
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+    }
 }
 
 /// A JSON Schema check of the subset schemars and `regime run

@@ -407,6 +407,25 @@ fn batch_export_then_import_completes_without_a_request() {
         r["summary"]["fields"]["rewritten"],
         r["summary"]["fields"]["total"]
     );
+    // Offline: with the answers imported, no --teacher-url is needed, and
+    // the corpus written is the same.
+    let offline = dir.path().join("d-offline");
+    let mut cmd = regime();
+    cmd.args(["-q", "condition", "d"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&offline)
+        .args(["--model", MODEL, "--cache-dir"])
+        .arg(&cache)
+        .arg("--import-batch")
+        .arg(&answers)
+        .env_remove("REGIME_TEACHER_URL");
+    run_expect(&mut cmd, 0);
+    assert_eq!(
+        read_parquet(&parquet_files(&offline)[0]),
+        output(&out),
+        "the offline run wrote another corpus"
+    );
 }
 
 /// What `vllm run-batch` would write back for the request lines in `requests`.

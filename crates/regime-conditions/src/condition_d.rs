@@ -122,7 +122,9 @@ pub struct RequestCounts {
     /// Transport retries by cause (`http-429`, `http-503`, `timeout`,
     /// `reset`, `bad-body`, `connect`).
     pub retries: BTreeMap<String, u64>,
-    /// Malformed answers retried with the next seed.
+    /// Malformed answers retried with the next seed, whether the answer
+    /// came from the server or the cache (a rerun from the cache counts
+    /// the first run's retries again, each answered from the cache).
     pub malformed_retries: u64,
 }
 

@@ -79,6 +79,7 @@ impl RepeatConfig {
         seed: u64,
     ) -> Result<Self> {
         check_split(split)?;
+        let given_repeat = repeat;
         let repeat = match (fraction, repeat) {
             (_, Some(0)) => return Err(repeat_below_one()),
             (_, Some(r)) => r,
@@ -105,11 +106,18 @@ impl RepeatConfig {
         if let Some(f) = fraction
             && (!f.is_finite() || (f * f64::from(repeat) - 1.0).abs() > 1e-6)
         {
+            let reason = if given_repeat.is_some() {
+                format!(
+                    "{f} × --repeat {repeat} must be 1 so that D1 keeps its row count (use --fraction {implied})"
+                )
+            } else {
+                format!(
+                    "{f} is not 1/N for a whole N, so D1 would not keep its row count (give --repeat N instead, e.g. --repeat {repeat})"
+                )
+            };
             return Err(Error::Config {
                 option: "--fraction",
-                reason: format!(
-                    "{f} × --repeat {repeat} must be 1 so that D1 keeps its row count (use --fraction {implied})"
-                ),
+                reason,
             });
         }
         Ok(Self {

@@ -84,7 +84,8 @@ impl FileFormat {
 ///   manifests are never read as data; a regime output directory (one with a
 ///   `manifest.json`) contributes only its data parts (`part-*.parquet`), not
 ///   side tables such as `clusters.parquet`;
-/// - anything containing `*`, `?` or `[` is a glob pattern.
+/// - anything containing `*`, `?` or `[` is a glob pattern: the files it
+///   matches, then the directories it matches, each read as above.
 ///
 /// Within each directory or glob, files are sorted by path; the arguments
 /// keep the order the user gave. A file named more than once (by any path:
@@ -106,15 +107,10 @@ pub fn resolve_inputs<P: AsRef<Path>>(inputs: &[P]) -> Result<Vec<InputFile>> {
         let found = if !input.exists() && text.contains(['*', '?', '[']) {
             glob_files(&text)?
         } else if input.is_dir() {
-            if input.join(COMMIT_RECORD).exists() {
-                return Err(Error::InterruptedOutput { path: input.into() });
-            }
-            let mut found = Vec::new();
-            walk_dir(input, &mut found)?;
+            let found = dir_files(input)?;
             if found.is_empty() {
                 return Err(Error::EmptyDirectory { path: input.into() });
             }
-            found.sort();
             found
         } else if input.is_file() {
             vec![input.to_path_buf()]
@@ -143,16 +139,36 @@ fn glob_files(pattern: &str) -> Result<Vec<PathBuf>> {
         pattern: pattern.to_owned(),
         reason,
     };
-    let mut found = Vec::new();
+    let mut files = Vec::new();
+    let mut dirs = Vec::new();
     for entry in glob::glob(pattern).map_err(|e| glob_err(e.to_string()))? {
         let path = entry.map_err(|e| glob_err(e.to_string()))?;
         if path.is_file() {
-            found.push(path);
+            files.push(path);
+        } else if path.is_dir() {
+            dirs.push(path);
         }
     }
-    if found.is_empty() {
-        return Err(glob_err("pattern matched no files".to_owned()));
+    files.sort();
+    dirs.sort();
+    // A matched directory is read as if named: `out/dedup-*` reads each
+    // output's parts, after the files the pattern matched.
+    for dir in dirs {
+        files.extend(dir_files(&dir)?);
     }
+    if files.is_empty() {
+        return Err(glob_err("pattern matched no data files".to_owned()));
+    }
+    Ok(files)
+}
+
+/// The data files below `dir`, sorted by path.
+fn dir_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if dir.join(COMMIT_RECORD).exists() {
+        return Err(Error::InterruptedOutput { path: dir.into() });
+    }
+    let mut found = Vec::new();
+    walk_dir(dir, &mut found)?;
     found.sort();
     Ok(found)
 }
@@ -282,6 +298,46 @@ mod tests {
         let files = resolve_inputs(&[dir.path()])?;
         assert_eq!(files.len(), 1);
         assert!(files[0].path.ends_with("part-00000.parquet"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_glob_reads_the_directories_it_matches_as_if_named() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
+        for (sub, name) in [
+            ("out-b", "part-00000.parquet"),
+            ("out-b", "manifest.json"),
+            ("out-b", "clusters.parquet"),
+            ("out-a", "part-00001.parquet"),
+            ("out-a", "part-00000.parquet"),
+            ("out-c", "notes.txt"),
+        ] {
+            let d = dir.path().join(sub);
+            std::fs::create_dir_all(&d).map_err(|e| Error::io(sub, e))?;
+            std::fs::write(d.join(name), b"").map_err(|e| Error::io(name, e))?;
+        }
+        std::fs::write(dir.path().join("out-z.parquet"), b"").map_err(|e| Error::io("z", e))?;
+        let files = resolve_inputs(&[dir.path().join("out-*")])?;
+        let names: Vec<String> = files
+            .iter()
+            .filter_map(|f| f.path.strip_prefix(dir.path()).ok())
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "out-z.parquet",
+                "out-a/part-00000.parquet",
+                "out-a/part-00001.parquet",
+                "out-b/part-00000.parquet"
+            ]
+        );
+        // Only directories without data: nothing to read, said so.
+        let err = resolve_inputs(&[dir.path().join("out-[c]")]).map(|_| ());
+        assert!(
+            matches!(&err, Err(Error::Glob { reason, .. }) if reason.contains("no data files")),
+            "{err:?}"
+        );
         Ok(())
     }
 

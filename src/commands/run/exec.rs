@@ -361,7 +361,7 @@ pub(crate) fn claim(out: &Path, adopt: bool) -> anyhow::Result<()> {
             .is_some()
     {
         anyhow::bail!(
-            "{}: output directory is not empty and not a regime run's",
+            "{}: output directory is not empty and not a regime run's (give the run another with `regime run RECIPE --out DIR`, or set `out` in the recipe)",
             out.display()
         );
     }
@@ -389,10 +389,28 @@ pub(crate) fn execute(
     let total = plan.stages.len();
     for (i, (stage, decision)) in plan.stages.iter().zip(decisions).enumerate() {
         let label = format!("── {}/{total} {} ({})", i + 1, stage.name, stage.kind.run);
+        let failed_before = record
+            .stages
+            .iter()
+            .any(|s| s.name == stage.name && s.outcome == "check-failed");
         match decision {
-            Decision::Leave => continue,
-            Decision::Skip => {
-                crate::progress::summary(global, &format!("{label}: up to date, skipped"));
+            Decision::Leave | Decision::Skip => {
+                // A gate that failed still fails the run: say which, and
+                // show its report again, as the run that failed did.
+                if failed_before {
+                    let how = if matches!(decision, Decision::Skip) {
+                        "up to date, skipped"
+                    } else {
+                        "not selected"
+                    };
+                    crate::progress::summary(
+                        global,
+                        &format!("{label}: {how}; its check failed in an earlier run"),
+                    );
+                    echo_failed_report(stage)?;
+                } else if matches!(decision, Decision::Skip) {
+                    crate::progress::summary(global, &format!("{label}: up to date, skipped"));
+                }
                 continue;
             }
             Decision::Run(why) => crate::progress::summary(global, &format!("{label}: {why}")),
@@ -432,6 +450,16 @@ pub(crate) fn execute(
     }
     let failed = record.stages.iter().any(|s| s.outcome == "check-failed");
     Ok((record, failed))
+}
+
+/// Prints again the report a gate stage captured when its check failed.
+fn echo_failed_report(stage: &PlannedStage) -> anyhow::Result<()> {
+    if let Writes::Stdout { file, echo: true } = stage.kind.writes {
+        let path = stage.dir.join(file);
+        let report = std::fs::read(&path).with_context(|| path.display().to_string())?;
+        std::io::stdout().lock().write_all(&report)?;
+    }
+    Ok(())
 }
 
 /// Runs one stage in this process, from its command line.
