@@ -5,14 +5,16 @@
 //! before it). `representatives` is the search `dedup near` runs (size and
 //! bucket-profile bounds, the pool past 4,096 representatives);
 //! `plain_scan` is exact Jaccard against each representative in turn, as
-//! before. Throughput: rows verified per second.
+//! before. Throughput: rows verified per second. `minhash_signatures`: the
+//! signature and band keys of every row (the datatrove preset, 112 hashes),
+//! pass 1's own cost, in rows per second.
 
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use regime_corpus::{BatchText, CorpusReaderBuilder, FieldMap, resolve_inputs};
 use regime_dedup::Representatives;
-use regime_text::{Normalizer, WordTokenizer, jaccard, word_shingles};
+use regime_text::{MinHasher, Normalizer, WordTokenizer, jaccard, word_shingles};
 
 /// The datatrove preset's threshold.
 const THRESHOLD: f64 = 0.72;
@@ -50,6 +52,14 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(sets.len() as u64));
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(10));
+    let hasher = MinHasher::new(14, 8, 1).expect("hasher");
+    g.bench_function("minhash_signatures", |b| {
+        b.iter(|| {
+            sets.iter()
+                .map(|set| hasher.band_keys(&hasher.signature(set))[0])
+                .fold(0u64, |acc, key| acc ^ key)
+        });
+    });
     g.bench_function("representatives", |b| {
         b.iter(|| {
             let mut reps = Representatives::new();

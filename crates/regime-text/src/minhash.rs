@@ -126,18 +126,22 @@ fn splitmix64(state: &mut u64) -> u64 {
 }
 
 /// `(a · x + b) mod (2⁶¹ − 1)` for `a, b, x < 2⁶¹ − 1`.
+#[inline]
 fn universal(mul: u64, add: u64, value: u64) -> u64 {
-    let prod = u128::from(mul) * u128::from(value) + u128::from(add);
-    let modulus = u128::from(MERSENNE_61);
-    // prod < 2^122 + 2^61; fold twice: hi·2^61 + lo ≡ hi + lo (mod p).
-    let folded = (prod & modulus) + (prod >> 61);
-    let folded = (folded & modulus) + (folded >> 61);
-    let reduced = if folded >= modulus {
-        folded - modulus
+    // a·x < 2^122 = hi·2^61 + lo with hi, lo < 2^61, and 2^61 ≡ 1 (mod p):
+    // hi + lo + b < 3·2^61 folds once more below 2^61 + 2, in u64.
+    let prod = u128::from(mul) * u128::from(value);
+    #[expect(clippy::cast_possible_truncation, reason = "the low 61 bits")]
+    let lo = prod as u64 & MERSENNE_61;
+    #[expect(clippy::cast_possible_truncation, reason = "below 2^61")]
+    let hi = (prod >> 61) as u64;
+    let folded = lo + hi + add;
+    let folded = (folded & MERSENNE_61) + (folded >> 61);
+    if folded >= MERSENNE_61 {
+        folded - MERSENNE_61
     } else {
         folded
-    };
-    u64::try_from(reduced).unwrap_or(u64::MAX)
+    }
 }
 
 impl MinHasher {
@@ -323,5 +327,24 @@ mod tests {
         // (1·(p−1) + 1) mod p = 0.
         assert_eq!(universal(1, 1, MERSENNE_61 - 1), 0);
         assert_eq!(universal(2, 3, 5), 13);
+        // Against the definition, at the extremes and on a stream.
+        let p = u128::from(MERSENNE_61);
+        let definition =
+            |a: u64, b: u64, x: u64| (u128::from(a) * u128::from(x) + u128::from(b)) % p;
+        let edges = [0, 1, 2, MERSENNE_61 - 2, MERSENNE_61 - 1, 1 << 60];
+        for &a in &edges {
+            for &b in &edges {
+                for &x in &edges {
+                    assert_eq!(u128::from(universal(a, b, x)), definition(a, b, x));
+                }
+            }
+        }
+        let mut state = 7;
+        for _ in 0..100_000 {
+            let a = splitmix64(&mut state) % MERSENNE_61;
+            let b = splitmix64(&mut state) % MERSENNE_61;
+            let x = splitmix64(&mut state) % MERSENNE_61;
+            assert_eq!(u128::from(universal(a, b, x)), definition(a, b, x));
+        }
     }
 }
