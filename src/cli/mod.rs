@@ -55,7 +55,7 @@ pub(crate) struct Cli {
 }
 
 /// Options accepted by every subcommand.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Copy, Args)]
 pub(crate) struct GlobalArgs {
     /// More log output on stderr (-v info, -vv debug); progress as a log
     /// line every 10 s instead of bars.

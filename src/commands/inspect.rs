@@ -70,7 +70,12 @@ struct SampleField {
 }
 
 pub(crate) fn run(args: &InspectArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
-    let corpus = corpus::open(&args.input, global)?;
+    // The text report starts with the layout line: not said twice.
+    let opening = GlobalArgs {
+        quiet: if args.json { global.quiet } else { 1 },
+        ..*global
+    };
+    let corpus = corpus::open(&args.input, &opening)?;
     let files: Vec<FileEntry> = corpus
         .builder
         .files()
