@@ -10,6 +10,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use regime_corpus::{CorpusReaderBuilder, resolve_inputs};
 
+#[expect(dead_code, reason = "each bench uses a part of the shared inputs")]
 mod common;
 
 fn scan(c: &mut Criterion) {

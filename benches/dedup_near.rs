@@ -12,38 +12,28 @@
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use regime_corpus::{BatchText, CorpusReaderBuilder, FieldMap, resolve_inputs};
 use regime_dedup::Representatives;
 use regime_text::{MinHasher, Normalizer, WordTokenizer, jaccard, word_shingles};
+
+#[expect(dead_code, reason = "each bench uses a part of the shared inputs")]
+mod common;
 
 /// The datatrove preset's threshold.
 const THRESHOLD: f64 = 0.72;
 
 /// Each row's word 5-gram shingle set over all its text fields.
 fn shingle_sets() -> Vec<Vec<u64>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/easy_vqa_llava.parquet");
-    let files = resolve_inputs(&[&path]).expect("inputs");
-    let builder = CorpusReaderBuilder::try_new(files).expect("open");
-    let map = FieldMap::detect(builder.schema(), &path).expect("field map");
-    let reader = builder
-        .with_columns(map.text_columns())
-        .expect("columns")
-        .build();
     let (normalizer, words) = (Normalizer::new(), WordTokenizer::new());
-    let mut sets = Vec::new();
-    for batch in reader {
-        let batch = batch.expect("batch");
-        let text = BatchText::try_new(&map, &batch.batch).expect("text");
-        for row in 0..text.num_rows() {
-            let content: Vec<String> = text
-                .fields(row)
-                .into_iter()
-                .map(|f| normalizer.normalize(f.text))
+    common::text_fields(&common::sample(), usize::MAX)
+        .iter()
+        .map(|fields| {
+            let content: Vec<String> = fields
+                .iter()
+                .map(|(_, text)| normalizer.normalize(text))
                 .collect();
-            sets.push(word_shingles(&words.words(&content.join("\n")), 5));
-        }
-    }
-    sets
+            word_shingles(&words.words(&content.join("\n")), 5)
+        })
+        .collect()
 }
 
 fn bench(c: &mut Criterion) {

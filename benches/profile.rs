@@ -9,9 +9,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use regime_corpus::{BatchText, CorpusReaderBuilder, FieldMap, resolve_inputs};
 use regime_stats::{FieldInput, ProfileConfig, ProfileState, SampleInput, TokenSeq, TokenSpace};
 use regime_text::WordTokenizer;
+
+#[expect(dead_code, reason = "each bench uses a part of the shared inputs")]
+mod common;
 
 /// Samples as (role, text) lists, up to `limit` bytes of text.
 fn load(limit: usize) -> (String, Vec<Vec<(&'static str, String)>>) {
@@ -22,34 +24,8 @@ fn load(limit: usize) -> (String, Vec<Vec<(&'static str, String)>>) {
                 .join(".cache/regime-data/sharegpt-sharegpt.parquet");
             p.exists().then_some(p)
         });
-    let path = sharegpt.unwrap_or_else(|| {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/easy_vqa_llava.parquet")
-    });
-    let files = resolve_inputs(&[&path]).expect("inputs");
-    let builder = CorpusReaderBuilder::try_new(files).expect("open");
-    let map = FieldMap::detect(builder.schema(), &path).expect("field map");
-    let reader = builder
-        .with_columns(map.text_columns())
-        .expect("columns")
-        .build();
-    let mut samples = Vec::new();
-    let mut bytes = 0;
-    'outer: for batch in reader {
-        let batch = batch.expect("batch");
-        let text = BatchText::try_new(&map, &batch.batch).expect("text");
-        for row in 0..text.num_rows() {
-            let fields: Vec<(&'static str, String)> = text
-                .fields(row)
-                .into_iter()
-                .map(|f| (f.role.as_str(), f.text.to_owned()))
-                .collect();
-            bytes += fields.iter().map(|f| f.1.len()).sum::<usize>();
-            samples.push(fields);
-            if bytes >= limit {
-                break 'outer;
-            }
-        }
-    }
+    let path = sharegpt.unwrap_or_else(common::sample);
+    let samples = common::text_fields(&path, limit);
     (path.display().to_string(), samples)
 }
 

@@ -1,4 +1,5 @@
-//! Fixed inputs for the benches: built outside the timed closures.
+//! Fixed inputs for the benches: built outside the timed closures. Each
+//! bench uses a part of them (`#[expect(dead_code)] mod common;`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use arrow::array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::properties::WriterProperties;
+use regime_corpus::{BatchText, CorpusReaderBuilder, FieldMap, resolve_inputs};
 
 /// The bundled sample corpus.
 pub(crate) fn sample() -> PathBuf {
@@ -49,4 +51,35 @@ pub(crate) fn replicated_sample(
     }
     writer.close().expect("close");
     (path, rows)
+}
+
+/// The text fields of `path`'s samples as (role, text), in input order,
+/// until `limit` bytes of text.
+pub(crate) fn text_fields(path: &Path, limit: usize) -> Vec<Vec<(&'static str, String)>> {
+    let files = resolve_inputs(&[path]).expect("inputs");
+    let builder = CorpusReaderBuilder::try_new(files).expect("open");
+    let map = FieldMap::detect(builder.schema(), path).expect("field map");
+    let reader = builder
+        .with_columns(map.text_columns())
+        .expect("columns")
+        .build();
+    let mut samples = Vec::new();
+    let mut bytes = 0;
+    for batch in reader {
+        let batch = batch.expect("batch");
+        let text = BatchText::try_new(&map, &batch.batch).expect("text");
+        for row in 0..text.num_rows() {
+            let fields: Vec<(&'static str, String)> = text
+                .fields(row)
+                .into_iter()
+                .map(|f| (f.role.as_str(), f.text.to_owned()))
+                .collect();
+            bytes += fields.iter().map(|f| f.1.len()).sum::<usize>();
+            samples.push(fields);
+            if bytes >= limit {
+                return samples;
+            }
+        }
+    }
+    samples
 }
