@@ -407,10 +407,16 @@ fn gh_escape(s: &str) -> String {
 /// request's diff only by a path relative to the repository root, where a
 /// CI job runs.
 fn relative_to_workdir(path: &Path) -> PathBuf {
-    std::env::current_dir()
-        .ok()
-        .and_then(|dir| path.strip_prefix(dir).ok())
-        .map_or_else(|| path.to_path_buf(), Path::to_path_buf)
+    // The working directory is its real path (getcwd resolves links): compare
+    // it with the file's real path, so `$PWD/x` under a linked checkout,
+    // `./x` and `../repo/x` are placed too.
+    let Ok(dir) = std::env::current_dir() else {
+        return path.to_path_buf();
+    };
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    real.strip_prefix(&dir)
+        .or_else(|_| path.strip_prefix(&dir))
+        .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
 }
 
 /// GitHub annotations: `::error` per exceeded limit, `::warning` per worst

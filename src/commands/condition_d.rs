@@ -379,6 +379,15 @@ pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<
         }
     })?;
     observer.bar.finish_and_clear();
+    if args.teacher_url.is_none()
+        && let Some(&missing) = report.fields.failures.get("not-cached")
+        && missing > 0
+    {
+        tracing::warn!(
+            "{missing} of {} fields had no answer in the cache and no --teacher-url to ask: they were not rewritten (import a batch that answers them, or give --teacher-url)",
+            report.fields.total
+        );
+    }
     let outputs = writer.finish()?;
     let compare = observer
         .profiles

@@ -20,6 +20,7 @@ pub(crate) fn run(args: &TeacherCacheArgs, global: &GlobalArgs) -> anyhow::Resul
         Some(name) if name == ResponseCache::FILE_NAME && args.cache_dir.is_file() => args
             .cache_dir
             .parent()
+            .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| ".".into(), std::path::Path::to_path_buf),
         _ => args.cache_dir.clone(),
     };

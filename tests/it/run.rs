@@ -621,6 +621,17 @@ fn condition_d_recipe_rewrites_through_the_teacher_named_in_the_environment() {
         read_parquet(&from_file.join("teacher-cache.parquet")),
         cache
     );
+    // Named bare, from its own directory.
+    let bare = dir.path().join("cache-export-3");
+    run_expect(
+        regime()
+            .current_dir(out.join("condition-d.teacher-cache"))
+            .arg("teacher-cache")
+            .arg("teacher-cache.sqlite")
+            .arg("--out")
+            .arg(&bare),
+        0,
+    );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     for (path, says) in [

@@ -407,24 +407,59 @@ fn batch_export_then_import_completes_without_a_request() {
         r["summary"]["fields"]["rewritten"],
         r["summary"]["fields"]["total"]
     );
-    // Offline: with the answers imported, no --teacher-url is needed, and
-    // the corpus written is the same.
-    let offline = dir.path().join("d-offline");
-    let mut cmd = regime();
-    cmd.args(["-q", "condition", "d"])
-        .arg(&input)
-        .arg("--out")
-        .arg(&offline)
-        .args(["--model", MODEL, "--cache-dir"])
-        .arg(&cache)
-        .arg("--import-batch")
-        .arg(&answers)
-        .env_remove("REGIME_TEACHER_URL");
-    run_expect(&mut cmd, 0);
+}
+
+/// With the answers of a batch imported, the run needs no --teacher-url;
+/// a field the batch left unanswered is said, not silently kept.
+#[test]
+fn an_imported_batch_needs_no_teacher_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_rows(dir.path(), 40);
+    let closed = "http://127.0.0.1:9";
+    let offline = |name: &str, answers: &Path, cache: &Path| {
+        let mut cmd = regime();
+        cmd.args(["condition", "d"])
+            .arg(&input)
+            .arg("--out")
+            .arg(dir.path().join(name))
+            .args(["--model", MODEL, "--cache-dir"])
+            .arg(cache)
+            .arg("--import-batch")
+            .arg(answers)
+            .env_remove("REGIME_TEACHER_URL")
+            .env_remove("REGIME_TEACHER_API_KEY");
+        run_expect(&mut cmd, 0)
+    };
+    let export = |cache: &Path, requests: &Path| {
+        run_expect(
+            condition_d(&input, &dir.path().join("unused"), closed)
+                .arg("--cache-dir")
+                .arg(cache)
+                .arg("--export-batch")
+                .arg(requests),
+            0,
+        );
+    };
+    let (cache, requests) = (dir.path().join("cache"), dir.path().join("requests.jsonl"));
+    export(&cache, &requests);
+    let answers = dir.path().join("responses.jsonl");
+    batch_responses(&requests, &answers);
+    offline("d", &answers, &cache);
+    let r = report(&dir.path().join("d"));
     assert_eq!(
-        read_parquet(&parquet_files(&offline)[0]),
-        output(&out),
-        "the offline run wrote another corpus"
+        r["summary"]["fields"]["rewritten"],
+        r["summary"]["fields"]["total"]
+    );
+    let partial_cache = dir.path().join("cache-partial");
+    export(&partial_cache, &dir.path().join("requests-2.jsonl"));
+    let partial = dir.path().join("partial.jsonl");
+    let all = std::fs::read_to_string(&answers).unwrap();
+    std::fs::write(&partial, all.lines().skip(1).collect::<Vec<_>>().join("\n")).unwrap();
+    let shown = offline("d-partial", &partial, &partial_cache);
+    let stderr = String::from_utf8_lossy(&shown.stderr);
+    assert!(
+        stderr.contains("had no answer in the cache and no --teacher-url"),
+        "{stderr}"
     );
 }
 

@@ -145,7 +145,13 @@ fn glob_files(pattern: &str) -> Result<Vec<PathBuf>> {
         let path = entry.map_err(|e| glob_err(e.to_string()))?;
         if path.is_file() {
             files.push(path);
-        } else if path.is_dir() {
+        } else if path.is_dir()
+            && !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            // Hidden directories (`.git`, `.regime-staging`, snapshots) are
+            // skipped, as when their parent is named.
             dirs.push(path);
         }
     }
@@ -332,6 +338,13 @@ mod tests {
                 "out-b/part-00000.parquet"
             ]
         );
+        // Hidden directories (a staging area, `.git`) are skipped, as when
+        // their parent is named.
+        let staging = dir.path().join("out-a/.regime-staging");
+        std::fs::create_dir(&staging).map_err(|e| Error::io("staging", e))?;
+        std::fs::write(staging.join("part-00009.parquet"), b"").map_err(|e| Error::io("p", e))?;
+        let files = resolve_inputs(&[dir.path().join("out-a/*")])?;
+        assert_eq!(files.len(), 2, "{files:?}");
         // Only directories without data: nothing to read, said so.
         let err = resolve_inputs(&[dir.path().join("out-[c]")]).map(|_| ());
         assert!(
