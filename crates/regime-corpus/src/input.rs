@@ -85,7 +85,8 @@ impl FileFormat {
 ///   `manifest.json`) contributes only its data parts (`part-*.parquet`), not
 ///   side tables such as `clusters.parquet`;
 /// - anything containing `*`, `?` or `[` is a glob pattern: the files it
-///   matches, then the directories it matches, each read as above.
+///   matches, then the directories it matches (hidden ones skipped), each
+///   read as above.
 ///
 /// Within each directory or glob, files are sorted by path; the arguments
 /// keep the order the user gave. A file named more than once (by any path:
