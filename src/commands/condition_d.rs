@@ -380,7 +380,7 @@ pub(crate) fn run(args: &ConditionDArgs, global: &GlobalArgs) -> anyhow::Result<
     })?;
     observer.bar.finish_and_clear();
     if args.teacher_url.is_none()
-        && let Some(&missing) = report.fields.failures.get("not-cached")
+        && let Some(&missing) = report.fields.failures.get(regime_conditions::NOT_CACHED)
         && missing > 0
     {
         tracing::warn!(

@@ -145,7 +145,7 @@ fn page_stage(stage: &plan::PlannedStage, decision: &Decision, record: &RunRecor
         (_, None) => "not run".to_owned(),
     };
     if let Some(done) = done {
-        if done.outcome == "check-failed" {
+        if done.check_failed() {
             status.push_str(" · CHECK FAILED");
         }
         let _ = write!(status, " · {:.1} s", done.elapsed_seconds);

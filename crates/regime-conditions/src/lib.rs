@@ -48,6 +48,6 @@ pub use condition_d::{
 pub use error::{Error, Result};
 pub use repeat_plan::{DEFAULT_REPEAT, DEFAULT_SPLIT, Layout, RepeatConfig, RepeatPlan};
 pub use rewrite_config::{DEFAULT_HAN_THRESHOLD, DEFAULT_REWRITE_ROLES, OnFailure, RewriteConfig};
-pub use rewrite_field::UNREACHABLE_FIELDS_IN_A_ROW;
+pub use rewrite_field::{NOT_CACHED, UNREACHABLE_FIELDS_IN_A_ROW};
 pub use split::d1_rows;
 pub use teacher_cache::{cache_export_schema, export_cache};

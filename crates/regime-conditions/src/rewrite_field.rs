@@ -43,6 +43,10 @@ pub(crate) struct FieldOutcome {
 /// default retries each such field has already waited minutes.
 pub const UNREACHABLE_FIELDS_IN_A_ROW: u32 = 8;
 
+/// The failure class of a field whose request is not in the cache when the
+/// run has no server to ask (`--import-batch` without a URL).
+pub const NOT_CACHED: &str = "not-cached";
+
 /// Counts shared by every field task of a run.
 #[derive(Debug, Default)]
 pub(crate) struct FieldCounters {
@@ -187,7 +191,7 @@ impl FieldContext {
             return Ok(Ok(answer));
         }
         let Some(client) = &self.client else {
-            return Ok(Err("not-cached".into()));
+            return Ok(Err(NOT_CACHED.into()));
         };
         if let Some(limit) = self.context_length(client).await?
             && body.token_budget() > limit

@@ -91,6 +91,16 @@ pub(crate) struct StageRecord {
     pub(crate) elapsed_seconds: f64,
 }
 
+impl StageRecord {
+    /// Whether the stage is a gate whose check failed.
+    pub(crate) fn check_failed(&self) -> bool {
+        self.outcome == CHECK_FAILED
+    }
+}
+
+/// [`StageRecord::outcome`] of a gate over its limits.
+const CHECK_FAILED: &str = "check-failed";
+
 /// Which stages this invocation runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Selection<'a> {
@@ -389,20 +399,21 @@ pub(crate) fn execute(
     let total = plan.stages.len();
     for (i, (stage, decision)) in plan.stages.iter().zip(decisions).enumerate() {
         let label = format!("── {}/{total} {} ({})", i + 1, stage.name, stage.kind.run);
-        let failed_before = record
-            .stages
-            .iter()
-            .any(|s| s.name == stage.name && s.outcome == "check-failed");
         match decision {
             Decision::Leave | Decision::Skip => {
+                let skipped = matches!(decision, Decision::Skip);
+                let how = if skipped {
+                    "up to date, skipped"
+                } else {
+                    "not selected"
+                };
                 // A gate that failed still fails the run: say which, and
                 // show its report again, as the run that failed did.
-                if failed_before {
-                    let how = if matches!(decision, Decision::Skip) {
-                        "up to date, skipped"
-                    } else {
-                        "not selected"
-                    };
+                if record
+                    .stages
+                    .iter()
+                    .any(|s| s.name == stage.name && s.check_failed())
+                {
                     crate::progress::summary(
                         global,
                         &format!("{label}: {how}; its check failed in an earlier run"),
@@ -415,8 +426,8 @@ pub(crate) fn execute(
                             stage.name
                         );
                     }
-                } else if matches!(decision, Decision::Skip) {
-                    crate::progress::summary(global, &format!("{label}: up to date, skipped"));
+                } else if skipped {
+                    crate::progress::summary(global, &format!("{label}: {how}"));
                 }
                 continue;
             }
@@ -439,7 +450,7 @@ pub(crate) fn execute(
             inputs,
             manifest_xxh3: format!("{hash:032x}"),
             outcome: if outcome == Outcome::CheckFailed {
-                "check-failed".into()
+                CHECK_FAILED.into()
             } else {
                 "ok".into()
             },
@@ -455,7 +466,7 @@ pub(crate) fn execute(
         });
         write_record(&plan.out, &record)?;
     }
-    let failed = record.stages.iter().any(|s| s.outcome == "check-failed");
+    let failed = record.stages.iter().any(StageRecord::check_failed);
     Ok((record, failed))
 }
 
